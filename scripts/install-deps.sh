@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Loom builds against, only those missing; safe to run again.
+# README.md lists each package and why it is there.
+set -euo pipefail
+pkgs=(
+  cmake ninja-build g++ clang           # build; clang for the libFuzzer targets
+  libopenblas-dev                       # f32 GEMM
+  libdnnl-dev                           # bf16 and int8 GEMM (oneDNN)
+  libpcre2-dev                          # tokenizer split patterns (Unicode classes, lookahead), JIT
+  libicu-dev                            # Unicode normalisation (NFC/NFKC/NFD), categories, case
+  nlohmann-json3-dev                    # JSON: tokenizer.json, config.json, safetensors headers
+  libgtest-dev libbenchmark-dev         # tests and benchmarks
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing: ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

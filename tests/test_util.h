@@ -1,0 +1,35 @@
+// Helpers shared by the tests: where the real data lives (LOOM_DATA, default ../shared/data).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+#include <sys/stat.h>
+
+namespace loom::test {
+
+inline std::string data_dir() {
+  const char* env = std::getenv("LOOM_DATA");
+  if (env != nullptr && *env != '\0') return env;
+  return std::string(LOOM_SOURCE_DIR) + "/../shared/data";
+}
+
+// Absolute path of a file under the data folder.
+inline std::string data_path(const std::string& rel) { return data_dir() + "/" + rel; }
+
+inline bool file_exists(const std::string& p) {
+  struct stat st;
+  return stat(p.c_str(), &st) == 0;
+}
+
+// Committed golden files next to the reference scripts.
+inline std::string golden_path(const std::string& rel) {
+  return std::string(LOOM_SOURCE_DIR) + "/tests/reference/" + rel;
+}
+
+}  // namespace loom::test
+
+// Data is part of every checkout's ../shared: a missing file is a failure, not a skip.
+#define LOOM_REQUIRE_DATA(path) \
+  ASSERT_TRUE(::loom::test::file_exists(path)) << "missing data file " << (path) << " (set LOOM_DATA)"
