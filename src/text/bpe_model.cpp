@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "core/error.h"
+#include "text/json_util.h"
 #include "text/unicode.h"
 
 namespace loom::text {
@@ -265,10 +266,7 @@ void BpeModel::tokenize(std::string_view piece, ModelState* state,
 
 nlohmann::ordered_json BpeModel::to_json() const {
   using json = nlohmann::ordered_json;
-  json vocab = json::object();
-  for (size_t i = 0; i < vocab_.size(); ++i) {
-    if (!vocab_[i].empty()) vocab[vocab_[i]] = i;
-  }
+  json vocab = vocab_to_json(vocab_);
   bool spaces = false;
   for (const auto& [a, b] : merges_) spaces |= a.find(' ') != std::string::npos || b.find(' ') != std::string::npos;
   json merges = json::array();

@@ -115,4 +115,18 @@ class JsonNode {
   std::string path_;
 };
 
+// {"token": id, ...} in id order. Appends to the ordered object's storage directly: its own
+// insert searches linearly, which is quadratic for a 128k vocabulary.
+inline nlohmann::ordered_json vocab_to_json(const std::vector<std::string>& vocab) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  auto& obj = j.get_ref<nlohmann::ordered_json::object_t&>();
+  using Base = std::vector<std::pair<const std::string, nlohmann::ordered_json>>;
+  Base& items = obj;
+  items.reserve(vocab.size());
+  for (size_t i = 0; i < vocab.size(); ++i) {
+    if (!vocab[i].empty()) items.emplace_back(vocab[i], nlohmann::ordered_json(i));
+  }
+  return j;
+}
+
 }  // namespace loom::text

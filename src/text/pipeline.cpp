@@ -269,13 +269,12 @@ int PipelineTokenizer::add_tokens(std::span<const AddedToken> tokens) {
   int created = 0;
   for (AddedToken t : tokens) {
     if (t.content.empty()) throw Error("add_tokens: an added token cannot be empty");
-    if (const AddedToken* old = added_.find_content(t.content)) {
-      t.id = old->id;  // known: keep the id, take the new flags
-    } else if (auto id = model_->token_to_id(t.content)) {
+    if (added_.find_content(t.content) != nullptr) continue;  // known: keeps its id and flags
+    ++created;
+    if (auto id = model_->token_to_id(t.content)) {
       t.id = *id;
     } else {
       t.id = vocab_size();
-      ++created;
     }
     added_.add(t, added_pattern(t), t.normalized && normalizer_ != nullptr);
   }

@@ -82,8 +82,9 @@ class Tokenizer {
   virtual int32_t eos_id() const = 0;
   virtual std::vector<AddedToken> added_tokens() const = 0;
 
-  // Adds tokens; ones already known keep their ids, new ones get ids after the existing ones.
-  // Returns how many new ids were created.
+  // Adds tokens (Hugging Face's add_tokens): a content already added is skipped and keeps its
+  // id and flags; one in the model vocabulary keeps the model's id; any other gets the next id
+  // after all existing ones. Returns how many tokens were added (the skipped ones not counted).
   virtual int add_tokens(std::span<const AddedToken> tokens) = 0;
 
   // Writes a Hugging Face tokenizer.json (atomically). Throws loom::Error when the tokenizer

@@ -1,6 +1,7 @@
 #include "text/wordpiece_model.h"
 
 #include "core/error.h"
+#include "text/json_util.h"
 #include "text/unicode.h"
 
 namespace loom::text {
@@ -80,10 +81,7 @@ std::string WordPieceModel::id_to_token(int32_t id) const {
 
 nlohmann::ordered_json WordPieceModel::to_json() const {
   using json = nlohmann::ordered_json;
-  json vocab = json::object();
-  for (size_t i = 0; i < vocab_.size(); ++i) {
-    if (!vocab_[i].empty()) vocab[vocab_[i]] = i;
-  }
+  json vocab = vocab_to_json(vocab_);
   return {{"type", "WordPiece"},
           {"unk_token", unk_token_},
           {"continuing_subword_prefix", prefix_},
