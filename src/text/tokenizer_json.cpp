@@ -117,7 +117,7 @@ nlohmann::json parse_json(std::string_view text, const std::string& name) {
   } catch (const nlohmann::json::parse_error& e) {
     std::string what = e.what();
     auto p = what.find("parse error");
-    throw Error(name + ": byte " + std::to_string(e.byte) + ": invalid JSON (" +
+    throw Error(name + ": byte " + std::to_string(e.byte > 0 ? e.byte - 1 : 0) + ": invalid JSON (" +
                 (p == std::string::npos ? what : what.substr(p)) + ")");
   }
 }
