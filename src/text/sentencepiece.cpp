@@ -135,10 +135,18 @@ void SentencePieceTokenizer::emit(const SpScratch& s, std::vector<int32_t>* ids,
                                   std::vector<std::pair<uint32_t, uint32_t>>* offsets) const {
   uint32_t consumed = 0;
   const auto& n2o = s.norm_to_orig;
+  bool prev_unk = false;
   for (const SpSegment& seg : s.segments) {
     const uint32_t begin = n2o[consumed], end = n2o[consumed + seg.length];
     consumed += seg.length;
-    if (byte_fallback_ && vocab_->type(seg.id) == SpPieceType::kUnknown) {
+    const bool unk = vocab_->type(seg.id) == SpPieceType::kUnknown;
+    if (unk && prev_unk && !byte_fallback_) {
+      // A run of unknown pieces becomes one unknown, as SentencePieceProcessor::Encode does.
+      if (offsets) offsets->back().second = end;
+      continue;
+    }
+    prev_unk = unk;
+    if (byte_fallback_ && unk) {
       for (uint32_t i = 0; i < seg.length; ++i) {
         ids->push_back(vocab_->byte_piece_id(static_cast<uint8_t>(s.normalized[seg.begin + i])));
         if (offsets) offsets->emplace_back(begin, i + 1 == seg.length ? end : begin);

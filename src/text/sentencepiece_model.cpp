@@ -355,7 +355,8 @@ bool parse_byte_piece(std::string_view s, uint8_t* byte) {
 }  // namespace
 
 SentencePieceModelProto parse_llama2c_tokenizer(const uint8_t* data, size_t size,
-                                                const std::string& name) {
+                                                const std::string& name,
+                                                const Llama2cOptions& options) {
   ByteReader r(data, size, name);
   int32_t max_len = r.read<int32_t>("max_token_length (int32)");
   if (max_len <= 0 || max_len > (1 << 20)) {
@@ -410,14 +411,15 @@ SentencePieceModelProto parse_llama2c_tokenizer(const uint8_t* data, size_t size
   SpNormalizerSpec& n = m.normalizer_spec;
   n.name = "identity";
   n.add_dummy_prefix = true;
-  n.remove_extra_whitespaces = false;
+  n.remove_extra_whitespaces = options.remove_extra_whitespaces;
   n.escape_whitespaces = true;
   return m;
 }
 
-SentencePieceModelProto load_llama2c_tokenizer(const std::string& path) {
+SentencePieceModelProto load_llama2c_tokenizer(const std::string& path,
+                                               const Llama2cOptions& options) {
   auto f = MappedFile::open(path);
-  return parse_llama2c_tokenizer(f->data(), f->size(), path);
+  return parse_llama2c_tokenizer(f->data(), f->size(), path, options);
 }
 
 SentencePieceModelProto load_sentencepiece_any(const std::string& path) {

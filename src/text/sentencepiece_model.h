@@ -80,12 +80,21 @@ SentencePieceModelProto load_sentencepiece_model(const std::string& path);
 // Serializes the fields above back to the wire format (libsentencepiece loads the result).
 std::string serialize_sentencepiece_model(const SentencePieceModelProto& model);
 
+// The .bin format cannot say whether runs of spaces are collapsed. llama2.c's run.c never does,
+// as Llama 2's tokenizer.model (remove_extra_whitespaces = false); the re-trained tok512.model
+// keeps the protobuf default (true), so to reproduce it exactly set this to true.
+struct Llama2cOptions {
+  bool remove_extra_whitespaces = false;
+};
+
 // llama2.c tokenizer .bin: i32 max_token_length, then per token f32 score, i32 length, bytes.
 // Ids 0/1/2 are unk/bos/eos, pieces spelled "<0xXX>" are byte pieces, spaces become U+2581. The
 // result is a BPE model with byte fallback, identity normaliser and dummy prefix, as tok512.model.
 SentencePieceModelProto parse_llama2c_tokenizer(const uint8_t* data, size_t size,
-                                                const std::string& name);
-SentencePieceModelProto load_llama2c_tokenizer(const std::string& path);
+                                                const std::string& name,
+                                                const Llama2cOptions& options = {});
+SentencePieceModelProto load_llama2c_tokenizer(const std::string& path,
+                                               const Llama2cOptions& options = {});
 
 // Loads either format: a path ending in ".bin" is a llama2.c tokenizer, anything else a ModelProto.
 SentencePieceModelProto load_sentencepiece_any(const std::string& path);

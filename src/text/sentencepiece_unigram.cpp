@@ -76,12 +76,14 @@ class SpUnigramModel final : public SpModel {
         if (type == SpPieceType::kUnused) continue;
         auto& target = best[pos];
         const int32_t length = pos - start;
-        // User-defined symbols get a bonus so they always win (computed in double, as there).
-        const double candidate =
+        // User-defined symbols get a bonus so they always win. sentencepiece's ternary makes the
+        // score a double for every piece, so the sum and the comparison happen in double.
+        const double piece_score =
             type == SpPieceType::kUserDefined
-                ? static_cast<double>(static_cast<float>(length) * max_score_) - 0.1 + till_here
-                : static_cast<double>(vocab_.score(id) + till_here);
-        if (target.starts_at == -1 || candidate > target.score) {
+                ? static_cast<double>(static_cast<float>(length) * max_score_) - 0.1
+                : static_cast<double>(vocab_.score(id));
+        const double candidate = piece_score + static_cast<double>(till_here);
+        if (target.starts_at == -1 || candidate > static_cast<double>(target.score)) {
           target = {id, static_cast<float>(candidate), start};
         }
         if (length == mblen) has_single = true;
