@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """SentencePiece goldens from libsentencepiece (Debian python3-sentencepiece 0.1.97).
 
-Run from the repository root:  /usr/bin/python3 tests/reference/sp_reference.py [DATA_DIR]
+Run from the repository root:  /usr/bin/python3 tests/reference/sp_reference.py [DATA_DIR] [--retrain]
 
 1. Trains a small Unigram model with spm_train (Debian `sentencepiece`) on tinyshakespeare,
    vocab 1000, default nmt_nfkc normalisation (so the precompiled charsmap is exercised), one
@@ -29,7 +29,8 @@ import tempfile
 import sentencepiece as spm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DATA = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "..", "shared", "data")
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+DATA = ARGS[0] if ARGS else os.path.join(HERE, "..", "..", "..", "shared", "data")
 
 CORPORA = [
     ("tinyshakespeare", "corpora/tinyshakespeare/input.txt"),
@@ -83,14 +84,36 @@ def golden_for(sp, path):
     return {"lines": len(lines), "tokens": total, "block_digests": blocks, "first_ids": first}
 
 
+# Adversarial texts for the randomized comparison: whitespace runs, NFKC-sensitive characters,
+# CJK, emoji with modifiers, the U+2581 symbol itself, piece spellings, NUL and invalid UTF-8.
+ATOMS = [b" ", b"  ", b"\t", b"\r", b"\n", b"a", b"b", b"e", b"t", b"the", b"ing", b"Hello",
+         b"0", b"7", b"12345", b".", b",", b"'", b"-", b"---", b"\\/", b"\x00", b"\xc3\xa9",
+         "\ufb01".encode(), "\u2460".encode(), "\uff21".encode(), "\u4f60\u597d".encode(),
+         "\U0001f44d\U0001f3fd".encode(), "\u200d".encode(), "\u3000".encode(),
+         "\u2581".encode(), "e\u0301".encode(), "\u00a0".encode(), "\u1780".encode(),
+         b"<s>", b"</s>", b"<unk>", b"<0x41>", b"\xff", b"\xc3", b"\xed\xa0\x80", b"\xf4\x90\x80\x80",
+         b"\xe2\x82", b"\xc0\xaf"]
+
+
+def random_texts(n=200, seed=1234):
+    import random
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(n):
+        k = rng.randint(0, 12)
+        texts.append(b"".join(rng.choice(ATOMS) for _ in range(k)))
+    return texts
+
+
 def train_unigram(out_model):
     with tempfile.TemporaryDirectory() as tmp:
         prefix = os.path.join(tmp, "uni")
-        subprocess.run(["spm_train", "--input=" + os.path.join(DATA, "corpora/tinyshakespeare/input.txt"),
+        # Run inside DATA so the model records a relative input path.
+        subprocess.run(["spm_train", "--input=corpora/tinyshakespeare/input.txt",
                         "--model_prefix=" + prefix, "--model_type=unigram", "--vocab_size=1000",
                         "--num_threads=1", "--shuffle_input_sentence=false",
                         "--input_sentence_size=0", "--character_coverage=1.0",
-                        "--minloglevel=2"], check=True, stderr=subprocess.DEVNULL)
+                        "--minloglevel=2"], check=True, stderr=subprocess.DEVNULL, cwd=DATA)
         with open(prefix + ".model", "rb") as f:
             blob = f.read()
     with open(out_model, "wb") as f:
@@ -113,6 +136,8 @@ def main():
         for cname, rel in CORPORA:
             out["corpora"][cname] = golden_for(sp, os.path.join(DATA, rel))
             print(name, cname, out["corpora"][cname]["lines"], out["corpora"][cname]["tokens"])
+        texts = random_texts()
+        out["random"] = [{"hex": t.hex(), "ids": ids} for t, ids in zip(texts, sp.encode(texts))]
         with open(os.path.join(HERE, "sp_golden_%s.json" % name), "w") as f:
             json.dump(out, f, separators=(",", ":"))
             f.write("\n")
