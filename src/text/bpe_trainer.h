@@ -49,3 +49,30 @@ std::string gpt2_bytes_to_unicode(std::string_view bytes);
 std::vector<uint8_t> gpt2_byte_order();
 
 }  // namespace loom::text
+
+namespace loom::text {
+
+// WordPiece trainer as Hugging Face's WordPieceTrainer: BPE training on Unicode characters where
+// every non-initial character carries the continuation prefix ("##"); merging (a, b) yields
+// a + b-without-prefix (an existing token's id is reused). Ties between equally frequent pairs go
+// to the pair of smaller ids. Stops at vocab_size tokens (special tokens and alphabet included).
+struct WordPieceTrainerOptions {
+  int32_t vocab_size = 30000;
+  int64_t min_frequency = 0;
+  std::vector<std::string> special_tokens;  // ids 0..n-1, e.g. [PAD] [UNK] [CLS] [SEP] [MASK]
+  int32_t limit_alphabet = -1;              // keep only the most frequent characters (-1: all)
+  std::string continuing_subword_prefix = "##";
+};
+
+struct WordPieceTrainerResult {
+  std::vector<std::string> vocab;  // id -> token, the lines of vocab.txt
+  std::string to_vocab_txt() const;
+};
+
+// word_counts: pre-tokenized words (UTF-8; invalid bytes count as one character) -> counts.
+// Words are visited in the given order, which fixes the ids of the "##c" tokens.
+WordPieceTrainerResult train_wordpiece(
+    const std::vector<std::pair<std::string, int64_t>>& word_counts,
+    const WordPieceTrainerOptions& options);
+
+}  // namespace loom::text
