@@ -12,8 +12,7 @@ function(loom_module name)
   add_library(loom_${name} STATIC ${srcs})
   target_include_directories(loom_${name} PUBLIC ${root})
   foreach(dep ${M_DEPS})
-    # A module that has no sources yet (no target) is skipped: its headers cannot exist either.
-    if(TARGET loom_${dep})
+    if(TARGET loom_${dep})  # a module without sources yet has no target
       target_link_libraries(loom_${name} PUBLIC loom_${dep})
     endif()
   endforeach()
