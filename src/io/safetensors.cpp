@@ -1,0 +1,175 @@
+// safetensors: u64 little-endian header length N, N bytes of JSON
+//   {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, "__metadata__": {..}}
+// then the data block; offsets are relative to its start. A config.json beside the file (Hugging
+// Face layout) is read into metadata as "config.<key>" (scalars and arrays of scalars).
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/mapped_file.h"
+#include "io/tensor_map.h"
+
+namespace loom::io {
+
+namespace {
+
+using json = nlohmann::json;
+
+bool st_dtype(const std::string& s, DType* out) {
+  if (s == "F32") *out = DType::F32;
+  else if (s == "F16") *out = DType::F16;
+  else if (s == "BF16") *out = DType::BF16;
+  else if (s == "I32") *out = DType::I32;
+  else if (s == "I8") *out = DType::I8;
+  else return false;
+  return true;
+}
+const char* st_name(DType t) {
+  switch (t) {
+    case DType::F32: return "F32";
+    case DType::F16: return "F16";
+    case DType::BF16: return "BF16";
+    case DType::I32: return "I32";
+    case DType::I8: return "I8";
+    default: throw Error(std::string("safetensors writer: unsupported dtype ") + dtype_name(t));
+  }
+}
+
+MetaValue from_json(const json& j) {
+  if (j.is_boolean()) return MetaValue::of_bool(j.get<bool>());
+  if (j.is_number_unsigned()) return MetaValue::of_uint(j.get<uint64_t>());
+  if (j.is_number_integer()) return MetaValue::of_int(j.get<int64_t>());
+  if (j.is_number_float()) return MetaValue::of_float(j.get<double>());
+  if (j.is_string()) return MetaValue::of_string(j.get<std::string>());
+  MetaValue v;
+  v.kind = MetaValue::Kind::Array;
+  v.gguf_type = 9;
+  if (j.is_array())
+    for (const auto& e : j) v.array.push_back(from_json(e));
+  return v;
+}
+
+void read_config(TensorMap& map, const std::string& config_path) {
+  json cfg;
+  try {
+    cfg = json::parse(read_file(config_path));
+  } catch (const json::exception& e) {
+    throw Error(config_path + ": invalid JSON (" + e.what() + ")");
+  }
+  if (!cfg.is_object()) throw Error(config_path + ": expected a JSON object");
+  for (auto it = cfg.begin(); it != cfg.end(); ++it) {
+    if (it->is_null() || it->is_object()) continue;
+    map.set_meta("config." + it.key(), from_json(*it));
+  }
+}
+
+}  // namespace
+
+TensorMap read_safetensors(const std::string& path) {
+  auto file = MappedFile::open(path);
+  ByteReader r(file->data(), file->size(), path);
+  TensorMap map(path, "safetensors");
+  uint64_t n = r.read<uint64_t>("header length");
+  if (n > r.remaining() || n > (100u << 20)) {
+    r.fail("a JSON header of " + std::to_string(n) + " bytes inside the file (max 100 MiB)");
+  }
+  std::string header = r.read_string(static_cast<size_t>(n), "header");
+  const size_t data_start = 8 + static_cast<size_t>(n);
+  const size_t data_size = file->size() - data_start;
+  json h;
+  try {
+    h = json::parse(header);
+  } catch (const json::exception& e) {
+    map.fail(std::string("header is not valid JSON (") + e.what() + ")");
+  }
+  if (!h.is_object()) map.fail("header is not a JSON object");
+  for (auto it = h.begin(); it != h.end(); ++it) {
+    const std::string& name = it.key();
+    const json& e = *it;
+    if (name == "__metadata__") {
+      if (!e.is_object()) map.fail("__metadata__ is not an object");
+      for (auto m = e.begin(); m != e.end(); ++m)
+        if (m->is_string()) map.set_meta("safetensors." + m.key(), MetaValue::of_string(*m));
+      continue;
+    }
+    const std::string where = "tensor '" + name + "': ";
+    if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") ||
+        !e.contains("data_offsets")) {
+      map.fail(where + "expected an object with dtype, shape and data_offsets");
+    }
+    DType dt;
+    if (!e["dtype"].is_string() || !st_dtype(e["dtype"].get<std::string>(), &dt)) {
+      map.fail(where + "dtype F32, F16, BF16, I32 or I8, got " + e["dtype"].dump());
+    }
+    const json& js = e["shape"];
+    if (!js.is_array() || js.size() > 4) map.fail(where + "shape an array of at most 4 sizes");
+    Shape shape;
+    int64_t dims[4] = {0, 0, 0, 0};
+    uint64_t numel = 1;
+    for (size_t d = 0; d < js.size(); ++d) {
+      if (!js[d].is_number_unsigned() || js[d].get<uint64_t>() > (1ull << 40)) {
+        map.fail(where + "shape entries non-negative integers below 2^40");
+      }
+      dims[d] = js[d].get<int64_t>();
+      if (dims[d] != 0 && numel > (1ull << 42) / static_cast<uint64_t>(dims[d])) {
+        map.fail(where + "element count below 2^42");
+      }
+      numel *= static_cast<uint64_t>(dims[d]);
+    }
+    switch (js.size()) {
+      case 0: shape = Shape{}; break;
+      case 1: shape = Shape({dims[0]}); break;
+      case 2: shape = Shape({dims[0], dims[1]}); break;
+      case 3: shape = Shape({dims[0], dims[1], dims[2]}); break;
+      default: shape = Shape({dims[0], dims[1], dims[2], dims[3]});
+    }
+    const json& off = e["data_offsets"];
+    if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
+        !off[1].is_number_unsigned()) {
+      map.fail(where + "data_offsets [begin, end] of non-negative integers");
+    }
+    uint64_t b = off[0].get<uint64_t>(), en = off[1].get<uint64_t>();
+    uint64_t bytes = dtype_bytes(dt, static_cast<int64_t>(numel));
+    if (b > en || en > data_size || en - b != bytes) {
+      map.fail(where + "data_offsets [" + std::to_string(b) + ", " + std::to_string(en) +
+               ") must span " + std::to_string(bytes) + " bytes inside the " +
+               std::to_string(data_size) + "-byte data block");
+    }
+    map.add(name, Tensor::mapped(file, data_start + b, shape, dt, name));
+  }
+  auto slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  std::string cfg = dir + "/config.json";
+  if (FILE* f = std::fopen(cfg.c_str(), "rb")) {
+    std::fclose(f);
+    read_config(map, cfg);
+  }
+  return map;
+}
+
+void write_safetensors(const std::string& path, const TensorMap& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  json h = json::object();
+  if (!metadata.empty()) h["__metadata__"] = metadata;
+  uint64_t offset = 0;
+  for (const auto& name : tensors.names()) {
+    const Tensor& t = tensors.get(name);
+    json shape = json::array();
+    for (int d = 0; d < t.shape().rank(); ++d) shape.push_back(t.shape()[d]);
+    h[name] = {{"dtype", st_name(t.dtype())}, {"shape", shape},
+               {"data_offsets", {offset, offset + t.nbytes()}}};
+    offset += t.nbytes();
+  }
+  std::string header = h.dump();
+  header.resize((header.size() + 7) / 8 * 8, ' ');  // keeps the data 8-byte aligned
+  std::string out;
+  uint64_t n = header.size();
+  out.append(reinterpret_cast<const char*>(&n), 8);
+  out += header;
+  for (const auto& name : tensors.names()) {
+    const Tensor& t = tensors.get(name);
+    out.append(static_cast<const char*>(t.data()), t.nbytes());
+  }
+  write_file_atomic(path, out);
+}
+
+}  // namespace loom::io

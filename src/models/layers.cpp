@@ -1,0 +1,252 @@
+#include "models/layers.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "core/gemm.h"
+
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
+#define LOOM_MODELS_AVX2 1
+#endif
+
+namespace loom::models {
+
+// ---- quantised dots ----------------------------------------------------------------------
+
+void quantize_q8_act(const float* x, Q8Act* out, int64_t n) {
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const float* v = x + b * 32;
+    float amax = 0;
+    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(v[j]));
+    float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
+    out[b].d = d;
+    for (int j = 0; j < 32; ++j) out[b].q[j] = static_cast<int8_t>(std::nearbyint(v[j] * id));
+  }
+}
+
+#ifdef LOOM_MODELS_AVX2
+namespace {
+// Sum over 32 lanes of w (signed) * x (signed) as 8 int32 partial sums.
+inline __m256i dot32_i8(__m256i w, __m256i x) {
+  const __m256i aw = _mm256_sign_epi8(w, w);  // |w| as unsigned
+  const __m256i sx = _mm256_sign_epi8(x, w);  // x carrying w's sign
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), aw, sx);
+#else
+  const __m256i p16 = _mm256_maddubs_epi16(aw, sx);
+  return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
+#endif
+}
+inline float hsum8(__m256 v) {
+  __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+  lo = _mm_add_ps(lo, hi);
+  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+  lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1));
+  return _mm_cvtss_f32(lo);
+}
+}  // namespace
+#endif
+
+float dot_q8_0(const void* w_row, const Q8Act* x, int64_t n) {
+  const auto* w = static_cast<const BlockQ8_0*>(w_row);
+  const int64_t nb = n / 32;
+#ifdef LOOM_MODELS_AVX2
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    __m256i p0 = dot32_i8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].q)),
+                          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].q)));
+    __m256i p1 = dot32_i8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b + 1].q)),
+                          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b + 1].q)));
+    acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(_cvtsh_ss(w[b].d) * x[b].d), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1),
+                           _mm256_set1_ps(_cvtsh_ss(w[b + 1].d) * x[b + 1].d), acc1);
+  }
+  for (; b < nb; ++b) {
+    __m256i p = dot32_i8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].q)),
+                         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].q)));
+    acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(_cvtsh_ss(w[b].d) * x[b].d), acc0);
+  }
+  return hsum8(_mm256_add_ps(acc0, acc1));
+#else
+  float s = 0;
+  for (int64_t b = 0; b < nb; ++b) {
+    int32_t t = 0;
+    for (int j = 0; j < 32; ++j) t += w[b].q[j] * x[b].q[j];
+    s += static_cast<float>(t) * f16_to_f32(w[b].d) * x[b].d;
+  }
+  return s;
+#endif
+}
+
+float dot_q4_0(const void* w_row, const Q8Act* x, int64_t n) {
+  const auto* w = static_cast<const BlockQ4_0*>(w_row);
+  const int64_t nb = n / 32;
+#ifdef LOOM_MODELS_AVX2
+  __m256 acc = _mm256_setzero_ps();
+  const __m128i lo_mask = _mm_set1_epi8(0x0f);
+  for (int64_t b = 0; b < nb; ++b) {
+    __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].qs));
+    __m128i lo = _mm_and_si128(raw, lo_mask), hi = _mm_and_si128(_mm_srli_epi16(raw, 4), lo_mask);
+    __m256i q = _mm256_sub_epi8(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(8));
+    __m256i p = dot32_i8(q, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].q)));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(_cvtsh_ss(w[b].d) * x[b].d), acc);
+  }
+  return hsum8(acc);
+#else
+  float s = 0;
+  for (int64_t b = 0; b < nb; ++b) {
+    int32_t t = 0;
+    for (int j = 0; j < 16; ++j) {
+      t += ((w[b].qs[j] & 0x0f) - 8) * x[b].q[j];
+      t += ((w[b].qs[j] >> 4) - 8) * x[b].q[j + 16];
+    }
+    s += static_cast<float>(t) * f16_to_f32(w[b].d) * x[b].d;
+  }
+  return s;
+#endif
+}
+
+namespace {
+
+float dot_f16(const uint16_t* w, const float* x, int64_t n) {
+  int64_t i = 0;
+  float s = 0;
+#ifdef LOOM_MODELS_AVX2
+  __m256 acc = _mm256_setzero_ps();
+  for (; i + 8 <= n; i += 8)
+    acc = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i))),
+                          _mm256_loadu_ps(x + i), acc);
+  s = hsum8(acc);
+#endif
+  for (; i < n; ++i) s += f16_to_f32(w[i]) * x[i];
+  return s;
+}
+
+// Decode path: one row of x against every row of W.
+void matvec(ThreadPool& pool, const float* x, const TensorView& w, float* y) {
+  const int64_t out = w.shape()[0], in = w.shape()[1];
+  const DType t = w.dtype();
+  std::unique_ptr<Q8Act[]> xq;
+  if (t == DType::Q8_0 || t == DType::Q4_0) {
+    xq.reset(new Q8Act[static_cast<size_t>(in / 32)]);
+    quantize_q8_act(x, xq.get(), in);
+  }
+  std::unique_ptr<float[]> xf;
+  const int64_t grain = std::max<int64_t>(16, 4096 / std::max<int64_t>(in, 1));
+  pool.parallel_for(out, grain, [&](int64_t b, int64_t e) {
+    std::unique_ptr<float[]> tmp;
+    for (int64_t r = b; r < e; ++r) {
+      const void* row = w.row(r);
+      switch (t) {
+        case DType::F32: y[r] = dot(static_cast<const float*>(row), x, in); break;
+        case DType::F16: y[r] = dot_f16(static_cast<const uint16_t*>(row), x, in); break;
+        case DType::Q8_0: y[r] = dot_q8_0(row, xq.get(), in); break;
+        case DType::Q4_0: y[r] = dot_q4_0(row, xq.get(), in); break;
+        default:
+          if (!tmp) tmp.reset(new float[static_cast<size_t>(in)]);
+          to_f32(t, row, tmp.get(), in);
+          y[r] = dot(tmp.get(), x, in);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void linear(ThreadPool& pool, const float* x, int64_t n, const TensorView& w, const float* bias,
+            float* y) {
+  const int64_t out = w.shape()[0], in = w.shape()[1];
+  if (n == 1) {
+    matvec(pool, x, w, y);
+  } else if (w.dtype() == DType::F32) {
+    sgemm(pool, false, true, n, out, in, 1.0f, x, in, w.as<float>(), in, 0.0f, y, out);
+  } else {
+    // Dequantise a tile of weight rows per task, then one GEMM piece for it.
+    const int64_t tile = 64;
+    const int64_t n_tiles = (out + tile - 1) / tile;
+    ThreadPool one(1);
+    pool.run(n_tiles, [&](int64_t ti) {
+      const int64_t r0 = ti * tile, r1 = std::min(out, r0 + tile);
+      std::unique_ptr<float[]> wt(new float[static_cast<size_t>((r1 - r0) * in)]);
+      for (int64_t r = r0; r < r1; ++r) to_f32(w.dtype(), w.row(r), wt.get() + (r - r0) * in, in);
+      sgemm(one, false, true, n, r1 - r0, in, 1.0f, x, in, wt.get(), in, 0.0f, y + r0, out);
+    });
+  }
+  if (bias != nullptr)
+    for (int64_t i = 0; i < n; ++i) add(y + i * out, bias, y + i * out, out);
+}
+
+void embed_tokens(const TensorView& table, const int32_t* ids, int64_t n, float* out) {
+  const int64_t vocab = table.shape()[0], d = table.shape()[1];
+  for (int64_t i = 0; i < n; ++i) {
+    if (ids[i] < 0 || ids[i] >= vocab) {
+      throw Error("token id " + std::to_string(ids[i]) + " at position " + std::to_string(i) +
+                  " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
+    }
+    to_f32(table.dtype(), table.row(ids[i]), out + i * d, d);
+  }
+}
+
+void add_positions(const TensorView& table, int64_t pos0, int64_t n, float* x) {
+  const int64_t max_pos = table.shape()[0], d = table.shape()[1];
+  if (pos0 < 0 || pos0 + n > max_pos) {
+    throw Error("positions [" + std::to_string(pos0) + ", " + std::to_string(pos0 + n) +
+                ") exceed the model's " + std::to_string(max_pos) + " learned positions");
+  }
+  std::unique_ptr<float[]> tmp(new float[static_cast<size_t>(d)]);
+  for (int64_t i = 0; i < n; ++i) {
+    to_f32(table.dtype(), table.row(pos0 + i), tmp.get(), d);
+    add(x + i * d, tmp.get(), x + i * d, d);
+  }
+}
+
+void Rope::apply(float* x, int64_t n, int64_t stride, int64_t n_heads, int64_t pos0) const {
+  for (int64_t i = 0; i < n; ++i) rope(x + i * stride, n_heads, head_dim, rot_dim, pos0 + i, theta, style);
+}
+
+void Norm::apply(const float* x, float* y, int64_t n) const {
+  const int64_t d = dim();
+  const float* w = weight.as<float>();
+  for (int64_t i = 0; i < n; ++i) {
+    if (kind == NormKind::RMS) {
+      rmsnorm(x + i * d, w, y + i * d, d, eps);
+    } else {
+      layernorm(x + i * d, w, bias.empty() ? nullptr : bias.as<float>(), y + i * d, d, eps);
+    }
+  }
+}
+
+bool ffn_gated(FfnKind k) {
+  return k == FfnKind::SwiGLU || k == FfnKind::GeGLU || k == FfnKind::ReGLU;
+}
+
+void Ffn::forward(ThreadPool& pool, const float* x, int64_t n, float* y, float* scratch) const {
+  const int64_t hd = hidden();
+  float* hup = scratch;
+  float* hgate = scratch + n * hd;
+  linear(pool, x, n, up, up_bias.empty() ? nullptr : up_bias.as<float>(), hup);
+  const int64_t total = n * hd;
+  if (ffn_gated(kind)) {
+    linear(pool, x, n, gate, nullptr, hgate);
+    switch (kind) {
+      case FfnKind::SwiGLU: swiglu(hgate, hup, total); break;
+      case FfnKind::GeGLU: geglu(hgate, hup, total); break;
+      default: reglu(hgate, hup, total); break;
+    }
+    hup = hgate;
+  } else {
+    switch (kind) {
+      case FfnKind::Gelu: gelu_tanh(hup, total); break;
+      case FfnKind::GeluErf: gelu_erf(hup, total); break;
+      default: relu(hup, total); break;
+    }
+  }
+  linear(pool, hup, n, down, down_bias.empty() ? nullptr : down_bias.as<float>(), y);
+}
+
+}  // namespace loom::models

@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+"""Goldens for tests/models/golden_test.cpp: random-weight Llama (GQA, untied head) and GPT-2.
+
+Writes, under tests/reference/infer_models/:
+  llama_hf/{model.safetensors,config.json}   LlamaForCausalLM names, HF (half-split RoPE) q/k rows
+  llama.gguf                                  same weights, GGUF llama names; q/k rows permuted to
+                                              the interleaved RoPE order as llama.cpp's converter does
+  gpt2_hf/{model.safetensors,config.json}    GPT2LMHeadModel names, Conv1D weights stored (in, out)
+  gpt2.gguf                                   GGUF gpt2 names, weights (out, in)
+  logits.json                                 PyTorch float64 logits (n, vocab) for a few prompts
+The forward passes are written out here (no transformers package); HF conventions throughout.
+The GGUF and safetensors files are written by hand (struct / JSON header), no gguf package.
+Run: /usr/bin/python3 tests/reference/infer_models.py
+"""
+import json
+import math
+import os
+import struct
+
+import numpy as np
+import torch
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "infer_models")
+PROMPTS = [[1, 5, 9, 13, 2, 40, 33, 7], [3, 3, 3], [60, 0, 17, 42, 8, 21, 11, 59, 30, 4, 12]]
+
+LLAMA = dict(vocab=61, dim=32, heads=4, kv_heads=2, hidden=64, layers=2, ctx=64, eps=1e-5,
+             theta=10000.0)
+GPT2 = dict(vocab=61, dim=32, heads=4, hidden=128, layers=2, ctx=16, eps=1e-5)
+
+
+# ---------------------------------------------------------------- file writers
+def write_safetensors(path, tensors):
+    header, blobs, off = {}, [], 0
+    for name, t in tensors.items():
+        a = np.ascontiguousarray(t.detach().numpy().astype(np.float32))
+        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + a.nbytes]}
+        blobs.append(a.tobytes())
+        off += a.nbytes
+    h = json.dumps(header).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def gguf_str(s):
+    b = s.encode()
+    return struct.pack("<Q", len(b)) + b
+
+
+def gguf_kv(key, value):
+    out = gguf_str(key)
+    if isinstance(value, str):
+        return out + struct.pack("<I", 8) + gguf_str(value)
+    if isinstance(value, float):
+        return out + struct.pack("<If", 6, value)
+    return out + struct.pack("<II", 4, value)  # uint32
+
+
+def write_gguf(path, meta, tensors, align=32):
+    """tensors: name -> float32 array in our (outermost-first) shape; written as F32."""
+    head = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(meta))
+    for k, v in meta.items():
+        head += gguf_kv(k, v)
+    data, off = b"", 0
+    for name, t in tensors.items():
+        a = np.ascontiguousarray(t.detach().numpy().astype(np.float32))
+        dims = list(reversed(a.shape))
+        head += gguf_str(name) + struct.pack("<I", len(dims)) + b"".join(struct.pack("<Q", d) for d in dims)
+        head += struct.pack("<IQ", 0, off)
+        pad = (-a.nbytes) % align
+        data += a.tobytes() + b"\0" * pad
+        off += a.nbytes + pad
+    head += b"\0" * ((-len(head)) % align)
+    with open(path, "wb") as f:
+        f.write(head + data)
+
+
+# ---------------------------------------------------------------- Llama
+def llama_weights(g):
+    c = LLAMA
+    hd = c["dim"] // c["heads"]
+    r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64) * 0.2
+    w = {"model.embed_tokens.weight": r(c["vocab"], c["dim"]) * 5}
+    for l in range(c["layers"]):
+        p = f"model.layers.{l}."
+        w[p + "input_layernorm.weight"] = 1 + r(c["dim"])
+        w[p + "self_attn.q_proj.weight"] = r(c["heads"] * hd, c["dim"])
+        w[p + "self_attn.k_proj.weight"] = r(c["kv_heads"] * hd, c["dim"])
+        w[p + "self_attn.v_proj.weight"] = r(c["kv_heads"] * hd, c["dim"])
+        w[p + "self_attn.o_proj.weight"] = r(c["dim"], c["heads"] * hd)
+        w[p + "post_attention_layernorm.weight"] = 1 + r(c["dim"])
+        w[p + "mlp.gate_proj.weight"] = r(c["hidden"], c["dim"])
+        w[p + "mlp.up_proj.weight"] = r(c["hidden"], c["dim"])
+        w[p + "mlp.down_proj.weight"] = r(c["dim"], c["hidden"])
+    w["model.norm.weight"] = 1 + r(c["dim"])
+    w["lm_head.weight"] = r(c["vocab"], c["dim"])
+    return w
+
+
+def rms(x, w, eps):
+    return x / torch.sqrt((x * x).mean(-1, keepdim=True) + eps) * w
+
+
+def rotate_half(x):
+    h = x.shape[-1] // 2
+    return torch.cat([-x[..., h:], x[..., :h]], dim=-1)
+
+
+def llama_forward(w, ids):
+    c = LLAMA
+    hd, n = c["dim"] // c["heads"], len(ids)
+    x = w["model.embed_tokens.weight"][ids]
+    inv = 1.0 / (c["theta"] ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
+    ang = torch.arange(n, dtype=torch.float64)[:, None] * inv[None, :]
+    cos, sin = torch.cat([ang.cos()] * 2, -1), torch.cat([ang.sin()] * 2, -1)
+    mask = torch.triu(torch.full((n, n), float("-inf"), dtype=torch.float64), 1)
+    for l in range(c["layers"]):
+        p = f"model.layers.{l}."
+        h = rms(x, w[p + "input_layernorm.weight"], c["eps"])
+        q = (h @ w[p + "self_attn.q_proj.weight"].T).view(n, c["heads"], hd).transpose(0, 1)
+        k = (h @ w[p + "self_attn.k_proj.weight"].T).view(n, c["kv_heads"], hd).transpose(0, 1)
+        v = (h @ w[p + "self_attn.v_proj.weight"].T).view(n, c["kv_heads"], hd).transpose(0, 1)
+        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        rep = c["heads"] // c["kv_heads"]
+        k, v = k.repeat_interleave(rep, 0), v.repeat_interleave(rep, 0)
+        a = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(hd) + mask, -1) @ v
+        x = x + a.transpose(0, 1).reshape(n, -1) @ w[p + "self_attn.o_proj.weight"].T
+        h = rms(x, w[p + "post_attention_layernorm.weight"], c["eps"])
+        g = torch.nn.functional.silu(h @ w[p + "mlp.gate_proj.weight"].T)
+        x = x + (g * (h @ w[p + "mlp.up_proj.weight"].T)) @ w[p + "mlp.down_proj.weight"].T
+    return rms(x, w["model.norm.weight"], c["eps"]) @ w["lm_head.weight"].T
+
+
+def llama_to_gguf(w):
+    c = LLAMA
+
+    def permute(t, heads):  # HF half-split rows -> interleaved pairs (llama.cpp convert)
+        return t.reshape(heads, 2, t.shape[0] // heads // 2, t.shape[1]).swapaxes(1, 2).reshape(t.shape)
+
+    g = {"token_embd.weight": w["model.embed_tokens.weight"]}
+    for l in range(c["layers"]):
+        p, b = f"model.layers.{l}.", f"blk.{l}."
+        g[b + "attn_norm.weight"] = w[p + "input_layernorm.weight"]
+        g[b + "attn_q.weight"] = permute(w[p + "self_attn.q_proj.weight"], c["heads"])
+        g[b + "attn_k.weight"] = permute(w[p + "self_attn.k_proj.weight"], c["kv_heads"])
+        g[b + "attn_v.weight"] = w[p + "self_attn.v_proj.weight"]
+        g[b + "attn_output.weight"] = w[p + "self_attn.o_proj.weight"]
+        g[b + "ffn_norm.weight"] = w[p + "post_attention_layernorm.weight"]
+        g[b + "ffn_gate.weight"] = w[p + "mlp.gate_proj.weight"]
+        g[b + "ffn_up.weight"] = w[p + "mlp.up_proj.weight"]
+        g[b + "ffn_down.weight"] = w[p + "mlp.down_proj.weight"]
+    g["output_norm.weight"] = w["model.norm.weight"]
+    g["output.weight"] = w["lm_head.weight"]
+    meta = {"general.architecture": "llama", "general.name": "loom random llama",
+            "llama.embedding_length": c["dim"], "llama.feed_forward_length": c["hidden"],
+            "llama.block_count": c["layers"], "llama.attention.head_count": c["heads"],
+            "llama.attention.head_count_kv": c["kv_heads"], "llama.context_length": c["ctx"],
+            "llama.rope.dimension_count": c["dim"] // c["heads"],
+            "llama.rope.freq_base": float(c["theta"]),
+            "llama.attention.layer_norm_rms_epsilon": float(c["eps"])}
+    return meta, g
+
+
+# ---------------------------------------------------------------- GPT-2
+def gpt2_weights(g):
+    c = GPT2
+    d, hd = c["dim"], c["hidden"]
+    r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64) * 0.2
+    w = {"transformer.wte.weight": r(c["vocab"], d) * 5, "transformer.wpe.weight": r(c["ctx"], d)}
+    for l in range(c["layers"]):
+        p = f"transformer.h.{l}."
+        w[p + "ln_1.weight"], w[p + "ln_1.bias"] = 1 + r(d), r(d)
+        w[p + "attn.c_attn.weight"], w[p + "attn.c_attn.bias"] = r(d, 3 * d), r(3 * d)  # (in, out)
+        w[p + "attn.c_proj.weight"], w[p + "attn.c_proj.bias"] = r(d, d), r(d)
+        w[p + "ln_2.weight"], w[p + "ln_2.bias"] = 1 + r(d), r(d)
+        w[p + "mlp.c_fc.weight"], w[p + "mlp.c_fc.bias"] = r(d, hd), r(hd)
+        w[p + "mlp.c_proj.weight"], w[p + "mlp.c_proj.bias"] = r(hd, d), r(d)
+    w["transformer.ln_f.weight"], w["transformer.ln_f.bias"] = 1 + r(d), r(d)
+    return w
+
+
+def ln(x, w, b, eps):
+    return torch.nn.functional.layer_norm(x, (x.shape[-1],), w, b, eps)
+
+
+def gpt2_forward(w, ids):
+    c = GPT2
+    d, H, n = c["dim"], c["heads"], len(ids)
+    hd = d // H
+    x = w["transformer.wte.weight"][ids] + w["transformer.wpe.weight"][:n]
+    mask = torch.triu(torch.full((n, n), float("-inf"), dtype=torch.float64), 1)
+    for l in range(c["layers"]):
+        p = f"transformer.h.{l}."
+        h = ln(x, w[p + "ln_1.weight"], w[p + "ln_1.bias"], c["eps"])
+        qkv = h @ w[p + "attn.c_attn.weight"] + w[p + "attn.c_attn.bias"]
+        q, k, v = (t.view(n, H, hd).transpose(0, 1) for t in qkv.split(d, -1))
+        a = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(hd) + mask, -1) @ v
+        x = x + a.transpose(0, 1).reshape(n, d) @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
+        h = ln(x, w[p + "ln_2.weight"], w[p + "ln_2.bias"], c["eps"])
+        f = torch.nn.functional.gelu(h @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"], approximate="tanh")
+        x = x + f @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
+    x = ln(x, w["transformer.ln_f.weight"], w["transformer.ln_f.bias"], c["eps"])
+    return x @ w["transformer.wte.weight"].T
+
+
+def gpt2_to_gguf(w):
+    c = GPT2
+    g = {"token_embd.weight": w["transformer.wte.weight"], "position_embd.weight": w["transformer.wpe.weight"]}
+    for l in range(c["layers"]):
+        p, b = f"transformer.h.{l}.", f"blk.{l}."
+        g[b + "attn_norm.weight"], g[b + "attn_norm.bias"] = w[p + "ln_1.weight"], w[p + "ln_1.bias"]
+        g[b + "attn_qkv.weight"], g[b + "attn_qkv.bias"] = w[p + "attn.c_attn.weight"].T, w[p + "attn.c_attn.bias"]
+        g[b + "attn_output.weight"], g[b + "attn_output.bias"] = w[p + "attn.c_proj.weight"].T, w[p + "attn.c_proj.bias"]
+        g[b + "ffn_norm.weight"], g[b + "ffn_norm.bias"] = w[p + "ln_2.weight"], w[p + "ln_2.bias"]
+        g[b + "ffn_up.weight"], g[b + "ffn_up.bias"] = w[p + "mlp.c_fc.weight"].T, w[p + "mlp.c_fc.bias"]
+        g[b + "ffn_down.weight"], g[b + "ffn_down.bias"] = w[p + "mlp.c_proj.weight"].T, w[p + "mlp.c_proj.bias"]
+    g["output_norm.weight"], g["output_norm.bias"] = w["transformer.ln_f.weight"], w["transformer.ln_f.bias"]
+    meta = {"general.architecture": "gpt2", "gpt2.embedding_length": c["dim"],
+            "gpt2.feed_forward_length": c["hidden"], "gpt2.block_count": c["layers"],
+            "gpt2.attention.head_count": c["heads"], "gpt2.context_length": c["ctx"],
+            "gpt2.attention.layer_norm_epsilon": float(c["eps"])}
+    return meta, g
+
+
+def main():
+    os.makedirs(os.path.join(OUT, "llama_hf"), exist_ok=True)
+    os.makedirs(os.path.join(OUT, "gpt2_hf"), exist_ok=True)
+    g = torch.Generator().manual_seed(20240601)
+    # Weights are rounded to float32 first so that PyTorch sees exactly what the files hold.
+    lw = {k: v.float().double() for k, v in llama_weights(g).items()}
+    gw = {k: v.float().double() for k, v in gpt2_weights(g).items()}
+    c = LLAMA
+    write_safetensors(os.path.join(OUT, "llama_hf", "model.safetensors"), lw)
+    with open(os.path.join(OUT, "llama_hf", "config.json"), "w") as f:
+        json.dump({"architectures": ["LlamaForCausalLM"], "model_type": "llama",
+                   "hidden_size": c["dim"], "intermediate_size": c["hidden"],
+                   "num_hidden_layers": c["layers"], "num_attention_heads": c["heads"],
+                   "num_key_value_heads": c["kv_heads"], "max_position_embeddings": c["ctx"],
+                   "rms_norm_eps": c["eps"], "rope_theta": c["theta"], "vocab_size": c["vocab"],
+                   "tie_word_embeddings": False, "hidden_act": "silu"}, f, indent=1)
+    meta, t = llama_to_gguf(lw)
+    write_gguf(os.path.join(OUT, "llama.gguf"), meta, t)
+    c = GPT2
+    write_safetensors(os.path.join(OUT, "gpt2_hf", "model.safetensors"), gw)
+    with open(os.path.join(OUT, "gpt2_hf", "config.json"), "w") as f:
+        json.dump({"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "n_embd": c["dim"],
+                   "n_head": c["heads"], "n_layer": c["layers"], "n_positions": c["ctx"],
+                   "n_inner": c["hidden"], "vocab_size": c["vocab"],
+                   "layer_norm_epsilon": c["eps"], "activation_function": "gelu_new"}, f, indent=1)
+    meta, t = gpt2_to_gguf(gw)
+    write_gguf(os.path.join(OUT, "gpt2.gguf"), meta, t)
+    logits = {"prompts": PROMPTS,
+              "llama": [llama_forward(lw, p).flatten().tolist() for p in PROMPTS],
+              "gpt2": [gpt2_forward(gw, p).flatten().tolist() for p in PROMPTS]}
+    with open(os.path.join(OUT, "logits.json"), "w") as f:
+        json.dump(logits, f)
+    print("wrote", OUT)
+
+
+if __name__ == "__main__":
+    main()
