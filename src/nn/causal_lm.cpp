@@ -75,8 +75,8 @@ void CausalLm::init(uint64_t seed, float std) {
   Rng rng(seed);
   for (auto& p : params_.params()) {
     float* v = p->value.f32();
-    const bool is_norm = p->name.find("ln_") != std::string::npos ||
-                         p->name.find("norm") != std::string::npos;
+    const bool is_norm =
+        p->name.find("ln_") != std::string::npos || p->name.find("norm") != std::string::npos;
     const bool is_bias = p->name.size() > 5 && p->name.compare(p->name.size() - 5, 5, ".bias") == 0;
     for (int64_t i = 0; i < p->numel(); ++i)
       v[i] = is_bias ? 0.0f : is_norm ? 1.0f : rng.normal() * std;
@@ -96,7 +96,8 @@ Var CausalLm::block(Tape& t, Var x, int64_t i, int64_t B, int64_t T) {
     // x (N,C) -> x + attn(ln_1(x)) -> + mlp(ln_2(.))
     Var h = layernorm(t, x, L("ln_1.weight"), L("ln_1.bias"), c.norm_eps);
     Var qkv = linear(t, h, L("attn.c_attn.weight"), L("attn.c_attn.bias"), WeightLayout::InOut);
-    Var q = slice_cols(t, qkv, 0, C), k = slice_cols(t, qkv, C, C), v = slice_cols(t, qkv, 2 * C, C);
+    Var q = slice_cols(t, qkv, 0, C), k = slice_cols(t, qkv, C, C),
+        v = slice_cols(t, qkv, 2 * C, C);
     Var a = causal_attention(t, q, k, v, B, T, H, H, D);
     a = linear(t, a, L("attn.c_proj.weight"), L("attn.c_proj.bias"), WeightLayout::InOut);
     x = add(t, x, a);

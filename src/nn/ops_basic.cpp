@@ -118,15 +118,15 @@ Var add(Tape& t, Var a, Var b) {
   Var y = t.node(t.shape(a), {a, b});
   const float *ad = t.data(a), *bd = t.data(b);
   float* yd = t.data(y);
-  par(t, t.shape(a).numel(), [&](int64_t i0, int64_t i1) {
-    loom::add(ad + i0, bd + i0, yd + i0, i1 - i0);
-  });
+  par(t, t.shape(a).numel(),
+      [&](int64_t i0, int64_t i1) { loom::add(ad + i0, bd + i0, yd + i0, i1 - i0); });
   t.on_backward(y, [&t, a, b, y] {
     const float* g = t.grad(y);
     for (Var in : {a, b}) {
       if (!t.requires_grad(in)) continue;
       float* d = t.grad(in);
-      par(t, t.shape(y).numel(), [&](int64_t i0, int64_t i1) { axpy(1.0f, g + i0, d + i0, i1 - i0); });
+      par(t, t.shape(y).numel(),
+          [&](int64_t i0, int64_t i1) { axpy(1.0f, g + i0, d + i0, i1 - i0); });
     }
   });
   return y;
@@ -172,7 +172,8 @@ inline float sigmoidf(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 inline float gelu_tanh_grad(float x) {
   float u = kGeluK0 * (x + kGeluK1 * x * x * x);
   float th = std::tanh(u);
-  return 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * kGeluK0 * (1.0f + 3.0f * kGeluK1 * x * x);
+  return 0.5f * (1.0f + th) +
+         0.5f * x * (1.0f - th * th) * kGeluK0 * (1.0f + 3.0f * kGeluK1 * x * x);
 }
 inline float gelu_erf_grad(float x) {
   return 0.5f * (1.0f + std::erf(x * 0.70710678118654752f)) +
@@ -192,8 +193,10 @@ Var gelu(Tape& t, Var x, GeluKind kind) {
   float* yd = t.data(y);
   par(t, n, [&](int64_t i0, int64_t i1) {
     std::memcpy(yd + i0, xd + i0, (i1 - i0) * sizeof(float));
-    if (kind == GeluKind::Tanh) gelu_tanh(yd + i0, i1 - i0);
-    else gelu_erf(yd + i0, i1 - i0);
+    if (kind == GeluKind::Tanh)
+      gelu_tanh(yd + i0, i1 - i0);
+    else
+      gelu_erf(yd + i0, i1 - i0);
   });
   t.on_backward(y, [&t, x, y, n, kind] {
     const float *xd = t.data(x), *dy = t.grad(y);
@@ -237,9 +240,15 @@ Var glu(Tape& t, Var gate, Var up, GluKind kind) {
   par(t, n, [&](int64_t i0, int64_t i1) {
     std::memcpy(yd + i0, gd + i0, (i1 - i0) * sizeof(float));
     switch (kind) {
-      case GluKind::SwiGLU: swiglu(yd + i0, ud + i0, i1 - i0); break;
-      case GluKind::GEGLU: geglu(yd + i0, ud + i0, i1 - i0); break;
-      case GluKind::ReGLU: reglu(yd + i0, ud + i0, i1 - i0); break;
+      case GluKind::SwiGLU:
+        swiglu(yd + i0, ud + i0, i1 - i0);
+        break;
+      case GluKind::GEGLU:
+        geglu(yd + i0, ud + i0, i1 - i0);
+        break;
+      case GluKind::ReGLU:
+        reglu(yd + i0, ud + i0, i1 - i0);
+        break;
     }
   });
   t.on_backward(y, [&t, gate, up, y, n, kind] {
@@ -250,12 +259,18 @@ Var glu(Tape& t, Var gate, Var up, GluKind kind) {
       for (int64_t i = i0; i < i1; ++i) {
         float g = gd[i], a, da;
         switch (kind) {
-          case GluKind::SwiGLU: a = g * sigmoidf(g); da = silu_grad(g); break;
+          case GluKind::SwiGLU:
+            a = g * sigmoidf(g);
+            da = silu_grad(g);
+            break;
           case GluKind::GEGLU:
             a = 0.5f * g * (1.0f + std::erf(g * 0.70710678118654752f));
             da = gelu_erf_grad(g);
             break;
-          default: a = g > 0 ? g : 0.0f; da = g > 0 ? 1.0f : 0.0f; break;
+          default:
+            a = g > 0 ? g : 0.0f;
+            da = g > 0 ? 1.0f : 0.0f;
+            break;
         }
         if (dg != nullptr) dg[i] += dy[i] * ud[i] * da;
         if (du != nullptr) du[i] += dy[i] * a;

@@ -20,7 +20,7 @@ Var cross_entropy(Tape& t, Var logits, const int32_t* targets, int64_t n, int32_
     ++count;
   }
   Var y = t.node(Shape{1}, {logits});
-  float* lse = t.save<float>(n);     // logsumexp per row
+  float* lse = t.save<float>(n);  // logsumexp per row
   float* row_loss = t.save<float>(n);
   int32_t* tg = t.save<int32_t>(n);
   const float* ld = t.data(logits);

@@ -39,7 +39,8 @@ float clip_grad_norm(ParamStore& params, float max_norm) {
   double ss = 0;
   for_each_trainable_run(params, [&](Parameter& p, int64_t r0, int64_t r1) {
     const float* g = p.grad.f32() + r0 * p.cols();
-    for (int64_t i = 0, n = (r1 - r0) * p.cols(); i < n; ++i) ss += static_cast<double>(g[i]) * g[i];
+    for (int64_t i = 0, n = (r1 - r0) * p.cols(); i < n; ++i)
+      ss += static_cast<double>(g[i]) * g[i];
   });
   const float norm = static_cast<float>(std::sqrt(ss));
   if (max_norm > 0 && std::isfinite(norm) && norm > max_norm) {

@@ -58,8 +58,8 @@ class ParamStore {
   void zero_grad();
   // Zeroes the gradient rows marked frozen (and all of a non-trainable parameter's gradient).
   void mask_frozen_grads();
-  int64_t numel() const { return total_; }        // floats in each block (with alignment padding)
-  int64_t count() const;                          // parameters' elements, without padding
+  int64_t numel() const { return total_; }  // floats in each block (with alignment padding)
+  int64_t count() const;                    // parameters' elements, without padding
   float* values() const { return values_.f32(); }
   float* grads() const { return grads_.f32(); }
 

@@ -35,7 +35,8 @@ struct Var {
 
 class Tape {
  public:
-  explicit Tape(ThreadPool& pool, Compute compute = Compute::F32) : pool_(pool), compute_(compute) {}
+  explicit Tape(ThreadPool& pool, Compute compute = Compute::F32)
+      : pool_(pool), compute_(compute) {}
   Tape(const Tape&) = delete;
   Tape& operator=(const Tape&) = delete;
 

@@ -1,4 +1,6 @@
 // Finite-difference gradient checks: every op of nn/ops.h and whole transformer blocks.
+#include "nn/grad_check.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -6,7 +8,6 @@
 
 #include "core/rng.h"
 #include "nn/causal_lm.h"
-#include "nn/grad_check.h"
 #include "nn/ops.h"
 
 namespace loom::nn {
@@ -28,7 +29,8 @@ class GradCheck : public ::testing::TestWithParam<int> {};  // param: thread cou
 TEST_P(GradCheck, Linear) {
   ThreadPool pool(GetParam());
   Rng rng(1);
-  Tensor x = randn({5, 7}, rng), w = randn({6, 7}, rng), b = randn({6}, rng), wt = randn({7, 6}, rng);
+  Tensor x = randn({5, 7}, rng), w = randn({6, 7}, rng), b = randn({6}, rng),
+         wt = randn({7, 6}, rng);
   expect_ok(check_gradients(pool, {&x, &w, &b}, [](Tape& t, const std::vector<Var>& v) {
     return linear(t, v[0], v[1], v[2]);
   }));
@@ -42,9 +44,10 @@ TEST_P(GradCheck, Embedding) {
   Rng rng(2);
   Tensor w = randn({10, 6}, rng);
   std::vector<int32_t> ids = {3, 1, 3, 9, 0, 3};
-  expect_ok(check_gradients(pool, {&w}, [&](Tape& t, const std::vector<Var>& v) {
-    return embedding(t, v[0], ids.data(), 6);
-  }, {.max_coords = 60}));
+  expect_ok(check_gradients(
+      pool, {&w},
+      [&](Tape& t, const std::vector<Var>& v) { return embedding(t, v[0], ids.data(), 6); },
+      {.max_coords = 60}));
 }
 
 TEST_P(GradCheck, AddSliceActivations) {
@@ -72,9 +75,9 @@ TEST_P(GradCheck, Dropout) {
   ThreadPool pool(GetParam());
   Rng rng(4);
   Tensor a = randn({6, 8}, rng);
-  expect_ok(check_gradients(pool, {&a}, [](Tape& t, const std::vector<Var>& v) {
-    return dropout(t, v[0], 0.3f, 77);
-  }, {.max_coords = 48}));
+  expect_ok(check_gradients(
+      pool, {&a}, [](Tape& t, const std::vector<Var>& v) { return dropout(t, v[0], 0.3f, 77); },
+      {.max_coords = 48}));
 }
 
 TEST_P(GradCheck, Norms) {
@@ -108,9 +111,11 @@ TEST_P(GradCheck, AttentionMhaGqaMqa) {
   for (int64_t kv : {4, 2, 1}) {
     Tensor q = randn({B * T, H * D}, rng), k = randn({B * T, kv * D}, rng),
            v = randn({B * T, kv * D}, rng);
-    expect_ok(check_gradients(pool, {&q, &k, &v}, [=](Tape& t, const std::vector<Var>& in) {
-      return causal_attention(t, in[0], in[1], in[2], B, T, H, kv, D);
-    }, {.max_coords = 32}));
+    expect_ok(check_gradients(pool, {&q, &k, &v},
+                              [=](Tape& t, const std::vector<Var>& in) {
+                                return causal_attention(t, in[0], in[1], in[2], B, T, H, kv, D);
+                              },
+                              {.max_coords = 32}));
   }
 }
 
@@ -119,9 +124,10 @@ TEST_P(GradCheck, CrossEntropyWithIgnore) {
   Rng rng(8);
   Tensor logits = randn({6, 11}, rng, 2.0f);
   std::vector<int32_t> tg = {3, -100, 10, 0, -100, 7};
-  expect_ok(check_gradients(pool, {&logits}, [&](Tape& t, const std::vector<Var>& v) {
-    return cross_entropy(t, v[0], tg.data(), 6);
-  }, {.max_coords = 66}));
+  expect_ok(check_gradients(
+      pool, {&logits},
+      [&](Tape& t, const std::vector<Var>& v) { return cross_entropy(t, v[0], tg.data(), 6); },
+      {.max_coords = 66}));
 }
 
 // A whole transformer block of each architecture, every parameter checked through the model's
@@ -145,9 +151,9 @@ TEST_P(GradCheck, WholeModels) {
     std::vector<int32_t> tg = {5, 7, 2, 12, -100, 3, 3, 9, 4, 11};
     GradCheckOptions opt;
     opt.max_coords = 10;
-    auto r = check_param_gradients(pool, model.params(), [&](Tape& t) {
-      return model.loss(t, ids.data(), tg.data(), B, T);
-    }, opt);
+    auto r = check_param_gradients(
+        pool, model.params(), [&](Tape& t) { return model.loss(t, ids.data(), tg.data(), B, T); },
+        opt);
     EXPECT_TRUE(r.ok) << (arch == Arch::Gpt2 ? "gpt2 " : "llama ") << r.worst;
     EXPECT_GT(r.checked, 100);
   }
@@ -166,13 +172,11 @@ TEST(GradCheckSelf, CatchesAWrongGradient) {
     });
     return y;
   };
-  auto good = check_gradients(pool, {&x}, [&](Tape& t, const std::vector<Var>& v) {
-    return twice(t, v[0], 2.0f);
-  });
+  auto good = check_gradients(
+      pool, {&x}, [&](Tape& t, const std::vector<Var>& v) { return twice(t, v[0], 2.0f); });
   EXPECT_TRUE(good.ok) << good.worst;
-  auto bad = check_gradients(pool, {&x}, [&](Tape& t, const std::vector<Var>& v) {
-    return twice(t, v[0], 3.0f);
-  });
+  auto bad = check_gradients(
+      pool, {&x}, [&](Tape& t, const std::vector<Var>& v) { return twice(t, v[0], 3.0f); });
   EXPECT_FALSE(bad.ok);
   EXPECT_GT(bad.worst_excess, 5.0);
 }
