@@ -49,6 +49,9 @@ struct DnnlBf16 {
     dnnl::memory::desc b_md({k, n}, dt::bf16, tb ? dnnl::memory::dims{1, ldb} : dnnl::memory::dims{ldb, 1});
     dnnl::memory::desc c_md({m, n}, dt::f32, dnnl::memory::dims{ldc, 1});
     dnnl::primitive_attr attr;
+    // Pieces of one GEMM run concurrently on the pool's threads; the library-owned scratchpad is
+    // shared between primitives, so each call brings its own (else results race).
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
     if (beta != 0.0f) {
       dnnl::post_ops po;
@@ -77,8 +80,12 @@ void bf16_gemm_piece(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float al
   dnnl::memory am(pd.src_desc(), d.engine, const_cast<uint16_t*>(a));
   dnnl::memory bm(pd.weights_desc(), d.engine, const_cast<uint16_t*>(b));
   dnnl::memory cm(pd.dst_desc(), d.engine, c);
+  dnnl::memory scratch(pd.scratchpad_desc(), d.engine);
   dnnl::stream s(d.engine);
-  prim.execute(s, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
+  prim.execute(s, {{DNNL_ARG_SRC, am},
+                   {DNNL_ARG_WEIGHTS, bm},
+                   {DNNL_ARG_DST, cm},
+                   {DNNL_ARG_SCRATCHPAD, scratch}});
   s.wait();
 }
 
