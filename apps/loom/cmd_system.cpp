@@ -42,7 +42,7 @@ int run_system(const loom::cli::Args& args) {
                 loom::cli::json_quote(loom::gemm_backends()).c_str());
   } else {
     std::printf("cpu\t%s\ncores\t%u\nsimd\t%s\ngemm\t%s\n", cpu.c_str(), hw, simd.c_str(),
-                loom::gemm_backends());
+                loom::gemm_backends().c_str());
   }
   return 0;
 }

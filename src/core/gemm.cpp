@@ -1,12 +1,16 @@
 #include "core/gemm.h"
 
 #include <cblas.h>
+#include <dlfcn.h>
 #include <omp.h>
+
+#include <cstdlib>
 
 #include <map>
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <tuple>
+#include <vector>
 
 namespace loom {
 
@@ -25,10 +29,43 @@ void split_output(ThreadPool& pool, int64_t m, int64_t n, F&& piece) {
   }
 }
 
-void check_openblas_single_thread() {
-  static std::once_flag once;
-  // Threads come from our pool; OpenBLAS's own pool would oversubscribe the cores.
-  std::call_once(once, [] { openblas_set_num_threads(1); });
+// OpenBLAS is loaded at first use rather than linked: Debian's DYNAMIC_ARCH build picks its kernel
+// from the CPU model when it loads, and on virtual CPUs that report a generic model it falls back
+// to SSE3 "Prescott" kernels (31 GFLOP/s here instead of 141). When the user has not chosen with
+// OPENBLAS_CORETYPE, we choose from the CPU's features before the library reads it.
+struct OpenBlas {
+  decltype(&cblas_sgemm) sgemm = nullptr;
+  decltype(&cblas_sgemv) sgemv = nullptr;
+  std::string core;
+};
+
+const OpenBlas& openblas() {
+  static const OpenBlas lib = [] {
+    if (std::getenv("OPENBLAS_CORETYPE") == nullptr) {
+      __builtin_cpu_init();
+      if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
+        setenv("OPENBLAS_CORETYPE", "SkylakeX", 0);
+      } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        setenv("OPENBLAS_CORETYPE", "Haswell", 0);
+      }
+    }
+    void* h = dlopen(LOOM_OPENBLAS_PATH, RTLD_NOW | RTLD_LOCAL);
+    if (h == nullptr) throw Error(std::string("cannot load OpenBLAS: ") + dlerror());
+    OpenBlas b;
+    b.sgemm = reinterpret_cast<decltype(&cblas_sgemm)>(dlsym(h, "cblas_sgemm"));
+    b.sgemv = reinterpret_cast<decltype(&cblas_sgemv)>(dlsym(h, "cblas_sgemv"));
+    auto set_threads = reinterpret_cast<void (*)(int)>(dlsym(h, "openblas_set_num_threads"));
+    auto corename = reinterpret_cast<char* (*)()>(dlsym(h, "openblas_get_corename"));
+    if (b.sgemm == nullptr || b.sgemv == nullptr || set_threads == nullptr) {
+      throw Error(std::string(LOOM_OPENBLAS_PATH) + ": not an OpenBLAS library (no cblas_sgemm)");
+    }
+    // Threads come from our pool; OpenBLAS's own pool would oversubscribe the cores.
+    set_threads(1);
+    b.core = corename ? corename() : "unknown";
+    return b;
+  }();
+  return lib;
 }
 
 struct DnnlBf16 {
@@ -49,8 +86,8 @@ struct DnnlBf16 {
     dnnl::memory::desc b_md({k, n}, dt::bf16, tb ? dnnl::memory::dims{1, ldb} : dnnl::memory::dims{ldb, 1});
     dnnl::memory::desc c_md({m, n}, dt::f32, dnnl::memory::dims{ldc, 1});
     dnnl::primitive_attr attr;
-    // Pieces of one GEMM run concurrently on the pool's threads; the library-owned scratchpad is
-    // shared between primitives, so each call brings its own (else results race).
+    // The caller provides scratch memory per call: a shared primitive runs on several pool
+    // threads at once, and oneDNN's library-owned scratchpad is per primitive.
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
     if (beta != 0.0f) {
@@ -80,12 +117,13 @@ void bf16_gemm_piece(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float al
   dnnl::memory am(pd.src_desc(), d.engine, const_cast<uint16_t*>(a));
   dnnl::memory bm(pd.weights_desc(), d.engine, const_cast<uint16_t*>(b));
   dnnl::memory cm(pd.dst_desc(), d.engine, c);
-  dnnl::memory scratch(pd.scratchpad_desc(), d.engine);
+  thread_local std::vector<uint8_t> scratch;
+  auto sd = pd.scratchpad_desc();
+  if (scratch.size() < sd.get_size()) scratch.resize(sd.get_size());
+  dnnl::memory sm(sd, d.engine, scratch.data());
   dnnl::stream s(d.engine);
-  prim.execute(s, {{DNNL_ARG_SRC, am},
-                   {DNNL_ARG_WEIGHTS, bm},
-                   {DNNL_ARG_DST, cm},
-                   {DNNL_ARG_SCRATCHPAD, scratch}});
+  prim.execute(s, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm},
+                   {DNNL_ARG_SCRATCHPAD, sm}});
   s.wait();
 }
 
@@ -95,11 +133,29 @@ void sgemm(ThreadPool& pool, bool ta, bool tb, int64_t m, int64_t n, int64_t k, 
            const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
            int64_t ldc) {
   if (m == 0 || n == 0) return;
-  check_openblas_single_thread();
+  auto sgemm_fn = openblas().sgemm;
+  if (m == 1) {
+    // One row (a decode step): matrix-vector, memory-bound, split over the output columns.
+    auto sgemv_fn = openblas().sgemv;
+    const float* x = a;  // op(a) is a row of k values, stride lda when transposed
+    int64_t incx = ta ? lda : 1;
+    pool.parallel_for(n, 256, [&](int64_t n0, int64_t n1) {
+      if (tb) {  // c[j] = sum_p b[j, p] x[p]: b rows n0..n1 are a (n1-n0, k) matrix
+        sgemv_fn(CblasRowMajor, CblasNoTrans, static_cast<blasint>(n1 - n0), static_cast<blasint>(k),
+                 alpha, b + n0 * ldb, static_cast<blasint>(ldb), x, static_cast<blasint>(incx), beta,
+                 c + n0, 1);
+      } else {  // c[j] = sum_p b[p, j] x[p]: columns n0..n1 of the (k, n) matrix
+        sgemv_fn(CblasRowMajor, CblasTrans, static_cast<blasint>(k), static_cast<blasint>(n1 - n0),
+                 alpha, b + n0, static_cast<blasint>(ldb), x, static_cast<blasint>(incx), beta,
+                 c + n0, 1);
+      }
+    });
+    return;
+  }
   split_output(pool, m, n, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
     const float* ap = ta ? a + m0 : a + m0 * lda;
     const float* bp = tb ? b + n0 * ldb : b + n0;
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+    sgemm_fn(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                 static_cast<blasint>(m1 - m0), static_cast<blasint>(n1 - n0),
                 static_cast<blasint>(k), alpha, ap, static_cast<blasint>(lda), bp,
                 static_cast<blasint>(ldb), beta, c + m0 * ldc + n0, static_cast<blasint>(ldc));
@@ -148,6 +204,8 @@ void matmul(ThreadPool& pool, const TensorView& a, bool ta, const TensorView& b,
   }
 }
 
-const char* gemm_backends() { return "f32: OpenBLAS; bf16, i8: oneDNN"; }
+std::string gemm_backends() {
+  return "f32: OpenBLAS (" + openblas().core + " kernels); bf16, i8: oneDNN";
+}
 
 }  // namespace loom

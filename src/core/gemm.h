@@ -6,6 +6,8 @@
 // thread count is the pool's and results do not depend on library thread settings.
 #pragma once
 
+#include <string>
+
 #include "core/tensor.h"
 #include "core/threads.h"
 
@@ -23,6 +25,6 @@ void sgemm(ThreadPool& pool, bool trans_a, bool trans_b, int64_t m, int64_t n, i
            float* c, int64_t ldc);
 
 // Names of the backends in use, for `loom system` and benchmark headers.
-const char* gemm_backends();
+std::string gemm_backends();
 
 }  // namespace loom

@@ -1,0 +1,43 @@
+// Turning a model's per-token hidden states into one vector per text: pooling, L2
+// normalisation and Matryoshka truncation. The choice a model wants is stored with the model
+// (EmbedConfig <-> the keys of sentence-transformers' 1_Pooling/config.json), not only in flags.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace loom::embed {
+
+enum class Pooling {
+  Mean,          // mean over the text's tokens
+  Cls,           // the first token (BERT's [CLS])
+  LastToken,     // the last token (decoder-only models)
+  WeightedMean,  // position-weighted mean, weights 1..T (SGPT), for decoder-only models
+};
+
+Pooling pooling_from_name(const std::string& name);  // mean, cls, last, weighted-mean
+const char* pooling_name(Pooling p);
+
+struct EmbedConfig {
+  Pooling pooling = Pooling::Mean;
+  bool normalize = true;  // L2-normalise the pooled vector
+  int64_t dims = 0;       // Matryoshka truncation to the first `dims` values (0 = all)
+  // Serialised as sentence-transformers' pooling config plus Loom's keys:
+  // {"pooling_mode_mean_tokens": true, ..., "normalize": true, "truncate_dim": 0}
+  std::string to_json() const;
+  // Throws loom::Error naming `source` on malformed input or unknown pooling.
+  static EmbedConfig from_json(const std::string& json, const std::string& source);
+};
+
+// hidden (T, d) row-major for one text of T tokens -> out (d). T >= 1.
+void pool(const float* hidden, int64_t t, int64_t d, Pooling p, float* out);
+
+// x (d): x / ||x||; a zero vector stays zero.
+void l2_normalize(float* x, int64_t d);
+
+// Applies the config to a pooled vector (d): truncation first, then normalisation, as
+// Matryoshka embeddings are meant to be used. Returns the output size.
+int64_t finish(const EmbedConfig& cfg, float* x, int64_t d);
+
+}  // namespace loom::embed
