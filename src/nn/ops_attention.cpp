@@ -115,10 +115,11 @@ Var causal_attention(Tape& t, Var q, Var k, Var v, int64_t batch, int64_t seq, i
     float* dk = t.grad(k);
     float* dv = t.grad(v);
     // One task per (batch, kv head): the heads sharing a kv head add into the same dK/dV.
+    float* scratch = t.save<float>(B * KV * T * T);  // dS per task
     t.pool().run(B * KV, [&](int64_t task) {
       ThreadPool serial(1);
       const int64_t b = task / KV, g = task % KV;
-      std::vector<float> dS(static_cast<size_t>(T * T));
+      float* dS = scratch + task * T * T;
       const float* K = kd + b * T * ldk + g * D;
       const float* V = vd + b * T * ldk + g * D;
       for (int64_t h = g * group; h < (g + 1) * group; ++h) {
@@ -129,20 +130,20 @@ Var causal_attention(Tape& t, Var q, Var k, Var v, int64_t batch, int64_t seq, i
           sgemm(serial, true, false, T, D, T, 1.0f, P, T, dO, ldq, 1.0f, dv + b * T * ldk + g * D,
                 ldk);
         // dP (T,T) = dO Vᵀ; dS = P ⊙ (dP - rowsum(dP ⊙ P))
-        sgemm(serial, false, true, T, T, D, 1.0f, dO, ldq, V, ldk, 0.0f, dS.data(), T);
+        sgemm(serial, false, true, T, T, D, 1.0f, dO, ldq, V, ldk, 0.0f, dS, T);
         for (int64_t i = 0; i < T; ++i) {
-          float* ds = dS.data() + i * T;
+          float* ds = dS + i * T;
           const float* p = P + i * T;
           float s = dot(ds, p, i + 1);
           for (int64_t j = 0; j <= i; ++j) ds[j] = p[j] * (ds[j] - s);
           std::memset(ds + i + 1, 0, static_cast<size_t>(T - i - 1) * sizeof(float));
         }
         if (dq != nullptr)  // dQ (T,D) += scale · dS K
-          sgemm(serial, false, false, T, D, T, scale, dS.data(), T, K, ldk, 1.0f,
-                dq + b * T * ldq + h * D, ldq);
+          sgemm(serial, false, false, T, D, T, scale, dS, T, K, ldk, 1.0f, dq + b * T * ldq + h * D,
+                ldq);
         if (dk != nullptr)  // dK (T,D) += scale · dSᵀ Q
-          sgemm(serial, true, false, T, D, T, scale, dS.data(), T, Q, ldq, 1.0f,
-                dk + b * T * ldk + g * D, ldk);
+          sgemm(serial, true, false, T, D, T, scale, dS, T, Q, ldq, 1.0f, dk + b * T * ldk + g * D,
+                ldk);
       }
     });
   });

@@ -184,6 +184,12 @@ inline float silu_grad(float x) {
   return s * (1.0f + x * (1.0f - s));
 }
 
+// silu'(x) from x and a = silu(x) = x·s: s = a/x (s(0) = 1/2), silu' = s + a·(1 - s).
+inline float silu_grad_from(float x, float a) {
+  const float s = std::fabs(x) > 1e-20f ? a / x : 0.5f;
+  return s + a * (1.0f - s);
+}
+
 }  // namespace
 
 Var gelu(Tape& t, Var x, GeluKind kind) {
@@ -199,11 +205,18 @@ Var gelu(Tape& t, Var x, GeluKind kind) {
       gelu_erf(yd + i0, i1 - i0);
   });
   t.on_backward(y, [&t, x, y, n, kind] {
-    const float *xd = t.data(x), *dy = t.grad(y);
+    const float *xd = t.data(x), *yd = t.data(y), *dy = t.grad(y);
     float* dx = t.grad(x);
     par(t, n, [&](int64_t i0, int64_t i1) {
       if (kind == GeluKind::Tanh)
-        for (int64_t i = i0; i < i1; ++i) dx[i] += dy[i] * gelu_tanh_grad(xd[i]);
+        // tanh(u) recovered from the forward output, y = x/2 · (1 + tanh(u)), away from x = 0
+        // (no second tanh pass; the loop vectorises).
+        for (int64_t i = i0; i < i1; ++i) {
+          const float v = xd[i];
+          const float th = std::fabs(v) > 1e-2f ? 2.0f * yd[i] / v - 1.0f : kGeluK0 * v;
+          dx[i] += dy[i] * (0.5f * (1.0f + th) + 0.5f * v * (1.0f - th * th) * kGeluK0 *
+                                                     (1.0f + 3.0f * kGeluK1 * v * v));
+        }
       else
         for (int64_t i = i0; i < i1; ++i) dx[i] += dy[i] * gelu_erf_grad(xd[i]);
     });
@@ -221,59 +234,57 @@ Var silu(Tape& t, Var x) {
     loom::silu(yd + i0, i1 - i0);
   });
   t.on_backward(y, [&t, x, y, n] {
-    const float *xd = t.data(x), *dy = t.grad(y);
+    const float *xd = t.data(x), *yd = t.data(y), *dy = t.grad(y);
     float* dx = t.grad(x);
     par(t, n, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) dx[i] += dy[i] * silu_grad(xd[i]);
+      for (int64_t i = i0; i < i1; ++i) dx[i] += dy[i] * silu_grad_from(xd[i], yd[i]);
     });
   });
   return y;
 }
 
 // ---- glu: gate (N,F), up (N,F) -> y (N,F) = act(gate) * up ----
+// Forward keeps act(gate) so backward needs no second exp/erf pass for SwiGLU and ReGLU.
 Var glu(Tape& t, Var gate, Var up, GluKind kind) {
   LOOM_ASSERT(t.shape(gate) == t.shape(up), "glu: gate and up differ in shape");
   const int64_t n = t.shape(gate).numel();
   Var y = t.node(t.shape(gate), {gate, up});
+  float* act = t.requires_grad(y) ? t.save<float>(n) : t.data(y);
   const float *gd = t.data(gate), *ud = t.data(up);
   float* yd = t.data(y);
   par(t, n, [&](int64_t i0, int64_t i1) {
-    std::memcpy(yd + i0, gd + i0, (i1 - i0) * sizeof(float));
+    std::memcpy(act + i0, gd + i0, (i1 - i0) * sizeof(float));
     switch (kind) {
       case GluKind::SwiGLU:
-        swiglu(yd + i0, ud + i0, i1 - i0);
+        loom::silu(act + i0, i1 - i0);
         break;
       case GluKind::GEGLU:
-        geglu(yd + i0, ud + i0, i1 - i0);
+        gelu_erf(act + i0, i1 - i0);
         break;
       case GluKind::ReGLU:
-        reglu(yd + i0, ud + i0, i1 - i0);
+        relu(act + i0, i1 - i0);
         break;
     }
+    mul(act + i0, ud + i0, yd + i0, i1 - i0);
   });
-  t.on_backward(y, [&t, gate, up, y, n, kind] {
+  t.on_backward(y, [&t, gate, up, y, act, n, kind] {
     const float *gd = t.data(gate), *ud = t.data(up), *dy = t.grad(y);
     float* dg = t.grad(gate);
     float* du = t.grad(up);
     par(t, n, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) {
-        float g = gd[i], a, da;
-        switch (kind) {
-          case GluKind::SwiGLU:
-            a = g * sigmoidf(g);
-            da = silu_grad(g);
-            break;
-          case GluKind::GEGLU:
-            a = 0.5f * g * (1.0f + std::erf(g * 0.70710678118654752f));
-            da = gelu_erf_grad(g);
-            break;
-          default:
-            a = g > 0 ? g : 0.0f;
-            da = g > 0 ? 1.0f : 0.0f;
-            break;
-        }
-        if (dg != nullptr) dg[i] += dy[i] * ud[i] * da;
-        if (du != nullptr) du[i] += dy[i] * a;
+      if (du != nullptr)
+        for (int64_t i = i0; i < i1; ++i) du[i] += dy[i] * act[i];
+      if (dg == nullptr) return;
+      switch (kind) {
+        case GluKind::SwiGLU:
+          for (int64_t i = i0; i < i1; ++i) dg[i] += dy[i] * ud[i] * silu_grad_from(gd[i], act[i]);
+          break;
+        case GluKind::GEGLU:
+          for (int64_t i = i0; i < i1; ++i) dg[i] += dy[i] * ud[i] * gelu_erf_grad(gd[i]);
+          break;
+        case GluKind::ReGLU:
+          for (int64_t i = i0; i < i1; ++i) dg[i] += gd[i] > 0 ? dy[i] * ud[i] : 0.0f;
+          break;
       }
     });
   });

@@ -58,6 +58,13 @@ float* Tape::grad(Var v) {
   return n.grad.f32();
 }
 
+bool Tape::adopt_grad(Var v, float* buf) {
+  Node& n = nodes_[idx(v)];
+  if (!n.requires_grad || !n.grad.empty()) return false;
+  n.grad = TensorView(buf, DType::F32, n.value.shape());
+  return true;
+}
+
 TensorView Tape::grad_view(Var v) {
   float* g = grad(v);
   return g == nullptr ? TensorView() : nodes_[idx(v)].grad;

@@ -66,6 +66,11 @@ class Tape {
   // The gradient buffer, zero-filled on first use; nullptr for a Var that needs no gradient.
   float* grad(Var v);
   TensorView grad_view(Var v);
+  // Hands `buf` (numel floats, arena memory that lives until reset) to v as its gradient when v
+  // has none yet — for a fused op whose backward already holds the full gradient (cross-entropy
+  // writes softmax - onehot in place). Returns false (and keeps nothing) when v's gradient exists;
+  // the caller must then add into grad(v).
+  bool adopt_grad(Var v, float* buf);
 
   Arena& arena() { return arena_; }
   // Scratch kept until reset() (saved values for backward, copies of ids).

@@ -156,7 +156,9 @@ TEST_P(Golden_, TenAdamWStepsMatchTorch) {
       for (auto& p : model_->params().params())
         ours0[p->name].assign(p->grad.f32(), p->grad.f32() + p->numel());
     const float norm = clip_grad_norm(model_->params(), 1.0f);
-    if (step == 0) EXPECT_GT(norm, 1.0f) << "clipping must engage for the golden to test it";
+    if (step == 0) {
+      EXPECT_GT(norm, 1.0f) << "clipping must engage for the golden to test it";
+    }
     opt.step(1e-2f, pool);
   }
   // Adam divides by sqrt(v), so an element whose true gradient is zero (GPT-2's key biases:
