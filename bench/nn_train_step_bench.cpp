@@ -1,0 +1,89 @@
+// One full training step (zero grads, forward, backward, global-norm clip, AdamW) of the issue's
+// two models: a small Llama (d=288, 6 layers, 6 heads, vocab 32000, T=256, B=8) and a
+// GPT-2-small-like model (d=768, 12 layers, 12 heads, vocab 50257, T=256, B=4), fp32 and bf16,
+// 2 threads. Reports tokens/s and achieved GFLOP/s (3 x forward matmul FLOPs, attention counted
+// over the full T x T block as computed). bench/peers/train/run.sh runs PyTorch beside it.
+#include <benchmark/benchmark.h>
+
+#include <vector>
+
+#include "core/rng.h"
+#include "nn/causal_lm.h"
+#include "nn/optim.h"
+
+namespace {
+
+using namespace loom;
+using namespace loom::nn;
+
+CausalLmConfig llama_small() {
+  CausalLmConfig c;
+  c.arch = Arch::Llama;
+  c.vocab_size = 32000;
+  c.max_seq = 256;
+  c.d_model = 288;
+  c.n_layers = 6;
+  c.n_heads = 6;
+  c.n_kv_heads = 6;
+  c.d_ff = 768;
+  return c;
+}
+
+CausalLmConfig gpt2_small() {
+  CausalLmConfig c;
+  c.arch = Arch::Gpt2;
+  c.vocab_size = 50257;
+  c.max_seq = 256;  // positions used by the benchmark (GPT-2 has 1024; the step only reads T)
+  c.d_model = 768;
+  c.n_layers = 12;
+  c.n_heads = 12;
+  c.n_kv_heads = 12;
+  c.d_ff = 3072;
+  return c;
+}
+
+void BM_TrainStep(benchmark::State& state, CausalLmConfig cfg, int64_t batch, Compute compute) {
+  const int64_t T = 256;
+  ThreadPool pool(static_cast<int>(state.range(0)));
+  CausalLm model(cfg);
+  model.init(1);
+  model.exclude_norms_and_biases_from_decay();
+  AdamW opt(model.params(), {.beta1 = 0.9f, .beta2 = 0.95f, .weight_decay = 0.1f});
+  Tape tape(pool, compute);
+  Rng rng(2);
+  std::vector<int32_t> ids(static_cast<size_t>(batch * T)), tg(ids.size());
+  for (auto& x : ids) x = static_cast<int32_t>(rng.below(static_cast<uint64_t>(cfg.vocab_size)));
+  for (auto& x : tg) x = static_cast<int32_t>(rng.below(static_cast<uint64_t>(cfg.vocab_size)));
+  auto step = [&] {
+    tape.reset();
+    model.params().zero_grad();
+    Var loss = model.loss(tape, ids.data(), tg.data(), batch, T);
+    tape.backward(loss);
+    clip_grad_norm(model.params(), 1.0f);
+    opt.step(1e-4f, pool);
+    return tape.data(loss)[0];
+  };
+  step();  // warm-up: arena, page faults, GEMM primitive caches
+  for (auto _ : state) benchmark::DoNotOptimize(step());
+  const double tokens = static_cast<double>(batch * T);
+  state.counters["tok/s"] =
+      benchmark::Counter(tokens, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(3.0 * model.forward_flops_per_token(T) * tokens / 1e9,
+                         benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(std::string(compute == Compute::BF16 ? "bf16" : "fp32") + " B=" +
+                 std::to_string(batch) + " T=256 params=" + std::to_string(model.params().count()));
+}
+
+void args(benchmark::internal::Benchmark* b) {
+  b->Arg(2)->ArgName("threads")->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
+}
+
+BENCHMARK_CAPTURE(BM_TrainStep, llama_small_fp32, llama_small(), 8, Compute::F32)->Apply(args);
+BENCHMARK_CAPTURE(BM_TrainStep, llama_small_bf16, llama_small(), 8, Compute::BF16)->Apply(args);
+BENCHMARK_CAPTURE(BM_TrainStep, gpt2_small_fp32, gpt2_small(), 4, Compute::F32)->Apply(args);
+BENCHMARK_CAPTURE(BM_TrainStep, gpt2_small_bf16, gpt2_small(), 4, Compute::BF16)->Apply(args);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,65 @@
+// Differentiable ops on a Tape. Every op computes its forward result immediately and records its
+// backward next to it (in ops_*.cpp, forward and backward side by side). Matrices are row-major;
+// activations of a (B,T) batch are (N = B*T, C) matrices.
+#pragma once
+
+#include <cstdint>
+
+#include "core/kernels.h"
+#include "nn/tape.h"
+
+namespace loom::nn {
+
+// How a linear weight is stored: OutIn = (M,K) like torch.nn.Linear / HF Llama; InOut = (K,M)
+// like HF GPT-2's Conv1D.
+enum class WeightLayout { OutIn, InOut };
+enum class GeluKind { Tanh, Erf };
+enum class GluKind { SwiGLU, GEGLU, ReGLU };  // act(gate) * up with act = silu, gelu(erf), relu
+
+// w (V,C), ids (N) -> y (N,C), y[i] = w[ids[i]]. Backward adds dy[i] into dw[ids[i]] except for
+// rows with row_mask[id] != 0 (which get exactly zero). ids outside [0,V) throw loom::Error.
+Var embedding(Tape& t, Var w, const int32_t* ids, int64_t n, const uint8_t* row_mask = nullptr);
+
+// x (N,K), w (M,K) or (K,M) by layout, b (M) or undefined -> y (N,M) = x·Wᵀ + b.
+// Under Compute::BF16 the three GEMMs take bf16 operands and accumulate in f32.
+Var linear(Tape& t, Var x, Var w, Var b = {}, WeightLayout layout = WeightLayout::OutIn);
+
+// a, b (same shape) -> a + b (residual add).
+Var add(Tape& t, Var a, Var b);
+// x (N,C) -> y (N,width) = x[:, start:start+width].
+Var slice_cols(Tape& t, Var x, int64_t start, int64_t width);
+// x (any) -> y (1) = sum(x · r) with a constant r of the same shape (the finite-difference
+// checker's projection; also a generic weighted-sum loss).
+Var weighted_sum(Tape& t, Var x, const float* r);
+
+// Elementwise, x (any) -> y (same).
+Var gelu(Tape& t, Var x, GeluKind kind);
+Var silu(Tape& t, Var x);
+// gate (N,F), up (N,F) -> y (N,F) = act(gate) * up.
+Var glu(Tape& t, Var gate, Var up, GluKind kind);
+// x (any) -> y (same): zero with probability p, else x / (1-p). The mask is drawn from
+// Rng(seed) in element order, so the same seed gives the same mask on any thread count.
+Var dropout(Tape& t, Var x, float p, uint64_t seed);
+
+// x (N,C), w (C), b (C) or undefined -> y (N,C), biased variance (torch.nn.LayerNorm).
+Var layernorm(Tape& t, Var x, Var w, Var b, float eps);
+// x (N,C), w (C) -> y (N,C) = x / sqrt(mean(x²) + eps) * w (HF LlamaRMSNorm).
+Var rmsnorm(Tape& t, Var x, Var w, float eps);
+
+// x (B*T, H*D) -> y (B*T, H*D): rotary embedding of the first rot_dim dims of every head at
+// positions pos0 .. pos0+T-1, same formula as core's rope() (HalfSplit = HF rotate_half).
+Var rope(Tape& t, Var x, int64_t batch, int64_t seq, int64_t n_heads, int64_t head_dim,
+         int64_t rot_dim, float theta, RopeStyle style, int64_t pos0 = 0);
+
+// q (B*T, H*D), k (B*T, KV*D), v (B*T, KV*D) -> y (B*T, H*D): causal softmax(q·kᵀ/√D)·v per
+// head; query head h reads kv head h / (H/KV) (MHA: KV = H, GQA: KV | H, MQA: KV = 1).
+Var causal_attention(Tape& t, Var q, Var k, Var v, int64_t batch, int64_t seq, int64_t n_heads,
+                     int64_t n_kv_heads, int64_t head_dim);
+
+// logits (N,V), targets (N) -> loss (1) = mean over i with targets[i] != ignore_index of
+// logsumexp(logits[i]) - logits[i][targets[i]]; 0 when every target is ignored. Fused: only the
+// per-row logsumexp is saved, backward writes softmax - onehot straight into dlogits.
+Var cross_entropy(Tape& t, Var logits, const int32_t* targets, int64_t n,
+                  int32_t ignore_index = -100);
+
+}  // namespace loom::nn

@@ -1,0 +1,153 @@
+// RoPE and fused causal self-attention (MHA/GQA/MQA): forward and backward.
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "core/error.h"
+#include "core/gemm.h"
+#include "nn/ops.h"
+
+namespace loom::nn {
+
+// ---- rope: x (B*T, H*D) -> y (B*T, H*D) ----
+namespace {
+
+// cos/sin table (T, rot_dim/2) with core rope()'s formula: angle = pos * theta^(-2i/rot_dim).
+void rope_table(float* cs, float* sn, int64_t seq, int64_t rot_dim, float theta, int64_t pos0) {
+  const int64_t half = rot_dim / 2;
+  for (int64_t i = 0; i < half; ++i) {
+    float freq = 1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(rot_dim));
+    for (int64_t p = 0; p < seq; ++p) {
+      float angle = static_cast<float>(pos0 + p) * freq;
+      cs[p * half + i] = std::cos(angle);
+      sn[p * half + i] = std::sin(angle);
+    }
+  }
+}
+
+// Rotates every head of rows (B*T, H*D) by +angle (sign = 1) or -angle (sign = -1, the
+// transpose, used by backward); dst may alias src.
+void rope_apply(ThreadPool& pool, const float* src, float* dst, int64_t rows, int64_t seq,
+                int64_t n_heads, int64_t head_dim, int64_t rot_dim, RopeStyle style,
+                const float* cs, const float* sn, float sign) {
+  const int64_t half = rot_dim / 2, width = n_heads * head_dim;
+  pool.parallel_for(rows, 16, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t p = r % seq;
+      const float* x = src + r * width;
+      float* y = dst + r * width;
+      if (y != x) std::memcpy(y, x, width * sizeof(float));
+      for (int64_t h = 0; h < n_heads; ++h) {
+        float* v = y + h * head_dim;
+        for (int64_t i = 0; i < half; ++i) {
+          int64_t i0 = style == RopeStyle::Interleaved ? 2 * i : i;
+          int64_t i1 = style == RopeStyle::Interleaved ? 2 * i + 1 : i + half;
+          float c = cs[p * half + i], s = sign * sn[p * half + i];
+          float a = v[i0], b = v[i1];
+          v[i0] = a * c - b * s;
+          v[i1] = a * s + b * c;
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+Var rope(Tape& t, Var x, int64_t batch, int64_t seq, int64_t n_heads, int64_t head_dim,
+         int64_t rot_dim, float theta, RopeStyle style, int64_t pos0) {
+  LOOM_ASSERT(t.shape(x).rows() == batch * seq && t.shape(x).last() == n_heads * head_dim,
+              "rope: x must be (B*T, H*D)");
+  LOOM_ASSERT(rot_dim % 2 == 0 && rot_dim <= head_dim, "rope: rot_dim must be even and <= D");
+  const int64_t half = rot_dim / 2, rows = batch * seq;
+  Var y = t.node(t.shape(x), {x});
+  float* cs = t.save<float>(seq * half);
+  float* sn = t.save<float>(seq * half);
+  rope_table(cs, sn, seq, rot_dim, theta, pos0);
+  rope_apply(t.pool(), t.data(x), t.data(y), rows, seq, n_heads, head_dim, rot_dim, style, cs, sn,
+             1.0f);
+  t.on_backward(y, [&t, x, y, rows, seq, n_heads, head_dim, rot_dim, style, cs, sn] {
+    // dx += Rᵀ dy: rotate dy by -angle into scratch, then add.
+    const int64_t n = rows * n_heads * head_dim;
+    float* tmp = t.save<float>(n);
+    rope_apply(t.pool(), t.grad(y), tmp, rows, seq, n_heads, head_dim, rot_dim, style, cs, sn,
+               -1.0f);
+    float* dx = t.grad(x);
+    for (int64_t i = 0; i < n; ++i) dx[i] += tmp[i];
+  });
+  return y;
+}
+
+// ---- causal_attention: q (B*T, H*D), k, v (B*T, KV*D) -> y (B*T, H*D) ----
+Var causal_attention(Tape& t, Var q, Var k, Var v, int64_t batch, int64_t seq, int64_t n_heads,
+                     int64_t n_kv_heads, int64_t head_dim) {
+  const int64_t B = batch, T = seq, H = n_heads, KV = n_kv_heads, D = head_dim;
+  LOOM_ASSERT(KV > 0 && H % KV == 0, "attention: n_heads must be a multiple of n_kv_heads");
+  LOOM_ASSERT(t.shape(q).rows() == B * T && t.shape(q).last() == H * D, "attention: q shape");
+  LOOM_ASSERT(t.shape(k).rows() == B * T && t.shape(k).last() == KV * D, "attention: k shape");
+  LOOM_ASSERT(t.shape(v) == t.shape(k), "attention: v shape");
+  const int64_t group = H / KV, ldq = H * D, ldk = KV * D;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  Var y = t.node(t.shape(q), {q, k, v});
+  float* probs = t.save<float>(B * H * T * T);  // P (B,H,T,T), row i is zero beyond column i
+  const float *qd = t.data(q), *kd = t.data(k), *vd = t.data(v);
+  float* yd = t.data(y);
+  t.pool().run(B * H, [&](int64_t task) {
+    ThreadPool serial(1);
+    const int64_t b = task / H, h = task % H, g = h / group;
+    const float* Q = qd + b * T * ldq + h * D;
+    const float* K = kd + b * T * ldk + g * D;
+    const float* V = vd + b * T * ldk + g * D;
+    float* P = probs + task * T * T;
+    // S (T,T) = scale · Q Kᵀ, then a causal softmax per row.
+    sgemm(serial, false, true, T, T, D, scale, Q, ldq, K, ldk, 0.0f, P, T);
+    for (int64_t i = 0; i < T; ++i) {
+      float* row = P + i * T;
+      softmax(row, i + 1);
+      std::memset(row + i + 1, 0, static_cast<size_t>(T - i - 1) * sizeof(float));
+    }
+    // O (T,D) = P V
+    sgemm(serial, false, false, T, D, T, 1.0f, P, T, V, ldk, 0.0f, yd + b * T * ldq + h * D, ldq);
+  });
+  t.on_backward(y, [&t, q, k, v, y, probs, B, T, H, KV, D, group, ldq, ldk, scale] {
+    const float *qd = t.data(q), *kd = t.data(k), *vd = t.data(v), *dy = t.grad(y);
+    float* dq = t.grad(q);
+    float* dk = t.grad(k);
+    float* dv = t.grad(v);
+    // One task per (batch, kv head): the heads sharing a kv head add into the same dK/dV.
+    float* scratch = t.save<float>(B * KV * T * T);  // dS per task
+    t.pool().run(B * KV, [&](int64_t task) {
+      ThreadPool serial(1);
+      const int64_t b = task / KV, g = task % KV;
+      float* dS = scratch + task * T * T;
+      const float* K = kd + b * T * ldk + g * D;
+      const float* V = vd + b * T * ldk + g * D;
+      for (int64_t h = g * group; h < (g + 1) * group; ++h) {
+        const float* P = probs + (b * H + h) * T * T;
+        const float* Q = qd + b * T * ldq + h * D;
+        const float* dO = dy + b * T * ldq + h * D;
+        if (dv != nullptr)  // dV (T,D) += Pᵀ dO
+          sgemm(serial, true, false, T, D, T, 1.0f, P, T, dO, ldq, 1.0f, dv + b * T * ldk + g * D,
+                ldk);
+        // dP (T,T) = dO Vᵀ; dS = P ⊙ (dP - rowsum(dP ⊙ P))
+        sgemm(serial, false, true, T, T, D, 1.0f, dO, ldq, V, ldk, 0.0f, dS, T);
+        for (int64_t i = 0; i < T; ++i) {
+          float* ds = dS + i * T;
+          const float* p = P + i * T;
+          float s = dot(ds, p, i + 1);
+          for (int64_t j = 0; j <= i; ++j) ds[j] = p[j] * (ds[j] - s);
+          std::memset(ds + i + 1, 0, static_cast<size_t>(T - i - 1) * sizeof(float));
+        }
+        if (dq != nullptr)  // dQ (T,D) += scale · dS K
+          sgemm(serial, false, false, T, D, T, scale, dS, T, K, ldk, 1.0f, dq + b * T * ldq + h * D,
+                ldq);
+        if (dk != nullptr)  // dK (T,D) += scale · dSᵀ Q
+          sgemm(serial, true, false, T, D, T, scale, dS, T, Q, ldq, 1.0f, dk + b * T * ldk + g * D,
+                ldk);
+      }
+    });
+  });
+  return y;
+}
+
+}  // namespace loom::nn

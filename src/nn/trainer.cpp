@@ -1,0 +1,187 @@
+#include "nn/trainer.h"
+
+#include <cmath>
+#include <cstring>
+#include <iomanip>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/mapped_file.h"
+#include "core/rng.h"
+
+namespace loom::nn {
+
+namespace {
+
+constexpr char kMagic[8] = {'L', 'O', 'O', 'M', 'C', 'K', 'P', 'T'};
+constexpr uint32_t kVersion = 1;
+
+uint64_t fnv1a(const char* p, size_t n) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < n; ++i) h = (h ^ static_cast<uint8_t>(p[i])) * 0x100000001b3ull;
+  return h;
+}
+
+std::string config_text(const CausalLmConfig& c) {
+  std::ostringstream os;
+  os << "arch " << (c.arch == Arch::Gpt2 ? "gpt2" : "llama") << "\n"
+     << "vocab_size " << c.vocab_size << "\nmax_seq " << c.max_seq << "\nd_model " << c.d_model
+     << "\nn_layers " << c.n_layers << "\nn_heads " << c.n_heads << "\nn_kv_heads " << c.n_kv_heads
+     << "\nd_ff " << c.d_ff << "\ntie_embeddings " << c.tie_embeddings << "\n";
+  return os.str();
+}
+
+template <typename T>
+void put(std::string& out, T v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof(T));
+}
+
+}  // namespace
+
+void sample_batch(const int32_t* tokens, int64_t n_tokens, int64_t batch, int64_t seq,
+                  uint64_t seed, int64_t step, int64_t micro, int32_t* ids, int32_t* targets) {
+  if (n_tokens <= seq)
+    throw Error("training data: " + std::to_string(n_tokens) + " tokens, need more than seq " +
+                std::to_string(seq));
+  Rng rng(seed ^ (0x9e3779b97f4a7c15ull * static_cast<uint64_t>(step + 1)) ^
+          (0xc2b2ae3d27d4eb4full * static_cast<uint64_t>(micro + 1)));
+  const uint64_t windows = static_cast<uint64_t>(n_tokens - seq);  // start in [0, n - seq)
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t s = static_cast<int64_t>(rng.below(windows));
+    std::memcpy(ids + b * seq, tokens + s, static_cast<size_t>(seq) * sizeof(int32_t));
+    std::memcpy(targets + b * seq, tokens + s + 1, static_cast<size_t>(seq) * sizeof(int32_t));
+  }
+}
+
+CausalLmTrainer::CausalLmTrainer(CausalLm& model, const int32_t* tokens, int64_t n_tokens,
+                                 TrainConfig cfg, ThreadPool& pool)
+    : model_(model),
+      tokens_(tokens),
+      n_tokens_(n_tokens),
+      cfg_(cfg),
+      pool_(pool),
+      opt_(model.params(), cfg.adamw),
+      tape_(pool, cfg.compute),
+      ids_(static_cast<size_t>(cfg.batch * cfg.seq)),
+      targets_(static_cast<size_t>(cfg.batch * cfg.seq)) {
+  if (cfg.batch <= 0 || cfg.seq <= 0 || cfg.grad_accum <= 0)
+    throw Error("train config: batch, seq and grad_accum must be > 0");
+  if (cfg.seq > model.config().max_seq)
+    throw Error("train config: seq " + std::to_string(cfg.seq) + " exceeds the model's max_seq " +
+                std::to_string(model.config().max_seq));
+}
+
+StepStats CausalLmTrainer::step() {
+  const int64_t step = opt_.steps();
+  model_.params().zero_grad();
+  double loss_sum = 0;
+  for (int64_t m = 0; m < cfg_.grad_accum; ++m) {
+    sample_batch(tokens_, n_tokens_, cfg_.batch, cfg_.seq, cfg_.seed, step, m, ids_.data(),
+                 targets_.data());
+    tape_.reset();
+    Var loss = model_.loss(tape_, ids_.data(), targets_.data(), cfg_.batch, cfg_.seq);
+    const float l = tape_.data(loss)[0];
+    if (!std::isfinite(l))
+      throw Error("training: loss is " + std::string(std::isnan(l) ? "NaN" : "Inf") + " at step " +
+                  std::to_string(step + 1) + " (micro-batch " + std::to_string(m) +
+                  "); stopped before updating, the last checkpoint is the last good state");
+    loss_sum += l;
+    tape_.backward(loss, 1.0f / static_cast<float>(cfg_.grad_accum));
+  }
+  StepStats st;
+  st.step = step + 1;
+  st.loss = static_cast<float>(loss_sum / static_cast<double>(cfg_.grad_accum));
+  st.grad_norm = clip_grad_norm(model_.params(), cfg_.clip);
+  if (!std::isfinite(st.grad_norm))
+    throw Error("training: gradient norm is not finite at step " + std::to_string(step + 1) +
+                "; stopped before updating, the last checkpoint is the last good state");
+  st.lr = cfg_.schedule.at(step);
+  opt_.step(st.lr, pool_);
+  return st;
+}
+
+float CausalLmTrainer::evaluate(const int32_t* tokens, int64_t n_tokens, int64_t batches,
+                                uint64_t seed) {
+  double sum = 0;
+  tape_.set_grad_enabled(false);
+  for (int64_t i = 0; i < batches; ++i) {
+    sample_batch(tokens, n_tokens, cfg_.batch, cfg_.seq, seed, i, 0, ids_.data(), targets_.data());
+    tape_.reset();
+    Var loss = model_.loss(tape_, ids_.data(), targets_.data(), cfg_.batch, cfg_.seq);
+    sum += tape_.data(loss)[0];
+  }
+  tape_.set_grad_enabled(true);
+  tape_.reset();
+  return static_cast<float>(sum / static_cast<double>(batches));
+}
+
+void CausalLmTrainer::save_checkpoint(const std::string& path) const {
+  ParamStore& ps = model_.params();
+  std::ostringstream hdr;
+  hdr << config_text(model_.config()) << "step " << opt_.steps() << "\nstore_numel " << ps.numel()
+      << "\n";
+  for (const auto& p : ps.params())
+    hdr << "param " << p->name << " " << p->offset << " " << p->numel() << "\n";
+  const std::string header = hdr.str();
+  const size_t block = static_cast<size_t>(ps.numel()) * sizeof(float);
+  std::string out;
+  out.reserve(8 + 4 + 8 + header.size() + 3 * block + 8);
+  out.append(kMagic, 8);
+  put<uint32_t>(out, kVersion);
+  put<uint64_t>(out, header.size());
+  out += header;
+  out.append(reinterpret_cast<const char*>(ps.values()), block);
+  out.append(reinterpret_cast<const char*>(const_cast<AdamW&>(opt_).m().data()), block);
+  out.append(reinterpret_cast<const char*>(const_cast<AdamW&>(opt_).v().data()), block);
+  put<uint64_t>(out, fnv1a(out.data(), out.size()));
+  write_file_atomic(path, out);
+}
+
+void CausalLmTrainer::load_checkpoint(const std::string& path) {
+  auto file = MappedFile::open(path);
+  ByteReader r(file->data(), file->size(), path);
+  if (file->size() < 8 + 4 + 8 + 8) r.fail("a Loom checkpoint (file too short)");
+  const uint64_t want = fnv1a(reinterpret_cast<const char*>(file->data()), file->size() - 8);
+  uint64_t stored;
+  std::memcpy(&stored, file->data() + file->size() - 8, 8);
+  if (std::memcmp(r.take(8, "magic"), kMagic, 8) != 0) r.fail("magic LOOMCKPT");
+  const uint32_t version = r.read<uint32_t>("version");
+  if (version != kVersion)
+    throw Error(path + ": checkpoint version " + std::to_string(version) + ", expected " +
+                std::to_string(kVersion));
+  if (stored != want)
+    throw Error(path + ": checksum mismatch (the file is corrupted or truncated)");
+  const uint64_t hlen = r.read<uint64_t>("header length");
+  const std::string header = r.read_string(static_cast<size_t>(hlen), "header");
+  ParamStore& ps = model_.params();
+  std::ostringstream expect;
+  expect << config_text(model_.config());
+  if (header.compare(0, expect.str().size(), expect.str()) != 0)
+    throw Error(path + ": header config does not match the model being trained:\n" +
+                header.substr(0, header.find("step ")) + "expected:\n" + expect.str());
+  std::istringstream hs(header.substr(expect.str().size()));
+  std::string key;
+  int64_t step = -1, numel = -1;
+  hs >> key >> step;
+  if (key != "step" || step < 0) throw Error(path + ": header field 'step' missing or invalid");
+  hs >> key >> numel;
+  if (key != "store_numel" || numel != ps.numel())
+    throw Error(path + ": header field 'store_numel' is " + std::to_string(numel) + ", expected " +
+                std::to_string(ps.numel()));
+  for (const auto& p : ps.params()) {
+    std::string tag, name;
+    int64_t off, n;
+    hs >> tag >> name >> off >> n;
+    if (tag != "param" || name != p->name || off != p->offset || n != p->numel())
+      throw Error(path + ": parameter entry '" + name + "' does not match the model's '" + p->name +
+                  "'");
+  }
+  const size_t block = static_cast<size_t>(ps.numel()) * sizeof(float);
+  if (r.remaining() != 3 * block + 8) r.fail(std::to_string(3 * block) + " bytes of tensors");
+  std::memcpy(ps.values(), r.take(block, "values"), block);
+  std::memcpy(opt_.m().data(), r.take(block, "adam m"), block);
+  std::memcpy(opt_.v().data(), r.take(block, "adam v"), block);
+  opt_.set_steps(step);
+}
+
+}  // namespace loom::nn

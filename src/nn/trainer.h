@@ -1,0 +1,79 @@
+// Causal-LM training loop over a token array: deterministic batches from a seed, AdamW with a
+// warmup + decay schedule, global-norm clipping, gradient accumulation, bf16 compute, checkpoints
+// with exact resume, and a hard stop on a non-finite loss or gradient.
+//
+// Reproducibility: batch rows for (step, micro-batch) come from an Rng seeded by (seed, step,
+// micro), not from a running stream, so the same seed + data + thread count gives the same loss
+// curve, and a resumed run needs no RNG state to continue exactly.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/threads.h"
+#include "nn/causal_lm.h"
+#include "nn/optim.h"
+#include "nn/tape.h"
+
+namespace loom::nn {
+
+struct TrainConfig {
+  int64_t batch = 8;       // sequences per micro-batch
+  int64_t seq = 256;       // tokens per sequence
+  int64_t grad_accum = 1;  // micro-batches per optimiser step
+  Schedule schedule;       // lr, min_lr, warmup, total_steps, decay
+  AdamWConfig adamw;
+  float clip = 1.0f;  // global gradient-norm bound; <= 0 disables
+  uint64_t seed = 1;
+  Compute compute = Compute::F32;
+};
+
+struct StepStats {
+  int64_t step = 0;  // 1-based index of the step just taken
+  float loss = 0;    // mean over the step's micro-batches
+  float lr = 0;
+  float grad_norm = 0;  // before clipping
+};
+
+// Fills ids/targets (batch*seq each) for micro-batch `micro` of step `step`: every row is a random
+// window tokens[s .. s+seq] (targets shifted by one). n_tokens must exceed seq.
+void sample_batch(const int32_t* tokens, int64_t n_tokens, int64_t batch, int64_t seq,
+                  uint64_t seed, int64_t step, int64_t micro, int32_t* ids, int32_t* targets);
+
+class CausalLmTrainer {
+ public:
+  // tokens stay owned by the caller and must outlive the trainer; ids must be < vocab_size.
+  CausalLmTrainer(CausalLm& model, const int32_t* tokens, int64_t n_tokens, TrainConfig cfg,
+                  ThreadPool& pool);
+
+  // One optimiser step. A NaN/Inf loss or gradient norm throws loom::Error before any parameter
+  // or optimiser state changes (so the last checkpoint stays the last good state).
+  StepStats step();
+  int64_t steps_done() const { return opt_.steps(); }
+
+  // Mean loss over `batches` deterministic batches of `tokens` (e.g. a validation split), no
+  // gradients.
+  float evaluate(const int32_t* tokens, int64_t n_tokens, int64_t batches, uint64_t seed);
+
+  // Model config, parameters, AdamW moments and step count, written atomically (temporary file,
+  // fsync, rename). Format: "LOOMCKPT" magic, u32 version, u64 header length, a text header
+  // (config and "param name offset numel" lines), the f32 value / m / v blocks, then an FNV-1a-64
+  // checksum of everything before it.
+  void save_checkpoint(const std::string& path) const;
+  // Restores what save_checkpoint wrote; throws loom::Error naming the file and the field when
+  // the file is truncated, corrupted, or does not match this model's config and parameters.
+  void load_checkpoint(const std::string& path);
+
+ private:
+  CausalLm& model_;
+  const int32_t* tokens_;
+  int64_t n_tokens_;
+  TrainConfig cfg_;
+  ThreadPool& pool_;
+  AdamW opt_;
+  Tape tape_;
+  std::vector<int32_t> ids_, targets_;
+};
+
+}  // namespace loom::nn

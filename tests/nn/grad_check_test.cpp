@@ -1,0 +1,187 @@
+// Finite-difference gradient checks: every op of nn/ops.h and whole transformer blocks.
+#include "nn/grad_check.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "core/rng.h"
+#include "nn/causal_lm.h"
+#include "nn/ops.h"
+
+namespace loom::nn {
+namespace {
+
+Tensor randn(Shape s, Rng& rng, float scale = 1.0f, float shift = 0.0f) {
+  Tensor t = Tensor::empty(s);
+  for (int64_t i = 0; i < t.numel(); ++i) t.f32()[i] = rng.normal() * scale + shift;
+  return t;
+}
+
+void expect_ok(const GradCheckResult& r) {
+  EXPECT_TRUE(r.ok) << "worst " << r.worst << " (excess " << r.worst_excess << ")";
+  EXPECT_GT(r.checked, 0);
+}
+
+class GradCheck : public ::testing::TestWithParam<int> {};  // param: thread count
+
+TEST_P(GradCheck, Linear) {
+  ThreadPool pool(GetParam());
+  Rng rng(1);
+  Tensor x = randn({5, 7}, rng), w = randn({6, 7}, rng), b = randn({6}, rng),
+         wt = randn({7, 6}, rng);
+  expect_ok(check_gradients(pool, {&x, &w, &b}, [](Tape& t, const std::vector<Var>& v) {
+    return linear(t, v[0], v[1], v[2]);
+  }));
+  expect_ok(check_gradients(pool, {&x, &wt}, [](Tape& t, const std::vector<Var>& v) {
+    return linear(t, v[0], v[1], {}, WeightLayout::InOut);
+  }));
+}
+
+TEST_P(GradCheck, Embedding) {
+  ThreadPool pool(GetParam());
+  Rng rng(2);
+  Tensor w = randn({10, 6}, rng);
+  std::vector<int32_t> ids = {3, 1, 3, 9, 0, 3};
+  expect_ok(check_gradients(
+      pool, {&w},
+      [&](Tape& t, const std::vector<Var>& v) { return embedding(t, v[0], ids.data(), 6); },
+      {.max_coords = 60}));
+}
+
+TEST_P(GradCheck, AddSliceActivations) {
+  ThreadPool pool(GetParam());
+  Rng rng(3);
+  Tensor a = randn({4, 9}, rng), b = randn({4, 9}, rng);
+  expect_ok(check_gradients(pool, {&a, &b}, [](Tape& t, const std::vector<Var>& v) {
+    return add(t, slice_cols(t, v[0], 2, 5), slice_cols(t, v[1], 0, 5));
+  }));
+  for (int kind = 0; kind < 3; ++kind) {
+    expect_ok(check_gradients(pool, {&a}, [kind](Tape& t, const std::vector<Var>& v) {
+      if (kind == 0) return gelu(t, v[0], GeluKind::Tanh);
+      if (kind == 1) return gelu(t, v[0], GeluKind::Erf);
+      return silu(t, v[0]);
+    }));
+  }
+  for (GluKind kind : {GluKind::SwiGLU, GluKind::GEGLU, GluKind::ReGLU}) {
+    expect_ok(check_gradients(pool, {&a, &b}, [kind](Tape& t, const std::vector<Var>& v) {
+      return glu(t, v[0], v[1], kind);
+    }));
+  }
+}
+
+TEST_P(GradCheck, Dropout) {
+  ThreadPool pool(GetParam());
+  Rng rng(4);
+  Tensor a = randn({6, 8}, rng);
+  expect_ok(check_gradients(
+      pool, {&a}, [](Tape& t, const std::vector<Var>& v) { return dropout(t, v[0], 0.3f, 77); },
+      {.max_coords = 48}));
+}
+
+TEST_P(GradCheck, Norms) {
+  ThreadPool pool(GetParam());
+  Rng rng(5);
+  Tensor x = randn({7, 12}, rng, 1.0f, 0.5f), w = randn({12}, rng, 0.5f, 1.0f),
+         b = randn({12}, rng);
+  expect_ok(check_gradients(pool, {&x, &w, &b}, [](Tape& t, const std::vector<Var>& v) {
+    return layernorm(t, v[0], v[1], v[2], 1e-5f);
+  }));
+  expect_ok(check_gradients(pool, {&x, &w}, [](Tape& t, const std::vector<Var>& v) {
+    return rmsnorm(t, v[0], v[1], 1e-5f);
+  }));
+}
+
+TEST_P(GradCheck, Rope) {
+  ThreadPool pool(GetParam());
+  Rng rng(6);
+  Tensor x = randn({2 * 5, 3 * 8}, rng);
+  for (RopeStyle st : {RopeStyle::Interleaved, RopeStyle::HalfSplit}) {
+    expect_ok(check_gradients(pool, {&x}, [st](Tape& t, const std::vector<Var>& v) {
+      return rope(t, v[0], 2, 5, 3, 8, 6, 100.0f, st, 1);
+    }));
+  }
+}
+
+TEST_P(GradCheck, AttentionMhaGqaMqa) {
+  ThreadPool pool(GetParam());
+  Rng rng(7);
+  const int64_t B = 2, T = 5, H = 4, D = 4;
+  for (int64_t kv : {4, 2, 1}) {
+    Tensor q = randn({B * T, H * D}, rng), k = randn({B * T, kv * D}, rng),
+           v = randn({B * T, kv * D}, rng);
+    expect_ok(check_gradients(pool, {&q, &k, &v},
+                              [=](Tape& t, const std::vector<Var>& in) {
+                                return causal_attention(t, in[0], in[1], in[2], B, T, H, kv, D);
+                              },
+                              {.max_coords = 32}));
+  }
+}
+
+TEST_P(GradCheck, CrossEntropyWithIgnore) {
+  ThreadPool pool(GetParam());
+  Rng rng(8);
+  Tensor logits = randn({6, 11}, rng, 2.0f);
+  std::vector<int32_t> tg = {3, -100, 10, 0, -100, 7};
+  expect_ok(check_gradients(
+      pool, {&logits},
+      [&](Tape& t, const std::vector<Var>& v) { return cross_entropy(t, v[0], tg.data(), 6); },
+      {.max_coords = 66}));
+}
+
+// A whole transformer block of each architecture, every parameter checked through the model's
+// own graph (embedding, blocks, final norm, head, loss).
+TEST_P(GradCheck, WholeModels) {
+  ThreadPool pool(GetParam());
+  for (Arch arch : {Arch::Gpt2, Arch::Llama}) {
+    CausalLmConfig c;
+    c.arch = arch;
+    c.vocab_size = 13;
+    c.max_seq = 6;
+    c.d_model = 8;
+    c.n_layers = 2;
+    c.n_heads = 2;
+    c.n_kv_heads = arch == Arch::Llama ? 1 : 2;
+    c.d_ff = 12;
+    CausalLm model(c);
+    model.init(3, 0.3f);
+    const int64_t B = 2, T = 5;
+    std::vector<int32_t> ids = {1, 5, 7, 2, 12, 0, 3, 3, 9, 4};
+    std::vector<int32_t> tg = {5, 7, 2, 12, -100, 3, 3, 9, 4, 11};
+    GradCheckOptions opt;
+    opt.max_coords = 10;
+    auto r = check_param_gradients(
+        pool, model.params(), [&](Tape& t) { return model.loss(t, ids.data(), tg.data(), B, T); },
+        opt);
+    EXPECT_TRUE(r.ok) << (arch == Arch::Gpt2 ? "gpt2 " : "llama ") << r.worst;
+    EXPECT_GT(r.checked, 100);
+  }
+}
+
+// The checker itself must fail on a wrong backward: y = 2x with a backward of 3·dy.
+TEST(GradCheckSelf, CatchesAWrongGradient) {
+  ThreadPool pool(1);
+  Rng rng(9);
+  Tensor x = randn({3, 4}, rng);
+  auto twice = [](Tape& t, Var in, float back) {
+    Var y = t.node(t.shape(in), {in});
+    for (int64_t i = 0; i < t.shape(in).numel(); ++i) t.data(y)[i] = 2 * t.data(in)[i];
+    t.on_backward(y, [&t, in, y, back] {
+      for (int64_t i = 0; i < t.shape(in).numel(); ++i) t.grad(in)[i] += back * t.grad(y)[i];
+    });
+    return y;
+  };
+  auto good = check_gradients(
+      pool, {&x}, [&](Tape& t, const std::vector<Var>& v) { return twice(t, v[0], 2.0f); });
+  EXPECT_TRUE(good.ok) << good.worst;
+  auto bad = check_gradients(
+      pool, {&x}, [&](Tape& t, const std::vector<Var>& v) { return twice(t, v[0], 3.0f); });
+  EXPECT_FALSE(bad.ok);
+  EXPECT_GT(bad.worst_excess, 5.0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Threads, GradCheck, ::testing::Values(1, 3));
+
+}  // namespace
+}  // namespace loom::nn
