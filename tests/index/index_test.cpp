@@ -37,7 +37,7 @@ class AllKinds : public ::testing::TestWithParam<const char*> {};
 TEST_P(AllKinds, FindsEachStoredVectorAsItsOwnNearest) {
   for (Metric m : {Metric::kL2, Metric::kCosine}) {
     auto idx = small_index(GetParam(), m);
-    auto v = clustered_vectors(600, 16, 10, 5);
+    auto v = clustered_vectors(600, 16, 10, 1, 5);
     auto ids = iota_ids(600, 1000);
     idx->add(ids, v.data());
     EXPECT_EQ(idx->size(), 600);
@@ -52,7 +52,7 @@ TEST_P(AllKinds, FindsEachStoredVectorAsItsOwnNearest) {
 
 TEST_P(AllKinds, RejectsBadInputAndKeepsState) {
   auto idx = small_index(GetParam(), Metric::kL2);
-  auto v = clustered_vectors(50, 16, 3, 9);
+  auto v = clustered_vectors(50, 16, 3, 1, 9);
   idx->add(iota_ids(50, 0), v.data());
   std::string before = serialize_index(*idx);
 
@@ -82,9 +82,9 @@ TEST_P(AllKinds, RejectsBadInputAndKeepsState) {
 
 TEST_P(AllKinds, FilterReturnsKWheneverKMatchExist) {
   auto idx = small_index(GetParam(), Metric::kL2);
-  auto v = clustered_vectors(2000, 16, 8, 11);
+  auto v = clustered_vectors(2000, 16, 8, 1, 11);
   idx->add(iota_ids(2000, 0), v.data());
-  auto q = clustered_vectors(20, 16, 8, 12);
+  auto q = clustered_vectors(20, 16, 8, 1, 12);
   for (uint64_t modulus : {2ull, 10ull, 97ull, 400ull}) {
     SearchParams sp;
     sp.filter = [modulus](uint64_t id) { return id % modulus == 1; };
@@ -113,7 +113,7 @@ TEST_P(AllKinds, FilterReturnsKWheneverKMatchExist) {
 
 TEST_P(AllKinds, RemovedIdsNeverReturnedBeforeOrAfterConsolidate) {
   auto idx = small_index(GetParam(), Metric::kCosine);
-  auto v = clustered_vectors(1500, 16, 6, 21);
+  auto v = clustered_vectors(1500, 16, 6, 1, 21);
   idx->add(iota_ids(1500, 0), v.data());
   std::vector<uint64_t> gone;
   for (uint64_t i = 0; i < 1500; i += 3) gone.push_back(i);
@@ -137,7 +137,7 @@ TEST_P(AllKinds, RemovedIdsNeverReturnedBeforeOrAfterConsolidate) {
 }
 
 TEST_P(AllKinds, SingleThreadBuildIsDeterministic) {
-  auto v = clustered_vectors(800, 16, 5, 31);
+  auto v = clustered_vectors(800, 16, 5, 1, 31);
   auto a = small_index(GetParam(), Metric::kInnerProduct);
   auto b = small_index(GetParam(), Metric::kInnerProduct);
   a->add(iota_ids(800, 0), v.data());
@@ -146,11 +146,11 @@ TEST_P(AllKinds, SingleThreadBuildIsDeterministic) {
 }
 
 TEST_P(AllKinds, ParallelBuildAndSearchAgreeWithSerialSearch) {
-  auto v = clustered_vectors(3000, 16, 12, 41);
+  auto v = clustered_vectors(3000, 16, 12, 1, 41);
   auto idx = small_index(GetParam(), Metric::kL2);
   ThreadPool pool(2);
   idx->add(iota_ids(3000, 0), v.data(), &pool);
-  auto q = clustered_vectors(50, 16, 12, 42);
+  auto q = clustered_vectors(50, 16, 12, 1, 42);
   SearchParams serial, parallel;
   parallel.pool = &pool;
   auto r1 = idx->search(q.data(), 50, 10, serial);
