@@ -89,7 +89,8 @@ SearchResults Index::search(const float* queries, int64_t n_queries, int64_t k,
     if (selectivity < 0.02 || selectivity * static_cast<double>(store_.n_live()) < 4.0 * ef) {
       go_exact = true;
     } else {
-      ef = std::min<int64_t>(static_cast<int64_t>(std::ceil(ef / std::sqrt(selectivity))), 8 * ef);
+      // Only a fraction `selectivity` of the nodes a beam visits can be results: widen it.
+      ef = std::min<int64_t>(static_cast<int64_t>(std::ceil(ef / selectivity)), 16 * ef);
     }
   }
 
