@@ -1,0 +1,89 @@
+// hnswlib's side of bench/peers/ann, compiled with -march=native against Debian's header-only
+// libhnswlib-dev: build with M=16, efConstruction=200 on THREADS threads, then single-thread
+// search sweeps. Same CSV as loom_ann: system,setting,build_s,recall_at_10,qps_1thread,bytes_per_vector
+#include <hnswlib/hnswlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+using Clock = std::chrono::steady_clock;
+
+// Minimal .npy reader for the files loom_ann writes (version 1.0 header, C order).
+template <typename T>
+static std::vector<T> read_npy(const std::string& path, size_t* rows, size_t* cols) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw std::runtime_error("cannot open " + path);
+  char pre[10];
+  f.read(pre, 10);
+  uint16_t hlen;
+  std::memcpy(&hlen, pre + 8, 2);
+  std::string h(hlen, ' ');
+  f.read(h.data(), hlen);
+  size_t p = h.find("'shape': (") + 10;
+  *rows = std::stoull(h.substr(p));
+  size_t comma = h.find(',', p);
+  size_t close = h.find(')', p);
+  *cols = (comma < close && comma + 2 < close) ? std::stoull(h.substr(comma + 1)) : 1;
+  std::vector<T> v(*rows * *cols);
+  f.read(reinterpret_cast<char*>(v.data()), v.size() * sizeof(T));
+  if (!f) throw std::runtime_error("short read in " + path);
+  return v;
+}
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: hnswlib_ann DIR THREADS\n");
+    return 2;
+  }
+  std::string dir = argv[1];
+  int threads = std::atoi(argv[2]);
+  size_t n, d, nq, qd, g1, g2;
+  auto base = read_npy<float>(dir + "/base.npy", &n, &d);
+  auto q = read_npy<float>(dir + "/queries.npy", &nq, &qd);
+  auto gt = read_npy<uint64_t>(dir + "/gt.npy", &g1, &g2);
+  hnswlib::L2Space space(d);
+  hnswlib::HierarchicalNSW<float> index(&space, n, 16, 200, 100);
+  auto t0 = Clock::now();
+  index.addPoint(base.data(), 0);
+  std::atomic<size_t> next{1};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      for (size_t i = next++; i < n; i = next++) index.addPoint(base.data() + i * d, i);
+    });
+  }
+  for (auto& t : pool) t.join();
+  double build = std::chrono::duration<double>(Clock::now() - t0).count();
+  size_t bytes = n * index.size_data_per_element_;
+  for (size_t i = 0; i < n; ++i) bytes += index.element_levels_[i] * index.size_links_per_element_;
+  double bpv = static_cast<double>(bytes) / n;
+  for (int ef : {10, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128, 160, 200, 256, 320}) {
+    index.setEf(ef);
+    std::vector<uint64_t> got(nq * 10, ~0ull);
+    auto t1 = Clock::now();
+    for (size_t i = 0; i < nq; ++i) {
+      auto res = index.searchKnn(q.data() + i * d, 10);
+      for (int j = static_cast<int>(res.size()) - 1; j >= 0; --j) {
+        got[i * 10 + j] = res.top().second;
+        res.pop();
+      }
+    }
+    double s = std::chrono::duration<double>(Clock::now() - t1).count();
+    size_t hit = 0;
+    for (size_t i = 0; i < nq; ++i) {
+      std::set<uint64_t> t(gt.begin() + i * 10, gt.begin() + i * 10 + 10);
+      for (int j = 0; j < 10; ++j) hit += t.count(got[i * 10 + j]);
+    }
+    std::printf("hnswlib,ef=%d,%.3f,%.4f,%.1f,%.1f\n", ef, build, hit / (10.0 * nq), nq / s, bpv);
+    std::fflush(stdout);
+  }
+  return 0;
+}

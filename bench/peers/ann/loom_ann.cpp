@@ -1,0 +1,95 @@
+// Loom's side of bench/peers/ann: generates the seeded clustered data set with its exact top-10,
+// then builds Loom HNSW / Vamana and sweeps the search beam, printing one CSV line per setting:
+//   system,setting,build_s,recall_at_10,qps_1thread,bytes_per_vector
+//
+//   loom_ann gen DIR N DIM NQ           base.npy, queries.npy, gt.npy (exact top-10 by FlatIndex)
+//   loom_ann run DIR hnsw|vamana THREADS
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+#include <string>
+
+#include "core/threads.h"
+#include "index/factory.h"
+#include "index/npy.h"
+#include "index/synthetic.h"
+
+namespace ix = loom::index;
+using Clock = std::chrono::steady_clock;
+
+static double secs(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+static int gen(const std::string& dir, int64_t n, int64_t dim, int64_t nq) {
+  auto base = ix::clustered_vectors(n, dim, 256, 2026, 1, 1.0f);
+  auto queries = ix::clustered_vectors(nq, dim, 256, 2026, 2, 1.0f);
+  ix::write_npy_f32(dir + "/base.npy", base.data(), n, dim);
+  ix::write_npy_f32(dir + "/queries.npy", queries.data(), nq, dim);
+  ix::FlatIndex flat(dim, ix::Metric::kL2);
+  std::vector<uint64_t> ids(n);
+  for (int64_t i = 0; i < n; ++i) ids[i] = i;
+  flat.add(ids, base.data());
+  loom::ThreadPool pool(0);
+  ix::SearchParams sp;
+  sp.pool = &pool;
+  auto r = flat.search(queries.data(), nq, 10, sp);
+  ix::write_npy_u64(dir + "/gt.npy", r.ids);
+  std::fprintf(stderr, "wrote %lld x %lld base, %lld queries and their exact top-10 to %s\n",
+               (long long)n, (long long)dim, (long long)nq, dir.c_str());
+  return 0;
+}
+
+static int run(const std::string& dir, const std::string& kind, int threads) {
+  ix::NpyMatrix base = ix::read_npy_f32(dir + "/base.npy");
+  ix::NpyMatrix q = ix::read_npy_f32(dir + "/queries.npy");
+  std::vector<uint64_t> gt = ix::read_npy_ids(dir + "/gt.npy");
+  ix::IndexOptions o;
+  o.hnsw.M = 16;
+  o.hnsw.ef_construction = 200;
+  o.vamana.R = 32;
+  o.vamana.L = 64;
+  o.vamana.alpha = 1.2f;
+  auto idx = ix::make_index(kind, base.cols, ix::Metric::kL2, o);
+  std::vector<uint64_t> ids(base.rows);
+  for (int64_t i = 0; i < base.rows; ++i) ids[i] = i;
+  loom::ThreadPool pool(threads);
+  auto t0 = Clock::now();
+  idx->add(ids, base.data.data(), &pool);
+  double build = secs(t0);
+  double bpv = static_cast<double>(idx->memory_bytes()) / base.rows;
+  for (int ef : {10, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128, 160, 200, 256, 320}) {
+    ix::SearchParams sp;
+    sp.ef = ef;
+    std::vector<uint64_t> got(q.rows * 10);
+    auto t1 = Clock::now();
+    for (int64_t i = 0; i < q.rows; ++i) {
+      auto r = idx->search(q.data.data() + i * q.cols, 1, 10, sp);
+      std::copy(r.ids.begin(), r.ids.end(), got.begin() + i * 10);
+    }
+    double s = secs(t1);
+    int64_t hit = 0;
+    for (int64_t i = 0; i < q.rows; ++i) {
+      std::set<uint64_t> t(gt.begin() + i * 10, gt.begin() + i * 10 + 10);
+      for (int j = 0; j < 10; ++j) hit += t.count(got[i * 10 + j]);
+    }
+    std::printf("loom-%s,ef=%d,%.3f,%.4f,%.1f,%.1f\n", kind.c_str(), ef, build,
+                hit / (10.0 * q.rows), q.rows / s, bpv);
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    std::string mode = argc > 1 ? argv[1] : "";
+    if (mode == "gen" && argc == 6) return gen(argv[2], std::atoll(argv[3]), std::atoll(argv[4]), std::atoll(argv[5]));
+    if (mode == "run" && argc == 5) return run(argv[2], argv[3], std::atoi(argv[4]));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "loom_ann: %s\n", e.what());
+    return 1;
+  }
+  std::fprintf(stderr, "usage: loom_ann gen DIR N DIM NQ | loom_ann run DIR hnsw|vamana THREADS\n");
+  return 2;
+}

@@ -1,0 +1,337 @@
+#include "index/vamana_index.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <queue>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "index/index_file.h"
+
+namespace loom::index {
+
+namespace {
+constexpr uint32_t kParams = fourcc("VAMP"), kGraph = fourcc("VGRF");
+}
+
+VamanaIndex::VamanaIndex(int64_t dim, Metric metric, VamanaParams params)
+    : Index(dim, metric), p_(params) {
+  if (p_.R < 2 || p_.R > 512) throw Error("vamana: R must be in 2..512, got " + std::to_string(p_.R));
+  if (p_.L < 1 || p_.L_search < 1) throw Error("vamana: L and L_search must be positive");
+  if (!(p_.alpha >= 1.0f && p_.alpha <= 4.0f)) throw Error("vamana: alpha must be in 1..4");
+}
+
+int64_t VamanaIndex::memory_bytes() const {
+  return Index::memory_bytes() + static_cast<int64_t>(graph_.size() * 4);
+}
+
+template <bool kLocked>
+void VamanaIndex::beam(const float* q, int64_t L, VisitedList& visited,
+                       std::vector<Neighbor>* list, std::vector<uint32_t>* expanded,
+                       const SlotFilter* accept, int64_t k, std::vector<Neighbor>* hits) const {
+  list->clear();
+  if (expanded) expanded->clear();
+  if (medoid_ == kNoSlot) return;
+  visited.begin(static_cast<size_t>(store_.n_slots()));
+  std::vector<uint8_t> done;  // parallel to *list: links already read
+  std::priority_queue<Neighbor> best;  // k best accepted (max-heap)
+  auto offer = [&](Neighbor nb) {
+    if (accept == nullptr || !(*accept)(nb.slot)) return;
+    if (static_cast<int64_t>(best.size()) < k) {
+      best.push(nb);
+    } else if (nb < best.top()) {
+      best.pop();
+      best.push(nb);
+    }
+  };
+  visited.visit(medoid_);
+  Neighbor start{store_.distance_to(q, medoid_), medoid_};
+  list->push_back(start);
+  done.push_back(0);
+  offer(start);
+  const int64_t dim = store_.dim();
+  uint32_t buf[513];
+  size_t cur = 0;
+  while (cur < list->size()) {
+    uint32_t c = (*list)[cur].slot;
+    done[cur] = 1;
+    if (expanded) expanded->push_back(c);
+    const uint32_t* ls = links(c);
+    uint32_t cnt;
+    if constexpr (kLocked) {
+      std::lock_guard<std::mutex> g(locks_->of(c));
+      cnt = ls[0];
+      std::copy(ls + 1, ls + 1 + cnt, buf);
+    } else {
+      cnt = ls[0];
+      std::copy(ls + 1, ls + 1 + cnt, buf);
+    }
+    for (uint32_t j = 0; j < cnt; ++j) {
+      if (j + 1 < cnt) {
+        __builtin_prefetch(visited.tag_address(buf[j + 1]));
+        prefetch_vector(store_.vector(buf[j + 1]), std::min<int64_t>(dim, 64));
+      }
+      uint32_t nb = buf[j];
+      if (!visited.visit(nb)) continue;
+      Neighbor e{store_.distance_to(q, nb), nb};
+      offer(e);
+      if (static_cast<int64_t>(list->size()) >= L && !(e < list->back())) continue;
+      auto pos = std::upper_bound(list->begin(), list->end(), e);
+      size_t at = static_cast<size_t>(pos - list->begin());
+      list->insert(pos, e);
+      done.insert(done.begin() + static_cast<ptrdiff_t>(at), 0);
+      if (static_cast<int64_t>(list->size()) > L) {
+        list->pop_back();
+        done.pop_back();
+      }
+      if (at < cur) cur = at;  // a closer unexpanded node appeared (never happens before cur+1)
+    }
+    while (cur < list->size() && done[cur]) ++cur;
+  }
+  if (hits != nullptr) {
+    hits->resize(best.size());
+    for (size_t i = best.size(); i-- > 0;) {
+      (*hits)[i] = best.top();
+      best.pop();
+    }
+  }
+}
+
+void VamanaIndex::robust_prune(uint32_t p, std::vector<uint32_t>& candidates, float alpha,
+                               std::vector<uint32_t>* out) const {
+  std::vector<Neighbor> c;
+  c.reserve(candidates.size());
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  for (uint32_t s : candidates) {
+    if (s != p) c.push_back({prune_dist(p, s), s});
+  }
+  std::sort(c.begin(), c.end());
+  out->clear();
+  std::vector<uint8_t> gone(c.size(), 0);
+  for (size_t i = 0; i < c.size() && static_cast<int64_t>(out->size()) < p_.R; ++i) {
+    if (gone[i]) continue;
+    out->push_back(c[i].slot);
+    for (size_t j = i + 1; j < c.size(); ++j) {
+      if (!gone[j] && alpha * prune_dist(c[i].slot, c[j].slot) <= c[j].dist) gone[j] = 1;
+    }
+  }
+}
+
+void VamanaIndex::insert_one(uint32_t p, float alpha, VisitedList& visited) {
+  std::vector<Neighbor> list;
+  std::vector<uint32_t> cands, chosen;
+  beam<true>(store_.vector(p), p_.L, visited, &list, &cands, nullptr, 0, nullptr);
+  {
+    std::lock_guard<std::mutex> g(locks_->of(p));
+    const uint32_t* ls = links(p);
+    cands.insert(cands.end(), ls + 1, ls + 1 + ls[0]);
+  }
+  robust_prune(p, cands, alpha, &chosen);
+  {
+    std::lock_guard<std::mutex> g(locks_->of(p));
+    uint32_t* ls = links(p);
+    ls[0] = static_cast<uint32_t>(chosen.size());
+    std::copy(chosen.begin(), chosen.end(), ls + 1);
+  }
+  std::vector<uint32_t> nbrs, pruned;
+  for (uint32_t j : chosen) {
+    std::lock_guard<std::mutex> g(locks_->of(j));
+    uint32_t* lj = links(j);
+    if (std::find(lj + 1, lj + 1 + lj[0], p) != lj + 1 + lj[0]) continue;
+    if (lj[0] < p_.R) {
+      lj[1 + lj[0]] = p;
+      ++lj[0];
+      continue;
+    }
+    nbrs.assign(lj + 1, lj + 1 + lj[0]);
+    nbrs.push_back(p);
+    robust_prune(j, nbrs, alpha, &pruned);
+    lj[0] = static_cast<uint32_t>(pruned.size());
+    std::copy(pruned.begin(), pruned.end(), lj + 1);
+  }
+}
+
+void VamanaIndex::pick_medoid(uint32_t first) {
+  const int64_t dim = store_.dim();
+  const uint32_t n = static_cast<uint32_t>(store_.n_slots());
+  std::vector<double> mean(static_cast<size_t>(dim), 0.0);
+  int64_t count = 0;
+  for (uint32_t s = first; s < n; ++s) {
+    if (store_.deleted(s)) continue;
+    const float* v = store_.vector(s);
+    for (int64_t j = 0; j < dim; ++j) mean[j] += v[j];
+    ++count;
+  }
+  std::vector<float> c(static_cast<size_t>(dim));
+  for (int64_t j = 0; j < dim; ++j) c[j] = static_cast<float>(mean[j] / std::max<int64_t>(count, 1));
+  float best = std::numeric_limits<float>::infinity();
+  medoid_ = kNoSlot;
+  for (uint32_t s = first; s < n; ++s) {
+    if (store_.deleted(s)) continue;
+    float d = l2sq_f32(c.data(), store_.vector(s), dim);
+    if (d < best) {
+      best = d;
+      medoid_ = s;
+    }
+  }
+}
+
+void VamanaIndex::insert_slots(uint32_t first, ThreadPool* pool) {
+  const uint32_t n = static_cast<uint32_t>(store_.n_slots());
+  graph_.resize(static_cast<size_t>(n) * stride(), 0);
+  const bool fresh = medoid_ == kNoSlot;
+  if (fresh) pick_medoid(first);
+  // A seeded random insertion order (Fisher-Yates over the new slots).
+  std::vector<uint32_t> order;
+  for (uint32_t s = first; s < n; ++s)
+    if (s != medoid_) order.push_back(s);
+  Rng rng(p_.seed ^ first);
+  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
+  auto pass = [&](float alpha) {
+    auto body = [&](int64_t i) {
+      auto visited = visited_.take();
+      insert_one(order[static_cast<size_t>(i)], alpha, *visited);
+    };
+    if (pool != nullptr && pool->size() > 1) {
+      pool->run(static_cast<int64_t>(order.size()), body);
+    } else {
+      for (size_t i = 0; i < order.size(); ++i) body(static_cast<int64_t>(i));
+    }
+  };
+  if (fresh) {
+    pass(1.0f);
+    if (medoid_ != kNoSlot) order.push_back(medoid_);
+  }
+  pass(p_.alpha);
+}
+
+void VamanaIndex::search_one(const float* q, int64_t k, int64_t ef, const SlotFilter& accept,
+                             std::vector<Neighbor>* out) const {
+  auto visited = visited_.take();
+  const bool trivial = store_.n_deleted() == 0 && (accept.filter == nullptr || !*accept.filter);
+  if (trivial) {
+    beam<false>(q, ef, *visited, out, nullptr, nullptr, 0, nullptr);
+    if (static_cast<int64_t>(out->size()) > k) out->resize(static_cast<size_t>(k));
+  } else {
+    std::vector<Neighbor> list;
+    beam<false>(q, ef, *visited, &list, nullptr, &accept, k, out);
+  }
+}
+
+void VamanaIndex::repair_deleted(ThreadPool* pool) {
+  const uint32_t n = static_cast<uint32_t>(store_.n_slots());
+  std::vector<std::vector<uint32_t>> fresh(n);
+  std::vector<uint8_t> changed(n, 0);
+  auto fix = [&](int64_t i) {
+    uint32_t p = static_cast<uint32_t>(i);
+    if (store_.deleted(p)) return;
+    const uint32_t* ls = links(p);
+    bool touched = false;
+    for (uint32_t j = 0; j < ls[0]; ++j) touched |= store_.deleted(ls[1 + j]);
+    if (!touched) return;
+    std::vector<uint32_t> cands;
+    for (uint32_t j = 0; j < ls[0]; ++j) {
+      uint32_t nb = ls[1 + j];
+      if (!store_.deleted(nb)) {
+        cands.push_back(nb);
+        continue;
+      }
+      const uint32_t* dl = links(nb);
+      for (uint32_t t = 0; t < dl[0]; ++t)
+        if (!store_.deleted(dl[1 + t])) cands.push_back(dl[1 + t]);
+    }
+    robust_prune(p, cands, p_.alpha, &fresh[p]);
+    changed[p] = 1;
+  };
+  if (pool != nullptr && pool->size() > 1) {
+    pool->run(n, fix);
+  } else {
+    for (uint32_t p = 0; p < n; ++p) fix(p);
+  }
+  for (uint32_t p = 0; p < n; ++p) {
+    if (!changed[p]) continue;
+    uint32_t* ls = links(p);
+    ls[0] = static_cast<uint32_t>(fresh[p].size());
+    std::copy(fresh[p].begin(), fresh[p].end(), ls + 1);
+  }
+  if (medoid_ != kNoSlot && store_.deleted(medoid_)) {
+    const float* old = store_.vector(medoid_);
+    float best = std::numeric_limits<float>::infinity();
+    uint32_t pick = kNoSlot;
+    for (uint32_t s = 0; s < n; ++s) {
+      if (store_.deleted(s)) continue;
+      float d = l2sq_f32(old, store_.vector(s), store_.dim());
+      if (d < best) {
+        best = d;
+        pick = s;
+      }
+    }
+    medoid_ = pick;
+  }
+}
+
+void VamanaIndex::remap_slots(const std::vector<uint32_t>& remap) {
+  const size_t n_new = static_cast<size_t>(store_.n_slots());
+  std::vector<uint32_t> g(n_new * stride(), 0);
+  for (uint32_t s = 0; s < remap.size(); ++s) {
+    uint32_t t = remap[s];
+    if (t == kNoSlot) continue;
+    const uint32_t* src = links(s);
+    uint32_t* dst = g.data() + static_cast<size_t>(t) * stride();
+    uint32_t w = 0;
+    for (uint32_t j = 0; j < src[0]; ++j) {
+      uint32_t m = remap[src[1 + j]];
+      if (m != kNoSlot) dst[1 + w++] = m;
+    }
+    dst[0] = w;
+  }
+  graph_ = std::move(g);
+  medoid_ = medoid_ == kNoSlot ? kNoSlot : remap[medoid_];
+}
+
+void VamanaIndex::write_sections(FileWriter& w) const {
+  FieldWriter p;
+  p.put<uint64_t>(p_.R).put<uint64_t>(p_.L).put<double>(p_.alpha).put<uint64_t>(p_.L_search);
+  p.put<uint64_t>(p_.seed).put<uint64_t>(medoid_);
+  w.add(kParams, p.bytes());
+  w.add_array(kGraph, graph_);
+}
+
+void VamanaIndex::read_sections(const FileReader& r) {
+  const std::string& name = r.name();
+  std::string_view s = r.section(kParams);
+  if (s.size() != 48) r.size_error(kParams, 48, s.size());
+  uint64_t R, L, L_search, seed, medoid;
+  double alpha;
+  std::memcpy(&R, s.data(), 8);
+  std::memcpy(&L, s.data() + 8, 8);
+  std::memcpy(&alpha, s.data() + 16, 8);
+  std::memcpy(&L_search, s.data() + 24, 8);
+  std::memcpy(&seed, s.data() + 32, 8);
+  std::memcpy(&medoid, s.data() + 40, 8);
+  if (R < 2 || R > 512 || L < 1 || L > (1u << 30) || L_search < 1 || L_search > (1u << 30) ||
+      !(alpha >= 1.0 && alpha <= 4.0)) {
+    throw Error(name + ": VAMP parameters out of range");
+  }
+  p_ = VamanaParams{static_cast<int64_t>(R), static_cast<int64_t>(L), static_cast<float>(alpha),
+                    static_cast<int64_t>(L_search), seed};
+  const size_t n = static_cast<size_t>(store_.n_slots());
+  graph_ = r.array<uint32_t>(kGraph, n * stride());
+  for (uint32_t v = 0; v < n; ++v) {
+    const uint32_t* ls = links(v);
+    if (ls[0] > R) throw Error(name + ": slot " + std::to_string(v) + " has more than R links");
+    for (uint32_t j = 0; j < ls[0]; ++j) {
+      if (ls[1 + j] >= n) {
+        throw Error(name + ": slot " + std::to_string(v) + " links to invalid slot " +
+                    std::to_string(ls[1 + j]));
+      }
+    }
+  }
+  if (medoid != kNoSlot && medoid >= n) throw Error(name + ": VAMP medoid out of range");
+  if (medoid == kNoSlot && n > 0) throw Error(name + ": VAMP has nodes but no medoid");
+  medoid_ = static_cast<uint32_t>(medoid);
+}
+
+}  // namespace loom::index
