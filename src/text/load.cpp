@@ -102,7 +102,7 @@ std::unique_ptr<PipelineTokenizer> load_gpt2_files(const std::string& encoder_pa
   parts.model = std::make_unique<BpeModel>(std::move(vocab), std::move(merges), BpeOptions{},
                                            merges_path);
   parts.pre_tokenizer = make_byte_level_pre_tokenizer(false, true, true);
-  parts.post_processor = make_byte_level_post_processor(true);
+  parts.post_processor = make_byte_level_post_processor(false);  // as HF's gpt2 tokenizer.json
   parts.decoder = make_byte_level_decoder();
   if (auto id = parts.model->token_to_id("<|endoftext|>")) {
     AddedToken t;
