@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "text/normalized.h"
@@ -48,7 +49,7 @@ class AddedVocabulary {
   std::vector<std::string> patterns_;
   std::vector<bool> match_normalized_;
   StringMap<size_t> by_content_;
-  std::vector<int32_t> by_id_index_;  // id -> index into tokens_ (-1)
+  std::unordered_map<int32_t, size_t> by_id_index_;  // id -> index into tokens_
   Trie sets_[2];
 };
 

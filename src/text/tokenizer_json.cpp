@@ -22,9 +22,11 @@ constexpr int64_t kMaxVocab = int64_t(1) << 24;
 std::vector<std::string> read_vocab(const JsonNode& v) {
   if (!v.is_object()) v.fail("an object mapping tokens to ids");
   std::vector<std::string> vocab;
+  // Ids are dense in real files; a bound keeps a hostile file from allocating gigabytes.
+  int64_t limit = std::min<int64_t>(kMaxVocab, int64_t(v.raw().size()) + 65536);
   for (const auto& [token, id_json] : v.raw().items()) {
     JsonNode idn(id_json, v.file(), v.path() + "/" + token);
-    int64_t id = idn.integer(0, kMaxVocab - 1);
+    int64_t id = idn.integer(0, limit - 1);
     if (size_t(id) >= vocab.size()) vocab.resize(id + 1);
     if (!vocab[id].empty()) idn.fail("an id not used by another token (\"" + vocab[id] + "\" has it)");
     vocab[id] = token;

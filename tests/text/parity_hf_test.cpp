@@ -139,3 +139,23 @@ TEST(ParityHf, BertVocabTxt) {
 }
 
 }  // namespace
+
+namespace {
+
+// Writing tokenizer.json and loading it back gives the same ids on every corpus line.
+std::string saved_copy(const std::string& file, const std::string& name) {
+  auto tok = loom::text::load_tokenizer(file);
+  std::string out = testing::TempDir() + "loom_saved_" + name + ".json";
+  tok->save(out);
+  return out;
+}
+
+TEST(ParityHf, Gpt2SavedAsTokenizerJson) {
+  check_corpora(saved_copy(data_path("tokenizers/gpt2/encoder.json"), "gpt2"), "gpt2", true);
+}
+TEST(ParityHf, BertVocabTxtSavedAsTokenizerJson) {
+  check_corpora(saved_copy(data_path("tokenizers/bert-base-uncased/vocab.txt"), "bert"), "bert",
+                false);
+}
+
+}  // namespace
