@@ -111,14 +111,15 @@ int run_tokenize(const loom::cli::Args& args) {
 
 }  // namespace
 
-LOOM_COMMAND("tokenize", "encode text with any tokenizer file: one line of ids per input line",
-             {{"tokenizer", "FILE", "tokenizer.json, encoder.json (vocab.bpe beside it) or vocab.txt", ""},
-              {"ids", "", "print space-separated ids (the default)", ""},
-              {"pieces", "", "print the vocabulary strings of the tokens", ""},
-              {"offsets", "", "print id:begin-end byte offsets into the line", ""},
-              {"add-special", "", "add the tokenizer's special tokens (BOS, [CLS] ... [SEP])", ""},
-              {"text", "TEXT", "encode TEXT instead of reading lines from stdin", ""}},
-             run_tokenize,
-             "Reads stdin; each line (split on \\n only, without it) is one document. --json prints\n"
-             "{\"ids\", \"pieces\", \"offsets\"} per line.\n"
-             "example: loom tokenize --tokenizer tokenizer.json --ids < text.txt");
+LOOM_COMMAND(
+    "tokenize", "encode text with any tokenizer file: one line of ids per input line",
+    {{"tokenizer", "FILE", "tokenizer.json, encoder.json (vocab.bpe beside it) or vocab.txt", ""},
+     {"ids", "", "print space-separated ids (the default)", ""},
+     {"pieces", "", "print the vocabulary strings of the tokens", ""},
+     {"offsets", "", "print id:begin-end byte offsets into the line", ""},
+     {"add-special", "", "add the tokenizer's special tokens (BOS, [CLS] ... [SEP])", ""},
+     {"text", "TEXT", "encode TEXT instead of reading lines from stdin", ""}},
+    run_tokenize,
+    "Reads stdin; each line (split on \\n only, without it) is one document. --json prints\n"
+    "{\"ids\", \"pieces\", \"offsets\"} per line.\n"
+    "example: loom tokenize --tokenizer tokenizer.json --ids < text.txt");

@@ -29,7 +29,8 @@ int run_info(const loom::cli::Args& args) {
                     ", \"vocab_size\": " + std::to_string(tok->vocab_size()) +
                     ", \"bos_id\": " + std::to_string(tok->bos_id()) +
                     ", \"eos_id\": " + std::to_string(tok->eos_id()) +
-                    ", \"added_tokens\": " + std::to_string(added.size()) + ", \"special_tokens\": [";
+                    ", \"added_tokens\": " + std::to_string(added.size()) +
+                    ", \"special_tokens\": [";
     for (size_t i = 0; i < special.size(); ++i) {
       s += (i ? ", " : "") + std::string("{\"id\": ") + std::to_string(special[i]->id) +
            ", \"content\": " + json_quote(special[i]->content) + "}";
@@ -43,7 +44,8 @@ int run_info(const loom::cli::Args& args) {
   }
   std::printf("file\t%s\nkind\t%s\nmodel\t%s\nvocab_size\t%d\nbos\t%s\neos\t%s\n", path.c_str(),
               info.kind.c_str(), info.model.c_str(), tok->vocab_size(),
-              token_or_none(*tok, tok->bos_id()).c_str(), token_or_none(*tok, tok->eos_id()).c_str());
+              token_or_none(*tok, tok->bos_id()).c_str(),
+              token_or_none(*tok, tok->eos_id()).c_str());
   std::printf("added_tokens\t%zu (%zu special)\n", added.size(), special.size());
   std::string list;
   for (size_t i = 0; i < special.size() && i < 12; ++i) {
@@ -94,19 +96,21 @@ int run_add_tokens(const loom::cli::Args& args) {
 
 }  // namespace
 
-LOOM_COMMAND("tokenizer info", "show a tokenizer's kind, vocabulary size, special tokens and stages",
+LOOM_COMMAND("tokenizer info",
+             "show a tokenizer's kind, vocabulary size, special tokens and stages",
              {{"tokenizer", "FILE", "any supported tokenizer file", ""}}, run_info);
 
-LOOM_COMMAND("tokenizer add-tokens",
-             "add tokens (one per line) with ids after the existing ones; write tokenizer.json",
-             {{"tokenizer", "FILE", "any supported tokenizer file", ""},
-              {"tokens", "LIST_FILE", "one token per line (empty lines skipped)", ""},
-              {"special", "", "mark them special (skipped by decode, matched on raw text)", ""},
-              {"single-word", "", "only match outside words", ""},
-              {"lstrip", "", "swallow whitespace on the left", ""},
-              {"rstrip", "", "swallow whitespace on the right", ""},
-              {"output", "OUT.json", "where to write the tokenizer.json", ""}},
-             run_add_tokens,
-             "Tokens already in the vocabulary keep their ids; saving and reloading keeps every id.\n"
-             "example: loom tokenizer add-tokens --tokenizer tokenizer.json --tokens terms.txt "
-             "--output extended.json");
+LOOM_COMMAND(
+    "tokenizer add-tokens",
+    "add tokens (one per line) with ids after the existing ones; write tokenizer.json",
+    {{"tokenizer", "FILE", "any supported tokenizer file", ""},
+     {"tokens", "LIST_FILE", "one token per line (empty lines skipped)", ""},
+     {"special", "", "mark them special (skipped by decode, matched on raw text)", ""},
+     {"single-word", "", "only match outside words", ""},
+     {"lstrip", "", "swallow whitespace on the left", ""},
+     {"rstrip", "", "swallow whitespace on the right", ""},
+     {"output", "OUT.json", "where to write the tokenizer.json", ""}},
+    run_add_tokens,
+    "Tokens already in the vocabulary keep their ids; saving and reloading keeps every id.\n"
+    "example: loom tokenizer add-tokens --tokenizer tokenizer.json --tokens terms.txt "
+    "--output extended.json");

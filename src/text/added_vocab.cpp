@@ -73,8 +73,7 @@ char32_t char_before(std::string_view s, size_t end) {
 
 }  // namespace
 
-void AddedVocabulary::find(std::string_view text, bool normalized,
-                           std::vector<Match>& out) const {
+void AddedVocabulary::find(std::string_view text, bool normalized, std::vector<Match>& out) const {
   const Trie& t = sets_[normalized ? 1 : 0];
   if (t.nodes.empty()) return;
   size_t consumed = 0;  // end of the last accepted match (after rstrip)
@@ -87,7 +86,8 @@ void AddedVocabulary::find(std::string_view text, bool normalized,
     int32_t node = 0, best = -1;
     size_t best_end = 0;
     for (size_t k = i; k < text.size(); ++k) {
-      const int32_t* child = t.edges.find((uint64_t(node) << 8) | static_cast<unsigned char>(text[k]));
+      const int32_t* child =
+          t.edges.find((uint64_t(node) << 8) | static_cast<unsigned char>(text[k]));
       if (child == nullptr) break;
       node = *child;
       if (t.nodes[node].token >= 0) {

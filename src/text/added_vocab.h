@@ -39,8 +39,8 @@ class AddedVocabulary {
     struct Node {
       int32_t token = -1;  // index into tokens_ when a pattern ends here
     };
-    std::vector<Node> nodes;         // node 0 is the root (when non-empty)
-    FlatMap64<int32_t> edges;        // node << 8 | byte -> child
+    std::vector<Node> nodes;   // node 0 is the root (when non-empty)
+    FlatMap64<int32_t> edges;  // node << 8 | byte -> child
     bool first_byte[256] = {};
   };
   void rebuild();

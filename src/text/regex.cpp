@@ -8,7 +8,8 @@
 namespace loom::text {
 
 MatchScratch::MatchScratch()
-    : md_(pcre2_match_data_create(1, nullptr)), ctx_(pcre2_match_context_create(nullptr)),
+    : md_(pcre2_match_data_create(1, nullptr)),
+      ctx_(pcre2_match_context_create(nullptr)),
       stack_(pcre2_jit_stack_create(32 * 1024, 16 * 1024 * 1024, nullptr)) {
   if (md_ == nullptr || ctx_ == nullptr || stack_ == nullptr) {
     throw Error("PCRE2: out of memory for match data");
@@ -38,11 +39,24 @@ std::string translate_pattern(const std::string& p) {
       const char* in_class = nullptr;
       const char* outside = nullptr;
       switch (e) {
-        case 's': in_class = "\\s\\x{85}"; outside = "[\\s\\x{85}]"; break;
-        case 'S': in_class = nullptr; outside = "[^\\s\\x{85}]"; break;
-        case 'w': in_class = "\\p{L}\\p{M}\\p{Nd}\\p{Pc}"; outside = "[\\p{L}\\p{M}\\p{Nd}\\p{Pc}]"; break;
-        case 'W': in_class = nullptr; outside = "[^\\p{L}\\p{M}\\p{Nd}\\p{Pc}]"; break;
-        default: break;
+        case 's':
+          in_class = "\\s\\x{85}";
+          outside = "[\\s\\x{85}]";
+          break;
+        case 'S':
+          in_class = nullptr;
+          outside = "[^\\s\\x{85}]";
+          break;
+        case 'w':
+          in_class = "\\p{L}\\p{M}\\p{Nd}\\p{Pc}";
+          outside = "[\\p{L}\\p{M}\\p{Nd}\\p{Pc}]";
+          break;
+        case 'W':
+          in_class = nullptr;
+          outside = "[^\\p{L}\\p{M}\\p{Nd}\\p{Pc}]";
+          break;
+        default:
+          break;
       }
       if (depth > 0 && in_class != nullptr) {
         out += in_class;

@@ -9,7 +9,9 @@ namespace loom::text {
 WordPieceModel::WordPieceModel(std::vector<std::string> vocab, std::string unk_token,
                                std::string prefix, int max_input_chars_per_word,
                                const std::string& name)
-    : vocab_(std::move(vocab)), unk_token_(std::move(unk_token)), prefix_(std::move(prefix)),
+    : vocab_(std::move(vocab)),
+      unk_token_(std::move(unk_token)),
+      prefix_(std::move(prefix)),
       max_chars_(max_input_chars_per_word) {
   token_to_id_.reserve(vocab_.size());
   for (size_t i = 0; i < vocab_.size(); ++i) {

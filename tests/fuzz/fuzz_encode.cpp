@@ -14,8 +14,8 @@ namespace {
 struct Tokenizers {
   std::unique_ptr<loom::text::Tokenizer> gpt2 =
       loom::text::load_tokenizer(loom::test::data_path("tokenizers/gpt2/encoder.json"));
-  std::unique_ptr<loom::text::Tokenizer> bert =
-      loom::text::load_tokenizer(loom::test::data_path("tokenizers/bert-base-uncased/tokenizer.json"));
+  std::unique_ptr<loom::text::Tokenizer> bert = loom::text::load_tokenizer(
+      loom::test::data_path("tokenizers/bert-base-uncased/tokenizer.json"));
 };
 
 void check(const loom::text::Tokenizer& tok, std::string_view s, bool round_trip) {

@@ -21,7 +21,8 @@ using loom::test::data_path;
 using nlohmann::json;
 
 const json& golden() {
-  static const json j = json::parse(loom::read_file(loom::test::golden_path("hf_goldens/components.json")));
+  static const json j =
+      json::parse(loom::read_file(loom::test::golden_path("hf_goldens/components.json")));
   return j;
 }
 

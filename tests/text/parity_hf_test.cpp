@@ -120,8 +120,8 @@ void check_corpora(const std::string& tokenizer_file, const std::string& golden_
             << golden_name << " " << corpus[1] << " line " << i + 1;
       }
     }
-    std::printf("%s %s: %zu lines, %zu tokens identical\n", golden_name.c_str(), corpus[0],
-                n_lines, total);
+    std::printf("%s %s: %zu lines, %zu tokens identical\n", golden_name.c_str(), corpus[0], n_lines,
+                total);
   }
 }
 

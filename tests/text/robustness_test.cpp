@@ -27,10 +27,18 @@ std::string random_bytes(loom::Rng& rng, size_t max_len) {
   int mode = int(rng.below(4));
   for (auto& c : s) {
     switch (mode) {
-      case 0: c = char(rng.below(256)); break;                                  // any byte
-      case 1: c = char(rng.below(2) ? 0x80 + rng.below(64) : rng.below(128)); break;  // stray continuations
-      case 2: c = " \t\n\r'sA1!\xC3\xA9\xE2\x80\x8B"[rng.below(14)]; break;      // whitespace/regex edges
-      default: c = char(0xC0 + rng.below(64)); break;                           // lead bytes only
+      case 0:
+        c = char(rng.below(256));
+        break;  // any byte
+      case 1:
+        c = char(rng.below(2) ? 0x80 + rng.below(64) : rng.below(128));
+        break;  // stray continuations
+      case 2:
+        c = " \t\n\r'sA1!\xC3\xA9\xE2\x80\x8B"[rng.below(14)];
+        break;  // whitespace/regex edges
+      default:
+        c = char(0xC0 + rng.below(64));
+        break;  // lead bytes only
     }
   }
   return s;
@@ -58,13 +66,16 @@ void fuzz(const std::string& file, bool byte_level, int n) {
     }
     if (byte_level) {
       // Tokens cover the input in order: offsets never go backwards.
-      for (size_t k = 1; k < e.offsets.size(); ++k) ASSERT_LE(e.offsets[k - 1].end, e.offsets[k].begin + 0u);
+      for (size_t k = 1; k < e.offsets.size(); ++k)
+        ASSERT_LE(e.offsets[k - 1].end, e.offsets[k].begin + 0u);
     }
   }
 }
 
 TEST(Robustness, Gpt2RandomBytes) { fuzz(data_path("tokenizers/gpt2/encoder.json"), true, 3000); }
-TEST(Robustness, Llama3RandomBytes) { fuzz(data_path("tokenizers/llama3/tokenizer.json"), true, 3000); }
+TEST(Robustness, Llama3RandomBytes) {
+  fuzz(data_path("tokenizers/llama3/tokenizer.json"), true, 3000);
+}
 TEST(Robustness, BertRandomBytes) {
   fuzz(data_path("tokenizers/bert-base-uncased/tokenizer.json"), false, 3000);
 }
