@@ -26,17 +26,14 @@ const AddedToken* AddedVocabulary::find_content(std::string_view content) const 
 }
 
 const AddedToken* AddedVocabulary::find_id(int32_t id) const {
-  if (id < 0 || size_t(id) >= by_id_index_.size() || by_id_index_[id] < 0) return nullptr;
-  return &tokens_[by_id_index_[id]];
+  auto it = by_id_index_.find(id);
+  return it == by_id_index_.end() ? nullptr : &tokens_[it->second];
 }
 
 void AddedVocabulary::rebuild() {
   by_id_index_.clear();
   for (size_t i = 0; i < tokens_.size(); ++i) {
-    int32_t id = tokens_[i].id;
-    if (id < 0) continue;
-    if (size_t(id) >= by_id_index_.size()) by_id_index_.resize(id + 1, -1);
-    by_id_index_[id] = int32_t(i);
+    if (tokens_[i].id >= 0) by_id_index_[tokens_[i].id] = i;
   }
   for (int s = 0; s < 2; ++s) sets_[s] = Trie();
   for (size_t i = 0; i < tokens_.size(); ++i) {
@@ -76,8 +73,7 @@ char32_t char_before(std::string_view s, size_t end) {
 
 }  // namespace
 
-void AddedVocabulary::find(std::string_view text, bool normalized,
-                           std::vector<Match>& out) const {
+void AddedVocabulary::find(std::string_view text, bool normalized, std::vector<Match>& out) const {
   const Trie& t = sets_[normalized ? 1 : 0];
   if (t.nodes.empty()) return;
   size_t consumed = 0;  // end of the last accepted match (after rstrip)
@@ -90,7 +86,8 @@ void AddedVocabulary::find(std::string_view text, bool normalized,
     int32_t node = 0, best = -1;
     size_t best_end = 0;
     for (size_t k = i; k < text.size(); ++k) {
-      const int32_t* child = t.edges.find((uint64_t(node) << 8) | static_cast<unsigned char>(text[k]));
+      const int32_t* child =
+          t.edges.find((uint64_t(node) << 8) | static_cast<unsigned char>(text[k]));
       if (child == nullptr) break;
       node = *child;
       if (t.nodes[node].token >= 0) {

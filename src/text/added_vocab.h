@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "text/normalized.h"
@@ -38,8 +39,8 @@ class AddedVocabulary {
     struct Node {
       int32_t token = -1;  // index into tokens_ when a pattern ends here
     };
-    std::vector<Node> nodes;         // node 0 is the root (when non-empty)
-    FlatMap64<int32_t> edges;        // node << 8 | byte -> child
+    std::vector<Node> nodes;   // node 0 is the root (when non-empty)
+    FlatMap64<int32_t> edges;  // node << 8 | byte -> child
     bool first_byte[256] = {};
   };
   void rebuild();
@@ -48,7 +49,7 @@ class AddedVocabulary {
   std::vector<std::string> patterns_;
   std::vector<bool> match_normalized_;
   StringMap<size_t> by_content_;
-  std::vector<int32_t> by_id_index_;  // id -> index into tokens_ (-1)
+  std::unordered_map<int32_t, size_t> by_id_index_;  // id -> index into tokens_
   Trie sets_[2];
 };
 

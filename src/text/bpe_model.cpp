@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 
 #include "core/error.h"
@@ -13,14 +14,83 @@ namespace loom::text {
 namespace {
 
 constexpr size_t kCacheMaxWordBytes = 96;
-constexpr size_t kCacheMaxEntries = 1 << 18;
 
 uint64_t pair_key(int32_t a, int32_t b) { return (uint64_t(uint32_t(a)) << 32) | uint32_t(b); }
 
-// Per-thread: a cache of tokenized words and the merge loop's buffers.
+uint64_t word_hash(std::string_view s) {
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ (s.size() * 0xff51afd7ed558ccdull);
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+  }
+  uint64_t w = 0;
+  std::memcpy(&w, s.data() + i, s.size() - i);
+  h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 29;
+  return h;
+}
+
+// Per-thread cache of tokenized words: open addressing over flat arenas, so a hit costs one
+// hash, one probe and one memcmp, and nothing is allocated per word.
+class WordCache {
+ public:
+  WordCache() { slots_.resize(1 << 14); }
+  // Returns the cached tokens of word, or nullptr.
+  const ModelToken* find(std::string_view word, uint64_t h, uint32_t* n) const {
+    size_t mask = slots_.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      const Slot& s = slots_[i];
+      if (s.len == kEmpty) return nullptr;
+      if (s.hash == h && s.len == word.size() &&
+          std::memcmp(keys_.data() + s.key, word.data(), word.size()) == 0) {
+        *n = s.count;
+        return tokens_.data() + s.tok;
+      }
+    }
+  }
+  void insert(std::string_view word, uint64_t h, const ModelToken* t, uint32_t n) {
+    if (used_ >= kMaxEntries) return;
+    if ((used_ + 1) * 2 > slots_.size()) grow();
+    size_t mask = slots_.size() - 1;
+    size_t i = h & mask;
+    while (slots_[i].len != kEmpty) i = (i + 1) & mask;
+    slots_[i] = {h, uint32_t(keys_.size()), uint32_t(word.size()), uint32_t(tokens_.size()), n};
+    keys_.append(word);
+    tokens_.insert(tokens_.end(), t, t + n);
+    ++used_;
+  }
+
+ private:
+  static constexpr uint32_t kEmpty = ~0u;
+  static constexpr size_t kMaxEntries = 1 << 18;
+  struct Slot {
+    uint64_t hash = 0;
+    uint32_t key = 0, len = kEmpty, tok = 0, count = 0;
+  };
+  void grow() {
+    std::vector<Slot> old;
+    old.swap(slots_);
+    slots_.resize(old.size() * 2);
+    size_t mask = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.len == kEmpty) continue;
+      size_t i = s.hash & mask;
+      while (slots_[i].len != kEmpty) i = (i + 1) & mask;
+      slots_[i] = s;
+    }
+  }
+  std::vector<Slot> slots_;
+  std::string keys_;
+  std::vector<ModelToken> tokens_;
+  size_t used_ = 0;
+};
+
+// Per-thread: the word cache and the merge loop's buffers.
 struct BpeState : ModelState {
-  StringMap<std::pair<uint32_t, uint32_t>> cache;  // word -> (start, count) in tokens
-  std::vector<ModelToken> tokens;
+  WordCache cache;
   std::vector<uint64_t> heap;
   std::vector<BpeModel::Symbol> syms;
 };
@@ -55,8 +125,8 @@ BpeModel::BpeModel(std::vector<std::string> vocab,
     auto ia = token_to_id_.find(a);
     auto ib = token_to_id_.find(b);
     if (ia == token_to_id_.end() || ib == token_to_id_.end()) {
-      throw Error(name + ": field /model/merges/" + std::to_string(r) + ": merge \"" + a + " " +
-                  b + "\" uses a token that is not in /model/vocab");
+      throw Error(name + ": field /model/merges/" + std::to_string(r) + ": merge \"" + a + " " + b +
+                  "\" uses a token that is not in /model/vocab");
     }
     std::string merged = a;
     if (!prefix.empty() && b.compare(0, prefix.size(), prefix) == 0) {
@@ -183,7 +253,9 @@ void BpeModel::initial_symbols(std::string_view piece, std::vector<Symbol>& syms
 
 void BpeModel::merge_symbols(std::vector<Symbol>& syms, std::vector<uint64_t>& heap) const {
   heap.clear();
-  auto rank_of = [&](int32_t a, int32_t b) -> const Merge* { return merge_map_.find(pair_key(a, b)); };
+  auto rank_of = [&](int32_t a, int32_t b) -> const Merge* {
+    return merge_map_.find(pair_key(a, b));
+  };
   for (size_t i = 0; i + 1 < syms.size(); ++i) {
     if (const Merge* m = rank_of(syms[i].id, syms[i + 1].id)) {
       heap.push_back((uint64_t(m->rank) << 32) | i);
@@ -247,28 +319,27 @@ void BpeModel::tokenize(std::string_view piece, ModelState* state,
     tokenize_uncached(piece, local.syms, local.heap, out);
     return;
   }
-  if (piece.size() <= kCacheMaxWordBytes) {
-    auto it = st->cache.find(piece);
-    if (it != st->cache.end()) {
-      const ModelToken* t = st->tokens.data() + it->second.first;
-      out.insert(out.end(), t, t + it->second.second);
+  bool cacheable = piece.size() <= kCacheMaxWordBytes;
+  uint64_t h = 0;
+  if (cacheable) {
+    h = word_hash(piece);
+    uint32_t n = 0;
+    if (const ModelToken* t = st->cache.find(piece, h, &n)) {
+      out.insert(out.end(), t, t + n);
       return;
     }
   }
   size_t first = out.size();
   tokenize_uncached(piece, st->syms, st->heap, out);
-  if (piece.size() <= kCacheMaxWordBytes && st->cache.size() < kCacheMaxEntries) {
-    uint32_t start = uint32_t(st->tokens.size());
-    st->tokens.insert(st->tokens.end(), out.begin() + first, out.end());
-    st->cache.emplace(std::string(piece), std::make_pair(start, uint32_t(out.size() - first)));
-  }
+  if (cacheable) st->cache.insert(piece, h, out.data() + first, uint32_t(out.size() - first));
 }
 
 nlohmann::ordered_json BpeModel::to_json() const {
   using json = nlohmann::ordered_json;
   json vocab = vocab_to_json(vocab_);
   bool spaces = false;
-  for (const auto& [a, b] : merges_) spaces |= a.find(' ') != std::string::npos || b.find(' ') != std::string::npos;
+  for (const auto& [a, b] : merges_)
+    spaces |= a.find(' ') != std::string::npos || b.find(' ') != std::string::npos;
   json merges = json::array();
   for (const auto& [a, b] : merges_) {
     if (spaces) {

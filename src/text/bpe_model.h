@@ -69,8 +69,8 @@ class BpeModel : public Model {
   int32_t unk_id_ = -1;
   std::vector<int32_t> byte_fallback_ids_;  // <0xXX> ids, or empty
   bool byte_level_ = false;
-  int32_t byte_ids_[256];            // byte-level mode: id of each byte's alphabet char
-  StringMap<int32_t> raw_vocab_;     // byte-level mode: raw bytes of each token -> id
+  int32_t byte_ids_[256];         // byte-level mode: id of each byte's alphabet char
+  StringMap<int32_t> raw_vocab_;  // byte-level mode: raw bytes of each token -> id
 };
 
 }  // namespace loom::text

@@ -6,12 +6,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "text/normalized.h"
 
@@ -82,12 +81,14 @@ class PostProcessor {
   virtual ~PostProcessor() = default;
   // Combines the encoding of one text (b == nullptr) or a pair into the final encoding, adding
   // special tokens when add_special. texts are the inputs the offsets refer to.
-  virtual Encoding process(Encoding a, const Encoding* b, bool add_special,
-                           std::string_view text_a, std::string_view text_b) const = 0;
+  virtual Encoding process(Encoding a, const Encoding* b, bool add_special, std::string_view text_a,
+                           std::string_view text_b) const = 0;
   // Number of special tokens added for a single text / a pair.
   virtual int added_tokens(bool pair) const = 0;
   virtual nlohmann::ordered_json to_json() const = 0;
   virtual std::string summary() const;
+  // Every id the processor may insert (checked against the vocabulary at load).
+  virtual std::vector<int32_t> special_ids() const { return {}; }
   // First special token of the single template (BOS-like) and the last (EOS-like); -1 if none.
   virtual int32_t leading_special() const { return -1; }
   virtual int32_t trailing_special() const { return -1; }

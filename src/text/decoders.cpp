@@ -32,14 +32,17 @@ class ByteLevelDecoder : public Decoder {
     tokens.assign(1, std::move(bytes));
   }
   json to_json() const override {
-    return {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true},
+    return {{"type", "ByteLevel"},
+            {"add_prefix_space", true},
+            {"trim_offsets", true},
             {"use_regex", true}};
   }
 };
 
 class WordPieceDecoder : public Decoder {
  public:
-  WordPieceDecoder(std::string prefix, bool cleanup) : prefix_(std::move(prefix)), cleanup_(cleanup) {}
+  WordPieceDecoder(std::string prefix, bool cleanup)
+      : prefix_(std::move(prefix)), cleanup_(cleanup) {}
   void decode_chain(std::vector<std::string>& tokens) const override {
     for (size_t i = 0; i < tokens.size(); ++i) {
       std::string& t = tokens[i];
@@ -156,7 +159,8 @@ class StripDecoder : public Decoder {
       : content_(std::move(content)), start_(start), stop_(stop) {}
   void decode_chain(std::vector<std::string>& tokens) const override {
     for (auto& t : tokens) {
-      for (int k = 0; k < start_ && t.compare(0, content_.size(), content_) == 0 && !content_.empty(); ++k) {
+      for (int k = 0;
+           k < start_ && t.compare(0, content_.size(), content_) == 0 && !content_.empty(); ++k) {
         t.erase(0, content_.size());
       }
       for (int k = 0; k < stop_ && !content_.empty() && t.size() >= content_.size() &&
@@ -179,7 +183,8 @@ class ReplaceDecoder : public Decoder {
  public:
   ReplaceDecoder(json pattern, std::string text, bool is_regex, std::string content,
                  const std::string& where)
-      : pattern_(std::move(pattern)), content_(std::move(content)),
+      : pattern_(std::move(pattern)),
+        content_(std::move(content)),
         regex_(is_regex ? text : regex_escape(text), where) {}
   void decode_chain(std::vector<std::string>& tokens) const override {
     MatchScratch ms;
@@ -225,7 +230,8 @@ class BpeDecoder : public Decoder {
 
 class SequenceDecoder : public Decoder {
  public:
-  explicit SequenceDecoder(std::vector<std::unique_ptr<Decoder>> parts) : parts_(std::move(parts)) {}
+  explicit SequenceDecoder(std::vector<std::unique_ptr<Decoder>> parts)
+      : parts_(std::move(parts)) {}
   void decode_chain(std::vector<std::string>& tokens) const override {
     for (const auto& p : parts_) p->decode_chain(tokens);
   }

@@ -3,11 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 
@@ -100,13 +99,20 @@ class JsonNode {
  private:
   std::string describe() const {
     switch (j_->type()) {
-      case nlohmann::json::value_t::null: return "null";
-      case nlohmann::json::value_t::object: return "an object";
-      case nlohmann::json::value_t::array: return "an array";
-      case nlohmann::json::value_t::string: return "a string";
-      case nlohmann::json::value_t::boolean: return "a boolean";
-      case nlohmann::json::value_t::number_float: return "a float";
-      default: return "a number";
+      case nlohmann::json::value_t::null:
+        return "null";
+      case nlohmann::json::value_t::object:
+        return "an object";
+      case nlohmann::json::value_t::array:
+        return "an array";
+      case nlohmann::json::value_t::string:
+        return "a string";
+      case nlohmann::json::value_t::boolean:
+        return "a boolean";
+      case nlohmann::json::value_t::number_float:
+        return "a float";
+      default:
+        return "a number";
     }
   }
 

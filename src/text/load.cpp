@@ -32,7 +32,8 @@ std::string base_of(const std::string& p) {
 }
 
 bool ends_with(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // tokenizer_config.json's bos_token / eos_token: a string or {"content": ...}.
@@ -58,7 +59,8 @@ SpecialHints read_hints(const std::string& dir) {
 // Dispatch point for the SentencePiece family (.model protobuf, llama2.c tok .bin): their
 // loaders register here. Until then these kinds are refused rather than guessed.
 std::unique_ptr<Tokenizer> load_sentencepiece_family(const std::string& path) {
-  throw Error(path + ": SentencePiece .model and llama2.c tokenizer .bin files are not supported "
+  throw Error(path +
+              ": SentencePiece .model and llama2.c tokenizer .bin files are not supported "
               "by this build (expected tokenizer.json, encoder.json with vocab.bpe, or vocab.txt)");
 }
 
@@ -99,10 +101,10 @@ std::unique_ptr<PipelineTokenizer> load_gpt2_files(const std::string& encoder_pa
   PipelineParts parts;
   parts.name = encoder_path;
   parts.kind = "encoder.json + vocab.bpe (BPE)";
-  parts.model = std::make_unique<BpeModel>(std::move(vocab), std::move(merges), BpeOptions{},
-                                           merges_path);
+  parts.model =
+      std::make_unique<BpeModel>(std::move(vocab), std::move(merges), BpeOptions{}, merges_path);
   parts.pre_tokenizer = make_byte_level_pre_tokenizer(false, true, true);
-  parts.post_processor = make_byte_level_post_processor(true);
+  parts.post_processor = make_byte_level_post_processor(false);  // as HF's gpt2 tokenizer.json
   parts.decoder = make_byte_level_decoder();
   if (auto id = parts.model->token_to_id("<|endoftext|>")) {
     AddedToken t;
@@ -133,7 +135,8 @@ std::unique_ptr<PipelineTokenizer> load_vocab_txt(std::string_view text, const s
       for (char c : line) has_upper |= c >= 'A' && c <= 'Z';
     }
   }
-  if (vocab.empty()) throw Error(name + ": byte 0: expected one WordPiece token per line, got an empty file");
+  if (vocab.empty())
+    throw Error(name + ": byte 0: expected one WordPiece token per line, got an empty file");
   auto find = [&](const char* t) -> int32_t {
     for (size_t i = 0; i < vocab.size(); ++i)
       if (vocab[i] == t) return int32_t(i);
@@ -180,8 +183,9 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
   std::string text = read_file(path);
   size_t first = text.find_first_not_of(" \t\r\n");
   if (first == std::string::npos || text[first] != '{') {
-    throw Error(path + ": byte " + std::to_string(first == std::string::npos ? 0 : first) +
-                ": expected a tokenizer file (tokenizer.json, encoder.json + vocab.bpe, vocab.txt)");
+    throw Error(
+        path + ": byte " + std::to_string(first == std::string::npos ? 0 : first) +
+        ": expected a tokenizer file (tokenizer.json, encoder.json + vocab.bpe, vocab.txt)");
   }
   return tokenizer_from_json(text, path, read_hints(dir));
 }

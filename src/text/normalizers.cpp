@@ -14,7 +14,10 @@ namespace {
 class BertNormalizer : public Normalizer {
  public:
   BertNormalizer(bool clean, bool chinese, std::optional<bool> strip, bool lower)
-      : clean_(clean), chinese_(chinese), strip_opt_(strip), lower_(lower),
+      : clean_(clean),
+        chinese_(chinese),
+        strip_opt_(strip),
+        lower_(lower),
         strip_(strip.value_or(lower)) {}
 
   void normalize(NormalizedString& s, Scratch& sc) const override {
@@ -271,9 +274,9 @@ std::unique_ptr<Normalizer> normalizer_from_json(const JsonNode& j) {
   std::string type = j.at("type").str();
   if (type == "BertNormalizer") {
     auto sa = j.find("strip_accents");
-    return make_bert_normalizer(j.bool_or("clean_text", true), j.bool_or("handle_chinese_chars", true),
-                                sa ? std::optional<bool>(sa->boolean()) : std::nullopt,
-                                j.bool_or("lowercase", true));
+    return make_bert_normalizer(
+        j.bool_or("clean_text", true), j.bool_or("handle_chinese_chars", true),
+        sa ? std::optional<bool>(sa->boolean()) : std::nullopt, j.bool_or("lowercase", true));
   }
   if (type == "NFC") return std::make_unique<UnicodeNormalizer>(NormForm::kNFC, type);
   if (type == "NFD") return std::make_unique<UnicodeNormalizer>(NormForm::kNFD, type);

@@ -14,8 +14,7 @@ std::unique_ptr<Normalizer> normalizer_from_json(const JsonNode& j);
 
 // BERT's basic cleaning (the defaults of vocab.txt tokenizers).
 std::unique_ptr<Normalizer> make_bert_normalizer(bool clean_text, bool handle_chinese_chars,
-                                                 std::optional<bool> strip_accents,
-                                                 bool lowercase);
+                                                 std::optional<bool> strip_accents, bool lowercase);
 
 }  // namespace loom::text
 

@@ -40,14 +40,20 @@ std::vector<std::string> Tokenizer::pieces(const Encoding& enc) const {
 }
 
 PipelineTokenizer::PipelineTokenizer(PipelineParts parts)
-    : model_(std::move(parts.model)), normalizer_(std::move(parts.normalizer)),
+    : model_(std::move(parts.model)),
+      normalizer_(std::move(parts.normalizer)),
       pre_tokenizer_(std::move(parts.pre_tokenizer)),
-      post_processor_(std::move(parts.post_processor)), decoder_(std::move(parts.decoder)),
-      kind_(std::move(parts.kind)), bos_id_(parts.bos_id), eos_id_(parts.eos_id) {
+      post_processor_(std::move(parts.post_processor)),
+      decoder_(std::move(parts.decoder)),
+      kind_(std::move(parts.kind)),
+      bos_id_(parts.bos_id),
+      eos_id_(parts.eos_id) {
   LOOM_ASSERT(model_ != nullptr, "a tokenizer needs a model");
   if (pre_tokenizer_ && pre_tokenizer_->byte_level() && !model_->set_byte_level(true)) {
-    throw Error(parts.name + ": field /pre_tokenizer: a ByteLevel pre-tokenizer needs a BPE model, "
-                "got " + model_->type());
+    throw Error(parts.name +
+                ": field /pre_tokenizer: a ByteLevel pre-tokenizer needs a BPE model, "
+                "got " +
+                model_->type());
   }
   for (AddedToken t : parts.added_tokens) {
     if (t.id < 0) {
@@ -57,6 +63,12 @@ PipelineTokenizer::PipelineTokenizer(PipelineParts parts)
     }
   }
   if (post_processor_) {
+    for (int32_t id : post_processor_->special_ids()) {
+      if (id < 0 || id >= vocab_size()) {
+        throw Error(parts.name + ": field /post_processor: special token id " + std::to_string(id) +
+                    " is outside the vocabulary (size " + std::to_string(vocab_size()) + ")");
+      }
+    }
     if (bos_id_ < 0) bos_id_ = post_processor_->leading_special();
     if (eos_id_ < 0) eos_id_ = post_processor_->trailing_special();
   }
@@ -144,7 +156,9 @@ void PipelineTokenizer::build_pre_tokenized(std::string_view text, Scratch& sc) 
 
 void PipelineTokenizer::encode_raw(std::string_view text, Scratch& sc, Encoding& e,
                                    bool with_offsets) const {
-  if (text.size() >= UINT32_MAX / 2) throw Error("tokenizer: text of " + std::to_string(text.size()) + " bytes is too long (limit 2 GiB)");
+  if (text.size() >= UINT32_MAX / 2)
+    throw Error("tokenizer: text of " + std::to_string(text.size()) +
+                " bytes is too long (limit 2 GiB)");
   build_pre_tokenized(text, sc);
   const PreTokenized& pt = sc.pt;
   const std::string& t = pt.norm.text();
@@ -175,7 +189,8 @@ Encoding PipelineTokenizer::encode(std::string_view text, bool add_special) cons
   Encoding e;
   encode_raw(text, *sc, e, true);
   release(std::move(sc));
-  if (post_processor_) return post_processor_->process(std::move(e), nullptr, add_special, text, {});
+  if (post_processor_)
+    return post_processor_->process(std::move(e), nullptr, add_special, text, {});
   return e;
 }
 

@@ -16,15 +16,15 @@
 namespace loom::text {
 
 struct PipelineParts {
-  std::unique_ptr<Model> model;                  // required
-  std::unique_ptr<Normalizer> normalizer;        // optional
-  std::unique_ptr<PreTokenizer> pre_tokenizer;   // optional
-  std::unique_ptr<PostProcessor> post_processor; // optional
-  std::unique_ptr<Decoder> decoder;              // optional
-  std::vector<AddedToken> added_tokens;          // with ids (from the file) or -1 (assign)
-  std::string kind;                              // for info(): "tokenizer.json", ...
-  int32_t bos_id = -1, eos_id = -1;              // -1: take them from the post-processor
-  std::string name;                              // file name for error messages
+  std::unique_ptr<Model> model;                   // required
+  std::unique_ptr<Normalizer> normalizer;         // optional
+  std::unique_ptr<PreTokenizer> pre_tokenizer;    // optional
+  std::unique_ptr<PostProcessor> post_processor;  // optional
+  std::unique_ptr<Decoder> decoder;               // optional
+  std::vector<AddedToken> added_tokens;           // with ids (from the file) or -1 (assign)
+  std::string kind;                               // for info(): "tokenizer.json", ...
+  int32_t bos_id = -1, eos_id = -1;               // -1: take them from the post-processor
+  std::string name;                               // file name for error messages
 };
 
 class PipelineTokenizer : public Tokenizer {

@@ -53,7 +53,9 @@ class Template : public PostProcessor {
   Template(std::vector<Piece> single, std::vector<Piece> pair,
            std::vector<std::pair<std::string, std::vector<int32_t>>> specials,
            std::vector<std::vector<std::string>> special_tokens)
-      : single_(std::move(single)), pair_(std::move(pair)), specials_(std::move(specials)),
+      : single_(std::move(single)),
+        pair_(std::move(pair)),
+        specials_(std::move(specials)),
         special_tokens_(std::move(special_tokens)) {}
 
   Encoding process(Encoding a, const Encoding* b, bool add_special, std::string_view,
@@ -81,6 +83,11 @@ class Template : public PostProcessor {
       if (p.is_special) n += int(ids_of(p.id).size());
     return n;
   }
+  std::vector<int32_t> special_ids() const override {
+    std::vector<int32_t> out;
+    for (const auto& s : specials_) out.insert(out.end(), s.second.begin(), s.second.end());
+    return out;
+  }
   int32_t leading_special() const override {
     if (!single_.empty() && single_.front().is_special) {
       const auto& ids = ids_of(single_.front().id);
@@ -106,9 +113,8 @@ class Template : public PostProcessor {
     };
     json sp = json::object();
     for (size_t i = 0; i < specials_.size(); ++i) {
-      sp[specials_[i].first] = {{"id", specials_[i].first},
-                                {"ids", specials_[i].second},
-                                {"tokens", special_tokens_[i]}};
+      sp[specials_[i].first] = {
+          {"id", specials_[i].first}, {"ids", specials_[i].second}, {"tokens", special_tokens_[i]}};
     }
     return {{"type", "TemplateProcessing"},
             {"single", tpl(single_)},
@@ -138,10 +144,15 @@ class Template : public PostProcessor {
 // BertProcessing / RobertaProcessing: fixed templates around (cls, sep).
 class ClsSep : public PostProcessor {
  public:
-  ClsSep(bool roberta, std::string sep, int32_t sep_id, std::string cls, int32_t cls_id,
-         bool trim, bool add_prefix_space)
-      : roberta_(roberta), sep_(std::move(sep)), cls_(std::move(cls)), sep_id_(sep_id),
-        cls_id_(cls_id), trim_(trim), add_prefix_space_(add_prefix_space) {}
+  ClsSep(bool roberta, std::string sep, int32_t sep_id, std::string cls, int32_t cls_id, bool trim,
+         bool add_prefix_space)
+      : roberta_(roberta),
+        sep_(std::move(sep)),
+        cls_(std::move(cls)),
+        sep_id_(sep_id),
+        cls_id_(cls_id),
+        trim_(trim),
+        add_prefix_space_(add_prefix_space) {}
   Encoding process(Encoding a, const Encoding* b, bool add_special, std::string_view ta,
                    std::string_view tb) const override {
     if (roberta_ && trim_) {
@@ -169,6 +180,7 @@ class ClsSep : public PostProcessor {
     return out;
   }
   int added_tokens(bool pair) const override { return pair ? (roberta_ ? 4 : 3) : 2; }
+  std::vector<int32_t> special_ids() const override { return {cls_id_, sep_id_}; }
   int32_t leading_special() const override { return cls_id_; }
   int32_t trailing_special() const override { return sep_id_; }
   json to_json() const override {
@@ -232,6 +244,14 @@ class SequencePost : public PostProcessor {
     for (const auto& p : parts_) n += p->added_tokens(pair);
     return n;
   }
+  std::vector<int32_t> special_ids() const override {
+    std::vector<int32_t> out;
+    for (const auto& p : parts_) {
+      auto ids = p->special_ids();
+      out.insert(out.end(), ids.begin(), ids.end());
+    }
+    return out;
+  }
   int32_t leading_special() const override {
     for (const auto& p : parts_)
       if (p->leading_special() >= 0) return p->leading_special();
@@ -281,12 +301,12 @@ std::pair<std::string, int32_t> read_token_pair(const JsonNode& j) {
 std::unique_ptr<PostProcessor> make_bert_template(int32_t cls_id, const std::string& cls,
                                                   int32_t sep_id, const std::string& sep) {
   std::vector<Piece> single = {{true, cls, 0}, {false, "A", 0}, {true, sep, 0}};
-  std::vector<Piece> pair = {{true, cls, 0}, {false, "A", 0}, {true, sep, 0}, {false, "B", 1},
-                             {true, sep, 1}};
-  return std::make_unique<Template>(single, pair,
-                                    std::vector<std::pair<std::string, std::vector<int32_t>>>{
-                                        {cls, {cls_id}}, {sep, {sep_id}}},
-                                    std::vector<std::vector<std::string>>{{cls}, {sep}});
+  std::vector<Piece> pair = {
+      {true, cls, 0}, {false, "A", 0}, {true, sep, 0}, {false, "B", 1}, {true, sep, 1}};
+  return std::make_unique<Template>(
+      single, pair,
+      std::vector<std::pair<std::string, std::vector<int32_t>>>{{cls, {cls_id}}, {sep, {sep_id}}},
+      std::vector<std::vector<std::string>>{{cls}, {sep}});
 }
 
 std::unique_ptr<PostProcessor> make_byte_level_post_processor(bool trim_offsets) {

@@ -19,11 +19,16 @@ namespace {
 
 const char* behavior_name(SplitBehavior b) {
   switch (b) {
-    case SplitBehavior::kRemoved: return "Removed";
-    case SplitBehavior::kIsolated: return "Isolated";
-    case SplitBehavior::kMergedWithPrevious: return "MergedWithPrevious";
-    case SplitBehavior::kMergedWithNext: return "MergedWithNext";
-    case SplitBehavior::kContiguous: return "Contiguous";
+    case SplitBehavior::kRemoved:
+      return "Removed";
+    case SplitBehavior::kIsolated:
+      return "Isolated";
+    case SplitBehavior::kMergedWithPrevious:
+      return "MergedWithPrevious";
+    case SplitBehavior::kMergedWithNext:
+      return "MergedWithNext";
+    case SplitBehavior::kContiguous:
+      return "Contiguous";
   }
   return "?";
 }
@@ -162,8 +167,10 @@ class RegexSplit : public PreTokenizer {
  public:
   RegexSplit(json pattern_json, std::string pattern, SplitBehavior behavior, bool invert,
              const std::string& where)
-      : pattern_json_(std::move(pattern_json)), regex_(std::move(pattern), where),
-        behavior_(behavior), invert_(invert) {}
+      : pattern_json_(std::move(pattern_json)),
+        regex_(std::move(pattern), where),
+        behavior_(behavior),
+        invert_(invert) {}
 
   void pre_tokenize(PreTokenized& pt, Scratch& sc) const override {
     const std::string& t = pt.norm.text();
@@ -199,8 +206,8 @@ class RegexSplit : public PreTokenizer {
             {"invert", invert_}};
   }
   std::string summary() const override {
-    return std::string("Split(") + behavior_name(behavior_) + (invert_ ? ", inverted" : "") +
-           ", " + regex_.pattern() + ")";
+    return std::string("Split(") + behavior_name(behavior_) + (invert_ ? ", inverted" : "") + ", " +
+           regex_.pattern() + ")";
   }
 
  private:
@@ -222,8 +229,7 @@ class ByteLevel : public PreTokenizer {
   void pre_tokenize(PreTokenized& pt, Scratch& sc) const override {
     if (add_prefix_space_) {
       bool need = false;
-      for (const Split& s : pt.splits)
-        need |= s.token_id < 0 && pt.norm.text()[s.begin] != ' ';
+      for (const Split& s : pt.splits) need |= s.token_id < 0 && pt.norm.text()[s.begin] != ' ';
       if (need) {
         edit_splits(pt, sc, [](const NormalizedString& src, Split s, NormalizedString& out) {
           if (src.text()[s.begin] != ' ') {
@@ -287,19 +293,29 @@ class CharSplit : public PreTokenizer {
       : kind_(kind), behavior_(behavior), flag_(flag), delim_(delim) {}
   void pre_tokenize(PreTokenized& pt, Scratch& sc) const override {
     switch (kind_) {
-      case kWhitespaceSplit: split_chars(pt, sc, is_whitespace, behavior_); break;
-      case kPunctuation: split_chars(pt, sc, is_bert_punctuation, behavior_); break;
-      case kDigits: split_chars(pt, sc, is_numeric, behavior_); break;
+      case kWhitespaceSplit:
+        split_chars(pt, sc, is_whitespace, behavior_);
+        break;
+      case kPunctuation:
+        split_chars(pt, sc, is_bert_punctuation, behavior_);
+        break;
+      case kDigits:
+        split_chars(pt, sc, is_numeric, behavior_);
+        break;
       case kDelimiter:
-        split_chars(pt, sc, [d = delim_](char32_t c) { return c == d; }, behavior_);
+        split_chars(
+            pt, sc, [d = delim_](char32_t c) { return c == d; }, behavior_);
         break;
     }
   }
   json to_json() const override {
     switch (kind_) {
-      case kWhitespaceSplit: return {{"type", "WhitespaceSplit"}};
-      case kPunctuation: return {{"type", "Punctuation"}, {"behavior", behavior_name(behavior_)}};
-      case kDigits: return {{"type", "Digits"}, {"individual_digits", flag_}};
+      case kWhitespaceSplit:
+        return {{"type", "WhitespaceSplit"}};
+      case kPunctuation:
+        return {{"type", "Punctuation"}, {"behavior", behavior_name(behavior_)}};
+      case kDigits:
+        return {{"type", "Digits"}, {"individual_digits", flag_}};
       case kDelimiter: {
         std::string d;
         utf8_append(d, delim_);
@@ -319,8 +335,8 @@ class CharSplit : public PreTokenizer {
 class Whitespace : public PreTokenizer {
  public:
   Whitespace()
-      : split_(json{{"Regex", "\\w+|[^\\w\\s]+"}}, "\\w+|[^\\w\\s]+", SplitBehavior::kRemoved,
-               true, "Whitespace") {}
+      : split_(json{{"Regex", "\\w+|[^\\w\\s]+"}}, "\\w+|[^\\w\\s]+", SplitBehavior::kRemoved, true,
+               "Whitespace") {}
   void pre_tokenize(PreTokenized& pt, Scratch& sc) const override { split_.pre_tokenize(pt, sc); }
   json to_json() const override { return {{"type", "Whitespace"}}; }
 
@@ -353,8 +369,9 @@ class Metaspace : public PreTokenizer {
       }
     });
     if (split_) {
-      split_chars(pt, sc, [r = replacement_](char32_t c) { return c == r; },
-                  SplitBehavior::kMergedWithNext);
+      split_chars(
+          pt, sc, [r = replacement_](char32_t c) { return c == r; },
+          SplitBehavior::kMergedWithNext);
     }
   }
   json to_json() const override {
@@ -376,7 +393,8 @@ class Metaspace : public PreTokenizer {
 
 class SequencePre : public PreTokenizer {
  public:
-  explicit SequencePre(std::vector<std::unique_ptr<PreTokenizer>> parts) : parts_(std::move(parts)) {}
+  explicit SequencePre(std::vector<std::unique_ptr<PreTokenizer>> parts)
+      : parts_(std::move(parts)) {}
   void pre_tokenize(PreTokenized& pt, Scratch& sc) const override {
     for (const auto& p : parts_) p->pre_tokenize(pt, sc);
   }
@@ -430,10 +448,9 @@ std::unique_ptr<PreTokenizer> pre_tokenizer_from_json(const JsonNode& j) {
   if (type == "Split") {
     JsonNode p = j.at("pattern");
     auto [text, is_regex] = read_pattern(p);
-    return std::make_unique<RegexSplit>(p.raw(), is_regex ? text : regex_escape(text),
-                                        behavior_from_json(j.at("behavior")),
-                                        j.bool_or("invert", false),
-                                        j.file() + ": field " + p.path());
+    return std::make_unique<RegexSplit>(
+        p.raw(), is_regex ? text : regex_escape(text), behavior_from_json(j.at("behavior")),
+        j.bool_or("invert", false), j.file() + ": field " + p.path());
   }
   if (type == "Sequence") {
     JsonNode arr = j.at("pretokenizers");
@@ -470,10 +487,14 @@ std::unique_ptr<PreTokenizer> pre_tokenizer_from_json(const JsonNode& j) {
     bool legacy = false;
     if (auto ps = j.find("prepend_scheme")) {
       std::string s = ps->str();
-      if (s == "always") prepend = Metaspace::kAlways;
-      else if (s == "first") prepend = Metaspace::kFirst;
-      else if (s == "never") prepend = Metaspace::kNever;
-      else ps->fail("one of always, first, never");
+      if (s == "always")
+        prepend = Metaspace::kAlways;
+      else if (s == "first")
+        prepend = Metaspace::kFirst;
+      else if (s == "never")
+        prepend = Metaspace::kNever;
+      else
+        ps->fail("one of always, first, never");
     } else if (auto ap = j.find("add_prefix_space")) {
       legacy = true;
       prepend = ap->boolean() ? Metaspace::kAlways : Metaspace::kNever;

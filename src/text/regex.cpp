@@ -7,10 +7,21 @@
 
 namespace loom::text {
 
-MatchScratch::MatchScratch() : md_(pcre2_match_data_create(1, nullptr)) {
-  if (md_ == nullptr) throw Error("PCRE2: out of memory for match data");
+MatchScratch::MatchScratch()
+    : md_(pcre2_match_data_create(1, nullptr)),
+      ctx_(pcre2_match_context_create(nullptr)),
+      stack_(pcre2_jit_stack_create(32 * 1024, 16 * 1024 * 1024, nullptr)) {
+  if (md_ == nullptr || ctx_ == nullptr || stack_ == nullptr) {
+    throw Error("PCRE2: out of memory for match data");
+  }
+  pcre2_jit_stack_assign(static_cast<pcre2_match_context*>(ctx_), nullptr,
+                         static_cast<pcre2_jit_stack*>(stack_));
 }
-MatchScratch::~MatchScratch() { pcre2_match_data_free(static_cast<pcre2_match_data*>(md_)); }
+MatchScratch::~MatchScratch() {
+  pcre2_match_data_free(static_cast<pcre2_match_data*>(md_));
+  pcre2_match_context_free(static_cast<pcre2_match_context*>(ctx_));
+  pcre2_jit_stack_free(static_cast<pcre2_jit_stack*>(stack_));
+}
 
 namespace {
 
@@ -28,11 +39,24 @@ std::string translate_pattern(const std::string& p) {
       const char* in_class = nullptr;
       const char* outside = nullptr;
       switch (e) {
-        case 's': in_class = "\\s\\x{85}"; outside = "[\\s\\x{85}]"; break;
-        case 'S': in_class = nullptr; outside = "[^\\s\\x{85}]"; break;
-        case 'w': in_class = "\\p{L}\\p{M}\\p{Nd}\\p{Pc}"; outside = "[\\p{L}\\p{M}\\p{Nd}\\p{Pc}]"; break;
-        case 'W': in_class = nullptr; outside = "[^\\p{L}\\p{M}\\p{Nd}\\p{Pc}]"; break;
-        default: break;
+        case 's':
+          in_class = "\\s\\x{85}";
+          outside = "[\\s\\x{85}]";
+          break;
+        case 'S':
+          in_class = nullptr;
+          outside = "[^\\s\\x{85}]";
+          break;
+        case 'w':
+          in_class = "\\p{L}\\p{M}\\p{Nd}\\p{Pc}";
+          outside = "[\\p{L}\\p{M}\\p{Nd}\\p{Pc}]";
+          break;
+        case 'W':
+          in_class = nullptr;
+          outside = "[^\\p{L}\\p{M}\\p{Nd}\\p{Pc}]";
+          break;
+        default:
+          break;
       }
       if (depth > 0 && in_class != nullptr) {
         out += in_class;
@@ -96,12 +120,13 @@ void Regex::find_all(std::string_view s, uint32_t begin, uint32_t end, MatchScra
                      std::vector<Offset>& out) const {
   auto* code = static_cast<pcre2_code*>(code_);
   auto* md = static_cast<pcre2_match_data*>(ms.data());
+  auto* ctx = static_cast<pcre2_match_context*>(ms.context());
   // Match on the sub-view so lookarounds never see outside the split.
   auto subject = reinterpret_cast<PCRE2_SPTR>(s.data() + begin);
   size_t len = end - begin;
   size_t pos = 0;
   while (pos <= len) {
-    int rc = pcre2_match(code, subject, len, pos, 0, md, nullptr);
+    int rc = pcre2_match(code, subject, len, pos, 0, md, ctx);
     if (rc < 0) {
       if (rc == PCRE2_ERROR_NOMATCH) break;
       throw Error("PCRE2: matching " + pattern_ + " failed with code " + std::to_string(rc));

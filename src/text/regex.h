@@ -20,9 +20,12 @@ class MatchScratch {
   MatchScratch(const MatchScratch&) = delete;
   MatchScratch& operator=(const MatchScratch&) = delete;
   void* data() { return md_; }
+  void* context() { return ctx_; }
 
  private:
   void* md_;
+  void* ctx_;    // match context carrying the JIT stack
+  void* stack_;  // grows to 16 MiB so long runs of whitespace cannot exhaust it
 };
 
 class Regex {

@@ -33,12 +33,12 @@ struct Encoding {
 // A token added on top of the model's vocabulary, with Hugging Face's flags.
 struct AddedToken {
   std::string content;
-  bool special = false;     // skipped by decode(skip_special); never split
-  bool normalized = true;   // matched on normalized text (false: on the raw input)
-  bool lstrip = false;      // swallows whitespace on its left
-  bool rstrip = false;      // swallows whitespace on its right
-  bool single_word = false; // only matches when not inside a word
-  int32_t id = -1;          // assigned by add_tokens (or given by the file)
+  bool special = false;      // skipped by decode(skip_special); never split
+  bool normalized = true;    // matched on normalized text (false: on the raw input)
+  bool lstrip = false;       // swallows whitespace on its left
+  bool rstrip = false;       // swallows whitespace on its right
+  bool single_word = false;  // only matches when not inside a word
+  int32_t id = -1;           // assigned by add_tokens (or given by the file)
 };
 
 // Short description for `loom tokenizer info`.
@@ -64,8 +64,7 @@ class Tokenizer {
   virtual std::vector<Encoding> encode_batch(std::span<const std::string_view> texts,
                                              bool add_special, ThreadPool& pool) const = 0;
   // Ids only (the fast path used by the CLI and data pipelines).
-  virtual void encode_ids(std::string_view text, bool add_special,
-                          std::vector<int32_t>& out) const;
+  virtual void encode_ids(std::string_view text, bool add_special, std::vector<int32_t>& out) const;
 
   // Turns ids back into text; skip_special drops special tokens.
   virtual std::string decode(std::span<const int32_t> ids, bool skip_special) const = 0;

@@ -22,11 +22,14 @@ constexpr int64_t kMaxVocab = int64_t(1) << 24;
 std::vector<std::string> read_vocab(const JsonNode& v) {
   if (!v.is_object()) v.fail("an object mapping tokens to ids");
   std::vector<std::string> vocab;
+  // Ids are dense in real files; a bound keeps a hostile file from allocating gigabytes.
+  int64_t limit = std::min<int64_t>(kMaxVocab, int64_t(v.raw().size()) + 65536);
   for (const auto& [token, id_json] : v.raw().items()) {
     JsonNode idn(id_json, v.file(), v.path() + "/" + token);
-    int64_t id = idn.integer(0, kMaxVocab - 1);
+    int64_t id = idn.integer(0, limit - 1);
     if (size_t(id) >= vocab.size()) vocab.resize(id + 1);
-    if (!vocab[id].empty()) idn.fail("an id not used by another token (\"" + vocab[id] + "\" has it)");
+    if (!vocab[id].empty())
+      idn.fail("an id not used by another token (\"" + vocab[id] + "\" has it)");
     vocab[id] = token;
   }
   return vocab;
@@ -66,7 +69,8 @@ std::unique_ptr<Model> model_from_json(const JsonNode& m) {
   }
   if (type == "BPE") {
     if (auto d = m.find("dropout")) {
-      if (d->number() != 0.0) d->fail("null (BPE dropout is random; Loom encodes deterministically)");
+      if (d->number() != 0.0)
+        d->fail("null (BPE dropout is random; Loom encodes deterministically)");
     }
     BpeOptions o;
     if (auto u = m.find("unk_token")) o.unk_token = u->str();
@@ -81,8 +85,8 @@ std::unique_ptr<Model> model_from_json(const JsonNode& m) {
   if (type == "WordPiece") {
     return std::make_unique<WordPieceModel>(
         read_vocab(m.at("vocab")), m.str_or("unk_token", "[UNK]"),
-        m.str_or("continuing_subword_prefix", "##"),
-        int(m.int_or("max_input_chars_per_word", 100)), m.file());
+        m.str_or("continuing_subword_prefix", "##"), int(m.int_or("max_input_chars_per_word", 100)),
+        m.file());
   }
   // Dispatch point: Unigram / WordLevel models plug in here.
   if (m.has("type")) {
@@ -117,8 +121,8 @@ nlohmann::json parse_json(std::string_view text, const std::string& name) {
   } catch (const nlohmann::json::parse_error& e) {
     std::string what = e.what();
     auto p = what.find("parse error");
-    throw Error(name + ": byte " + std::to_string(e.byte > 0 ? e.byte - 1 : 0) + ": invalid JSON (" +
-                (p == std::string::npos ? what : what.substr(p)) + ")");
+    throw Error(name + ": byte " + std::to_string(e.byte > 0 ? e.byte - 1 : 0) +
+                ": invalid JSON (" + (p == std::string::npos ? what : what.substr(p)) + ")");
   }
 }
 
@@ -141,7 +145,8 @@ std::unique_ptr<PipelineTokenizer> tokenizer_from_json(std::string_view text,
       if (t.content == s) return t.id;
     return parts.model->token_to_id(s);
   };
-  if (auto p = r.find("post_processor")) parts.post_processor = post_processor_from_json(*p, lookup);
+  if (auto p = r.find("post_processor"))
+    parts.post_processor = post_processor_from_json(*p, lookup);
   if (auto d = r.find("decoder")) parts.decoder = decoder_from_json(*d);
   if (!hints.bos.empty()) parts.bos_id = lookup(hints.bos).value_or(-1);
   if (!hints.eos.empty()) parts.eos_id = lookup(hints.eos).value_or(-1);

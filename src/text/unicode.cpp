@@ -118,10 +118,18 @@ const icu::Normalizer2* normalizer_for(NormForm form) {
   UErrorCode err = U_ZERO_ERROR;
   const icu::Normalizer2* n = nullptr;
   switch (form) {
-    case NormForm::kNFC: n = icu::Normalizer2::getNFCInstance(err); break;
-    case NormForm::kNFD: n = icu::Normalizer2::getNFDInstance(err); break;
-    case NormForm::kNFKC: n = icu::Normalizer2::getNFKCInstance(err); break;
-    case NormForm::kNFKD: n = icu::Normalizer2::getNFKDInstance(err); break;
+    case NormForm::kNFC:
+      n = icu::Normalizer2::getNFCInstance(err);
+      break;
+    case NormForm::kNFD:
+      n = icu::Normalizer2::getNFDInstance(err);
+      break;
+    case NormForm::kNFKC:
+      n = icu::Normalizer2::getNFKCInstance(err);
+      break;
+    case NormForm::kNFKD:
+      n = icu::Normalizer2::getNFKDInstance(err);
+      break;
   }
   if (U_FAILURE(err) || n == nullptr) throw Error("ICU: cannot load the Unicode normalizer data");
   return n;

@@ -45,14 +45,14 @@ size_t utf8_char_count(std::string_view s);
 bool utf8_valid(std::string_view s);
 
 // Character classes, matching the Rust char methods Hugging Face tokenizers uses.
-bool is_whitespace(char32_t c);    // Unicode White_Space
-bool is_alphanumeric(char32_t c);  // Alphabetic or N*
-bool is_numeric(char32_t c);       // Nd, Nl, No
-bool is_punctuation(char32_t c);   // P* (Pc Pd Ps Pe Pi Pf Po)
-bool is_other(char32_t c);         // C* (Cc Cf Cn Co Cs) in the tables HF's BERT code uses
-bool is_mark_nonspacing(char32_t c);  // Mn
-bool is_cjk_ideograph(char32_t c);    // the CJK blocks of BERT's _is_chinese_char
-bool is_bert_punctuation(char32_t c); // ASCII punctuation or P*
+bool is_whitespace(char32_t c);        // Unicode White_Space
+bool is_alphanumeric(char32_t c);      // Alphabetic or N*
+bool is_numeric(char32_t c);           // Nd, Nl, No
+bool is_punctuation(char32_t c);       // P* (Pc Pd Ps Pe Pi Pf Po)
+bool is_other(char32_t c);             // C* (Cc Cf Cn Co Cs) in the tables HF's BERT code uses
+bool is_mark_nonspacing(char32_t c);   // Mn
+bool is_cjk_ideograph(char32_t c);     // the CJK blocks of BERT's _is_chinese_char
+bool is_bert_punctuation(char32_t c);  // ASCII punctuation or P*
 
 // Full lowercase mapping of one char (Rust's char::to_lowercase, no context), appended as UTF-8.
 void append_lowercase(std::string& out, char32_t c);

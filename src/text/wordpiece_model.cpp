@@ -9,7 +9,9 @@ namespace loom::text {
 WordPieceModel::WordPieceModel(std::vector<std::string> vocab, std::string unk_token,
                                std::string prefix, int max_input_chars_per_word,
                                const std::string& name)
-    : vocab_(std::move(vocab)), unk_token_(std::move(unk_token)), prefix_(std::move(prefix)),
+    : vocab_(std::move(vocab)),
+      unk_token_(std::move(unk_token)),
+      prefix_(std::move(prefix)),
       max_chars_(max_input_chars_per_word) {
   token_to_id_.reserve(vocab_.size());
   for (size_t i = 0; i < vocab_.size(); ++i) {
@@ -24,11 +26,26 @@ WordPieceModel::WordPieceModel(std::vector<std::string> vocab, std::string unk_t
   unk_id_ = it->second;
 }
 
-void WordPieceModel::tokenize(std::string_view piece, ModelState*,
+namespace {
+
+struct WordPieceState : ModelState {
+  std::vector<uint32_t> bounds;
+  std::string buf;
+};
+
+}  // namespace
+
+std::unique_ptr<ModelState> WordPieceModel::make_state() const {
+  return std::make_unique<WordPieceState>();
+}
+
+void WordPieceModel::tokenize(std::string_view piece, ModelState* state,
                               std::vector<ModelToken>& out) const {
+  WordPieceState local;
+  auto* st = state != nullptr ? static_cast<WordPieceState*>(state) : &local;
   size_t first = out.size();
   // Char boundaries; counting them also enforces max_input_chars_per_word.
-  thread_local std::vector<uint32_t> bounds;
+  std::vector<uint32_t>& bounds = st->bounds;
   bounds.clear();
   for (uint32_t i = 0; i < piece.size(); i += utf8_next(piece, i).len) bounds.push_back(i);
   bounds.push_back(uint32_t(piece.size()));
@@ -37,7 +54,7 @@ void WordPieceModel::tokenize(std::string_view piece, ModelState*,
     out.push_back({unk_id_, 0, uint32_t(piece.size())});
     return;
   }
-  thread_local std::string buf;
+  std::string& buf = st->buf;
   size_t start = 0;  // index into bounds
   while (start < n_chars) {
     // Longest candidate first, but never longer than the longest vocabulary entry.

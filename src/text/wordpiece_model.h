@@ -20,6 +20,7 @@ class WordPieceModel : public Model {
   std::string type() const override { return "WordPiece"; }
   void tokenize(std::string_view piece, ModelState* state,
                 std::vector<ModelToken>& out) const override;
+  std::unique_ptr<ModelState> make_state() const override;
   std::optional<int32_t> token_to_id(std::string_view token) const override;
   std::string id_to_token(int32_t id) const override;
   int32_t vocab_size() const override { return int32_t(vocab_.size()); }

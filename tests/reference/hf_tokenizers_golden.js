@@ -81,7 +81,7 @@ function gpt2_tokenizer_json() {
                      rstrip: false, normalized: true, special: true }],
     normalizer: null,
     pre_tokenizer: { type: "ByteLevel", ...byte_level },
-    post_processor: { type: "ByteLevel", ...byte_level },
+    post_processor: { type: "ByteLevel", ...byte_level, trim_offsets: false },
     decoder: { type: "ByteLevel", ...byte_level },
     model: { type: "BPE", dropout: null, unk_token: null, continuing_subword_prefix: "",
              end_of_word_suffix: "", fuse_unk: false, byte_fallback: false, vocab, merges },

@@ -42,7 +42,8 @@ TEST(BadInput, TruncatedJsonNamesByteOffset) {
 TEST(BadInput, FieldPaths) {
   json j = small_bpe();
   j["model"]["vocab"]["b"] = "one";
-  EXPECT_NE(error_of(j.dump()).find("field /model/vocab/b: expected an integer"), std::string::npos);
+  EXPECT_NE(error_of(j.dump()).find("field /model/vocab/b: expected an integer"),
+            std::string::npos);
 
   j = small_bpe();
   j["model"]["merges"] = {"a b", "a c"};
@@ -58,12 +59,15 @@ TEST(BadInput, FieldPaths) {
 
   j = small_bpe();
   j["pre_tokenizer"] = {{"type", "Sequence"}, {"pretokenizers", {{{"type", "Nope"}}}}};
-  EXPECT_NE(error_of(j.dump()).find("field /pre_tokenizer/pretokenizers/0/type: expected a supported"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(j.dump()).find("field /pre_tokenizer/pretokenizers/0/type: expected a supported"),
+      std::string::npos);
 
   j = small_bpe();
-  j["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "(unclosed"}}}, {"behavior", "Isolated"}};
-  EXPECT_NE(error_of(j.dump()).find("/pre_tokenizer/pattern: cannot compile pattern"), std::string::npos);
+  j["pre_tokenizer"] = {
+      {"type", "Split"}, {"pattern", {{"Regex", "(unclosed"}}}, {"behavior", "Isolated"}};
+  EXPECT_NE(error_of(j.dump()).find("/pre_tokenizer/pattern: cannot compile pattern"),
+            std::string::npos);
 
   j = small_bpe();
   j["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "a"}}}, {"behavior", "Sideways"}};
@@ -71,7 +75,8 @@ TEST(BadInput, FieldPaths) {
 
   j = small_bpe();
   j["added_tokens"] = {{{"id", -3}, {"content", "x"}}};
-  EXPECT_NE(error_of(j.dump()).find("/added_tokens/0/id: expected an integer in"), std::string::npos);
+  EXPECT_NE(error_of(j.dump()).find("/added_tokens/0/id: expected an integer in"),
+            std::string::npos);
 
   j = small_bpe();
   j["model"]["type"] = "WordPiece";
@@ -112,7 +117,8 @@ TEST(BadInput, OtherFormats) {
   EXPECT_NE(load_error(write_tmp("vocab.txt", "a\nb\n")).find("[UNK]"), std::string::npos);
   EXPECT_NE(load_error(write_tmp("empty.txt", "")).find("byte 0"), std::string::npos);
   write_tmp("vocab.bpe", "#version: 0.2\na b\nbroken\n");
-  std::string m = load_error(write_tmp("encoder.json", R"({"a": 0, "b": 1, "ab": 2})"), "vocab.bpe");
+  std::string m =
+      load_error(write_tmp("encoder.json", R"({"a": 0, "b": 1, "ab": 2})"), "vocab.bpe");
   EXPECT_NE(m.find("vocab.bpe: line 3"), std::string::npos) << m;
   EXPECT_NE(load_error(write_tmp("tok.model", "xx")).find("not supported"), std::string::npos);
   EXPECT_NE(load_error(write_tmp("notjson.json", "hello")).find("byte 0"), std::string::npos);

@@ -120,8 +120,8 @@ void check_corpora(const std::string& tokenizer_file, const std::string& golden_
             << golden_name << " " << corpus[1] << " line " << i + 1;
       }
     }
-    std::printf("%s %s: %zu lines, %zu tokens identical\n", golden_name.c_str(), corpus[0],
-                n_lines, total);
+    std::printf("%s %s: %zu lines, %zu tokens identical\n", golden_name.c_str(), corpus[0], n_lines,
+                total);
   }
 }
 
@@ -136,6 +136,26 @@ TEST(ParityHf, BertTokenizerJson) {
 }
 TEST(ParityHf, BertVocabTxt) {
   check_corpora(data_path("tokenizers/bert-base-uncased/vocab.txt"), "bert", false);
+}
+
+}  // namespace
+
+namespace {
+
+// Writing tokenizer.json and loading it back gives the same ids on every corpus line.
+std::string saved_copy(const std::string& file, const std::string& name) {
+  auto tok = loom::text::load_tokenizer(file);
+  std::string out = testing::TempDir() + "loom_saved_" + name + ".json";
+  tok->save(out);
+  return out;
+}
+
+TEST(ParityHf, Gpt2SavedAsTokenizerJson) {
+  check_corpora(saved_copy(data_path("tokenizers/gpt2/encoder.json"), "gpt2"), "gpt2", true);
+}
+TEST(ParityHf, BertVocabTxtSavedAsTokenizerJson) {
+  check_corpora(saved_copy(data_path("tokenizers/bert-base-uncased/vocab.txt"), "bert"), "bert",
+                false);
 }
 
 }  // namespace
