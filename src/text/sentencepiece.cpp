@@ -139,7 +139,7 @@ void SentencePieceTokenizer::emit(const SpScratch& s, std::vector<int32_t>* ids,
   for (const SpSegment& seg : s.segments) {
     const uint32_t begin = n2o[consumed], end = n2o[consumed + seg.length];
     consumed += seg.length;
-    const bool unk = vocab_->type(seg.id) == SpPieceType::kUnknown;
+    const bool unk = seg.id == vocab_->unk_id();
     if (unk && prev_unk && !byte_fallback_) {
       // A run of unknown pieces becomes one unknown, as SentencePieceProcessor::Encode does.
       if (offsets) offsets->back().second = end;

@@ -103,6 +103,15 @@ struct SpScratch {
   std::vector<Symbol> symbols;
   std::vector<Pair> heap;
   std::unordered_map<int32_t, uint32_t> rev_merge;  // UNUSED piece id -> left part length
+  // BPE chunk cache: chunk text -> (first, count) in bpe_cache_segments (offsets chunk-relative).
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, std::pair<uint32_t, uint32_t>, StringHash, std::equal_to<>>
+      bpe_cache;
+  std::vector<SpSegment> bpe_cache_segments;
+  std::vector<SpSegment> chunk_segments;
   struct Node {
     int32_t id;
     float score;
