@@ -47,7 +47,9 @@ void encode_bench(benchmark::State& state, const std::string& model) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * text.size());
 }
 
-void BM_SpEncodeLlama2(benchmark::State& s) { encode_bench(s, "tokenizers/llama2/tokenizer.model"); }
+void BM_SpEncodeLlama2(benchmark::State& s) {
+  encode_bench(s, "tokenizers/llama2/tokenizer.model");
+}
 void BM_SpEncodeTok512(benchmark::State& s) { encode_bench(s, "models/stories260K/tok512.model"); }
 BENCHMARK(BM_SpEncodeLlama2)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SpEncodeTok512)->Arg(1)->Unit(benchmark::kMillisecond);

@@ -54,7 +54,8 @@ SpVocab::SpVocab(const SentencePieceModelProto& proto, const std::string& name)
       unk_id_ = id;
     }
   }
-  if (unk_id_ < 0) throw Error(name + ": ModelProto.pieces: expected one UNKNOWN piece, found none");
+  if (unk_id_ < 0)
+    throw Error(name + ": ModelProto.pieces: expected one UNKNOWN piece, found none");
   for (int b = 0; b < 256; ++b) {
     char buf[8];
     std::snprintf(buf, sizeof(buf), "<0x%02X>", b);
@@ -115,8 +116,12 @@ SentencePieceTokenizer SentencePieceTokenizer::from_proto(SentencePieceModelProt
   t.normalizer_ = std::make_unique<SpNormalizer>(p.normalizer_spec, ts.treat_whitespace_as_suffix,
                                                  t.vocab_->user_defined(), name);
   switch (ts.model_type) {
-    case SpModelType::kBpe: t.model_ = make_sp_bpe_model(*t.vocab_); break;
-    case SpModelType::kUnigram: t.model_ = make_sp_unigram_model(*t.vocab_); break;
+    case SpModelType::kBpe:
+      t.model_ = make_sp_bpe_model(*t.vocab_);
+      break;
+    case SpModelType::kUnigram:
+      t.model_ = make_sp_unigram_model(*t.vocab_);
+      break;
     default:
       throw Error(name + ": TrainerSpec.model_type: expected UNIGRAM (1) or BPE (2), got " +
                   std::to_string(static_cast<int>(ts.model_type)) + " (WORD/CHAR unsupported)");
@@ -176,8 +181,7 @@ std::vector<int32_t> SentencePieceTokenizer::encode_ids(std::string_view text, b
   return ids;
 }
 
-SpEncoding SentencePieceTokenizer::encode(std::string_view text, bool add_bos,
-                                          bool add_eos) const {
+SpEncoding SentencePieceTokenizer::encode(std::string_view text, bool add_bos, bool add_eos) const {
   SpScratch s;
   SpEncoding e;
   if (add_bos && bos_id_ >= 0) {
@@ -208,10 +212,8 @@ std::vector<std::vector<int32_t>> SentencePieceTokenizer::encode_batch(
   if (pool == nullptr || pool->size() <= 1) {
     work(0, static_cast<int64_t>(texts.size()));
   } else {
-    // Many small chunks balance uneven line lengths; each chunk reuses one scratch.
-    const int64_t n = static_cast<int64_t>(texts.size());
-    const int64_t chunk = 256;
-    pool->run((n + chunk - 1) / chunk, [&](int64_t c) { work(c * chunk, std::min(n, (c + 1) * chunk)); });
+    // One contiguous range per thread, so each range keeps one scratch (and its chunk cache).
+    pool->parallel_for(static_cast<int64_t>(texts.size()), 64, work);
   }
   return out;
 }
@@ -235,8 +237,10 @@ std::string SentencePieceTokenizer::decode(std::span<const int32_t> ids) const {
     while (!b.empty()) {
       bool valid;
       size_t n = sp_utf8_char_len(b, &valid);
-      if (valid) text.append(b.substr(0, n));
-      else text.append("\xEF\xBF\xBD");
+      if (valid)
+        text.append(b.substr(0, n));
+      else
+        text.append("\xEF\xBF\xBD");
       b.remove_prefix(n);
     }
     bytes.clear();

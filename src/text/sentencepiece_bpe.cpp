@@ -91,7 +91,10 @@ class SpBpeModel final : public SpModel {
         encode_chunk(chunk, s, &s->chunk_segments);
         const auto first = static_cast<uint32_t>(pool.size());
         pool.insert(pool.end(), s->chunk_segments.begin(), s->chunk_segments.end());
-        it = cache.emplace(std::string(chunk), std::make_pair(first, static_cast<uint32_t>(s->chunk_segments.size()))).first;
+        it = cache
+                 .emplace(std::string(chunk),
+                          std::make_pair(first, static_cast<uint32_t>(s->chunk_segments.size())))
+                 .first;
       }
       for (uint32_t k = 0; k < it->second.second; ++k) {
         SpSegment seg = pool[it->second.first + k];
@@ -141,7 +144,8 @@ class SpBpeModel final : public SpModel {
       sym.push_back(x);
       pos += n;
     }
-    for (size_t i = 1; i < sym.size(); ++i) maybe_add(text, s, static_cast<int32_t>(i - 1), static_cast<int32_t>(i));
+    for (size_t i = 1; i < sym.size(); ++i)
+      maybe_add(text, s, static_cast<int32_t>(i - 1), static_cast<int32_t>(i));
 
     while (!heap.empty()) {
       std::pop_heap(heap.begin(), heap.end(), pair_less);

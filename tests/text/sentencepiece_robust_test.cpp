@@ -19,7 +19,8 @@ std::string unigram_model() { return loom::test::golden_path("sp_unigram1k.model
 
 std::string from_hex(const std::string& h) {
   std::string out;
-  for (size_t i = 0; i + 1 < h.size(); i += 2) out.push_back(static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16)));
+  for (size_t i = 0; i + 1 < h.size(); i += 2)
+    out.push_back(static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16)));
   return out;
 }
 
@@ -46,8 +47,9 @@ std::string random_bytes(loom::Rng& rng, size_t max_len) {
 }
 
 std::string random_utf8(loom::Rng& rng, size_t max_chars) {
-  static const char* kAtoms[] = {"a", "Z", "9", " ", "  ", "\t", "\xC3\xA9", "\xE4\xBD\xA0",
-                                 "\xF0\x9F\x91\x8D", "<s>", "\n", "\xEF\xBF\xBD"};
+  static const char* kAtoms[] = {
+      "a",   "Z",  "9",           " ", "  ", "\t", "\xC3\xA9", "\xE4\xBD\xA0", "\xF0\x9F\x91\x8D",
+      "<s>", "\n", "\xEF\xBF\xBD"};
   std::string s;
   for (size_t n = rng.below(max_chars + 1); n > 0; --n) s += kAtoms[rng.below(std::size(kAtoms))];
   return s;
@@ -132,31 +134,44 @@ TEST(SentencePieceRobust, TruncatedModelNamesFileAndOffset) {
   std::string bytes = loom::read_file(tok512_model());
   for (size_t cut : {size_t{1}, size_t{5}, size_t{100}, bytes.size() / 2, bytes.size() - 3}) {
     std::string msg = error_of([&] {
-      SentencePieceTokenizer::from_model_bytes(std::string_view(bytes).substr(0, cut), "tok512.model");
+      SentencePieceTokenizer::from_model_bytes(std::string_view(bytes).substr(0, cut),
+                                               "tok512.model");
     });
     EXPECT_NE(msg.find("tok512.model: at byte offset "), std::string::npos) << cut << ": " << msg;
   }
-  EXPECT_NE(error_of([] { SentencePieceTokenizer::from_model_bytes("", "empty.model"); })
-                .find("expected at least one piece"),
+  EXPECT_NE(error_of([] {
+              SentencePieceTokenizer::from_model_bytes("", "empty.model");
+            }).find("expected at least one piece"),
             std::string::npos);
 }
 
 TEST(SentencePieceRobust, MalformedModelFieldsAreNamed) {
   // Field 1 (pieces) sent as a varint.
   std::string msg = error_of([] { SentencePieceTokenizer::from_model_bytes("\x08\x01", "m"); });
-  EXPECT_NE(msg.find("pieces (1): expected wire type length-delimited, got varint"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("pieces (1): expected wire type length-delimited, got varint"),
+            std::string::npos)
+      << msg;
   // A piece with type 9.
-  msg = error_of([] { SentencePieceTokenizer::from_model_bytes(std::string("\x0a\x05\x0a\x01x\x18\x09", 7), "m"); });
-  EXPECT_NE(msg.find("ModelProto.pieces[0]: field type (3): expected 1..6, got 9"), std::string::npos) << msg;
+  msg = error_of([] {
+    SentencePieceTokenizer::from_model_bytes(std::string("\x0a\x05\x0a\x01x\x18\x09", 7), "m");
+  });
+  EXPECT_NE(msg.find("ModelProto.pieces[0]: field type (3): expected 1..6, got 9"),
+            std::string::npos)
+      << msg;
   // A piece without a string.
-  msg = error_of([] { SentencePieceTokenizer::from_model_bytes(std::string("\x0a\x02\x18\x01", 4), "m"); });
+  msg = error_of(
+      [] { SentencePieceTokenizer::from_model_bytes(std::string("\x0a\x02\x18\x01", 4), "m"); });
   EXPECT_NE(msg.find("missing required field piece (1)"), std::string::npos) << msg;
   // No UNKNOWN piece.
-  msg = error_of([] { SentencePieceTokenizer::from_model_bytes(std::string("\x0a\x03\x0a\x01x", 5), "m"); });
+  msg = error_of(
+      [] { SentencePieceTokenizer::from_model_bytes(std::string("\x0a\x03\x0a\x01x", 5), "m"); });
   EXPECT_NE(msg.find("UNKNOWN"), std::string::npos) << msg;
   // Length running past the end.
-  msg = error_of([] { SentencePieceTokenizer::from_model_bytes(std::string("\x0a\x7f\x0a", 3), "m"); });
-  EXPECT_NE(msg.find("m: at byte offset 1: ModelProto: field pieces (1): length 127 runs past"), std::string::npos) << msg;
+  msg = error_of(
+      [] { SentencePieceTokenizer::from_model_bytes(std::string("\x0a\x7f\x0a", 3), "m"); });
+  EXPECT_NE(msg.find("m: at byte offset 1: ModelProto: field pieces (1): length 127 runs past"),
+            std::string::npos)
+      << msg;
 }
 
 TEST(SentencePieceRobust, TruncatedBinNamesTokenAndOffset) {
@@ -170,7 +185,8 @@ TEST(SentencePieceRobust, TruncatedBinNamesTokenAndOffset) {
   std::string bad = bytes;
   bad[8] = '\xff', bad[9] = '\xff', bad[10] = '\xff', bad[11] = '\xff';
   msg = error_of([&] { SentencePieceTokenizer::from_llama2c_bytes(bad, "bad.bin"); });
-  EXPECT_NE(msg.find("bad.bin: at byte offset 8: token 0 length: expected 0..7"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("bad.bin: at byte offset 8: token 0 length: expected 0..7"), std::string::npos)
+      << msg;
   msg = error_of([&] { SentencePieceTokenizer::from_llama2c_bytes("\x07\x00", "short.bin"); });
   EXPECT_NE(msg.find("short.bin: at byte offset 0"), std::string::npos) << msg;
   msg = error_of([] { SentencePieceTokenizer::load("/nonexistent/tokenizer.model"); });
@@ -186,7 +202,8 @@ TEST(SentencePieceRobust, SerializeRoundTrip) {
     ASSERT_EQ(tok.vocab_size(), orig.vocab_size());
     const char* text = "  Round-trip: the quick brown fox \xEF\xBC\xA1 \xE4\xBD\xA0 ";
     EXPECT_EQ(tok.encode_ids(text), orig.encode_ids(text));
-    EXPECT_EQ(tok.proto().normalizer_spec.precompiled_charsmap, a.normalizer_spec.precompiled_charsmap);
+    EXPECT_EQ(tok.proto().normalizer_spec.precompiled_charsmap,
+              a.normalizer_spec.precompiled_charsmap);
   }
 }
 
