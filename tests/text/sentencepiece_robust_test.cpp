@@ -98,7 +98,9 @@ TEST(SentencePieceRobust, OffsetsPointAtTheInputBytes) {
   for (size_t k = 0; k < e.ids.size(); ++k) {
     auto [b, en] = e.offsets[k];
     joined += text.substr(b, en - b);
-    if (k > 0) EXPECT_GE(b, e.offsets[k - 1].first);
+    if (k > 0) {
+      EXPECT_GE(b, e.offsets[k - 1].first);
+    }
   }
   EXPECT_EQ(joined, text);  // every input byte belongs to exactly one token
   EXPECT_EQ(tok.id_to_piece(e.ids[0]), "\xE2\x96\x81Hello");
