@@ -245,6 +245,9 @@ std::string SentencePieceTokenizer::decode(std::span<const int32_t> ids) const {
     }
     bytes.clear();
   };
+  // Until a piece yields text, a leading U+2581 is the dummy prefix (sentencepiece's is_bos_ws);
+  // with remove_extra_whitespaces every leading whitespace piece is dropped.
+  bool bos_ws = !suffix;
   for (int32_t id : ids) {
     const std::string& piece = id_to_piece(id);
     const SpPieceType type = vocab_->type(id);
@@ -252,19 +255,24 @@ std::string SentencePieceTokenizer::decode(std::span<const int32_t> ids) const {
       unsigned v = 0;
       std::sscanf(piece.c_str(), "<0x%02X>", &v);
       bytes.push_back(static_cast<char>(v));
+      bos_ws = false;
       continue;
     }
     flush_bytes();
     if (type == SpPieceType::kControl) continue;
     if (type == SpPieceType::kUnknown) {
       text += proto_->trainer_spec.unk_surface;
+      bos_ws = false;
       continue;
     }
     std::string_view p = piece;
-    if (!suffix && text.empty() && (ns.add_dummy_prefix || ns.remove_extra_whitespaces) &&
+    bool consumed = false;
+    if (bos_ws && (ns.add_dummy_prefix || ns.remove_extra_whitespaces) &&
         p.substr(0, kSpaceSymbol.size()) == kSpaceSymbol) {
       p.remove_prefix(kSpaceSymbol.size());
+      consumed = !ns.remove_extra_whitespaces;
     }
+    if (bos_ws && (!p.empty() || consumed)) bos_ws = false;
     for (size_t i = 0; i < p.size();) {
       if (p.compare(i, kSpaceSymbol.size(), kSpaceSymbol) == 0) {
         text.push_back(' ');

@@ -194,7 +194,8 @@ def main():
             out["corpora"][cname] = golden_for(sp, os.path.join(DATA, rel))
             print(name, cname, out["corpora"][cname]["lines"], out["corpora"][cname]["tokens"])
         texts = random_texts()
-        out["random"] = [{"hex": t.hex(), "ids": ids} for t, ids in zip(texts, sp.encode(texts))]
+        out["random"] = [{"hex": t.hex(), "ids": ids, "decoded_hex": sp.decode(ids).encode().hex()}
+                         for t, ids in zip(texts, sp.encode(texts))]
         with open(os.path.join(HERE, "sp_golden_%s.json" % name), "w") as f:
             json.dump(out, f, separators=(",", ":"))
             f.write("\n")

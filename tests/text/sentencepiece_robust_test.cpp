@@ -30,7 +30,9 @@ void check_random_golden(const std::string& model, const std::string& golden) {
   ASSERT_GE(g["random"].size(), 100u);
   for (const auto& c : g["random"]) {
     std::string text = from_hex(c["hex"]);
-    EXPECT_EQ(tok.encode_ids(text), c["ids"].get<std::vector<int32_t>>()) << "hex " << c["hex"];
+    auto ids = c["ids"].get<std::vector<int32_t>>();
+    EXPECT_EQ(tok.encode_ids(text), ids) << "hex " << c["hex"];
+    EXPECT_EQ(tok.decode(ids), from_hex(c["decoded_hex"])) << "decode of hex " << c["hex"];
   }
 }
 
