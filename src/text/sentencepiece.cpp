@@ -173,6 +173,17 @@ void SentencePieceTokenizer::encode_ids_into(std::string_view text, SpScratch* s
   if (add_eos && eos_id_ >= 0) ids->push_back(eos_id_);
 }
 
+void SentencePieceTokenizer::encode_normalized(
+    std::string_view normalized, SpScratch* scratch, std::vector<int32_t>* ids,
+    std::vector<std::pair<uint32_t, uint32_t>>* offsets) const {
+  scratch->normalized.assign(normalized);
+  scratch->norm_to_orig.resize(normalized.size() + 1);
+  for (size_t i = 0; i <= normalized.size(); ++i)
+    scratch->norm_to_orig[i] = static_cast<uint32_t>(i);
+  model_->encode_normalized(scratch->normalized, scratch, &scratch->segments);
+  emit(*scratch, ids, offsets);
+}
+
 std::vector<int32_t> SentencePieceTokenizer::encode_ids(std::string_view text, bool add_bos,
                                                         bool add_eos) const {
   SpScratch scratch;

@@ -163,6 +163,12 @@ class SentencePieceTokenizer {
                                                  ThreadPool* pool, bool add_bos = false,
                                                  bool add_eos = false) const;
 
+  // The model stage alone, for a pipeline that normalises and pre-tokenizes itself: one already
+  // normalised string (U+2581 for spaces) -> ids, with byte fallback and unknown-run merging
+  // applied; offsets (optional) are byte ranges in `normalized`.
+  void encode_normalized(std::string_view normalized, SpScratch* scratch, std::vector<int32_t>* ids,
+                         std::vector<std::pair<uint32_t, uint32_t>>* offsets = nullptr) const;
+
   // Pieces -> text as SentencePieceProcessor::Decode: U+2581 -> space, byte pieces reassembled
   // (invalid UTF-8 bytes become U+FFFD), control pieces dropped, the dummy-prefix space removed.
   std::string decode(std::span<const int32_t> ids) const;

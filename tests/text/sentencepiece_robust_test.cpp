@@ -9,6 +9,7 @@
 #include "text/sentencepiece.h"
 
 using loom::text::SentencePieceTokenizer;
+using loom::text::SpPieceType;
 
 namespace {
 
@@ -122,6 +123,23 @@ TEST(SentencePieceRobust, OffsetsPointAtTheInputBytes) {
   EXPECT_EQ(joined, text);  // every input byte belongs to exactly one token
   EXPECT_EQ(tok.id_to_piece(e.ids[0]), "\xE2\x96\x81Hello");
   EXPECT_EQ(e.offsets[0], std::make_pair(0u, 5u));
+}
+
+TEST(SentencePieceRobust, EncodeNormalizedIsTheModelStage) {
+  auto tok = SentencePieceTokenizer::load(llama2_bin());
+  const std::string text = "Hello w\xC3\xB6rld \xF0\x9F\xA6\x99!";  // the emoji needs byte fallback
+  std::string normalized;
+  std::vector<uint32_t> n2o;
+  tok.normalizer().normalize(text, &normalized, &n2o);
+  EXPECT_EQ(normalized.substr(0, 8), "\xE2\x96\x81Hello");
+  loom::text::SpScratch scratch;
+  std::vector<int32_t> ids;
+  std::vector<std::pair<uint32_t, uint32_t>> offsets;
+  tok.encode_normalized(normalized, &scratch, &ids, &offsets);
+  EXPECT_EQ(ids, tok.encode_ids(text));
+  ASSERT_EQ(offsets.size(), ids.size());
+  EXPECT_EQ(offsets.back().second, normalized.size());
+  EXPECT_EQ(tok.piece_type(ids[ids.size() - 2]), SpPieceType::kByte);
 }
 
 TEST(SentencePieceRobust, UnigramDecodeAndLookups) {
