@@ -142,3 +142,29 @@ TEST(UnigramTrainer, ComparableToSpmTrainOnTinyShakespeare) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(UnigramTrainer, SameResultForAnyThreadCount) {
+  const std::string corpus = loom::test::data_path("corpora/ptb/ptb.test.txt");
+  LOOM_REQUIRE_DATA(corpus);
+  auto lines = read_lines(corpus);
+  lines.resize(1000);
+  std::vector<std::pair<std::string, int64_t>> sentences;
+  for (const auto& l : lines) sentences.emplace_back(l, 1);
+  loom::text::UnigramTrainerOptions opt;
+  opt.vocab_size = 300;
+  auto one = loom::text::train_unigram(sentences, opt, nullptr);
+  loom::ThreadPool pool(2);
+  auto two = loom::text::train_unigram(sentences, opt, &pool);
+  ASSERT_EQ(one.pieces.size(), 300u);
+  ASSERT_EQ(two.pieces.size(), one.pieces.size());
+  for (size_t i = 0; i < one.pieces.size(); ++i) {
+    EXPECT_EQ(one.pieces[i].piece, two.pieces[i].piece) << i;
+    EXPECT_EQ(one.pieces[i].score, two.pieces[i].score) << i;
+  }
+  EXPECT_EQ(loom::text::serialize_sentencepiece_model(one),
+            loom::text::serialize_sentencepiece_model(two));
+}
+
+}  // namespace
