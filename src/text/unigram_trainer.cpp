@@ -530,6 +530,7 @@ SentencePieceModelProto train_unigram(
     for (int it = 0; it < opt.num_sub_iterations; ++it) {
       auto expected = e_step(model, words, pool);
       model = Model(m_step(model, expected), opt.max_piece_length);
+      if (opt.on_iteration) opt.on_iteration(model.pieces().size());
     }
     if (model.pieces().size() <= desired) break;
     model = Model(prune(model, words, desired, opt, pool), opt.max_piece_length);
