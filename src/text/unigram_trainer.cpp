@@ -182,7 +182,7 @@ bool valid_piece(const Word& w, size_t s, size_t e, const UnigramTrainerOptions&
 // nodes of the suffix tree sentencepiece's esaxx builds over the normalised sentences), scored
 // by frequency x length. A substring's continuations include the U+2581 starting the next word
 // and the end of the sentence, so "ing" that always ends a word is not right-branching.
-Pieces make_seeds(const std::vector<Word>& sentences, const UnigramTrainerOptions& opt,
+Pieces make_seeds(const std::vector<Word>& fragments, const UnigramTrainerOptions& opt,
                   const std::unordered_map<std::string, int64_t>& required) {
   struct Stat {
     int64_t count = 0, max_child = 0;
@@ -191,7 +191,8 @@ Pieces make_seeds(const std::vector<Word>& sentences, const UnigramTrainerOption
   std::unordered_map<std::string, Stat> subs;
   const size_t max_len = static_cast<size_t>(opt.max_piece_length);
   // Visits [s, e) for every start and every length 2..max_len+1 up to (and including) the
-  // first U+2581 after the start, or the end-of-sentence marker.
+  // first U+2581 after the start, or the end-of-sentence marker. A fragment is a word plus the
+  // U+2581 that follows it, or a sentence's last word (followed by the end marker).
   auto visit = [&](const Word& w, auto&& fn) {
     const size_t n = w.n_chars();
     for (size_t s = 0; s < n; ++s) {
@@ -204,7 +205,7 @@ Pieces make_seeds(const std::vector<Word>& sentences, const UnigramTrainerOption
       }
     }
   };
-  for (const Word& w : sentences) {
+  for (const Word& w : fragments) {
     visit(w, [&](std::string&& key, size_t) { subs[std::move(key)].count += w.count; });
   }
   for (auto& [key, st] : subs) {  // each child raises its parent's max_child
@@ -456,7 +457,10 @@ SentencePieceModelProto train_unigram(
   // Normalise and split into words at each U+2581, as sentencepiece's SplitIntoWords.
   SpNormalizer normalizer(opt.normalizer, false, {}, "unigram trainer");
   std::unordered_map<std::string, int64_t> word_counts;
-  std::vector<Word> sentences;
+  // Seed statistics need each word with what follows it: the next word's U+2581, or the end of
+  // the sentence. Counting these fragments instead of whole sentences keeps memory proportional
+  // to the distinct words, and gives the same substring counts.
+  std::unordered_map<std::string, int64_t> fragment_counts;
   std::string norm;
   std::vector<uint32_t> n2o;
   for (const auto& [s, c] : sentence_counts) {
@@ -464,21 +468,14 @@ SentencePieceModelProto train_unigram(
     normalizer.normalize(s, &norm, &n2o);
     norm = replace_meta_pieces(norm);
     if (norm.empty()) continue;
-    Word sw;
-    sw.text = norm;
-    sw.count = c;
-    for (size_t b = 0; b < norm.size();) {
-      sw.offs.push_back(static_cast<uint32_t>(b));
-      bool valid;
-      b += sp_utf8_char_len(std::string_view(norm).substr(b), &valid);
-    }
-    sw.offs.push_back(static_cast<uint32_t>(norm.size()));
-    sentences.push_back(std::move(sw));
     size_t start = 0;
     for (size_t i = 0; i <= norm.size();) {
       const bool end = i == norm.size();
       if (end || (i > start && std::string_view(norm).substr(i, kWs.size()) == kWs)) {
-        if (i > start) word_counts[norm.substr(start, i - start)] += c;
+        if (i > start) {
+          word_counts[norm.substr(start, i - start)] += c;
+          fragment_counts[norm.substr(start, i - start) + (end ? "" : std::string(kWs))] += c;
+        }
         start = i;
         if (end) break;
       }
@@ -486,6 +483,26 @@ SentencePieceModelProto train_unigram(
       i += sp_utf8_char_len(std::string_view(norm).substr(i), &valid);
     }
   }
+  auto to_words = [](const std::unordered_map<std::string, int64_t>& counts) {
+    std::vector<Word> out;
+    out.reserve(counts.size());
+    for (const auto& [text, c] : counts) {
+      Word w;
+      w.text = text;
+      w.count = c;
+      for (size_t b = 0; b < text.size();) {
+        w.offs.push_back(static_cast<uint32_t>(b));
+        bool valid;
+        b += sp_utf8_char_len(std::string_view(text).substr(b), &valid);
+      }
+      w.offs.push_back(static_cast<uint32_t>(text.size()));
+      out.push_back(std::move(w));
+    }
+    std::sort(out.begin(), out.end(), [](const Word& a, const Word& b) { return a.text < b.text; });
+    return out;
+  };
+  std::vector<Word> sentences = to_words(fragment_counts);
+  fragment_counts.clear();
   std::vector<Word> words;
   words.reserve(word_counts.size());
   std::unordered_map<std::string, int64_t> char_counts;
