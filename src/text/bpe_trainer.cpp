@@ -118,7 +118,8 @@ void run_merges(std::vector<std::vector<int32_t>>& words, const std::vector<int6
     for (int32_t w : affected) {
       auto& s = words[w];
       bool found = false;
-      for (size_t i = 0; i + 1 < s.size() && !found; ++i) found = s[i] == top.a && s[i + 1] == top.b;
+      for (size_t i = 0; i + 1 < s.size() && !found; ++i)
+        found = s[i] == top.a && s[i + 1] == top.b;
       if (!found) continue;  // stale index entry or already rewritten
       const int64_t c = counts[w];
       for (size_t i = 0; i + 1 < s.size(); ++i) delta[pair_key(s[i], s[i + 1])] -= c;
@@ -162,8 +163,8 @@ BpeTrainerResult train_byte_bpe(const std::vector<std::pair<std::string, int64_t
   BpeTrainerResult result;
   for (const auto& s : options.special_tokens) result.vocab.push_back(s);
   for (uint8_t b : gpt2_byte_order()) result.vocab.push_back(std::string(1, static_cast<char>(b)));
-  const int64_t n_merges = static_cast<int64_t>(options.vocab_size) -
-                           static_cast<int64_t>(result.vocab.size());
+  const int64_t n_merges =
+      static_cast<int64_t>(options.vocab_size) - static_cast<int64_t>(result.vocab.size());
 
   // Symbols: 0..255 are bytes, 256.. one per merge (their bytes in `sym_bytes`).
   std::vector<std::string> sym_bytes(256);
@@ -246,7 +247,8 @@ WordPieceTrainerResult train_wordpiece(
       i += n;
     }
   }
-  if (options.limit_alphabet >= 0 && alphabet.size() > static_cast<size_t>(options.limit_alphabet)) {
+  if (options.limit_alphabet >= 0 &&
+      alphabet.size() > static_cast<size_t>(options.limit_alphabet)) {
     std::vector<std::pair<std::string, int64_t>> by_count(alphabet.begin(), alphabet.end());
     std::stable_sort(by_count.begin(), by_count.end(),
                      [](const auto& x, const auto& y) { return x.second > y.second; });
@@ -278,7 +280,8 @@ WordPieceTrainerResult train_wordpiece(
   };
   auto on_merge = [&](int32_t a, int32_t b) {
     std::string_view right = result.vocab[b];
-    if (!prefix.empty() && right.substr(0, prefix.size()) == prefix) right.remove_prefix(prefix.size());
+    if (!prefix.empty() && right.substr(0, prefix.size()) == prefix)
+      right.remove_prefix(prefix.size());
     return add(result.vocab[a] + std::string(right));
   };
   auto done = [&] { return result.vocab.size() >= static_cast<size_t>(options.vocab_size); };

@@ -54,7 +54,8 @@ SpVocab::SpVocab(const SentencePieceModelProto& proto, const std::string& name)
       unk_id_ = id;
     }
   }
-  if (unk_id_ < 0) throw Error(name + ": ModelProto.pieces: expected one UNKNOWN piece, found none");
+  if (unk_id_ < 0)
+    throw Error(name + ": ModelProto.pieces: expected one UNKNOWN piece, found none");
   for (int b = 0; b < 256; ++b) {
     char buf[8];
     std::snprintf(buf, sizeof(buf), "<0x%02X>", b);
@@ -115,8 +116,12 @@ SentencePieceTokenizer SentencePieceTokenizer::from_proto(SentencePieceModelProt
   t.normalizer_ = std::make_unique<SpNormalizer>(p.normalizer_spec, ts.treat_whitespace_as_suffix,
                                                  t.vocab_->user_defined(), name);
   switch (ts.model_type) {
-    case SpModelType::kBpe: t.model_ = make_sp_bpe_model(*t.vocab_); break;
-    case SpModelType::kUnigram: t.model_ = make_sp_unigram_model(*t.vocab_); break;
+    case SpModelType::kBpe:
+      t.model_ = make_sp_bpe_model(*t.vocab_);
+      break;
+    case SpModelType::kUnigram:
+      t.model_ = make_sp_unigram_model(*t.vocab_);
+      break;
     default:
       throw Error(name + ": TrainerSpec.model_type: expected UNIGRAM (1) or BPE (2), got " +
                   std::to_string(static_cast<int>(ts.model_type)) + " (WORD/CHAR unsupported)");
@@ -139,7 +144,7 @@ void SentencePieceTokenizer::emit(const SpScratch& s, std::vector<int32_t>* ids,
   for (const SpSegment& seg : s.segments) {
     const uint32_t begin = n2o[consumed], end = n2o[consumed + seg.length];
     consumed += seg.length;
-    const bool unk = vocab_->type(seg.id) == SpPieceType::kUnknown;
+    const bool unk = seg.id == vocab_->unk_id();
     if (unk && prev_unk && !byte_fallback_) {
       // A run of unknown pieces becomes one unknown, as SentencePieceProcessor::Encode does.
       if (offsets) offsets->back().second = end;
@@ -168,6 +173,17 @@ void SentencePieceTokenizer::encode_ids_into(std::string_view text, SpScratch* s
   if (add_eos && eos_id_ >= 0) ids->push_back(eos_id_);
 }
 
+void SentencePieceTokenizer::encode_normalized(
+    std::string_view normalized, SpScratch* scratch, std::vector<int32_t>* ids,
+    std::vector<std::pair<uint32_t, uint32_t>>* offsets) const {
+  scratch->normalized.assign(normalized);
+  scratch->norm_to_orig.resize(normalized.size() + 1);
+  for (size_t i = 0; i <= normalized.size(); ++i)
+    scratch->norm_to_orig[i] = static_cast<uint32_t>(i);
+  model_->encode_normalized(scratch->normalized, scratch, &scratch->segments);
+  emit(*scratch, ids, offsets);
+}
+
 std::vector<int32_t> SentencePieceTokenizer::encode_ids(std::string_view text, bool add_bos,
                                                         bool add_eos) const {
   SpScratch scratch;
@@ -176,8 +192,7 @@ std::vector<int32_t> SentencePieceTokenizer::encode_ids(std::string_view text, b
   return ids;
 }
 
-SpEncoding SentencePieceTokenizer::encode(std::string_view text, bool add_bos,
-                                          bool add_eos) const {
+SpEncoding SentencePieceTokenizer::encode(std::string_view text, bool add_bos, bool add_eos) const {
   SpScratch s;
   SpEncoding e;
   if (add_bos && bos_id_ >= 0) {
@@ -208,10 +223,8 @@ std::vector<std::vector<int32_t>> SentencePieceTokenizer::encode_batch(
   if (pool == nullptr || pool->size() <= 1) {
     work(0, static_cast<int64_t>(texts.size()));
   } else {
-    // Many small chunks balance uneven line lengths; each chunk reuses one scratch.
-    const int64_t n = static_cast<int64_t>(texts.size());
-    const int64_t chunk = 256;
-    pool->run((n + chunk - 1) / chunk, [&](int64_t c) { work(c * chunk, std::min(n, (c + 1) * chunk)); });
+    // One contiguous range per thread, so each range keeps one scratch (and its chunk cache).
+    pool->parallel_for(static_cast<int64_t>(texts.size()), 64, work);
   }
   return out;
 }
@@ -235,12 +248,17 @@ std::string SentencePieceTokenizer::decode(std::span<const int32_t> ids) const {
     while (!b.empty()) {
       bool valid;
       size_t n = sp_utf8_char_len(b, &valid);
-      if (valid) text.append(b.substr(0, n));
-      else text.append("\xEF\xBF\xBD");
+      if (valid)
+        text.append(b.substr(0, n));
+      else
+        text.append("\xEF\xBF\xBD");
       b.remove_prefix(n);
     }
     bytes.clear();
   };
+  // Until a piece yields text, a leading U+2581 is the dummy prefix (sentencepiece's is_bos_ws);
+  // with remove_extra_whitespaces every leading whitespace piece is dropped.
+  bool bos_ws = !suffix;
   for (int32_t id : ids) {
     const std::string& piece = id_to_piece(id);
     const SpPieceType type = vocab_->type(id);
@@ -248,19 +266,24 @@ std::string SentencePieceTokenizer::decode(std::span<const int32_t> ids) const {
       unsigned v = 0;
       std::sscanf(piece.c_str(), "<0x%02X>", &v);
       bytes.push_back(static_cast<char>(v));
+      bos_ws = false;
       continue;
     }
     flush_bytes();
     if (type == SpPieceType::kControl) continue;
     if (type == SpPieceType::kUnknown) {
       text += proto_->trainer_spec.unk_surface;
+      bos_ws = false;
       continue;
     }
     std::string_view p = piece;
-    if (!suffix && text.empty() && (ns.add_dummy_prefix || ns.remove_extra_whitespaces) &&
+    bool consumed = false;
+    if (bos_ws && (ns.add_dummy_prefix || ns.remove_extra_whitespaces) &&
         p.substr(0, kSpaceSymbol.size()) == kSpaceSymbol) {
       p.remove_prefix(kSpaceSymbol.size());
+      consumed = !ns.remove_extra_whitespaces;
     }
+    if (bos_ws && (!p.empty() || consumed)) bos_ws = false;
     for (size_t i = 0; i < p.size();) {
       if (p.compare(i, kSpaceSymbol.size(), kSpaceSymbol) == 0) {
         text.push_back(' ');

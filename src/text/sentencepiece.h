@@ -103,6 +103,15 @@ struct SpScratch {
   std::vector<Symbol> symbols;
   std::vector<Pair> heap;
   std::unordered_map<int32_t, uint32_t> rev_merge;  // UNUSED piece id -> left part length
+  // BPE chunk cache: chunk text -> (first, count) in bpe_cache_segments (offsets chunk-relative).
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, std::pair<uint32_t, uint32_t>, StringHash, std::equal_to<>>
+      bpe_cache;
+  std::vector<SpSegment> bpe_cache_segments;
+  std::vector<SpSegment> chunk_segments;
   struct Node {
     int32_t id;
     float score;
@@ -153,6 +162,12 @@ class SentencePieceTokenizer {
   std::vector<std::vector<int32_t>> encode_batch(const std::vector<std::string_view>& texts,
                                                  ThreadPool* pool, bool add_bos = false,
                                                  bool add_eos = false) const;
+
+  // The model stage alone, for a pipeline that normalises and pre-tokenizes itself: one already
+  // normalised string (U+2581 for spaces) -> ids, with byte fallback and unknown-run merging
+  // applied; offsets (optional) are byte ranges in `normalized`.
+  void encode_normalized(std::string_view normalized, SpScratch* scratch, std::vector<int32_t>* ids,
+                         std::vector<std::pair<uint32_t, uint32_t>>* offsets = nullptr) const;
 
   // Pieces -> text as SentencePieceProcessor::Decode: U+2581 -> space, byte pieces reassembled
   // (invalid UTF-8 bytes become U+FFFD), control pieces dropped, the dummy-prefix space removed.

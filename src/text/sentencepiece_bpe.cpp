@@ -45,11 +45,84 @@ class SpBpeModel final : public SpModel {
     }
     pair_table_.build(pairs);
     char_table_.build(chars);
+    chunkable_ = pieces_allow_chunks(vocab);
+    scores_.resize(vocab.size());
+    for (int32_t id = 0; id < vocab.size(); ++id) scores_[id] = vocab.score(id);
   }
 
   void encode_normalized(std::string_view text, SpScratch* s,
                          std::vector<SpSegment>* out) const override {
     out->clear();
+    if (!chunkable_) {
+      encode_chunk(text, s, out);
+      return;
+    }
+    // Independent chunks start at each U+2581 that follows another character; repeated chunks
+    // (words, mostly) come from the per-scratch cache.
+    auto& cache = s->bpe_cache;
+    auto& pool = s->bpe_cache_segments;
+    if (pool.size() > kMaxCachedSegments) {
+      cache.clear();
+      pool.clear();
+    }
+    // Chunks start at each U+2581 (E2 96 81) that follows a different character; E2 never
+    // occurs inside another UTF-8 character, so scanning for it finds only real starts.
+    const char* p = text.data();
+    const size_t n = text.size();
+    auto next_boundary = [p, n](size_t from) -> size_t {
+      for (size_t j = from; j + 2 < n;) {
+        const void* q = std::memchr(p + j, 0xE2, n - j - 2);
+        if (q == nullptr) break;
+        j = static_cast<size_t>(static_cast<const char*>(q) - p);
+        if (p[j + 1] == '\x96' && p[j + 2] == '\x81' &&
+            !(j >= 3 && p[j - 3] == '\xE2' && p[j - 2] == '\x96' && p[j - 1] == '\x81')) {
+          return j;
+        }
+        ++j;
+      }
+      return n;
+    };
+    for (size_t start = 0; start < n;) {
+      const size_t i = next_boundary(start + 1);
+      std::string_view chunk = text.substr(start, i - start);
+      auto it = cache.find(chunk);
+      if (it == cache.end()) {
+        s->chunk_segments.clear();
+        encode_chunk(chunk, s, &s->chunk_segments);
+        const auto first = static_cast<uint32_t>(pool.size());
+        pool.insert(pool.end(), s->chunk_segments.begin(), s->chunk_segments.end());
+        it = cache
+                 .emplace(std::string(chunk),
+                          std::make_pair(first, static_cast<uint32_t>(s->chunk_segments.size())))
+                 .first;
+      }
+      for (uint32_t k = 0; k < it->second.second; ++k) {
+        SpSegment seg = pool[it->second.first + k];
+        seg.begin += static_cast<uint32_t>(start);
+        out->push_back(seg);
+      }
+      start = i;
+    }
+  }
+
+ private:
+  static constexpr size_t kMaxCachedSegments = 1 << 20;
+  static constexpr std::string_view kWs = "\xE2\x96\x81";
+
+  // True when no matchable piece has U+2581 after a non-U+2581 character: then no merge can
+  // cross a point where U+2581 follows another character, and the text splits into chunks.
+  static bool pieces_allow_chunks(const SpVocab& vocab) {
+    for (int32_t id = 0; id < vocab.size(); ++id) {
+      const std::string& p = vocab.piece(id);
+      if (vocab.find_normal(p) != id) continue;
+      size_t i = 0;
+      while (p.compare(i, 3, kWs) == 0) i += 3;
+      if (p.find(kWs, i) != std::string::npos) return false;
+    }
+    return true;
+  }
+
+  void encode_chunk(std::string_view text, SpScratch* s, std::vector<SpSegment>* out) const {
     auto& sym = s->symbols;
     auto& heap = s->heap;
     sym.clear();
@@ -71,7 +144,8 @@ class SpBpeModel final : public SpModel {
       sym.push_back(x);
       pos += n;
     }
-    for (size_t i = 1; i < sym.size(); ++i) maybe_add(text, s, static_cast<int32_t>(i - 1), static_cast<int32_t>(i));
+    for (size_t i = 1; i < sym.size(); ++i)
+      maybe_add(text, s, static_cast<int32_t>(i - 1), static_cast<int32_t>(i));
 
     while (!heap.empty()) {
       std::pop_heap(heap.begin(), heap.end(), pair_less);
@@ -101,7 +175,6 @@ class SpBpeModel final : public SpModel {
     }
   }
 
- private:
   static uint64_t char_key(std::string_view c) {
     uint64_t k = 0;
     std::memcpy(&k, c.data(), std::min<size_t>(c.size(), 4));
@@ -124,7 +197,7 @@ class SpBpeModel final : public SpModel {
     if (l.freeze || r.freeze) return;
     const int32_t id = merged_id(text, l.id, r.id, l.begin, l.length + r.length);
     if (id < 0) return;
-    s->heap.push_back({vocab_.score(id), left, right, l.length + r.length});
+    s->heap.push_back({scores_[id], left, right, l.length + r.length});
     if (vocab_.has_unused() && vocab_.type(id) == SpPieceType::kUnused) s->rev_merge[id] = l.length;
     std::push_heap(s->heap.begin(), s->heap.end(), pair_less);
   }
@@ -147,6 +220,8 @@ class SpBpeModel final : public SpModel {
   SpPrefixMatcher matcher_;
   SpU64Map pair_table_;
   SpU64Map char_table_;
+  std::vector<float> scores_;
+  bool chunkable_ = false;
 };
 
 }  // namespace

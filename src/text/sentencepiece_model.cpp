@@ -12,13 +12,20 @@ enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLengthDelimited = 2, kFix
 
 const char* wire_name(uint32_t w) {
   switch (w) {
-    case kVarint: return "varint";
-    case kFixed64: return "fixed64";
-    case kLengthDelimited: return "length-delimited";
-    case 3: return "start-group";
-    case 4: return "end-group";
-    case kFixed32: return "fixed32";
-    default: return "invalid";
+    case kVarint:
+      return "varint";
+    case kFixed64:
+      return "fixed64";
+    case kLengthDelimited:
+      return "length-delimited";
+    case 3:
+      return "start-group";
+    case 4:
+      return "end-group";
+    case kFixed32:
+      return "fixed32";
+    default:
+      return "invalid";
   }
 }
 
@@ -95,17 +102,22 @@ class WireReader {
 
   void skip(uint32_t wire, size_t at) {
     switch (wire) {
-      case kVarint: varint("unknown field"); return;
+      case kVarint:
+        varint("unknown field");
+        return;
       case kFixed64:
         if (end_ - pos_ < 8) fail(pos_, "truncated fixed64 unknown field");
         pos_ += 8;
         return;
-      case kLengthDelimited: bytes("unknown field"); return;
+      case kLengthDelimited:
+        bytes("unknown field");
+        return;
       case kFixed32:
         if (end_ - pos_ < 4) fail(pos_, "truncated fixed32 unknown field");
         pos_ += 4;
         return;
-      default: fail(at, std::string("unsupported wire type ") + wire_name(wire));
+      default:
+        fail(at, std::string("unsupported wire type ") + wire_name(wire));
     }
   }
 
@@ -142,7 +154,8 @@ SpPiece parse_piece(const uint8_t* data, size_t b, size_t e, const std::string& 
         p.type = static_cast<SpPieceType>(t);
         break;
       }
-      default: r.skip(wire, at);
+      default:
+        r.skip(wire, at);
     }
   }
   if (!has_piece) r.fail(b, "missing required field piece (1)");
@@ -160,11 +173,15 @@ void parse_trainer_spec(const uint8_t* data, size_t b, size_t e, const std::stri
       case 3: {
         want(kVarint, "model_type (3)");
         uint64_t t = r.varint("model_type (3)");
-        if (t < 1 || t > 4) r.fail(at, "field model_type (3): expected 1..4, got " + std::to_string(t));
+        if (t < 1 || t > 4)
+          r.fail(at, "field model_type (3): expected 1..4, got " + std::to_string(t));
         s->model_type = static_cast<SpModelType>(t);
         break;
       }
-      case 4: want(kVarint, "vocab_size (4)"); s->vocab_size = r.int32("vocab_size (4)"); break;
+      case 4:
+        want(kVarint, "vocab_size (4)");
+        s->vocab_size = r.int32("vocab_size (4)");
+        break;
       case 10:
         want(kFixed32, "character_coverage (10)");
         s->character_coverage = r.fixed32_float("character_coverage (10)");
@@ -173,23 +190,72 @@ void parse_trainer_spec(const uint8_t* data, size_t b, size_t e, const std::stri
         want(kVarint, "max_sentencepiece_length (20)");
         s->max_sentencepiece_length = r.int32("max_sentencepiece_length (20)");
         break;
-      case 21: want(kVarint, "split_by_unicode_script (21)"); s->split_by_unicode_script = r.boolean("split_by_unicode_script"); break;
-      case 23: want(kVarint, "split_by_number (23)"); s->split_by_number = r.boolean("split_by_number"); break;
-      case 22: want(kVarint, "split_by_whitespace (22)"); s->split_by_whitespace = r.boolean("split_by_whitespace"); break;
-      case 24: want(kVarint, "treat_whitespace_as_suffix (24)"); s->treat_whitespace_as_suffix = r.boolean("treat_whitespace_as_suffix"); break;
-      case 26: want(kVarint, "allow_whitespace_only_pieces (26)"); s->allow_whitespace_only_pieces = r.boolean("allow_whitespace_only_pieces"); break;
-      case 25: want(kVarint, "split_digits (25)"); s->split_digits = r.boolean("split_digits"); break;
-      case 35: want(kVarint, "byte_fallback (35)"); s->byte_fallback = r.boolean("byte_fallback"); break;
-      case 40: want(kVarint, "unk_id (40)"); s->unk_id = r.int32("unk_id (40)"); break;
-      case 41: want(kVarint, "bos_id (41)"); s->bos_id = r.int32("bos_id (41)"); break;
-      case 42: want(kVarint, "eos_id (42)"); s->eos_id = r.int32("eos_id (42)"); break;
-      case 43: want(kVarint, "pad_id (43)"); s->pad_id = r.int32("pad_id (43)"); break;
-      case 45: want(kLengthDelimited, "unk_piece (45)"); s->unk_piece = r.string("unk_piece (45)"); break;
-      case 46: want(kLengthDelimited, "bos_piece (46)"); s->bos_piece = r.string("bos_piece (46)"); break;
-      case 47: want(kLengthDelimited, "eos_piece (47)"); s->eos_piece = r.string("eos_piece (47)"); break;
-      case 48: want(kLengthDelimited, "pad_piece (48)"); s->pad_piece = r.string("pad_piece (48)"); break;
-      case 44: want(kLengthDelimited, "unk_surface (44)"); s->unk_surface = r.string("unk_surface (44)"); break;
-      default: r.skip(wire, at);
+      case 21:
+        want(kVarint, "split_by_unicode_script (21)");
+        s->split_by_unicode_script = r.boolean("split_by_unicode_script");
+        break;
+      case 23:
+        want(kVarint, "split_by_number (23)");
+        s->split_by_number = r.boolean("split_by_number");
+        break;
+      case 22:
+        want(kVarint, "split_by_whitespace (22)");
+        s->split_by_whitespace = r.boolean("split_by_whitespace");
+        break;
+      case 24:
+        want(kVarint, "treat_whitespace_as_suffix (24)");
+        s->treat_whitespace_as_suffix = r.boolean("treat_whitespace_as_suffix");
+        break;
+      case 26:
+        want(kVarint, "allow_whitespace_only_pieces (26)");
+        s->allow_whitespace_only_pieces = r.boolean("allow_whitespace_only_pieces");
+        break;
+      case 25:
+        want(kVarint, "split_digits (25)");
+        s->split_digits = r.boolean("split_digits");
+        break;
+      case 35:
+        want(kVarint, "byte_fallback (35)");
+        s->byte_fallback = r.boolean("byte_fallback");
+        break;
+      case 40:
+        want(kVarint, "unk_id (40)");
+        s->unk_id = r.int32("unk_id (40)");
+        break;
+      case 41:
+        want(kVarint, "bos_id (41)");
+        s->bos_id = r.int32("bos_id (41)");
+        break;
+      case 42:
+        want(kVarint, "eos_id (42)");
+        s->eos_id = r.int32("eos_id (42)");
+        break;
+      case 43:
+        want(kVarint, "pad_id (43)");
+        s->pad_id = r.int32("pad_id (43)");
+        break;
+      case 45:
+        want(kLengthDelimited, "unk_piece (45)");
+        s->unk_piece = r.string("unk_piece (45)");
+        break;
+      case 46:
+        want(kLengthDelimited, "bos_piece (46)");
+        s->bos_piece = r.string("bos_piece (46)");
+        break;
+      case 47:
+        want(kLengthDelimited, "eos_piece (47)");
+        s->eos_piece = r.string("eos_piece (47)");
+        break;
+      case 48:
+        want(kLengthDelimited, "pad_piece (48)");
+        s->pad_piece = r.string("pad_piece (48)");
+        break;
+      case 44:
+        want(kLengthDelimited, "unk_surface (44)");
+        s->unk_surface = r.string("unk_surface (44)");
+        break;
+      default:
+        r.skip(wire, at);
     }
   }
 }
@@ -201,15 +267,28 @@ void parse_normalizer_spec(const uint8_t* data, size_t b, size_t e, const std::s
   size_t at;
   while (r.tag(&field, &wire, &at)) {
     switch (field) {
-      case 1: r.expect(wire, kLengthDelimited, at, "name (1)"); s->name = r.string("name (1)"); break;
+      case 1:
+        r.expect(wire, kLengthDelimited, at, "name (1)");
+        s->name = r.string("name (1)");
+        break;
       case 2:
         r.expect(wire, kLengthDelimited, at, "precompiled_charsmap (2)");
         s->precompiled_charsmap = r.string("precompiled_charsmap (2)");
         break;
-      case 3: r.expect(wire, kVarint, at, "add_dummy_prefix (3)"); s->add_dummy_prefix = r.boolean("add_dummy_prefix"); break;
-      case 4: r.expect(wire, kVarint, at, "remove_extra_whitespaces (4)"); s->remove_extra_whitespaces = r.boolean("remove_extra_whitespaces"); break;
-      case 5: r.expect(wire, kVarint, at, "escape_whitespaces (5)"); s->escape_whitespaces = r.boolean("escape_whitespaces"); break;
-      default: r.skip(wire, at);
+      case 3:
+        r.expect(wire, kVarint, at, "add_dummy_prefix (3)");
+        s->add_dummy_prefix = r.boolean("add_dummy_prefix");
+        break;
+      case 4:
+        r.expect(wire, kVarint, at, "remove_extra_whitespaces (4)");
+        s->remove_extra_whitespaces = r.boolean("remove_extra_whitespaces");
+        break;
+      case 5:
+        r.expect(wire, kVarint, at, "escape_whitespaces (5)");
+        s->escape_whitespaces = r.boolean("escape_whitespaces");
+        break;
+      default:
+        r.skip(wire, at);
     }
   }
 }
@@ -223,7 +302,9 @@ void put_varint(std::string* out, uint64_t v) {
   }
   out->push_back(static_cast<char>(v));
 }
-void put_tag(std::string* out, uint32_t field, uint32_t wire) { put_varint(out, (field << 3) | wire); }
+void put_tag(std::string* out, uint32_t field, uint32_t wire) {
+  put_varint(out, (field << 3) | wire);
+}
 void put_bytes(std::string* out, uint32_t field, std::string_view s) {
   put_tag(out, field, kLengthDelimited);
   put_varint(out, s.size());
@@ -281,11 +362,13 @@ SentencePieceModelProto parse_sentencepiece_model(const uint8_t* data, size_t si
       case 5: {
         r.expect(wire, kLengthDelimited, at, "denormalizer_spec (5)");
         auto [b, e] = r.bytes("denormalizer_spec (5)");
-        parse_normalizer_spec(data, b, e, name, "denormalizer NormalizerSpec", &m.denormalizer_spec);
+        parse_normalizer_spec(data, b, e, name, "denormalizer NormalizerSpec",
+                              &m.denormalizer_spec);
         m.has_denormalizer_spec = true;
         break;
       }
-      default: r.skip(wire, at);
+      default:
+        r.skip(wire, at);
     }
   }
   if (m.pieces.empty()) {
@@ -391,8 +474,10 @@ SentencePieceModelProto parse_llama2c_tokenizer(const uint8_t* data, size_t size
       p.piece = bytes;
     } else {
       for (char c : bytes) {
-        if (c == ' ') p.piece += kSpace;
-        else p.piece.push_back(c);
+        if (c == ' ')
+          p.piece += kSpace;
+        else
+          p.piece.push_back(c);
       }
     }
     m.pieces.push_back(std::move(p));

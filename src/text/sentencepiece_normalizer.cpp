@@ -34,10 +34,9 @@ size_t sp_utf8_char_len(std::string_view s, bool* valid) {
     uint32_t c = ((p[0] & 0x0F) << 12) | ((p[1] & 0x3F) << 6) | (p[2] & 0x3F);
     if (is_trail(p[1]) && is_trail(p[2]) && c >= 0x800 && valid_codepoint(c)) return 3;
   } else if (n >= 4 && (p[0] & 0xF8) == 0xF0) {
-    uint32_t c = ((p[0] & 0x07) << 18) | ((p[1] & 0x3F) << 12) | ((p[2] & 0x3F) << 6) |
-                 (p[3] & 0x3F);
-    if (is_trail(p[1]) && is_trail(p[2]) && is_trail(p[3]) && c >= 0x10000 &&
-        valid_codepoint(c)) {
+    uint32_t c =
+        ((p[0] & 0x07) << 18) | ((p[1] & 0x3F) << 12) | ((p[2] & 0x3F) << 6) | (p[3] & 0x3F);
+    if (is_trail(p[1]) && is_trail(p[2]) && is_trail(p[3]) && c >= 0x10000 && valid_codepoint(c)) {
       return 4;
     }
   }
@@ -50,12 +49,13 @@ SpCharsMap::SpCharsMap(std::string blob, const std::string& name) {
     throw Error(name + ": NormalizerSpec.precompiled_charsmap: at blob offset " +
                 std::to_string(at) + ": " + what);
   };
-  if (blob.size() < 4) fail(0, "expected a 4-byte trie size, blob has " + std::to_string(blob.size()) + " bytes");
+  if (blob.size() < 4)
+    fail(0, "expected a 4-byte trie size, blob has " + std::to_string(blob.size()) + " bytes");
   uint32_t trie_size;
   std::memcpy(&trie_size, blob.data(), 4);
   if (trie_size > blob.size() - 4 || trie_size % 4 != 0 || trie_size == 0) {
-    fail(0, "trie size " + std::to_string(trie_size) + " must be a non-zero multiple of 4 and at most " +
-                std::to_string(blob.size() - 4));
+    fail(0, "trie size " + std::to_string(trie_size) +
+                " must be a non-zero multiple of 4 and at most " + std::to_string(blob.size() - 4));
   }
   units_.resize(trie_size / 4);
   std::memcpy(units_.data(), blob.data() + 4, trie_size);
@@ -173,7 +173,8 @@ void SpNormalizer::normalize(std::string_view input, std::string* normalized,
   auto add_ws = [&]() {
     if (escape) {
       normalized->append(kSpaceSymbol);
-      norm_to_orig->insert(norm_to_orig->end(), kSpaceSymbol.size(), static_cast<uint32_t>(consumed));
+      norm_to_orig->insert(norm_to_orig->end(), kSpaceSymbol.size(),
+                           static_cast<uint32_t>(consumed));
     } else {
       normalized->push_back(' ');
       norm_to_orig->push_back(static_cast<uint32_t>(consumed));

@@ -62,9 +62,8 @@ class SpUnigramModel final : public SpModel {
     for (int32_t start = 0; start < size;) {
       const float till_here = best[start].score;
       bool has_single = false;
-      const auto mblen =
-          std::min<int32_t>(static_cast<int32_t>(one_char_len(static_cast<uint8_t>(text[start]))),
-                            size - start);
+      const auto mblen = std::min<int32_t>(
+          static_cast<int32_t>(one_char_len(static_cast<uint8_t>(text[start]))), size - start);
       int32_t node = 0;
       for (int32_t pos = start; pos < size;) {
         node = edges_.find((static_cast<uint64_t>(node) << 8) | static_cast<uint8_t>(text[pos]));
@@ -99,7 +98,8 @@ class SpUnigramModel final : public SpModel {
     }
     for (int32_t end = size; end > 0;) {
       const auto& n = best[end];
-      out->push_back({static_cast<uint32_t>(n.starts_at), static_cast<uint32_t>(end - n.starts_at), n.id});
+      out->push_back(
+          {static_cast<uint32_t>(n.starts_at), static_cast<uint32_t>(end - n.starts_at), n.id});
       end = n.starts_at;
     }
     std::reverse(out->begin(), out->end());

@@ -1,8 +1,8 @@
 #include "text/unigram_trainer.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <numeric>
 #include <unordered_map>
@@ -40,13 +40,14 @@ uint32_t decode_cp(std::string_view s, size_t i, size_t n) {
 // different alphabets (sentencepiece uses the full script table; see the report).
 int script_of(uint32_t c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return 1;  // Latin
-  if (c < 0x80) return 0;                                            // Common
+  if (c < 0x80) return 0;                                          // Common
   if (c >= 0xC0 && c <= 0x24F && c != 0xD7 && c != 0xF7) return 1;
   if (c >= 0x1E00 && c <= 0x1EFF) return 1;
   if (c >= 0x300 && c <= 0x36F) return -1;  // combining marks: inherit
   if (c >= 0x370 && c <= 0x3FF) return 2;   // Greek
   if (c >= 0x400 && c <= 0x52F) return 3;   // Cyrillic
-  if ((c >= 0x3040 && c <= 0x30FF) || (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF)) return 4;  // Han + kana
+  if ((c >= 0x3040 && c <= 0x30FF) || (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF))
+    return 4;                                // Han + kana
   if (c >= 0xAC00 && c <= 0xD7AF) return 5;  // Hangul
   if (c >= 0x2000 && c <= 0x2BFF) return 0;  // punctuation, symbols
   if (c >= 0x3000 && c <= 0x303F) return 0;
@@ -61,8 +62,8 @@ double digamma(double x) {
   const double xx = 1.0 / x;
   const double xx2 = xx * xx;
   const double xx4 = xx2 * xx2;
-  result += std::log(x) + (1.0 / 24.0) * xx2 - (7.0 / 960.0) * xx4 +
-            (31.0 / 8064.0) * xx4 * xx2 - (127.0 / 30720.0) * xx4 * xx4;
+  result += std::log(x) + (1.0 / 24.0) * xx2 - (7.0 / 960.0) * xx4 + (31.0 / 8064.0) * xx4 * xx2 -
+            (127.0 / 30720.0) * xx4 * xx4;
   return result;
 }
 
@@ -181,7 +182,7 @@ bool valid_piece(const Word& w, size_t s, size_t e, const UnigramTrainerOptions&
 // nodes of the suffix tree sentencepiece's esaxx builds over the normalised sentences), scored
 // by frequency x length. A substring's continuations include the U+2581 starting the next word
 // and the end of the sentence, so "ing" that always ends a word is not right-branching.
-Pieces make_seeds(const std::vector<Word>& sentences, const UnigramTrainerOptions& opt,
+Pieces make_seeds(const std::vector<Word>& fragments, const UnigramTrainerOptions& opt,
                   const std::unordered_map<std::string, int64_t>& required) {
   struct Stat {
     int64_t count = 0, max_child = 0;
@@ -190,7 +191,8 @@ Pieces make_seeds(const std::vector<Word>& sentences, const UnigramTrainerOption
   std::unordered_map<std::string, Stat> subs;
   const size_t max_len = static_cast<size_t>(opt.max_piece_length);
   // Visits [s, e) for every start and every length 2..max_len+1 up to (and including) the
-  // first U+2581 after the start, or the end-of-sentence marker.
+  // first U+2581 after the start, or the end-of-sentence marker. A fragment is a word plus the
+  // U+2581 that follows it, or a sentence's last word (followed by the end marker).
   auto visit = [&](const Word& w, auto&& fn) {
     const size_t n = w.n_chars();
     for (size_t s = 0; s < n; ++s) {
@@ -198,11 +200,12 @@ Pieces make_seeds(const std::vector<Word>& sentences, const UnigramTrainerOption
         const bool last_is_ws = e - 1 > s && w.sub(e - 1, e) == kWs;
         if (e - s >= 2) fn(std::string(w.sub(s, e)), e - s);
         if (last_is_ws) break;
-        if (e == n && e - s + 1 <= max_len + 1) fn(std::string(w.sub(s, e)) + std::string(kEnd), e - s + 1);
+        if (e == n && e - s + 1 <= max_len + 1)
+          fn(std::string(w.sub(s, e)) + std::string(kEnd), e - s + 1);
       }
     }
   };
-  for (const Word& w : sentences) {
+  for (const Word& w : fragments) {
     visit(w, [&](std::string&& key, size_t) { subs[std::move(key)].count += w.count; });
   }
   for (auto& [key, st] : subs) {  // each child raises its parent's max_child
@@ -241,7 +244,8 @@ Pieces make_seeds(const std::vector<Word>& sentences, const UnigramTrainerOption
   double sum = 0;
   for (const auto& p : seeds) sum += p.second;
   const double logsum = std::log(sum);
-  for (auto& p : seeds) p.second = static_cast<float>(std::log(static_cast<double>(p.second)) - logsum);
+  for (auto& p : seeds)
+    p.second = static_cast<float>(std::log(static_cast<double>(p.second)) - logsum);
   return seeds;
 }
 
@@ -280,8 +284,10 @@ std::vector<float> e_step(const Model& model, const std::vector<Word>& words, Th
       }
     }
   };
-  if (pool) pool->run(kChunks, chunk);
-  else for (int c = 0; c < kChunks; ++c) chunk(c);
+  if (pool)
+    pool->run(kChunks, chunk);
+  else
+    for (int c = 0; c < kChunks; ++c) chunk(c);
   for (int c = 1; c < kChunks; ++c) {
     for (size_t i = 0; i < n_pieces; ++i) part[0][i] += part[c][i];
   }
@@ -330,8 +336,10 @@ Pieces prune(const Model& model, const std::vector<Word>& words, size_t desired,
       }
     }
   };
-  if (pool) pool->run(kChunks, alt_chunk);
-  else for (int c = 0; c < kChunks; ++c) alt_chunk(c);
+  if (pool)
+    pool->run(kChunks, alt_chunk);
+  else
+    for (int c = 0; c < kChunks; ++c) alt_chunk(c);
 
   // Viterbi frequencies over the corpus; occ[i] = word counts of the words using piece i (per use).
   std::vector<std::vector<float>> freq_part(kChunks, std::vector<float>(np, 0.0f));
@@ -350,8 +358,10 @@ Pieces prune(const Model& model, const std::vector<Word>& words, size_t desired,
       }
     }
   };
-  if (pool) pool->run(kChunks, vit_chunk);
-  else for (int c = 0; c < kChunks; ++c) vit_chunk(c);
+  if (pool)
+    pool->run(kChunks, vit_chunk);
+  else
+    for (int c = 0; c < kChunks; ++c) vit_chunk(c);
   std::vector<float> freq(np, 0.0f);
   std::vector<double> occ(np, 0.0);
   for (int c = 0; c < kChunks; ++c) {
@@ -421,8 +431,10 @@ void replace_rare_chars(Word* w, const std::unordered_map<std::string, int64_t>&
   std::string out;
   for (size_t i = 0; i < w->n_chars(); ++i) {
     std::string_view c = w->sub(i, i + 1);
-    if (required.count(std::string(c))) out.append(c);
-    else out.append(kUnkChar);
+    if (required.count(std::string(c)))
+      out.append(c);
+    else
+      out.append(kUnkChar);
   }
   if (out == w->text) return;
   w->text = out;
@@ -440,11 +452,15 @@ void replace_rare_chars(Word* w, const std::unordered_map<std::string, int64_t>&
 SentencePieceModelProto train_unigram(
     const std::vector<std::pair<std::string, int64_t>>& sentence_counts,
     const UnigramTrainerOptions& opt, ThreadPool* pool) {
-  if (opt.vocab_size <= 3) throw Error("unigram trainer: vocab_size must exceed 3 (the meta pieces)");
+  if (opt.vocab_size <= 3)
+    throw Error("unigram trainer: vocab_size must exceed 3 (the meta pieces)");
   // Normalise and split into words at each U+2581, as sentencepiece's SplitIntoWords.
   SpNormalizer normalizer(opt.normalizer, false, {}, "unigram trainer");
   std::unordered_map<std::string, int64_t> word_counts;
-  std::vector<Word> sentences;
+  // Seed statistics need each word with what follows it: the next word's U+2581, or the end of
+  // the sentence. Counting these fragments instead of whole sentences keeps memory proportional
+  // to the distinct words, and gives the same substring counts.
+  std::unordered_map<std::string, int64_t> fragment_counts;
   std::string norm;
   std::vector<uint32_t> n2o;
   for (const auto& [s, c] : sentence_counts) {
@@ -452,21 +468,14 @@ SentencePieceModelProto train_unigram(
     normalizer.normalize(s, &norm, &n2o);
     norm = replace_meta_pieces(norm);
     if (norm.empty()) continue;
-    Word sw;
-    sw.text = norm;
-    sw.count = c;
-    for (size_t b = 0; b < norm.size();) {
-      sw.offs.push_back(static_cast<uint32_t>(b));
-      bool valid;
-      b += sp_utf8_char_len(std::string_view(norm).substr(b), &valid);
-    }
-    sw.offs.push_back(static_cast<uint32_t>(norm.size()));
-    sentences.push_back(std::move(sw));
     size_t start = 0;
     for (size_t i = 0; i <= norm.size();) {
       const bool end = i == norm.size();
       if (end || (i > start && std::string_view(norm).substr(i, kWs.size()) == kWs)) {
-        if (i > start) word_counts[norm.substr(start, i - start)] += c;
+        if (i > start) {
+          word_counts[norm.substr(start, i - start)] += c;
+          fragment_counts[norm.substr(start, i - start) + (end ? "" : std::string(kWs))] += c;
+        }
         start = i;
         if (end) break;
       }
@@ -474,6 +483,26 @@ SentencePieceModelProto train_unigram(
       i += sp_utf8_char_len(std::string_view(norm).substr(i), &valid);
     }
   }
+  auto to_words = [](const std::unordered_map<std::string, int64_t>& counts) {
+    std::vector<Word> out;
+    out.reserve(counts.size());
+    for (const auto& [text, c] : counts) {
+      Word w;
+      w.text = text;
+      w.count = c;
+      for (size_t b = 0; b < text.size();) {
+        w.offs.push_back(static_cast<uint32_t>(b));
+        bool valid;
+        b += sp_utf8_char_len(std::string_view(text).substr(b), &valid);
+      }
+      w.offs.push_back(static_cast<uint32_t>(text.size()));
+      out.push_back(std::move(w));
+    }
+    std::sort(out.begin(), out.end(), [](const Word& a, const Word& b) { return a.text < b.text; });
+    return out;
+  };
+  std::vector<Word> sentences = to_words(fragment_counts);
+  fragment_counts.clear();
   std::vector<Word> words;
   words.reserve(word_counts.size());
   std::unordered_map<std::string, int64_t> char_counts;
@@ -491,7 +520,8 @@ SentencePieceModelProto train_unigram(
     w.offs.push_back(static_cast<uint32_t>(w.text.size()));
     words.push_back(std::move(w));
   }
-  std::sort(words.begin(), words.end(), [](const Word& a, const Word& b) { return a.text < b.text; });
+  std::sort(words.begin(), words.end(),
+            [](const Word& a, const Word& b) { return a.text < b.text; });
 
   // Required characters: the most frequent ones covering character_coverage of all characters.
   std::vector<std::pair<std::string, float>> chars;
@@ -517,6 +547,7 @@ SentencePieceModelProto train_unigram(
     for (int it = 0; it < opt.num_sub_iterations; ++it) {
       auto expected = e_step(model, words, pool);
       model = Model(m_step(model, expected), opt.max_piece_length);
+      if (opt.on_iteration) opt.on_iteration(model.pieces().size());
     }
     if (model.pieces().size() <= desired) break;
     model = Model(prune(model, words, desired, opt, pool), opt.max_piece_length);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,6 +34,8 @@ struct UnigramTrainerOptions {
     n.name = "identity";
     return n;
   }();
+  // Called after each EM sub-iteration with the current number of pieces (for progress bars).
+  std::function<void(size_t n_pieces)> on_iteration;
 };
 
 // sentence_counts: raw sentences (one document or line each) -> occurrences. Returns a complete

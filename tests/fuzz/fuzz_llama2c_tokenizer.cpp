@@ -11,7 +11,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     auto tok = loom::text::SentencePieceTokenizer::from_llama2c_bytes(
         std::string_view(reinterpret_cast<const char*>(data), size), "fuzz.bin");
-    auto e = tok.encode("  Hello, w\xC3\xB6rld! \xE4\xBD\xA0\xE5\xA5\xBD \xFF<s> 12345  ", true, true);
+    auto e =
+        tok.encode("  Hello, w\xC3\xB6rld! \xE4\xBD\xA0\xE5\xA5\xBD \xFF<s> 12345  ", true, true);
     tok.decode(e.ids);
   } catch (const loom::Error&) {
   }

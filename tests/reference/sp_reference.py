@@ -105,6 +105,59 @@ def random_texts(n=200, seed=1234):
     return texts
 
 
+# Tiny hand-built models exercising what the real ones lack: USER_DEFINED pieces (kept whole,
+# unnormalised, never merged; the Unigram bonus), UNUSED pieces (BPE re-splits them), unknowns.
+def _varint(n):
+    out = b""
+    while n >= 0x80:
+        out += bytes([(n & 0x7F) | 0x80])
+        n >>= 7
+    return out + bytes([n])
+
+
+def _field(num, wire, payload):
+    return _varint(num << 3 | wire) + payload
+
+
+def _bytes(num, b):
+    return _field(num, 2, _varint(len(b)) + b)
+
+
+def _piece(p, score, t=None):
+    m = _bytes(1, p.encode()) + _field(2, 5, struct.pack("<f", score))
+    if t is not None:
+        m += _field(3, 0, _varint(t))
+    return _bytes(1, m)
+
+
+def tiny_model(model_type):
+    NORMAL, UNK, CONTROL, USER, UNUSED = 1, 2, 3, 4, 5
+    m = _piece("<unk>", 0, UNK) + _piece("<s>", 0, CONTROL) + _piece("</s>", 0, CONTROL)
+    m += _piece("<sep>", 0, USER) + _piece("@@", 0, USER)
+    normal = ["\u2581", "a", "b", "c", "d", "\u2581a", "ab", "cd", "\u2581ab", "bc", "\u2581abcd",
+              "da", "\u2581c"]
+    for i, p in enumerate(normal):
+        m += _piece(p, -1.0 - 0.5 * i)
+    m += _piece("abc", -0.2, UNUSED) + _piece("\u2581abc", -0.1, NORMAL)
+    m += _bytes(2, _field(3, 0, _varint(model_type)) + _field(4, 0, _varint(20)))
+    m += _bytes(3, _bytes(1, b"identity") + _field(3, 0, _varint(1)) + _field(4, 0, _varint(1)))
+    return m
+
+
+TINY_TEXTS = ["abc abcd", "a<sep>b", "<sep><sep>abc", "ab  cd", "dcba", "abcabc", "xyz abc",
+              " @@abc@@ ", "abcd<sep>dabc", "cabcd", "", "   ", "a@b<sep", "\u2581abc"]
+
+
+def tiny_goldens():
+    out = []
+    for name, t in (("bpe", 2), ("unigram", 1)):
+        blob = tiny_model(t)
+        sp = spm.SentencePieceProcessor(model_proto=blob)
+        out.append({"name": name, "model_hex": blob.hex(),
+                    "cases": [{"text": x, "ids": sp.encode(x)} for x in TINY_TEXTS]})
+    return out
+
+
 def train_unigram(out_model):
     with tempfile.TemporaryDirectory() as tmp:
         prefix = os.path.join(tmp, "uni")
@@ -129,6 +182,10 @@ def main():
         ("tok512", os.path.join(DATA, "models/stories260K/tok512.model")),
         ("unigram1k", uni),
     ]
+    with open(os.path.join(HERE, "sp_golden_tiny.json"), "w") as f:
+        json.dump({"source": "python3-sentencepiece " + spm.__version__ + ", models built by "
+                   "sp_reference.py tiny_model()", "models": tiny_goldens()}, f, indent=0)
+        f.write("\n")
     for name, model in models:
         sp = spm.SentencePieceProcessor(model_file=model)
         out = {"model": name, "source": "python3-sentencepiece " + spm.__version__ +
@@ -137,7 +194,8 @@ def main():
             out["corpora"][cname] = golden_for(sp, os.path.join(DATA, rel))
             print(name, cname, out["corpora"][cname]["lines"], out["corpora"][cname]["tokens"])
         texts = random_texts()
-        out["random"] = [{"hex": t.hex(), "ids": ids} for t, ids in zip(texts, sp.encode(texts))]
+        out["random"] = [{"hex": t.hex(), "ids": ids, "decoded_hex": sp.decode(ids).encode().hex()}
+                         for t, ids in zip(texts, sp.encode(texts))]
         with open(os.path.join(HERE, "sp_golden_%s.json" % name), "w") as f:
             json.dump(out, f, separators=(",", ":"))
             f.write("\n")

@@ -3,7 +3,6 @@
 #include "text/bpe_trainer.h"
 
 #include <nlohmann/json.hpp>
-
 #include <sstream>
 
 #include "core/mapped_file.h"
@@ -18,7 +17,8 @@ std::string ref(const std::string& f) {
 
 TEST(BpeTrainer, ReproducesCs336Reference) {
   LOOM_REQUIRE_DATA(ref("corpus.en"));
-  auto tokens = loom::test::pretokenize_with_special(loom::read_file(ref("corpus.en")), "<|endoftext|>");
+  auto tokens =
+      loom::test::pretokenize_with_special(loom::read_file(ref("corpus.en")), "<|endoftext|>");
   ASSERT_GT(tokens.size(), 10000u);
   loom::text::BpeTrainerOptions opt;
   opt.vocab_size = 500;

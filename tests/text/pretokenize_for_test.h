@@ -32,7 +32,8 @@ inline void gpt2_pretokenize(pcre2_code* re, std::string_view text, std::vector<
 }
 
 // Splits on `special` first; the special token itself never becomes a pre-token.
-inline std::vector<std::string> pretokenize_with_special(std::string_view text, std::string_view special) {
+inline std::vector<std::string> pretokenize_with_special(std::string_view text,
+                                                         std::string_view special) {
   int err;
   PCRE2_SIZE err_off;
   pcre2_code* re = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(kGpt2Pattern), PCRE2_ZERO_TERMINATED,

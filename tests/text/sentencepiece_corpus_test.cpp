@@ -1,9 +1,8 @@
 // Every line of every corpus encodes to the same ids as libsentencepiece (goldens written by
 // tests/reference/sp_reference.py): Llama 2 tokenizer.model and .bin, tok512.model and .bin, and a
 // small Unigram model trained by spm_train (exercises the nmt_nfkc precompiled charsmap).
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "core/mapped_file.h"
 #include "core/threads.h"
@@ -54,8 +53,8 @@ void check_corpora(const std::string& model_path, const std::string& golden_name
   LOOM_REQUIRE_DATA(model_path);
   auto golden = nlohmann::json::parse(loom::read_file(loom::test::golden_path(golden_name)));
   auto tok = bin_collapses_spaces
-                 ? SentencePieceTokenizer::from_proto(
-                       loom::text::load_llama2c_tokenizer(model_path, {.remove_extra_whitespaces = true}))
+                 ? SentencePieceTokenizer::from_proto(loom::text::load_llama2c_tokenizer(
+                       model_path, {.remove_extra_whitespaces = true}))
                  : SentencePieceTokenizer::load(model_path);
   loom::ThreadPool pool(2);
   const size_t block = golden["block_lines"];
@@ -93,7 +92,8 @@ void check_corpora(const std::string& model_path, const std::string& golden_name
 }
 
 TEST(SentencePieceCorpus, Llama2ModelMatchesLibSentencePiece) {
-  check_corpora(loom::test::data_path("tokenizers/llama2/tokenizer.model"), "sp_golden_llama2.json");
+  check_corpora(loom::test::data_path("tokenizers/llama2/tokenizer.model"),
+                "sp_golden_llama2.json");
 }
 TEST(SentencePieceCorpus, Llama2BinMatchesLibSentencePiece) {
   check_corpora(loom::test::data_path("tokenizers/llama2/tokenizer.bin"), "sp_golden_llama2.json");

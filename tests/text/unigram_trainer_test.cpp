@@ -3,9 +3,8 @@
 // through the .model writer and encodes every line.
 #include "text/unigram_trainer.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <unordered_set>
 
 #include "core/mapped_file.h"
@@ -29,7 +28,8 @@ std::vector<std::string> read_lines(const std::string& path) {
 }
 
 TEST(UnigramTrainer, ComparableToSpmTrain) {
-  auto ref = nlohmann::json::parse(loom::read_file(loom::test::golden_path("sp_unigram_compare.json")));
+  auto ref =
+      nlohmann::json::parse(loom::read_file(loom::test::golden_path("sp_unigram_compare.json")));
   const std::string corpus = loom::test::data_path(ref["corpus"].get<std::string>());
   LOOM_REQUIRE_DATA(corpus);
   auto lines = read_lines(corpus);
@@ -58,7 +58,8 @@ TEST(UnigramTrainer, ComparableToSpmTrain) {
     for (size_t k = 0; k < e.ids.size(); ++k) {
       if (e.ids[k] != tok.unk_id()) continue;
       ++unk;
-      const std::string surface = line.substr(e.offsets[k].first, e.offsets[k].second - e.offsets[k].first);
+      const std::string surface =
+          line.substr(e.offsets[k].first, e.offsets[k].second - e.offsets[k].first);
       ASSERT_TRUE(surface == "<" || surface == ">") << surface;
     }
   }
@@ -68,21 +69,25 @@ TEST(UnigramTrainer, ComparableToSpmTrain) {
   std::unordered_set<std::string> spm_pieces;
   for (const auto& p : ref["pieces"]) spm_pieces.insert(p.get<std::string>());
   size_t shared = 0;
-  for (size_t i = 3; i < proto.pieces.size(); ++i) shared += spm_pieces.count(proto.pieces[i].piece);
+  for (size_t i = 3; i < proto.pieces.size(); ++i)
+    shared += spm_pieces.count(proto.pieces[i].piece);
   const double overlap = static_cast<double>(shared) / spm_pieces.size();
   std::string only_ours, only_spm;
   std::unordered_set<std::string> our_pieces;
   for (size_t i = 3; i < proto.pieces.size(); ++i) {
     our_pieces.insert(proto.pieces[i].piece);
-    if (!spm_pieces.count(proto.pieces[i].piece) && only_ours.size() < 400) only_ours += proto.pieces[i].piece + " ";
+    if (!spm_pieces.count(proto.pieces[i].piece) && only_ours.size() < 400)
+      only_ours += proto.pieces[i].piece + " ";
   }
   for (const auto& p : ref["pieces"]) {
-    if (!our_pieces.count(p.get<std::string>()) && only_spm.size() < 400) only_spm += p.get<std::string>() + " ";
+    if (!our_pieces.count(p.get<std::string>()) && only_spm.size() < 400)
+      only_spm += p.get<std::string>() + " ";
   }
   std::printf("only ours: %s\nonly spm: %s\n", only_ours.c_str(), only_spm.c_str());
-  std::printf("unigram 1000 on ptb.valid: piece overlap with spm_train %.1f%%, tokens/line %.3f "
-              "(spm %.3f, %+.2f%%)\n",
-              100 * overlap, ours, spm, 100 * (ours / spm - 1));
+  std::printf(
+      "unigram 1000 on ptb.valid: piece overlap with spm_train %.1f%%, tokens/line %.3f "
+      "(spm %.3f, %+.2f%%)\n",
+      100 * overlap, ours, spm, 100 * (ours / spm - 1));
   EXPECT_GT(unk, 0u);
   // Tolerances: tokens per line within 2% of spm_train's model; at least 90% shared pieces.
   EXPECT_NEAR(ours / spm, 1.0, 0.02);
@@ -105,8 +110,10 @@ TEST(UnigramTrainer, ComparableToSpmTrainOnTinyShakespeare) {
 #endif
   const std::string corpus = loom::test::data_path("corpora/tinyshakespeare/input.txt");
   LOOM_REQUIRE_DATA(corpus);
-  auto spm_model = loom::text::SentencePieceTokenizer::load(loom::test::golden_path("sp_unigram1k.model"));
-  auto golden = nlohmann::json::parse(loom::read_file(loom::test::golden_path("sp_golden_unigram1k.json")));
+  auto spm_model =
+      loom::text::SentencePieceTokenizer::load(loom::test::golden_path("sp_unigram1k.model"));
+  auto golden =
+      nlohmann::json::parse(loom::read_file(loom::test::golden_path("sp_golden_unigram1k.json")));
   const auto& g = golden["corpora"]["tinyshakespeare"];
   auto lines = read_lines(corpus);
   std::vector<std::pair<std::string, int64_t>> sentences;
@@ -116,7 +123,8 @@ TEST(UnigramTrainer, ComparableToSpmTrainOnTinyShakespeare) {
   opt.character_coverage = 1.0f;
   opt.normalizer = spm_model.proto().normalizer_spec;
   loom::ThreadPool pool(2);
-  auto tok = loom::text::SentencePieceTokenizer::from_proto(loom::text::train_unigram(sentences, opt, &pool));
+  auto tok = loom::text::SentencePieceTokenizer::from_proto(
+      loom::text::train_unigram(sentences, opt, &pool));
   std::vector<std::string_view> views(lines.begin(), lines.end());
   size_t tokens = 0;
   for (const auto& ids : tok.encode_batch(views, &pool)) tokens += ids.size();
@@ -126,10 +134,37 @@ TEST(UnigramTrainer, ComparableToSpmTrainOnTinyShakespeare) {
   }
   const double overlap = static_cast<double>(shared) / (spm_model.vocab_size() - 3);
   const double ratio = static_cast<double>(tokens) / g["tokens"].get<double>();
-  std::printf("unigram 1000 on tinyshakespeare: piece overlap %.1f%%, tokens %zu vs spm %zu (%+.2f%%)\n",
-              100 * overlap, tokens, g["tokens"].get<size_t>(), 100 * (ratio - 1));
+  std::printf(
+      "unigram 1000 on tinyshakespeare: piece overlap %.1f%%, tokens %zu vs spm %zu (%+.2f%%)\n",
+      100 * overlap, tokens, g["tokens"].get<size_t>(), 100 * (ratio - 1));
   EXPECT_NEAR(ratio, 1.0, 0.02);
   EXPECT_GE(overlap, 0.90);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(UnigramTrainer, SameResultForAnyThreadCount) {
+  const std::string corpus = loom::test::data_path("corpora/ptb/ptb.test.txt");
+  LOOM_REQUIRE_DATA(corpus);
+  auto lines = read_lines(corpus);
+  lines.resize(1000);
+  std::vector<std::pair<std::string, int64_t>> sentences;
+  for (const auto& l : lines) sentences.emplace_back(l, 1);
+  loom::text::UnigramTrainerOptions opt;
+  opt.vocab_size = 300;
+  auto one = loom::text::train_unigram(sentences, opt, nullptr);
+  loom::ThreadPool pool(2);
+  auto two = loom::text::train_unigram(sentences, opt, &pool);
+  ASSERT_EQ(one.pieces.size(), 300u);
+  ASSERT_EQ(two.pieces.size(), one.pieces.size());
+  for (size_t i = 0; i < one.pieces.size(); ++i) {
+    EXPECT_EQ(one.pieces[i].piece, two.pieces[i].piece) << i;
+    EXPECT_EQ(one.pieces[i].score, two.pieces[i].score) << i;
+  }
+  EXPECT_EQ(loom::text::serialize_sentencepiece_model(one),
+            loom::text::serialize_sentencepiece_model(two));
 }
 
 }  // namespace

@@ -44,8 +44,8 @@ TEST(WordPieceTrainer, MergesMostFrequentPairsWithContinuationPrefix) {
   opt.special_tokens = {"[UNK]"};
   opt.vocab_size = 1 + 7 + 5 + 4;  // specials, alphabet b g h n p s u, ##u ##g ##n ##s, 4 merges
   auto r = train_wordpiece(words, opt);
-  std::vector<std::string> want = {"[UNK]", "b", "g", "h", "n", "p", "s", "u", "##u", "##g",
-                                   "##n", "##s", "##ug", "##un", "hug", "pun"};
+  std::vector<std::string> want = {"[UNK]", "b",   "g",   "h",   "n",    "p",    "s",   "u",
+                                   "##u",   "##g", "##n", "##s", "##ug", "##un", "hug", "pun"};
   // The 4th-from-last alphabet entries depend on visiting order: ##u ##g first (from "hug").
   ASSERT_EQ(r.vocab.size(), 17u);
   for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(r.vocab[i], want[i]) << i;
