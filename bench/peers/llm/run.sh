@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Loom vs llama.cpp (npm node-llama-cpp@3.21.1, its prebuilt CPU build; f32 KV cache) on the same
+# GGUF files: stories260K and random-weight Llama models of ~15M and ~110M parameters
+# (make_models.py), F32 and Q8_0, 1 and 2 threads. Two tests per setting:
+#   tg: greedy generation of 256 tokens from BOS (tokens/s over the forward steps)
+#   pp: one 512-token prompt (BOS + 511 tokens of tinyshakespeare) processed in a batch
+# Prints tokens/s for each, the ratio Loom / llama.cpp, and peak RSS (/usr/bin/time %M).
+# usage: bench/peers/llm/run.sh [--quick]   (--quick: stories260K and 15M only)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../.." && pwd)
+data=${LOOM_DATA:-$root/../shared/data}
+loom=${LOOM:-$root/build/bin/loom}
+out=$root/bench/out/llm
+quick=${1:-}
+mkdir -p "$out"
+[ -x "$loom" ] || make -C "$root" build
+if [ ! -d "$here/node_modules/node-llama-cpp" ]; then
+  (cd "$here" && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --no-audit --no-fund >/dev/null)
+fi
+/usr/bin/python3 "$here/make_models.py" "$out" "$data" >&2
+
+# Prompt files of exactly 511 tokens (BOS makes 512) for each vocabulary.
+/usr/bin/python3 - "$data" "$out" <<'PY'
+import sys, sentencepiece as spm
+data, out = sys.argv[1], sys.argv[2]
+text = open(f"{data}/corpora/tinyshakespeare/input.txt").read()
+for name, model in (("llama2", "tokenizers/llama2/tokenizer.model"), ("tok512", "models/stories260K/tok512.model")):
+    sp = spm.SentencePieceProcessor(model_file=f"{data}/{model}")
+    lo, hi = 0, 20000
+    while lo < hi:  # shortest prefix (at a space) with >= 511 tokens
+        mid = (lo + hi) // 2
+        if len(sp.encode(text[:mid])) >= 511: hi = mid
+        else: lo = mid + 1
+    n = lo
+    while len(sp.encode(text[:n])) != 511: n -= 1
+    open(f"{out}/prompt_{name}.txt", "w").write(text[:n])
+PY
+
+models=("$data/models/stories260K/stories260K.gguf" "$out/random15M-f32.gguf" "$out/random15M-q8_0.gguf")
+[ "$quick" = "--quick" ] || models+=("$out/random110M-f32.gguf" "$out/random110M-q8_0.gguf")
+
+# rate_of LINE FIELD: "prompt N tokens in S s (X tok/s)" -> X
+loom_run() {  # model threads test prompt_file -> "tok/s rss_kb"
+  local err rss
+  err=$(mktemp)
+  if [ "$3" = tg ]; then
+    /usr/bin/time -f "RSS %M" "$loom" generate --model "$1" --threads "$2" --temperature 0 \
+      --steps 256 --ignore-eos >/dev/null 2>"$err"
+    rate=$(sed -n 's/.*generated [0-9]* tokens in [0-9.]* s (\([0-9.]*\) tok\/s).*/\1/p' "$err")
+  else
+    /usr/bin/time -f "RSS %M" "$loom" generate --model "$1" --threads "$2" --temperature 0 \
+      --prompt "$(cat "$4")" --max-tokens 1 >/dev/null 2>"$err"
+    rate=$(sed -n 's/.*prompt \([0-9]*\) tokens in [0-9.]* s (\([0-9.]*\) tok\/s).*/\2/p' "$err")
+  fi
+  rss=$(sed -n 's/^RSS //p' "$err")
+  rm -f "$err"
+  echo "$rate $rss"
+}
+peer_run() {
+  local err json rss
+  err=$(mktemp)
+  json=$(cd "$here" && /usr/bin/time -f "RSS %M" node llama_cpp_bench.mjs "$1" "$2" "$3" \
+    "$([ "$3" = tg ] && echo 256 || echo "$4")" 2>"$err" | tail -1)
+  rss=$(sed -n 's/^RSS //p' "$err")
+  rm -f "$err"
+  echo "$(sed -n 's/.*"tok_per_s":\([0-9.]*\).*/\1/p' <<<"$json") $rss"
+}
+
+printf "%-22s %3s %3s %12s %12s %7s %10s %10s\n" model thr test loom_tok/s llamacpp_tok/s ratio loom_rss_MB peer_rss_MB
+for m in "${models[@]}"; do
+  prompt="$out/prompt_llama2.txt"
+  [[ "$m" == *stories260K* ]] && prompt="$out/prompt_tok512.txt"
+  for t in 1 2; do
+    for test in tg pp; do
+      read -r lr lrss < <(loom_run "$m" "$t" "$test" "$prompt")
+      read -r pr prss < <(peer_run "$m" "$t" "$test" "$prompt")
+      ratio=$(awk -v a="$lr" -v b="$pr" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+      printf "%-22s %3s %3s %12.1f %12.1f %7s %10.1f %10.1f\n" "$(basename "$m" .gguf)" "$t" "$test" \
+        "$lr" "$pr" "$ratio" "$(awk -v k="$lrss" 'BEGIN{print k/1024}')" "$(awk -v k="$prss" 'BEGIN{print k/1024}')"
+    done
+  done
+done
