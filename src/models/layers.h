@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <vector>
 
 #include "core/kernels.h"
@@ -18,6 +19,11 @@ namespace loom::models {
 // dequantised a tile of rows at a time).
 void linear(ThreadPool& pool, const float* x, int64_t n, const TensorView& w, const float* bias,
             float* y);
+
+// Decode-time products of one input row with several weights at once: y_i (out_i) = W_i x (in).
+// One pass over the pool for all of them (q/k/v, gate/up), sharing x's q8 quantisation.
+void linear_many(ThreadPool& pool, const float* x, std::initializer_list<TensorView> ws,
+                 std::initializer_list<float*> ys);
 
 // Activations quantised per 32-block to int8 (scale d = amax / 127): the decode-time partner of
 // q8_0 and q4_0 weights.
