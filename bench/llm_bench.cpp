@@ -11,7 +11,8 @@
 #include "models/transformer.h"
 
 #ifndef LOOM_BENCH_DATA
-#define LOOM_BENCH_DATA "../shared/data"  // relative to the repository root, where `make bench` runs
+#define LOOM_BENCH_DATA \
+  "../shared/data"  // relative to the repository root, where `make bench` runs
 #endif
 
 namespace {
@@ -35,9 +36,11 @@ void BM_Decode(benchmark::State& state) {
   for (auto _ : state) {
     if (s.position() == s.capacity()) s.reset();
     m.forward(s, pool, &tok, 1);
-    tok = static_cast<int32_t>(std::max_element(s.logits().begin(), s.logits().end()) - s.logits().begin());
+    tok = static_cast<int32_t>(std::max_element(s.logits().begin(), s.logits().end()) -
+                               s.logits().begin());
   }
-  state.counters["tok/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["tok/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
   state.SetLabel(m.config().describe());
 }
 BENCHMARK(BM_Decode)->Arg(1)->Arg(2)->UseRealTime();
@@ -53,7 +56,8 @@ void BM_Prompt512(benchmark::State& state) {
     s.reset();
     m.forward(s, pool, ids.data(), 512);
   }
-  state.counters["tok/s"] = benchmark::Counter(512.0 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["tok/s"] = benchmark::Counter(512.0 * static_cast<double>(state.iterations()),
+                                               benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_Prompt512)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
@@ -67,8 +71,9 @@ void BM_Linear(benchmark::State& state) {
   std::vector<float> x(in, 0.5f), y(out);
   loom::ThreadPool pool(1);
   for (auto _ : state) loom::models::linear(pool, x.data(), 1, wq.view(), nullptr, y.data());
-  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(wq.nbytes()) * static_cast<double>(state.iterations()),
-                                              benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  state.counters["GB/s"] =
+      benchmark::Counter(static_cast<double>(wq.nbytes()) * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
   state.SetLabel(loom::dtype_name(dt));
 }
 BENCHMARK(BM_Linear)->Arg(0)->Arg(1);

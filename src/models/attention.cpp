@@ -147,8 +147,7 @@ Tensor dot_product_attention(const TensorView& q, const TensorView& K, const Ten
   AttentionDims d{1, 1, dk, dv, scale};
   Tensor y = Tensor::empty({dv});
   ThreadPool one(1);
-  attend(one, d, q.f32(), 1, dk, KeyValues{K.f32(), V.f32(), 0, 0, m}, -1, nullptr, 0, y.f32(),
-         dv);
+  attend(one, d, q.f32(), 1, dk, KeyValues{K.f32(), V.f32(), 0, 0, m}, -1, nullptr, 0, y.f32(), dv);
   return y;
 }
 
@@ -214,8 +213,8 @@ Tensor multiquery_attention_batched(ThreadPool& pool, const TensorView& X, const
   require_mqa(w);
   return multihead_attention_batched(pool, X, M, mask, w);
 }
-Tensor multiquery_self_attention_step(ThreadPool& pool, const TensorView& x,
-                                      AttentionCache& cache, const AttentionWeights& w) {
+Tensor multiquery_self_attention_step(ThreadPool& pool, const TensorView& x, AttentionCache& cache,
+                                      const AttentionWeights& w) {
   require_mqa(w);
   return multihead_self_attention_step(pool, x, cache, w);
 }

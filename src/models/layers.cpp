@@ -62,7 +62,8 @@ float dot_q8_0(const void* w_row, const Q8Act* x, int64_t n) {
                           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].q)));
     __m256i p1 = dot32_i8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b + 1].q)),
                           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b + 1].q)));
-    acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(_cvtsh_ss(w[b].d) * x[b].d), acc0);
+    acc0 =
+        _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(_cvtsh_ss(w[b].d) * x[b].d), acc0);
     acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1),
                            _mm256_set1_ps(_cvtsh_ss(w[b + 1].d) * x[b + 1].d), acc1);
   }
@@ -157,10 +158,18 @@ void matvec_many(ThreadPool& pool, const float* x, const TensorView* ws, float* 
       const void* row = w.row(r);
       float* y = ys[wi];
       switch (w.dtype()) {
-        case DType::F32: y[r] = dot(static_cast<const float*>(row), x, in); break;
-        case DType::F16: y[r] = dot_f16(static_cast<const uint16_t*>(row), x, in); break;
-        case DType::Q8_0: y[r] = dot_q8_0(row, xq.get(), in); break;
-        case DType::Q4_0: y[r] = dot_q4_0(row, xq.get(), in); break;
+        case DType::F32:
+          y[r] = dot(static_cast<const float*>(row), x, in);
+          break;
+        case DType::F16:
+          y[r] = dot_f16(static_cast<const uint16_t*>(row), x, in);
+          break;
+        case DType::Q8_0:
+          y[r] = dot_q8_0(row, xq.get(), in);
+          break;
+        case DType::Q4_0:
+          y[r] = dot_q4_0(row, xq.get(), in);
+          break;
         default:
           if (!tmp) tmp.reset(new float[static_cast<size_t>(in)]);
           to_f32(w.dtype(), row, tmp.get(), in);
@@ -202,7 +211,8 @@ void linear(ThreadPool& pool, const float* x, int64_t n, const TensorView& w, co
 void linear_many(ThreadPool& pool, const float* x, std::initializer_list<TensorView> ws,
                  std::initializer_list<float*> ys) {
   LOOM_ASSERT(ws.size() == ys.size() && ws.size() >= 1 && ws.size() <= 8, "linear_many arity");
-  for (const auto& w : ws) LOOM_ASSERT(w.shape()[1] == ws.begin()->shape()[1], "input widths differ");
+  for (const auto& w : ws)
+    LOOM_ASSERT(w.shape()[1] == ws.begin()->shape()[1], "input widths differ");
   matvec_many(pool, x, ws.begin(), ys.begin(), static_cast<int>(ws.size()));
 }
 
@@ -231,7 +241,8 @@ void add_positions(const TensorView& table, int64_t pos0, int64_t n, float* x) {
 }
 
 void Rope::apply(float* x, int64_t n, int64_t stride, int64_t n_heads, int64_t pos0) const {
-  for (int64_t i = 0; i < n; ++i) rope(x + i * stride, n_heads, head_dim, rot_dim, pos0 + i, theta, style);
+  for (int64_t i = 0; i < n; ++i)
+    rope(x + i * stride, n_heads, head_dim, rot_dim, pos0 + i, theta, style);
 }
 
 void Norm::apply(const float* x, float* y, int64_t n) const {
@@ -264,16 +275,28 @@ void Ffn::forward(ThreadPool& pool, const float* x, int64_t n, float* y, float* 
   if (ffn_gated(kind)) {
     if (n != 1) linear(pool, x, n, gate, nullptr, hgate);
     switch (kind) {
-      case FfnKind::SwiGLU: swiglu(hgate, hup, total); break;
-      case FfnKind::GeGLU: geglu(hgate, hup, total); break;
-      default: reglu(hgate, hup, total); break;
+      case FfnKind::SwiGLU:
+        swiglu(hgate, hup, total);
+        break;
+      case FfnKind::GeGLU:
+        geglu(hgate, hup, total);
+        break;
+      default:
+        reglu(hgate, hup, total);
+        break;
     }
     hup = hgate;
   } else {
     switch (kind) {
-      case FfnKind::Gelu: gelu_tanh(hup, total); break;
-      case FfnKind::GeluErf: gelu_erf(hup, total); break;
-      default: relu(hup, total); break;
+      case FfnKind::Gelu:
+        gelu_tanh(hup, total);
+        break;
+      case FfnKind::GeluErf:
+        gelu_erf(hup, total);
+        break;
+      default:
+        relu(hup, total);
+        break;
     }
   }
   linear(pool, hup, n, down, down_bias.empty() ? nullptr : down_bias.as<float>(), y);

@@ -70,9 +70,9 @@ bool ffn_gated(FfnKind k);
 
 struct Ffn {
   FfnKind kind = FfnKind::SwiGLU;
-  TensorView up;     // (hidden, d)    "w3" in llama2.c, c_fc in GPT-2
-  TensorView gate;   // (hidden, d)    "w1"; empty for ungated kinds
-  TensorView down;   // (d, hidden)    "w2", c_proj
+  TensorView up;                  // (hidden, d)    "w3" in llama2.c, c_fc in GPT-2
+  TensorView gate;                // (hidden, d)    "w1"; empty for ungated kinds
+  TensorView down;                // (d, hidden)    "w2", c_proj
   TensorView up_bias, down_bias;  // (hidden), (d) f32 or empty
   int64_t hidden() const { return up.shape()[0]; }
   // y (n, d) = down(act(gate x) * up x); scratch holds 2 * n * hidden floats.

@@ -168,7 +168,8 @@ void Model::forward_chunk(Session& s, ThreadPool& pool, const int32_t* tokens, i
     std::memcpy(s.hidden_.data(), last, sizeof(float) * rows * d);
   }
   s.hidden_rows_ = rows;
-  if (logits_out != nullptr) linear(pool, s.hidden_.data(), rows, head_, bias(head_bias_), logits_out);
+  if (logits_out != nullptr)
+    linear(pool, s.hidden_.data(), rows, head_, bias(head_bias_), logits_out);
 }
 
 std::shared_ptr<const Model> build_model(io::TensorMap weights) {

@@ -26,9 +26,9 @@ struct TransformerConfig {
   bool pre_norm = true;  // false: post-norm (normalise after each residual add)
   FfnKind ffn = FfnKind::SwiGLU;
   bool use_rope = true;
-  Rope rope;                 // when use_rope
+  Rope rope;  // when use_rope
   bool learned_positions = false;
-  bool tied_head = false;    // LM head shares the token embedding
+  bool tied_head = false;  // LM head shares the token embedding
   std::string describe() const;
 };
 

@@ -34,7 +34,8 @@ TEST(Perplexity, Stories260KMatchesPyTorch) {
     EXPECT_EQ(r.scored, c["scored"].get<int64_t>());
     EXPECT_EQ(r.windows, c["windows"].get<int64_t>());
     const double want = c["ppl"].get<double>();
-    EXPECT_NEAR(r.perplexity(), want, 1e-3 * want) << c["file"] << " W=" << o.window << " S=" << o.stride;
+    EXPECT_NEAR(r.perplexity(), want, 1e-3 * want)
+        << c["file"] << " W=" << o.window << " S=" << o.stride;
     EXPECT_NEAR(r.nll_sum, c["nll_sum"].get<double>(), 1e-4 * c["nll_sum"].get<double>());
     ++checked;
   }
