@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "core/kernels.h"
 #include "core/rng.h"
 #include "models/layers.h"
 #include "models/transformer.h"
@@ -41,6 +42,11 @@ void BM_Decode(benchmark::State& state) {
   }
   state.counters["tok/s"] =
       benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  // Weight bytes one step reads: with BM_ReadBandwidth this gives the memory-bound ceiling.
+  state.counters["MB/token"] = static_cast<double>(m.weight_bytes()) / 1e6;
+  state.counters["GB/s"] = benchmark::Counter(
+      static_cast<double>(m.weight_bytes()) * static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
   state.SetLabel(m.config().describe());
 }
 BENCHMARK(BM_Decode)->Arg(1)->Arg(2)->UseRealTime();
@@ -77,6 +83,24 @@ void BM_Linear(benchmark::State& state) {
   state.SetLabel(loom::dtype_name(dt));
 }
 BENCHMARK(BM_Linear)->Arg(0)->Arg(1);
+
+// Streaming read bandwidth over 512 MB (the bound for decode: weights come from memory).
+void BM_ReadBandwidth(benchmark::State& state) {
+  const int64_t n = 128ll << 20;  // floats
+  std::vector<float> buf(static_cast<size_t>(n), 1.0f);
+  loom::ThreadPool pool(static_cast<int>(state.range(0)));
+  std::vector<float> part(2);
+  for (auto _ : state) {
+    pool.parallel_for(n, 1 << 20, [&](int64_t b, int64_t e) {
+      float s = loom::sum_of(buf.data() + b, e - b);
+      benchmark::DoNotOptimize(s);
+    });
+  }
+  state.counters["GB/s"] =
+      benchmark::Counter(4.0 * static_cast<double>(n) * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+BENCHMARK(BM_ReadBandwidth)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

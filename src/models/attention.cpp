@@ -27,8 +27,9 @@ void AttentionWeights::check() const {
 AttentionCache::AttentionCache(int64_t batch, int64_t n_kv_heads, int64_t capacity,
                                int64_t head_dim_k, int64_t head_dim_v)
     : batch_(batch), n_kv_(n_kv_heads), capacity_(capacity), dk_(head_dim_k), dv_(head_dim_v) {
-  k_ = Tensor::zeros({batch, n_kv_heads, capacity, head_dim_k});
-  v_ = Tensor::zeros({batch, n_kv_heads, capacity, head_dim_v});
+  // Uninitialised: rows are written before they are read, and untouched pages cost no memory.
+  k_ = Tensor::empty({batch, n_kv_heads, capacity, head_dim_k});
+  v_ = Tensor::empty({batch, n_kv_heads, capacity, head_dim_v});
 }
 
 void AttentionCache::set_length(int64_t n) {

@@ -20,21 +20,20 @@ if [ ! -d "$here/node_modules/node-llama-cpp" ]; then
 fi
 /usr/bin/python3 "$here/make_models.py" "$out" "$data" >&2
 
-# Prompt files of exactly 511 tokens (BOS makes 512) for each vocabulary.
+# Prompt files of at most 511 tokens (BOS makes up to 512; both sides tokenise them alike).
 /usr/bin/python3 - "$data" "$out" <<'PY'
 import sys, sentencepiece as spm
 data, out = sys.argv[1], sys.argv[2]
-text = open(f"{data}/corpora/tinyshakespeare/input.txt").read()
+text = open(f"{data}/corpora/tinyshakespeare/input.txt").read()[:20000]
 for name, model in (("llama2", "tokenizers/llama2/tokenizer.model"), ("tok512", "models/stories260K/tok512.model")):
     sp = spm.SentencePieceProcessor(model_file=f"{data}/{model}")
-    lo, hi = 0, 20000
-    while lo < hi:  # shortest prefix (at a space) with >= 511 tokens
-        mid = (lo + hi) // 2
-        if len(sp.encode(text[:mid])) >= 511: hi = mid
-        else: lo = mid + 1
-    n = lo
-    while len(sp.encode(text[:n])) != 511: n -= 1
-    open(f"{out}/prompt_{name}.txt", "w").write(text[:n])
+    lo, hi = 0, len(text)
+    while lo < hi:  # longest prefix with <= 511 tokens
+        mid = (lo + hi + 1) // 2
+        if len(sp.encode(text[:mid])) <= 511: lo = mid
+        else: hi = mid - 1
+    open(f"{out}/prompt_{name}.txt", "w").write(text[:lo])
+    print(name, "prompt:", len(sp.encode(text[:lo])) + 1, "tokens", file=sys.stderr)
 PY
 
 models=("$data/models/stories260K/stories260K.gguf" "$out/random15M-f32.gguf" "$out/random15M-q8_0.gguf")
@@ -50,7 +49,7 @@ loom_run() {  # model threads test prompt_file -> "tok/s rss_kb"
     rate=$(sed -n 's/.*generated [0-9]* tokens in [0-9.]* s (\([0-9.]*\) tok\/s).*/\1/p' "$err")
   else
     /usr/bin/time -f "RSS %M" "$loom" generate --model "$1" --threads "$2" --temperature 0 \
-      --prompt "$(cat "$4")" --max-tokens 1 >/dev/null 2>"$err"
+      --prompt "$(cat "$4")" --steps 0 --max-tokens 1 >/dev/null 2>"$err"
     rate=$(sed -n 's/.*prompt \([0-9]*\) tokens in [0-9.]* s (\([0-9.]*\) tok\/s).*/\2/p' "$err")
   fi
   rss=$(sed -n 's/^RSS //p' "$err")
