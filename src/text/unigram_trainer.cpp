@@ -1,0 +1,599 @@
+#include "text/unigram_trainer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <numeric>
+#include <unordered_map>
+
+#include "core/error.h"
+#include "core/threads.h"
+#include "text/sentencepiece_normalizer.h"
+
+namespace loom::text {
+namespace {
+
+constexpr std::string_view kWs = "\xE2\x96\x81";
+constexpr float kUnkPenalty = 10.0f;
+constexpr int kChunks = 16;  // fixed work split: results do not depend on the thread count
+
+struct Word {
+  std::string text;
+  std::vector<uint32_t> offs;  // byte offset of each character, plus the end
+  int64_t count = 0;
+  size_t n_chars() const { return offs.size() - 1; }
+  std::string_view sub(size_t s, size_t e) const {
+    return std::string_view(text).substr(offs[s], offs[e] - offs[s]);
+  }
+};
+
+uint32_t decode_cp(std::string_view s, size_t i, size_t n) {
+  const auto* p = reinterpret_cast<const uint8_t*>(s.data()) + i;
+  if (n == 1) return p[0];
+  if (n == 2) return ((p[0] & 0x1F) << 6) | (p[1] & 0x3F);
+  if (n == 3) return ((p[0] & 0x0F) << 12) | ((p[1] & 0x3F) << 6) | (p[2] & 0x3F);
+  return ((p[0] & 0x07) << 18) | ((p[1] & 0x3F) << 12) | ((p[2] & 0x3F) << 6) | (p[3] & 0x3F);
+}
+
+// A coarse Unicode script, enough to keep pieces from mixing letters, digits/punctuation and
+// different alphabets (sentencepiece uses the full script table; see the report).
+int script_of(uint32_t c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return 1;  // Latin
+  if (c < 0x80) return 0;                                          // Common
+  if (c >= 0xC0 && c <= 0x24F && c != 0xD7 && c != 0xF7) return 1;
+  if (c >= 0x1E00 && c <= 0x1EFF) return 1;
+  if (c >= 0x300 && c <= 0x36F) return -1;  // combining marks: inherit
+  if (c >= 0x370 && c <= 0x3FF) return 2;   // Greek
+  if (c >= 0x400 && c <= 0x52F) return 3;   // Cyrillic
+  if ((c >= 0x3040 && c <= 0x30FF) || (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF))
+    return 4;                                // Han + kana
+  if (c >= 0xAC00 && c <= 0xD7AF) return 5;  // Hangul
+  if (c >= 0x2000 && c <= 0x2BFF) return 0;  // punctuation, symbols
+  if (c >= 0x3000 && c <= 0x303F) return 0;
+  if (c >= 0xFF00 && c <= 0xFFEF) return 0;
+  return 16 + static_cast<int>(c >> 7);  // other blocks, each its own script
+}
+
+double digamma(double x) {
+  double result = 0.0;
+  for (; x < 7; ++x) result -= 1 / x;
+  x -= 1.0 / 2.0;
+  const double xx = 1.0 / x;
+  const double xx2 = xx * xx;
+  const double xx4 = xx2 * xx2;
+  result += std::log(x) + (1.0 / 24.0) * xx2 - (7.0 / 960.0) * xx4 + (31.0 / 8064.0) * xx4 * xx2 -
+            (127.0 / 30720.0) * xx4 * xx4;
+  return result;
+}
+
+float log_sum_exp(float x, float y, bool init) {
+  if (init) return y;
+  const float vmin = std::min(x, y), vmax = std::max(x, y);
+  if (vmax > vmin + 50.0f) return vmax;
+  return vmax + static_cast<float>(std::log(std::exp(static_cast<double>(vmin - vmax)) + 1.0));
+}
+
+using Pieces = std::vector<std::pair<std::string, float>>;
+
+// Sorted as sentencepiece's Sorted(): score descending, then key ascending.
+template <typename K>
+void sort_desc(std::vector<std::pair<K, float>>* v) {
+  std::sort(v->begin(), v->end(), [](const auto& a, const auto& b) {
+    return a.second > b.second || (a.second == b.second && a.first < b.first);
+  });
+}
+
+struct Node {
+  int32_t start, end, id;
+  float score;
+};
+
+// The current pieces with a lookup from string to index.
+class Model {
+ public:
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+  Model(Model&&) = default;
+  Model& operator=(Model&&) = default;
+  Model(Pieces pieces, int max_len) : pieces_(std::move(pieces)), max_len_(max_len) {
+    index_.reserve(pieces_.size() * 2);
+    min_score_ = pieces_.empty() ? 0.0f : pieces_[0].second;
+    for (size_t i = 0; i < pieces_.size(); ++i) {
+      index_.emplace(std::string_view(pieces_[i].first), static_cast<int32_t>(i));
+      min_score_ = std::min(min_score_, pieces_[i].second);
+    }
+  }
+  const Pieces& pieces() const { return pieces_; }
+  float min_score() const { return min_score_; }
+
+  // Lattice nodes of `w`, ordered by start: every piece matching at each character, and an
+  // unknown node (id -1) where no single-character piece exists.
+  void nodes(const Word& w, std::vector<Node>* out) const {
+    out->clear();
+    const auto n = static_cast<int32_t>(w.n_chars());
+    const float unk = min_score_ - kUnkPenalty;
+    for (int32_t s = 0; s < n; ++s) {
+      bool single = false;
+      for (int32_t e = s + 1; e <= std::min(n, s + max_len_); ++e) {
+        auto it = index_.find(w.sub(s, e));
+        if (it == index_.end()) continue;
+        out->push_back({s, e, it->second, pieces_[it->second].second});
+        single |= e == s + 1;
+      }
+      if (!single) out->push_back({s, s + 1, -1, unk});
+    }
+  }
+
+ private:
+  Pieces pieces_;
+  // Keys view pieces_' strings; a vector move keeps its elements in place, so they stay valid.
+  std::unordered_map<std::string_view, int32_t> index_;
+  int max_len_;
+  float min_score_ = 0.0f;
+};
+
+// Best path through nodes (ordered by start) over n characters, skipping node `skip`; returns
+// the node indices of the path (empty if none).
+std::vector<int32_t> viterbi(const std::vector<Node>& nodes, int32_t n, int32_t skip = -1) {
+  std::vector<float> best(n + 1, 0.0f);
+  std::vector<int32_t> back(n + 1, -1);
+  std::vector<char> reached(n + 1, 0);
+  reached[0] = 1;
+  for (int32_t k = 0; k < static_cast<int32_t>(nodes.size()); ++k) {
+    if (k == skip) continue;
+    const Node& x = nodes[k];
+    if (!reached[x.start]) continue;
+    const float score = best[x.start] + x.score;
+    if (!reached[x.end] || score > best[x.end]) {
+      best[x.end] = score;
+      back[x.end] = k;
+      reached[x.end] = 1;
+    }
+  }
+  std::vector<int32_t> path;
+  if (!reached[n]) return path;
+  for (int32_t pos = n; pos > 0; pos = nodes[back[pos]].start) path.push_back(back[pos]);
+  std::reverse(path.begin(), path.end());
+  return path;
+}
+
+bool valid_piece(const Word& w, size_t s, size_t e, const UnigramTrainerOptions& opt,
+                 const std::unordered_map<std::string, int64_t>& required) {
+  int prev = -100;
+  for (size_t i = s; i < e; ++i) {
+    std::string_view c = w.sub(i, i + 1);
+    if (c == kWs) {
+      if (i > s) return false;  // whitespace only as a prefix
+      continue;
+    }
+    if (!required.count(std::string(c))) return false;
+    const uint32_t cp = decode_cp(c, 0, c.size());
+    if (opt.split_digits && cp >= '0' && cp <= '9' && e - s > 1) return false;
+    int sc = script_of(cp);
+    if (sc == -1) sc = prev;
+    if (opt.split_by_unicode_script && prev != -100 && sc != prev) return false;
+    prev = sc;
+  }
+  return true;
+}
+
+// Seeds: all characters plus the right-branching substrings seen at least twice (the internal
+// nodes of the suffix tree sentencepiece's esaxx builds over the normalised sentences), scored
+// by frequency x length. A substring's continuations include the U+2581 starting the next word
+// and the end of the sentence, so "ing" that always ends a word is not right-branching.
+Pieces make_seeds(const std::vector<Word>& fragments, const UnigramTrainerOptions& opt,
+                  const std::unordered_map<std::string, int64_t>& required) {
+  struct Stat {
+    int64_t count = 0, max_child = 0;
+  };
+  constexpr std::string_view kEnd("\0", 1);
+  std::unordered_map<std::string, Stat> subs;
+  const size_t max_len = static_cast<size_t>(opt.max_piece_length);
+  // Visits [s, e) for every start and every length 2..max_len+1 up to (and including) the
+  // first U+2581 after the start, or the end-of-sentence marker. A fragment is a word plus the
+  // U+2581 that follows it, or a sentence's last word (followed by the end marker).
+  auto visit = [&](const Word& w, auto&& fn) {
+    const size_t n = w.n_chars();
+    for (size_t s = 0; s < n; ++s) {
+      for (size_t e = s + 1; e <= n && e - s <= max_len + 1; ++e) {
+        const bool last_is_ws = e - 1 > s && w.sub(e - 1, e) == kWs;
+        if (e - s >= 2) fn(std::string(w.sub(s, e)), e - s);
+        if (last_is_ws) break;
+        if (e == n && e - s + 1 <= max_len + 1)
+          fn(std::string(w.sub(s, e)) + std::string(kEnd), e - s + 1);
+      }
+    }
+  };
+  for (const Word& w : fragments) {
+    visit(w, [&](std::string&& key, size_t) { subs[std::move(key)].count += w.count; });
+  }
+  for (auto& [key, st] : subs) {  // each child raises its parent's max_child
+    size_t cut = key.size() - 1;
+    while (cut > 0 && (static_cast<uint8_t>(key[cut]) & 0xC0) == 0x80) --cut;
+    if (key.size() - cut == 1 && key[cut] == '\0') cut = key.size() - 1;
+    auto it = subs.find(key.substr(0, cut));
+    if (it != subs.end()) it->second.max_child = std::max(it->second.max_child, st.count);
+  }
+  std::vector<std::pair<std::string, float>> cands;
+  for (const auto& [key, st] : subs) {
+    if (st.count < 2 || st.max_child >= st.count) continue;
+    if (key.back() == '\0') continue;
+    Word w;
+    w.text = key;
+    for (size_t b = 0; b < key.size();) {
+      w.offs.push_back(static_cast<uint32_t>(b));
+      bool valid;
+      b += sp_utf8_char_len(std::string_view(key).substr(b), &valid);
+    }
+    w.offs.push_back(static_cast<uint32_t>(key.size()));
+    const size_t n = w.n_chars();
+    if (n < 2 || n > max_len || !valid_piece(w, 0, n, opt, required)) continue;
+    cands.emplace_back(key, static_cast<float>(st.count * static_cast<int64_t>(n)));
+  }
+  sort_desc(&cands);
+  Pieces seeds;
+  std::vector<std::pair<std::string, float>> chars;
+  for (const auto& [c, n] : required) chars.emplace_back(c, static_cast<float>(n));
+  sort_desc(&chars);
+  for (auto& c : chars) seeds.push_back(std::move(c));
+  for (auto& c : cands) {
+    if (seeds.size() >= static_cast<size_t>(opt.seed_size) + chars.size()) break;
+    seeds.push_back(std::move(c));
+  }
+  double sum = 0;
+  for (const auto& p : seeds) sum += p.second;
+  const double logsum = std::log(sum);
+  for (auto& p : seeds)
+    p.second = static_cast<float>(std::log(static_cast<double>(p.second)) - logsum);
+  return seeds;
+}
+
+// E step: expected piece counts from forward-backward over every word's lattice.
+std::vector<float> e_step(const Model& model, const std::vector<Word>& words, ThreadPool* pool) {
+  const size_t n_pieces = model.pieces().size();
+  std::vector<std::vector<float>> part(kChunks, std::vector<float>(n_pieces, 0.0f));
+  auto chunk = [&](int64_t c) {
+    std::vector<Node> nodes;
+    std::vector<float> alpha, beta;
+    std::vector<char> seen;
+    auto& expected = part[c];
+    const size_t per = (words.size() + kChunks - 1) / kChunks;
+    for (size_t i = c * per; i < std::min(words.size(), (c + 1) * per); ++i) {
+      const Word& w = words[i];
+      const auto n = static_cast<int32_t>(w.n_chars());
+      model.nodes(w, &nodes);
+      alpha.assign(n + 1, 0.0f);
+      beta.assign(n + 1, 0.0f);
+      seen.assign(n + 1, 0);
+      seen[0] = 1;
+      for (const Node& x : nodes) {
+        alpha[x.end] = log_sum_exp(alpha[x.end], alpha[x.start] + x.score, !seen[x.end]);
+        seen[x.end] = 1;
+      }
+      seen.assign(n + 1, 0);
+      seen[n] = 1;
+      for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+        beta[it->start] = log_sum_exp(beta[it->start], it->score + beta[it->end], !seen[it->start]);
+        seen[it->start] = 1;
+      }
+      const float z = alpha[n];
+      const auto f = static_cast<float>(w.count);
+      for (const Node& x : nodes) {
+        if (x.id >= 0) expected[x.id] += f * std::exp(alpha[x.start] + x.score + beta[x.end] - z);
+      }
+    }
+  };
+  if (pool)
+    pool->run(kChunks, chunk);
+  else
+    for (int c = 0; c < kChunks; ++c) chunk(c);
+  for (int c = 1; c < kChunks; ++c) {
+    for (size_t i = 0; i < n_pieces; ++i) part[0][i] += part[c][i];
+  }
+  return std::move(part[0]);
+}
+
+// M step: drop pieces expected fewer than 0.5 times; Bayesian (digamma) re-estimation.
+Pieces m_step(const Model& model, const std::vector<float>& expected) {
+  Pieces out;
+  float sum = 0.0f;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    if (expected[i] < 0.5f) continue;
+    out.emplace_back(model.pieces()[i].first, expected[i]);
+    sum += expected[i];
+  }
+  const double logsum = digamma(sum);
+  for (auto& p : out) p.second = static_cast<float>(digamma(p.second) - logsum);
+  return out;
+}
+
+Pieces prune(const Model& model, const std::vector<Word>& words, size_t desired,
+             const UnigramTrainerOptions& opt, ThreadPool* pool) {
+  const Pieces& pieces = model.pieces();
+  const size_t np = pieces.size();
+  std::vector<char> always_keep(np, 1);
+  std::vector<std::vector<int32_t>> alternatives(np);
+  auto alt_chunk = [&](int64_t c) {
+    std::vector<Node> nodes;
+    const size_t per = (np + kChunks - 1) / kChunks;
+    for (size_t i = c * per; i < std::min(np, (c + 1) * per); ++i) {
+      Word w;
+      w.text = pieces[i].first;
+      for (size_t b = 0; b < w.text.size();) {
+        w.offs.push_back(static_cast<uint32_t>(b));
+        bool valid;
+        b += sp_utf8_char_len(std::string_view(w.text).substr(b), &valid);
+      }
+      w.offs.push_back(static_cast<uint32_t>(w.text.size()));
+      const auto n = static_cast<int32_t>(w.n_chars());
+      model.nodes(w, &nodes);
+      auto best = viterbi(nodes, n);
+      if (best.size() >= 2) {
+        always_keep[i] = 0;  // its own Viterbi path splits it: safe to remove
+      } else if (best.size() == 1 && n >= 2) {
+        for (int32_t k : viterbi(nodes, n, best[0])) alternatives[i].push_back(nodes[k].id);
+      }
+    }
+  };
+  if (pool)
+    pool->run(kChunks, alt_chunk);
+  else
+    for (int c = 0; c < kChunks; ++c) alt_chunk(c);
+
+  // Viterbi frequencies over the corpus; occ[i] = word counts of the words using piece i (per use).
+  std::vector<std::vector<float>> freq_part(kChunks, std::vector<float>(np, 0.0f));
+  std::vector<std::vector<double>> occ_part(kChunks, std::vector<double>(np, 0.0));
+  auto vit_chunk = [&](int64_t c) {
+    std::vector<Node> nodes;
+    const size_t per = (words.size() + kChunks - 1) / kChunks;
+    for (size_t i = c * per; i < std::min(words.size(), (c + 1) * per); ++i) {
+      const Word& w = words[i];
+      model.nodes(w, &nodes);
+      for (int32_t k : viterbi(nodes, static_cast<int32_t>(w.n_chars()))) {
+        const int32_t id = nodes[k].id;
+        if (id < 0) continue;
+        freq_part[c][id] += static_cast<float>(w.count);
+        occ_part[c][id] += static_cast<double>(w.count);
+      }
+    }
+  };
+  if (pool)
+    pool->run(kChunks, vit_chunk);
+  else
+    for (int c = 0; c < kChunks; ++c) vit_chunk(c);
+  std::vector<float> freq(np, 0.0f);
+  std::vector<double> occ(np, 0.0);
+  for (int c = 0; c < kChunks; ++c) {
+    for (size_t i = 0; i < np; ++i) {
+      freq[i] += freq_part[c][i];
+      occ[i] += occ_part[c][i];
+    }
+  }
+  double vsum = 0;
+  for (const Word& w : words) vsum += static_cast<double>(w.count);
+  const float sum = std::accumulate(freq.begin(), freq.end(), 0.0f);
+  const float logsum = std::log(sum);
+
+  Pieces kept;
+  std::vector<std::pair<int32_t, float>> candidates;
+  for (size_t i = 0; i < np; ++i) {
+    if (freq[i] == 0 || !always_keep[i]) continue;
+    if (alternatives[i].empty()) {
+      kept.push_back(pieces[i]);
+      continue;
+    }
+    const float f = static_cast<float>(occ[i] / vsum);
+    const float logprob_sp = std::log(static_cast<double>(freq[i])) - logsum;
+    const float logsum_alt =
+        std::log(static_cast<double>(sum + freq[i] * (alternatives[i].size() - 1)));
+    float logprob_alt = 0.0f;
+    for (int32_t a : alternatives[i]) {
+      const float fa = a >= 0 ? freq[a] : 0.0f;
+      logprob_alt += std::log(static_cast<double>(fa + freq[i])) - logsum_alt;
+    }
+    candidates.emplace_back(static_cast<int32_t>(i), f * (logprob_sp - logprob_alt));
+  }
+  const size_t pruned_size =
+      std::max(desired, static_cast<size_t>(opt.shrinking_factor * static_cast<float>(np)));
+  sort_desc(&candidates);
+  for (const auto& [i, loss] : candidates) {
+    if (kept.size() >= pruned_size) break;
+    kept.push_back(pieces[i]);
+  }
+  return kept;
+}
+
+// As sentencepiece's trainer: the meta pieces' spellings in the text become one boundary
+// character (later an unknown), so "<unk>" in PTB adds neither '<' nor "unk" to the vocabulary.
+std::string replace_meta_pieces(const std::string& s) {
+  static constexpr std::string_view kMeta[] = {"</s>", "<unk>", "<s>"};
+  if (s.find('<') == std::string::npos) return s;
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    size_t m = 0;
+    for (std::string_view p : kMeta) {
+      if (s.compare(i, p.size(), p) == 0) m = std::max(m, p.size());
+    }
+    if (m > 0) {
+      out.push_back('\t');
+      i += m;
+    } else {
+      out.push_back(s[i++]);
+    }
+  }
+  return out;
+}
+
+// Characters outside the required set (and the boundary tab) become U+2047, which no piece holds.
+void replace_rare_chars(Word* w, const std::unordered_map<std::string, int64_t>& required) {
+  static constexpr std::string_view kUnkChar = "\xE2\x81\x87";
+  std::string out;
+  for (size_t i = 0; i < w->n_chars(); ++i) {
+    std::string_view c = w->sub(i, i + 1);
+    if (required.count(std::string(c)))
+      out.append(c);
+    else
+      out.append(kUnkChar);
+  }
+  if (out == w->text) return;
+  w->text = out;
+  w->offs.clear();
+  for (size_t b = 0; b < out.size();) {
+    w->offs.push_back(static_cast<uint32_t>(b));
+    bool valid;
+    b += sp_utf8_char_len(std::string_view(out).substr(b), &valid);
+  }
+  w->offs.push_back(static_cast<uint32_t>(out.size()));
+}
+
+}  // namespace
+
+SentencePieceModelProto train_unigram(
+    const std::vector<std::pair<std::string, int64_t>>& sentence_counts,
+    const UnigramTrainerOptions& opt, ThreadPool* pool) {
+  if (opt.vocab_size <= 3)
+    throw Error("unigram trainer: vocab_size must exceed 3 (the meta pieces)");
+  // Normalise and split into words at each U+2581, as sentencepiece's SplitIntoWords.
+  SpNormalizer normalizer(opt.normalizer, false, {}, "unigram trainer");
+  std::unordered_map<std::string, int64_t> word_counts;
+  // Seed statistics need each word with what follows it: the next word's U+2581, or the end of
+  // the sentence. Counting these fragments instead of whole sentences keeps memory proportional
+  // to the distinct words, and gives the same substring counts.
+  std::unordered_map<std::string, int64_t> fragment_counts;
+  std::string norm;
+  std::vector<uint32_t> n2o;
+  for (const auto& [s, c] : sentence_counts) {
+    if (c <= 0) continue;
+    normalizer.normalize(s, &norm, &n2o);
+    norm = replace_meta_pieces(norm);
+    if (norm.empty()) continue;
+    size_t start = 0;
+    for (size_t i = 0; i <= norm.size();) {
+      const bool end = i == norm.size();
+      if (end || (i > start && std::string_view(norm).substr(i, kWs.size()) == kWs)) {
+        if (i > start) {
+          word_counts[norm.substr(start, i - start)] += c;
+          fragment_counts[norm.substr(start, i - start) + (end ? "" : std::string(kWs))] += c;
+        }
+        start = i;
+        if (end) break;
+      }
+      bool valid;
+      i += sp_utf8_char_len(std::string_view(norm).substr(i), &valid);
+    }
+  }
+  auto to_words = [](const std::unordered_map<std::string, int64_t>& counts) {
+    std::vector<Word> out;
+    out.reserve(counts.size());
+    for (const auto& [text, c] : counts) {
+      Word w;
+      w.text = text;
+      w.count = c;
+      for (size_t b = 0; b < text.size();) {
+        w.offs.push_back(static_cast<uint32_t>(b));
+        bool valid;
+        b += sp_utf8_char_len(std::string_view(text).substr(b), &valid);
+      }
+      w.offs.push_back(static_cast<uint32_t>(text.size()));
+      out.push_back(std::move(w));
+    }
+    std::sort(out.begin(), out.end(), [](const Word& a, const Word& b) { return a.text < b.text; });
+    return out;
+  };
+  std::vector<Word> sentences = to_words(fragment_counts);
+  fragment_counts.clear();
+  std::vector<Word> words;
+  words.reserve(word_counts.size());
+  std::unordered_map<std::string, int64_t> char_counts;
+  for (auto& [text, c] : word_counts) {
+    Word w;
+    w.text = text;
+    w.count = c;
+    for (size_t b = 0; b < w.text.size();) {
+      w.offs.push_back(static_cast<uint32_t>(b));
+      bool valid;
+      size_t n = sp_utf8_char_len(std::string_view(w.text).substr(b), &valid);
+      if (w.text[b] != '\t') char_counts[w.text.substr(b, n)] += c;
+      b += n;
+    }
+    w.offs.push_back(static_cast<uint32_t>(w.text.size()));
+    words.push_back(std::move(w));
+  }
+  std::sort(words.begin(), words.end(),
+            [](const Word& a, const Word& b) { return a.text < b.text; });
+
+  // Required characters: the most frequent ones covering character_coverage of all characters.
+  std::vector<std::pair<std::string, float>> chars;
+  double total = 0;
+  for (const auto& [ch, c] : char_counts) {
+    chars.emplace_back(ch, static_cast<float>(c));
+    total += static_cast<double>(c);
+  }
+  sort_desc(&chars);
+  std::unordered_map<std::string, int64_t> required;
+  double covered = 0;
+  for (const auto& [ch, c] : chars) {
+    if (covered / total >= opt.character_coverage) break;
+    required[ch] = char_counts[ch];
+    covered += c;
+  }
+
+  for (Word& w : sentences) replace_rare_chars(&w, required);
+  for (Word& w : words) replace_rare_chars(&w, required);
+  Model model(make_seeds(sentences, opt, required), opt.max_piece_length);
+  const size_t desired = static_cast<size_t>(opt.vocab_size * 1.1);
+  while (true) {
+    for (int it = 0; it < opt.num_sub_iterations; ++it) {
+      auto expected = e_step(model, words, pool);
+      model = Model(m_step(model, expected), opt.max_piece_length);
+      if (opt.on_iteration) opt.on_iteration(model.pieces().size());
+    }
+    if (model.pieces().size() <= desired) break;
+    model = Model(prune(model, words, desired, opt, pool), opt.max_piece_length);
+  }
+
+  // Final pieces: every required character (missing ones just below the lowest score), then the
+  // best-scoring pieces up to vocab_size - 3.
+  std::map<std::string, float> current(model.pieces().begin(), model.pieces().end());
+  std::map<std::string, float> final_pieces;
+  float penalty = 0.0f;
+  std::vector<std::pair<std::string, float>> req;
+  for (const auto& [ch, c] : required) req.emplace_back(ch, static_cast<float>(c));
+  sort_desc(&req);
+  for (const auto& [ch, c] : req) {
+    auto it = current.find(ch);
+    if (it != current.end()) {
+      final_pieces[ch] = it->second;
+    } else {
+      final_pieces[ch] = model.min_score() + penalty;
+      penalty += 0.0001f;
+    }
+  }
+  Pieces sorted = model.pieces();
+  sort_desc(&sorted);
+  const size_t n_normal = static_cast<size_t>(opt.vocab_size - 3);
+  for (const auto& [p, s] : sorted) {
+    if (final_pieces.size() >= n_normal) break;
+    final_pieces.emplace(p, s);
+  }
+  std::vector<std::pair<std::string, float>> out(final_pieces.begin(), final_pieces.end());
+  sort_desc(&out);
+
+  SentencePieceModelProto proto;
+  proto.pieces.push_back({"<unk>", 0.0f, SpPieceType::kUnknown});
+  proto.pieces.push_back({"<s>", 0.0f, SpPieceType::kControl});
+  proto.pieces.push_back({"</s>", 0.0f, SpPieceType::kControl});
+  for (auto& [p, s] : out) proto.pieces.push_back({p, s, SpPieceType::kNormal});
+  SpTrainerSpec& ts = proto.trainer_spec;
+  ts.model_type = SpModelType::kUnigram;
+  ts.vocab_size = static_cast<int32_t>(proto.pieces.size());
+  ts.character_coverage = opt.character_coverage;
+  ts.max_sentencepiece_length = opt.max_piece_length;
+  ts.split_by_unicode_script = opt.split_by_unicode_script;
+  ts.split_digits = opt.split_digits;
+  proto.normalizer_spec = opt.normalizer;
+  return proto;
+}
+
+}  // namespace loom::text
