@@ -8,6 +8,7 @@
 # threads, timed part only; steadier than wall time on a shared machine) and its ratio, and peak
 # RSS (/usr/bin/time %M).
 # usage: bench/peers/llm/run.sh [--quick]   (--quick: stories260K and 15M only)
+#   env THREADS="1 2" (default) and MODELS="path.gguf ..." narrow the grid.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
@@ -40,6 +41,7 @@ PY
 
 models=("$data/models/stories260K/stories260K.gguf" "$out/random15M-f32.gguf" "$out/random15M-q8_0.gguf")
 [ "$quick" = "--quick" ] || models+=("$out/random110M-f32.gguf" "$out/random110M-q8_0.gguf")
+if [ -n "${MODELS:-}" ]; then read -r -a models <<<"$MODELS"; fi
 
 # rate_of LINE FIELD: "prompt N tokens in S s (X tok/s)" -> X
 loom_run() {  # model threads test prompt_file -> "tok/s tok/cpu-s rss_kb"
@@ -75,7 +77,7 @@ printf "%-20s %3s %3s %10s %10s %6s %11s %11s %6s %8s %8s\n" model thr test loom
 for m in "${models[@]}"; do
   prompt="$out/prompt_llama2.txt"
   [[ "$m" == *stories260K* ]] && prompt="$out/prompt_tok512.txt"
-  for t in 1 2; do
+  for t in ${THREADS:-1 2}; do
     for test in tg pp; do
       read -r lr lc lrss < <(loom_run "$m" "$t" "$test" "$prompt")
       read -r pr pc prss < <(peer_run "$m" "$t" "$test" "$prompt")
