@@ -63,7 +63,9 @@ class Model {
   void forward(Session& s, ThreadPool& pool, const int32_t* tokens, int64_t n,
                bool all_logits = false) const;
 
-  // The final hidden states (after the final norm) of the last forward, (n, dim): for embeddings.
+  // Final hidden states (after the final norm) of the last forward pass, for embeddings: all rows
+  // of the last chunk (n, dim) when all_logits, else the last row (dim). Give the Session a chunk
+  // at least as long as the input to get every row.
   static const float* hidden_states(const Session& s);
 
  private:
