@@ -19,7 +19,8 @@ PerplexityResult perplexity(const models::Model& model, ThreadPool& pool,
     throw Error("perplexity window " + std::to_string(window) + " exceeds the model's context of " +
                 std::to_string(model.context_length()));
   }
-  if (stride > window) throw Error("perplexity stride " + std::to_string(stride) + " exceeds the window");
+  if (stride > window)
+    throw Error("perplexity stride " + std::to_string(stride) + " exceeds the window");
   if (n < 2) throw Error("perplexity needs at least 2 tokens, got " + std::to_string(n));
   const int64_t V = model.vocab_size();
   PerplexityResult r;

@@ -22,8 +22,8 @@ struct PerplexityOptions {
 };
 
 struct PerplexityResult {
-  double nll_sum = 0;        // natural log
-  int64_t scored = 0;        // tokens scored
+  double nll_sum = 0;  // natural log
+  int64_t scored = 0;  // tokens scored
   int64_t windows = 0;
   double perplexity() const;
   double mean_nll() const { return scored ? nll_sum / static_cast<double>(scored) : 0; }

@@ -28,8 +28,8 @@ GenerateResult Generator::generate_ids(std::vector<int32_t> prompt, const Genera
   if (prompt.empty()) throw Error("generate: the prompt has no tokens");
   const int64_t n_prompt = static_cast<int64_t>(prompt.size());
   if (n_prompt > ctx) {
-    throw Error("prompt of " + std::to_string(n_prompt) + " tokens exceeds the model's context of " +
-                std::to_string(ctx) + " tokens");
+    throw Error("prompt of " + std::to_string(n_prompt) +
+                " tokens exceeds the model's context of " + std::to_string(ctx) + " tokens");
   }
   int64_t steps = options.steps <= 0 ? ctx : std::min(options.steps, ctx);
   int64_t max_new = std::max<int64_t>(0, steps - n_prompt + 1);
@@ -59,7 +59,8 @@ GenerateResult Generator::generate_ids(std::vector<int32_t> prompt, const Genera
   const int64_t V = model_.vocab_size();
   for (int64_t i = 0; i < max_new; ++i) {
     std::span<float> logits(session.mutable_logits().data(), static_cast<size_t>(V));
-    int32_t next = kind == SamplerKind::Llama2c ? l2c.sample(logits) : sampler.sample(logits, history);
+    int32_t next =
+        kind == SamplerKind::Llama2c ? l2c.sample(logits) : sampler.sample(logits, history);
     if (options.stop_at_eos && (next == codec_.eos_id() || next == codec_.bos_id())) {
       res.stop_reason = "eos";
       break;
@@ -88,7 +89,9 @@ std::vector<Beam> beam_search(const models::Model& model, ThreadPool& pool,
     double len = std::max<size_t>(1, b.tokens.size());
     return b.logprob / std::pow(len, static_cast<double>(length_penalty));
   };
-  auto is_end = [&](int32_t t) { return std::find(end_ids.begin(), end_ids.end(), t) != end_ids.end(); };
+  auto is_end = [&](int32_t t) {
+    return std::find(end_ids.begin(), end_ids.end(), t) != end_ids.end();
+  };
   std::vector<models::Session> sessions;
   sessions.emplace_back(model);
   model.forward(sessions[0], pool, prompt.data(), static_cast<int64_t>(prompt.size()));
@@ -115,12 +118,15 @@ std::vector<Beam> beam_search(const models::Model& model, ThreadPool& pool,
       std::vector<int32_t> idx(static_cast<size_t>(V));
       for (int32_t i = 0; i < V; ++i) idx[static_cast<size_t>(i)] = i;
       const auto& lp = logprobs[b];
-      std::partial_sort(idx.begin(), idx.begin() + std::min<int64_t>(beams, V), idx.end(),
-                        [&](int32_t a, int32_t c) { return lp[a] > lp[c] || (lp[a] == lp[c] && a < c); });
+      std::partial_sort(
+          idx.begin(), idx.begin() + std::min<int64_t>(beams, V), idx.end(),
+          [&](int32_t a, int32_t c) { return lp[a] > lp[c] || (lp[a] == lp[c] && a < c); });
       for (int k = 0; k < std::min<int64_t>(beams, V); ++k)
-        cands.push_back({live[b].logprob + lp[idx[static_cast<size_t>(k)]], b, idx[static_cast<size_t>(k)]});
+        cands.push_back(
+            {live[b].logprob + lp[idx[static_cast<size_t>(k)]], b, idx[static_cast<size_t>(k)]});
     }
-    std::stable_sort(cands.begin(), cands.end(), [](const Cand& a, const Cand& b) { return a.logprob > b.logprob; });
+    std::stable_sort(cands.begin(), cands.end(),
+                     [](const Cand& a, const Cand& b) { return a.logprob > b.logprob; });
     std::vector<Beam> next_live;
     std::vector<models::Session> next_sessions;
     for (const Cand& c : cands) {
@@ -156,7 +162,8 @@ std::vector<Beam> beam_search(const models::Model& model, ThreadPool& pool,
     b.score = score(b);
     done.push_back(b);
   }
-  std::stable_sort(done.begin(), done.end(), [](const Beam& a, const Beam& b) { return a.score > b.score; });
+  std::stable_sort(done.begin(), done.end(),
+                   [](const Beam& a, const Beam& b) { return a.score > b.score; });
   if (static_cast<int>(done.size()) > beams) done.resize(static_cast<size_t>(beams));
   return done;
 }

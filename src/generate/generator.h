@@ -34,11 +34,11 @@ struct GenerateOptions {
   // Forward steps as llama2.c's -n counts them: positions including the prompt (BOS included);
   // the number of new tokens is steps - prompt_tokens + 1. 0: up to the context length.
   int64_t steps = 256;
-  int64_t max_new_tokens = -1;  // a further limit; -1: none
+  int64_t max_new_tokens = -1;    // a further limit; -1: none
   std::vector<std::string> stop;  // stop strings (output ends right before the first one)
-  bool stop_at_eos = true;  // EOS, or BOS (llama2.c: a new BOS starts another text), ends it
-  int beams = 1;            // > 1: beam search (deterministic; sampler settings are ignored)
-  float length_penalty = 1.0f;  // beam score = logprob / length^length_penalty
+  bool stop_at_eos = true;        // EOS, or BOS (llama2.c: a new BOS starts another text), ends it
+  int beams = 1;                  // > 1: beam search (deterministic; sampler settings are ignored)
+  float length_penalty = 1.0f;    // beam score = logprob / length^length_penalty
 };
 
 enum class SamplerKind { Standard, Llama2c };

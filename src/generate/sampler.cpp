@@ -29,7 +29,8 @@ void apply_penalties(std::span<float> logits, std::span<const int32_t> history,
   }
   for (const auto& [t, n] : counts) {
     float& l = logits[static_cast<size_t>(t)];
-    if (c.repetition_penalty != 1.0f) l = l > 0 ? l / c.repetition_penalty : l * c.repetition_penalty;
+    if (c.repetition_penalty != 1.0f)
+      l = l > 0 ? l / c.repetition_penalty : l * c.repetition_penalty;
     l -= static_cast<float>(n) * c.frequency_penalty + c.presence_penalty;
   }
 }
@@ -41,8 +42,7 @@ int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> histor
   apply_penalties(logits, history, c);
   if (c.temperature <= 0.0f) return argmax(logits);
   cand_.clear();
-  for (size_t i = 0; i < logits.size(); ++i)
-    cand_.emplace_back(logits[i], static_cast<int32_t>(i));
+  for (size_t i = 0; i < logits.size(); ++i) cand_.emplace_back(logits[i], static_cast<int32_t>(i));
   auto by_logit = [](const auto& a, const auto& b) {
     return a.first > b.first || (a.first == b.first && a.second < b.second);
   };
@@ -114,7 +114,8 @@ int32_t Llama2cSampler::sample(std::span<float> logits) {
   const float cutoff = (1.0f - topp_) / static_cast<float>(n - 1);
   index_.clear();
   for (int i = 0; i < n; ++i)
-    if (logits[static_cast<size_t>(i)] >= cutoff) index_.emplace_back(logits[static_cast<size_t>(i)], i);
+    if (logits[static_cast<size_t>(i)] >= cutoff)
+      index_.emplace_back(logits[static_cast<size_t>(i)], i);
   if (index_.empty()) return argmax(logits);
   std::stable_sort(index_.begin(), index_.end(),
                    [](const auto& a, const auto& b) { return a.first > b.first; });

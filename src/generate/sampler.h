@@ -20,10 +20,10 @@
 namespace loom::generate {
 
 struct SamplerConfig {
-  float temperature = 1.0f;  // <= 0: greedy
-  int32_t top_k = 0;         // 0: off
-  float top_p = 1.0f;        // >= 1: off
-  float min_p = 0.0f;        // 0: off
+  float temperature = 1.0f;         // <= 0: greedy
+  int32_t top_k = 0;                // 0: off
+  float top_p = 1.0f;               // >= 1: off
+  float min_p = 0.0f;               // 0: off
   float repetition_penalty = 1.0f;  // 1: off; > 1 discourages repeats (CTRL / llama.cpp rule)
   float frequency_penalty = 0.0f;   // logit -= count * frequency_penalty
   float presence_penalty = 0.0f;    // logit -= presence_penalty if the token occurred

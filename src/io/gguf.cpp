@@ -13,29 +13,57 @@ namespace loom::io {
 namespace {
 
 enum GgufType : uint32_t {
-  kU8 = 0, kI8 = 1, kU16 = 2, kI16 = 3, kU32 = 4, kI32 = 5, kF32 = 6, kBool = 7,
-  kString = 8, kArray = 9, kU64 = 10, kI64 = 11, kF64 = 12,
+  kU8 = 0,
+  kI8 = 1,
+  kU16 = 2,
+  kI16 = 3,
+  kU32 = 4,
+  kI32 = 5,
+  kF32 = 6,
+  kBool = 7,
+  kString = 8,
+  kArray = 9,
+  kU64 = 10,
+  kI64 = 11,
+  kF64 = 12,
 };
 
 // ggml tensor type codes we read.
 bool ggml_to_dtype(uint32_t t, DType* out) {
   switch (t) {
-    case 0: *out = DType::F32; return true;
-    case 1: *out = DType::F16; return true;
-    case 2: *out = DType::Q4_0; return true;
-    case 8: *out = DType::Q8_0; return true;
-    case 30: *out = DType::BF16; return true;
-    default: return false;
+    case 0:
+      *out = DType::F32;
+      return true;
+    case 1:
+      *out = DType::F16;
+      return true;
+    case 2:
+      *out = DType::Q4_0;
+      return true;
+    case 8:
+      *out = DType::Q8_0;
+      return true;
+    case 30:
+      *out = DType::BF16;
+      return true;
+    default:
+      return false;
   }
 }
 uint32_t dtype_to_ggml(DType t) {
   switch (t) {
-    case DType::F32: return 0;
-    case DType::F16: return 1;
-    case DType::Q4_0: return 2;
-    case DType::Q8_0: return 8;
-    case DType::BF16: return 30;
-    default: throw Error(std::string("GGUF writer: unsupported tensor type ") + dtype_name(t));
+    case DType::F32:
+      return 0;
+    case DType::F16:
+      return 1;
+    case DType::Q4_0:
+      return 2;
+    case DType::Q8_0:
+      return 8;
+    case DType::BF16:
+      return 30;
+    default:
+      throw Error(std::string("GGUF writer: unsupported tensor type ") + dtype_name(t));
   }
 }
 
@@ -50,16 +78,46 @@ MetaValue read_value(ByteReader& r, uint32_t type, const std::string& key, int d
   v.gguf_type = type;
   const char* w = key.c_str();
   switch (type) {
-    case kU8: v.kind = MetaValue::Kind::UInt; v.u = r.read<uint8_t>(w); break;
-    case kI8: v.kind = MetaValue::Kind::Int; v.i = r.read<int8_t>(w); break;
-    case kU16: v.kind = MetaValue::Kind::UInt; v.u = r.read<uint16_t>(w); break;
-    case kI16: v.kind = MetaValue::Kind::Int; v.i = r.read<int16_t>(w); break;
-    case kU32: v.kind = MetaValue::Kind::UInt; v.u = r.read<uint32_t>(w); break;
-    case kI32: v.kind = MetaValue::Kind::Int; v.i = r.read<int32_t>(w); break;
-    case kU64: v.kind = MetaValue::Kind::UInt; v.u = r.read<uint64_t>(w); break;
-    case kI64: v.kind = MetaValue::Kind::Int; v.i = r.read<int64_t>(w); break;
-    case kF32: v.kind = MetaValue::Kind::Float; v.f = r.read<float>(w); break;
-    case kF64: v.kind = MetaValue::Kind::Float; v.f = r.read<double>(w); break;
+    case kU8:
+      v.kind = MetaValue::Kind::UInt;
+      v.u = r.read<uint8_t>(w);
+      break;
+    case kI8:
+      v.kind = MetaValue::Kind::Int;
+      v.i = r.read<int8_t>(w);
+      break;
+    case kU16:
+      v.kind = MetaValue::Kind::UInt;
+      v.u = r.read<uint16_t>(w);
+      break;
+    case kI16:
+      v.kind = MetaValue::Kind::Int;
+      v.i = r.read<int16_t>(w);
+      break;
+    case kU32:
+      v.kind = MetaValue::Kind::UInt;
+      v.u = r.read<uint32_t>(w);
+      break;
+    case kI32:
+      v.kind = MetaValue::Kind::Int;
+      v.i = r.read<int32_t>(w);
+      break;
+    case kU64:
+      v.kind = MetaValue::Kind::UInt;
+      v.u = r.read<uint64_t>(w);
+      break;
+    case kI64:
+      v.kind = MetaValue::Kind::Int;
+      v.i = r.read<int64_t>(w);
+      break;
+    case kF32:
+      v.kind = MetaValue::Kind::Float;
+      v.f = r.read<float>(w);
+      break;
+    case kF64:
+      v.kind = MetaValue::Kind::Float;
+      v.f = r.read<double>(w);
+      break;
     case kBool: {
       uint8_t b = r.read<uint8_t>(w);
       if (b > 1) r.fail("key '" + key + "': a bool of 0 or 1, got " + std::to_string(b));
@@ -67,12 +125,16 @@ MetaValue read_value(ByteReader& r, uint32_t type, const std::string& key, int d
       v.b = b != 0;
       break;
     }
-    case kString: v.kind = MetaValue::Kind::String; v.s = read_gguf_string(r, w); break;
+    case kString:
+      v.kind = MetaValue::Kind::String;
+      v.s = read_gguf_string(r, w);
+      break;
     case kArray: {
       if (depth >= 4) r.fail("key '" + key + "': arrays nested at most 4 deep");
       uint32_t et = r.read<uint32_t>(w);
       uint64_t n = r.read<uint64_t>(w);
-      if (et > kF64) r.fail("key '" + key + "': array element type 0..12, got " + std::to_string(et));
+      if (et > kF64)
+        r.fail("key '" + key + "': array element type 0..12, got " + std::to_string(et));
       // Every element takes at least one byte: a count beyond the rest of the file is corrupt.
       if (n > r.remaining()) {
         r.fail("key '" + key + "': array of " + std::to_string(n) + " elements (file too short)");
@@ -102,14 +164,16 @@ TensorMap read_gguf(const std::string& path) {
   uint64_t n_tensors = r.read<uint64_t>("tensor_count");
   uint64_t n_kv = r.read<uint64_t>("metadata_kv_count");
   // A key/value takes at least 13 bytes and a tensor info at least 24.
-  if (n_kv > r.remaining() / 13) r.fail("metadata_kv_count " + std::to_string(n_kv) + " (file too short)");
+  if (n_kv > r.remaining() / 13)
+    r.fail("metadata_kv_count " + std::to_string(n_kv) + " (file too short)");
   for (uint64_t i = 0; i < n_kv; ++i) {
     std::string key = read_gguf_string(r, "metadata key");
     uint32_t type = r.read<uint32_t>("metadata value type");
     if (map.has_meta(key)) r.fail("metadata key '" + key + "' appears twice");
     map.set_meta(key, read_value(r, type, key, 0));
   }
-  if (n_tensors > r.remaining() / 24) r.fail("tensor_count " + std::to_string(n_tensors) + " (file too short)");
+  if (n_tensors > r.remaining() / 24)
+    r.fail("tensor_count " + std::to_string(n_tensors) + " (file too short)");
   uint64_t alignment = 32;
   if (const MetaValue* a = map.find_meta("general.alignment")) {
     if (a->kind != MetaValue::Kind::UInt && a->kind != MetaValue::Kind::Int) {
@@ -145,7 +209,8 @@ TensorMap read_gguf(const std::string& path) {
     }
     uint32_t type = r.read<uint32_t>("tensor type");
     if (!ggml_to_dtype(type, &info.dtype)) {
-      r.fail(where + "type F32(0), F16(1), Q4_0(2), Q8_0(8) or BF16(30), got " + std::to_string(type));
+      r.fail(where + "type F32(0), F16(1), Q4_0(2), Q8_0(8) or BF16(30), got " +
+             std::to_string(type));
     }
     if (dims[0] % static_cast<uint64_t>(dtype_block_elems(info.dtype)) != 0) {
       r.fail(where + "innermost dimension a multiple of " +
@@ -153,12 +218,17 @@ TensorMap read_gguf(const std::string& path) {
     }
     info.offset = r.read<uint64_t>("tensor offset");
     if (info.offset % alignment != 0) {
-      r.fail(where + "offset " + std::to_string(info.offset) + " aligned to " + std::to_string(alignment));
+      r.fail(where + "offset " + std::to_string(info.offset) + " aligned to " +
+             std::to_string(alignment));
     }
     // Our shapes are outermost first; GGUF lists the innermost first.
     switch (n_dims) {
-      case 1: info.shape = Shape({static_cast<int64_t>(dims[0])}); break;
-      case 2: info.shape = Shape({static_cast<int64_t>(dims[1]), static_cast<int64_t>(dims[0])}); break;
+      case 1:
+        info.shape = Shape({static_cast<int64_t>(dims[0])});
+        break;
+      case 2:
+        info.shape = Shape({static_cast<int64_t>(dims[1]), static_cast<int64_t>(dims[0])});
+        break;
       case 3:
         info.shape = Shape({static_cast<int64_t>(dims[2]), static_cast<int64_t>(dims[1]),
                             static_cast<int64_t>(dims[0])});
@@ -170,20 +240,24 @@ TensorMap read_gguf(const std::string& path) {
     infos.push_back(std::move(info));
   }
   const uint64_t data_start = (r.offset() + alignment - 1) / alignment * alignment;
-  if (data_start > file->size() && n_tensors > 0) r.fail("tensor data after the header (file truncated)");
+  if (data_start > file->size() && n_tensors > 0)
+    r.fail("tensor data after the header (file truncated)");
   for (const auto& info : infos) {
     if (info.offset > file->size() - std::min<uint64_t>(data_start, file->size())) {
       map.fail("tensor '" + info.name + "' at data offset " + std::to_string(info.offset) +
                " lies past the end of the file (" + std::to_string(file->size()) + " bytes)");
     }
-    map.add(info.name, Tensor::mapped(file, data_start + info.offset, info.shape, info.dtype, info.name));
+    map.add(info.name,
+            Tensor::mapped(file, data_start + info.offset, info.shape, info.dtype, info.name));
   }
   return map;
 }
 
 namespace {
 
-void put_bytes(std::string& o, const void* p, size_t n) { o.append(static_cast<const char*>(p), n); }
+void put_bytes(std::string& o, const void* p, size_t n) {
+  o.append(static_cast<const char*>(p), n);
+}
 template <typename T>
 void put(std::string& o, T v) {
   put_bytes(o, &v, sizeof v);
@@ -195,30 +269,62 @@ void put_string(std::string& o, const std::string& s) {
 
 void put_value(std::string& o, const MetaValue& v, uint32_t type) {
   switch (type) {
-    case kU8: put<uint8_t>(o, static_cast<uint8_t>(v.number())); break;
-    case kI8: put<int8_t>(o, static_cast<int8_t>(v.number())); break;
-    case kU16: put<uint16_t>(o, static_cast<uint16_t>(v.number())); break;
-    case kI16: put<int16_t>(o, static_cast<int16_t>(v.number())); break;
-    case kU32: put<uint32_t>(o, v.kind == MetaValue::Kind::UInt ? static_cast<uint32_t>(v.u) : static_cast<uint32_t>(v.i)); break;
-    case kI32: put<int32_t>(o, static_cast<int32_t>(v.kind == MetaValue::Kind::Int ? v.i : static_cast<int64_t>(v.u))); break;
-    case kU64: put<uint64_t>(o, v.kind == MetaValue::Kind::UInt ? v.u : static_cast<uint64_t>(v.i)); break;
-    case kI64: put<int64_t>(o, v.kind == MetaValue::Kind::Int ? v.i : static_cast<int64_t>(v.u)); break;
-    case kF32: put<float>(o, static_cast<float>(v.number())); break;
-    case kF64: put<double>(o, v.number()); break;
-    case kBool: put<uint8_t>(o, v.number() != 0 ? 1 : 0); break;
-    case kString: put_string(o, v.s); break;
-    default: throw Error("GGUF writer: bad value type");
+    case kU8:
+      put<uint8_t>(o, static_cast<uint8_t>(v.number()));
+      break;
+    case kI8:
+      put<int8_t>(o, static_cast<int8_t>(v.number()));
+      break;
+    case kU16:
+      put<uint16_t>(o, static_cast<uint16_t>(v.number()));
+      break;
+    case kI16:
+      put<int16_t>(o, static_cast<int16_t>(v.number()));
+      break;
+    case kU32:
+      put<uint32_t>(o, v.kind == MetaValue::Kind::UInt ? static_cast<uint32_t>(v.u)
+                                                       : static_cast<uint32_t>(v.i));
+      break;
+    case kI32:
+      put<int32_t>(o, static_cast<int32_t>(
+                          v.kind == MetaValue::Kind::Int ? v.i : static_cast<int64_t>(v.u)));
+      break;
+    case kU64:
+      put<uint64_t>(o, v.kind == MetaValue::Kind::UInt ? v.u : static_cast<uint64_t>(v.i));
+      break;
+    case kI64:
+      put<int64_t>(o, v.kind == MetaValue::Kind::Int ? v.i : static_cast<int64_t>(v.u));
+      break;
+    case kF32:
+      put<float>(o, static_cast<float>(v.number()));
+      break;
+    case kF64:
+      put<double>(o, v.number());
+      break;
+    case kBool:
+      put<uint8_t>(o, v.number() != 0 ? 1 : 0);
+      break;
+    case kString:
+      put_string(o, v.s);
+      break;
+    default:
+      throw Error("GGUF writer: bad value type");
   }
 }
 
 uint32_t natural_type(const MetaValue& v) {
   if (v.gguf_type <= kF64 && v.gguf_type != kArray) return v.gguf_type;
   switch (v.kind) {
-    case MetaValue::Kind::Int: return kI64;
-    case MetaValue::Kind::UInt: return kU64;
-    case MetaValue::Kind::Float: return kF32;
-    case MetaValue::Kind::Bool: return kBool;
-    default: return kString;
+    case MetaValue::Kind::Int:
+      return kI64;
+    case MetaValue::Kind::UInt:
+      return kU64;
+    case MetaValue::Kind::Float:
+      return kF32;
+    case MetaValue::Kind::Bool:
+      return kBool;
+    default:
+      return kString;
   }
 }
 

@@ -16,8 +16,8 @@ TensorMap read_llama2c(const std::string& path) {
   auto file = MappedFile::open(path);
   ByteReader r(file->data(), file->size(), path);
   TensorMap map(path, "llama2c");
-  const char* names[7] = {"dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size",
-                          "seq_len"};
+  const char* names[7] = {"dim",        "hidden_dim", "n_layers", "n_heads",
+                          "n_kv_heads", "vocab_size", "seq_len"};
   int64_t h[7];
   for (int i = 0; i < 7; ++i) h[i] = r.read<int32_t>(names[i]);
   const bool tied = h[5] > 0;
@@ -26,23 +26,28 @@ TensorMap read_llama2c(const std::string& path) {
   for (int i = 0; i < 7; ++i) {
     int64_t v = i == 5 ? vocab : h[i];
     if (v <= 0 || v > (1 << 24)) {
-      map.fail(std::string("header field ") + names[i] + " in 1..2^24, got " + std::to_string(h[i]) +
-               " (not a llama2.c checkpoint?)");
+      map.fail(std::string("header field ") + names[i] + " in 1..2^24, got " +
+               std::to_string(h[i]) + " (not a llama2.c checkpoint?)");
     }
   }
-  if (dim % heads != 0) map.fail("header: dim " + std::to_string(dim) + " divisible by n_heads " + std::to_string(heads));
+  if (dim % heads != 0)
+    map.fail("header: dim " + std::to_string(dim) + " divisible by n_heads " +
+             std::to_string(heads));
   if (kv_heads > heads || heads % kv_heads != 0) {
-    map.fail("header: n_heads " + std::to_string(heads) + " a multiple of n_kv_heads " + std::to_string(kv_heads));
+    map.fail("header: n_heads " + std::to_string(heads) + " a multiple of n_kv_heads " +
+             std::to_string(kv_heads));
   }
   const int64_t head_size = dim / heads, kv_dim = kv_heads * head_size;
-  if (head_size % 2 != 0) map.fail("header: head size dim/n_heads even, got " + std::to_string(head_size));
+  if (head_size % 2 != 0)
+    map.fail("header: head size dim/n_heads even, got " + std::to_string(head_size));
 
   size_t offset = 28;
   auto take = [&](const std::string& name, Shape s) {
     size_t bytes = static_cast<size_t>(s.numel()) * 4;
     if (bytes > file->size() || offset > file->size() - bytes) {
       map.fail("tensor '" + name + "' needs bytes [" + std::to_string(offset) + ", " +
-               std::to_string(offset + bytes) + ") but the file has " + std::to_string(file->size()) +
+               std::to_string(offset + bytes) + ") but the file has " +
+               std::to_string(file->size()) +
                " bytes (truncated, or a header that does not match the file)");
     }
     Tensor t = Tensor::mapped(file, offset, s, DType::F32, name);
@@ -56,7 +61,8 @@ TensorMap read_llama2c(const std::string& path) {
     size_t after = offset;
     for (int64_t l = 0; l < layers; ++l) {
       offset = start + static_cast<size_t>(l * one.numel()) * 4;
-      map.add("blk." + std::to_string(l) + "." + suffix, take("blk." + std::to_string(l) + "." + suffix, one));
+      map.add("blk." + std::to_string(l) + "." + suffix,
+              take("blk." + std::to_string(l) + "." + suffix, one));
     }
     offset = after;
   };

@@ -15,22 +15,34 @@ namespace {
 using json = nlohmann::json;
 
 bool st_dtype(const std::string& s, DType* out) {
-  if (s == "F32") *out = DType::F32;
-  else if (s == "F16") *out = DType::F16;
-  else if (s == "BF16") *out = DType::BF16;
-  else if (s == "I32") *out = DType::I32;
-  else if (s == "I8") *out = DType::I8;
-  else return false;
+  if (s == "F32")
+    *out = DType::F32;
+  else if (s == "F16")
+    *out = DType::F16;
+  else if (s == "BF16")
+    *out = DType::BF16;
+  else if (s == "I32")
+    *out = DType::I32;
+  else if (s == "I8")
+    *out = DType::I8;
+  else
+    return false;
   return true;
 }
 const char* st_name(DType t) {
   switch (t) {
-    case DType::F32: return "F32";
-    case DType::F16: return "F16";
-    case DType::BF16: return "BF16";
-    case DType::I32: return "I32";
-    case DType::I8: return "I8";
-    default: throw Error(std::string("safetensors writer: unsupported dtype ") + dtype_name(t));
+    case DType::F32:
+      return "F32";
+    case DType::F16:
+      return "F16";
+    case DType::BF16:
+      return "BF16";
+    case DType::I32:
+      return "I32";
+    case DType::I8:
+      return "I8";
+    default:
+      throw Error(std::string("safetensors writer: unsupported dtype ") + dtype_name(t));
   }
 }
 
@@ -116,11 +128,20 @@ TensorMap read_safetensors(const std::string& path) {
       numel *= static_cast<uint64_t>(dims[d]);
     }
     switch (js.size()) {
-      case 0: shape = Shape{}; break;
-      case 1: shape = Shape({dims[0]}); break;
-      case 2: shape = Shape({dims[0], dims[1]}); break;
-      case 3: shape = Shape({dims[0], dims[1], dims[2]}); break;
-      default: shape = Shape({dims[0], dims[1], dims[2], dims[3]});
+      case 0:
+        shape = Shape{};
+        break;
+      case 1:
+        shape = Shape({dims[0]});
+        break;
+      case 2:
+        shape = Shape({dims[0], dims[1]});
+        break;
+      case 3:
+        shape = Shape({dims[0], dims[1], dims[2]});
+        break;
+      default:
+        shape = Shape({dims[0], dims[1], dims[2], dims[3]});
     }
     const json& off = e["data_offsets"];
     if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
@@ -155,7 +176,8 @@ void write_safetensors(const std::string& path, const TensorMap& tensors,
     const Tensor& t = tensors.get(name);
     json shape = json::array();
     for (int d = 0; d < t.shape().rank(); ++d) shape.push_back(t.shape()[d]);
-    h[name] = {{"dtype", st_name(t.dtype())}, {"shape", shape},
+    h[name] = {{"dtype", st_name(t.dtype())},
+               {"shape", shape},
                {"data_offsets", {offset, offset + t.nbytes()}}};
     offset += t.nbytes();
   }

@@ -46,11 +46,16 @@ MetaValue MetaValue::of_string(std::string v) {
 
 double MetaValue::number() const {
   switch (kind) {
-    case Kind::Int: return static_cast<double>(i);
-    case Kind::UInt: return static_cast<double>(u);
-    case Kind::Float: return f;
-    case Kind::Bool: return b ? 1.0 : 0.0;
-    default: return 0;
+    case Kind::Int:
+      return static_cast<double>(i);
+    case Kind::UInt:
+      return static_cast<double>(u);
+    case Kind::Float:
+      return f;
+    case Kind::Bool:
+      return b ? 1.0 : 0.0;
+    default:
+      return 0;
   }
 }
 

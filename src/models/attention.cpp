@@ -27,8 +27,9 @@ void AttentionWeights::check() const {
 AttentionCache::AttentionCache(int64_t batch, int64_t n_kv_heads, int64_t capacity,
                                int64_t head_dim_k, int64_t head_dim_v)
     : batch_(batch), n_kv_(n_kv_heads), capacity_(capacity), dk_(head_dim_k), dv_(head_dim_v) {
-  k_ = Tensor::zeros({batch, n_kv_heads, capacity, head_dim_k});
-  v_ = Tensor::zeros({batch, n_kv_heads, capacity, head_dim_v});
+  // Uninitialised: rows are written before they are read, and untouched pages cost no memory.
+  k_ = Tensor::empty({batch, n_kv_heads, capacity, head_dim_k});
+  v_ = Tensor::empty({batch, n_kv_heads, capacity, head_dim_v});
 }
 
 void AttentionCache::set_length(int64_t n) {
@@ -60,6 +61,28 @@ void attend(ThreadPool& pool, const AttentionDims& dims, const float* q, int64_t
   const int64_t h = dims.n_heads, dk = dims.head_dim_k, dv = dims.head_dim_v;
   const int64_t group = dims.group();
   const float scale = dims.effective_scale();
+  if (n >= 4) {
+    // Many queries (prompt processing): per head, logits (n, m) = Q_h K_g^T and out = P V_g
+    // through GEMM, rows masked to their visible prefix.
+    pool.run(h, [&](int64_t head) {
+      ThreadPool one(1);
+      const int64_t g = head / group, m = kv.m;
+      std::vector<float> p(static_cast<size_t>(n * m));
+      sgemm(one, false, true, n, m, dk, scale, q + head * dk, q_stride, kv.keys + g * kv.k_head_stride,
+            dk, 0.0f, p.data(), m);
+      for (int64_t i = 0; i < n; ++i) {
+        float* row = p.data() + i * m;
+        int64_t visible = m;
+        if (causal_offset >= 0) visible = std::min(m, causal_offset + i + 1);
+        if (mask != nullptr) add(row, mask + i * mask_stride, row, visible);
+        if (visible > 0) softmax(row, visible);
+        std::fill(row + std::max<int64_t>(visible, 0), row + m, 0.0f);
+      }
+      sgemm(one, false, false, n, dv, m, 1.0f, p.data(), m, kv.values + g * kv.v_head_stride, dv,
+            0.0f, out + head * dv, out_stride);
+    });
+    return;
+  }
   // One task per (query, head); each keeps its logits in its own buffer.
   pool.run(n * h, [&](int64_t task) {
     const int64_t i = task / h, head = task % h, g = head / group;
@@ -147,8 +170,7 @@ Tensor dot_product_attention(const TensorView& q, const TensorView& K, const Ten
   AttentionDims d{1, 1, dk, dv, scale};
   Tensor y = Tensor::empty({dv});
   ThreadPool one(1);
-  attend(one, d, q.f32(), 1, dk, KeyValues{K.f32(), V.f32(), 0, 0, m}, -1, nullptr, 0, y.f32(),
-         dv);
+  attend(one, d, q.f32(), 1, dk, KeyValues{K.f32(), V.f32(), 0, 0, m}, -1, nullptr, 0, y.f32(), dv);
   return y;
 }
 
@@ -214,8 +236,8 @@ Tensor multiquery_attention_batched(ThreadPool& pool, const TensorView& X, const
   require_mqa(w);
   return multihead_attention_batched(pool, X, M, mask, w);
 }
-Tensor multiquery_self_attention_step(ThreadPool& pool, const TensorView& x,
-                                      AttentionCache& cache, const AttentionWeights& w) {
+Tensor multiquery_self_attention_step(ThreadPool& pool, const TensorView& x, AttentionCache& cache,
+                                      const AttentionWeights& w) {
   require_mqa(w);
   return multihead_self_attention_step(pool, x, cache, w);
 }

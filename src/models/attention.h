@@ -109,8 +109,8 @@ Tensor multiquery_attention_parallel(ThreadPool& pool, const TensorView& X, cons
                                      const TensorView& mask, const AttentionWeights& w);
 Tensor multiquery_attention_batched(ThreadPool& pool, const TensorView& X, const TensorView& M,
                                     const TensorView& mask, const AttentionWeights& w);
-Tensor multiquery_self_attention_step(ThreadPool& pool, const TensorView& x,
-                                      AttentionCache& cache, const AttentionWeights& w);
+Tensor multiquery_self_attention_step(ThreadPool& pool, const TensorView& x, AttentionCache& cache,
+                                      const AttentionWeights& w);
 Tensor multiquery_self_attention_step_batched(ThreadPool& pool, const TensorView& x,
                                               AttentionCache& cache, const AttentionWeights& w);
 

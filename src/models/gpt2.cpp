@@ -29,7 +29,8 @@ std::shared_ptr<const Model> build_gpt2(io::TensorMap map) {
     c.norm_eps = static_cast<float>(map.meta_float("config.layer_norm_epsilon", 1e-5));
   }
   auto positive = [&](int64_t v, const char* what) {
-    if (v <= 0 || v > (1 << 24)) map.fail(std::string(what) + " in 1..2^24, got " + std::to_string(v));
+    if (v <= 0 || v > (1 << 24))
+      map.fail(std::string(what) + " in 1..2^24, got " + std::to_string(v));
   };
   positive(c.dim, "embedding size");
   positive(c.hidden_dim, "feed-forward size");
@@ -58,7 +59,8 @@ std::shared_ptr<const Model> build_gpt2(io::TensorMap map) {
   const int64_t d = c.dim, hd = c.hidden_dim;
   std::vector<LayerWeights> layers;
   for (int64_t l = 0; l < c.n_layers; ++l) {
-    const std::string p = gguf ? "blk." + std::to_string(l) + "." : pre + "h." + std::to_string(l) + ".";
+    const std::string p =
+        gguf ? "blk." + std::to_string(l) + "." : pre + "h." + std::to_string(l) + ".";
     auto name = [&](const char* g, const char* h) { return p + (gguf ? g : h); };
     LayerWeights w;
     w.attn_norm = {NormKind::Layer, f.vector(name("attn_norm.weight", "ln_1.weight"), d),
@@ -70,7 +72,8 @@ std::shared_ptr<const Model> build_gpt2(io::TensorMap map) {
     TensorView qkv_b = f.vector(name("attn_qkv.bias", "attn.c_attn.bias"), 3 * d);
     // Row blocks of the fused projection: q, k, v.
     auto rows = [&](const TensorView& t, int64_t r0) {
-      return TensorView(static_cast<char*>(t.data()) + r0 * t.row_bytes(), t.dtype(), Shape({d, d}));
+      return TensorView(static_cast<char*>(t.data()) + r0 * t.row_bytes(), t.dtype(),
+                        Shape({d, d}));
     };
     auto part = [&](const TensorView& b, int64_t i) {
       return TensorView(b.as<float>() + i * d, DType::F32, Shape({d}));

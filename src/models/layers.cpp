@@ -62,7 +62,8 @@ float dot_q8_0(const void* w_row, const Q8Act* x, int64_t n) {
                           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].q)));
     __m256i p1 = dot32_i8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b + 1].q)),
                           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b + 1].q)));
-    acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(_cvtsh_ss(w[b].d) * x[b].d), acc0);
+    acc0 =
+        _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(_cvtsh_ss(w[b].d) * x[b].d), acc0);
     acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1),
                            _mm256_set1_ps(_cvtsh_ss(w[b + 1].d) * x[b + 1].d), acc1);
   }
@@ -127,33 +128,59 @@ float dot_f16(const uint16_t* w, const float* x, int64_t n) {
   return s;
 }
 
-// Decode path: one row of x against every row of W.
-void matvec(ThreadPool& pool, const float* x, const TensorView& w, float* y) {
-  const int64_t out = w.shape()[0], in = w.shape()[1];
-  const DType t = w.dtype();
+// Decode path: one row of x against every row of several weights (same input width).
+void matvec_many(ThreadPool& pool, const float* x, const TensorView* ws, float* const* ys,
+                 int n_w) {
+  const int64_t in = ws[0].shape()[1];
+  bool any_q = false;
+  int64_t total = 0;
+  int64_t starts[9];
+  for (int i = 0; i < n_w; ++i) {
+    any_q |= ws[i].dtype() == DType::Q8_0 || ws[i].dtype() == DType::Q4_0;
+    starts[i] = total;
+    total += ws[i].shape()[0];
+  }
+  starts[n_w] = total;
   std::unique_ptr<Q8Act[]> xq;
-  if (t == DType::Q8_0 || t == DType::Q4_0) {
+  if (any_q) {
     xq.reset(new Q8Act[static_cast<size_t>(in / 32)]);
     quantize_q8_act(x, xq.get(), in);
   }
-  std::unique_ptr<float[]> xf;
   const int64_t grain = std::max<int64_t>(16, 4096 / std::max<int64_t>(in, 1));
-  pool.parallel_for(out, grain, [&](int64_t b, int64_t e) {
+  pool.parallel_for(total, grain, [&](int64_t b, int64_t e) {
     std::unique_ptr<float[]> tmp;
-    for (int64_t r = b; r < e; ++r) {
+    int wi = 0;
+    while (starts[wi + 1] <= b) ++wi;
+    for (int64_t g = b; g < e; ++g) {
+      while (starts[wi + 1] <= g) ++wi;
+      const TensorView& w = ws[wi];
+      const int64_t r = g - starts[wi];
       const void* row = w.row(r);
-      switch (t) {
-        case DType::F32: y[r] = dot(static_cast<const float*>(row), x, in); break;
-        case DType::F16: y[r] = dot_f16(static_cast<const uint16_t*>(row), x, in); break;
-        case DType::Q8_0: y[r] = dot_q8_0(row, xq.get(), in); break;
-        case DType::Q4_0: y[r] = dot_q4_0(row, xq.get(), in); break;
+      float* y = ys[wi];
+      switch (w.dtype()) {
+        case DType::F32:
+          y[r] = dot(static_cast<const float*>(row), x, in);
+          break;
+        case DType::F16:
+          y[r] = dot_f16(static_cast<const uint16_t*>(row), x, in);
+          break;
+        case DType::Q8_0:
+          y[r] = dot_q8_0(row, xq.get(), in);
+          break;
+        case DType::Q4_0:
+          y[r] = dot_q4_0(row, xq.get(), in);
+          break;
         default:
           if (!tmp) tmp.reset(new float[static_cast<size_t>(in)]);
-          to_f32(t, row, tmp.get(), in);
+          to_f32(w.dtype(), row, tmp.get(), in);
           y[r] = dot(tmp.get(), x, in);
       }
     }
   });
+}
+
+void matvec(ThreadPool& pool, const float* x, const TensorView& w, float* y) {
+  matvec_many(pool, x, &w, &y, 1);
 }
 
 }  // namespace
@@ -181,6 +208,14 @@ void linear(ThreadPool& pool, const float* x, int64_t n, const TensorView& w, co
     for (int64_t i = 0; i < n; ++i) add(y + i * out, bias, y + i * out, out);
 }
 
+void linear_many(ThreadPool& pool, const float* x, std::initializer_list<TensorView> ws,
+                 std::initializer_list<float*> ys) {
+  LOOM_ASSERT(ws.size() == ys.size() && ws.size() >= 1 && ws.size() <= 8, "linear_many arity");
+  for (const auto& w : ws)
+    LOOM_ASSERT(w.shape()[1] == ws.begin()->shape()[1], "input widths differ");
+  matvec_many(pool, x, ws.begin(), ys.begin(), static_cast<int>(ws.size()));
+}
+
 void embed_tokens(const TensorView& table, const int32_t* ids, int64_t n, float* out) {
   const int64_t vocab = table.shape()[0], d = table.shape()[1];
   for (int64_t i = 0; i < n; ++i) {
@@ -206,7 +241,8 @@ void add_positions(const TensorView& table, int64_t pos0, int64_t n, float* x) {
 }
 
 void Rope::apply(float* x, int64_t n, int64_t stride, int64_t n_heads, int64_t pos0) const {
-  for (int64_t i = 0; i < n; ++i) rope(x + i * stride, n_heads, head_dim, rot_dim, pos0 + i, theta, style);
+  for (int64_t i = 0; i < n; ++i)
+    rope(x + i * stride, n_heads, head_dim, rot_dim, pos0 + i, theta, style);
 }
 
 void Norm::apply(const float* x, float* y, int64_t n) const {
@@ -229,21 +265,38 @@ void Ffn::forward(ThreadPool& pool, const float* x, int64_t n, float* y, float* 
   const int64_t hd = hidden();
   float* hup = scratch;
   float* hgate = scratch + n * hd;
-  linear(pool, x, n, up, up_bias.empty() ? nullptr : up_bias.as<float>(), hup);
   const int64_t total = n * hd;
+  if (ffn_gated(kind) && n == 1) {
+    linear_many(pool, x, {up, gate}, {hup, hgate});
+    if (!up_bias.empty()) add(hup, up_bias.as<float>(), hup, hd);
+  } else {
+    linear(pool, x, n, up, up_bias.empty() ? nullptr : up_bias.as<float>(), hup);
+  }
   if (ffn_gated(kind)) {
-    linear(pool, x, n, gate, nullptr, hgate);
+    if (n != 1) linear(pool, x, n, gate, nullptr, hgate);
     switch (kind) {
-      case FfnKind::SwiGLU: swiglu(hgate, hup, total); break;
-      case FfnKind::GeGLU: geglu(hgate, hup, total); break;
-      default: reglu(hgate, hup, total); break;
+      case FfnKind::SwiGLU:
+        swiglu(hgate, hup, total);
+        break;
+      case FfnKind::GeGLU:
+        geglu(hgate, hup, total);
+        break;
+      default:
+        reglu(hgate, hup, total);
+        break;
     }
     hup = hgate;
   } else {
     switch (kind) {
-      case FfnKind::Gelu: gelu_tanh(hup, total); break;
-      case FfnKind::GeluErf: gelu_erf(hup, total); break;
-      default: relu(hup, total); break;
+      case FfnKind::Gelu:
+        gelu_tanh(hup, total);
+        break;
+      case FfnKind::GeluErf:
+        gelu_erf(hup, total);
+        break;
+      default:
+        relu(hup, total);
+        break;
     }
   }
   linear(pool, hup, n, down, down_bias.empty() ? nullptr : down_bias.as<float>(), y);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <vector>
 
 #include "core/kernels.h"
@@ -18,6 +19,11 @@ namespace loom::models {
 // dequantised a tile of rows at a time).
 void linear(ThreadPool& pool, const float* x, int64_t n, const TensorView& w, const float* bias,
             float* y);
+
+// Decode-time products of one input row with several weights at once: y_i (out_i) = W_i x (in).
+// One pass over the pool for all of them (q/k/v, gate/up), sharing x's q8 quantisation.
+void linear_many(ThreadPool& pool, const float* x, std::initializer_list<TensorView> ws,
+                 std::initializer_list<float*> ys);
 
 // Activations quantised per 32-block to int8 (scale d = amax / 127): the decode-time partner of
 // q8_0 and q4_0 weights.
@@ -64,9 +70,9 @@ bool ffn_gated(FfnKind k);
 
 struct Ffn {
   FfnKind kind = FfnKind::SwiGLU;
-  TensorView up;     // (hidden, d)    "w3" in llama2.c, c_fc in GPT-2
-  TensorView gate;   // (hidden, d)    "w1"; empty for ungated kinds
-  TensorView down;   // (d, hidden)    "w2", c_proj
+  TensorView up;                  // (hidden, d)    "w3" in llama2.c, c_fc in GPT-2
+  TensorView gate;                // (hidden, d)    "w1"; empty for ungated kinds
+  TensorView down;                // (d, hidden)    "w2", c_proj
   TensorView up_bias, down_bias;  // (hidden), (d) f32 or empty
   int64_t hidden() const { return up.shape()[0]; }
   // y (n, d) = down(act(gate x) * up x); scratch holds 2 * n * hidden floats.

@@ -34,7 +34,8 @@ std::shared_ptr<const Model> build_llama(io::TensorMap map) {
     c.head_dim = c.n_heads > 0 ? c.dim / c.n_heads : 0;
   }
   auto positive = [&](int64_t v, const char* what) {
-    if (v <= 0 || v > (1 << 24)) map.fail(std::string(what) + " in 1..2^24, got " + std::to_string(v));
+    if (v <= 0 || v > (1 << 24))
+      map.fail(std::string(what) + " in 1..2^24, got " + std::to_string(v));
   };
   positive(c.dim, "embedding size");
   positive(c.hidden_dim, "feed-forward size");
@@ -44,8 +45,8 @@ std::shared_ptr<const Model> build_llama(io::TensorMap map) {
   positive(c.context_length, "context length");
   positive(c.head_dim, "head size");
   if (c.n_heads % c.n_kv_heads != 0) {
-    map.fail("head count " + std::to_string(c.n_heads) + " a multiple of the key/value head count " +
-             std::to_string(c.n_kv_heads));
+    map.fail("head count " + std::to_string(c.n_heads) +
+             " a multiple of the key/value head count " + std::to_string(c.n_kv_heads));
   }
   if (c.head_dim % 2 != 0) map.fail("head size even for RoPE, got " + std::to_string(c.head_dim));
   c.rope.head_dim = c.head_dim;
@@ -70,29 +71,43 @@ std::shared_ptr<const Model> build_llama(io::TensorMap map) {
   const int64_t qd = c.n_heads * c.head_dim, kvd = c.n_kv_heads * c.head_dim;
   std::vector<LayerWeights> layers;
   for (int64_t l = 0; l < c.n_layers; ++l) {
-    const std::string p = hf ? "model.layers." + std::to_string(l) + "." : "blk." + std::to_string(l) + ".";
+    const std::string p =
+        hf ? "model.layers." + std::to_string(l) + "." : "blk." + std::to_string(l) + ".";
     auto name = [&](const char* gguf, const char* hfn) { return p + (hf ? hfn : gguf); };
     LayerWeights w;
-    w.attn_norm = {NormKind::RMS, f.vector(name("attn_norm.weight", "input_layernorm.weight"), c.dim), {}, c.norm_eps};
-    w.ffn_norm = {NormKind::RMS, f.vector(name("ffn_norm.weight", "post_attention_layernorm.weight"), c.dim), {}, c.norm_eps};
+    w.attn_norm = {NormKind::RMS,
+                   f.vector(name("attn_norm.weight", "input_layernorm.weight"), c.dim),
+                   {},
+                   c.norm_eps};
+    w.ffn_norm = {NormKind::RMS,
+                  f.vector(name("ffn_norm.weight", "post_attention_layernorm.weight"), c.dim),
+                  {},
+                  c.norm_eps};
     w.wq = f.matrix(name("attn_q.weight", "self_attn.q_proj.weight"), Shape({qd, c.dim}));
     w.wk = f.matrix(name("attn_k.weight", "self_attn.k_proj.weight"), Shape({kvd, c.dim}));
     w.wv = f.matrix(name("attn_v.weight", "self_attn.v_proj.weight"), Shape({kvd, c.dim}));
     w.wo = f.matrix(name("attn_output.weight", "self_attn.o_proj.weight"), Shape({c.dim, qd}));
     w.ffn.kind = FfnKind::SwiGLU;
-    w.ffn.gate = f.matrix(name("ffn_gate.weight", "mlp.gate_proj.weight"), Shape({c.hidden_dim, c.dim}));
+    w.ffn.gate =
+        f.matrix(name("ffn_gate.weight", "mlp.gate_proj.weight"), Shape({c.hidden_dim, c.dim}));
     w.ffn.up = f.matrix(name("ffn_up.weight", "mlp.up_proj.weight"), Shape({c.hidden_dim, c.dim}));
-    w.ffn.down = f.matrix(name("ffn_down.weight", "mlp.down_proj.weight"), Shape({c.dim, c.hidden_dim}));
+    w.ffn.down =
+        f.matrix(name("ffn_down.weight", "mlp.down_proj.weight"), Shape({c.dim, c.hidden_dim}));
     layers.push_back(w);
   }
-  Norm final_norm{NormKind::RMS, f.vector(hf ? "model.norm.weight" : "output_norm.weight", c.dim), {}, c.norm_eps};
+  Norm final_norm{NormKind::RMS,
+                  f.vector(hf ? "model.norm.weight" : "output_norm.weight", c.dim),
+                  {},
+                  c.norm_eps};
   const std::string head_name = hf ? "lm_head.weight" : "output.weight";
-  const bool tie = hf ? map.meta_bool("config.tie_word_embeddings", !map.has(head_name)) : !map.has(head_name);
+  const bool tie =
+      hf ? map.meta_bool("config.tie_word_embeddings", !map.has(head_name)) : !map.has(head_name);
   c.tied_head = tie || !map.has(head_name);
   TensorView head = c.tied_head ? token_embd : f.matrix(head_name, Shape({c.vocab_size, c.dim}));
   std::vector<Tensor> owned = f.take_owned();
-  return std::make_shared<const Model>(c, std::move(map), std::move(owned), token_embd, TensorView(),
-                                       std::move(layers), final_norm, head, TensorView());
+  return std::make_shared<const Model>(c, std::move(map), std::move(owned), token_embd,
+                                       TensorView(), std::move(layers), final_norm, head,
+                                       TensorView());
 }
 
 }  // namespace loom::models

@@ -5,7 +5,11 @@ namespace loom::models::detail {
 TensorView WeightFetcher::matrix(const std::string& name, Shape expected) {
   const Tensor& t = map_.get(name, expected);
   switch (t.dtype()) {
-    case DType::F32: case DType::F16: case DType::BF16: case DType::Q8_0: case DType::Q4_0:
+    case DType::F32:
+    case DType::F16:
+    case DType::BF16:
+    case DType::Q8_0:
+    case DType::Q4_0:
       return t.view();
     default:
       map_.fail("tensor '" + name + "' has type " + dtype_name(t.dtype()) +
@@ -21,7 +25,8 @@ TensorView WeightFetcher::vector(const std::string& name, int64_t n) {
   }
   if (t.dtype() == DType::F32) return t.view().reshaped(Shape({n}));
   if (t.dtype() != DType::F16 && t.dtype() != DType::BF16) {
-    map_.fail("tensor '" + name + "' has type " + dtype_name(t.dtype()) + ", expected f32/f16/bf16");
+    map_.fail("tensor '" + name + "' has type " + dtype_name(t.dtype()) +
+              ", expected f32/f16/bf16");
   }
   owned_.push_back(t.to(DType::F32));
   return owned_.back().view().reshaped(Shape({n}));
@@ -30,7 +35,8 @@ TensorView WeightFetcher::vector(const std::string& name, int64_t n) {
 TensorView WeightFetcher::transposed(const std::string& name, int64_t in, int64_t out) {
   const Tensor& t = map_.get(name, Shape({in, out}));
   if (t.dtype() != DType::F32 && t.dtype() != DType::F16 && t.dtype() != DType::BF16) {
-    map_.fail("tensor '" + name + "' has type " + dtype_name(t.dtype()) + ", expected f32/f16/bf16");
+    map_.fail("tensor '" + name + "' has type " + dtype_name(t.dtype()) +
+              ", expected f32/f16/bf16");
   }
   Tensor f = t.to(DType::F32);
   Tensor tr = Tensor::empty({out, in});

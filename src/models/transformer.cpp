@@ -116,9 +116,16 @@ void Model::forward_chunk(Session& s, ThreadPool& pool, const int32_t* tokens, i
       w.attn_norm.apply(x, h, n);
       in = h;
     }
-    linear(pool, in, n, w.wq, bias(w.bq), s.q_.data());
-    linear(pool, in, n, w.wk, bias(w.bk), s.k_.data());
-    linear(pool, in, n, w.wv, bias(w.bv), s.v_.data());
+    if (n == 1) {  // decode: one pass over the pool for q, k and v
+      linear_many(pool, in, {w.wq, w.wk, w.wv}, {s.q_.data(), s.k_.data(), s.v_.data()});
+      if (!w.bq.empty()) add(s.q_.data(), w.bq.as<float>(), s.q_.data(), qd);
+      if (!w.bk.empty()) add(s.k_.data(), w.bk.as<float>(), s.k_.data(), kvd);
+      if (!w.bv.empty()) add(s.v_.data(), w.bv.as<float>(), s.v_.data(), kvd);
+    } else {
+      linear(pool, in, n, w.wq, bias(w.bq), s.q_.data());
+      linear(pool, in, n, w.wk, bias(w.bk), s.k_.data());
+      linear(pool, in, n, w.wv, bias(w.bv), s.v_.data());
+    }
     if (c.use_rope) {
       c.rope.apply(s.q_.data(), n, qd, c.n_heads, pos0);
       c.rope.apply(s.k_.data(), n, kvd, c.n_kv_heads, pos0);
@@ -161,7 +168,8 @@ void Model::forward_chunk(Session& s, ThreadPool& pool, const int32_t* tokens, i
     std::memcpy(s.hidden_.data(), last, sizeof(float) * rows * d);
   }
   s.hidden_rows_ = rows;
-  if (logits_out != nullptr) linear(pool, s.hidden_.data(), rows, head_, bias(head_bias_), logits_out);
+  if (logits_out != nullptr)
+    linear(pool, s.hidden_.data(), rows, head_, bias(head_bias_), logits_out);
 }
 
 std::shared_ptr<const Model> build_model(io::TensorMap weights) {

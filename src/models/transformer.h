@@ -26,9 +26,9 @@ struct TransformerConfig {
   bool pre_norm = true;  // false: post-norm (normalise after each residual add)
   FfnKind ffn = FfnKind::SwiGLU;
   bool use_rope = true;
-  Rope rope;                 // when use_rope
+  Rope rope;  // when use_rope
   bool learned_positions = false;
-  bool tied_head = false;    // LM head shares the token embedding
+  bool tied_head = false;  // LM head shares the token embedding
   std::string describe() const;
 };
 
@@ -63,7 +63,9 @@ class Model {
   void forward(Session& s, ThreadPool& pool, const int32_t* tokens, int64_t n,
                bool all_logits = false) const;
 
-  // The final hidden states (after the final norm) of the last forward, (n, dim): for embeddings.
+  // Final hidden states (after the final norm) of the last forward pass, for embeddings: all rows
+  // of the last chunk (n, dim) when all_logits, else the last row (dim). Give the Session a chunk
+  // at least as long as the input to get every row.
   static const float* hidden_states(const Session& s);
 
  private:

@@ -30,9 +30,9 @@ std::vector<double> frequencies(SamplerConfig c, std::vector<double> probs, int 
 
 TEST(Sampler, GreedyAndDegenerateSettingsPickTheArgmax) {
   std::vector<double> p = {0.1, 0.2, 0.4, 0.3};
-  for (SamplerConfig c : {SamplerConfig{.temperature = 0}, SamplerConfig{.top_k = 1, .seed = 5},
-                          SamplerConfig{.top_p = 0.01f, .seed = 9},
-                          SamplerConfig{.min_p = 0.99f, .seed = 1}}) {
+  for (SamplerConfig c :
+       {SamplerConfig{.temperature = 0}, SamplerConfig{.top_k = 1, .seed = 5},
+        SamplerConfig{.top_p = 0.01f, .seed = 9}, SamplerConfig{.min_p = 0.99f, .seed = 1}}) {
     for (int i = 0; i < 20; ++i) {
       Sampler s(c);
       auto l = logits_of(p);
@@ -108,7 +108,8 @@ TEST(Llama2cSampler, TopPKeepsTheNucleusAndGreedyAtZero) {
     // sorted (0.6, 0.3, 0.1) cum passes 0.95 only at the end: r = coin * 1.0
     int want = coin < 0.6f ? 1 : (coin < 0.9f ? 2 : 0);
     int got = t.sample(x);
-    if (std::fabs(coin - 0.6f) > 1e-4f && std::fabs(coin - 0.9f) > 1e-4f) EXPECT_EQ(got, want) << coin;
+    if (std::fabs(coin - 0.6f) > 1e-4f && std::fabs(coin - 0.9f) > 1e-4f)
+      EXPECT_EQ(got, want) << coin;
   }
 }
 

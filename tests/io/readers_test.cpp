@@ -13,11 +13,14 @@
 namespace loom::io {
 namespace {
 
-std::string stories(const char* f) { return test::data_path(std::string("models/stories260K/") + f); }
+std::string stories(const char* f) {
+  return test::data_path(std::string("models/stories260K/") + f);
+}
 
 std::string temp_file(const std::string& name, const std::string& bytes) {
   std::string p = ::testing::TempDir() + "/" + name;
-  std::ofstream(p, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(p, std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   return p;
 }
 
@@ -71,7 +74,8 @@ TEST(Llama2c, HeaderAndLayout) {
 
 TEST(Llama2c, TruncatedAndBadHeaders) {
   std::string bytes = read_file(stories("stories260K.bin"));
-  for (size_t cut : {size_t{0}, size_t{10}, size_t{28}, size_t{5000}, size_t{300000}, size_t{1000000}}) {
+  for (size_t cut :
+       {size_t{0}, size_t{10}, size_t{28}, size_t{5000}, size_t{300000}, size_t{1000000}}) {
     std::string p = temp_file("trunc.bin", bytes.substr(0, cut));
     std::string msg = error_of([&] { read_llama2c(p); });
     EXPECT_NE(msg.find(p), std::string::npos) << "cut " << cut << ": " << msg;

@@ -43,7 +43,9 @@ TEST(BadInput, ModelErrorsNameTheProblem) {
     for (auto& [n, x] : t)
       if (n == "blk.1.attn_k.weight") x = Tensor::zeros({32, 32});
   });
-  EXPECT_NE(e.find("'blk.1.attn_k.weight' has shape (32, 32), expected (16, 32)"), std::string::npos) << e;
+  EXPECT_NE(e.find("'blk.1.attn_k.weight' has shape (32, 32), expected (16, 32)"),
+            std::string::npos)
+      << e;
 
   e = build_error([](io::TensorMap&, Tensors& t) {
     for (auto& [n, x] : t)

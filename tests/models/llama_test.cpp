@@ -30,7 +30,8 @@ std::string decode_llama2c(const std::vector<std::string>& vocab, int prev, int 
   std::string s = vocab[static_cast<size_t>(tok)];
   if (prev == 1 && !s.empty() && s[0] == ' ') s = s.substr(1);
   unsigned byte;
-  if (s.size() == 6 && std::sscanf(s.c_str(), "<0x%02X>", &byte) == 1) s = std::string(1, static_cast<char>(byte));
+  if (s.size() == 6 && std::sscanf(s.c_str(), "<0x%02X>", &byte) == 1)
+    s = std::string(1, static_cast<char>(byte));
   return s;
 }
 

@@ -1,0 +1,176 @@
+// `loom generate`: text from a model file (GGUF, safetensors + config.json,
+// llama2.c .bin).
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <string>
+
+#include "cli.h"
+#include "core/error.h"
+#include "generate/codec.h"
+#include "generate/generator.h"
+#include "models/transformer.h"
+
+namespace {
+
+using loom::cli::Args;
+
+// CPU seconds (user + system, all threads) used by this process so far.
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+using loom::cli::UsageError;
+
+long peak_rss_mb() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss / 1024;  // ru_maxrss is in KiB on Linux
+}
+
+int run_generate(const Args &args) {
+  const std::string model_path = args.need("model");
+  loom::generate::SamplerConfig sc;
+  sc.temperature = static_cast<float>(args.number("temperature", 1.0));
+  sc.top_p = static_cast<float>(args.number("top-p", 0.9));
+  sc.top_k = static_cast<int32_t>(args.integer("top-k", 0));
+  sc.min_p = static_cast<float>(args.number("min-p", 0.0));
+  sc.repetition_penalty = static_cast<float>(args.number("repeat-penalty", 1.0));
+  sc.frequency_penalty = static_cast<float>(args.number("frequency-penalty", 0.0));
+  sc.presence_penalty = static_cast<float>(args.number("presence-penalty", 0.0));
+  sc.penalty_last_n = static_cast<int32_t>(args.integer("repeat-last-n", 64));
+  sc.seed = args.has("seed") ? static_cast<uint64_t>(args.integer("seed", 0))
+                             : static_cast<uint64_t>(std::time(nullptr));
+  if (sc.temperature < 0) throw UsageError{"--temperature must be >= 0"};
+  if (sc.top_p < 0 || sc.top_p > 1) throw UsageError{"--top-p must be in [0, 1]"};
+  if (sc.top_k < 0) throw UsageError{"--top-k must be >= 0"};
+  if (sc.min_p < 0 || sc.min_p > 1) throw UsageError{"--min-p must be in [0, 1]"};
+  if (sc.repetition_penalty <= 0) throw UsageError{"--repeat-penalty must be > 0"};
+
+  const std::string sampler = args.str("sampler", "auto");
+  loom::generate::SamplerKind kind;
+  if (sampler == "llama2c") {
+    kind = loom::generate::SamplerKind::Llama2c;
+  } else if (sampler == "standard") {
+    kind = loom::generate::SamplerKind::Standard;
+  } else if (sampler == "auto") {
+    const bool extras = sc.top_k > 0 || sc.min_p > 0 || sc.repetition_penalty != 1.0f ||
+                        sc.frequency_penalty != 0 || sc.presence_penalty != 0;
+    kind = extras ? loom::generate::SamplerKind::Standard : loom::generate::SamplerKind::Llama2c;
+  } else {
+    throw UsageError{"--sampler: expected auto, standard or llama2c, got '" + sampler + "'"};
+  }
+
+  loom::generate::GenerateOptions opt;
+  opt.steps = args.integer("steps", 256);
+  opt.max_new_tokens = args.integer("max-tokens", -1);
+  opt.beams = static_cast<int>(args.integer("beams", 1));
+  opt.length_penalty = static_cast<float>(args.number("length-penalty", 1.0));
+  if (args.has("stop")) opt.stop.push_back(args.str("stop"));
+  if (args.flag("ignore-eos")) opt.stop_at_eos = false;
+  if (opt.steps < 0) throw UsageError{"--steps must be >= 0"};
+  if (opt.beams < 1 || opt.beams > 64) throw UsageError{"--beams must be in 1..64"};
+
+  loom::ThreadPool pool(args.threads());
+  auto t0 = std::chrono::steady_clock::now();
+  auto model = loom::models::load_model(model_path);
+  auto codec = loom::generate::load_codec(*model, args.str("tokenizer"));
+  double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  loom::generate::Generator gen(*model, *codec, pool);
+  const std::string prompt = args.str("prompt", "");
+  const bool json = args.json();
+  if (args.flag("echo") && !json) {
+    auto ids = codec->encode(prompt, true);
+    for (size_t i = 1; i < ids.size(); ++i)
+      std::fputs(codec->piece_text(ids[i - 1], ids[i]).c_str(), stdout);
+  }
+  auto stream = [&](std::string_view s) {
+    if (json) return;
+    std::fwrite(s.data(), 1, s.size(), stdout);
+    std::fflush(stdout);
+  };
+  const double cpu0 = cpu_seconds();
+  auto res = gen.generate(prompt, opt, sc, kind, stream);
+  const double cpu = cpu_seconds() - cpu0;
+  if (json) {
+    std::string toks;
+    for (size_t i = 0; i < res.tokens.size(); ++i)
+      toks += (i ? "," : "") + std::to_string(res.tokens[i]);
+    std::printf(
+        "{\"text\": %s, \"prompt_tokens\": %zu, \"tokens\": [%s], "
+        "\"stop_reason\": %s}\n",
+        loom::cli::json_quote(res.text).c_str(), res.prompt.size(), toks.c_str(),
+        loom::cli::json_quote(res.stop_reason).c_str());
+  } else {
+    std::printf("\n");
+  }
+  std::fflush(stdout);
+  std::fprintf(stderr, "loom generate: %s (%s), loaded in %.3f s, %d thread(s)\n",
+               model->config().describe().c_str(), model->weights().format().c_str(), load_s,
+               pool.size());
+  const double n_new = static_cast<double>(res.tokens.size());
+  std::fprintf(
+      stderr,
+      "loom generate: prompt %zu tokens in %.3f s (%.1f tok/s), "
+      "generated %zu tokens in "
+      "%.3f s (%.1f tok/s), stop: %s, cpu %.3f s, peak rss %ld MB\n",
+      res.prompt.size(), res.prompt_seconds,
+      res.prompt_seconds > 0 ? static_cast<double>(res.prompt.size()) / res.prompt_seconds : 0.0,
+      res.tokens.size(), res.decode_seconds,
+      res.decode_seconds > 0 ? (n_new > 1 ? n_new - 1 : n_new) / res.decode_seconds : 0.0,
+      res.stop_reason.c_str(), cpu, peak_rss_mb());
+  return 0;
+}
+
+}  // namespace
+
+LOOM_COMMAND("generate",
+             "generate text with a Llama or GPT-2 model (GGUF, safetensors, llama2.c "
+             ".bin)",
+             {
+                 {"model", "FILE",
+                  "model: .gguf, .safetensors (config.json beside it) or a folder, "
+                  "llama2.c .bin",
+                  ""},
+                 {"tokenizer", "FILE",
+                  "SentencePiece .model or llama2.c tokenizer .bin (default: the GGUF's "
+                  "own)",
+                  ""},
+                 {"prompt", "TEXT", "prompt text (BOS is always prepended)", "\"\""},
+                 {"steps", "N",
+                  "forward steps as llama2.c's -n: positions including the prompt's "
+                  "(BOS included); 0 = context length",
+                  "256"},
+                 {"max-tokens", "N", "at most N new tokens", ""},
+                 {"temperature", "T", "sampling temperature; 0 = greedy", "1.0"},
+                 {"top-p", "P", "nucleus sampling; 1 = off", "0.9"},
+                 {"top-k", "K", "keep the K most likely tokens; 0 = off", "0"},
+                 {"min-p", "P", "drop tokens below P * the top probability; 0 = off", "0"},
+                 {"repeat-penalty", "R",
+                  "divide positive / multiply negative logits of recent tokens", "1.0"},
+                 {"frequency-penalty", "F", "subtract F * count of each recent token", "0"},
+                 {"presence-penalty", "F", "subtract F from every recent token", "0"},
+                 {"repeat-last-n", "N", "window of recent tokens for the penalties (0 = all)",
+                  "64"},
+                 {"seed", "S", "random seed", "time"},
+                 {"sampler", "NAME",
+                  "auto | standard | llama2c (run.c's xorshift RNG and top-p; auto "
+                  "picks it unless top-k, min-p or penalties are set)",
+                  "auto"},
+                 {"beams", "B", "beam search with B beams (deterministic)", "1"},
+                 {"length-penalty", "A", "beam score = logprob / length^A", "1.0"},
+                 {"stop", "STR", "stop before this string", ""},
+                 {"ignore-eos", "", "keep going past EOS/BOS", ""},
+                 {"echo", "", "print the prompt before the generated text", ""},
+             },
+             run_generate,
+             "Prints the generated text alone on stdout (streamed, newline at the end); "
+             "load details and\n"
+             "tokens/s go to stderr. Example:\n"
+             "  loom generate --model stories260K.bin --tokenizer tok512.bin "
+             "--temperature 0 --steps 200");
