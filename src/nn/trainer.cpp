@@ -129,7 +129,7 @@ StepStats CausalLmTrainer::step() {
   StepStats st;
   st.step = step + 1;
   st.loss = static_cast<float>(loss_sum / static_cast<double>(cfg_.grad_accum));
-  st.grad_norm = clip_grad_norm(model_.params(), cfg_.clip);
+  st.grad_norm = clip_grad_norm(model_.params(), cfg_.clip, pool_);
   if (!std::isfinite(st.grad_norm))
     throw Error("training: gradient norm is not finite at step " + std::to_string(step + 1) +
                 "; stopped before updating, the last checkpoint is the last good state");
