@@ -28,15 +28,17 @@ void BM_Gemm(benchmark::State& state, loom::DType dt) {
   loom::Tensor b = loom::Tensor::empty({n, k}, dt);  // weights stored (out, in), as in models
   fill(a, rng);
   fill(b, rng);
-  loom::Tensor c = loom::Tensor::zeros({m, n}, dt == loom::DType::I8 ? loom::DType::I32 : loom::DType::F32);
+  loom::Tensor c =
+      loom::Tensor::zeros({m, n}, dt == loom::DType::I8 ? loom::DType::I32 : loom::DType::F32);
   for (auto _ : state) {
     loom::matmul(pool, a.view(), false, b.view(), true, c.view());
     benchmark::DoNotOptimize(c.data());
   }
   state.counters["GFLOP/s"] =
       benchmark::Counter(2.0 * m * n * k / 1e9, benchmark::Counter::kIsIterationInvariantRate);
-  state.SetLabel(std::string(loom::dtype_name(dt)) + " M=" + std::to_string(m) + " K=" +
-                 std::to_string(k) + " N=" + std::to_string(n) + " threads=" + std::to_string(threads));
+  state.SetLabel(std::string(loom::dtype_name(dt)) + " M=" + std::to_string(m) +
+                 " K=" + std::to_string(k) + " N=" + std::to_string(n) +
+                 " threads=" + std::to_string(threads));
 }
 
 void shapes(benchmark::internal::Benchmark* b) {

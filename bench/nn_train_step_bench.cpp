@@ -59,7 +59,7 @@ void BM_TrainStep(benchmark::State& state, CausalLmConfig cfg, int64_t batch, Co
     model.params().zero_grad();
     Var loss = model.loss(tape, ids.data(), tg.data(), batch, T);
     tape.backward(loss);
-    clip_grad_norm(model.params(), 1.0f);
+    clip_grad_norm(model.params(), 1.0f, pool);
     opt.step(1e-4f, pool);
     return tape.data(loss)[0];
   };

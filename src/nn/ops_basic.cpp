@@ -166,22 +166,10 @@ namespace {
 
 constexpr float kGeluK0 = 0.7978845608028654f, kGeluK1 = 0.044715f;
 
-inline float sigmoidf(float x) { return 1.0f / (1.0f + std::exp(-x)); }
-
 // d act(x) / dx for the activations used here.
-inline float gelu_tanh_grad(float x) {
-  float u = kGeluK0 * (x + kGeluK1 * x * x * x);
-  float th = std::tanh(u);
-  return 0.5f * (1.0f + th) +
-         0.5f * x * (1.0f - th * th) * kGeluK0 * (1.0f + 3.0f * kGeluK1 * x * x);
-}
 inline float gelu_erf_grad(float x) {
   return 0.5f * (1.0f + std::erf(x * 0.70710678118654752f)) +
          x * 0.3989422804014327f * std::exp(-0.5f * x * x);
-}
-inline float silu_grad(float x) {
-  float s = sigmoidf(x);
-  return s * (1.0f + x * (1.0f - s));
 }
 
 // silu'(x) from x and a = silu(x) = x·s: s = a/x (s(0) = 1/2), silu' = s + a·(1 - s).

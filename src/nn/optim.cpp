@@ -1,5 +1,6 @@
 #include "nn/optim.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -33,6 +34,22 @@ void for_each_trainable_run(ParamStore& params, F&& fn) {
   }
 }
 
+// One AdamW update in torch's operation order (a plain loop over restrict pointers so it
+// vectorises). decay is exactly 1 without weight decay, as in torch.
+void adamw_update(float* __restrict w, float* __restrict m, float* __restrict v,
+                  const float* __restrict g, int64_t n, float decay, float b1, float omb1, float b2,
+                  float omb2, float bc2_sqrt, float eps, float step_size) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float gi = g[i];
+    const float mi = m[i] * b1 + omb1 * gi;
+    const float vi = v[i] * b2 + omb2 * (gi * gi);
+    m[i] = mi;
+    v[i] = vi;
+    const float denom = std::sqrt(vi) / bc2_sqrt + eps;
+    w[i] = w[i] * decay + (-step_size) * (mi / denom);
+  }
+}
+
 }  // namespace
 
 float clip_grad_norm(ParamStore& params, float max_norm) {
@@ -48,6 +65,35 @@ float clip_grad_norm(ParamStore& params, float max_norm) {
     for_each_trainable_run(params, [&](Parameter& p, int64_t r0, int64_t r1) {
       float* g = p.grad.f32() + r0 * p.cols();
       for (int64_t i = 0, n = (r1 - r0) * p.cols(); i < n; ++i) g[i] *= s;
+    });
+  }
+  return norm;
+}
+
+float clip_grad_norm(ParamStore& params, float max_norm, ThreadPool& pool) {
+  const int64_t chunks = pool.size();
+  std::vector<double> part(static_cast<size_t>(chunks));
+  double ss = 0;
+  for_each_trainable_run(params, [&](Parameter& p, int64_t r0, int64_t r1) {
+    const float* g = p.grad.f32() + r0 * p.cols();
+    const int64_t n = (r1 - r0) * p.cols(), per = (n + chunks - 1) / chunks;
+    std::fill(part.begin(), part.end(), 0.0);
+    pool.run(chunks, [&](int64_t c) {
+      double s = 0;
+      for (int64_t i = c * per, e = std::min(n, (c + 1) * per); i < e; ++i)
+        s += static_cast<double>(g[i]) * g[i];
+      part[static_cast<size_t>(c)] = s;
+    });
+    for (double s : part) ss += s;
+  });
+  const float norm = static_cast<float>(std::sqrt(ss));
+  if (max_norm > 0 && std::isfinite(norm) && norm > max_norm) {
+    const float s = max_norm / (norm + 1e-6f);
+    for_each_trainable_run(params, [&](Parameter& p, int64_t r0, int64_t r1) {
+      float* g = p.grad.f32() + r0 * p.cols();
+      pool.parallel_for((r1 - r0) * p.cols(), 1 << 14, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) g[i] *= s;
+      });
     });
   }
   return norm;
@@ -106,13 +152,8 @@ void AdamW::step(float lr, ThreadPool& pool) {
     const float decay = static_cast<float>(1.0 - plr * wd);
     const float step_size = static_cast<float>(plr / bc1);
     pool.parallel_for(n, 1 << 14, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        if (wd != 0.0) w[i] = w[i] * decay;
-        m[i] = m[i] * b1 + omb1 * g[i];
-        v[i] = v[i] * b2 + omb2 * (g[i] * g[i]);
-        const float denom = std::sqrt(v[i]) / bc2_sqrt + eps;
-        w[i] = w[i] + (-step_size) * (m[i] / denom);
-      }
+      adamw_update(w + b, m + b, v + b, g + b, e - b, decay, b1, omb1, b2, omb2, bc2_sqrt, eps,
+                   step_size);
     });
   });
 }

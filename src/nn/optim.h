@@ -18,6 +18,9 @@ namespace loom::nn {
 // gradient is scaled by max_norm / (norm + 1e-6) (torch.nn.utils.clip_grad_norm_). Returns the
 // norm before clipping (NaN/Inf when a gradient is not finite).
 float clip_grad_norm(ParamStore& params, float max_norm);
+// The same on the pool's threads (partial sums over fixed chunks, added in order: the result
+// depends on the thread count only).
+float clip_grad_norm(ParamStore& params, float max_norm, ThreadPool& pool);
 
 struct SgdConfig {
   float momentum = 0.0f;

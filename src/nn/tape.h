@@ -8,8 +8,9 @@
 // accumulate (+=) across backward calls until ParamStore::zero_grad(), which is what gradient
 // accumulation needs.
 //
-// Inference pays nothing for autograd: with set_grad_enabled(false) ops keep no saved values and
-// push no closures, and the forward kernels are the same plain loops and GEMMs.
+// Inference pays nothing for autograd: with set_grad_enabled(false) ops push no closures, allocate
+// no gradients and skip the buffers only backward needs (the loss's softmax, GLU activations);
+// the forward kernels are the same plain loops and GEMMs.
 #pragma once
 
 #include <cstdint>

@@ -1,11 +1,13 @@
 #include "nn/trainer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <iomanip>
 #include <sstream>
 
 #include "core/error.h"
+#include "core/kernels.h"
 #include "core/mapped_file.h"
 #include "core/rng.h"
 
@@ -53,6 +55,42 @@ void sample_batch(const int32_t* tokens, int64_t n_tokens, int64_t batch, int64_
   }
 }
 
+std::vector<int32_t> sample_tokens(CausalLm& model, ThreadPool& pool, std::vector<int32_t> prompt,
+                                   int64_t n, float temperature, uint64_t seed) {
+  LOOM_ASSERT(!prompt.empty(), "sample_tokens needs a prompt");
+  Tape tape(pool);
+  tape.set_grad_enabled(false);
+  Rng rng(seed);
+  const int64_t vocab = model.config().vocab_size;
+  std::vector<float> p(static_cast<size_t>(vocab));
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t T =
+        std::min<int64_t>(static_cast<int64_t>(prompt.size()), model.config().max_seq);
+    tape.reset();
+    Var lg = model.logits(tape, prompt.data() + prompt.size() - T, 1, T);
+    const float* last = tape.data(lg) + (T - 1) * vocab;
+    int32_t next = 0;
+    if (temperature <= 0) {
+      for (int64_t j = 1; j < vocab; ++j)
+        if (last[j] > last[next]) next = static_cast<int32_t>(j);
+    } else {
+      for (int64_t j = 0; j < vocab; ++j) p[static_cast<size_t>(j)] = last[j] / temperature;
+      softmax(p.data(), vocab);
+      float u = rng.uniform(), acc = 0;
+      next = static_cast<int32_t>(vocab - 1);
+      for (int64_t j = 0; j < vocab; ++j) {
+        acc += p[static_cast<size_t>(j)];
+        if (u < acc) {
+          next = static_cast<int32_t>(j);
+          break;
+        }
+      }
+    }
+    prompt.push_back(next);
+  }
+  return prompt;
+}
+
 CausalLmTrainer::CausalLmTrainer(CausalLm& model, const int32_t* tokens, int64_t n_tokens,
                                  TrainConfig cfg, ThreadPool& pool)
     : model_(model),
@@ -91,7 +129,7 @@ StepStats CausalLmTrainer::step() {
   StepStats st;
   st.step = step + 1;
   st.loss = static_cast<float>(loss_sum / static_cast<double>(cfg_.grad_accum));
-  st.grad_norm = clip_grad_norm(model_.params(), cfg_.clip);
+  st.grad_norm = clip_grad_norm(model_.params(), cfg_.clip, pool_);
   if (!std::isfinite(st.grad_norm))
     throw Error("training: gradient norm is not finite at step " + std::to_string(step + 1) +
                 "; stopped before updating, the last checkpoint is the last good state");

@@ -41,6 +41,12 @@ struct StepStats {
 void sample_batch(const int32_t* tokens, int64_t n_tokens, int64_t batch, int64_t seq,
                   uint64_t seed, int64_t step, int64_t micro, int32_t* ids, int32_t* targets);
 
+// Continues `prompt` (non-empty) by n tokens sampled from softmax(logits / temperature) (greedy
+// when temperature <= 0), recomputing the last max_seq tokens each time: for looking at a model
+// during training, not for serving (src/generate has the KV-cached decoder).
+std::vector<int32_t> sample_tokens(CausalLm& model, ThreadPool& pool, std::vector<int32_t> prompt,
+                                   int64_t n, float temperature, uint64_t seed);
+
 class CausalLmTrainer {
  public:
   // tokens stay owned by the caller and must outlive the trainer; ids must be < vocab_size.

@@ -62,6 +62,14 @@ TEST(Clip, ScalesToMaxNormAndSkipsFrozen) {
   EXPECT_EQ(a.grad.f32()[3], 100.0f);
   EXPECT_FLOAT_EQ(clip_grad_norm(ps, 10.0f), 1.0f);  // below the bound: unchanged
   EXPECT_NEAR(a.grad.f32()[0], 0.6f, 1e-6);
+  // The threaded form gives the same norm and the same scaling.
+  ThreadPool pool(3);
+  std::memcpy(a.grad.data(), ga, sizeof ga);
+  std::memcpy(b.grad.data(), gb, sizeof gb);
+  EXPECT_FLOAT_EQ(clip_grad_norm(ps, 1.0f, pool), 5.0f);
+  EXPECT_NEAR(a.grad.f32()[0], 0.6f, 1e-6);
+  EXPECT_NEAR(b.grad.f32()[1], 0.8f, 1e-6);
+  EXPECT_EQ(a.grad.f32()[3], 100.0f);
 }
 
 // Two micro-batches with backward seeds 1/2 accumulate the gradient of the full batch.
