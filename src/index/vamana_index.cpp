@@ -17,7 +17,8 @@ constexpr uint32_t kParams = fourcc("VAMP"), kGraph = fourcc("VGRF");
 
 VamanaIndex::VamanaIndex(int64_t dim, Metric metric, VamanaParams params)
     : Index(dim, metric), p_(params) {
-  if (p_.R < 2 || p_.R > 512) throw Error("vamana: R must be in 2..512, got " + std::to_string(p_.R));
+  if (p_.R < 2 || p_.R > 512)
+    throw Error("vamana: R must be in 2..512, got " + std::to_string(p_.R));
   if (p_.L < 1 || p_.L_search < 1) throw Error("vamana: L and L_search must be positive");
   if (!(p_.alpha >= 1.0f && p_.alpha <= 4.0f)) throw Error("vamana: alpha must be in 1..4");
 }
@@ -27,14 +28,14 @@ int64_t VamanaIndex::memory_bytes() const {
 }
 
 template <bool kLocked>
-void VamanaIndex::beam(const float* q, int64_t L, VisitedList& visited,
-                       std::vector<Neighbor>* list, std::vector<uint32_t>* expanded,
-                       const SlotFilter* accept, int64_t k, std::vector<Neighbor>* hits) const {
+void VamanaIndex::beam(const float* q, int64_t L, VisitedList& visited, std::vector<Neighbor>* list,
+                       std::vector<uint32_t>* expanded, const SlotFilter* accept, int64_t k,
+                       std::vector<Neighbor>* hits) const {
   list->clear();
   if (expanded) expanded->clear();
   if (medoid_ == kNoSlot) return;
   visited.begin(static_cast<size_t>(store_.n_slots()));
-  std::vector<uint8_t> done;  // parallel to *list: links already read
+  std::vector<uint8_t> done;           // parallel to *list: links already read
   std::priority_queue<Neighbor> best;  // k best accepted (max-heap)
   auto offer = [&](Neighbor nb) {
     if (accept == nullptr || !(*accept)(nb.slot)) return;
@@ -70,7 +71,7 @@ void VamanaIndex::beam(const float* q, int64_t L, VisitedList& visited,
     for (uint32_t j = 0; j < cnt; ++j) {
       if (j + 1 < cnt) {
         __builtin_prefetch(visited.tag_address(buf[j + 1]));
-        prefetch_vector(store_.vector(buf[j + 1]), std::min<int64_t>(dim, 64));
+        prefetch_vector(store_.vector(buf[j + 1]), std::min<int64_t>(dim, 256));
       }
       uint32_t nb = buf[j];
       if (!visited.visit(nb)) continue;
@@ -165,7 +166,8 @@ void VamanaIndex::pick_medoid(uint32_t first) {
     ++count;
   }
   std::vector<float> c(static_cast<size_t>(dim));
-  for (int64_t j = 0; j < dim; ++j) c[j] = static_cast<float>(mean[j] / std::max<int64_t>(count, 1));
+  for (int64_t j = 0; j < dim; ++j)
+    c[j] = static_cast<float>(mean[j] / std::max<int64_t>(count, 1));
   float best = std::numeric_limits<float>::infinity();
   medoid_ = kNoSlot;
   for (uint32_t s = first; s < n; ++s) {

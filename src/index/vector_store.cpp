@@ -114,7 +114,8 @@ void VectorStore::restore(std::vector<float> data, std::vector<uint64_t> ids,
   std::unordered_map<uint64_t, uint32_t> live;
   int64_t n_deleted = 0;
   for (uint32_t s = 0; s < ids.size(); ++s) {
-    if (deleted[s] > 1) throw Error(what + ": tombstone flag of slot " + std::to_string(s) + " is not 0/1");
+    if (deleted[s] > 1)
+      throw Error(what + ": tombstone flag of slot " + std::to_string(s) + " is not 0/1");
     if (deleted[s]) {
       ++n_deleted;
       continue;

@@ -1,5 +1,6 @@
 // Vectors and their caller ids, kept apart from any graph: slot i holds the vector of caller id
-// ids[i]. Removal marks a tombstone; compact() drops tombstoned slots and says where each slot went.
+// ids[i]. Removal marks a tombstone; compact() drops tombstoned slots and says where each slot
+// went.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +25,9 @@ class VectorStore {
   int64_t n_deleted() const { return n_deleted_; }
   int64_t n_live() const { return n_slots() - n_deleted_; }
 
-  const float* vector(uint32_t slot) const { return data_.data() + static_cast<size_t>(slot) * dim_; }
+  const float* vector(uint32_t slot) const {
+    return data_.data() + static_cast<size_t>(slot) * dim_;
+  }
   uint64_t id(uint32_t slot) const { return ids_[slot]; }
   bool deleted(uint32_t slot) const { return deleted_[slot] != 0; }
   // Slot of a live id, or kNoSlot.

@@ -192,7 +192,9 @@ TEST(FlatIndex, MatchesBruteForceForEveryMetric) {
           na += a * a;
           nb += b * b;
         }
-        double dist = m == Metric::kL2 ? l2 : m == Metric::kInnerProduct ? -dot : -dot / std::sqrt(na * nb);
+        double dist = m == Metric::kL2             ? l2
+                      : m == Metric::kInnerProduct ? -dot
+                                                   : -dot / std::sqrt(na * nb);
         all.push_back({dist, s});
       }
       std::sort(all.begin(), all.end());
