@@ -50,6 +50,12 @@ class VectorStore {
   // A query as the index compares it: copied, and normalised for cosine. Throws on NaN/Inf.
   std::vector<float> prepare_query(const float* q) const;
 
+  // Bytes held: vectors, ids, tombstones, and the id -> slot hash map (its buckets plus an
+  // estimated 32 bytes per node).
+  int64_t memory_bytes() const {
+    return static_cast<int64_t>(data_.size() * sizeof(float) + ids_.size() * 9 +
+                                live_.bucket_count() * sizeof(void*) + live_.size() * 32);
+  }
   // Raw access for the file format.
   const std::vector<float>& data() const { return data_; }
   const std::vector<uint64_t>& ids() const { return ids_; }

@@ -76,6 +76,10 @@ int main(int argc, char** argv) {
   double build_cpu = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0;
   size_t bytes = n * index.size_data_per_element_;
   for (size_t i = 0; i < n; ++i) bytes += index.element_levels_[i] * index.size_links_per_element_;
+  // The label -> id hash map, estimated as Loom estimates its own (buckets + 32 bytes per node).
+  bytes += index.label_lookup_.bucket_count() * sizeof(void*) + index.label_lookup_.size() * 32;
+  // Per element: the upper-level list pointer, the level, and hnswlib's per-element link lock.
+  bytes += n * (sizeof(void*) + sizeof(int) + sizeof(std::mutex));
   double bpv = static_cast<double>(bytes) / n;
   for (int ef : {10, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128, 160, 200, 256, 320}) {
     index.setEf(ef);

@@ -59,9 +59,10 @@ static int run(const std::string& dir, const std::string& kind, int threads) {
   ix::IndexOptions o;
   o.hnsw.M = 16;
   o.hnsw.ef_construction = 200;
-  o.vamana.R = 32;
-  o.vamana.L = 64;
-  o.vamana.alpha = 1.2f;
+  // Vamana knobs may be overridden for experiments: LOOM_ANN_R, LOOM_ANN_L, LOOM_ANN_ALPHA.
+  o.vamana.R = std::getenv("LOOM_ANN_R") ? std::atoi(std::getenv("LOOM_ANN_R")) : 32;
+  o.vamana.L = std::getenv("LOOM_ANN_L") ? std::atoi(std::getenv("LOOM_ANN_L")) : 64;
+  o.vamana.alpha = std::getenv("LOOM_ANN_ALPHA") ? std::atof(std::getenv("LOOM_ANN_ALPHA")) : 1.2f;
   auto idx = ix::make_index(kind, base.cols, ix::Metric::kL2, o);
   std::vector<uint64_t> ids(base.rows);
   for (int64_t i = 0; i < base.rows; ++i) ids[i] = i;
