@@ -46,11 +46,17 @@ void VamanaIndex::beam(const float* q, int64_t L, VisitedList& visited, std::vec
       best.push(nb);
     }
   };
+  // Seeds: the medoid and the closest few of the entry sample (see choose_entries).
   visited.visit(medoid_);
-  Neighbor start{store_.distance_to(q, medoid_), medoid_};
-  list->push_back(start);
-  done.push_back(0);
-  offer(start);
+  list->push_back({store_.distance_to(q, medoid_), medoid_});
+  for (uint32_t e : entries_) {
+    if (!visited.visit(e)) continue;
+    list->push_back({store_.distance_to(q, e), e});
+  }
+  std::sort(list->begin(), list->end());
+  if (list->size() > kSeeds) list->resize(kSeeds);
+  done.assign(list->size(), 0);
+  for (const Neighbor& s : *list) offer(s);
   const int64_t dim = store_.dim();
   uint32_t buf[513];
   size_t cur = 0;
@@ -180,11 +186,30 @@ void VamanaIndex::pick_medoid(uint32_t first) {
   }
 }
 
+void VamanaIndex::choose_entries() {
+  // About sqrt(n) live slots at a fixed stride: on clustered data a beam started only at the
+  // medoid must find the one long edge into the query's cluster; starting from the closest of a
+  // spread-out sample puts it there directly. Costs sqrt(n) distances per search.
+  entries_.clear();
+  const uint32_t n = static_cast<uint32_t>(store_.n_slots());
+  const int64_t live = store_.n_live();
+  if (live == 0) return;
+  const int64_t want = std::clamp<int64_t>(
+      static_cast<int64_t>(std::sqrt(static_cast<double>(live))), 1, kMaxEntries);
+  const int64_t stride = std::max<int64_t>(1, live / want);
+  int64_t seen = 0;
+  for (uint32_t s = 0; s < n; ++s) {
+    if (store_.deleted(s)) continue;
+    if (seen++ % stride == 0) entries_.push_back(s);
+  }
+}
+
 void VamanaIndex::insert_slots(uint32_t first, ThreadPool* pool) {
   const uint32_t n = static_cast<uint32_t>(store_.n_slots());
   graph_.resize(static_cast<size_t>(n) * stride(), 0);
   const bool fresh = medoid_ == kNoSlot;
   if (fresh) pick_medoid(first);
+  choose_entries();
   // A seeded random insertion order (Fisher-Yates over the new slots).
   std::vector<uint32_t> order;
   for (uint32_t s = first; s < n; ++s)
@@ -291,6 +316,7 @@ void VamanaIndex::remap_slots(const std::vector<uint32_t>& remap) {
   }
   graph_ = std::move(g);
   medoid_ = medoid_ == kNoSlot ? kNoSlot : remap[medoid_];
+  choose_entries();
 }
 
 void VamanaIndex::write_sections(FileWriter& w) const {
@@ -334,6 +360,7 @@ void VamanaIndex::read_sections(const FileReader& r) {
   if (medoid != kNoSlot && medoid >= n) throw Error(name + ": VAMP medoid out of range");
   if (medoid == kNoSlot && n > 0) throw Error(name + ": VAMP has nodes but no medoid");
   medoid_ = static_cast<uint32_t>(medoid);
+  choose_entries();  // derived from the stored slots, so a reloaded index answers identically
 }
 
 }  // namespace loom::index
