@@ -67,7 +67,8 @@ class VamanaIndex : public Index {
   VamanaParams p_;
   std::vector<uint32_t> graph_;  // (n_slots, 1 + R): count, then neighbours
   uint32_t medoid_ = kNoSlot;
-  std::vector<uint32_t> entries_;  // spread-out sample of live slots used to seed beams
+  std::vector<uint32_t> entries_;     // spread-out sample of live slots used to seed beams
+  std::vector<float> entry_vectors_;  // (entries_.size(), dim) copies of their vectors
   mutable VisitedPool visited_;
   std::unique_ptr<NodeLocks> locks_ = std::make_unique<NodeLocks>();
 };
