@@ -142,13 +142,17 @@ void HnswIndex::search_layer(const float* q, const std::vector<Neighbor>& entry,
       cnt = ls[0];
       std::copy(ls + 1, ls + 1 + cnt, buf);
     }
+    // Keep the unvisited neighbours and start fetching all their vectors before computing any
+    // distance, so the memory loads overlap.
+    uint32_t fresh = 0;
     for (uint32_t j = 0; j < cnt; ++j) {
-      if (j + 1 < cnt) {
-        __builtin_prefetch(visited.tag_address(buf[j + 1]));
-        prefetch_vector(store_.vector(buf[j + 1]), std::min<int64_t>(dim, 256));
-      }
       uint32_t nb = buf[j];
       if (!visited.visit(nb)) continue;
+      prefetch_vector(store_.vector(nb), std::min<int64_t>(dim, 256));
+      buf[fresh++] = nb;
+    }
+    for (uint32_t j = 0; j < fresh; ++j) {
+      uint32_t nb = buf[j];
       float d = store_.distance_to(q, nb);
       if (static_cast<int64_t>(top.size()) < ef || d < lower) {
         cand.push({d, nb});

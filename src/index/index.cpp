@@ -9,9 +9,7 @@
 
 namespace loom::index {
 
-int64_t Index::memory_bytes() const {
-  return store_.memory_bytes();
-}
+int64_t Index::memory_bytes() const { return store_.memory_bytes(); }
 
 void Index::check_dim(int64_t cols, const std::string& what) const {
   if (cols != dim()) {
