@@ -18,7 +18,8 @@ static void BM_L2(benchmark::State& st) {
   for (auto& x : a) x = rng.normal();
   for (auto& x : b) x = rng.normal();
   for (auto _ : st) benchmark::DoNotOptimize(ix::l2sq_f32(a.data(), b.data(), n));
-  st.counters["GFLOP/s"] = benchmark::Counter(3.0 * n, benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["GFLOP/s"] =
+      benchmark::Counter(3.0 * n, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_L2)->Arg(64)->Arg(128)->Arg(384)->Arg(768);
 
@@ -29,7 +30,8 @@ static void BM_L2Scalar(benchmark::State& st) {
   for (auto& x : a) x = rng.normal();
   for (auto& x : b) x = rng.normal();
   for (auto _ : st) benchmark::DoNotOptimize(ix::l2sq_f32_scalar(a.data(), b.data(), n));
-  st.counters["GFLOP/s"] = benchmark::Counter(3.0 * n, benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["GFLOP/s"] =
+      benchmark::Counter(3.0 * n, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_L2Scalar)->Arg(128)->Arg(768);
 
@@ -40,7 +42,8 @@ static void BM_Dot(benchmark::State& st) {
   for (auto& x : a) x = rng.normal();
   for (auto& x : b) x = rng.normal();
   for (auto _ : st) benchmark::DoNotOptimize(ix::dot_f32(a.data(), b.data(), n));
-  st.counters["GFLOP/s"] = benchmark::Counter(2.0 * n, benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * n, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_Dot)->Arg(128)->Arg(768);
 

@@ -20,7 +20,8 @@ namespace ix = loom::index;
 
 // Ids from a .npy integer vector, or a text file with one unsigned integer per line.
 std::vector<uint64_t> read_ids(const std::string& path) {
-  if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".npy") == 0) return ix::read_npy_ids(path);
+  if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".npy") == 0)
+    return ix::read_npy_ids(path);
   std::string text = loom::read_file(path);
   std::vector<uint64_t> ids;
   size_t pos = 0, line = 0;
@@ -36,7 +37,8 @@ std::vector<uint64_t> read_ids(const std::string& path) {
     errno = 0;
     unsigned long long v = std::strtoull(s.c_str(), &e, 10);
     if (*e != '\0' || s[0] == '-' || errno != 0) {
-      throw loom::Error(path + ":" + std::to_string(line) + ": expected an unsigned integer id, got '" + s + "'");
+      throw loom::Error(path + ":" + std::to_string(line) +
+                        ": expected an unsigned integer id, got '" + s + "'");
     }
     ids.push_back(v);
   }
@@ -69,7 +71,8 @@ int run_build(const Args& a) {
   o.vamana.alpha = static_cast<float>(a.number("alpha", 1.2));
   o.vamana.L_search = a.integer("ef-search", 64);
   o.hnsw.seed = o.vamana.seed = static_cast<uint64_t>(a.integer("seed", 100));
-  auto index = ix::make_index(a.str("type", "hnsw"), m.cols, ix::parse_metric(a.str("metric", "cos")), o);
+  auto index =
+      ix::make_index(a.str("type", "hnsw"), m.cols, ix::parse_metric(a.str("metric", "cos")), o);
   loom::ThreadPool pool(a.threads());
   auto t0 = std::chrono::steady_clock::now();
   index->add(ids, m.data.data(), &pool);
@@ -77,16 +80,19 @@ int run_build(const Args& a) {
   std::string out = a.need("out");
   ix::save_index(*index, out);
   if (a.json()) {
-    std::printf("{\"type\": \"%s\", \"metric\": \"%s\", \"vectors\": %lld, \"dim\": %lld, \"build_s\": %.3f, "
-                "\"bytes_per_vector\": %.1f, \"out\": %s}\n",
-                std::string(index->kind()).c_str(), ix::metric_name(index->metric()),
-                (long long)index->size(), (long long)index->dim(), build_s,
-                static_cast<double>(index->memory_bytes()) / std::max<int64_t>(1, index->size()),
-                loom::cli::json_quote(out).c_str());
+    std::printf(
+        "{\"type\": \"%s\", \"metric\": \"%s\", \"vectors\": %lld, \"dim\": %lld, \"build_s\": "
+        "%.3f, "
+        "\"bytes_per_vector\": %.1f, \"out\": %s}\n",
+        std::string(index->kind()).c_str(), ix::metric_name(index->metric()),
+        (long long)index->size(), (long long)index->dim(), build_s,
+        static_cast<double>(index->memory_bytes()) / std::max<int64_t>(1, index->size()),
+        loom::cli::json_quote(out).c_str());
   } else {
     std::printf("built %s index (%s) of %lld vectors, dim %lld, in %.2f s (%d threads); wrote %s\n",
                 std::string(index->kind()).c_str(), ix::metric_name(index->metric()),
-                (long long)index->size(), (long long)index->dim(), build_s, pool.size(), out.c_str());
+                (long long)index->size(), (long long)index->dim(), build_s, pool.size(),
+                out.c_str());
   }
   return 0;
 }
@@ -143,9 +149,10 @@ int run_info(const Args& a) {
   auto index = ix::load_index(path);
   std::string params;
   if (auto* h = dynamic_cast<const ix::HnswIndex*>(index.get())) {
-    params = "M=" + std::to_string(h->params().M) + " ef_construction=" +
-             std::to_string(h->params().ef_construction) + " ef_search=" +
-             std::to_string(h->params().ef_search) + " max_level=" + std::to_string(h->max_level());
+    params = "M=" + std::to_string(h->params().M) +
+             " ef_construction=" + std::to_string(h->params().ef_construction) +
+             " ef_search=" + std::to_string(h->params().ef_search) +
+             " max_level=" + std::to_string(h->max_level());
   } else if (auto* v = dynamic_cast<const ix::VamanaIndex*>(index.get())) {
     char alpha[32];
     std::snprintf(alpha, sizeof alpha, "%.3g", v->params().alpha);
@@ -155,17 +162,19 @@ int run_info(const Args& a) {
   double per = static_cast<double>(index->memory_bytes()) /
                std::max<int64_t>(1, index->size() + index->n_deleted());
   if (a.json()) {
-    std::printf("{\"type\": \"%s\", \"metric\": \"%s\", \"dim\": %lld, \"vectors\": %lld, "
-                "\"deleted\": %lld, \"params\": %s, \"file_version\": %u, \"bytes_per_vector\": %.1f}\n",
-                std::string(index->kind()).c_str(), ix::metric_name(index->metric()),
-                (long long)index->dim(), (long long)index->size(), (long long)index->n_deleted(),
-                loom::cli::json_quote(params).c_str(), ix::kIndexFileVersion, per);
+    std::printf(
+        "{\"type\": \"%s\", \"metric\": \"%s\", \"dim\": %lld, \"vectors\": %lld, "
+        "\"deleted\": %lld, \"params\": %s, \"file_version\": %u, \"bytes_per_vector\": %.1f}\n",
+        std::string(index->kind()).c_str(), ix::metric_name(index->metric()),
+        (long long)index->dim(), (long long)index->size(), (long long)index->n_deleted(),
+        loom::cli::json_quote(params).c_str(), ix::kIndexFileVersion, per);
   } else {
-    std::printf("type\t%s\nmetric\t%s\ndim\t%lld\nvectors\t%lld\ndeleted\t%lld\nparams\t%s\n"
-                "bytes_per_vector\t%.1f\n",
-                std::string(index->kind()).c_str(), ix::metric_name(index->metric()),
-                (long long)index->dim(), (long long)index->size(), (long long)index->n_deleted(),
-                params.c_str(), per);
+    std::printf(
+        "type\t%s\nmetric\t%s\ndim\t%lld\nvectors\t%lld\ndeleted\t%lld\nparams\t%s\n"
+        "bytes_per_vector\t%.1f\n",
+        std::string(index->kind()).c_str(), ix::metric_name(index->metric()),
+        (long long)index->dim(), (long long)index->size(), (long long)index->n_deleted(),
+        params.c_str(), per);
   }
   return 0;
 }
@@ -174,7 +183,8 @@ int run_info(const Args& a) {
 
 LOOM_COMMAND("index build", "build a vector index (flat, hnsw, vamana) from a float32 .npy file",
              {{"vectors", "FILE.npy", "float32 matrix (n, dim)", ""},
-              {"ids", "FILE", "caller ids: .npy int64/uint64 or one integer per line", "row numbers"},
+              {"ids", "FILE", "caller ids: .npy int64/uint64 or one integer per line",
+               "row numbers"},
               {"type", "KIND", "flat, hnsw or vamana", "hnsw"},
               {"metric", "M", "ip, l2 or cos", "cos"},
               {"out", "INDEX", "index file to write (atomically)", ""},
@@ -187,12 +197,14 @@ LOOM_COMMAND("index build", "build a vector index (flat, hnsw, vamana) from a fl
               {"seed", "N", "random seed", "100"}},
              run_build);
 
-LOOM_COMMAND("index search", "k nearest neighbours of each query row; prints query, rank, id, distance",
-             {{"index", "INDEX", "index file", ""},
-              {"queries", "FILE.npy", "float32 matrix (n, dim)", ""},
-              {"k", "N", "neighbours per query", "10"},
-              {"ef", "N", "search beam width (0 = the index's default)", "0"}},
-             run_search,
-             "Distances: squared L2 for l2, minus the inner product for ip and cos (smaller is closer).");
+LOOM_COMMAND(
+    "index search", "k nearest neighbours of each query row; prints query, rank, id, distance",
+    {{"index", "INDEX", "index file", ""},
+     {"queries", "FILE.npy", "float32 matrix (n, dim)", ""},
+     {"k", "N", "neighbours per query", "10"},
+     {"ef", "N", "search beam width (0 = the index's default)", "0"}},
+    run_search,
+    "Distances: squared L2 for l2, minus the inner product for ip and cos (smaller is closer).");
 
-LOOM_COMMAND("index info", "describe an index file", {{"index", "INDEX", "index file", ""}}, run_info);
+LOOM_COMMAND("index info", "describe an index file", {{"index", "INDEX", "index file", ""}},
+             run_info);

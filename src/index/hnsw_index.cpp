@@ -107,8 +107,13 @@ template <bool kLocked>
 void HnswIndex::search_layer(const float* q, const std::vector<Neighbor>& entry, int64_t ef,
                              int level, VisitedList& visited, const SlotFilter* accept,
                              std::vector<Neighbor>* out) const {
-  std::priority_queue<Neighbor, std::vector<Neighbor>, Closer> cand;
-  std::priority_queue<Neighbor, std::vector<Neighbor>, Farther> top;
+  std::vector<Neighbor> cand_store, top_store;
+  cand_store.reserve(static_cast<size_t>(ef + m0_ + 1));
+  top_store.reserve(static_cast<size_t>(ef + 1));
+  std::priority_queue<Neighbor, std::vector<Neighbor>, Closer> cand(Closer(),
+                                                                    std::move(cand_store));
+  std::priority_queue<Neighbor, std::vector<Neighbor>, Farther> top(Farther(),
+                                                                    std::move(top_store));
   visited.begin(static_cast<size_t>(store_.n_slots()));
   float lower = std::numeric_limits<float>::infinity();
   for (const Neighbor& e : entry) {
@@ -137,13 +142,17 @@ void HnswIndex::search_layer(const float* q, const std::vector<Neighbor>& entry,
       cnt = ls[0];
       std::copy(ls + 1, ls + 1 + cnt, buf);
     }
+    // Keep the unvisited neighbours and start fetching all their vectors before computing any
+    // distance, so the memory loads overlap.
+    uint32_t fresh = 0;
     for (uint32_t j = 0; j < cnt; ++j) {
-      if (j + 1 < cnt) {
-        __builtin_prefetch(visited.tag_address(buf[j + 1]));
-        prefetch_vector(store_.vector(buf[j + 1]), std::min<int64_t>(dim, 64));
-      }
       uint32_t nb = buf[j];
       if (!visited.visit(nb)) continue;
+      prefetch_vector(store_.vector(nb), std::min<int64_t>(dim, 256));
+      buf[fresh++] = nb;
+    }
+    for (uint32_t j = 0; j < fresh; ++j) {
+      uint32_t nb = buf[j];
       float d = store_.distance_to(q, nb);
       if (static_cast<int64_t>(top.size()) < ef || d < lower) {
         cand.push({d, nb});
@@ -276,9 +285,10 @@ void HnswIndex::repair_deleted(ThreadPool* pool) {
         for (uint32_t t = 0; t < dl[0]; ++t) add(dl[1 + t]);
       }
       std::sort(cands.begin(), cands.end());
-      cands.erase(std::unique(cands.begin(), cands.end(),
-                              [](const Neighbor& a, const Neighbor& b) { return a.slot == b.slot; }),
-                  cands.end());
+      cands.erase(
+          std::unique(cands.begin(), cands.end(),
+                      [](const Neighbor& a, const Neighbor& b) { return a.slot == b.slot; }),
+          cands.end());
       std::vector<Neighbor> kept;
       select(cands, max_links(l), &kept);
       ls[0] = static_cast<uint32_t>(kept.size());
@@ -349,8 +359,8 @@ void HnswIndex::read_sections(const FileReader& r) {
   auto params = r.array<uint64_t>(kParams, 6);
   HnswParams p{static_cast<int64_t>(params[0]), static_cast<int64_t>(params[1]),
                static_cast<int64_t>(params[2]), params[3]};
-  if (params[0] < 2 || params[0] > 256 || params[1] < 1 || params[2] < 1 || params[2] > (1u << 30) ||
-      params[1] > (1u << 30)) {
+  if (params[0] < 2 || params[0] > 256 || params[1] < 1 || params[2] < 1 ||
+      params[2] > (1u << 30) || params[1] > (1u << 30)) {
     throw Error(name + ": HNSP parameters out of range");
   }
   p_ = p;

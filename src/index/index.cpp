@@ -9,10 +9,7 @@
 
 namespace loom::index {
 
-int64_t Index::memory_bytes() const {
-  return static_cast<int64_t>(store_.data().size() * sizeof(float) +
-                              store_.ids().size() * (sizeof(uint64_t) + 1));
-}
+int64_t Index::memory_bytes() const { return store_.memory_bytes(); }
 
 void Index::check_dim(int64_t cols, const std::string& what) const {
   if (cols != dim()) {

@@ -95,7 +95,8 @@ FileReader::FileReader(const uint8_t* data, size_t size, std::string name)
   version_ = r.read<uint32_t>("version");
   if (version_ == 0 || version_ > kIndexFileVersion) {
     throw Error(name_ + ": index file version " + std::to_string(version_) +
-                " is not supported (this build reads 1.." + std::to_string(kIndexFileVersion) + ")");
+                " is not supported (this build reads 1.." + std::to_string(kIndexFileVersion) +
+                ")");
   }
   uint32_t n = r.read<uint32_t>("section count");
   for (uint32_t i = 0; i < n; ++i) {
@@ -103,12 +104,13 @@ FileReader::FileReader(const uint8_t* data, size_t size, std::string name)
     uint32_t crc = r.read<uint32_t>("section checksum");
     uint64_t len = r.read<uint64_t>("section size");
     if (len > r.remaining()) {
-      throw Error(name_ + ": section " + tag_name(tag) + " at offset " + std::to_string(r.offset()) +
-                  " claims " + std::to_string(len) + " bytes but only " +
-                  std::to_string(r.remaining()) + " remain");
+      throw Error(name_ + ": section " + tag_name(tag) + " at offset " +
+                  std::to_string(r.offset()) + " claims " + std::to_string(len) +
+                  " bytes but only " + std::to_string(r.remaining()) + " remain");
     }
     const uint8_t* p = r.take(len, "section payload");
-    if (crc32(p, len) != crc) throw Error(name_ + ": checksum mismatch in section " + tag_name(tag));
+    if (crc32(p, len) != crc)
+      throw Error(name_ + ": checksum mismatch in section " + tag_name(tag));
     size_t pad = (8 - len % 8) % 8;
     r.take(pad, "section padding");
     if (!sections_.emplace(tag, std::string_view(reinterpret_cast<const char*>(p), len)).second) {
@@ -116,7 +118,8 @@ FileReader::FileReader(const uint8_t* data, size_t size, std::string name)
     }
   }
   if (!r.at_end()) {
-    throw Error(name_ + ": " + std::to_string(r.remaining()) + " unexpected bytes after the sections");
+    throw Error(name_ + ": " + std::to_string(r.remaining()) +
+                " unexpected bytes after the sections");
   }
 }
 
@@ -151,7 +154,8 @@ void save_index(const Index& index, const std::string& path) {
   write_file_atomic(path, serialize_index(index));
 }
 
-std::unique_ptr<Index> deserialize_index(const uint8_t* data, size_t size, const std::string& name) {
+std::unique_ptr<Index> deserialize_index(const uint8_t* data, size_t size,
+                                         const std::string& name) {
   FileReader r(data, size, name);
   std::string_view meta = r.section(kMeta);
   if (meta.size() != 24) r.size_error(kMeta, 24, meta.size());
@@ -159,17 +163,25 @@ std::unique_ptr<Index> deserialize_index(const uint8_t* data, size_t size, const
   uint32_t kind = m.read<uint32_t>("kind"), metric = m.read<uint32_t>("metric");
   uint64_t dim = m.read<uint64_t>("dim"), n = m.read<uint64_t>("n_slots");
   if (metric > 2) throw Error(name + ": META metric " + std::to_string(metric) + " is not 0..2");
-  if (dim == 0 || dim > (1u << 20)) throw Error(name + ": META dim " + std::to_string(dim) + " out of range");
+  if (dim == 0 || dim > (1u << 20))
+    throw Error(name + ": META dim " + std::to_string(dim) + " out of range");
   if (n >= kNoSlot || n * dim * 4 > size) {
     throw Error(name + ": META n_slots " + std::to_string(n) + " does not fit the file");
   }
   std::unique_ptr<Index> index;
   Metric mt = static_cast<Metric>(metric);
   switch (static_cast<Kind>(kind)) {
-    case Kind::kFlat: index = std::make_unique<FlatIndex>(dim, mt); break;
-    case Kind::kHnsw: index = std::make_unique<HnswIndex>(dim, mt); break;
-    case Kind::kVamana: index = std::make_unique<VamanaIndex>(dim, mt); break;
-    default: throw Error(name + ": META kind " + std::to_string(kind) + " is not flat/hnsw/vamana");
+    case Kind::kFlat:
+      index = std::make_unique<FlatIndex>(dim, mt);
+      break;
+    case Kind::kHnsw:
+      index = std::make_unique<HnswIndex>(dim, mt);
+      break;
+    case Kind::kVamana:
+      index = std::make_unique<VamanaIndex>(dim, mt);
+      break;
+    default:
+      throw Error(name + ": META kind " + std::to_string(kind) + " is not flat/hnsw/vamana");
   }
   index->mutable_store().restore(r.array<float>(kVecs, n * dim), r.array<uint64_t>(kIds, n),
                                  r.array<uint8_t>(kTomb, n), name);

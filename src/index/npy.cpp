@@ -22,9 +22,11 @@ std::string_view after_key(std::string_view dict, std::string_view key, const st
   size_t p = dict.find(quoted);
   if (p == std::string_view::npos) throw Error(name + ": .npy header lacks key " + quoted);
   p = dict.find(':', p + quoted.size());
-  if (p == std::string_view::npos) throw Error(name + ": .npy header key " + quoted + " has no value");
+  if (p == std::string_view::npos)
+    throw Error(name + ": .npy header key " + quoted + " has no value");
   p = dict.find_first_not_of(" ", p + 1);
-  if (p == std::string_view::npos) throw Error(name + ": .npy header key " + quoted + " has no value");
+  if (p == std::string_view::npos)
+    throw Error(name + ": .npy header key " + quoted + " has no value");
   return dict.substr(p);
 }
 
@@ -46,18 +48,22 @@ NpyHeader parse_header(const uint8_t* data, size_t size, const std::string& name
   } else {
     throw Error(name + ": .npy format version " + std::to_string(major) + " is not supported");
   }
-  if (len > size - start) throw Error(name + ": .npy header length " + std::to_string(len) + " runs past the end");
+  if (len > size - start)
+    throw Error(name + ": .npy header length " + std::to_string(len) + " runs past the end");
   std::string_view dict(reinterpret_cast<const char*>(data + start), len);
   NpyHeader h;
   h.data_offset = start + len;
   std::string_view d = after_key(dict, "descr", name);
-  if (d.empty() || (d[0] != '\'' && d[0] != '"')) throw Error(name + ": .npy descr is not a string");
+  if (d.empty() || (d[0] != '\'' && d[0] != '"'))
+    throw Error(name + ": .npy descr is not a string");
   size_t e = d.find(d[0], 1);
   if (e == std::string_view::npos) throw Error(name + ": .npy descr is unterminated");
   h.descr = std::string(d.substr(1, e - 1));
   std::string_view f = after_key(dict, "fortran_order", name);
-  if (f.substr(0, 4) == "True") h.fortran = true;
-  else if (f.substr(0, 5) != "False") throw Error(name + ": .npy fortran_order is not True/False");
+  if (f.substr(0, 4) == "True")
+    h.fortran = true;
+  else if (f.substr(0, 5) != "False")
+    throw Error(name + ": .npy fortran_order is not True/False");
   std::string_view s = after_key(dict, "shape", name);
   if (s.empty() || s[0] != '(') throw Error(name + ": .npy shape is not a tuple");
   size_t close = s.find(')');
@@ -85,7 +91,8 @@ NpyHeader parse_header(const uint8_t* data, size_t size, const std::string& name
 
 NpyMatrix parse_npy_f32(const uint8_t* data, size_t size, const std::string& name) {
   NpyHeader h = parse_header(data, size, name);
-  if (h.descr != "<f4") throw Error(name + ": .npy dtype is '" + h.descr + "', expected '<f4' (float32)");
+  if (h.descr != "<f4")
+    throw Error(name + ": .npy dtype is '" + h.descr + "', expected '<f4' (float32)");
   if (h.fortran) throw Error(name + ": .npy array is in Fortran order, expected C order");
   NpyMatrix m;
   if (h.shape.size() == 1) {
@@ -95,16 +102,17 @@ NpyMatrix parse_npy_f32(const uint8_t* data, size_t size, const std::string& nam
     m.rows = h.shape[0];
     m.cols = h.shape[1];
   } else {
-    throw Error(name + ": .npy array has " + std::to_string(h.shape.size()) + " dimensions, expected 2");
+    throw Error(name + ": .npy array has " + std::to_string(h.shape.size()) +
+                " dimensions, expected 2");
   }
   size_t bytes = static_cast<size_t>(m.rows) * static_cast<size_t>(m.cols) * 4;
   if (m.cols != 0 && bytes / 4 / static_cast<size_t>(m.cols) != static_cast<size_t>(m.rows)) {
     throw Error(name + ": .npy shape overflows");
   }
   if (size - h.data_offset != bytes) {
-    throw Error(name + ": .npy data has " + std::to_string(size - h.data_offset) + " bytes, shape (" +
-                std::to_string(m.rows) + ", " + std::to_string(m.cols) + ") needs " +
-                std::to_string(bytes));
+    throw Error(name + ": .npy data has " + std::to_string(size - h.data_offset) +
+                " bytes, shape (" + std::to_string(m.rows) + ", " + std::to_string(m.cols) +
+                ") needs " + std::to_string(bytes));
   }
   m.data.resize(static_cast<size_t>(m.rows * m.cols));
   if (bytes) std::memcpy(m.data.data(), data + h.data_offset, bytes);
@@ -122,9 +130,13 @@ std::vector<uint64_t> read_npy_ids(const std::string& path) {
   if (h.fortran && h.shape.size() > 1) throw Error(path + ": .npy ids must be C order");
   if (h.shape.size() != 1) throw Error(path + ": .npy ids must be 1-D");
   size_t n = static_cast<size_t>(h.shape[0]);
-  size_t width = (h.descr == "<i8" || h.descr == "<u8") ? 8 : (h.descr == "<i4" || h.descr == "<u4") ? 4 : 0;
-  if (width == 0) throw Error(path + ": .npy ids dtype is '" + h.descr + "', expected <i8, <u8, <i4 or <u4");
-  if (f->size() - h.data_offset != n * width) throw Error(path + ": .npy ids data size does not match its shape");
+  size_t width = (h.descr == "<i8" || h.descr == "<u8")   ? 8
+                 : (h.descr == "<i4" || h.descr == "<u4") ? 4
+                                                          : 0;
+  if (width == 0)
+    throw Error(path + ": .npy ids dtype is '" + h.descr + "', expected <i8, <u8, <i4 or <u4");
+  if (f->size() - h.data_offset != n * width)
+    throw Error(path + ": .npy ids data size does not match its shape");
   std::vector<uint64_t> ids(n);
   const uint8_t* p = f->data() + h.data_offset;
   bool is_signed = h.descr[1] == 'i';
@@ -163,7 +175,8 @@ std::string npy_header(const std::string& descr, const std::string& shape) {
 }  // namespace
 
 void write_npy_f32(const std::string& path, const float* data, int64_t rows, int64_t cols) {
-  std::string out = npy_header("<f4", "(" + std::to_string(rows) + ", " + std::to_string(cols) + ")");
+  std::string out =
+      npy_header("<f4", "(" + std::to_string(rows) + ", " + std::to_string(cols) + ")");
   out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(rows * cols) * 4);
   write_file_atomic(path, out);
 }

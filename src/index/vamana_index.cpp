@@ -17,24 +17,26 @@ constexpr uint32_t kParams = fourcc("VAMP"), kGraph = fourcc("VGRF");
 
 VamanaIndex::VamanaIndex(int64_t dim, Metric metric, VamanaParams params)
     : Index(dim, metric), p_(params) {
-  if (p_.R < 2 || p_.R > 512) throw Error("vamana: R must be in 2..512, got " + std::to_string(p_.R));
+  if (p_.R < 2 || p_.R > 512)
+    throw Error("vamana: R must be in 2..512, got " + std::to_string(p_.R));
   if (p_.L < 1 || p_.L_search < 1) throw Error("vamana: L and L_search must be positive");
   if (!(p_.alpha >= 1.0f && p_.alpha <= 4.0f)) throw Error("vamana: alpha must be in 1..4");
 }
 
 int64_t VamanaIndex::memory_bytes() const {
-  return Index::memory_bytes() + static_cast<int64_t>(graph_.size() * 4);
+  return Index::memory_bytes() +
+         static_cast<int64_t>(graph_.size() * 4 + entries_.size() * 4 + entry_vectors_.size() * 4);
 }
 
 template <bool kLocked>
-void VamanaIndex::beam(const float* q, int64_t L, VisitedList& visited,
-                       std::vector<Neighbor>* list, std::vector<uint32_t>* expanded,
-                       const SlotFilter* accept, int64_t k, std::vector<Neighbor>* hits) const {
+void VamanaIndex::beam(const float* q, int64_t L, VisitedList& visited, std::vector<Neighbor>* list,
+                       std::vector<uint32_t>* expanded, const SlotFilter* accept, int64_t k,
+                       std::vector<Neighbor>* hits) const {
   list->clear();
   if (expanded) expanded->clear();
   if (medoid_ == kNoSlot) return;
   visited.begin(static_cast<size_t>(store_.n_slots()));
-  std::vector<uint8_t> done;  // parallel to *list: links already read
+  std::vector<uint8_t> done;           // parallel to *list: links already read
   std::priority_queue<Neighbor> best;  // k best accepted (max-heap)
   auto offer = [&](Neighbor nb) {
     if (accept == nullptr || !(*accept)(nb.slot)) return;
@@ -45,11 +47,18 @@ void VamanaIndex::beam(const float* q, int64_t L, VisitedList& visited,
       best.push(nb);
     }
   };
+  // Seeds: the medoid and the closest few of the entry sample (see choose_entries).
   visited.visit(medoid_);
-  Neighbor start{store_.distance_to(q, medoid_), medoid_};
-  list->push_back(start);
-  done.push_back(0);
-  offer(start);
+  list->push_back({store_.distance_to(q, medoid_), medoid_});
+  const int64_t d = store_.dim();
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    if (!visited.visit(entries_[i])) continue;
+    list->push_back({distance(store_.metric(), q, entry_vectors_.data() + i * d, d), entries_[i]});
+  }
+  std::sort(list->begin(), list->end());
+  if (list->size() > kSeeds) list->resize(kSeeds);
+  done.assign(list->size(), 0);
+  for (const Neighbor& s : *list) offer(s);
   const int64_t dim = store_.dim();
   uint32_t buf[513];
   size_t cur = 0;
@@ -67,13 +76,17 @@ void VamanaIndex::beam(const float* q, int64_t L, VisitedList& visited,
       cnt = ls[0];
       std::copy(ls + 1, ls + 1 + cnt, buf);
     }
+    // Keep the unvisited neighbours and start fetching all their vectors before computing any
+    // distance, so the memory loads overlap.
+    uint32_t fresh = 0;
     for (uint32_t j = 0; j < cnt; ++j) {
-      if (j + 1 < cnt) {
-        __builtin_prefetch(visited.tag_address(buf[j + 1]));
-        prefetch_vector(store_.vector(buf[j + 1]), std::min<int64_t>(dim, 64));
-      }
       uint32_t nb = buf[j];
       if (!visited.visit(nb)) continue;
+      prefetch_vector(store_.vector(nb), std::min<int64_t>(dim, 256));
+      buf[fresh++] = nb;
+    }
+    for (uint32_t j = 0; j < fresh; ++j) {
+      uint32_t nb = buf[j];
       Neighbor e{store_.distance_to(q, nb), nb};
       offer(e);
       if (static_cast<int64_t>(list->size()) >= L && !(e < list->back())) continue;
@@ -165,7 +178,8 @@ void VamanaIndex::pick_medoid(uint32_t first) {
     ++count;
   }
   std::vector<float> c(static_cast<size_t>(dim));
-  for (int64_t j = 0; j < dim; ++j) c[j] = static_cast<float>(mean[j] / std::max<int64_t>(count, 1));
+  for (int64_t j = 0; j < dim; ++j)
+    c[j] = static_cast<float>(mean[j] / std::max<int64_t>(count, 1));
   float best = std::numeric_limits<float>::infinity();
   medoid_ = kNoSlot;
   for (uint32_t s = first; s < n; ++s) {
@@ -178,11 +192,38 @@ void VamanaIndex::pick_medoid(uint32_t first) {
   }
 }
 
+void VamanaIndex::choose_entries() {
+  // About sqrt(n) live slots at a fixed stride: on clustered data a beam started only at the
+  // medoid must find the one long edge into the query's cluster; starting from the closest of a
+  // spread-out sample puts it there directly. Costs sqrt(n) distances per search.
+  entries_.clear();
+  entry_vectors_.clear();
+  const uint32_t n = static_cast<uint32_t>(store_.n_slots());
+  const int64_t live = store_.n_live();
+  if (live == 0) return;
+  const int64_t want = std::clamp<int64_t>(
+      static_cast<int64_t>(std::sqrt(static_cast<double>(live))), 1, kMaxEntries);
+  const int64_t stride = std::max<int64_t>(1, live / want);
+  int64_t seen = 0;
+  for (uint32_t s = 0; s < n; ++s) {
+    if (store_.deleted(s)) continue;
+    if (seen++ % stride == 0) entries_.push_back(s);
+  }
+  // A contiguous copy: scanning it streams through cache instead of missing once per entry.
+  const int64_t d = store_.dim();
+  entry_vectors_.resize(entries_.size() * static_cast<size_t>(d));
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    std::copy(store_.vector(entries_[i]), store_.vector(entries_[i]) + d,
+              entry_vectors_.data() + i * d);
+  }
+}
+
 void VamanaIndex::insert_slots(uint32_t first, ThreadPool* pool) {
   const uint32_t n = static_cast<uint32_t>(store_.n_slots());
   graph_.resize(static_cast<size_t>(n) * stride(), 0);
   const bool fresh = medoid_ == kNoSlot;
   if (fresh) pick_medoid(first);
+  choose_entries();
   // A seeded random insertion order (Fisher-Yates over the new slots).
   std::vector<uint32_t> order;
   for (uint32_t s = first; s < n; ++s)
@@ -289,6 +330,7 @@ void VamanaIndex::remap_slots(const std::vector<uint32_t>& remap) {
   }
   graph_ = std::move(g);
   medoid_ = medoid_ == kNoSlot ? kNoSlot : remap[medoid_];
+  choose_entries();
 }
 
 void VamanaIndex::write_sections(FileWriter& w) const {
@@ -332,6 +374,7 @@ void VamanaIndex::read_sections(const FileReader& r) {
   if (medoid != kNoSlot && medoid >= n) throw Error(name + ": VAMP medoid out of range");
   if (medoid == kNoSlot && n > 0) throw Error(name + ": VAMP has nodes but no medoid");
   medoid_ = static_cast<uint32_t>(medoid);
+  choose_entries();  // derived from the stored slots, so a reloaded index answers identically
 }
 
 }  // namespace loom::index

@@ -2,6 +2,8 @@
 // a medoid, robust prune with parameter alpha, two build passes (alpha = 1, then alpha), a
 // parallel build with per-node (striped) locks, and FreshDiskANN-style repair of deletions.
 // Pruning compares squared Euclidean distances for every metric (alpha needs a true distance).
+// Beams start from the medoid plus the closest few of a sqrt(n) sample of slots (a Loom addition
+// that keeps well-separated clusters reachable).
 #pragma once
 
 #include <memory>
@@ -57,10 +59,16 @@ class VamanaIndex : public Index {
                     std::vector<uint32_t>* out) const;
   void insert_one(uint32_t p, float alpha, VisitedList& visited);
   void pick_medoid(uint32_t first);
+  void choose_entries();
+
+  static constexpr size_t kSeeds = 4;           // beam seeds taken from the entry sample
+  static constexpr int64_t kMaxEntries = 1024;  // entry sample size cap (about sqrt(n))
 
   VamanaParams p_;
   std::vector<uint32_t> graph_;  // (n_slots, 1 + R): count, then neighbours
   uint32_t medoid_ = kNoSlot;
+  std::vector<uint32_t> entries_;     // spread-out sample of live slots used to seed beams
+  std::vector<float> entry_vectors_;  // (entries_.size(), dim) copies of their vectors
   mutable VisitedPool visited_;
   std::unique_ptr<NodeLocks> locks_ = std::make_unique<NodeLocks>();
 };

@@ -7,6 +7,25 @@
 
 namespace loom::index {
 
+namespace {
+// Finite components whose squared norm also fits a float, so no distance can become inf - inf
+// = NaN (a NaN would break the orderings every search relies on). Returns the bad column, the
+// dimension for an overflowing norm, or -1 when the vector is fine.
+int64_t bad_column(const float* v, int64_t dim) {
+  double norm = 0;
+  for (int64_t j = 0; j < dim; ++j) {
+    if (!std::isfinite(v[j])) return j;
+    norm += static_cast<double>(v[j]) * v[j];
+  }
+  return norm > 1e37 ? dim : -1;
+}
+
+std::string describe_bad(int64_t col, int64_t dim) {
+  return col == dim ? "a squared norm above 1e37 (distances would overflow float)"
+                    : "a non-finite value at column " + std::to_string(col);
+}
+}  // namespace
+
 VectorStore::VectorStore(int64_t dim, Metric metric) : dim_(dim), metric_(metric) {
   if (dim <= 0 || dim > (1 << 20)) {
     throw Error("index: dimension must be in 1..1048576, got " + std::to_string(dim));
@@ -34,13 +53,10 @@ uint32_t VectorStore::append(std::span<const uint64_t> ids, const float* vectors
       throw Error("index add: duplicate id " + std::to_string(ids[i]) + " within the batch (row " +
                   std::to_string(i) + ")");
     }
-    const float* v = vectors + i * dim_;
-    for (int64_t j = 0; j < dim_; ++j) {
-      if (!std::isfinite(v[j])) {
-        throw Error("index add: vector at row " + std::to_string(i) + " (id " +
-                    std::to_string(ids[i]) + ") has a non-finite value at column " +
-                    std::to_string(j));
-      }
+    int64_t bad = bad_column(vectors + i * dim_, dim_);
+    if (bad >= 0) {
+      throw Error("index add: vector at row " + std::to_string(i) + " (id " +
+                  std::to_string(ids[i]) + ") has " + describe_bad(bad, dim_));
     }
   }
   uint32_t first = static_cast<uint32_t>(ids_.size());
@@ -97,11 +113,8 @@ std::vector<uint32_t> VectorStore::compact() {
 
 std::vector<float> VectorStore::prepare_query(const float* q) const {
   std::vector<float> out(q, q + dim_);
-  for (int64_t j = 0; j < dim_; ++j) {
-    if (!std::isfinite(out[j])) {
-      throw Error("index search: query has a non-finite value at column " + std::to_string(j));
-    }
-  }
+  int64_t bad = bad_column(q, dim_);
+  if (bad >= 0) throw Error("index search: query has " + describe_bad(bad, dim_));
   if (metric_ == Metric::kCosine) normalize(out.data(), dim_);
   return out;
 }
@@ -114,7 +127,8 @@ void VectorStore::restore(std::vector<float> data, std::vector<uint64_t> ids,
   std::unordered_map<uint64_t, uint32_t> live;
   int64_t n_deleted = 0;
   for (uint32_t s = 0; s < ids.size(); ++s) {
-    if (deleted[s] > 1) throw Error(what + ": tombstone flag of slot " + std::to_string(s) + " is not 0/1");
+    if (deleted[s] > 1)
+      throw Error(what + ": tombstone flag of slot " + std::to_string(s) + " is not 0/1");
     if (deleted[s]) {
       ++n_deleted;
       continue;
@@ -123,8 +137,11 @@ void VectorStore::restore(std::vector<float> data, std::vector<uint64_t> ids,
       throw Error(what + ": duplicate live id " + std::to_string(ids[s]));
     }
   }
-  for (float v : data) {
-    if (!std::isfinite(v)) throw Error(what + ": stored vectors contain a non-finite value");
+  for (size_t s = 0; s < ids.size(); ++s) {
+    int64_t bad = bad_column(data.data() + s * dim_, dim_);
+    if (bad >= 0)
+      throw Error(what + ": stored vector of slot " + std::to_string(s) + " has " +
+                  describe_bad(bad, dim_));
   }
   data_ = std::move(data);
   ids_ = std::move(ids);

@@ -1,5 +1,6 @@
 // Vectors and their caller ids, kept apart from any graph: slot i holds the vector of caller id
-// ids[i]. Removal marks a tombstone; compact() drops tombstoned slots and says where each slot went.
+// ids[i]. Removal marks a tombstone; compact() drops tombstoned slots and says where each slot
+// went.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +25,9 @@ class VectorStore {
   int64_t n_deleted() const { return n_deleted_; }
   int64_t n_live() const { return n_slots() - n_deleted_; }
 
-  const float* vector(uint32_t slot) const { return data_.data() + static_cast<size_t>(slot) * dim_; }
+  const float* vector(uint32_t slot) const {
+    return data_.data() + static_cast<size_t>(slot) * dim_;
+  }
   uint64_t id(uint32_t slot) const { return ids_[slot]; }
   bool deleted(uint32_t slot) const { return deleted_[slot] != 0; }
   // Slot of a live id, or kNoSlot.
@@ -47,6 +50,12 @@ class VectorStore {
   // A query as the index compares it: copied, and normalised for cosine. Throws on NaN/Inf.
   std::vector<float> prepare_query(const float* q) const;
 
+  // Bytes held: vectors, ids, tombstones, and the id -> slot hash map (its buckets plus an
+  // estimated 32 bytes per node).
+  int64_t memory_bytes() const {
+    return static_cast<int64_t>(data_.size() * sizeof(float) + ids_.size() * 9 +
+                                live_.bucket_count() * sizeof(void*) + live_.size() * 32);
+  }
   // Raw access for the file format.
   const std::vector<float>& data() const { return data_; }
   const std::vector<uint64_t>& ids() const { return ids_; }

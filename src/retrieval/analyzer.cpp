@@ -8,10 +8,9 @@ namespace loom::retrieval {
 namespace {
 // Lucene's EnglishAnalyzer.ENGLISH_STOP_WORDS_SET, sorted for binary search.
 constexpr std::array<std::string_view, 33> kStopwords = {
-    "a",    "an",    "and",   "are",  "as",   "at",   "be",    "but",  "by",
-    "for",  "if",    "in",    "into", "is",   "it",   "no",    "not",  "of",
-    "on",   "or",    "such",  "that", "the",  "their", "then", "there", "these",
-    "they", "this",  "to",    "was",  "will", "with"};
+    "a",   "an",    "and",  "are",   "as",    "at",   "be",   "but", "by",  "for",  "if",
+    "in",  "into",  "is",   "it",    "no",    "not",  "of",   "on",  "or",  "such", "that",
+    "the", "their", "then", "there", "these", "they", "this", "to",  "was", "will", "with"};
 
 bool word_byte(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;

@@ -89,8 +89,10 @@ std::vector<Document> parse_jsonl_documents(const std::string& text, const std::
     } else {
       d.text = text_field(j, "text", &ok);
       if (!queries) d.title = text_field(j, "title", &ok);
-      if (!ok) problem = "\"title\"/\"text\" must be strings";
-      else if (!seen.insert(d.id).second) problem = "duplicate _id \"" + d.id + "\"";
+      if (!ok)
+        problem = "\"title\"/\"text\" must be strings";
+      else if (!seen.insert(d.id).second)
+        problem = "duplicate _id \"" + d.id + "\"";
     }
     if (!problem.empty()) {
       std::string msg = name + ":" + std::to_string(line_no) + ": " + problem;
@@ -138,8 +140,10 @@ Qrels parse_qrels(const std::string& text, const std::string& name) {
     } else if (f.size() == 4) {
       qid = f[0], docid = f[2], rel = f[3];
     } else {
-      throw Error(name + ":" + std::to_string(line_no) + ": expected 3 fields (query-id corpus-id score) "
-                  "or 4 (qid iter docid rel), got " + std::to_string(f.size()));
+      throw Error(name + ":" + std::to_string(line_no) +
+                  ": expected 3 fields (query-id corpus-id score) "
+                  "or 4 (qid iter docid rel), got " +
+                  std::to_string(f.size()));
     }
     int r;
     if (!parse_int(rel, &r)) {
@@ -156,7 +160,8 @@ Qrels parse_qrels(const std::string& text, const std::string& name) {
 
 Qrels load_qrels(const std::string& path) { return parse_qrels(read_file(path), path); }
 
-BeirDataset load_beir(const std::string& dir, const std::string& split, const LoadOptions& options) {
+BeirDataset load_beir(const std::string& dir, const std::string& split,
+                      const LoadOptions& options) {
   BeirDataset ds;
   ds.corpus = load_corpus(dir + "/corpus.jsonl", options);
   ds.queries = load_queries(dir + "/queries.jsonl", options);

@@ -20,7 +20,7 @@ struct Query {
 using Qrels = std::map<std::string, std::map<std::string, int>>;
 
 struct LoadOptions {
-  bool skip_malformed = false;      // false: a bad line throws loom::Error naming file:line
+  bool skip_malformed = false;  // false: a bad line throws loom::Error naming file:line
   std::vector<std::string>* issues = nullptr;  // receives "file:line: what" for skipped lines
 };
 

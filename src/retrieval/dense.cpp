@@ -7,9 +7,10 @@
 namespace loom::retrieval {
 
 TrecRun dense_search(const index::Index& idx, const std::vector<std::string>& doc_ids,
-                 const std::vector<Query>& queries, const float* query_vectors, size_t k,
-                 const index::SearchParams& params) {
-  auto res = idx.search(query_vectors, static_cast<int64_t>(queries.size()), static_cast<int64_t>(k), params);
+                     const std::vector<Query>& queries, const float* query_vectors, size_t k,
+                     const index::SearchParams& params) {
+  auto res = idx.search(query_vectors, static_cast<int64_t>(queries.size()),
+                        static_cast<int64_t>(k), params);
   TrecRun run;
   for (size_t i = 0; i < queries.size(); ++i) {
     auto& docs = run[queries[i].id];

@@ -13,8 +13,8 @@ namespace loom::retrieval {
 // Searches index (whose caller id i is doc_ids[i]) with query vectors (queries.size(), dim);
 // the score is the similarity (ip/cos) or minus the squared L2 distance.
 TrecRun dense_search(const index::Index& index, const std::vector<std::string>& doc_ids,
-                 const std::vector<Query>& queries, const float* query_vectors, size_t k,
-                 const index::SearchParams& params = {});
+                     const std::vector<Query>& queries, const float* query_vectors, size_t k,
+                     const index::SearchParams& params = {});
 
 // Reciprocal-rank fusion (Cormack et al. 2009): score(d) = sum over runs of 1 / (rrf_k + rank),
 // ranks 1-based in each run's trec_eval order; each run contributes its first `depth` documents.

@@ -43,7 +43,8 @@ std::vector<MetricValue> score_query(const std::map<std::string, int>& judged,
     return num_rel ? sum / static_cast<double>(num_rel) : 0.0;
   };
   out.push_back({"map", ap_at(n)});
-  for (int k : cutoffs) out.push_back({"map_cut_" + std::to_string(k), ap_at(static_cast<size_t>(k))});
+  for (int k : cutoffs)
+    out.push_back({"map_cut_" + std::to_string(k), ap_at(static_cast<size_t>(k))});
 
   double rr = 0;
   size_t first = n;
@@ -67,8 +68,9 @@ std::vector<MetricValue> score_query(const std::map<std::string, int>& judged,
     out.push_back({"P_" + std::to_string(k), static_cast<double>(rel_in_top(k)) / k});
   }
   for (int k : cutoffs) {
-    out.push_back({"recall_" + std::to_string(k),
-                   num_rel ? static_cast<double>(rel_in_top(k)) / static_cast<double>(num_rel) : 0.0});
+    out.push_back(
+        {"recall_" + std::to_string(k),
+         num_rel ? static_cast<double>(rel_in_top(k)) / static_cast<double>(num_rel) : 0.0});
   }
   for (int k : cutoffs) {
     double dcg = 0, idcg = 0;

@@ -40,7 +40,8 @@ TrecRun parse_run(const std::string& text, const std::string& name) {
     if (f.empty()) continue;
     const std::string where = name + ":" + std::to_string(line_no) + ": ";
     if (f.size() != 6) {
-      throw Error(where + "expected 6 fields (qid Q0 docid rank score tag), got " + std::to_string(f.size()));
+      throw Error(where + "expected 6 fields (qid Q0 docid rank score tag), got " +
+                  std::to_string(f.size()));
     }
     double score;
     auto [p, ec] = std::from_chars(f[4].data(), f[4].data() + f[4].size(), score);
@@ -66,7 +67,8 @@ std::string format_run(const TrecRun& run, const std::string& tag) {
     sort_trec(sorted);
     for (size_t i = 0; i < sorted.size(); ++i) {
       std::snprintf(buf, sizeof buf, "%.9g", sorted[i].score);
-      out += qid + " Q0 " + sorted[i].docid + " " + std::to_string(i + 1) + " " + buf + " " + tag + "\n";
+      out += qid + " Q0 " + sorted[i].docid + " " + std::to_string(i + 1) + " " + buf + " " + tag +
+             "\n";
     }
   }
   return out;

@@ -1,4 +1,6 @@
 // SIMD distance kernels against their plain-loop twins over sizes and misalignments.
+#include "index/distance.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -6,7 +8,6 @@
 
 #include "core/error.h"
 #include "core/rng.h"
-#include "index/distance.h"
 
 namespace loom::index {
 namespace {
@@ -16,8 +17,8 @@ TEST(Distance, MatchesScalarTwinOverSizesAndOffsets) {
   std::vector<float> a(600), b(600);
   for (auto& x : a) x = rng.normal();
   for (auto& x : b) x = rng.normal();
-  for (int64_t n : {0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129,
-                    255, 256, 384, 513}) {
+  for (int64_t n : {0,  1,  2,  3,  7,   8,   9,   15,  16,  17,  31,  32,
+                    33, 63, 64, 65, 100, 127, 128, 129, 255, 256, 384, 513}) {
     for (int off_a = 0; off_a < 4; ++off_a) {
       for (int off_b = 0; off_b < 3; ++off_b) {
         const float* pa = a.data() + off_a;

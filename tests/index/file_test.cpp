@@ -21,7 +21,8 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("loom_index_test_" + std::to_string(getpid()) + "_" + name)).string();
+  return (fs::temp_directory_path() / ("loom_index_test_" + std::to_string(getpid()) + "_" + name))
+      .string();
 }
 
 std::unique_ptr<Index> built(std::string_view kind, Metric m, int n = 400) {
@@ -136,7 +137,8 @@ std::unique_ptr<Index> old_format_source() {
 }
 
 TEST(IndexFile, WriteOldFormatFile) {
-  if (std::getenv("LOOM_WRITE_GOLDEN") == nullptr) GTEST_SKIP() << "set LOOM_WRITE_GOLDEN=1 to rewrite";
+  if (std::getenv("LOOM_WRITE_GOLDEN") == nullptr)
+    GTEST_SKIP() << "set LOOM_WRITE_GOLDEN=1 to rewrite";
   save_index(*old_format_source(), std::string(LOOM_SOURCE_DIR) + "/" + kOldFile);
 }
 

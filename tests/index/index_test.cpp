@@ -66,6 +66,10 @@ TEST_P(AllKinds, RejectsBadInputAndKeepsState) {
     EXPECT_NE(std::string(e.what()).find("row 1"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("column 1"), std::string::npos) << e.what();
   }
+  std::vector<float> huge(v.begin(), v.begin() + 16);
+  huge[0] = 3e38f;  // finite, but its squared norm overflows float
+  std::vector<uint64_t> one{400};
+  EXPECT_THROW(idx->add(one, huge.data()), Error);
   std::vector<uint64_t> dup{7, 200};
   EXPECT_THROW(idx->add(dup, v.data()), Error);  // 7 is already live
   std::vector<uint64_t> dup2{300, 300};
@@ -192,7 +196,9 @@ TEST(FlatIndex, MatchesBruteForceForEveryMetric) {
           na += a * a;
           nb += b * b;
         }
-        double dist = m == Metric::kL2 ? l2 : m == Metric::kInnerProduct ? -dot : -dot / std::sqrt(na * nb);
+        double dist = m == Metric::kL2             ? l2
+                      : m == Metric::kInnerProduct ? -dot
+                                                   : -dot / std::sqrt(na * nb);
         all.push_back({dist, s});
       }
       std::sort(all.begin(), all.end());

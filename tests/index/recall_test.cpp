@@ -94,7 +94,8 @@ TEST_P(RecallGate, PlainFilteredAndAfterDeletes) {
   SearchParams sp;
   sp.ef = g.ef;
 
-  double r = recall(idx->search(f.queries.data(), kQueries, kK, sp), flat.search(f.queries.data(), kQueries, kK));
+  double r = recall(idx->search(f.queries.data(), kQueries, kK, sp),
+                    flat.search(f.queries.data(), kQueries, kK));
   std::printf("%s %s ef=%lld recall@10 %.4f\n", g.kind, metric_name(g.metric), (long long)g.ef, r);
   EXPECT_GE(r, g.min_recall);
 
@@ -137,7 +138,8 @@ INSTANTIATE_TEST_SUITE_P(Index, RecallGate,
                                            Gate{"vamana", Metric::kL2, 16, 0.96},
                                            Gate{"vamana", Metric::kInnerProduct, 16, 0.93}),
                          [](const auto& info) {
-                           return std::string(info.param.kind) + "_" + metric_name(info.param.metric);
+                           return std::string(info.param.kind) + "_" +
+                                  metric_name(info.param.metric);
                          });
 
 }  // namespace

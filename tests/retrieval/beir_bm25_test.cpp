@@ -20,7 +20,8 @@ TEST(Analyzer, LowercasesSplitsAndDropsStopwords) {
   AnalyzerOptions o;
   o.stopwords = true;
   EXPECT_EQ(analyze("the flow of a fluid", o), (std::vector<std::string>{"flow", "fluid"}));
-  EXPECT_EQ(analyze("caf\xc3\xa9 na\xc3\xafve"), (std::vector<std::string>{"caf\xc3\xa9", "na\xc3\xafve"}));
+  EXPECT_EQ(analyze("caf\xc3\xa9 na\xc3\xafve"),
+            (std::vector<std::string>{"caf\xc3\xa9", "na\xc3\xafve"}));
 }
 
 TEST(Beir, MalformedLinesStopOrAreSkippedWithLineNumbers) {
@@ -35,7 +36,8 @@ TEST(Beir, MalformedLinesStopOrAreSkippedWithLineNumbers) {
     parse_jsonl_documents(text, "corpus.jsonl", false, {});
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("corpus.jsonl:3: malformed JSON"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("corpus.jsonl:3: malformed JSON"), std::string::npos)
+        << e.what();
   }
   std::vector<std::string> issues;
   LoadOptions skip{true, &issues};
@@ -52,7 +54,8 @@ TEST(Beir, MalformedLinesStopOrAreSkippedWithLineNumbers) {
 
 TEST(Bm25, MatchesHandComputedScores) {
   // N = 3, avgdl = (3 + 2 + 4) / 3 = 3; k1 = 0.9, b = 0.4.
-  std::vector<Document> corpus{{"a", "", "wing flow wing"}, {"b", "", "flow shock"}, {"c", "", "shock wave wave wave"}};
+  std::vector<Document> corpus{
+      {"a", "", "wing flow wing"}, {"b", "", "flow shock"}, {"c", "", "shock wave wave wave"}};
   Bm25Index bm25(corpus);
   EXPECT_DOUBLE_EQ(bm25.avg_doc_len(), 3.0);
   auto hits = bm25.search("wing", 10);

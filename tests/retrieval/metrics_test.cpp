@@ -2,7 +2,8 @@
 //
 // Files: tests/reference/retrieval_metrics/{run.trec, qrels.trec, qrels.tsv}.
 //   qrels  q1: d1=2 d2=1 d3=0 d4=3     q2: a=1 b=0     q3: x=1 (q3 has no run: not scored)
-//   run    q1: d2 2.5, d3 5.0, d1 4.0, d9 4.0, d7 1.0  q2: a 0.8, c 0.9   q4: z (no qrels: not scored)
+//   run    q1: d2 2.5, d3 5.0, d1 4.0, d9 4.0, d7 1.0  q2: a 0.8, c 0.9   q4: z (no qrels: not
+//   scored)
 // trec_eval order (score desc, ties docid desc; the file's rank column is ignored):
 //   q1: d3(rel 0) d9(unjudged) d1(2) d2(1) d7(unjudged)   -> relevant at ranks 3 and 4, num_rel 3
 //   q2: c(unjudged) a(1)                                  -> relevant at rank 2, num_rel 1
@@ -18,10 +19,11 @@
 //   q2 dcg = 1/log2(3) = 0.630930, ideal 1 -> 0.630930 at 3, 5, 10; 0 at 1
 //   means: ndcg_cut_1 0, ndcg_cut_3 0.420466, ndcg_cut_5 = ndcg_cut_10 = 0.465687
 // counts over the 2 scored queries: num_ret 7, num_rel 4, num_rel_ret 3.
+#include "retrieval/metrics.h"
+
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "retrieval/metrics.h"
 #include "test_util.h"
 
 namespace loom::retrieval {
