@@ -7,6 +7,7 @@
 #include "text/decoders.h"
 #include "text/json_util.h"
 #include "text/loaders.h"
+#include "text/sentencepiece_adapter.h"
 #include "text/normalizers.h"
 #include "text/post_processors.h"
 #include "text/pre_tokenizers.h"
@@ -59,9 +60,7 @@ SpecialHints read_hints(const std::string& dir) {
 // Dispatch point for the SentencePiece family (.model protobuf, llama2.c tok .bin): their
 // loaders register here. Until then these kinds are refused rather than guessed.
 std::unique_ptr<Tokenizer> load_sentencepiece_family(const std::string& path) {
-  throw Error(path +
-              ": SentencePiece .model and llama2.c tokenizer .bin files are not supported "
-              "by this build (expected tokenizer.json, encoder.json with vocab.bpe, or vocab.txt)");
+  return load_sentencepiece_tokenizer(path);
 }
 
 }  // namespace
