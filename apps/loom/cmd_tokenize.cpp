@@ -113,7 +113,7 @@ int run_tokenize(const loom::cli::Args& args) {
 
 LOOM_COMMAND(
     "tokenize", "encode text with any tokenizer file: one line of ids per input line",
-    {{"tokenizer", "FILE", "tokenizer.json, encoder.json (vocab.bpe beside it) or vocab.txt", ""},
+    {{"tokenizer", "FILE", "tokenizer.json, encoder.json (vocab.bpe beside it), vocab.txt, SentencePiece .model or llama2.c tokenizer .bin", ""},
      {"ids", "", "print space-separated ids (the default)", ""},
      {"pieces", "", "print the vocabulary strings of the tokens", ""},
      {"offsets", "", "print id:begin-end byte offsets into the line", ""},
