@@ -128,6 +128,51 @@ float dot_f16(const uint16_t* w, const float* x, int64_t n) {
   return s;
 }
 
+// Four f32 rows against x at once: four independent streams keep more loads in flight, which is
+// what a memory-bound matrix-vector product needs.
+void dot4_f32(const float* w, int64_t ld, const float* x, int64_t n, float* y) {
+  int64_t i = 0;
+#if defined(__AVX512F__)
+  __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(),
+         a3 = _mm512_setzero_ps();
+  for (; i + 16 <= n; i += 16) {
+    const __m512 xv = _mm512_loadu_ps(x + i);
+    a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i), xv, a0);
+    a1 = _mm512_fmadd_ps(_mm512_loadu_ps(w + ld + i), xv, a1);
+    a2 = _mm512_fmadd_ps(_mm512_loadu_ps(w + 2 * ld + i), xv, a2);
+    a3 = _mm512_fmadd_ps(_mm512_loadu_ps(w + 3 * ld + i), xv, a3);
+  }
+  y[0] = _mm512_reduce_add_ps(a0);
+  y[1] = _mm512_reduce_add_ps(a1);
+  y[2] = _mm512_reduce_add_ps(a2);
+  y[3] = _mm512_reduce_add_ps(a3);
+#else
+  y[0] = y[1] = y[2] = y[3] = 0;
+#endif
+  for (; i < n; ++i)
+    for (int r = 0; r < 4; ++r) y[r] += w[r * ld + i] * x[i];
+}
+
+// Four q8_0 rows (row stride ld bytes) against quantised x at once, as dot4_f32.
+void dot4_q8_0(const uint8_t* w, size_t ld, const Q8Act* x, int64_t n, float* y) {
+#ifdef LOOM_MODELS_AVX2
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                   _mm256_setzero_ps()};
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].q));
+    for (int r = 0; r < 4; ++r) {
+      const auto* blk = reinterpret_cast<const BlockQ8_0*>(w + r * ld) + b;
+      const __m256i p = dot32_i8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->q)), xv);
+      acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(_cvtsh_ss(blk->d) * x[b].d),
+                               acc[r]);
+    }
+  }
+  for (int r = 0; r < 4; ++r) y[r] = hsum8(acc[r]);
+#else
+  for (int r = 0; r < 4; ++r) y[r] = dot_q8_0(w + r * ld, x, n);
+#endif
+}
+
 // Decode path: one row of x against every row of several weights (same input width).
 void matvec_many(ThreadPool& pool, const float* x, const TensorView* ws, float* const* ys,
                  int n_w) {
@@ -155,6 +200,18 @@ void matvec_many(ThreadPool& pool, const float* x, const TensorView* ws, float* 
       while (starts[wi + 1] <= g) ++wi;
       const TensorView& w = ws[wi];
       const int64_t r = g - starts[wi];
+      if (g + 4 <= e && r + 4 <= w.shape()[0]) {
+        if (w.dtype() == DType::F32) {
+          dot4_f32(static_cast<const float*>(w.row(r)), in, x, in, ys[wi] + r);
+          g += 3;
+          continue;
+        }
+        if (w.dtype() == DType::Q8_0) {
+          dot4_q8_0(static_cast<const uint8_t*>(w.row(r)), w.row_bytes(), xq.get(), in, ys[wi] + r);
+          g += 3;
+          continue;
+        }
+      }
       const void* row = w.row(r);
       float* y = ys[wi];
       switch (w.dtype()) {

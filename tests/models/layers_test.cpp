@@ -91,9 +91,13 @@ TEST(Layers, LinearManyEqualsSeparateProducts) {
     linear(pool, x.f32(), 1, qa.view(), nullptr, za.data());
     linear(pool, x.f32(), 1, qb.view(), nullptr, zb.data());
     linear(pool, x.f32(), 1, qc.view(), nullptr, zc.data());
-    EXPECT_EQ(ya, za);
-    EXPECT_EQ(yb, zb);
-    EXPECT_EQ(yc, zc);
+    // Same products; rows may group differently across threads, so allow rounding.
+    auto near = [](const std::vector<float>& p, const std::vector<float>& q) {
+      for (size_t i = 0; i < p.size(); ++i) ASSERT_NEAR(p[i], q[i], 1e-4f * (1 + std::fabs(q[i])));
+    };
+    near(ya, za);
+    near(yb, zb);
+    near(yc, zc);
   }
 }
 
