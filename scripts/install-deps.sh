@@ -4,12 +4,15 @@
 set -euo pipefail
 pkgs=(
   cmake ninja-build g++ clang           # build; clang for the libFuzzer targets
+  libclang-rt-14-dev                    # clang's ASan/UBSan/libFuzzer runtimes
   libopenblas-dev                       # f32 GEMM
   libdnnl-dev                           # bf16 and int8 GEMM (oneDNN)
   libpcre2-dev                          # tokenizer split patterns (Unicode classes, lookahead), JIT
   libicu-dev                            # Unicode normalisation (NFC/NFKC/NFD), categories, case
   nlohmann-json3-dev                    # JSON: tokenizer.json, config.json, safetensors headers
   libgtest-dev libbenchmark-dev         # tests and benchmarks
+  python3 python3-numpy                 # CLI tests read JSON goldens and write .npy inputs
+  bc bsdextrautils                      # `make run` prints ratios (bc) and tables (column)
 )
 missing=()
 for p in "${pkgs[@]}"; do
