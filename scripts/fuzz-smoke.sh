@@ -2,7 +2,7 @@
 # Runs every libFuzzer target briefly (CI smoke mode) from its seed corpus in tests/fuzz/corpus.
 set -euo pipefail
 build=${1:-build-asan}
-secs=${LOOM_FUZZ_SECONDS:-20}
+secs=${LOOM_FUZZ_SECONDS:-15}
 shopt -s nullglob
 targets=("$build"/fuzz/fuzz_*)
 if [ ${#targets[@]} -eq 0 ]; then
