@@ -15,7 +15,7 @@ if ! /usr/bin/python3 -c "import sentencepiece" 2>/dev/null; then
   sudo -n apt-get install -y python3-sentencepiece >/dev/null 2>&1 || apt-get install -y python3-sentencepiece >/dev/null
 fi
 mkdir -p bench/out
-[ -s bench/out/corpus.txt ] || /work/shared/tools/bench-corpus bench/out/corpus.txt >/dev/null
+[ -s bench/out/corpus.txt ] || ../shared/tools/bench-corpus bench/out/corpus.txt >/dev/null
 corpus=bench/out/corpus_${mb}mb.txt
 [ -s "$corpus" ] || head -c $((mb * 1000000)) bench/out/corpus.txt > "$corpus"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -13,7 +13,7 @@ data=${LOOM_DATA:-$root/../shared/data}
 full=$root/bench/out/corpus.txt
 corpus=$root/bench/out/tokenizers_corpus_${MB:-20}mb.txt
 mkdir -p "$root/bench/out"
-[ -s "$full" ] || /work/shared/tools/bench-corpus "$full" >/dev/null
+[ -s "$full" ] || "$root/../shared/tools/bench-corpus" "$full" >/dev/null
 head -c $(( ${MB:-20} * 1048576 )) "$full" | sed '$d' > "$corpus"
 [ -d "$here/node_modules/@anush008/tokenizers" ] && [ -d "$here/node_modules/tiktoken" ] \
   || (cd "$here" && npm i -E --no-audit --no-fund >/dev/null)
