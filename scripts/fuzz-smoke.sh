@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every libFuzzer target briefly (CI smoke mode) from its seed corpus in tests/fuzz/corpus.
+# Runs every libFuzzer target briefly (CI smoke mode) from its seed corpus in tests/fuzz/corpus,
+# with a fixed -seed so a CI run explores the same inputs each time (longer runs: drop -seed).
 set -euo pipefail
 build=${1:-build-asan}
 secs=${LOOM_FUZZ_SECONDS:-15}
@@ -14,7 +15,7 @@ for t in "${targets[@]}"; do
   work=$(mktemp -d)
   [ -d "$seeds" ] && cp -r "$seeds"/. "$work"/
   echo "fuzz smoke: $name for ${secs}s"
-  "$t" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=0 "$work" 2>"$work.log" \
+  "$t" -seed=1 -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=0 "$work" 2>"$work.log" \
     || { tail -40 "$work.log"; echo "fuzz smoke: $name FAILED"; exit 1; }
   rm -rf "$work" "$work.log"
 done

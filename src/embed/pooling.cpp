@@ -46,6 +46,8 @@ EmbedConfig EmbedConfig::from_json(const std::string& text, const std::string& s
     j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     throw Error(source + ": not valid JSON at byte " + std::to_string(e.byte) + ": expected a pooling config object");
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(source + ": invalid JSON value (" + std::string(e.what()) + ")");
   }
   if (!j.is_object()) throw Error(source + ": expected a JSON object");
   auto boolean = [&](const char* key, bool def) {

@@ -123,6 +123,9 @@ nlohmann::json parse_json(std::string_view text, const std::string& name) {
     auto p = what.find("parse error");
     throw Error(name + ": byte " + std::to_string(e.byte > 0 ? e.byte - 1 : 0) +
                 ": invalid JSON (" + (p == std::string::npos ? what : what.substr(p)) + ")");
+  } catch (const nlohmann::json::exception& e) {
+    // Not a syntax error but a value the parser cannot hold, e.g. a number out of range.
+    throw Error(name + ": invalid JSON value (" + std::string(e.what()) + ")");
   }
 }
 

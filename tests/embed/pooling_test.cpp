@@ -59,6 +59,7 @@ TEST(EmbedConfig, RoundTripsAndReadsSentenceTransformersFiles) {
   EXPECT_THROW(EmbedConfig::from_json(R"({"pooling_mode_cls_token": true, "pooling_mode_mean_tokens": true})", "x"), Error);
   EXPECT_THROW(EmbedConfig::from_json(R"({"normalize": "yes"})", "x"), Error);
   EXPECT_THROW(EmbedConfig::from_json("nonsense", "x"), Error);
+  EXPECT_THROW(EmbedConfig::from_json(R"({"truncate_dim": 1e999})", "x"), Error);  // out of range
   EXPECT_THROW(pooling_from_name("max"), Error);
 }
 

@@ -39,6 +39,13 @@ TEST(BadInput, TruncatedJsonNamesByteOffset) {
   EXPECT_NE(m.find("invalid JSON"), std::string::npos) << m;
 }
 
+// Found by fuzz_tokenizer_json: a number too large for a double is not a syntax error, and the
+// JSON library reports it with another exception type.
+TEST(BadInput, NumberOutOfRangeIsAnError) {
+  std::string m = error_of(R"({"model": 1e999})");
+  EXPECT_NE(m.find("invalid JSON value"), std::string::npos) << m;
+}
+
 TEST(BadInput, FieldPaths) {
   json j = small_bpe();
   j["model"]["vocab"]["b"] = "one";
