@@ -1,6 +1,7 @@
 #include "retrieval/beir.h"
 
 #include <charconv>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -56,7 +57,10 @@ bool parse_int(std::string_view s, int* v) {
   if (ec == std::errc() && p == s.data() + s.size()) return true;
   double d;
   auto [p2, ec2] = std::from_chars(s.data(), s.data() + s.size(), d);
-  if (ec2 != std::errc() || p2 != s.data() + s.size() || d != static_cast<int>(d)) return false;
+  if (ec2 != std::errc() || p2 != s.data() + s.size()) return false;
+  // Range check first: casting an out-of-range double to int is undefined behaviour.
+  if (!(d >= std::numeric_limits<int>::min() && d <= std::numeric_limits<int>::max())) return false;
+  if (d != static_cast<int>(d)) return false;
   *v = static_cast<int>(d);
   return true;
 }

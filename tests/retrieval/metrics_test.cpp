@@ -88,6 +88,10 @@ TEST(Metrics, RunAndQrelsErrorsNameTheLine) {
   EXPECT_THROW(parse_qrels("q 0 d\n", "q"), Error);  // 3 fields is BEIR: "d" is not an integer
   EXPECT_THROW(parse_qrels("q 0 d 1\nq 0 d 2\n", "q"), Error);
   EXPECT_THROW(parse_qrels("q 0 d 1 extra junk\n", "q"), Error);
+  // A score past int's range is an error line, not a float-to-int overflow (found by fuzzing).
+  EXPECT_THROW(parse_qrels("q\td\t4444444444444444444444444444444441\n", "q"), Error);
+  EXPECT_THROW(parse_qrels("q\td\t1e300\n", "q"), Error);
+  EXPECT_EQ(parse_qrels("q\td\t2.0\n", "q").at("q").at("d"), 2);
 }
 
 TEST(Metrics, RunFileRoundTrip) {
