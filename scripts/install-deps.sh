@@ -13,6 +13,7 @@ pkgs=(
   libgtest-dev libbenchmark-dev         # tests and benchmarks
   python3 python3-numpy                 # CLI tests read JSON goldens and write .npy inputs
   bc bsdextrautils                      # `make run` prints ratios (bc) and tables (column)
+  libopenmpi-dev openmpi-bin            # data-parallel training: `mpirun -np 2 loom train`
 )
 missing=()
 for p in "${pkgs[@]}"; do
