@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "core/mapped_file.h"
@@ -62,6 +64,51 @@ TEST(Golden, Gpt2SafetensorsMatchesPyTorch) {
 }
 TEST(Golden, Gpt2GgufMatchesPyTorch) {
   check_model(test::golden_path("infer_models/gpt2.gguf"), "gpt2", 1e-4, 1);
+}
+
+// A Hugging Face sharded checkpoint: the same Llama split over two safetensors files listed by
+// model.safetensors.index.json loads as one model and matches PyTorch; a broken index is an error.
+TEST(Golden, LlamaShardedSafetensorsMatchesPyTorch) {
+  const std::string src = test::golden_path("infer_models/llama_hf");
+  char tmpl[] = "/tmp/loom_shards_XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  io::TensorMap all = io::read_safetensors(src + "/model.safetensors");
+  io::TensorMap a(dir + "/a"), b(dir + "/b");
+  nlohmann::json wm = nlohmann::json::object();
+  for (size_t i = 0; i < all.names().size(); ++i) {
+    const std::string& n = all.names()[i];
+    (i % 2 ? b : a).add(n, all.get(n));
+    wm[n] = i % 2 ? "model-00002-of-00002.safetensors" : "model-00001-of-00002.safetensors";
+  }
+  io::write_safetensors(dir + "/model-00001-of-00002.safetensors", a);
+  io::write_safetensors(dir + "/model-00002-of-00002.safetensors", b);
+  write_file_atomic(dir + "/config.json", read_file(src + "/config.json"));
+  nlohmann::json idx = {{"metadata", {{"total_size", 0}}}, {"weight_map", wm}};
+  write_file_atomic(dir + "/model.safetensors.index.json", idx.dump());
+  check_model(dir, "llama", 1e-4, 1);
+  EXPECT_EQ(io::read_model_file(dir).size(), all.size());
+
+  // A tensor the index lists but its shard lacks, and a shard outside the folder, are errors.
+  nlohmann::json bad = idx;
+  bad["weight_map"]["not.a.tensor"] = "model-00001-of-00002.safetensors";
+  write_file_atomic(dir + "/model.safetensors.index.json", bad.dump());
+  try {
+    io::read_model_file(dir);
+    ADD_FAILURE() << "missing tensor accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not.a.tensor"), std::string::npos) << e.what();
+  }
+  bad = idx;
+  bad["weight_map"][all.names()[0]] = "../model-00001-of-00002.safetensors";
+  write_file_atomic(dir + "/model.safetensors.index.json", bad.dump());
+  EXPECT_THROW(io::read_model_file(dir), Error);
+  // A shard tensor the index does not list.
+  bad = idx;
+  bad["weight_map"].erase(all.names()[0]);
+  write_file_atomic(dir + "/model.safetensors.index.json", bad.dump());
+  EXPECT_THROW(io::read_model_file(dir), Error);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Golden, LlamaConfigFromFiles) {
