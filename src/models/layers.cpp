@@ -196,7 +196,9 @@ void matvec_many(ThreadPool& pool, const float* x, const TensorView* ws, float* 
     xq.reset(new Q8Act[static_cast<size_t>(in / 32)]);
     quantize_q8_act(x, xq.get(), in);
   }
-  const int64_t grain = std::max<int64_t>(16, 4096 / std::max<int64_t>(in, 1));
+  // At least ~32K multiply-adds per task: below that, waking a worker costs more than the work
+  // (tiny models decode faster on one thread than split over two).
+  const int64_t grain = std::max<int64_t>(16, 32768 / std::max<int64_t>(in, 1));
   pool.parallel_for(total, grain, [&](int64_t b, int64_t e) {
     std::unique_ptr<float[]> tmp;
     int wi = 0;
