@@ -69,7 +69,13 @@ void read_config(TensorMap& map, const std::string& config_path) {
   }
   if (!cfg.is_object()) throw Error(config_path + ": expected a JSON object");
   for (auto it = cfg.begin(); it != cfg.end(); ++it) {
-    if (it->is_null() || it->is_object()) continue;
+    if (it->is_null()) continue;
+    if (it->is_object()) {  // one level of nesting, e.g. rope_scaling.factor
+      for (auto sub = it->begin(); sub != it->end(); ++sub)
+        if (!sub->is_null() && !sub->is_object())
+          map.set_meta("config." + it.key() + "." + sub.key(), from_json(*sub));
+      continue;
+    }
     map.set_meta("config." + it.key(), from_json(*it));
   }
 }

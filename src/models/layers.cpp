@@ -306,7 +306,8 @@ void add_positions(const TensorView& table, int64_t pos0, int64_t n, float* x) {
 
 void Rope::apply(float* x, int64_t n, int64_t stride, int64_t n_heads, int64_t pos0) const {
   for (int64_t i = 0; i < n; ++i)
-    rope(x + i * stride, n_heads, head_dim, rot_dim, pos0 + i, theta, style);
+    rope(x + i * stride, n_heads, head_dim, rot_dim, pos0 + i, theta, style,
+         freq_factors.empty() ? nullptr : freq_factors.data());
 }
 
 void Norm::apply(const float* x, float* y, int64_t n) const {
