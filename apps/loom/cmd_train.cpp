@@ -1,6 +1,6 @@
 // `loom train`: pre-train a causal LM (Llama or GPT-2 layout) from scratch on a text file
 // (byte-level tokens) or a token shard, with a progress bar, a CSV log, validation loss,
-// atomic checkpoints and exact --resume. Parsing and printing only: the loop is nn/trainer.h.
+// atomic checkpoints and exact --resume. Parsing and printing only: the loop is train/trainer.h.
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -17,7 +17,7 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "core/progress.h"
-#include "nn/trainer.h"
+#include "train/trainer.h"
 #include "train/token_shard.h"
 
 namespace {
@@ -73,7 +73,7 @@ int run_train(const Args& a) {
   c.n_kv_heads = a.integer("kv-heads", c.n_heads);
   c.d_ff = a.integer(
       "ff", c.arch == loom::nn::Arch::Gpt2 ? 4 * c.d_model : (8 * c.d_model / 3 + 31) / 32 * 32);
-  loom::nn::TrainConfig tc;
+  loom::train::TrainConfig tc;
   tc.seq = a.integer("seq", 128);
   c.max_seq = tc.seq;
   tc.batch = a.integer("batch", 16);
@@ -97,7 +97,7 @@ int run_train(const Args& a) {
   loom::nn::CausalLm model(c);
   model.init(tc.seed);
   model.exclude_norms_and_biases_from_decay();
-  loom::nn::CausalLmTrainer trainer(model, tokens.data(), n_train, tc, pool);
+  loom::train::CausalLmTrainer trainer(model, tokens.data(), n_train, tc, pool);
 
   ::mkdir(out.c_str(), 0755);
   const std::string ckpt = out + "/checkpoint.loom", log_path = out + "/log.csv";
@@ -126,7 +126,7 @@ int run_train(const Args& a) {
   const int64_t stop_at = a.integer("stop-at", steps);
   while (trainer.steps_done() < std::min(steps, stop_at)) {
     auto ts = std::chrono::steady_clock::now();
-    loom::nn::StepStats st = trainer.step();
+    loom::train::StepStats st = trainer.step();
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
     loss = st.loss;
@@ -155,7 +155,7 @@ int run_train(const Args& a) {
   std::string sample;
   const int64_t n_sample = a.integer("sample", text_mode ? 200 : 0);
   if (text_mode && n_sample > 0) {
-    auto ids = loom::nn::sample_tokens(model, pool, {'\n'}, n_sample, 0.8f, tc.seed);
+    auto ids = loom::train::sample_tokens(model, pool, {'\n'}, n_sample, 0.8f, tc.seed);
     for (size_t i = 1; i < ids.size(); ++i) sample += static_cast<char>(ids[i]);
   }
   if (a.json()) {
