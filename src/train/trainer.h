@@ -58,6 +58,8 @@ class CausalLmTrainer {
   // or optimiser state changes (so the last checkpoint stays the last good state).
   StepStats step();
   int64_t steps_done() const { return opt_.steps(); }
+  // The optimiser (its moments, for checks that frozen rows keep zero state).
+  nn::AdamW& optimizer() { return opt_; }
 
   // Mean loss over `batches` deterministic batches of `tokens` (e.g. a validation split), no
   // gradients.
