@@ -2,11 +2,15 @@
 
 #include <sys/stat.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "models/hf_export.h"
+#include "models/transformer.h"
 
 namespace loom::train {
 
@@ -42,6 +46,16 @@ double number(const json& j, const std::string& name, const char* key, double de
   if (!j.contains(key) || j[key].is_null()) return def;
   if (!j[key].is_number()) throw Error(name + ": field '" + key + "' must be a number");
   return j[key].get<double>();
+}
+
+// A float as the shortest decimal that reads back to it (1e-05, not 9.99999974738e-06).
+double clean(float x) {
+  char b[32];
+  for (int prec = 6; prec < 10; ++prec) {
+    std::snprintf(b, sizeof b, "%.*g", prec, static_cast<double>(x));
+    if (std::strtof(b, nullptr) == x) break;
+  }
+  return std::strtod(b, nullptr);
 }
 
 }  // namespace
@@ -109,9 +123,21 @@ nn::CausalLmConfig causal_lm_config_from_json(const std::string& text, const std
   return c;
 }
 
-HfModel read_hf_model(const std::string& path) {
-  HfModel m;
+HfTrainModel read_hf_model(const std::string& path) {
+  HfTrainModel m;
   m.source = path;
+  const bool safetensors =
+      is_dir(path) || (path.size() > 12 && path.compare(path.size() - 12, 12, ".safetensors") == 0);
+  if (!safetensors) {
+    // GGUF or llama2.c .bin: through the inference loader and its Hugging Face export (q/k rows
+    // permuted to the half-split RoPE order).
+    models::HfModel hf = models::to_hf(*models::load_model(path));
+    m.config_json = hf.config.dump(1);
+    m.config = causal_lm_config_from_json(m.config_json, path + " (exported config)",
+                                          &m.base_vocab_size);
+    m.weights = std::move(hf.tensors);
+    return m;
+  }
   const std::string st = is_dir(path) ? path + "/model.safetensors" : path;
   const std::string dir = st.find('/') == std::string::npos ? "." : st.substr(0, st.rfind('/'));
   const std::string cfg_path = dir + "/config.json";
@@ -121,6 +147,9 @@ HfModel read_hf_model(const std::string& path) {
   m.config_json = read_file(cfg_path);
   m.config = causal_lm_config_from_json(m.config_json, cfg_path, &m.base_vocab_size);
   m.weights = io::read_safetensors(st);
+  if (m.config.arch == nn::Arch::Llama && !m.config.tie_embeddings &&
+      !m.weights.has("lm_head.weight"))
+    m.config.tie_embeddings = true;  // no head tensor: the head is the embedding
   const char* emb = m.config.arch == nn::Arch::Gpt2 ? "wte.weight" : "model.embed_tokens.weight";
   const Tensor* e = nullptr;
   for (const std::string& n : {std::string("transformer.") + emb, std::string(emb)})
@@ -160,8 +189,8 @@ std::string hf_config_json(const nn::CausalLmConfig& c, const std::string& base)
     j["num_attention_heads"] = c.n_heads;
     j["num_key_value_heads"] = c.n_kv_heads;
     j["max_position_embeddings"] = c.max_seq;
-    j["rms_norm_eps"] = c.norm_eps;
-    j["rope_theta"] = c.rope_theta;
+    j["rms_norm_eps"] = clean(c.norm_eps);
+    j["rope_theta"] = clean(c.rope_theta);
     j["tie_word_embeddings"] = c.tie_embeddings;
     if (!j.contains("hidden_act")) j["hidden_act"] = "silu";
   } else {
@@ -172,7 +201,7 @@ std::string hf_config_json(const nn::CausalLmConfig& c, const std::string& base)
     j["n_head"] = c.n_heads;
     j["n_positions"] = c.max_seq;
     j["n_inner"] = c.d_ff;
-    j["layer_norm_epsilon"] = c.norm_eps;
+    j["layer_norm_epsilon"] = clean(c.norm_eps);
     if (!j.contains("activation_function")) j["activation_function"] = "gelu_new";
   }
   j["vocab_size"] = c.vocab_size;

@@ -12,7 +12,7 @@
 
 namespace loom::train {
 
-struct HfModel {
+struct HfTrainModel {
   std::string source;          // the directory or file it came from
   nn::CausalLmConfig config;   // the architecture (no LoRA)
   io::TensorMap weights;       // HF-named tensors, any dtype the reader supports
@@ -21,9 +21,10 @@ struct HfModel {
 };
 
 // Reads DIR/model.safetensors + DIR/config.json (or a .safetensors file with config.json beside
-// it). The architecture comes from config.json ("architectures" / "model_type"), the sizes from
+// it), or any other checkpoint the inference loader reads (GGUF, llama2.c .bin) through
+// models::to_hf. The architecture comes from config.json ("architectures" / "model_type"), the sizes from
 // its fields, checked against the tensors; errors name the file and the field.
-HfModel read_hf_model(const std::string& path);
+HfTrainModel read_hf_model(const std::string& path);
 // Parses a config.json text into a CausalLmConfig (vocab_size from the text; the caller checks it
 // against the tensors). `name` is used in errors.
 nn::CausalLmConfig causal_lm_config_from_json(const std::string& json_text, const std::string& name,

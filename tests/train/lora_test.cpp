@@ -178,7 +178,7 @@ TEST_P(LoraGolden, MergedSaveGivesTheSameLogits) {
 
   const std::string dir = temp_dir(GetParam().stem);
   save_hf_model(m, dir, "{}");
-  HfModel hf = read_hf_model(dir);
+  HfTrainModel hf = read_hf_model(dir);
   EXPECT_EQ(hf.config.vocab_size, V);
   EXPECT_FALSE(hf.weights.has(m.lora_sites()[0].a));
   CausalLm merged(hf.config);
