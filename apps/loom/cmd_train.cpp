@@ -25,6 +25,7 @@
 #include "core/sha256.h"
 #include "text/tokenizer.h"
 #include "train/hf_checkpoint.h"
+#include "train/text_lines.h"
 #include "train/token_shard.h"
 #include "train/train_mode.h"
 #include "train/trainer.h"
@@ -92,6 +93,10 @@ int run_train(const Args& a) {
   if (heldout_every < 0 || heldout_every == 1)
     throw UsageError{"flag --heldout-every: expected 0 (off) or N >= 2"};
 
+  if (!text_mode && heldout_every > 0)
+    throw UsageError{"--heldout-every splits --text lines; with --shard pass --val-shard"};
+  if (text_mode && a.has("val-shard")) throw UsageError{"--val-shard goes with --shard"};
+
   // The model to continue, if any.
   std::optional<loom::train::HfTrainModel> init;
   if (a.has("init")) init = loom::train::read_hf_model(a.str("init"));
@@ -129,33 +134,18 @@ int run_train(const Args& a) {
       }
     };
     if (tok) data_vocab = tok->vocab_size();
-    if (heldout_every > 0) {
-      // One document per line; line numbers (1-based) divisible by N are held out.
-      size_t pos = 0;
-      int64_t line_no = 0;
-      while (pos < text.size()) {
-        size_t end = text.find('\n', pos);
-        if (end == std::string::npos) end = text.size();
-        std::string_view line(text.data() + pos, end - pos);
-        pos = end + 1;
-        ++line_no;
-        if (line.empty()) continue;
-        const bool held = line_no % heldout_every == 0;
-        if (!tok) line = std::string_view(line.data(), line.size() + (end < text.size() ? 1 : 0));
-        encode(line, held ? val_tok : train_tok);
-        ++(held ? docs_val : docs_train);
-      }
-    } else if (tok) {
-      size_t pos = 0;
-      while (pos < text.size()) {
-        size_t end = text.find('\n', pos);
-        if (end == std::string::npos) end = text.size();
-        if (end > pos) {
-          encode(std::string_view(text.data() + pos, end - pos), train_tok);
-          ++docs_train;
+    if (heldout_every > 0 || tok) {
+      // One document per line; with --heldout-every N, line numbers divisible by N held out.
+      loom::train::for_each_line(text, heldout_every, [&](std::string_view line, bool held) {
+        if (tok) {
+          encode(line, held ? val_tok : train_tok);
+        } else {
+          std::string with_nl(line);
+          with_nl += '\n';
+          encode(with_nl, held ? val_tok : train_tok);
         }
-        pos = end + 1;
-      }
+        ++(held ? docs_val : docs_train);
+      });
     } else {
       encode(text, train_tok);
       docs_train = 1;
