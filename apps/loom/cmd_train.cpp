@@ -25,6 +25,7 @@
 #include "core/sha256.h"
 #include "text/tokenizer.h"
 #include "train/hf_checkpoint.h"
+#include "train/loss_plot.h"
 #include "train/text_lines.h"
 #include "train/token_shard.h"
 #include "train/train_mode.h"
@@ -294,6 +295,8 @@ int run_train(const Args& a) {
   auto save = [&] {
     trainer.save_checkpoint(ckpt);
     loom::train::save_hf_model(model, out, base_config);
+    log.flush();
+    loom::train::write_loss_plot(log_path, out + "/loss.png");
   };
 
   const int64_t tok_per_step = tc.batch * tc.seq * tc.grad_accum;
@@ -370,6 +373,7 @@ int run_train(const Args& a) {
         static_cast<long long>(n_train), static_cast<long long>(docs_train),
         static_cast<long long>(n_val), static_cast<long long>(docs_val), secs, out.c_str(),
         ckpt.c_str(), log_path.c_str());
+    std::printf("plot\t%s/loss.png\n", out.c_str());
     if (mode.new_embeddings)
       std::printf("original_rows_sha256\t%s -> %s (%s)\n", rows_before.c_str(), rows_after.c_str(),
                   rows_before == rows_after ? "unchanged" : "CHANGED");
@@ -392,7 +396,7 @@ LOOM_COMMAND(
         {"init", "MODEL", "continue this model: HF dir (model.safetensors+config.json), GGUF, .bin", ""},
         {"tokenizer", "FILE", "tokenizer for --text (default: the --init dir's tokenizer.json/.model)", ""},
         {"heldout-every", "N", "lines whose 1-based number is divisible by N are held out", "0 (off)"},
-        {"out", "DIR", "run folder: model.safetensors, config.json, tokenizer, checkpoint.loom, log.csv", ""},
+        {"out", "DIR", "run folder: model.safetensors, config.json, tokenizer, checkpoint.loom, log.csv, loss.png", ""},
         {"resume", "", "continue DIR/checkpoint.loom exactly", ""},
         {"train", "WHAT", "all, new-embeddings, lora, new-embeddings,lora", "all"},
         {"base-vocab", "N", "rows below N stay frozen (new-embeddings)", "config.json loom_extension"},
