@@ -284,7 +284,17 @@ int run_train(const Args& a) {
     // A SentencePiece model under its Hugging Face name; other files keep theirs.
     std::string name = base_name(tok_path);
     if (name.size() > 6 && name.compare(name.size() - 6, 6, ".model") == 0) name = "tokenizer.model";
-    if (!resume) loom::write_file_atomic(out + "/" + name, loom::read_file(tok_path));
+    if (!resume) {
+      loom::write_file_atomic(out + "/" + name, loom::read_file(tok_path));
+      // tokenizer.json too, so `loom generate --model DIR` finds the tokenizer by itself.
+      if (name != "tokenizer.json" && !file_exists(out + "/tokenizer.json")) {
+        try {
+          tok->save(out + "/tokenizer.json");
+        } catch (const Error& e) {
+          std::fprintf(stderr, "loom train: no tokenizer.json in %s (%s)\n", out.c_str(), e.what());
+        }
+      }
+    }
   }
   if (init && is_dir(a.str("init")) && !resume)
     for (const char* n : {"tokenizer_config.json", "special_tokens_map.json", "tokenizer.model"}) {

@@ -21,7 +21,7 @@ ppl() { "$LOOM" eval ppl --model "$1" --tokenizer "$m/tok512.model" --text "$tmp
 # 1. All weights, from the llama2.c file: held-out loss falls, eval ppl loads the directory.
 "$LOOM" train --init "$m/stories260K.bin" "${common[@]}" --steps 12 --lr 3e-3 --out "$tmp/all" --json > "$tmp/all.json" ||
   fail "train --init exited non-zero"
-for f in model.safetensors config.json tokenizer.model log.csv checkpoint.loom; do
+for f in model.safetensors config.json tokenizer.model tokenizer.json log.csv checkpoint.loom loss.png; do
   [ -f "$tmp/all/$f" ] || fail "no $f in the output directory"
 done
 b=$(num "$tmp/all.json" val_loss_before); a=$(num "$tmp/all.json" val_loss)
@@ -29,6 +29,10 @@ awk -v b="$b" -v a="$a" 'BEGIN { exit !(a < b - 0.2) }' || fail "held-out loss d
 p0=$(ppl "$m/stories260K.bin"); p1=$(ppl "$tmp/all")
 awk -v b="$p0" -v a="$p1" 'BEGIN { exit !(a < b) }' || fail "held-out perplexity did not fall: $p0 -> $p1"
 echo "all: held-out loss $b -> $a, perplexity $p0 -> $p1"
+# loom generate loads the directory (and its tokenizer.json) by itself.
+"$LOOM" generate --model "$tmp/all" --prompt "A compiler" --steps 12 --temperature 0 > "$tmp/gen.txt" 2>/dev/null ||
+  fail "loom generate could not load the trained directory"
+[ -n "$(tr -d '[:space:]' < "$tmp/gen.txt")" ] || fail "loom generate printed nothing"
 
 # 2. new-embeddings from the GGUF copy, rows >= 500 new: rows < 500 bit-identical, others move.
 "$LOOM" train --init "$m/stories260K.gguf" "${common[@]}" --steps 0 --out "$tmp/base" > /dev/null || fail "steps 0"
