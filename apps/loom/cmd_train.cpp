@@ -252,8 +252,21 @@ int run_train(const Args& a) {
   if (!is_dir(out)) throw Error(out + ": cannot create the output directory");
   const std::string ckpt = out + "/checkpoint.loom", log_path = out + "/log.csv";
   const bool resume = a.flag("resume");
+  // What the run trains, kept beside the checkpoint: --resume must train the same thing (the
+  // checkpoint holds values and moments, not which rows are frozen).
+  std::string what = "train " + mode.str() + "\nbase_vocab " +
+                     std::to_string(mode.new_embeddings ? base_vocab : -1) + "\nlora_rank " +
+                     std::to_string(c.lora.rank) + "\nlora_alpha " +
+                     std::to_string(c.lora.alpha) + "\nlora_targets";
+  for (const std::string& t : model.config().lora.targets) what += " " + t;
+  what += "\n";
+  const std::string what_path = out + "/train_mode.txt";
   float val_before = NAN;
   if (resume) {
+    const std::string prev = file_exists(what_path) ? loom::read_file(what_path) : what;
+    if (prev != what)
+      throw Error(what_path + ": the run was started with other --train/--base-vocab/--lora-* " +
+                  "settings (" + prev.substr(0, prev.find('\n')) + "); resume with the same flags");
     trainer.load_checkpoint(ckpt);
     // Drop log lines past the checkpoint (a run stopped between saves logged them already).
     std::ifstream in(log_path);
@@ -267,6 +280,7 @@ int run_train(const Args& a) {
   } else if (n_val > tc.seq) {
     val_before = trainer.evaluate(val_tok.data(), n_val, eval_batches, tc.seed + 1);
   }
+  if (!resume) loom::write_file_atomic(what_path, what);
   std::ofstream log(log_path, resume ? std::ios::app : std::ios::trunc);
   if (!log) throw Error(log_path + ": cannot open for writing");
   if (!resume) {
@@ -375,12 +389,14 @@ int run_train(const Args& a) {
         loom::cli::json_quote(sample).c_str());
   } else {
     std::printf(
-        "steps\t%lld\ntrain\t%s\nloss\t%.4f\nval_loss_before\t%.4f\nval_loss\t%.4f\nparams\t%lld\n"
+        "steps\t%lld\ntrain\t%s\nloss\t%.4f\nval_loss_before\t%.4f (perplexity %.2f)\n"
+        "val_loss\t%.4f (perplexity %.2f)\nparams\t%lld\n"
         "trainable\t%lld\ntrain_tokens\t%lld (%lld documents)\nval_tokens\t%lld (%lld "
         "documents)\nseconds\t%.1f\nmodel\t%s\ncheckpoint\t%s\nlog\t%s\n",
-        static_cast<long long>(trainer.steps_done()), mode.str().c_str(), loss, val_before, val,
-        static_cast<long long>(model.params().count()), static_cast<long long>(trainable),
-        static_cast<long long>(n_train), static_cast<long long>(docs_train),
+        static_cast<long long>(trainer.steps_done()), mode.str().c_str(), loss, val_before,
+        std::exp(val_before), val, std::exp(val), static_cast<long long>(model.params().count()),
+        static_cast<long long>(trainable), static_cast<long long>(n_train),
+        static_cast<long long>(docs_train),
         static_cast<long long>(n_val), static_cast<long long>(docs_val), secs, out.c_str(),
         ckpt.c_str(), log_path.c_str());
     std::printf("plot\t%s/loss.png\n", out.c_str());

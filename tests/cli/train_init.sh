@@ -74,6 +74,9 @@ lora=(--train lora --lora-rank 4 --lora-alpha 8 --lora-targets q,k,v,o,gate,up,d
 diff <(cut -d, -f1-4 "$tmp/lora/log.csv") <(cut -d, -f1-4 "$tmp/lora2/log.csv") > /dev/null || fail "LoRA resume differs"
 cmp -s "$tmp/lora/model.safetensors" "$tmp/lora2/model.safetensors" || fail "LoRA resumed model differs"
 cmp -s "$tmp/base/model.safetensors" "$tmp/lora/model.safetensors" && fail "LoRA merge left the model unchanged"
+err=$("$LOOM" train --init "$m/stories260K.bin" "${common[@]}" --train lora --lora-rank 2 --steps 9 --out "$tmp/lora2" --resume 2>&1 >/dev/null) &&
+  fail "resumed a LoRA run with another rank"
+grep -q "resume with the same flags" <<<"$err" || fail "mode mismatch error: $err"
 pl=$(ppl "$tmp/lora"); echo "lora: held-out perplexity $p0 -> $pl"
 
 # 4. Bad input: one line each, nothing trained.
