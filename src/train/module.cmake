@@ -1,3 +1,7 @@
+# Outside libraries of loom_train:
+# zlib (deflate for the loss-curve PNG; tests inflate it back).
+find_package(ZLIB REQUIRED)
+target_link_libraries(loom_train PUBLIC ZLIB::ZLIB)
 # Data parallelism (process_group.cpp) joins jobs started by mpirun: Debian's OpenMPI
 # (libopenmpi-dev, openmpi-bin). Without it the build still works, as a single process.
 find_package(MPI COMPONENTS C QUIET)
