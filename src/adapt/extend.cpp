@@ -40,14 +40,17 @@ io::TensorMap replaced(const io::TensorMap& in, const std::string& name, Tensor 
 }  // namespace
 
 std::vector<std::string> read_terms(const std::string& path) {
-  const std::string text = read_file(path);
+  return parse_terms(read_file(path), path);
+}
+
+std::vector<std::string> parse_terms(std::string_view text, const std::string& path) {
   std::vector<std::string> terms;
   std::set<std::string> seen;
   size_t pos = 0, line_no = 0;
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
     if (nl == std::string::npos) nl = text.size();
-    std::string line = text.substr(pos, nl - pos);
+    std::string line(text.substr(pos, nl - pos));
     pos = nl + 1;
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "adapt/grow.h"
@@ -23,6 +24,8 @@ namespace loom::adapt {
 // header line "term\tfreq..." is skipped). A trailing "\r" is dropped; blank lines are skipped.
 // Invalid UTF-8, an empty file and a duplicated term are loom::Errors naming the file and line.
 std::vector<std::string> read_terms(const std::string& path);
+// The same on the file's content; `name` names it in errors.
+std::vector<std::string> parse_terms(std::string_view text, const std::string& name);
 
 struct ExtendResult {
   models::HfModel model;                       // grown tensors + config.json (with loom_extension)
