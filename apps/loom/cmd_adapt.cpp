@@ -5,9 +5,11 @@
 
 #include "adapt/extend.h"
 #include "adapt/mine_terms.h"
+#include "adapt/report.h"
 #include "cli.h"
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "core/threads.h"
 #include "models/transformer.h"
 #include "text/tokenizer.h"
 
@@ -144,3 +146,97 @@ LOOM_COMMAND(
     "stored in config.json's loom_extension). Example:\n"
     "  loom adapt extend --model stories260K.bin --tokenizer tok512.model --terms terms.tsv "
     "--output out/ext");
+
+// `loom adapt report`: original rows' digests, tokens per word and bits per byte, before/after.
+namespace {
+
+int run_report(const loom::cli::Args& args) {
+  const std::string base_path = args.need("base"), adapted_path = args.need("adapted");
+  const std::string heldout_path = args.need("heldout"), general_path = args.need("general");
+  const int64_t max_lines = args.integer("max-lines", 0);
+  if (max_lines < 0) throw loom::cli::UsageError{"--max-lines must be >= 0"};
+  auto heldout = loom::adapt::read_lines(heldout_path, max_lines);
+  auto general = loom::adapt::read_lines(general_path, max_lines);
+  auto base = loom::models::load_model(base_path);
+  auto adapted = loom::models::load_model(adapted_path);
+  auto base_tok = loom::adapt::tokenizer_for_model(base_path, args.str("base-tokenizer"));
+  auto adapted_tok = loom::adapt::tokenizer_for_model(adapted_path, args.str("adapted-tokenizer"));
+  const int64_t v0 = base->vocab_size();
+  if (adapted->vocab_size() < v0) {
+    throw loom::Error(adapted_path + ": vocabulary of " + std::to_string(adapted->vocab_size()) +
+                      " is smaller than the base model's " + std::to_string(v0));
+  }
+  loom::ThreadPool pool(args.threads());
+  auto d0 = loom::adapt::original_row_digests(*base, v0);
+  auto d1 = loom::adapt::original_row_digests(*adapted, v0);
+  using loom::adapt::TextScore;
+  TextScore h0 = loom::adapt::score_text(*base, *base_tok, heldout, pool);
+  TextScore h1 = loom::adapt::score_text(*adapted, *adapted_tok, heldout, pool);
+  TextScore g0 = loom::adapt::score_text(*base, *base_tok, general, pool);
+  TextScore g1 = loom::adapt::score_text(*adapted, *adapted_tok, general, pool);
+  const bool embed_same = d0.embed == d1.embed;
+  const bool head_same = d0.head.empty() || d0.head == d1.head;
+  if (args.json()) {
+    std::printf(
+        "{\"base_vocab_size\": %lld, \"adapted_vocab_size\": %lld,\n"
+        " \"embed_rows_sha256\": {\"base\": \"%s\", \"adapted\": \"%s\", \"equal\": %s},\n"
+        " \"head_rows_sha256\": {\"base\": %s, \"adapted\": %s, \"equal\": %s},\n"
+        " \"heldout\": {\"docs\": %lld, \"bytes\": %lld, \"words\": %lld,\n"
+        "   \"tokens_per_word\": {\"base\": %.6f, \"adapted\": %.6f},\n"
+        "   \"bits_per_byte\": {\"base\": %.6f, \"adapted\": %.6f}},\n"
+        " \"general\": {\"docs\": %lld, \"bytes\": %lld,\n"
+        "   \"bits_per_byte\": {\"base\": %.6f, \"adapted\": %.6f}}}\n",
+        static_cast<long long>(v0), static_cast<long long>(adapted->vocab_size()), d0.embed.c_str(),
+        d1.embed.c_str(), embed_same ? "true" : "false",
+        d0.head.empty() ? "null" : loom::cli::json_quote(d0.head).c_str(),
+        d1.head.empty() ? "null" : loom::cli::json_quote(d1.head).c_str(),
+        head_same ? "true" : "false", static_cast<long long>(h0.docs),
+        static_cast<long long>(h0.bytes), static_cast<long long>(h0.words), h0.tokens_per_word(),
+        h1.tokens_per_word(), h0.bits_per_byte(), h1.bits_per_byte(),
+        static_cast<long long>(g0.docs), static_cast<long long>(g0.bytes), g0.bits_per_byte(),
+        g1.bits_per_byte());
+  } else {
+    std::printf("adaptation report: base %s (vocab %lld), adapted %s (vocab %lld)\n",
+                base_path.c_str(), static_cast<long long>(v0), adapted_path.c_str(),
+                static_cast<long long>(adapted->vocab_size()));
+    std::printf("original embedding rows [0, %lld) sha256  base %s\n", static_cast<long long>(v0),
+                d0.embed.c_str());
+    std::printf("                                   adapted %s  %s\n", d1.embed.c_str(),
+                embed_same ? "EQUAL" : "DIFFERENT");
+    if (!d0.head.empty()) {
+      std::printf("original head rows sha256               base %s\n", d0.head.c_str());
+      std::printf("                                   adapted %s  %s\n", d1.head.c_str(),
+                  head_same ? "EQUAL" : "DIFFERENT");
+    }
+    std::printf("%-44s %12s %12s\n", "", "base", "adapted");
+    std::printf("%-44s %12.4f %12.4f\n", "held-out domain: tokens per word", h0.tokens_per_word(),
+                h1.tokens_per_word());
+    std::printf("%-44s %12.4f %12.4f\n", "held-out domain: bits per byte", h0.bits_per_byte(),
+                h1.bits_per_byte());
+    std::printf("%-44s %12.4f %12.4f\n", "general text: bits per byte", g0.bits_per_byte(),
+                g1.bits_per_byte());
+    std::printf("(held-out: %lld docs, %lld bytes, %lld words; general: %lld docs, %lld bytes)\n",
+                static_cast<long long>(h0.docs), static_cast<long long>(h0.bytes),
+                static_cast<long long>(h0.words), static_cast<long long>(g0.docs),
+                static_cast<long long>(g0.bytes));
+  }
+  return embed_same && head_same ? 0 : 1;
+}
+
+}  // namespace
+
+LOOM_COMMAND("adapt report",
+             "original rows' sha256, tokens per word and bits per byte before/after adaptation",
+             {{"base", "FILE", "the base model (any format loom generate takes)", ""},
+              {"base-tokenizer", "FILE", "its tokenizer (default: tokenizer.json beside it)", ""},
+              {"adapted", "DIR", "the adapted model (e.g. an adapt extend / train output)", ""},
+              {"adapted-tokenizer", "FILE", "its tokenizer (default: tokenizer.json in DIR)", ""},
+              {"heldout", "FILE", "held-out domain text, one document per line", ""},
+              {"general", "FILE", "general text, one document per line", ""},
+              {"max-lines", "N", "use the first N lines of each file (0 = all)", "0"}},
+             run_report,
+             "Bits per byte = sum of next-token negative log-likelihoods in bits / UTF-8 bytes;\n"
+             "each line is one document with BOS in front. Exits 1 when the original rows differ.\n"
+             "Example:\n"
+             "  loom adapt report --base stories260K.bin --base-tokenizer tok512.model --adapted "
+             "out/ext --heldout foldoc.heldout.tsv --general tinystories.txt");
