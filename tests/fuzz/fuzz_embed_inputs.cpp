@@ -1,10 +1,11 @@
-// Inputs of `loom embed` (text lines, JSONL with chosen fields): any bytes parse or throw
-// loom::Error, never crash.
+// Inputs of `loom embed` (text lines, JSONL with chosen fields) and the definition-retrieval TSV
+// of `loom eval retrieval`: any bytes parse or throw loom::Error, never crash.
 #include <cstdint>
 #include <string>
 
 #include "core/error.h"
 #include "embed/inputs.h"
+#include "retrieval/definitions.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);
@@ -23,6 +24,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     loom::embed::parse_jsonl_items(text, "fuzz.jsonl", o);
   } catch (const loom::Error&) {
+  }
+  std::vector<std::string> tsv_issues;
+  for (int64_t every : {1, 3}) {
+    try {
+      loom::retrieval::definitions_task(text, "fuzz.tsv", every, {every == 3, &tsv_issues});
+    } catch (const loom::Error&) {
+    }
   }
   return 0;
 }
