@@ -200,6 +200,11 @@ int run_retrieval(const Args& a) {
   std::vector<int> cutoffs{1, 3, 5, static_cast<int>(k), 100};
   std::sort(cutoffs.begin(), cutoffs.end());
   cutoffs.erase(std::unique(cutoffs.begin(), cutoffs.end()), cutoffs.end());
+  // Every judged query of the data set counts: one the retriever found nothing for scores 0
+  // (trec_eval -c), so retrievers that return nothing for hard queries are not flattered.
+  for (const auto& q : ds.queries) {
+    if (ds.qrels.count(q.id)) run[q.id];
+  }
   rt::Evaluation e = rt::evaluate(ds.qrels, run, cutoffs);
   const std::string name = dataset_name(dir);
   const std::vector<std::pair<std::string, std::string>> families = {{"NDCG", "ndcg_cut_"},
@@ -282,6 +287,7 @@ LOOM_COMMAND("eval retrieval", "run a retriever on a BEIR data set and print a B
              "Dense retrieval embeds documents (title + ' ' + text) and queries with --model, or\n"
              "reads precomputed --doc-vectors/--query-vectors. A TSV --data builds the definition\n"
              "task: query = term, relevant document = its definition, held-out lines only.\n"
+             "Every judged query counts; one with nothing retrieved scores 0 (trec_eval -c).\n"
              "Examples:\n"
              "  loom eval retrieval --data cranfield --retriever dense --model stories260K.bin\n"
              "    --tokenizer tok512.model --threads 2\n"
