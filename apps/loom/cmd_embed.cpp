@@ -148,6 +148,11 @@ int run_embed(const Args& a) {
   ThreadPool pool(a.threads());
   embed::EmbedStats st;
   std::vector<float> v = embed_with_progress(*e, items.texts, pool, "embed", &st);
+  if (a.has("save-config")) {
+    embed::save_config(a.str("save-config"), e->config());
+    std::fprintf(stderr, "pooling config written to %s/1_Pooling/config.json\n",
+                 a.str("save-config").c_str());
+  }
   const int64_t rows = static_cast<int64_t>(items.texts.size());
   std::string ids;
   for (const auto& id : items.ids) ids += id + "\n";
@@ -175,6 +180,9 @@ std::vector<Flag> embed_command_flags() {
       {"field", "F[,F]", "JSONL: text field(s), joined with a space (e.g. title,text)", "text"},
       {"id-field", "F", "JSONL: id field (\"\" = line number)", "_id"},
       {"skip-bad-lines", "", "skip malformed JSONL lines (listed on stderr) instead of stopping",
+       ""},
+      {"save-config", "DIR",
+       "also store the pooling used as DIR/1_Pooling/config.json (read back from a model in DIR)",
        ""},
   };
   for (auto& x : embedder_flags()) f.push_back(x);

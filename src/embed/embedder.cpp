@@ -159,4 +159,12 @@ std::optional<EmbedConfig> config_from_model(const std::string& model_path,
   return std::nullopt;
 }
 
+void save_config(const std::string& dir, const EmbedConfig& cfg) {
+  const fs::path sub = fs::path(dir) / "1_Pooling";
+  std::error_code ec;
+  fs::create_directories(sub, ec);
+  if (ec) throw Error(sub.string() + ": cannot create the folder (" + ec.message() + ")");
+  write_file_atomic((sub / "config.json").string(), cfg.to_json());
+}
+
 }  // namespace loom::embed

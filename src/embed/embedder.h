@@ -67,4 +67,8 @@ class Embedder {
 std::optional<EmbedConfig> config_from_model(const std::string& model_path,
                                              const models::Model& model);
 
+// Stores cfg the way config_from_model reads it: DIR/1_Pooling/config.json (folders created,
+// written atomically), with Loom's "normalize" and "truncate_dim" keys.
+void save_config(const std::string& dir, const EmbedConfig& cfg);
+
 }  // namespace loom::embed

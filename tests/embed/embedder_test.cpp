@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "io/tensor_map.h"
 #include "test_util.h"
 #include "text/sentencepiece.h"
 
@@ -169,11 +170,41 @@ TEST_F(ConfigFromModel, SentenceTransformersLayoutAndGguf) {
   c = config_from_model(dir_.string(), *s.model);
   ASSERT_TRUE(c);
   EXPECT_TRUE(c->normalize);
+  // What save_config writes reads back (Loom's own keys win over modules.json).
+  EmbedConfig w;
+  w.pooling = Pooling::WeightedMean;
+  w.normalize = false;
+  w.dims = 32;
+  save_config(dir_.string(), w);
+  c = config_from_model(dir_.string(), *s.model);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->pooling, Pooling::WeightedMean);
+  EXPECT_FALSE(c->normalize);
+  EXPECT_EQ(c->dims, 32);
   write_file_atomic((dir_ / "modules.json").string(), "{not json");
+  std::filesystem::remove(dir_ / "1_Pooling/config.json");
+  write_file_atomic((dir_ / "1_Pooling/config.json").string(), R"({"pooling_mode_mean_tokens": true})");
   EXPECT_THROW(config_from_model(dir_.string(), *s.model), Error);
   write_file_atomic((dir_ / "1_Pooling/config.json").string(),
                     R"({"pooling_mode_max_tokens": true})");
   EXPECT_THROW(config_from_model(dir_.string(), *s.model), Error);
+}
+
+// GGUF metadata <arch>.pooling_type (llama.cpp's numbering) names the pooling.
+TEST_F(ConfigFromModel, GgufPoolingType) {
+  io::TensorMap g = io::read_gguf(test::data_path("models/stories260K/stories260K.gguf"));
+  g.set_meta("llama.pooling_type", io::MetaValue::of_uint(3));
+  const std::string path = (dir_ / "cls.gguf").string();
+  io::write_gguf(path, g);
+  auto model = models::load_model(path);
+  auto c = config_from_model(path, *model);
+  ASSERT_TRUE(c);  // the fixture's 1_Pooling folder is empty, so the GGUF key decides
+  EXPECT_EQ(c->pooling, Pooling::LastToken);
+  EXPECT_TRUE(c->normalize);
+  g.set_meta("llama.pooling_type", io::MetaValue::of_uint(4));  // rank: not an embedding
+  io::write_gguf(path, g);
+  model = models::load_model(path);
+  EXPECT_THROW(config_from_model(path, *model), Error);
 }
 
 }  // namespace
