@@ -21,8 +21,7 @@ std::vector<Flag> embedder_flags() {
        "SentencePiece .model, llama2.c .bin, tokenizer.json, vocab.txt or encoder.json "
        "(default: the GGUF's own)",
        ""},
-      {"pooling", "MODE", "mean, cls, last or weighted-mean (default: the model's, else mean)",
-       ""},
+      {"pooling", "MODE", "mean, cls, last or weighted-mean (default: the model's, else mean)", ""},
       {"normalize", "", "L2-normalise the vectors (default: the model's, else on)", ""},
       {"no-normalize", "", "keep the pooled vectors as they are", ""},
       {"dims", "N", "Matryoshka: keep the first N values (then normalise)", ""},
@@ -56,8 +55,7 @@ std::unique_ptr<embed::Embedder> make_embedder(const Args& a) {
     std::shared_ptr<const text::Tokenizer> tok = text::load_tokenizer(tok_path);
     if (tok->vocab_size() > model->vocab_size()) {
       throw Error("tokenizer " + tok_path + " has " + std::to_string(tok->vocab_size()) +
-                  " tokens but the model's vocabulary has " +
-                  std::to_string(model->vocab_size()));
+                  " tokens but the model's vocabulary has " + std::to_string(model->vocab_size()));
     }
     encode = [tok](std::string_view s) {
       std::vector<int32_t> ids;
@@ -166,9 +164,10 @@ int run_embed(const Args& a) {
         (long long)rows, (long long)e->dim(), (long long)st.tokens, (long long)st.truncated,
         issues.size(), json_quote(output).c_str(), json_quote(ids_path).c_str());
   } else {
-    std::printf("wrote %lld x %lld float32 to %s and %lld ids to %s (%lld tokens, %lld truncated)\n",
-                (long long)rows, (long long)e->dim(), output.c_str(), (long long)rows,
-                ids_path.c_str(), (long long)st.tokens, (long long)st.truncated);
+    std::printf(
+        "wrote %lld x %lld float32 to %s and %lld ids to %s (%lld tokens, %lld truncated)\n",
+        (long long)rows, (long long)e->dim(), output.c_str(), (long long)rows, ids_path.c_str(),
+        (long long)st.tokens, (long long)st.truncated);
   }
   return 0;
 }

@@ -24,7 +24,6 @@ std::unique_ptr<embed::Embedder> make_embedder(const Args& a);
 // were truncated or empty. Returns (texts.size(), e.dim()).
 std::vector<float> embed_with_progress(const embed::Embedder& e,
                                        const std::vector<std::string>& texts, ThreadPool& pool,
-                                       const std::string& what,
-                                       embed::EmbedStats* stats = nullptr);
+                                       const std::string& what, embed::EmbedStats* stats = nullptr);
 
 }  // namespace loom::cli

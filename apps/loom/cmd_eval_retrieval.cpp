@@ -2,8 +2,8 @@
 // `loom eval retrieval` (run BM25 / dense / hybrid on a BEIR data set and print a BEIR table).
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 #include <set>
 #include <sstream>
 #include <string>
@@ -102,7 +102,8 @@ DenseVectors dense_vectors(const Args& a, const rt::BeirDataset& ds, loom::Threa
     auto e = loom::cli::make_embedder(a);
     std::vector<std::string> texts;
     texts.reserve(ds.corpus.size());
-    for (const auto& d : ds.corpus) texts.push_back(d.title.empty() ? d.text : d.title + " " + d.text);
+    for (const auto& d : ds.corpus)
+      texts.push_back(d.title.empty() ? d.text : d.title + " " + d.text);
     v.docs = loom::cli::embed_with_progress(*e, texts, *pool, "embed documents");
     texts.clear();
     for (const auto& q : ds.queries) texts.push_back(q.text);
@@ -140,8 +141,8 @@ rt::TrecRun dense_run(const Args& a, const rt::BeirDataset& ds, size_t depth,
                       loom::ThreadPool* pool) {
   namespace ix = loom::index;
   DenseVectors v = dense_vectors(a, ds, pool);
-  auto index = ix::make_index(a.str("index-type", "flat"), v.dim,
-                              ix::parse_metric(a.str("metric", "cos")));
+  auto index =
+      ix::make_index(a.str("index-type", "flat"), v.dim, ix::parse_metric(a.str("metric", "cos")));
   std::vector<uint64_t> ids(ds.corpus.size());
   std::vector<std::string> doc_ids(ds.corpus.size());
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -254,27 +255,28 @@ LOOM_COMMAND(
 
 static std::vector<loom::cli::Flag> retrieval_flags() {
   std::vector<loom::cli::Flag> f = {
-              {"data", "PATH", "BEIR folder (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv) or a "
-               "term<TAB>definition TSV", ""},
-              {"task", "KIND", "beir or definitions (default: beir for a folder, else definitions)",
-               ""},
-              {"holdout-every", "N",
-               "definitions: entries whose 1-based line number is divisible by N take part", "10"},
-              {"split", "NAME", "qrels split", "test"},
-              {"retriever", "NAME", "bm25, dense or hybrid (reciprocal-rank fusion)", "bm25"},
-              {"k", "N", "headline cutoff (table shows 1, 3, 5, k, 100)", "10"},
-              {"depth", "N", "documents retrieved per query", "1000"},
-              {"k1", "X", "bm25 k1", "0.9"},
-              {"b", "X", "bm25 b", "0.4"},
-              {"stopwords", "", "bm25: drop English stopwords", ""},
-              {"doc-vectors", "FILE.npy", "dense: document embeddings, corpus order (or --model)", ""},
-              {"query-vectors", "FILE.npy", "dense: query embeddings, queries order", ""},
-              {"index-type", "KIND", "dense: flat, hnsw or vamana", "flat"},
-              {"metric", "M", "dense: ip, l2 or cos", "cos"},
-              {"rrf-k", "X", "hybrid: reciprocal-rank fusion constant", "60"},
-              {"run-out", "FILE", "also write the run in TREC format", ""},
-              {"skip-bad-lines", "",
-               "skip malformed JSONL/TSV lines (listed on stderr) instead of stopping", ""}};
+      {"data", "PATH",
+       "BEIR folder (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv) or a "
+       "term<TAB>definition TSV",
+       ""},
+      {"task", "KIND", "beir or definitions (default: beir for a folder, else definitions)", ""},
+      {"holdout-every", "N",
+       "definitions: entries whose 1-based line number is divisible by N take part", "10"},
+      {"split", "NAME", "qrels split", "test"},
+      {"retriever", "NAME", "bm25, dense or hybrid (reciprocal-rank fusion)", "bm25"},
+      {"k", "N", "headline cutoff (table shows 1, 3, 5, k, 100)", "10"},
+      {"depth", "N", "documents retrieved per query", "1000"},
+      {"k1", "X", "bm25 k1", "0.9"},
+      {"b", "X", "bm25 b", "0.4"},
+      {"stopwords", "", "bm25: drop English stopwords", ""},
+      {"doc-vectors", "FILE.npy", "dense: document embeddings, corpus order (or --model)", ""},
+      {"query-vectors", "FILE.npy", "dense: query embeddings, queries order", ""},
+      {"index-type", "KIND", "dense: flat, hnsw or vamana", "flat"},
+      {"metric", "M", "dense: ip, l2 or cos", "cos"},
+      {"rrf-k", "X", "hybrid: reciprocal-rank fusion constant", "60"},
+      {"run-out", "FILE", "also write the run in TREC format", ""},
+      {"skip-bad-lines", "",
+       "skip malformed JSONL/TSV lines (listed on stderr) instead of stopping", ""}};
   for (auto& x : loom::cli::embedder_flags()) {
     x.help = "dense: " + x.help;
     f.push_back(x);

@@ -11,8 +11,8 @@
 
 namespace loom::embed {
 
-Embedder::Embedder(std::shared_ptr<const models::Model> model, EncodeFn encode,
-                   EmbedConfig config, int64_t max_tokens)
+Embedder::Embedder(std::shared_ptr<const models::Model> model, EncodeFn encode, EmbedConfig config,
+                   int64_t max_tokens)
     : model_(std::move(model)), encode_(std::move(encode)), config_(config) {
   LOOM_ASSERT(model_ != nullptr && encode_, "embedder needs a model and a tokenizer");
   const int64_t ctx = model_->context_length();
@@ -147,9 +147,15 @@ std::optional<EmbedConfig> config_from_model(const std::string& model_path,
     const int64_t t = w.meta_int(key);
     EmbedConfig c;
     switch (t) {
-      case 1: c.pooling = Pooling::Mean; break;
-      case 2: c.pooling = Pooling::Cls; break;
-      case 3: c.pooling = Pooling::LastToken; break;
+      case 1:
+        c.pooling = Pooling::Mean;
+        break;
+      case 2:
+        c.pooling = Pooling::Cls;
+        break;
+      case 3:
+        c.pooling = Pooling::LastToken;
+        break;
       default:
         w.fail(key + " = " + std::to_string(t) +
                ": expected 1 (mean), 2 (cls) or 3 (last) for embeddings");

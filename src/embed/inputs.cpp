@@ -24,9 +24,7 @@ void for_each_line(const std::string& text, Fn fn) {
   }
 }
 
-bool blank(std::string_view s) {
-  return s.find_first_not_of(" \t") == std::string_view::npos;
-}
+bool blank(std::string_view s) { return s.find_first_not_of(" \t") == std::string_view::npos; }
 
 }  // namespace
 

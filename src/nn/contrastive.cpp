@@ -85,9 +85,7 @@ Var info_nce(Tape& t, Var q, Var p, Var neg, const InfoNceOptions& o) {
   }
   LOOM_ASSERT(b >= 1, "info_nce: empty batch");
   const int64_t w = b + m;  // columns: positives, then hard negatives
-  auto doc = [&](int64_t j) {
-    return j < b ? t.data(p) + j * c : t.data(neg) + (j - b) * c;
-  };
+  auto doc = [&](int64_t j) { return j < b ? t.data(p) + j * c : t.data(neg) + (j - b) * c; };
   const float* qd = t.data(q);
   const double inv_tau = 1.0 / o.temperature;
   double* s = t.save<double>(b * w);  // logits S (B, W)
@@ -122,9 +120,7 @@ Var info_nce(Tape& t, Var q, Var p, Var neg, const InfoNceOptions& o) {
   t.on_backward(y, [&t, q, p, neg, y, g, b, m, w, c, inv_tau] {
     const double scale = static_cast<double>(t.grad(y)[0]) * inv_tau;
     const float* qd = t.data(q);
-    auto doc = [&](int64_t j) {
-      return j < b ? t.data(p) + j * c : t.data(neg) + (j - b) * c;
-    };
+    auto doc = [&](int64_t j) { return j < b ? t.data(p) + j * c : t.data(neg) + (j - b) * c; };
     if (float* dq = t.grad(q)) {  // dq_i = scale · sum_j G_ij d_j
       t.pool().parallel_for(b, 1, [&](int64_t r0, int64_t r1) {
         std::vector<double> acc(static_cast<size_t>(c));

@@ -5,8 +5,8 @@
 
 namespace loom::retrieval {
 
-BeirDataset definitions_task(const std::string& tsv, const std::string& name,
-                             int64_t holdout_every, const LoadOptions& options) {
+BeirDataset definitions_task(const std::string& tsv, const std::string& name, int64_t holdout_every,
+                             const LoadOptions& options) {
   if (holdout_every < 1) {
     throw Error(name + ": held-out step " + std::to_string(holdout_every) + ": expected >= 1");
   }

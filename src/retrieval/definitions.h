@@ -15,8 +15,8 @@ namespace loom::retrieval {
 // Lines without a tab, with an empty term or definition, or (when skipping) anything else
 // malformed are errors naming name:line, or skipped and listed when options say so. Blank lines
 // are skipped silently. A held-out set with no entry is an error.
-BeirDataset definitions_task(const std::string& tsv, const std::string& name,
-                             int64_t holdout_every, const LoadOptions& options = {});
+BeirDataset definitions_task(const std::string& tsv, const std::string& name, int64_t holdout_every,
+                             const LoadOptions& options = {});
 BeirDataset load_definitions_task(const std::string& path, int64_t holdout_every,
                                   const LoadOptions& options = {});
 

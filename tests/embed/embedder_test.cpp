@@ -1,11 +1,11 @@
 #include "embed/embedder.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <unistd.h>
 
 #include "core/error.h"
 #include "core/mapped_file.h"
@@ -38,7 +38,8 @@ nlohmann::json golden() {
   return nlohmann::json::parse(read_file(test::golden_path("embed_golden.json")));
 }
 
-void expect_near(const float* got, const nlohmann::json& want, double tol, const std::string& what) {
+void expect_near(const float* got, const nlohmann::json& want, double tol,
+                 const std::string& what) {
   ASSERT_TRUE(want.is_array());
   for (size_t i = 0; i < want.size(); ++i) {
     ASSERT_NEAR(got[i], want[i].get<double>(), tol) << what << " [" << i << "]";
@@ -145,8 +146,8 @@ TEST(Embedder, EmptyTextIsZeroAndBadLimitsAreErrors) {
 class ConfigFromModel : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("loom_embed_cfg_" + std::to_string(::getpid()));
+    dir_ =
+        std::filesystem::temp_directory_path() / ("loom_embed_cfg_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_ / "1_Pooling");
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
@@ -164,8 +165,9 @@ TEST_F(ConfigFromModel, SentenceTransformersLayoutAndGguf) {
   ASSERT_TRUE(c);
   EXPECT_EQ(c->pooling, Pooling::LastToken);
   EXPECT_FALSE(c->normalize);  // no Normalize module listed
-  write_file_atomic((dir_ / "modules.json").string(),
-                    R"([{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+  write_file_atomic(
+      (dir_ / "modules.json").string(),
+      R"([{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
                         {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}])");
   c = config_from_model(dir_.string(), *s.model);
   ASSERT_TRUE(c);
@@ -183,7 +185,8 @@ TEST_F(ConfigFromModel, SentenceTransformersLayoutAndGguf) {
   EXPECT_EQ(c->dims, 32);
   write_file_atomic((dir_ / "modules.json").string(), "{not json");
   std::filesystem::remove(dir_ / "1_Pooling/config.json");
-  write_file_atomic((dir_ / "1_Pooling/config.json").string(), R"({"pooling_mode_mean_tokens": true})");
+  write_file_atomic((dir_ / "1_Pooling/config.json").string(),
+                    R"({"pooling_mode_mean_tokens": true})");
   EXPECT_THROW(config_from_model(dir_.string(), *s.model), Error);
   write_file_atomic((dir_ / "1_Pooling/config.json").string(),
                     R"({"pooling_mode_max_tokens": true})");

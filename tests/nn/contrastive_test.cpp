@@ -24,7 +24,8 @@ Tensor from_json(const nlohmann::json& v, int64_t rows, int64_t cols) {
   return t;
 }
 
-void expect_close(const float* got, const nlohmann::json& want, double tol, const std::string& what) {
+void expect_close(const float* got, const nlohmann::json& want, double tol,
+                  const std::string& what) {
   for (size_t i = 0; i < want.size(); ++i)
     ASSERT_NEAR(got[i], want[i].get<double>(), tol) << what << " [" << i << "]";
 }
@@ -75,18 +76,24 @@ TEST(Contrastive, FiniteDifferences) {
   Tensor q = randn({4, 6}, rng), p = randn({4, 6}, rng), n = randn({2, 6}, rng);
   GradCheckOptions opt;
   opt.max_coords = 30;
-  auto r = check_gradients(pool, {&q}, [](Tape& t, const std::vector<Var>& v) {
-    return l2_normalize_rows(t, v[0]);
-  }, opt);
+  auto r = check_gradients(
+      pool, {&q}, [](Tape& t, const std::vector<Var>& v) { return l2_normalize_rows(t, v[0]); },
+      opt);
   EXPECT_TRUE(r.ok) << r.worst;
   for (bool sym : {false, true}) {
-    r = check_gradients(pool, {&q, &p, &n}, [sym](Tape& t, const std::vector<Var>& v) {
-      return info_nce(t, v[0], v[1], v[2], {0.5f, sym});
-    }, opt);
+    r = check_gradients(
+        pool, {&q, &p, &n},
+        [sym](Tape& t, const std::vector<Var>& v) {
+          return info_nce(t, v[0], v[1], v[2], {0.5f, sym});
+        },
+        opt);
     EXPECT_TRUE(r.ok) << r.worst;
-    r = check_gradients(pool, {&q, &p, &n}, [sym](Tape& t, const std::vector<Var>& v) {
-      return matryoshka_info_nce(t, v[0], v[1], v[2], {2, 6}, {1.0f, 0.5f}, {0.5f, sym});
-    }, opt);
+    r = check_gradients(
+        pool, {&q, &p, &n},
+        [sym](Tape& t, const std::vector<Var>& v) {
+          return matryoshka_info_nce(t, v[0], v[1], v[2], {2, 6}, {1.0f, 0.5f}, {0.5f, sym});
+        },
+        opt);
     EXPECT_TRUE(r.ok) << r.worst;
   }
 }

@@ -33,7 +33,7 @@ if [ ! -f "$out/gt.npy" ]; then
     cut -f2 "$D/corpora/foldoc/foldoc.tsv"
   } | sed 's/^[[:space:]]*//; s/[[:space:]]*$//' | awk 'length($0) > 0 && !seen[$0]++' > "$out/base.txt"
   { tail -n +2 "$D/classification/sst2/test.tsv" | cut -f1 | sed 's/[[:space:]]*$//'
-    awk -F'\t' 'NR % 10 == 0 {print $1}' "$D/corpora/foldoc/foldoc.tsv" | head -n 128; } > "$out/queries.txt"
+    awk -F'\t' 'NR % 10 == 0 && n < 128 {print $1; n++}' "$D/corpora/foldoc/foldoc.tsv"; } > "$out/queries.txt"
   E=(--model "$M/stories260K.bin" --tokenizer "$M/tok512.model" --pooling mean --normalize
      --max-tokens 64 --threads "$THREADS")
   build/bin/loom embed "${E[@]}" --input "$out/base.txt" --output "$out/base.npy" >&2
