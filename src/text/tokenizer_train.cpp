@@ -37,6 +37,12 @@ ojson added_tokens_json(const std::vector<std::string>& specials) {
   return arr;
 }
 
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
+using WordCounts = std::unordered_map<std::string, int64_t, StringHash, std::equal_to<>>;
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -107,7 +113,7 @@ std::vector<std::pair<std::string, int64_t>> count_pre_tokens(
   // One map per chunk of documents, merged at the end: chunks are fixed by the pool's split.
   const int64_t n = static_cast<int64_t>(docs.size());
   const int64_t n_chunks = std::max<int64_t>(1, std::min<int64_t>(n, pool.size() * 8));
-  std::vector<std::unordered_map<std::string, int64_t>> maps(n_chunks);
+  std::vector<WordCounts> maps(n_chunks);
   pool.parallel_for(n_chunks, 1, [&](int64_t cb, int64_t ce) {
     Scratch sc;
     for (int64_t c = cb; c < ce; ++c) {
@@ -125,7 +131,7 @@ std::vector<std::pair<std::string, int64_t>> count_pre_tokens(
         for (const Split& s : pt.splits) {
           if (s.end <= s.begin) continue;
           std::string_view w(t.data() + s.begin, s.end - s.begin);
-          auto it = counts.find(std::string(w));
+          auto it = counts.find(w);
           if (it == counts.end()) {
             counts.emplace(std::string(w), 1);
           } else {
@@ -135,7 +141,7 @@ std::vector<std::pair<std::string, int64_t>> count_pre_tokens(
       }
     }
   });
-  std::unordered_map<std::string, int64_t> all = std::move(maps[0]);
+  WordCounts all = std::move(maps[0]);
   for (int64_t c = 1; c < n_chunks; ++c) {
     for (auto& [w, k] : maps[c]) all[w] += k;
     maps[c].clear();
