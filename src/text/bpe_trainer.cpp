@@ -179,19 +179,50 @@ BpeTrainerResult train_byte_bpe(const std::vector<std::pair<std::string, int64_t
     words.push_back(std::move(syms));
     counts.push_back(c);
   }
-  // Ties: the lexicographically greatest (left bytes, right bytes) wins.
-  auto tie_less = [&sym_bytes](const HeapEntry& x, const HeapEntry& y) {
-    const int c = sym_bytes[x.a].compare(sym_bytes[y.a]);
-    if (c != 0) return c < 0;
-    return sym_bytes[x.b].compare(sym_bytes[y.b]) < 0;
+  if (options.tie_break == BpeTieBreak::kGreatestBytes) {
+    auto tie_less = [&sym_bytes](const HeapEntry& x, const HeapEntry& y) {
+      const int c = sym_bytes[x.a].compare(sym_bytes[y.a]);
+      if (c != 0) return c < 0;
+      return sym_bytes[x.b].compare(sym_bytes[y.b]) < 0;
+    };
+    auto on_merge = [&](int32_t a, int32_t b) {
+      sym_bytes.push_back(sym_bytes[a] + sym_bytes[b]);
+      result.merges.emplace_back(sym_bytes[a], sym_bytes[b]);
+      result.vocab.push_back(sym_bytes.back());
+      return static_cast<int32_t>(sym_bytes.size() - 1);
+    };
+    auto done = [&] { return static_cast<int64_t>(result.merges.size()) >= n_merges; };
+    run_merges(words, counts, options.min_frequency, tie_less, on_merge, done);
+    return result;
+  }
+  // Hugging Face: symbol ranks follow HF's ids (bytes in GPT-2 character order, then new tokens).
+  std::vector<int32_t> rank(256);
+  {
+    const std::vector<uint8_t> order = gpt2_byte_order();
+    for (int i = 0; i < 256; ++i) rank[order[i]] = i;
+  }
+  std::unordered_map<std::string, int32_t> sym_of(sym_bytes.size() * 2);
+  for (int b = 0; b < 256; ++b) sym_of.emplace(sym_bytes[b], b);
+  std::unordered_map<std::string, bool> special_unicode;
+  for (const auto& s : options.special_tokens) special_unicode.emplace(s, true);
+  int32_t next_rank = 256;
+  auto tie_less = [&rank](const HeapEntry& x, const HeapEntry& y) {
+    return rank[x.a] != rank[y.a] ? rank[x.a] > rank[y.a] : rank[x.b] > rank[y.b];
   };
   auto on_merge = [&](int32_t a, int32_t b) {
-    sym_bytes.push_back(sym_bytes[a] + sym_bytes[b]);
     result.merges.emplace_back(sym_bytes[a], sym_bytes[b]);
-    result.vocab.push_back(sym_bytes.back());
-    return static_cast<int32_t>(sym_bytes.size() - 1);
+    std::string merged = sym_bytes[a] + sym_bytes[b];
+    auto it = sym_of.find(merged);
+    if (it != sym_of.end()) return it->second;  // an existing token: reused
+    const auto sym = static_cast<int32_t>(sym_bytes.size());
+    sym_of.emplace(merged, sym);
+    rank.push_back(next_rank++);
+    // A merge spelling a special token (in GPT-2 characters) maps to it; no new entry.
+    if (!special_unicode.count(gpt2_bytes_to_unicode(merged))) result.vocab.push_back(merged);
+    sym_bytes.push_back(std::move(merged));
+    return sym;
   };
-  auto done = [&] { return static_cast<int64_t>(result.merges.size()) >= n_merges; };
+  auto done = [&] { return result.vocab.size() >= static_cast<size_t>(options.vocab_size); };
   run_merges(words, counts, options.min_frequency, tie_less, on_merge, done);
   return result;
 }

@@ -19,6 +19,17 @@ class ThreadPool;
 
 namespace loom::text {
 
+// How equally frequent pairs are ordered.
+enum class BpeTieBreak {
+  // The lexicographically greatest (left bytes, right bytes) first (the bpe-train-reference rule).
+  kGreatestBytes,
+  // Hugging Face's BpeTrainer: the pair of smallest ids first, ids as HF assigns them (special
+  // tokens, the alphabet in code point order of its GPT-2 characters, then merged tokens in order).
+  // A merge whose string is already a token reuses it (the merge is kept, the vocabulary does not
+  // grow), and vocab_size counts tokens, not merges.
+  kHuggingFace,
+};
+
 struct BpeTrainerOptions {
   // Final vocabulary size: special tokens + 256 bytes + merges.
   int32_t vocab_size = 30000;
@@ -26,6 +37,7 @@ struct BpeTrainerOptions {
   int64_t min_frequency = 0;
   // Ids 0..n-1, in this order; never split or merged.
   std::vector<std::string> special_tokens;
+  BpeTieBreak tie_break = BpeTieBreak::kGreatestBytes;
 };
 
 struct BpeTrainerResult {
