@@ -247,8 +247,14 @@ int run_train(const Args& a) {
   const std::string rows_before =
       mode.new_embeddings ? original_rows_sha256(model, base_vocab) : std::string();
   loom::train::CausalLmTrainer trainer(model, train_tok.data(), n_train, tc, pool);
+  // Under `mpirun -np W`, every process trains a replica on its share of each step's
+  // micro-batches (gradients all-reduced); only process 0 writes files and prints.
+  std::unique_ptr<loom::train::ProcessGroup> group = loom::train::ProcessGroup::from_environment();
+  const bool root = group->is_root();
+  if (group->size() > 1) trainer.set_process_group(group.get());
 
-  ::mkdir(out.c_str(), 0755);
+  if (root) ::mkdir(out.c_str(), 0755);
+  group->barrier();
   if (!is_dir(out)) throw Error(out + ": cannot create the output directory");
   const std::string ckpt = out + "/checkpoint.loom", log_path = out + "/log.csv";
   const bool resume = a.flag("resume");
@@ -274,14 +280,14 @@ int run_train(const Args& a) {
     while (std::getline(in, line))
       if (line.rfind("step", 0) == 0 || std::atoll(line.c_str()) <= trainer.steps_done())
         kept += line + "\n";
-    loom::write_file_atomic(log_path, kept);
+    if (root) loom::write_file_atomic(log_path, kept);
   } else if (file_exists(ckpt)) {
     throw Error(ckpt + " exists: pass --resume to continue it or choose another --out");
   } else if (n_val > tc.seq) {
     val_before = trainer.evaluate(val_tok.data(), n_val, eval_batches, tc.seed + 1);
   }
-  if (!resume) loom::write_file_atomic(what_path, what);
-  std::ofstream log(log_path, resume ? std::ios::app : std::ios::trunc);
+  if (!resume && root) loom::write_file_atomic(what_path, what);
+  std::ofstream log(root ? log_path : "/dev/null", resume ? std::ios::app : std::ios::trunc);
   if (!log) throw Error(log_path + ": cannot open for writing");
   if (!resume) {
     log << "step,loss,lr,grad_norm,tokens_per_s,val_loss\n";
@@ -298,7 +304,7 @@ int run_train(const Args& a) {
     // A SentencePiece model under its Hugging Face name; other files keep theirs.
     std::string name = base_name(tok_path);
     if (name.size() > 6 && name.compare(name.size() - 6, 6, ".model") == 0) name = "tokenizer.model";
-    if (!resume) {
+    if (!resume && root) {
       loom::write_file_atomic(out + "/" + name, loom::read_file(tok_path));
       // tokenizer.json too, so `loom generate --model DIR` finds the tokenizer by itself.
       if (name != "tokenizer.json" && !file_exists(out + "/tokenizer.json")) {
@@ -310,22 +316,23 @@ int run_train(const Args& a) {
       }
     }
   }
-  if (init && is_dir(a.str("init")) && !resume)
+  if (init && is_dir(a.str("init")) && !resume && root)
     for (const char* n : {"tokenizer_config.json", "special_tokens_map.json", "tokenizer.model"}) {
       const std::string src = a.str("init") + "/" + n;
       if (file_exists(src) && !file_exists(out + "/" + n))
         loom::write_file_atomic(out + "/" + n, loom::read_file(src));
     }
   auto save = [&] {
+    if (!root) return;
     trainer.save_checkpoint(ckpt);
     loom::train::save_hf_model(model, out, base_config);
     log.flush();
     loom::train::write_loss_plot(log_path, out + "/loss.png");
   };
 
-  const int64_t tok_per_step = tc.batch * tc.seq * tc.grad_accum;
+  const int64_t tok_per_step = tc.batch * tc.seq * tc.grad_accum * group->size();
   loom::Progress bar("train", (steps - trainer.steps_done()) * tok_per_step, "tok",
-                     loom::stderr_is_tty());
+                     root && loom::stderr_is_tty());
   float val = NAN, loss = NAN;
   auto t0 = std::chrono::steady_clock::now();
   int64_t done_tokens = 0;
@@ -361,6 +368,8 @@ int run_train(const Args& a) {
   const std::string rows_after =
       mode.new_embeddings ? original_rows_sha256(model, base_vocab) : std::string();
 
+  group->barrier();  // process 0's last checkpoint is on disk before anyone returns
+  if (!root) return 0;
   std::string sample;
   const int64_t n_sample = a.integer("sample", text_mode ? 200 : 0);
   if (text_mode && n_sample > 0) {
@@ -461,4 +470,8 @@ LOOM_COMMAND(
     "the base vocabulary bit-identical (printed as a sha256 before and after).\n"
     "Example (continued pre-training of stories260K on FOLDOC, new tokens and LoRA):\n"
     "  loom train --init stories260K.bin --tokenizer tok512.model --text foldoc.tsv \\\n"
-    "    --heldout-every 10 --train new-embeddings,lora --base-vocab 512 --out run/");
+    "    --heldout-every 10 --train new-embeddings,lora --base-vocab 512 --out run/\n"
+    "Data parallel: mpirun -np W loom train ... runs W replicas, each on its share of every\n"
+    "step's micro-batches, with gradients summed across them (global batch = batch x accum x W;\n"
+    "W processes with --accum A take the steps of one process with --accum A*W). Process 0\n"
+    "writes the run folder.");

@@ -101,23 +101,47 @@ CausalLmTrainer::CausalLmTrainer(CausalLm& model, const int32_t* tokens, int64_t
 
 StepStats CausalLmTrainer::step() {
   const int64_t step = opt_.steps();
+  const int64_t world = group_ ? group_->size() : 1, rank = group_ ? group_->rank() : 0;
+  const int64_t micro_total = cfg_.grad_accum * world;
   model_.params().zero_grad();
   double loss_sum = 0;
+  int64_t bad_micro = -1;  // first micro-batch (global index) with a NaN/Inf loss
+  bool bad_nan = false;
   for (int64_t m = 0; m < cfg_.grad_accum; ++m) {
-    sampler_.sample(step, m, ids_.data(), targets_.data());
+    const int64_t gm = m * world + rank;
+    sampler_.sample(step, gm, ids_.data(), targets_.data());
     tape_.reset();
     Var loss = model_.loss(tape_, ids_.data(), targets_.data(), cfg_.batch, cfg_.seq);
     const float l = tape_.data(loss)[0];
-    if (!std::isfinite(l))
-      throw Error("training: loss is " + std::string(std::isnan(l) ? "NaN" : "Inf") + " at step " +
-                  std::to_string(step + 1) + " (micro-batch " + std::to_string(m) +
-                  "); stopped before updating, the last checkpoint is the last good state");
+    if (!std::isfinite(l)) {
+      bad_micro = gm;
+      bad_nan = std::isnan(l);
+      break;
+    }
     loss_sum += l;
-    tape_.backward(loss, 1.0f / static_cast<float>(cfg_.grad_accum));
+    tape_.backward(loss, 1.0f / static_cast<float>(micro_total));
   }
+  if (world > 1) {
+    // Every process learns of a bad loss in the same collective, so all stop together.
+    double shared[2] = {loss_sum, bad_micro >= 0 ? 1.0 : 0.0};
+    group_->allreduce_sum(shared, 2);
+    loss_sum = shared[0];
+    if (shared[1] > 0 && bad_micro < 0) bad_micro = micro_total;  // another process's
+    if (bad_micro < 0) {
+      ParamStore& ps = model_.params();
+      group_->allreduce_sum(ps.grads(), static_cast<size_t>(ps.numel()));
+    }
+  }
+  if (bad_micro >= 0)
+    throw Error("training: loss is " +
+                std::string(bad_micro == micro_total ? "NaN/Inf" : bad_nan ? "NaN" : "Inf") +
+                " at step " + std::to_string(step + 1) +
+                (bad_micro < micro_total ? " (micro-batch " + std::to_string(bad_micro) + ")"
+                                         : std::string(" (on another process)")) +
+                "; stopped before updating, the last checkpoint is the last good state");
   StepStats st;
   st.step = step + 1;
-  st.loss = static_cast<float>(loss_sum / static_cast<double>(cfg_.grad_accum));
+  st.loss = static_cast<float>(loss_sum / static_cast<double>(micro_total));
   st.grad_norm = nn::clip_grad_norm(model_.params(), cfg_.clip, pool_);
   if (!std::isfinite(st.grad_norm))
     throw Error("training: gradient norm is not finite at step " + std::to_string(step + 1) +

@@ -16,6 +16,7 @@
 #include "nn/optim.h"
 #include "nn/tape.h"
 #include "train/token_shard.h"
+#include "train/process_group.h"
 
 namespace loom::train {
 
@@ -58,6 +59,12 @@ class CausalLmTrainer {
   // or optimiser state changes (so the last checkpoint stays the last good state).
   StepStats step();
   int64_t steps_done() const { return opt_.steps(); }
+
+  // Data parallelism: with a group of W processes (each with its own trainer on the same model,
+  // data and config), process r runs micro-batches m*W + r of every step, the gradients are
+  // summed across processes, and each takes the same optimiser step. W processes with
+  // grad_accum A equal one process with grad_accum A*W. nullptr (default): a single process.
+  void set_process_group(ProcessGroup* group) { group_ = group; }
   // The optimiser (its moments, for checks that frozen rows keep zero state).
   nn::AdamW& optimizer() { return opt_; }
 
@@ -82,6 +89,7 @@ class CausalLmTrainer {
   nn::AdamW opt_;
   nn::Tape tape_;
   std::vector<int32_t> ids_, targets_;
+  ProcessGroup* group_ = nullptr;
 };
 
 }  // namespace loom::train
