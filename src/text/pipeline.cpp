@@ -29,7 +29,7 @@ void Encoding::append(const Encoding& o) {
 void Tokenizer::encode_ids(std::string_view text, bool add_special,
                            std::vector<int32_t>& out) const {
   Encoding e = encode(text, add_special);
-  out.insert(out.end(), e.ids.begin(), e.ids.end());
+  out.assign(e.ids.begin(), e.ids.end());
 }
 
 std::vector<std::string> Tokenizer::pieces(const Encoding& enc) const {
@@ -212,11 +212,12 @@ void PipelineTokenizer::encode_ids(std::string_view text, bool add_special,
                                    std::vector<int32_t>& out) const {
   if (add_special && post_processor_ && post_processor_->added_tokens(false) > 0) {
     Encoding e = encode(text, true);
-    out.insert(out.end(), e.ids.begin(), e.ids.end());
+    out.assign(e.ids.begin(), e.ids.end());
     return;
   }
   auto sc = acquire();
   Encoding e;
+  out.clear();
   e.ids.swap(out);
   encode_raw(text, *sc, e, false);
   e.ids.swap(out);
