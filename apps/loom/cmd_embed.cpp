@@ -2,6 +2,7 @@
 #include "cmd_embed.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
 #include "core/error.h"
@@ -19,7 +20,7 @@ std::vector<Flag> embedder_flags() {
       {"model", "FILE", "model (GGUF, safetensors, llama2.c .bin)", ""},
       {"tokenizer", "FILE",
        "SentencePiece .model, llama2.c .bin, tokenizer.json, vocab.txt or encoder.json "
-       "(default: the GGUF's own)",
+       "(default: the GGUF's own, or tokenizer.json beside the model)",
        ""},
       {"pooling", "MODE", "mean, cls, last or weighted-mean (default: the model's, else mean)", ""},
       {"normalize", "", "L2-normalise the vectors (default: the model's, else on)", ""},
@@ -49,7 +50,15 @@ bool hf_tokenizer_file(const std::string& path) {
 std::unique_ptr<embed::Embedder> make_embedder(const Args& a) {
   const std::string model_path = a.need("model");
   std::shared_ptr<const models::Model> model = models::load_model(model_path);
-  const std::string tok_path = a.str("tokenizer");
+  std::string tok_path = a.str("tokenizer");
+  if (tok_path.empty() && model->weights().format() != "gguf") {
+    // A model folder (safetensors + config.json) usually carries its tokenizer.json.
+    std::error_code ec;
+    std::filesystem::path p(model_path);
+    std::filesystem::path dir = std::filesystem::is_directory(p, ec) ? p : p.parent_path();
+    if (std::filesystem::is_regular_file(dir / "tokenizer.json", ec))
+      tok_path = (dir / "tokenizer.json").string();
+  }
   embed::EncodeFn encode;
   if (!tok_path.empty() && hf_tokenizer_file(tok_path)) {
     std::shared_ptr<const text::Tokenizer> tok = text::load_tokenizer(tok_path);

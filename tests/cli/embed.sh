@@ -53,6 +53,19 @@ ln -s "$M/stories260K.gguf" "$tmp/st2/model.gguf"
 "$LOOM" embed --model "$tmp/st2/model.gguf" --input "$tmp/texts.txt" --output "$tmp/f.npy" 2>"$tmp/err" >/dev/null || fail "saved config"
 grep -q "weighted-mean pooling (model files), not normalised" "$tmp/err" || fail "saved config: $(cat "$tmp/err")"
 cmp -s "$tmp/e.npy" "$tmp/f.npy" || fail "saved config gives other vectors"
+# A safetensors model folder: its tokenizer.json is found without --tokenizer.
+H="$LOOM_SOURCE_DIR/tests/reference/infer_models/llama_hf"
+mkdir -p "$tmp/hf" && ln -s "$H/config.json" "$H/model.safetensors" "$tmp/hf/"
+cat > "$tmp/hf/tokenizer.json" <<'JSON'
+{"version": "1.0", "added_tokens": [], "normalizer": {"type": "Lowercase"},
+ "pre_tokenizer": {"type": "Whitespace"}, "post_processor": null, "decoder": null,
+ "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+   "max_input_chars_per_word": 100,
+   "vocab": {"[UNK]": 0, "the": 1, "cat": 2, "sat": 3, "on": 4, "mat": 5, "dog": 6, "##s": 7, ".": 8}}}
+JSON
+printf 'The cat sat on the mat.\ndogs\n' > "$tmp/hf/in.txt"
+out=$("$LOOM" embed --model "$tmp/hf" --input "$tmp/hf/in.txt" --output "$tmp/hf.npy" 2>/dev/null) || fail "hf folder"
+grep -q "2 x 32 float32.*(9 tokens" <<<"$out" || fail "hf folder tokens: $out"
 printf '{"_id": "x", "text": "a"}\n{"_id": 5, "text": 7}\n' > "$tmp/bad.jsonl"
 err=$("$LOOM" embed --model "$M/stories260K.gguf" --input "$tmp/bad.jsonl" --output "$tmp/d.npy" 2>&1) && fail "bad jsonl accepted"
 grep -q 'bad.jsonl:2: field "text": expected a string' <<<"$err" || fail "bad jsonl message: $err"
