@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "text/loaders.h"
+#include "text/unicode.h"
 
 namespace loom::text {
 
@@ -52,6 +53,12 @@ ojson sentencepiece_to_tokenizer_json(const SentencePieceModelProto& proto,
   const int32_t n = static_cast<int32_t>(proto.pieces.size());
   if (n == 0) throw Error(name + ": pieces: expected at least one piece");
 
+  for (int32_t i = 0; i < n; ++i) {
+    if (!utf8_valid(proto.pieces[static_cast<size_t>(i)].piece)) {
+      throw Error(name + ": pieces[" + std::to_string(i) +
+                  "]: tokenizer.json needs UTF-8 pieces, this one has invalid bytes");
+    }
+  }
   // Vocabulary: piece -> id (the first id wins for a duplicated piece, as PieceToId).
   ojson vocab = ojson::object();
   std::unordered_map<std::string, int32_t> ids;

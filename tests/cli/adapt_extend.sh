@@ -39,6 +39,12 @@ grep -q '"base_vocab_size": 524, "added": 1' <<<"$out2" || fail "second extensio
 "$LOOM" adapt extend --model "$m/stories260K.gguf" --tokenizer "$m/tok512.model" --terms "$tmp/terms.tsv" \
   --output "$tmp/extg" --init normal --std 0.01 --seed 3 >/dev/null || fail "extend gguf"
 grep -q "$sha" "$tmp/extg/config.json" || fail "gguf extension changed original rows"
+# The GGUF's own vocabulary (tokenizer.ggml.*) when no tokenizer is given: same ids as tok512.
+"$LOOM" adapt extend --model "$m/stories260K.gguf" --terms "$tmp/terms.tsv" --output "$tmp/extg2" >/dev/null \
+  || fail "extend gguf with its embedded vocabulary"
+a=$("$LOOM" tokenize --tokenizer "$tmp/extg2/tokenizer.json" --text "Once upon a time $term")
+b=$("$LOOM" tokenize --tokenizer "$tmp/ext/tokenizer.json" --text "Once upon a time $term")
+[ "$a" = "$b" ] || fail "GGUF vocabulary tokenizes differently: $a vs $b"
 
 # Bad input: one line on stderr, non-zero exit, no output directory.
 bad() {
