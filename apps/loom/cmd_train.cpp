@@ -113,8 +113,9 @@ int run_train(const Args& a) {
         break;
       }
     if (tok_path.empty())
-      throw Error(a.str("init") + ": no tokenizer.json or tokenizer.model beside the model; pass "
-                                  "--tokenizer FILE");
+      throw Error(a.str("init") +
+                  ": no tokenizer.json or tokenizer.model beside the model; pass "
+                  "--tokenizer FILE");
   }
   std::unique_ptr<loom::text::Tokenizer> tok;
   if (!tok_path.empty()) tok = loom::text::load_tokenizer(tok_path);
@@ -195,16 +196,18 @@ int run_train(const Args& a) {
     c.n_layers = a.integer("layers", 4);
     c.n_heads = a.integer("heads", 4);
     c.n_kv_heads = a.integer("kv-heads", c.n_heads);
-    c.d_ff = a.integer("ff", c.arch == loom::nn::Arch::Gpt2 ? 4 * c.d_model
-                                                          : (8 * c.d_model / 3 + 31) / 32 * 32);
+    c.d_ff = a.integer(
+        "ff", c.arch == loom::nn::Arch::Gpt2 ? 4 * c.d_model : (8 * c.d_model / 3 + 31) / 32 * 32);
     tc.seq = a.integer("seq", 128);
     c.max_seq = tc.seq;
   }
   const loom::train::TrainMode mode = loom::train::parse_train_mode(a.str("train", "all"));
   if (mode.lora) {
     c.lora.rank = a.integer("lora-rank", 8);
-    c.lora.alpha = static_cast<float>(a.number("lora-alpha", 2.0 * static_cast<double>(c.lora.rank)));
-    c.lora.targets = split_commas(a.str("lora-targets", c.arch == loom::nn::Arch::Gpt2 ? "qkv,o" : "q,v"));
+    c.lora.alpha =
+        static_cast<float>(a.number("lora-alpha", 2.0 * static_cast<double>(c.lora.rank)));
+    c.lora.targets =
+        split_commas(a.str("lora-targets", c.arch == loom::nn::Arch::Gpt2 ? "qkv,o" : "q,v"));
     if (c.lora.rank <= 0) throw UsageError{"flag --lora-rank: expected > 0"};
   } else if (a.has("lora-rank") || a.has("lora-alpha") || a.has("lora-targets")) {
     throw UsageError{"--lora-* flags need --train lora or new-embeddings,lora"};
@@ -256,8 +259,8 @@ int run_train(const Args& a) {
   // checkpoint holds values and moments, not which rows are frozen).
   std::string what = "train " + mode.str() + "\nbase_vocab " +
                      std::to_string(mode.new_embeddings ? base_vocab : -1) + "\nlora_rank " +
-                     std::to_string(c.lora.rank) + "\nlora_alpha " +
-                     std::to_string(c.lora.alpha) + "\nlora_targets";
+                     std::to_string(c.lora.rank) + "\nlora_alpha " + std::to_string(c.lora.alpha) +
+                     "\nlora_targets";
   for (const std::string& t : model.config().lora.targets) what += " " + t;
   what += "\n";
   const std::string what_path = out + "/train_mode.txt";
@@ -297,7 +300,8 @@ int run_train(const Args& a) {
   if (!tok_path.empty()) {
     // A SentencePiece model under its Hugging Face name; other files keep theirs.
     std::string name = base_name(tok_path);
-    if (name.size() > 6 && name.compare(name.size() - 6, 6, ".model") == 0) name = "tokenizer.model";
+    if (name.size() > 6 && name.compare(name.size() - 6, 6, ".model") == 0)
+      name = "tokenizer.model";
     if (!resume) {
       loom::write_file_atomic(out + "/" + name, loom::read_file(tok_path));
       // tokenizer.json too, so `loom generate --model DIR` finds the tokenizer by itself.
@@ -396,9 +400,8 @@ int run_train(const Args& a) {
         static_cast<long long>(trainer.steps_done()), mode.str().c_str(), loss, val_before,
         std::exp(val_before), val, std::exp(val), static_cast<long long>(model.params().count()),
         static_cast<long long>(trainable), static_cast<long long>(n_train),
-        static_cast<long long>(docs_train),
-        static_cast<long long>(n_val), static_cast<long long>(docs_val), secs, out.c_str(),
-        ckpt.c_str(), log_path.c_str());
+        static_cast<long long>(docs_train), static_cast<long long>(n_val),
+        static_cast<long long>(docs_val), secs, out.c_str(), ckpt.c_str(), log_path.c_str());
     std::printf("plot\t%s/loss.png\n", out.c_str());
     if (mode.new_embeddings)
       std::printf("original_rows_sha256\t%s -> %s (%s)\n", rows_before.c_str(), rows_after.c_str(),
@@ -416,16 +419,24 @@ LOOM_COMMAND(
     "train a causal LM (Llama or GPT-2 layout) from scratch or continue one (--init): all "
     "weights, new embedding rows, LoRA",
     {
-        {"text", "FILE", "train on a text file: its bytes, or the tokenizer's ids (one doc/line)", ""},
+        {"text", "FILE", "train on a text file: its bytes, or the tokenizer's ids (one doc/line)",
+         ""},
         {"shard", "FILE", "train on a token shard (loom data tokenize)", ""},
         {"val-shard", "FILE", "held-out token shard (with --shard)", ""},
-        {"init", "MODEL", "continue this model: HF dir (model.safetensors+config.json), GGUF, .bin", ""},
-        {"tokenizer", "FILE", "tokenizer for --text (default: the --init dir's tokenizer.json/.model)", ""},
-        {"heldout-every", "N", "lines whose 1-based number is divisible by N are held out", "0 (off)"},
-        {"out", "DIR", "run folder: model.safetensors, config.json, tokenizer, checkpoint.loom, log.csv, loss.png", ""},
+        {"init", "MODEL", "continue this model: HF dir (model.safetensors+config.json), GGUF, .bin",
+         ""},
+        {"tokenizer", "FILE",
+         "tokenizer for --text (default: the --init dir's tokenizer.json/.model)", ""},
+        {"heldout-every", "N", "lines whose 1-based number is divisible by N are held out",
+         "0 (off)"},
+        {"out", "DIR",
+         "run folder: model.safetensors, config.json, tokenizer, checkpoint.loom, log.csv, "
+         "loss.png",
+         ""},
         {"resume", "", "continue DIR/checkpoint.loom exactly", ""},
         {"train", "WHAT", "all, new-embeddings, lora, new-embeddings,lora", "all"},
-        {"base-vocab", "N", "rows below N stay frozen (new-embeddings)", "config.json loom_extension"},
+        {"base-vocab", "N", "rows below N stay frozen (new-embeddings)",
+         "config.json loom_extension"},
         {"lora-rank", "R", "LoRA rank", "8"},
         {"lora-alpha", "A", "LoRA alpha (update scaled by alpha/rank)", "2*rank"},
         {"lora-targets", "LIST", "llama: q,k,v,o,gate,up,down; gpt2: qkv,o,fc,down", "q,v / qkv,o"},
