@@ -427,8 +427,8 @@ LOOM_COMMAND(
          ""},
         {"tokenizer", "FILE",
          "tokenizer for --text (default: the --init dir's tokenizer.json/.model)", ""},
-        {"heldout-every", "N", "lines whose 1-based number is divisible by N are held out",
-         "0 (off)"},
+        {"heldout-every", "N", "hold out lines whose 1-based number is divisible by N (0: none)",
+         "0"},
         {"out", "DIR",
          "run folder: model.safetensors, config.json, tokenizer, checkpoint.loom, log.csv, "
          "loss.png",
@@ -470,6 +470,9 @@ LOOM_COMMAND(
     "the losses of an uninterrupted run. A NaN/Inf loss stops the run with an error and\n"
     "leaves the last good checkpoint in place. --train new-embeddings keeps every row below\n"
     "the base vocabulary bit-identical (printed as a sha256 before and after).\n"
-    "Example (continued pre-training of stories260K on FOLDOC, new tokens and LoRA):\n"
+    "Examples (continued pre-training of stories260K on FOLDOC; then only the new rows and\n"
+    "LoRA adapters of a model that `loom adapt extend` grew, base size from its config.json):\n"
     "  loom train --init stories260K.bin --tokenizer tok512.model --text foldoc.tsv \\\n"
-    "    --heldout-every 10 --train new-embeddings,lora --base-vocab 512 --out run/");
+    "    --heldout-every 10 --steps 300 --warmup 20 --lr 3e-3 --out run/\n"
+    "  loom train --init extended/ --text foldoc.tsv --heldout-every 10 \\\n"
+    "    --train new-embeddings,lora --lora-rank 8 --lora-targets q,k,v,o --out run2/");
