@@ -33,6 +33,7 @@ int run_data_tokenize(const Args& a) {
   loom::train::TokenShardWriter train(vocab, tok->eos_id()), held(vocab, tok->eos_id());
   std::vector<int32_t> ids;
   loom::train::for_each_line(text, every, [&](std::string_view line, bool is_held) {
+    ids.clear();  // encode_ids appends (Tokenizer) or assigns (SentencePiece adapter)
     tok->encode_ids(line, true, ids);
     (is_held ? held : train).add_document(ids);
   });

@@ -128,6 +128,7 @@ int run_train(const Args& a) {
     std::vector<int32_t> ids;
     auto encode = [&](std::string_view s, std::vector<int32_t>& dst) {
       if (tok) {
+        ids.clear();  // encode_ids appends (Tokenizer) or assigns (SentencePiece adapter)
         tok->encode_ids(s, true, ids);
         dst.insert(dst.end(), ids.begin(), ids.end());
         if (tok->eos_id() >= 0) dst.push_back(tok->eos_id());
