@@ -23,8 +23,7 @@ int run_data_tokenize(const Args& a) {
   const int64_t every = a.integer("heldout-every", 0);
   if (every < 0 || every == 1) throw UsageError{"flag --heldout-every: expected 0 (off) or N >= 2"};
   const std::string held_path = a.str("heldout-out", every > 0 ? out + ".heldout" : "");
-  if (!held_path.empty() && every == 0)
-    throw UsageError{"--heldout-out needs --heldout-every N"};
+  if (!held_path.empty() && every == 0) throw UsageError{"--heldout-out needs --heldout-every N"};
   if (held_path == out) throw UsageError{"--heldout-out must differ from --out"};
   const auto t0 = std::chrono::steady_clock::now();
   auto tok = loom::text::load_tokenizer(a.need("tokenizer"));
@@ -34,14 +33,14 @@ int run_data_tokenize(const Args& a) {
   loom::train::TokenShardWriter train(vocab, tok->eos_id()), held(vocab, tok->eos_id());
   std::vector<int32_t> ids;
   loom::train::for_each_line(text, every, [&](std::string_view line, bool is_held) {
+    ids.clear();  // encode_ids appends (Tokenizer) or assigns (SentencePiece adapter)
     tok->encode_ids(line, true, ids);
     (is_held ? held : train).add_document(ids);
   });
   if (train.documents() == 0) throw loom::Error(text_path + ": no non-empty lines to tokenize");
   train.write(out);
   if (!held_path.empty()) held.write(held_path);
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (a.json()) {
     std::printf(
         "{\"out\": %s, \"documents\": %lld, \"tokens\": %lld, \"heldout_out\": %s, "
@@ -73,10 +72,12 @@ LOOM_COMMAND(
     "data tokenize",
     "tokenize a text file (one document per line) into token shards for loom train --shard",
     {
-        {"tokenizer", "FILE", "tokenizer.json, SentencePiece .model, llama2.c .bin, vocab.txt, ...", ""},
+        {"tokenizer", "FILE", "tokenizer.json, SentencePiece .model, llama2.c .bin, vocab.txt, ...",
+         ""},
         {"text", "FILE", "text, one document per line (empty lines skipped)", ""},
         {"out", "FILE", "training shard to write (LOOMTOK, atomic)", ""},
-        {"heldout-every", "N", "lines whose 1-based number is divisible by N are held out", "0 (off)"},
+        {"heldout-every", "N", "hold out lines whose 1-based number is divisible by N (0: none)",
+         "0"},
         {"heldout-out", "FILE", "held-out shard", "OUT.heldout"},
     },
     run_data_tokenize,

@@ -113,8 +113,9 @@ int run_train(const Args& a) {
         break;
       }
     if (tok_path.empty())
-      throw Error(a.str("init") + ": no tokenizer.json or tokenizer.model beside the model; pass "
-                                  "--tokenizer FILE");
+      throw Error(a.str("init") +
+                  ": no tokenizer.json or tokenizer.model beside the model; pass "
+                  "--tokenizer FILE");
   }
   std::unique_ptr<loom::text::Tokenizer> tok;
   if (!tok_path.empty()) tok = loom::text::load_tokenizer(tok_path);
@@ -127,6 +128,7 @@ int run_train(const Args& a) {
     std::vector<int32_t> ids;
     auto encode = [&](std::string_view s, std::vector<int32_t>& dst) {
       if (tok) {
+        ids.clear();  // encode_ids appends (Tokenizer) or assigns (SentencePiece adapter)
         tok->encode_ids(s, true, ids);
         dst.insert(dst.end(), ids.begin(), ids.end());
         if (tok->eos_id() >= 0) dst.push_back(tok->eos_id());
@@ -195,16 +197,18 @@ int run_train(const Args& a) {
     c.n_layers = a.integer("layers", 4);
     c.n_heads = a.integer("heads", 4);
     c.n_kv_heads = a.integer("kv-heads", c.n_heads);
-    c.d_ff = a.integer("ff", c.arch == loom::nn::Arch::Gpt2 ? 4 * c.d_model
-                                                          : (8 * c.d_model / 3 + 31) / 32 * 32);
+    c.d_ff = a.integer(
+        "ff", c.arch == loom::nn::Arch::Gpt2 ? 4 * c.d_model : (8 * c.d_model / 3 + 31) / 32 * 32);
     tc.seq = a.integer("seq", 128);
     c.max_seq = tc.seq;
   }
   const loom::train::TrainMode mode = loom::train::parse_train_mode(a.str("train", "all"));
   if (mode.lora) {
     c.lora.rank = a.integer("lora-rank", 8);
-    c.lora.alpha = static_cast<float>(a.number("lora-alpha", 2.0 * static_cast<double>(c.lora.rank)));
-    c.lora.targets = split_commas(a.str("lora-targets", c.arch == loom::nn::Arch::Gpt2 ? "qkv,o" : "q,v"));
+    c.lora.alpha =
+        static_cast<float>(a.number("lora-alpha", 2.0 * static_cast<double>(c.lora.rank)));
+    c.lora.targets =
+        split_commas(a.str("lora-targets", c.arch == loom::nn::Arch::Gpt2 ? "qkv,o" : "q,v"));
     if (c.lora.rank <= 0) throw UsageError{"flag --lora-rank: expected > 0"};
   } else if (a.has("lora-rank") || a.has("lora-alpha") || a.has("lora-targets")) {
     throw UsageError{"--lora-* flags need --train lora or new-embeddings,lora"};
@@ -262,8 +266,8 @@ int run_train(const Args& a) {
   // checkpoint holds values and moments, not which rows are frozen).
   std::string what = "train " + mode.str() + "\nbase_vocab " +
                      std::to_string(mode.new_embeddings ? base_vocab : -1) + "\nlora_rank " +
-                     std::to_string(c.lora.rank) + "\nlora_alpha " +
-                     std::to_string(c.lora.alpha) + "\nlora_targets";
+                     std::to_string(c.lora.rank) + "\nlora_alpha " + std::to_string(c.lora.alpha) +
+                     "\nlora_targets";
   for (const std::string& t : model.config().lora.targets) what += " " + t;
   what += "\n";
   const std::string what_path = out + "/train_mode.txt";
@@ -303,7 +307,8 @@ int run_train(const Args& a) {
   if (!tok_path.empty()) {
     // A SentencePiece model under its Hugging Face name; other files keep theirs.
     std::string name = base_name(tok_path);
-    if (name.size() > 6 && name.compare(name.size() - 6, 6, ".model") == 0) name = "tokenizer.model";
+    if (name.size() > 6 && name.compare(name.size() - 6, 6, ".model") == 0)
+      name = "tokenizer.model";
     if (!resume && root) {
       loom::write_file_atomic(out + "/" + name, loom::read_file(tok_path));
       // tokenizer.json too, so `loom generate --model DIR` finds the tokenizer by itself.
@@ -405,9 +410,8 @@ int run_train(const Args& a) {
         static_cast<long long>(trainer.steps_done()), mode.str().c_str(), loss, val_before,
         std::exp(val_before), val, std::exp(val), static_cast<long long>(model.params().count()),
         static_cast<long long>(trainable), static_cast<long long>(n_train),
-        static_cast<long long>(docs_train),
-        static_cast<long long>(n_val), static_cast<long long>(docs_val), secs, out.c_str(),
-        ckpt.c_str(), log_path.c_str());
+        static_cast<long long>(docs_train), static_cast<long long>(n_val),
+        static_cast<long long>(docs_val), secs, out.c_str(), ckpt.c_str(), log_path.c_str());
     std::printf("plot\t%s/loss.png\n", out.c_str());
     if (mode.new_embeddings)
       std::printf("original_rows_sha256\t%s -> %s (%s)\n", rows_before.c_str(), rows_after.c_str(),
@@ -425,16 +429,24 @@ LOOM_COMMAND(
     "train a causal LM (Llama or GPT-2 layout) from scratch or continue one (--init): all "
     "weights, new embedding rows, LoRA",
     {
-        {"text", "FILE", "train on a text file: its bytes, or the tokenizer's ids (one doc/line)", ""},
+        {"text", "FILE", "train on a text file: its bytes, or the tokenizer's ids (one doc/line)",
+         ""},
         {"shard", "FILE", "train on a token shard (loom data tokenize)", ""},
         {"val-shard", "FILE", "held-out token shard (with --shard)", ""},
-        {"init", "MODEL", "continue this model: HF dir (model.safetensors+config.json), GGUF, .bin", ""},
-        {"tokenizer", "FILE", "tokenizer for --text (default: the --init dir's tokenizer.json/.model)", ""},
-        {"heldout-every", "N", "lines whose 1-based number is divisible by N are held out", "0 (off)"},
-        {"out", "DIR", "run folder: model.safetensors, config.json, tokenizer, checkpoint.loom, log.csv, loss.png", ""},
+        {"init", "MODEL", "continue this model: HF dir (model.safetensors+config.json), GGUF, .bin",
+         ""},
+        {"tokenizer", "FILE",
+         "tokenizer for --text (default: the --init dir's tokenizer.json/.model)", ""},
+        {"heldout-every", "N", "hold out lines whose 1-based number is divisible by N (0: none)",
+         "0"},
+        {"out", "DIR",
+         "run folder: model.safetensors, config.json, tokenizer, checkpoint.loom, log.csv, "
+         "loss.png",
+         ""},
         {"resume", "", "continue DIR/checkpoint.loom exactly", ""},
         {"train", "WHAT", "all, new-embeddings, lora, new-embeddings,lora", "all"},
-        {"base-vocab", "N", "rows below N stay frozen (new-embeddings)", "config.json loom_extension"},
+        {"base-vocab", "N", "rows below N stay frozen (new-embeddings)",
+         "config.json loom_extension"},
         {"lora-rank", "R", "LoRA rank", "8"},
         {"lora-alpha", "A", "LoRA alpha (update scaled by alpha/rank)", "2*rank"},
         {"lora-targets", "LIST", "llama: q,k,v,o,gate,up,down; gpt2: qkv,o,fc,down", "q,v / qkv,o"},
@@ -468,9 +480,12 @@ LOOM_COMMAND(
     "the losses of an uninterrupted run. A NaN/Inf loss stops the run with an error and\n"
     "leaves the last good checkpoint in place. --train new-embeddings keeps every row below\n"
     "the base vocabulary bit-identical (printed as a sha256 before and after).\n"
-    "Example (continued pre-training of stories260K on FOLDOC, new tokens and LoRA):\n"
+    "Examples (continued pre-training of stories260K on FOLDOC; then only the new rows and\n"
+    "LoRA adapters of a model that `loom adapt extend` grew, base size from its config.json):\n"
     "  loom train --init stories260K.bin --tokenizer tok512.model --text foldoc.tsv \\\n"
-    "    --heldout-every 10 --train new-embeddings,lora --base-vocab 512 --out run/\n"
+    "    --heldout-every 10 --steps 300 --warmup 20 --lr 3e-3 --out run/\n"
+    "  loom train --init extended/ --text foldoc.tsv --heldout-every 10 \\\n"
+    "    --train new-embeddings,lora --lora-rank 8 --lora-targets q,k,v,o --out run2/\n"
     "Data parallel: mpirun -np W loom train ... runs W replicas, each on its share of every\n"
     "step's micro-batches, with gradients summed across them (global batch = batch x accum x W;\n"
     "W processes with --accum A take the steps of one process with --accum A*W). Process 0\n"

@@ -30,7 +30,8 @@ std::string lora_module(Arch arch, const std::string& t) {
   if (t == "o" || t == "attn_proj" || t == "attn.c_proj") return "attn.c_proj";
   if (t == "fc" || t == "up" || t == "c_fc" || t == "mlp.c_fc") return "mlp.c_fc";
   if (t == "down" || t == "mlp_proj" || t == "mlp.c_proj") return "mlp.c_proj";
-  throw Error("LoRA target '" + t + "': expected one of qkv, o, fc, down (GPT-2: q, k, v share c_attn)");
+  throw Error("LoRA target '" + t +
+              "': expected one of qkv, o, fc, down (GPT-2: q, k, v share c_attn)");
 }
 }  // namespace
 
@@ -115,8 +116,12 @@ CausalLm::CausalLm(const CausalLmConfig& cfg) : cfg_(cfg) {
       for (const std::string& m : modules) {
         const auto [in, out] = dims(m);
         const std::string base = layer_name(cfg_, i, m.c_str());
-        LoraSite s{base + ".weight", base + ".lora_A.weight", base + ".lora_B.weight",
-                   cfg_.arch == Arch::Gpt2 ? WeightLayout::InOut : WeightLayout::OutIn, in, out};
+        LoraSite s{base + ".weight",
+                   base + ".lora_A.weight",
+                   base + ".lora_B.weight",
+                   cfg_.arch == Arch::Gpt2 ? WeightLayout::InOut : WeightLayout::OutIn,
+                   in,
+                   out};
         params_.add(s.a, Shape{r, in});
         params_.add(s.b, Shape{out, r});
         lora_sites_.push_back(s);

@@ -40,7 +40,8 @@ struct CausalLmConfig {
 
 // One projection with a LoRA adapter: base weight, adapter parameter names and sizes.
 struct LoraSite {
-  std::string weight, a, b;  // "<module>.weight", "<module>.lora_A.weight", "<module>.lora_B.weight"
+  std::string weight, a,
+      b;  // "<module>.weight", "<module>.lora_A.weight", "<module>.lora_B.weight"
   WeightLayout layout;
   int64_t in = 0, out = 0;
 };

@@ -70,8 +70,8 @@ nn::CausalLmConfig causal_lm_config_from_json(const std::string& text, const std
   }
   if (!j.is_object()) throw Error(name + ": expected a JSON object");
   std::string arch;
-  if (j.contains("architectures") && j["architectures"].is_array() &&
-      !j["architectures"].empty() && j["architectures"][0].is_string())
+  if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty() &&
+      j["architectures"][0].is_string())
     arch = j["architectures"][0].get<std::string>();
   else if (j.contains("model_type") && j["model_type"].is_string())
     arch = j["model_type"].get<std::string>();
@@ -98,9 +98,8 @@ nn::CausalLmConfig causal_lm_config_from_json(const std::string& text, const std
     c.n_heads = field(j, name, "n_head", 0, true);
     c.n_kv_heads = c.n_heads;
     c.max_seq = field(j, name, "n_positions", 1024, false);
-    c.d_ff = j.contains("n_inner") && !j["n_inner"].is_null()
-                 ? field(j, name, "n_inner", 0, true)
-                 : 4 * c.d_model;
+    c.d_ff = j.contains("n_inner") && !j["n_inner"].is_null() ? field(j, name, "n_inner", 0, true)
+                                                              : 4 * c.d_model;
     c.norm_eps = static_cast<float>(number(j, name, "layer_norm_epsilon", 1e-5));
     c.tie_embeddings = true;
   } else {
@@ -112,8 +111,8 @@ nn::CausalLmConfig causal_lm_config_from_json(const std::string& text, const std
     *base_vocab_size = -1;
     if (j.contains("loom_extension") && j["loom_extension"].is_object() &&
         j["loom_extension"].contains("base_vocab_size"))
-      *base_vocab_size = field(j["loom_extension"], name + " loom_extension", "base_vocab_size",
-                               0, true);
+      *base_vocab_size =
+          field(j["loom_extension"], name + " loom_extension", "base_vocab_size", 0, true);
   }
   try {
     c.validate();
@@ -133,8 +132,8 @@ HfTrainModel read_hf_model(const std::string& path) {
     // permuted to the half-split RoPE order).
     models::HfModel hf = models::to_hf(*models::load_model(path));
     m.config_json = hf.config.dump(1);
-    m.config = causal_lm_config_from_json(m.config_json, path + " (exported config)",
-                                          &m.base_vocab_size);
+    m.config =
+        causal_lm_config_from_json(m.config_json, path + " (exported config)", &m.base_vocab_size);
     m.weights = std::move(hf.tensors);
     return m;
   }
@@ -142,8 +141,9 @@ HfTrainModel read_hf_model(const std::string& path) {
   const std::string dir = st.find('/') == std::string::npos ? "." : st.substr(0, st.rfind('/'));
   const std::string cfg_path = dir + "/config.json";
   if (!exists(cfg_path))
-    throw Error(path + ": no config.json beside the weights (a Hugging Face model directory has "
-                       "model.safetensors + config.json)");
+    throw Error(path +
+                ": no config.json beside the weights (a Hugging Face model directory has "
+                "model.safetensors + config.json)");
   m.config_json = read_file(cfg_path);
   m.config = causal_lm_config_from_json(m.config_json, cfg_path, &m.base_vocab_size);
   m.weights = io::read_safetensors(st);
@@ -159,9 +159,8 @@ HfTrainModel read_hf_model(const std::string& path) {
     throw Error(st + ": the token embedding has shape " + e->shape().str() +
                 " but config.json says vocab_size " + std::to_string(m.config.vocab_size));
   if (m.base_vocab_size > m.config.vocab_size)
-    throw Error(cfg_path + ": loom_extension.base_vocab_size " +
-                std::to_string(m.base_vocab_size) + " exceeds vocab_size " +
-                std::to_string(m.config.vocab_size));
+    throw Error(cfg_path + ": loom_extension.base_vocab_size " + std::to_string(m.base_vocab_size) +
+                " exceeds vocab_size " + std::to_string(m.config.vocab_size));
   return m;
 }
 
@@ -169,8 +168,7 @@ void load_hf_weights(nn::CausalLm& model, const io::TensorMap& weights) {
   for (const auto& p : model.params().params()) {
     if (model.is_lora_param(p->name)) continue;
     std::string name = p->name;
-    if (!weights.has(name) && name.rfind("transformer.", 0) == 0 &&
-        weights.has(name.substr(12)))
+    if (!weights.has(name) && name.rfind("transformer.", 0) == 0 && weights.has(name.substr(12)))
       name = name.substr(12);
     const Tensor& t = weights.get(name, p->shape);
     Tensor f = t.dtype() == DType::F32 ? t : t.to(DType::F32);

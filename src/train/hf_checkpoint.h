@@ -13,17 +13,17 @@
 namespace loom::train {
 
 struct HfTrainModel {
-  std::string source;          // the directory or file it came from
-  nn::CausalLmConfig config;   // the architecture (no LoRA)
-  io::TensorMap weights;       // HF-named tensors, any dtype the reader supports
-  std::string config_json;     // config.json as read ("{}" when there was none)
+  std::string source;            // the directory or file it came from
+  nn::CausalLmConfig config;     // the architecture (no LoRA)
+  io::TensorMap weights;         // HF-named tensors, any dtype the reader supports
+  std::string config_json;       // config.json as read ("{}" when there was none)
   int64_t base_vocab_size = -1;  // config.json "loom_extension": {"base_vocab_size": N}, or -1
 };
 
 // Reads DIR/model.safetensors + DIR/config.json (or a .safetensors file with config.json beside
 // it), or any other checkpoint the inference loader reads (GGUF, llama2.c .bin) through
-// models::to_hf. The architecture comes from config.json ("architectures" / "model_type"), the sizes from
-// its fields, checked against the tensors; errors name the file and the field.
+// models::to_hf. The architecture comes from config.json ("architectures" / "model_type"), the
+// sizes from its fields, checked against the tensors; errors name the file and the field.
 HfTrainModel read_hf_model(const std::string& path);
 // Parses a config.json text into a CausalLmConfig (vocab_size from the text; the caller checks it
 // against the tensors). `name` is used in errors.

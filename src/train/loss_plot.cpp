@@ -35,8 +35,8 @@ void chunk(std::string& out, const char* type, const std::string& data) {
   std::string body(type, 4);
   body += data;
   out += body;
-  put_u32(out, static_cast<uint32_t>(
-                   crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()))));
+  put_u32(out, static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(body.data()),
+                                           static_cast<uInt>(body.size()))));
 }
 
 // ---- drawing ----
@@ -163,7 +163,8 @@ LossCurve parse_loss_log(const std::string& csv, const std::string& name) {
       c.step.push_back(step);
       c.loss.push_back(v);
     } else if (!f[1].empty()) {
-      throw Error(name + ": line " + std::to_string(line_no) + ": loss '" + f[1] + "' is not a number");
+      throw Error(name + ": line " + std::to_string(line_no) + ": loss '" + f[1] +
+                  "' is not a number");
     }
     if (parse_field(f[5], v)) {
       c.val_step.push_back(step);
@@ -188,8 +189,9 @@ std::string encode_png(int width, int height, const std::vector<uint8_t>& rgb) {
   }
   uLongf zlen = compressBound(static_cast<uLong>(raw.size()));
   std::string z(zlen, '\0');
-  if (compress2(reinterpret_cast<Bytef*>(z.data()), &zlen, reinterpret_cast<const Bytef*>(raw.data()),
-                static_cast<uLong>(raw.size()), 9) != Z_OK)
+  if (compress2(reinterpret_cast<Bytef*>(z.data()), &zlen,
+                reinterpret_cast<const Bytef*>(raw.data()), static_cast<uLong>(raw.size()),
+                9) != Z_OK)
     throw Error("encode_png: zlib compress2 failed");
   z.resize(zlen);
   std::string png("\x89PNG\r\n\x1a\n", 8);
@@ -204,8 +206,7 @@ std::string encode_png(int width, int height, const std::vector<uint8_t>& rgb) {
 }
 
 std::vector<uint8_t> draw_loss_curve(const LossCurve& c, int width, int height) {
-  static const uint8_t kBlack[3] = {0, 0, 0},
-                       kGrid[3] = {225, 225, 225}, kBlue[3] = {31, 119, 180},
+  static const uint8_t kBlack[3] = {0, 0, 0}, kGrid[3] = {225, 225, 225}, kBlue[3] = {31, 119, 180},
                        kOrange[3] = {255, 127, 14};
   Canvas cv{width, height, std::vector<uint8_t>(static_cast<size_t>(width) * height * 3, 255)};
   const int left = 80, right = width - 20, top = 40, bottom = height - 50;
@@ -265,7 +266,8 @@ std::vector<uint8_t> draw_loss_curve(const LossCurve& c, int width, int height) 
   // Curves.
   for (size_t i = 1; i < c.step.size(); ++i)
     cv.line(px(c.step[i - 1]), py(c.loss[i - 1]), px(c.step[i]), py(c.loss[i]), kBlue, 2);
-  if (c.step.size() == 1) cv.rect(px(c.step[0]) - 1, py(c.loss[0]) - 1, px(c.step[0]) + 1, py(c.loss[0]) + 1, kBlue);
+  if (c.step.size() == 1)
+    cv.rect(px(c.step[0]) - 1, py(c.loss[0]) - 1, px(c.step[0]) + 1, py(c.loss[0]) + 1, kBlue);
   for (size_t i = 0; i < c.val_step.size(); ++i) {
     if (i > 0)
       cv.line(px(c.val_step[i - 1]), py(c.val_loss[i - 1]), px(c.val_step[i]), py(c.val_loss[i]),

@@ -84,7 +84,8 @@ TokenShard TokenShard::open(const std::string& path) {
     r.fail("expected the token-shard magic \"LOOMTOK\" (not a Loom token shard)");
   }
   uint32_t version = r.read<uint32_t>("version");
-  if (version != kVersion) r.fail("unsupported token-shard version " + std::to_string(version) + ", expected 1");
+  if (version != kVersion)
+    r.fail("unsupported token-shard version " + std::to_string(version) + ", expected 1");
   s.token_bytes_ = r.read<uint32_t>("bytes per token");
   if (s.token_bytes_ != 2 && s.token_bytes_ != 4) r.fail("bytes per token must be 2 or 4");
   uint64_t n = r.read<uint64_t>("token count");

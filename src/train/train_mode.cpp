@@ -12,25 +12,30 @@ std::string TrainMode::str() const {
 
 TrainMode parse_train_mode(const std::string& s) {
   TrainMode m;
-  if (s == "all") m.all = true;
-  else if (s == "new-embeddings") m.new_embeddings = true;
-  else if (s == "lora") m.lora = true;
-  else if (s == "new-embeddings,lora" || s == "lora,new-embeddings") m.new_embeddings = m.lora = true;
+  if (s == "all")
+    m.all = true;
+  else if (s == "new-embeddings")
+    m.new_embeddings = true;
+  else if (s == "lora")
+    m.lora = true;
+  else if (s == "new-embeddings,lora" || s == "lora,new-embeddings")
+    m.new_embeddings = m.lora = true;
   else
-    throw Error("--train '" + s +
-                "': expected all, new-embeddings, lora or new-embeddings,lora");
+    throw Error("--train '" + s + "': expected all, new-embeddings, lora or new-embeddings,lora");
   return m;
 }
 
 int64_t apply_train_mode(nn::CausalLm& model, const TrainMode& mode, int64_t base_vocab) {
   const nn::CausalLmConfig& c = model.config();
   const bool has_lora = !model.lora_sites().empty();
-  if (mode.lora && !has_lora) throw Error("--train " + mode.str() + " needs LoRA adapters (--lora-rank > 0)");
-  if (!mode.lora && has_lora) throw Error("LoRA adapters exist but --train " + mode.str() + " does not train them");
+  if (mode.lora && !has_lora)
+    throw Error("--train " + mode.str() + " needs LoRA adapters (--lora-rank > 0)");
+  if (!mode.lora && has_lora)
+    throw Error("LoRA adapters exist but --train " + mode.str() + " does not train them");
   if (mode.new_embeddings && (base_vocab <= 0 || base_vocab >= c.vocab_size))
     throw Error("--train new-embeddings: the base vocabulary size " + std::to_string(base_vocab) +
-                " must be in 1.." + std::to_string(c.vocab_size - 1) +
-                " (the model has " + std::to_string(c.vocab_size) +
+                " must be in 1.." + std::to_string(c.vocab_size - 1) + " (the model has " +
+                std::to_string(c.vocab_size) +
                 " tokens; pass --base-vocab or extend the model first)");
   const std::string emb =
       c.arch == nn::Arch::Gpt2 ? "transformer.wte.weight" : "model.embed_tokens.weight";

@@ -64,7 +64,8 @@ TEST_P(HfDirs, TrainableModelGivesPyTorchLogitsAndSavesLosslessly) {
   EXPECT_EQ(std::memcmp(m.params().values(), m2.params().values(),
                         static_cast<size_t>(m.params().numel()) * sizeof(float)),
             0);
-  EXPECT_EQ(hf_config_json(back.config, back.config_json), hf_config_json(hf.config, hf.config_json));
+  EXPECT_EQ(hf_config_json(back.config, back.config_json),
+            hf_config_json(hf.config, hf.config_json));
 }
 
 INSTANTIATE_TEST_SUITE_P(Archs, HfDirs, ::testing::Values("llama", "gpt2"));

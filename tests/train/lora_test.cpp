@@ -188,7 +188,8 @@ TEST_P(LoraGolden, MergedSaveGivesTheSameLogits) {
   Var lg2 = merged.logits(t2, ids.data(), 1, T);
   double worst = 0, scale = 0;
   for (int64_t i = 0; i < T * V; ++i) {
-    worst = std::max(worst, static_cast<double>(std::fabs(t2.data(lg2)[i] - want[static_cast<size_t>(i)])));
+    worst = std::max(
+        worst, static_cast<double>(std::fabs(t2.data(lg2)[i] - want[static_cast<size_t>(i)])));
     scale = std::max(scale, static_cast<double>(std::fabs(want[static_cast<size_t>(i)])));
   }
   EXPECT_LT(worst, 1e-5 * std::max(1.0, scale));
@@ -201,7 +202,8 @@ TEST_P(LoraGolden, MergedSaveGivesTheSameLogits) {
   Var lg3 = m.logits(t3, ids.data(), 1, T);
   double base_diff = 0;
   for (int64_t i = 0; i < T * V; ++i)
-    base_diff = std::max(base_diff, static_cast<double>(std::fabs(t3.data(lg3)[i] - want[static_cast<size_t>(i)])));
+    base_diff = std::max(
+        base_diff, static_cast<double>(std::fabs(t3.data(lg3)[i] - want[static_cast<size_t>(i)])));
   EXPECT_GT(base_diff, 1e-3);
 
   auto inf = models::load_model(dir);
@@ -209,14 +211,17 @@ TEST_P(LoraGolden, MergedSaveGivesTheSameLogits) {
   inf->forward(s, pool, ids.data(), T, true);
   double worst_inf = 0;
   for (int64_t i = 0; i < T * V; ++i)
-    worst_inf = std::max(worst_inf, static_cast<double>(std::fabs(s.logits()[static_cast<size_t>(i)] - want[static_cast<size_t>(i)])));
+    worst_inf =
+        std::max(worst_inf, static_cast<double>(std::fabs(s.logits()[static_cast<size_t>(i)] -
+                                                          want[static_cast<size_t>(i)])));
   EXPECT_LT(worst_inf, 1e-4 * std::max(1.0, scale));
   std::printf("%s merged save: max logit difference %.2e (trainer), %.2e (inference); base %.2e\n",
               GetParam().stem, worst, worst_inf, base_diff);
 }
 
 INSTANTIATE_TEST_SUITE_P(Archs, LoraGolden,
-                         ::testing::Values(Case{"lora_llama", Arch::Llama, "model.embed_tokens.weight"},
+                         ::testing::Values(Case{"lora_llama", Arch::Llama,
+                                                "model.embed_tokens.weight"},
                                            Case{"lora_gpt2", Arch::Gpt2, "transformer.wte.weight"}),
                          [](const auto& info) { return std::string(info.param.stem); });
 
@@ -283,7 +288,8 @@ TEST_P(Modes, OriginalRowsStayBitIdenticalAndNewRowsLearn) {
       bool zero_state = true;
       for (int64_t j = 0; j < C; ++j) {
         const size_t k = static_cast<size_t>(p->offset + r * C + j);
-        zero_state = zero_state && mom[k] == 0.0f && var[k] == 0.0f && p->grad.f32()[r * C + j] == 0.0f;
+        zero_state =
+            zero_state && mom[k] == 0.0f && var[k] == 0.0f && p->grad.f32()[r * C + j] == 0.0f;
       }
       const bool frozen = !p->trainable || p->row_frozen(r);
       if (frozen) {
@@ -307,19 +313,22 @@ TEST_P(Modes, OriginalRowsStayBitIdenticalAndNewRowsLearn) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    All, Modes,
-    ::testing::Values(ModeCase{"new-embeddings", Arch::Llama}, ModeCase{"new-embeddings", Arch::Gpt2},
-                      ModeCase{"new-embeddings,lora", Arch::Llama},
-                      ModeCase{"new-embeddings,lora", Arch::Gpt2}, ModeCase{"lora", Arch::Llama},
-                      ModeCase{"lora", Arch::Gpt2}, ModeCase{"all", Arch::Llama}),
-    [](const auto& info) {
-      std::string s = std::string(info.param.mode) + (info.param.arch == Arch::Gpt2 ? "_gpt2" : "_llama");
-      for (char& c : s) {
-        if (c == '-' || c == ',') c = '_';
-      }
-      return s;
-    });
+INSTANTIATE_TEST_SUITE_P(All, Modes,
+                         ::testing::Values(ModeCase{"new-embeddings", Arch::Llama},
+                                           ModeCase{"new-embeddings", Arch::Gpt2},
+                                           ModeCase{"new-embeddings,lora", Arch::Llama},
+                                           ModeCase{"new-embeddings,lora", Arch::Gpt2},
+                                           ModeCase{"lora", Arch::Llama},
+                                           ModeCase{"lora", Arch::Gpt2},
+                                           ModeCase{"all", Arch::Llama}),
+                         [](const auto& info) {
+                           std::string s = std::string(info.param.mode) +
+                                           (info.param.arch == Arch::Gpt2 ? "_gpt2" : "_llama");
+                           for (char& c : s) {
+                             if (c == '-' || c == ',') c = '_';
+                           }
+                           return s;
+                         });
 
 TEST(Modes, BadModesAndBaseSizesAreErrors) {
   EXPECT_THROW(parse_train_mode("embeddings"), Error);

@@ -10,9 +10,8 @@ namespace {
 
 TEST(TextLines, HeldOutByOneBasedLineNumberEmptyLinesCountedButSkipped) {
   std::vector<std::string> train, held;
-  for_each_line("a\nb\r\n\nd\ne\nf", 2, [&](std::string_view l, bool h) {
-    (h ? held : train).emplace_back(l);
-  });
+  for_each_line("a\nb\r\n\nd\ne\nf", 2,
+                [&](std::string_view l, bool h) { (h ? held : train).emplace_back(l); });
   EXPECT_EQ(train, (std::vector<std::string>{"a", "e"}));
   EXPECT_EQ(held, (std::vector<std::string>{"b", "d", "f"}));  // lines 2, 4, 6; line 3 is empty
   train.clear();

@@ -105,7 +105,8 @@ TEST(ValidationSplit, FractionAndSeedRespected) {
   for (uint64_t i = 0; i < 100000; ++i) val += is_validation_doc(i, 0.1, 7);
   EXPECT_NEAR(val / 100000.0, 0.1, 0.005);
   int differ = 0;
-  for (uint64_t i = 0; i < 1000; ++i) differ += is_validation_doc(i, 0.5, 1) != is_validation_doc(i, 0.5, 2);
+  for (uint64_t i = 0; i < 1000; ++i)
+    differ += is_validation_doc(i, 0.5, 1) != is_validation_doc(i, 0.5, 2);
   EXPECT_GT(differ, 300);
 }
 
