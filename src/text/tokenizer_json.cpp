@@ -168,6 +168,8 @@ std::unique_ptr<PipelineTokenizer> tokenizer_from_json(std::string_view text,
   if (auto p = r.find("post_processor"))
     parts.post_processor = post_processor_from_json(*p, lookup);
   if (auto d = r.find("decoder")) parts.decoder = decoder_from_json(*d);
+  if (auto t = r.find("truncation")) parts.truncation = truncation_from_json(*t);
+  if (auto p = r.find("padding")) parts.padding = padding_from_json(*p);
   if (!hints.bos.empty()) parts.bos_id = lookup(hints.bos).value_or(-1);
   if (!hints.eos.empty()) parts.eos_id = lookup(hints.eos).value_or(-1);
   return std::make_unique<PipelineTokenizer>(std::move(parts));
