@@ -108,8 +108,8 @@ void apply_truncation_padding(const loom::cli::Args& args, loom::text::Tokenizer
         t.strategy = loom::text::TruncationStrategy::kOnlySecond;
       } else {
         throw loom::cli::UsageError{
-            "--truncation-strategy: expected longest_first, only_first or only_second, got '" +
-            v + "'"};
+            "--truncation-strategy: expected longest_first, only_first or only_second, got '" + v +
+            "'"};
       }
     }
     if (args.has("truncation-side")) t.direction = side_flag(args, "truncation-side");
@@ -189,7 +189,10 @@ int run_tokenize(const loom::cli::Args& args) {
 
 LOOM_COMMAND(
     "tokenize", "encode text with any tokenizer file: one line of ids per input line",
-    {{"tokenizer", "FILE", "tokenizer.json, encoder.json (vocab.bpe beside it), vocab.txt, SentencePiece .model or llama2.c tokenizer .bin", ""},
+    {{"tokenizer", "FILE",
+      "tokenizer.json, encoder.json (vocab.bpe beside it), vocab.txt, SentencePiece .model or "
+      "llama2.c tokenizer .bin",
+      ""},
      {"ids", "", "print space-separated ids (the default)", ""},
      {"pieces", "", "print the vocabulary strings of the tokens", ""},
      {"offsets", "", "print id:begin-end byte offsets into the line", ""},
@@ -210,7 +213,9 @@ LOOM_COMMAND(
     run_tokenize,
     "Reads stdin; each line (split on \\n only, without it) is one document. --json prints\n"
     "{\"ids\", \"pieces\", \"offsets\"} per line (and \"attention_mask\" when padded).\n"
-    "tokenizer.json's \"truncation\" and \"padding\" apply as in Hugging Face tokenizers (the whole\n"
+    "tokenizer.json's \"truncation\" and \"padding\" apply as in Hugging Face tokenizers (the "
+    "whole\n"
     "input is one batch); the flags override them.\n"
     "example: loom tokenize --tokenizer tokenizer.json --ids < text.txt\n"
-    "example: loom tokenize --tokenizer bert.json --add-special --max-length 128 --pad-to 128 --json");
+    "example: loom tokenize --tokenizer bert.json --add-special --max-length 128 --pad-to 128 "
+    "--json");

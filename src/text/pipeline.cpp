@@ -203,8 +203,8 @@ void PipelineTokenizer::encode_raw(std::string_view text, Scratch& sc, Encoding&
   }
 }
 
-Encoding PipelineTokenizer::finish(Encoding a, Encoding* b, bool add_special,
-                                   std::string_view ta, std::string_view tb, bool pad) const {
+Encoding PipelineTokenizer::finish(Encoding a, Encoding* b, bool add_special, std::string_view ta,
+                                   std::string_view tb, bool pad) const {
   if (truncation_) {
     const int64_t n_added =
         add_special && post_processor_ ? post_processor_->added_tokens(b != nullptr) : 0;
@@ -245,8 +245,8 @@ Encoding PipelineTokenizer::encode_pair(std::string_view a, std::string_view b,
 
 void PipelineTokenizer::encode_ids(std::string_view text, bool add_special,
                                    std::vector<int32_t>& out) const {
-  if ((add_special && post_processor_ && post_processor_->added_tokens(false) > 0) ||
-      truncation_ || padding_) {
+  if ((add_special && post_processor_ && post_processor_->added_tokens(false) > 0) || truncation_ ||
+      padding_) {
     Encoding e = encode(text, true);
     out.insert(out.end(), e.ids.begin(), e.ids.end());
     return;

@@ -1,13 +1,13 @@
 #include "text/unicode.h"
 
-#include <memory>
-
 #include <unicode/brkiter.h>
 #include <unicode/normalizer2.h>
-#include <unicode/utext.h>
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
 #include <unicode/ustring.h>
+#include <unicode/utext.h>
+
+#include <memory>
 
 #include "core/error.h"
 

@@ -136,8 +136,9 @@ void UnigramModel::tokenize(std::string_view piece, ModelState* state,
       }
     }
     if (unk_id_ < 0) {
-      throw Error("Unigram model: the text has a character no piece covers and the model has "
-                  "no unk_id");
+      throw Error(
+          "Unigram model: the text has a character no piece covers and the model has "
+          "no unk_id");
     }
     out.push_back(t);
   }

@@ -1,7 +1,8 @@
 // libFuzzer: encode arbitrary bytes with the real GPT-2 (encoder.json + vocab.bpe) and BERT
 // (tokenizer.json) tokenizers and a Unigram tokenizer.json with SentencePiece's nmt_nfkc
-// Precompiled normalizer (tests/reference/sp_unigram1k.tokenizer.json), loaded once from LOOM_DATA (default ../shared/data beside the
-// source tree). Ids stay in range, offsets inside the input, and byte-level BPE round-trips.
+// Precompiled normalizer (tests/reference/sp_unigram1k.tokenizer.json), loaded once from LOOM_DATA
+// (default ../shared/data beside the source tree). Ids stay in range, offsets inside the input, and
+// byte-level BPE round-trips.
 #include <cstddef>
 #include <cstdint>
 #include <memory>

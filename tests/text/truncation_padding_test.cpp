@@ -17,8 +17,8 @@ namespace {
 using nlohmann::json;
 
 const json& golden() {
-  static const json j = json::parse(
-      loom::read_file(loom::test::golden_path("hf_goldens/truncation_padding.json")));
+  static const json j =
+      json::parse(loom::read_file(loom::test::golden_path("hf_goldens/truncation_padding.json")));
   return j;
 }
 

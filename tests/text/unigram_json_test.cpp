@@ -86,8 +86,11 @@ TEST(UnigramJson, ConvertedSentencePieceModelSavesAndReloads) {
 
 TEST(UnigramJson, PrecompiledNeverCrashesOnArbitraryBytes) {
   auto tok = loom::text::load_tokenizer(loom::test::golden_path("sp_unigram1k.tokenizer.json"));
-  const std::string inputs[] = {std::string("\xFF\xFE a\xC3", 5), std::string("\xE2\x80", 2),
-                                "e\xCC\x81\xCC\x81\xCC\x81 x", "\r\n\r\n", std::string(3, '\0'),
+  const std::string inputs[] = {std::string("\xFF\xFE a\xC3", 5),
+                                std::string("\xE2\x80", 2),
+                                "e\xCC\x81\xCC\x81\xCC\x81 x",
+                                "\r\n\r\n",
+                                std::string(3, '\0'),
                                 "\xEF\xBC\xA1\xEF\xBD\xB6\xEF\xBE\x9E"};
   for (const auto& s : inputs) {
     auto e = tok->encode(s, false);
