@@ -60,15 +60,89 @@ void append_line(std::string& out, const loom::text::Tokenizer& tok, const Encod
         out += (i ? ", [" : "[") + std::to_string(e.offsets[i].begin) + ", " +
                std::to_string(e.offsets[i].end) + "]";
       }
-      out += "]}";
+      out += "]";
+      if (!e.attention_mask.empty()) {
+        out += ", \"attention_mask\": [";
+        for (size_t i = 0; i < e.attention_mask.size(); ++i)
+          out += (i ? ", " : "") + std::to_string(e.attention_mask[i]);
+        out += "]";
+      }
+      out += "}";
       break;
     }
   }
   out += '\n';
 }
 
+loom::text::Side side_flag(const loom::cli::Args& args, const char* name) {
+  const std::string v = args.str(name, "right");
+  if (v == "right") return loom::text::Side::kRight;
+  if (v == "left") return loom::text::Side::kLeft;
+  throw loom::cli::UsageError{std::string("--") + name + ": expected right or left, got '" + v +
+                              "'"};
+}
+
+long long non_negative(const loom::cli::Args& args, const char* name, long long def) {
+  const long long v = args.integer(name, def);
+  if (v < 0) throw loom::cli::UsageError{std::string("--") + name + " must be >= 0"};
+  return v;
+}
+
+// Flags override the file's truncation / padding (HF's enable_truncation / enable_padding).
+void apply_truncation_padding(const loom::cli::Args& args, loom::text::Tokenizer& tok) {
+  if (args.flag("no-truncation")) tok.set_truncation(std::nullopt);
+  if (args.has("max-length") || args.has("stride") || args.has("truncation-strategy") ||
+      args.has("truncation-side")) {
+    loom::text::TruncationParams t = tok.truncation().value_or(loom::text::TruncationParams{});
+    if (!args.has("max-length") && !tok.truncation())
+      throw loom::cli::UsageError{"truncation flags need --max-length (the file sets none)"};
+    t.max_length = non_negative(args, "max-length", t.max_length);
+    t.stride = non_negative(args, "stride", t.stride);
+    if (args.has("truncation-strategy")) {
+      const std::string v = args.str("truncation-strategy");
+      if (v == "longest_first") {
+        t.strategy = loom::text::TruncationStrategy::kLongestFirst;
+      } else if (v == "only_first") {
+        t.strategy = loom::text::TruncationStrategy::kOnlyFirst;
+      } else if (v == "only_second") {
+        t.strategy = loom::text::TruncationStrategy::kOnlySecond;
+      } else {
+        throw loom::cli::UsageError{
+            "--truncation-strategy: expected longest_first, only_first or only_second, got '" + v +
+            "'"};
+      }
+    }
+    if (args.has("truncation-side")) t.direction = side_flag(args, "truncation-side");
+    tok.set_truncation(t);
+  }
+  if (args.flag("no-padding")) tok.set_padding(std::nullopt);
+  if (args.flag("pad") || args.has("pad-to") || args.has("pad-id") || args.has("pad-token") ||
+      args.has("pad-side") || args.has("pad-to-multiple-of")) {
+    loom::text::PaddingParams p = tok.padding().value_or(loom::text::PaddingParams{});
+    if (args.has("pad-to")) p.fixed = non_negative(args, "pad-to", 0);
+    if (args.flag("pad")) p.fixed.reset();
+    if (args.has("pad-to-multiple-of"))
+      p.pad_to_multiple_of = non_negative(args, "pad-to-multiple-of", 0);
+    if (args.has("pad-side")) p.direction = side_flag(args, "pad-side");
+    if (args.has("pad-token")) {
+      p.pad_token = args.str("pad-token");
+      auto id = tok.token_to_id(p.pad_token);
+      if (!id) throw loom::Error("--pad-token: '" + p.pad_token + "' is not in the vocabulary");
+      p.pad_id = *id;
+    } else if (!tok.padding()) {
+      // HF's default pad token is [PAD]; take its id when the vocabulary has it.
+      if (auto id = tok.token_to_id(p.pad_token)) p.pad_id = *id;
+    }
+    if (args.has("pad-id")) p.pad_id = static_cast<int32_t>(non_negative(args, "pad-id", 0));
+    if (p.pad_id >= tok.vocab_size())
+      throw loom::Error("--pad-id " + std::to_string(p.pad_id) + " is outside the vocabulary");
+    tok.set_padding(p);
+  }
+}
+
 int run_tokenize(const loom::cli::Args& args) {
   auto tok = loom::text::load_tokenizer(args.need("tokenizer"));
+  apply_truncation_padding(args, *tok);
   Format format = Format::kIds;
   int chosen = 0;
   if (args.flag("pieces")) format = Format::kPieces, ++chosen;
@@ -94,7 +168,9 @@ int run_tokenize(const loom::cli::Args& args) {
       pos = nl + 1;
     }
   }
-  constexpr size_t kChunk = 16384;
+  // Padding to the batch's longest needs the whole input as one batch.
+  const bool batch_longest = tok->padding() && !tok->padding()->fixed;
+  const size_t kChunk = batch_longest ? std::max<size_t>(1, lines.size()) : 16384;
   std::string out;
   for (size_t b = 0; b < lines.size(); b += kChunk) {
     size_t e = std::min(lines.size(), b + kChunk);
@@ -113,13 +189,33 @@ int run_tokenize(const loom::cli::Args& args) {
 
 LOOM_COMMAND(
     "tokenize", "encode text with any tokenizer file: one line of ids per input line",
-    {{"tokenizer", "FILE", "tokenizer.json, encoder.json (vocab.bpe beside it), vocab.txt, SentencePiece .model or llama2.c tokenizer .bin", ""},
+    {{"tokenizer", "FILE",
+      "tokenizer.json, encoder.json (vocab.bpe beside it), vocab.txt, SentencePiece .model or "
+      "llama2.c tokenizer .bin",
+      ""},
      {"ids", "", "print space-separated ids (the default)", ""},
      {"pieces", "", "print the vocabulary strings of the tokens", ""},
      {"offsets", "", "print id:begin-end byte offsets into the line", ""},
      {"add-special", "", "add the tokenizer's special tokens (BOS, [CLS] ... [SEP])", ""},
-     {"text", "TEXT", "encode TEXT instead of reading lines from stdin", ""}},
+     {"text", "TEXT", "encode TEXT instead of reading lines from stdin", ""},
+     {"max-length", "N", "truncate to N tokens, special tokens included", "the file's"},
+     {"stride", "N", "truncation stride (checked; overflowing windows are not printed)", "0"},
+     {"truncation-strategy", "S", "longest_first, only_first or only_second", "longest_first"},
+     {"truncation-side", "SIDE", "right (keep the start) or left (keep the end)", "right"},
+     {"no-truncation", "", "ignore the file's truncation", ""},
+     {"pad", "", "pad every line to the longest line of the input", ""},
+     {"pad-to", "N", "pad every line to N tokens", ""},
+     {"pad-to-multiple-of", "N", "round the padded length up to a multiple of N", ""},
+     {"pad-token", "TOK", "padding token (its id is looked up)", "[PAD]"},
+     {"pad-id", "ID", "padding id", "the id of [PAD], else 0"},
+     {"pad-side", "SIDE", "right or left", "right"},
+     {"no-padding", "", "ignore the file's padding", ""}},
     run_tokenize,
     "Reads stdin; each line (split on \\n only, without it) is one document. --json prints\n"
-    "{\"ids\", \"pieces\", \"offsets\"} per line.\n"
-    "example: loom tokenize --tokenizer tokenizer.json --ids < text.txt");
+    "{\"ids\", \"pieces\", \"offsets\"} per line (and \"attention_mask\" when padded).\n"
+    "tokenizer.json's \"truncation\" and \"padding\" apply as in Hugging Face tokenizers (the "
+    "whole\n"
+    "input is one batch); the flags override them.\n"
+    "example: loom tokenize --tokenizer tokenizer.json --ids < text.txt\n"
+    "example: loom tokenize --tokenizer bert.json --add-special --max-length 128 --pad-to 128 "
+    "--json");

@@ -100,9 +100,8 @@ int run_tokenizer_train(const loom::cli::Args& args) {
   opt.unk_token = args.str("unk-token", "[UNK]");
   opt.lowercase = !args.flag("no-lowercase");
   opt.limit_alphabet = static_cast<int32_t>(args.integer("limit-alphabet", -1));
-  const int32_t floor =
-      static_cast<int32_t>(opt.special_tokens.size()) +
-      (opt.type == loom::text::TrainedTokenizerType::kByteLevelBpe ? 256 : 1);
+  const int32_t floor = static_cast<int32_t>(opt.special_tokens.size()) +
+                        (opt.type == loom::text::TrainedTokenizerType::kByteLevelBpe ? 256 : 1);
   if (opt.vocab_size < floor) {
     throw loom::cli::UsageError{"--vocab-size must be at least " + std::to_string(floor) +
                                 " (special tokens + alphabet)"};
@@ -155,8 +154,7 @@ LOOM_COMMAND(
      {"unk-token", "TOK", "wordpiece: the unknown token (one of the special tokens)", "[UNK]"},
      {"no-lowercase", "", "wordpiece: keep case and accents", ""},
      {"limit-alphabet", "N", "wordpiece: keep only the N most frequent characters", "all"},
-     {"character-coverage", "F", "unigram: share of characters the alphabet must cover",
-      "0.9995"},
+     {"character-coverage", "F", "unigram: share of characters the alphabet must cover", "0.9995"},
      {"max-piece-length", "N", "unigram: longest piece, in characters", "16"},
      {"split-digits", "", "unigram: keep digits as single-character pieces", ""}},
     run_tokenizer_train,

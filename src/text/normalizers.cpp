@@ -1,7 +1,9 @@
 #include "text/normalizers.h"
 
+#include "core/error.h"
 #include "text/regex.h"
 #include "text/scratch.h"
+#include "text/sentencepiece_normalizer.h"
 
 namespace loom::text {
 
@@ -158,9 +160,14 @@ class Replace : public Normalizer {
     NormalizedString& out = sc.norm_tmp;
     out.clear_for_build();
     uint32_t prev = 0;
+    const std::string& t = s.text();
     for (const Offset& m : sc.matches) {
       out.append_from(s, prev, m.begin);
-      Offset o = s.original(m.begin, m.end);
+      // As HF's NormalizedString::replace: the new chars take the alignment of the match's last
+      // char (its first chars count as removed), so "  " -> "▁" maps to the second space.
+      uint32_t last = m.end > m.begin ? m.end - 1 : m.begin;
+      while (last > m.begin && (static_cast<unsigned char>(t[last]) & 0xC0) == 0x80) --last;
+      Offset o = m.end > m.begin ? s.original(last, m.end) : s.original(m.begin, m.end);
       out.append(content_, o.begin, o.end);
       prev = m.end;
     }
@@ -231,6 +238,107 @@ class Strip : public Normalizer {
   bool left_, right_;
 };
 
+// Standard base64 (RFC 4648, '=' padding), as tokenizer.json stores precompiled_charsmap.
+std::string base64_decode(const JsonNode& j) {
+  const std::string& in = j.str_ref();
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  std::string out;
+  out.reserve(in.size() / 4 * 3);
+  uint32_t acc = 0;
+  int bits = 0;
+  size_t i = 0;
+  for (; i < in.size() && in[i] != '='; ++i) {
+    const int v = value(in[i]);
+    if (v < 0) j.fail("base64 (bad character at index " + std::to_string(i) + ")");
+    acc = (acc << 6) | uint32_t(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(char((acc >> bits) & 0xFF));
+    }
+  }
+  for (; i < in.size(); ++i)
+    if (in[i] != '=') j.fail("base64 (data after '=' padding at index " + std::to_string(i) + ")");
+  return out;
+}
+
+std::string base64_encode(std::string_view in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < in.size(); i += 3) {
+    uint32_t v = uint32_t(uint8_t(in[i])) << 16;
+    if (i + 1 < in.size()) v |= uint32_t(uint8_t(in[i + 1])) << 8;
+    if (i + 2 < in.size()) v |= uint8_t(in[i + 2]);
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=');
+    out.push_back(i + 2 < in.size() ? kAlphabet[v & 63] : '=');
+  }
+  return out;
+}
+
+// SentencePiece's precompiled charsmap as Hugging Face applies it: per extended grapheme
+// cluster, a cluster shorter than 6 bytes that starts with a rule is replaced whole by the
+// shortest such rule's output; otherwise each char is replaced by its rule or kept. (This is
+// not sentencepiece's own longest-match scan; the two differ on rare multi-char clusters.)
+class Precompiled : public Normalizer {
+ public:
+  Precompiled(std::string blob, const std::string& name) : blob_(std::move(blob)) {
+    if (!blob_.empty()) map_ = SpCharsMap(blob_, name);
+  }
+  void normalize(NormalizedString& s, Scratch& sc) const override {
+    if (map_.empty() || s.text().empty()) return;
+    const std::string& t = s.text();
+    std::vector<uint32_t>& ends = sc.grapheme_ends;
+    ends.clear();
+    grapheme_ends(t, ends);
+    NormalizedString& out = sc.norm_tmp;
+    out.clear_for_build();
+    bool changed = false;
+    std::string_view rep;
+    auto replace = [&](uint32_t b, uint32_t e) {
+      Offset o = s.original(b, e);
+      out.append(rep, o.begin, o.end);
+      changed = true;
+    };
+    uint32_t b = 0;
+    for (uint32_t e : ends) {
+      const std::string_view g(t.data() + b, e - b);
+      if (g.size() < 6 && map_.shortest_match(g, &rep) > 0) {
+        replace(b, e);
+      } else {
+        for (uint32_t i = b; i < e;) {
+          const uint32_t n = utf8_next(t, i).len;
+          if (map_.shortest_match(std::string_view(t.data() + i, n), &rep) > 0) {
+            replace(i, i + n);
+          } else {
+            out.append_from(s, i, i + n);
+          }
+          i += n;
+        }
+      }
+      b = e;
+    }
+    if (changed) s.swap(out);
+  }
+  json to_json() const override {
+    return {{"type", "Precompiled"}, {"precompiled_charsmap", base64_encode(blob_)}};
+  }
+
+ private:
+  std::string blob_;
+  SpCharsMap map_;
+};
+
 class SequenceNormalizer : public Normalizer {
  public:
   explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> parts)
@@ -291,6 +399,11 @@ std::unique_ptr<Normalizer> normalizer_from_json(const JsonNode& j) {
                                      j.file() + ": field " + p.path());
   }
   if (type == "Prepend") return std::make_unique<Prepend>(j.at("prepend").str());
+  if (type == "Precompiled") {
+    JsonNode m = j.at("precompiled_charsmap");
+    return std::make_unique<Precompiled>(m.is_null() ? std::string() : base64_decode(m),
+                                         j.file() + ": field " + m.path());
+  }
   if (type == "Strip") {
     return std::make_unique<Strip>(j.bool_or("strip_left", true), j.bool_or("strip_right", true));
   }
@@ -305,7 +418,7 @@ std::unique_ptr<Normalizer> normalizer_from_json(const JsonNode& j) {
   }
   j.at("type").fail(
       "a supported normalizer type (BertNormalizer, NFC, NFD, NFKC, NFKD, Lowercase, "
-      "StripAccents, Replace, Prepend, Strip, Sequence)");
+      "StripAccents, Replace, Prepend, Strip, Precompiled, Sequence)");
 }
 
 }  // namespace loom::text

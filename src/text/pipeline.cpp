@@ -11,6 +11,7 @@ namespace loom::text {
 using json = nlohmann::ordered_json;
 
 void Encoding::clear() {
+  attention_mask.clear();
   ids.clear();
   offsets.clear();
   type_ids.clear();
@@ -24,6 +25,22 @@ void Encoding::append(const Encoding& o) {
   type_ids.insert(type_ids.end(), o.type_ids.begin(), o.type_ids.end());
   special_mask.insert(special_mask.end(), o.special_mask.begin(), o.special_mask.end());
   sequence_ids.insert(sequence_ids.end(), o.sequence_ids.begin(), o.sequence_ids.end());
+  if (!attention_mask.empty() || !o.attention_mask.empty()) {
+    attention_mask.resize(ids.size() - o.ids.size(), 1);
+    if (o.attention_mask.empty()) {
+      attention_mask.resize(ids.size(), 1);
+    } else {
+      attention_mask.insert(attention_mask.end(), o.attention_mask.begin(), o.attention_mask.end());
+    }
+  }
+}
+
+void Tokenizer::set_truncation(std::optional<TruncationParams> t) {
+  if (t) throw Error("this tokenizer (" + info().kind + ") does not support truncation");
+}
+
+void Tokenizer::set_padding(std::optional<PaddingParams> p) {
+  if (p) throw Error("this tokenizer (" + info().kind + ") does not support padding");
 }
 
 void Tokenizer::encode_ids(std::string_view text, bool add_special,
@@ -47,7 +64,9 @@ PipelineTokenizer::PipelineTokenizer(PipelineParts parts)
       decoder_(std::move(parts.decoder)),
       kind_(std::move(parts.kind)),
       bos_id_(parts.bos_id),
-      eos_id_(parts.eos_id) {
+      eos_id_(parts.eos_id),
+      truncation_(std::move(parts.truncation)),
+      padding_(std::move(parts.padding)) {
   LOOM_ASSERT(model_ != nullptr, "a tokenizer needs a model");
   if (pre_tokenizer_ && pre_tokenizer_->byte_level() && !model_->set_byte_level(true)) {
     throw Error(parts.name +
@@ -184,14 +203,33 @@ void PipelineTokenizer::encode_raw(std::string_view text, Scratch& sc, Encoding&
   }
 }
 
+Encoding PipelineTokenizer::finish(Encoding a, Encoding* b, bool add_special, std::string_view ta,
+                                   std::string_view tb, bool pad) const {
+  if (truncation_) {
+    const int64_t n_added =
+        add_special && post_processor_ ? post_processor_->added_tokens(b != nullptr) : 0;
+    truncate_encodings(a, b, *truncation_, n_added);
+  }
+  Encoding out;
+  if (post_processor_) {
+    out = post_processor_->process(std::move(a), b, add_special, ta, tb);
+  } else {
+    out = std::move(a);
+    if (b) {
+      std::fill(b->type_ids.begin(), b->type_ids.end(), 1);
+      out.append(*b);
+    }
+  }
+  if (pad && padding_) pad_encodings(std::span<Encoding>(&out, 1), *padding_);
+  return out;
+}
+
 Encoding PipelineTokenizer::encode(std::string_view text, bool add_special) const {
   auto sc = acquire();
   Encoding e;
   encode_raw(text, *sc, e, true);
   release(std::move(sc));
-  if (post_processor_)
-    return post_processor_->process(std::move(e), nullptr, add_special, text, {});
-  return e;
+  return finish(std::move(e), nullptr, add_special, text, {}, true);
 }
 
 Encoding PipelineTokenizer::encode_pair(std::string_view a, std::string_view b,
@@ -202,15 +240,13 @@ Encoding PipelineTokenizer::encode_pair(std::string_view a, std::string_view b,
   encode_raw(b, *sc, eb, true);
   release(std::move(sc));
   std::fill(eb.sequence_ids.begin(), eb.sequence_ids.end(), 1);
-  if (post_processor_) return post_processor_->process(std::move(ea), &eb, add_special, a, b);
-  std::fill(eb.type_ids.begin(), eb.type_ids.end(), 1);
-  ea.append(eb);
-  return ea;
+  return finish(std::move(ea), &eb, add_special, a, b, true);
 }
 
 void PipelineTokenizer::encode_ids(std::string_view text, bool add_special,
                                    std::vector<int32_t>& out) const {
-  if (add_special && post_processor_ && post_processor_->added_tokens(false) > 0) {
+  if ((add_special && post_processor_ && post_processor_->added_tokens(false) > 0) || truncation_ ||
+      padding_) {
     Encoding e = encode(text, true);
     out.assign(e.ids.begin(), e.ids.end());
     return;
@@ -234,12 +270,13 @@ std::vector<Encoding> PipelineTokenizer::encode_batch(std::span<const std::strin
     size_t end = std::min(texts.size(), size_t((blk + 1) * kBlock));
     for (size_t i = size_t(blk * kBlock); i < end; ++i) {
       encode_raw(texts[i], *sc, out[i], true);
-      if (post_processor_) {
-        out[i] = post_processor_->process(std::move(out[i]), nullptr, add_special, texts[i], {});
+      if (post_processor_ || truncation_) {
+        out[i] = finish(std::move(out[i]), nullptr, add_special, texts[i], {}, false);
       }
     }
     release(std::move(sc));
   });
+  if (padding_) pad_encodings(out, *padding_);
   return out;
 }
 
@@ -312,8 +349,8 @@ std::string PipelineTokenizer::to_json() const {
                      {"special", t.special}});
   }
   json j = {{"version", "1.0"},
-            {"truncation", nullptr},
-            {"padding", nullptr},
+            {"truncation", truncation_to_json(truncation_)},
+            {"padding", padding_to_json(padding_)},
             {"added_tokens", added},
             {"normalizer", normalizer_ ? normalizer_->to_json() : json(nullptr)},
             {"pre_tokenizer", pre_tokenizer_ ? pre_tokenizer_->to_json() : json(nullptr)},

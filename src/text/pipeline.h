@@ -25,6 +25,8 @@ struct PipelineParts {
   std::string kind;                               // for info(): "tokenizer.json", ...
   int32_t bos_id = -1, eos_id = -1;               // -1: take them from the post-processor
   std::string name;                               // file name for error messages
+  std::optional<TruncationParams> truncation;
+  std::optional<PaddingParams> padding;
 };
 
 class PipelineTokenizer : public Tokenizer {
@@ -50,6 +52,10 @@ class PipelineTokenizer : public Tokenizer {
   void save(const std::string& path) const override;
   std::string to_json() const override;
   TokenizerInfo info() const override;
+  void set_truncation(std::optional<TruncationParams> t) override { truncation_ = std::move(t); }
+  void set_padding(std::optional<PaddingParams> p) override { padding_ = std::move(p); }
+  std::optional<TruncationParams> truncation() const override { return truncation_; }
+  std::optional<PaddingParams> padding() const override { return padding_; }
 
   const Model& model() const { return *model_; }
 
@@ -60,6 +66,9 @@ class PipelineTokenizer : public Tokenizer {
   std::unique_ptr<Scratch> acquire() const;
   void release(std::unique_ptr<Scratch> sc) const;
   std::string added_pattern(const AddedToken& t) const;
+  // Truncation (before), post-processing, then padding of one text or a pair (not batches).
+  Encoding finish(Encoding a, Encoding* b, bool add_special, std::string_view ta,
+                  std::string_view tb, bool pad) const;
 
   std::unique_ptr<Model> model_;
   std::unique_ptr<Normalizer> normalizer_;
@@ -69,6 +78,8 @@ class PipelineTokenizer : public Tokenizer {
   AddedVocabulary added_;
   std::string kind_;
   int32_t bos_id_ = -1, eos_id_ = -1;
+  std::optional<TruncationParams> truncation_;
+  std::optional<PaddingParams> padding_;
 
   // Reusable per-call state (BPE word caches stay warm across calls); guarded by pool_mu_.
   mutable std::mutex pool_mu_;

@@ -25,6 +25,7 @@ struct Scratch {
   bool model_state_ready = false;
   std::vector<ModelToken> model_out;
   std::string buf;
+  std::vector<uint32_t> grapheme_ends;
   std::vector<AddedVocabulary::Match> added_raw, added_norm;
 };
 

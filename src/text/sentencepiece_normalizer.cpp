@@ -97,6 +97,35 @@ size_t SpCharsMap::longest_match(std::string_view input, std::string_view* repla
   return best_len;
 }
 
+size_t SpCharsMap::shortest_match(std::string_view input, std::string_view* replacement) const {
+  if (units_.empty()) return 0;
+  const size_t n_units = units_.size();
+  uint32_t id = unit_offset(units_[0]);
+  for (size_t i = 0; i < input.size(); ++i) {
+    const uint8_t c = static_cast<uint8_t>(input[i]);
+    if (c == 0) return 0;  // keys are NUL-terminated in the trie
+    id ^= c;
+    if (id >= n_units) return 0;
+    const uint32_t unit = units_[id];
+    if (unit_label(unit) != c) return 0;
+    id ^= unit_offset(unit);
+    if (id >= n_units) return 0;
+    if (unit_has_leaf(unit)) {
+      const uint32_t value = unit_value(units_[id]);
+      if (value >= strings_.size()) {
+        *replacement = std::string_view();
+      } else {
+        const char* s = strings_.data() + value;
+        const void* nul = std::memchr(s, 0, strings_.size() - value);
+        *replacement =
+            std::string_view(s, nul ? static_cast<const char*>(nul) - s : strings_.size() - value);
+      }
+      return i + 1;
+    }
+  }
+  return 0;
+}
+
 SpPrefixMatcher::SpPrefixMatcher(const std::vector<std::string>& symbols) {
   for (const auto& s : symbols) {
     if (s.empty()) continue;

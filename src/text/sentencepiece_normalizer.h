@@ -25,6 +25,9 @@ class SpCharsMap {
   // Longest rule that is a prefix of `input` (at most the first 32 trie hits are considered, as
   // sentencepiece does). Returns the matched input length (0 = none) and the replacement.
   size_t longest_match(std::string_view input, std::string_view* replacement) const;
+  // The shortest rule that is a prefix of `input` (Hugging Face's Precompiled takes the first
+  // hit of the trie's common-prefix search). Returns its length (0 = none) and the replacement.
+  size_t shortest_match(std::string_view input, std::string_view* replacement) const;
 
  private:
   std::vector<uint32_t> units_;

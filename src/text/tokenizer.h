@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "text/components.h"
+#include "text/truncation.h"
 
 namespace loom {
 class ThreadPool;
@@ -26,6 +27,8 @@ struct Encoding {
   std::vector<uint8_t> type_ids;      // 0 for the first sequence, 1 for the second of a pair
   std::vector<uint8_t> special_mask;  // 1 for tokens inserted by the post-processor
   std::vector<int8_t> sequence_ids;   // 0/1 = which input, -1 = inserted special token
+  // 1 for real tokens, 0 for padding; empty when the encoding was not padded (all 1).
+  std::vector<uint8_t> attention_mask;
   void clear();
   void append(const Encoding& other);
 };
@@ -93,6 +96,14 @@ class Tokenizer {
   virtual std::string to_json() const = 0;
 
   virtual TokenizerInfo info() const = 0;
+
+  // tokenizer.json's truncation and padding (HF semantics, truncation.h), applied by encode,
+  // encode_pair, encode_batch and encode_ids. nullopt turns one off. Tokenizers that are not a
+  // pipeline (SentencePiece .model, llama2.c .bin) refuse with loom::Error.
+  virtual void set_truncation(std::optional<TruncationParams> t);
+  virtual void set_padding(std::optional<PaddingParams> p);
+  virtual std::optional<TruncationParams> truncation() const { return std::nullopt; }
+  virtual std::optional<PaddingParams> padding() const { return std::nullopt; }
 };
 
 // Opens any supported tokenizer file, detected from its name and content:

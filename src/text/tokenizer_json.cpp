@@ -10,6 +10,7 @@
 #include "text/pipeline.h"
 #include "text/post_processors.h"
 #include "text/pre_tokenizers.h"
+#include "text/unigram_model.h"
 #include "text/wordpiece_model.h"
 
 namespace loom::text {
@@ -88,9 +89,25 @@ std::unique_ptr<Model> model_from_json(const JsonNode& m) {
         m.str_or("continuing_subword_prefix", "##"), int(m.int_or("max_input_chars_per_word", 100)),
         m.file());
   }
-  // Dispatch point: Unigram / WordLevel models plug in here.
+  if (type == "Unigram") {
+    JsonNode v = m.at("vocab");
+    if (!v.is_array()) v.fail("an array of [piece, score] pairs");
+    if (v.size() > size_t(kMaxVocab)) v.fail("at most " + std::to_string(kMaxVocab) + " pieces");
+    std::vector<std::pair<std::string, double>> vocab;
+    vocab.reserve(v.size());
+    for (size_t i = 0; i < v.size(); ++i) {
+      JsonNode e = v.index(i);
+      if (!e.is_array() || e.size() != 2) e.fail("a [piece, score] pair");
+      vocab.emplace_back(e.index(0).str(), e.index(1).number());
+    }
+    int32_t unk_id = -1;
+    if (auto u = m.find("unk_id")) unk_id = int32_t(u->integer(0, kMaxVocab - 1));
+    return std::make_unique<UnigramModel>(std::move(vocab), unk_id,
+                                          m.bool_or("byte_fallback", false), m.file());
+  }
+  // Dispatch point: WordLevel models plug in here.
   if (m.has("type")) {
-    m.at("type").fail("a supported model type (BPE, WordPiece)");
+    m.at("type").fail("a supported model type (BPE, WordPiece, Unigram)");
   }
   m.fail("a model object with \"type\"");
 }
@@ -151,6 +168,8 @@ std::unique_ptr<PipelineTokenizer> tokenizer_from_json(std::string_view text,
   if (auto p = r.find("post_processor"))
     parts.post_processor = post_processor_from_json(*p, lookup);
   if (auto d = r.find("decoder")) parts.decoder = decoder_from_json(*d);
+  if (auto t = r.find("truncation")) parts.truncation = truncation_from_json(*t);
+  if (auto p = r.find("padding")) parts.padding = padding_from_json(*p);
   if (!hints.bos.empty()) parts.bos_id = lookup(hints.bos).value_or(-1);
   if (!hints.eos.empty()) parts.eos_id = lookup(hints.eos).value_or(-1);
   return std::make_unique<PipelineTokenizer>(std::move(parts));

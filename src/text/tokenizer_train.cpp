@@ -153,11 +153,11 @@ std::vector<std::pair<std::string, int64_t>> count_pre_tokens(
 }
 
 std::unique_ptr<PipelineTokenizer> train_tokenizer(std::span<const std::string_view> docs,
-                                                   const TokenizerTrainOptions& o,
-                                                   ThreadPool& pool, TokenizerTrainStats* stats) {
+                                                   const TokenizerTrainOptions& o, ThreadPool& pool,
+                                                   TokenizerTrainStats* stats) {
   for (size_t i = 0; i < o.special_tokens.size(); ++i) {
-    if (o.special_tokens[i].empty()) throw Error("tokenizer trainer: special token " +
-                                                 std::to_string(i) + " is empty");
+    if (o.special_tokens[i].empty())
+      throw Error("tokenizer trainer: special token " + std::to_string(i) + " is empty");
     for (size_t k = 0; k < i; ++k)
       if (o.special_tokens[k] == o.special_tokens[i])
         throw Error("tokenizer trainer: special token \"" + o.special_tokens[i] +

@@ -1,9 +1,13 @@
 #include "text/unicode.h"
 
+#include <unicode/brkiter.h>
 #include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
 #include <unicode/ustring.h>
+#include <unicode/utext.h>
+
+#include <memory>
 
 #include "core/error.h"
 
@@ -216,6 +220,51 @@ bool unicode_string_to_bytes(std::string_view s, std::string& out) {
     i += c.len;
   }
   return ok;
+}
+
+void grapheme_ends(std::string_view s, std::vector<uint32_t>& out) {
+  // ASCII: every byte is a cluster except CR LF.
+  bool ascii = true;
+  for (char c : s) ascii = ascii && static_cast<unsigned char>(c) < 0x80;
+  if (ascii) {
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n') continue;
+      out.push_back(uint32_t(i + 1));
+    }
+    return;
+  }
+  // Valid runs go through ICU (UText over UTF-8 keeps byte indexes); invalid bytes stand alone.
+  UErrorCode err = U_ZERO_ERROR;
+  std::unique_ptr<icu::BreakIterator> it(
+      icu::BreakIterator::createCharacterInstance(icu::Locale::getRoot(), err));
+  auto segment = [&](size_t b, size_t e) {
+    if (b >= e) return;
+    if (U_FAILURE(err) || !it) {  // no break data: one cluster per char
+      for (size_t i = b; i < e;) {
+        i += utf8_next(s, i).len;
+        out.push_back(uint32_t(i));
+      }
+      return;
+    }
+    UErrorCode uerr = U_ZERO_ERROR;
+    UText* ut = utext_openUTF8(nullptr, s.data() + b, int64_t(e - b), &uerr);
+    it->setText(ut, uerr);
+    for (int32_t p = it->next(); p != icu::BreakIterator::DONE; p = it->next())
+      out.push_back(uint32_t(b + size_t(p)));
+    utext_close(ut);
+    if (out.empty() || out.back() != e) out.push_back(uint32_t(e));
+  };
+  size_t run = 0;
+  for (size_t i = 0; i < s.size();) {
+    Utf8Char c = utf8_next(s, i);
+    if (!c.valid) {
+      segment(run, i);
+      out.push_back(uint32_t(i + 1));
+      run = i + 1;
+    }
+    i += c.len;
+  }
+  segment(run, s.size());
 }
 
 }  // namespace loom::text

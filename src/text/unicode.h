@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace loom::text {
 
@@ -64,6 +65,10 @@ std::string unicode_normalize(std::string_view s, NormForm form);
 bool unicode_is_normalized(std::string_view s, NormForm form);
 // True when a normalization segment may start before c (c has no interaction with what precedes).
 bool unicode_boundary_before(char32_t c, NormForm form);
+
+// Extended grapheme cluster boundaries of s (ICU's character break rules), as byte offsets
+// 0 < b1 < ... < s.size() appended to out (0 itself is not). An invalid byte is its own cluster.
+void grapheme_ends(std::string_view s, std::vector<uint32_t>& out);
 
 // GPT-2's reversible byte <-> printable-char alphabet.
 const std::array<char32_t, 256>& byte_to_unicode();

@@ -60,6 +60,20 @@ for cfg in bpe wordpiece; do
   check_golden "$tmp/ids_special" "$GOLD/trained_${cfg}__ptb_test.json" first_ids_add_special
 done
 
+# Trained to exhaustion on the same text, the merge list is Hugging Face BpeTrainer's, merge for
+# merge (digest from hf_train_golden.js).
+"$LOOM" tokenizer train --type bpe --vocab-size 30000 --output "$tmp/full.json" "$train" >/dev/null \
+  || fail "bpe 30000 exited non-zero"
+/usr/bin/python3 - "$tmp/full.json" "$GOLD/trained_bpe_vs_hf_trainer.json" <<'PY' || exit 1
+import hashlib, json, sys
+m = json.load(open(sys.argv[1]))["model"]["merges"]
+g = json.load(open(sys.argv[2]))
+assert len(m) == g["hf_merges"], f"{len(m)} merges, HF's trainer made {g['hf_merges']}"
+d = hashlib.sha256("\n".join(m).encode()).hexdigest()
+assert d == g["hf_merges_sha256"], "merge list differs from HF BpeTrainer's"
+print(f"  {len(m)} merges identical to HF BpeTrainer's")
+PY
+
 # Two threads or one, same file.
 "$LOOM" tokenizer train --type bpe --vocab-size 1000 --min-frequency 2 \
   --special-tokens '<|endoftext|>,<pad>' --output "$tmp/bpe1.json" "$train" --threads 1 >/dev/null

@@ -1,6 +1,8 @@
 // libFuzzer: encode arbitrary bytes with the real GPT-2 (encoder.json + vocab.bpe) and BERT
-// (tokenizer.json) tokenizers, loaded once from LOOM_DATA (default ../shared/data beside the
-// source tree). Ids stay in range, offsets inside the input, and byte-level BPE round-trips.
+// (tokenizer.json) tokenizers and a Unigram tokenizer.json with SentencePiece's nmt_nfkc
+// Precompiled normalizer (tests/reference/sp_unigram1k.tokenizer.json), loaded once from LOOM_DATA
+// (default ../shared/data beside the source tree). Ids stay in range, offsets inside the input, and
+// byte-level BPE round-trips.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -16,6 +18,8 @@ struct Tokenizers {
       loom::text::load_tokenizer(loom::test::data_path("tokenizers/gpt2/encoder.json"));
   std::unique_ptr<loom::text::Tokenizer> bert = loom::text::load_tokenizer(
       loom::test::data_path("tokenizers/bert-base-uncased/tokenizer.json"));
+  std::unique_ptr<loom::text::Tokenizer> unigram =
+      loom::text::load_tokenizer(loom::test::golden_path("sp_unigram1k.tokenizer.json"));
 };
 
 void check(const loom::text::Tokenizer& tok, std::string_view s, bool round_trip) {
@@ -37,5 +41,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view s(reinterpret_cast<const char*>(data), size);
   check(*toks.gpt2, s, true);
   check(*toks.bert, s, false);
+  check(*toks.unigram, s, false);
   return 0;
 }

@@ -7,7 +7,7 @@
 //
 //   cd tests/reference && npm i -E && node hf_train_golden.js LOOM_BINARY [DATA_DIR]
 //
-// Also written, for the record (not asserted by the test): Hugging Face's own BPE trainer
+// Also written (the CLI test checks the digest of HF's merge list): Hugging Face's own BPE trainer
 // (BpeTrainer defaults: vocab 30000, min_frequency 0, alphabet = the bytes seen) on the same
 // text with the same ByteLevel pre-tokenizer, compared merge by merge with
 // `loom tokenizer train --type bpe --vocab-size 30000` (whose alphabet is all 256 bytes).
@@ -16,6 +16,7 @@
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
+const crypto = require("crypto");
 const { execFileSync } = require("child_process");
 const { Tokenizer } = require("@anush008/tokenizers");
 
@@ -123,7 +124,8 @@ async function main() {
   const bs = new Set(b);
   const common = a.filter((m) => bs.has(m)).length;
   const cmp = { train_file: "corpora/ptb/ptb.valid.txt", hf_merges: a.length, loom_merges: b.length,
-                identical_prefix: prefix, common_merges: common };
+                identical_prefix: prefix, common_merges: common,
+                hf_merges_sha256: crypto.createHash("sha256").update(a.join("\n")).digest("hex") };
   fs.writeFileSync(path.join(out_dir, "trained_bpe_vs_hf_trainer.json"), JSON.stringify(cmp) + "\n");
   console.log("HF BpeTrainer vs loom (vocab 30000):", JSON.stringify(cmp));
   fs.rmSync(tmp, { recursive: true });
