@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "core/threads.h"
+#include "generate/codec.h"
 #include "models/transformer.h"
 #include "text/tokenizer.h"
 
@@ -98,7 +99,7 @@ int run_extend(const loom::cli::Args& args) {
   // Everything is checked before anything is written.
   std::vector<std::string> terms = loom::adapt::read_terms(terms_path);
   auto model = loom::models::load_model(model_path);
-  auto tok = loom::adapt::tokenizer_for_model(model_path, args.str("tokenizer"));
+  auto tok = loom::generate::tokenizer_for_model(model_path, args.str("tokenizer"));
   auto r = loom::adapt::extend_model(*model, std::move(tok), terms, grow, terms_path);
   loom::adapt::save_extended(out, r);
   const auto& cfg = r.model.config;
@@ -159,8 +160,8 @@ int run_report(const loom::cli::Args& args) {
   auto general = loom::adapt::read_lines(general_path, max_lines);
   auto base = loom::models::load_model(base_path);
   auto adapted = loom::models::load_model(adapted_path);
-  auto base_tok = loom::adapt::tokenizer_for_model(base_path, args.str("base-tokenizer"));
-  auto adapted_tok = loom::adapt::tokenizer_for_model(adapted_path, args.str("adapted-tokenizer"));
+  auto base_tok = loom::generate::tokenizer_for_model(base_path, args.str("base-tokenizer"));
+  auto adapted_tok = loom::generate::tokenizer_for_model(adapted_path, args.str("adapted-tokenizer"));
   const int64_t v0 = base->vocab_size();
   if (adapted->vocab_size() < v0) {
     throw loom::Error(adapted_path + ": vocabulary of " + std::to_string(adapted->vocab_size()) +

@@ -1,7 +1,5 @@
 #include "adapt/extend.h"
 
-#include <sys/stat.h>
-
 #include <cstdio>
 #include <cstring>
 #include <set>
@@ -18,15 +16,6 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-bool is_dir(const std::string& p) {
-  struct stat st;
-  return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-bool is_file(const std::string& p) {
-  struct stat st;
-  return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
 bool only_space(const std::string& s) {
   for (char c : s)
     if (c != ' ' && c != '\t' && c != '\v' && c != '\f') return false;
@@ -39,65 +28,6 @@ io::TensorMap replaced(const io::TensorMap& in, const std::string& name, Tensor 
   for (const std::string& n : in.names()) out.add(n, n == name ? t : in.get(n));
   for (const auto& [k, v] : in.meta()) out.set_meta(k, v);
   return out;
-}
-
-bool is_gguf(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return false;
-  char magic[4] = {0, 0, 0, 0};
-  const size_t n = std::fread(magic, 1, 4, f);
-  std::fclose(f);
-  return n == 4 && std::memcmp(magic, "GGUF", 4) == 0;
-}
-
-// The SentencePiece (llama) vocabulary a GGUF embeds, as a tokenizer.json pipeline; nullptr when
-// the file has no tokenizer.ggml.model.
-std::unique_ptr<text::Tokenizer> gguf_tokenizer(const std::string& path) {
-  io::TensorMap g = io::read_gguf(path);
-  const std::string model = g.meta_string("tokenizer.ggml.model");
-  if (model.empty()) return nullptr;
-  if (model != "llama") {
-    g.fail("tokenizer.ggml.model '" + model +
-           "': only the SentencePiece ('llama') vocabulary is read from a GGUF here; pass "
-           "--tokenizer");
-  }
-  const io::MetaValue* tokens = g.find_meta("tokenizer.ggml.tokens");
-  if (tokens == nullptr || tokens->kind != io::MetaValue::Kind::Array) {
-    g.fail("tokenizer.ggml.tokens: expected an array of strings");
-  }
-  const io::MetaValue* scores = g.find_meta("tokenizer.ggml.scores");
-  const io::MetaValue* types = g.find_meta("tokenizer.ggml.token_type");
-  const size_t n = tokens->array.size();
-  if ((scores && scores->array.size() != n) || (types && types->array.size() != n)) {
-    g.fail("tokenizer.ggml.scores/token_type: expected " + std::to_string(n) + " entries");
-  }
-  text::SentencePieceModelProto p;
-  bool any_byte = false;
-  for (size_t i = 0; i < n; ++i) {
-    if (tokens->array[i].kind != io::MetaValue::Kind::String) {
-      g.fail("tokenizer.ggml.tokens[" + std::to_string(i) + "]: expected a string");
-    }
-    text::SpPiece piece;
-    piece.piece = tokens->array[i].s;
-    piece.score = scores ? static_cast<float>(scores->array[i].number()) : 0.0f;
-    int t = types ? static_cast<int>(types->array[i].number()) : 1;
-    if (t < 1 || t > 6) t = 1;
-    piece.type = static_cast<text::SpPieceType>(t);
-    any_byte |= piece.type == text::SpPieceType::kByte;
-    p.pieces.push_back(std::move(piece));
-  }
-  p.trainer_spec.model_type = text::SpModelType::kBpe;
-  p.trainer_spec.vocab_size = static_cast<int32_t>(n);
-  p.trainer_spec.byte_fallback = any_byte;
-  p.trainer_spec.unk_id = static_cast<int32_t>(g.meta_int("tokenizer.ggml.unknown_token_id", 0));
-  p.trainer_spec.bos_id = static_cast<int32_t>(g.meta_int("tokenizer.ggml.bos_token_id", 1));
-  p.trainer_spec.eos_id = static_cast<int32_t>(g.meta_int("tokenizer.ggml.eos_token_id", 2));
-  p.trainer_spec.pad_id = static_cast<int32_t>(g.meta_int("tokenizer.ggml.padding_token_id", -1));
-  p.normalizer_spec.name = "identity";
-  p.normalizer_spec.add_dummy_prefix = g.meta_bool("tokenizer.ggml.add_space_prefix", true);
-  p.normalizer_spec.remove_extra_whitespaces = false;
-  p.normalizer_spec.escape_whitespaces = true;
-  return text::sentencepiece_to_pipeline(p, path);
 }
 
 }  // namespace
@@ -131,28 +61,6 @@ std::vector<std::string> parse_terms(std::string_view text, const std::string& p
   }
   if (terms.empty()) throw Error(path + ": expected at least one term (one per line), found none");
   return terms;
-}
-
-std::unique_ptr<text::Tokenizer> tokenizer_for_model(const std::string& model_path,
-                                                     const std::string& tokenizer_path) {
-  if (!tokenizer_path.empty()) return text::load_tokenizer(tokenizer_path);
-  std::string dir = model_path;
-  if (!is_dir(dir)) {
-    size_t slash = model_path.rfind('/');
-    dir = slash == std::string::npos ? "." : model_path.substr(0, slash);
-    bool st = model_path.size() > 12 &&
-              model_path.compare(model_path.size() - 12, 12, ".safetensors") == 0;
-    if (!st) dir.clear();
-  }
-  if (!dir.empty() && is_file(dir + "/tokenizer.json")) {
-    return text::load_tokenizer(dir + "/tokenizer.json");
-  }
-  if (is_file(model_path) && is_gguf(model_path)) {
-    if (auto t = gguf_tokenizer(model_path)) return t;
-  }
-  throw Error(model_path +
-              ": the model has no tokenizer beside it (no tokenizer.json); pass "
-              "--tokenizer FILE");
 }
 
 ExtendResult extend_model(const models::Model& model, std::unique_ptr<text::Tokenizer> tok,

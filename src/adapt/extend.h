@@ -51,11 +51,4 @@ ExtendResult extend_model(const models::Model& model, std::unique_ptr<text::Toke
 // tokenizer_config.json); see models::save_hf_directory.
 void save_extended(const std::string& dir, const ExtendResult& r);
 
-// The tokenizer for a model: `tokenizer_path` when given, else DIR/tokenizer.json of a model
-// directory (or of the folder a .safetensors file is in), else the SentencePiece vocabulary a GGUF
-// embeds (tokenizer.ggml.*, converted to a tokenizer.json pipeline). A model without one is a
-// loom::Error asking for --tokenizer.
-std::unique_ptr<text::Tokenizer> tokenizer_for_model(const std::string& model_path,
-                                                     const std::string& tokenizer_path);
-
 }  // namespace loom::adapt

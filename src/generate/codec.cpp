@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "text/sentencepiece_convert.h"
 #include "text/unicode.h"
 
 namespace loom::generate {
@@ -42,7 +43,7 @@ std::string SentencePieceCodec::piece_text(int32_t prev, int32_t token) const {
   return out;
 }
 
-text::SentencePieceTokenizer sentencepiece_from_gguf(const io::TensorMap &g) {
+text::SentencePieceModelProto sentencepiece_proto_from_gguf(const io::TensorMap &g) {
   const std::string model = g.meta_string("tokenizer.ggml.model");
   if (model.empty()) g.fail("no tokenizer inside (tokenizer.ggml.model missing): pass --tokenizer");
   if (model != "llama") {
@@ -86,7 +87,11 @@ text::SentencePieceTokenizer sentencepiece_from_gguf(const io::TensorMap &g) {
   p.normalizer_spec.add_dummy_prefix = g.meta_bool("tokenizer.ggml.add_space_prefix", true);
   p.normalizer_spec.remove_extra_whitespaces = false;
   p.normalizer_spec.escape_whitespaces = true;
-  return text::SentencePieceTokenizer::from_proto(std::move(p), g.source());
+  return p;
+}
+
+text::SentencePieceTokenizer sentencepiece_from_gguf(const io::TensorMap &g) {
+  return text::SentencePieceTokenizer::from_proto(sentencepiece_proto_from_gguf(g), g.source());
 }
 
 namespace {
@@ -246,6 +251,36 @@ std::unique_ptr<TokenCodec> load_codec(const models::Model &model, const std::st
                 " tokens but the model's vocabulary has " + std::to_string(model.vocab_size()));
   }
   return codec;
+}
+
+std::unique_ptr<text::Tokenizer> tokenizer_for_model(const std::string &model_path,
+                                                     const std::string &tokenizer_path) {
+  if (!tokenizer_path.empty()) return text::load_tokenizer(tokenizer_path);
+  struct stat st;
+  const bool is_dir = stat(model_path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  std::string dir = model_path;
+  if (!is_dir) {
+    const size_t slash = model_path.rfind('/');
+    dir = ends_with(model_path, ".safetensors")
+              ? (slash == std::string::npos ? "." : model_path.substr(0, slash))
+              : std::string();
+  }
+  if (!dir.empty() && file_exists(dir + "/tokenizer.json"))
+    return text::load_tokenizer(dir + "/tokenizer.json");
+  if (!is_dir && file_exists(model_path)) {
+    FILE *f = std::fopen(model_path.c_str(), "rb");
+    char magic[4] = {0, 0, 0, 0};
+    const size_t n = f ? std::fread(magic, 1, 4, f) : 0;
+    if (f) std::fclose(f);
+    if (n == 4 && std::memcmp(magic, "GGUF", 4) == 0) {
+      io::TensorMap g = io::read_gguf(model_path);
+      if (!g.meta_string("tokenizer.ggml.model").empty())
+        return text::sentencepiece_to_pipeline(sentencepiece_proto_from_gguf(g), model_path);
+    }
+  }
+  throw Error(model_path +
+              ": the model has no tokenizer beside it (no tokenizer.json); pass "
+              "--tokenizer FILE");
 }
 
 }  // namespace loom::generate

@@ -66,6 +66,15 @@ class Utf8Stream {
 // tokens, scores, token_type, bos/eos/unknown ids, add_space_prefix). Other
 // tokenizer models are a loom::Error.
 text::SentencePieceTokenizer sentencepiece_from_gguf(const io::TensorMap &gguf);
+// The same model as a SentencePiece proto (for conversion to a tokenizer.json pipeline).
+text::SentencePieceModelProto sentencepiece_proto_from_gguf(const io::TensorMap &gguf);
+
+// The tokenizer of a model file, as a text::Tokenizer: tokenizer_path when given; else
+// tokenizer.json in the model's directory (or beside a .safetensors file); else the SentencePiece
+// vocabulary a GGUF embeds, converted to a tokenizer.json pipeline (so tokens can be added and it
+// can be saved). A model without one is a loom::Error asking for --tokenizer.
+std::unique_ptr<text::Tokenizer> tokenizer_for_model(const std::string &model_path,
+                                                     const std::string &tokenizer_path);
 
 // tokenizer_path given: a SentencePiece .model or llama2.c .bin (SentencePieceCodec, llama2.c's
 // printing), any other tokenizer file through text::load_tokenizer (TokenizerCodec). Otherwise the

@@ -85,7 +85,7 @@ TEST(Report, ExtendedModelKeepsDigestsAndShortensDomainText) {
   ThreadPool pool(2);
   auto docs = heldout(20);
   auto tok0 = text::load_tokenizer(stories("tok512.model"));
-  auto tok1 = tokenizer_for_model(dir, "");
+  auto tok1 = text::load_tokenizer(dir + "/tokenizer.json");
   TextScore a = score_text(*base, *tok0, docs, pool), b = score_text(*adapted, *tok1, docs, pool);
   EXPECT_EQ(a.bytes, b.bytes);
   EXPECT_EQ(a.words, b.words);

@@ -118,3 +118,35 @@ TEST(TokenizerCodec, ConvertedSentencePieceMatchesSentencePieceCodec) {
 
 }  // namespace
 }  // namespace loom::generate
+
+namespace loom::generate {
+
+// tokenizer_for_model: the GGUF's own SentencePiece vocabulary (converted to a pipeline) encodes
+// like tok512.model (GGUF does not record tok512's collapsing of repeated spaces, so the texts have
+// none); a llama2.c .bin holds no tokenizer, so it is an error naming the file.
+TEST(TokenizerForModel, GgufVocabularyOrAnError) {
+  const std::string m = test::data_path("models/stories260K");
+  LOOM_REQUIRE_DATA(m + "/stories260K.gguf");
+  auto from_gguf = tokenizer_for_model(m + "/stories260K.gguf", "");
+  auto given = tokenizer_for_model(m + "/stories260K.gguf", m + "/tok512.model");
+  EXPECT_EQ(from_gguf->vocab_size(), 512);
+  std::vector<int32_t> a, b;
+  for (const char* s : {"Once upon a time, Lily saw a big red ball.", "a tab\there", "ünïcödé"}) {
+    from_gguf->encode_ids(s, true, a);
+    given->encode_ids(s, true, b);
+    EXPECT_EQ(a, b) << s;
+  }
+  text::AddedToken t;
+  t.content = "compiler";
+  EXPECT_EQ(from_gguf->add_tokens(std::span<const text::AddedToken>(&t, 1)), 1);  // a pipeline
+  from_gguf->encode_ids("compiler", false, a);
+  EXPECT_EQ(a, std::vector<int32_t>{512});
+  try {
+    tokenizer_for_model(m + "/stories260K.bin", "");
+    FAIL() << "a .bin without a tokenizer was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("stories260K.bin"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace loom::generate
