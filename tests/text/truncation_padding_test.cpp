@@ -122,6 +122,8 @@ TEST(TruncationPadding, BadSettingsNameTheField) {
       {{{"truncation", {{"max_length", 4}, {"direction", "Up"}}}}, "/truncation/direction"},
       {{{"padding", {{"strategy", {{"Fixed", "x"}}}}}}, "/padding/strategy/Fixed"},
       {{{"padding", {{"strategy", "Longest"}}}}, "/padding/strategy"},
+      {{{"padding", {{"strategy", {{"Fixed", int64_t(1) << 40}}}}}}, "/padding/strategy/Fixed"},
+      {{{"padding", {{"pad_id", 30522}}}}, "/padding/pad_id"},
   };
   for (const auto& [patch, field] : bad) {
     json k = j;
