@@ -10,9 +10,11 @@ pkgs=(
   libpcre2-dev                          # tokenizer split patterns (Unicode classes, lookahead), JIT
   libicu-dev                            # Unicode normalisation (NFC/NFKC/NFD), categories, case
   nlohmann-json3-dev                    # JSON: tokenizer.json, config.json, safetensors headers
+  zlib1g-dev                            # deflate for loom train's loss-curve PNG
   libgtest-dev libbenchmark-dev         # tests and benchmarks
   python3 python3-numpy                 # CLI tests read JSON goldens and write .npy inputs
   bc bsdextrautils                      # `make run` prints ratios (bc) and tables (column)
+  libopenmpi-dev openmpi-bin            # data-parallel training: `mpirun -np 2 loom train`
 )
 missing=()
 for p in "${pkgs[@]}"; do

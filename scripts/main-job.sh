@@ -1,17 +1,36 @@
 #!/usr/bin/env bash
-# `make run`: the main job on the default data. The domain-adaptation example (extend the
-# tokenizer, grow the embeddings, continue pre-training) is not built yet; until it is, this runs
-# the most complete pipeline that exists, on the same base model and domain corpus:
-#   stories260K generates; FOLDOC's domain terms that its tokenizer fragments are mined; the
-#   cost of the domain text under the base model is measured; FOLDOC is searched with BM25 and
-#   a vector index; Cranfield is scored the BEIR way.
+# `make run`: the signature job on the default data, end to end.
+#   Base model stories260K (llama2.c weights, SentencePiece tok512), domain corpus FOLDOC split
+#   into train and held-out lines (every 10th line held out). Mine the domain terms the tokenizer
+#   fragments, add them as tokens and grow the embedding matrix (original rows bit-identical),
+#   continue pre-training with the same next-token objective so only the new rows learn (MODE
+#   adds LoRA adapters or trains everything), then report: sha256 of the original rows, tokens per word and bits per byte
+#   before/after, and FOLDOC retrieval (headword -> definition) with the base and adapted
+#   embeddings.
+# Any other model and corpus work the same way by flags (see README).
+# Environment: LOOM_DATA (default ../shared/data), STEPS (default 300), TERMS (default 64),
+# MODE (--train, default new-embeddings), LR (default 1e-2), THREADS (default 2), WORK (keep the
+# outputs there; default a temporary folder).
 set -euo pipefail
 loom=${1:-build/bin/loom}
 root=$(cd "$(dirname "$0")/.." && pwd)
 data=${LOOM_DATA:-$root/../shared/data}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+steps=${STEPS:-300}
+terms=${TERMS:-64}
+threads=${THREADS:-2}
+mode=${MODE:-new-embeddings}  # or new-embeddings,lora (add --lora-rank) or all
+lr=${LR:-1e-2}
+if [ -n "${WORK:-}" ]; then
+  work=$WORK
+  rm -rf "$work/extended" "$work/adapted"
+  mkdir -p "$work"
+else
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+fi
 m=$data/models/stories260K
+foldoc=$data/corpora/foldoc/foldoc.tsv
+general=$data/corpora/tinystories/tinystories_sample.txt
 step() { printf '\n== %s\n' "$*"; }
 
 step "machine"
@@ -20,28 +39,50 @@ step "machine"
 step "base model: stories260K greedy story (llama2.c's reference run)"
 "$loom" generate --model "$m/stories260K.bin" --tokenizer "$m/tok512.bin" --temperature 0 --steps 120
 
-step "domain corpus: FOLDOC, split into train and held-out (every 10th entry held out)"
-awk 'NR % 10 != 0' "$data/corpora/foldoc/foldoc.tsv" > "$work/foldoc.train.tsv"
-awk 'NR % 10 == 0' "$data/corpora/foldoc/foldoc.tsv" > "$work/foldoc.heldout.tsv"
+step "domain corpus: FOLDOC, split into train and held-out (every 10th line held out)"
+awk 'NR % 10 != 0' "$foldoc" > "$work/foldoc.train.tsv"
+awk 'NR % 10 == 0' "$foldoc" > "$work/foldoc.heldout.tsv"
 wc -l "$work/foldoc.train.tsv" "$work/foldoc.heldout.tsv"
 
-step "domain terms the base tokenizer fragments (score = tokens saved)"
-"$loom" adapt mine-terms --tokenizer "$m/tok512.model" --corpus "$work/foldoc.train.tsv" --top 25 \
-  | tee "$work/terms.tsv" | column -t -s $'\t'
+step "(a) domain terms the base tokenizer fragments (score = frequency x extra pieces), top $terms"
+"$loom" adapt mine-terms --tokenizer "$m/tok512.model" --corpus "$work/foldoc.train.tsv" \
+  --top "$terms" --threads "$threads" > "$work/terms.tsv"
+head -16 "$work/terms.tsv" | column -t -s $'\t'
+echo "... ($terms terms in all)"
 
-step "tokens per byte of held-out domain text vs general text, base tokenizer"
-for f in "$work/foldoc.heldout.tsv" "$data/corpora/tinystories/tinystories_sample.txt"; do
-  bytes=$(wc -c < "$f")
-  toks=$("$loom" tokenize --tokenizer "$m/tok512.model" --ids --threads 2 < "$f" | wc -w)
-  printf '%s\t%s bytes\t%s tokens\t%.3f tokens/byte\n' "$(basename "$f")" "$bytes" "$toks" \
-    "$(echo "$toks / $bytes" | bc -l)"
+step "(a) extend the tokenizer and grow the embedding matrix (new rows: mean of their sub-tokens)"
+"$loom" adapt extend --model "$m/stories260K.bin" --tokenizer "$m/tok512.model" \
+  --terms "$work/terms.tsv" --output "$work/extended" --init subtoken-mean
+echo "the new terms are single tokens now:"
+head -4 "$work/terms.tsv" | tail -3 | cut -f1 | while read -r t; do
+  printf '  %-14s -> %s\n' "$t" "$("$loom" tokenize --tokenizer "$work/extended/tokenizer.json" --ids <<< "$t")"
 done
 
-step "perplexity of the base model: general (TinyStories) vs domain (FOLDOC held-out, first 200 entries)"
-"$loom" eval ppl --model "$m/stories260K.bin" --tokenizer "$m/tok512.bin" \
-  --text "$data/corpora/tinystories/tinystories_sample.txt"
-head -200 "$work/foldoc.heldout.tsv" > "$work/foldoc.heldout200.tsv"
-"$loom" eval ppl --model "$m/stories260K.bin" --tokenizer "$m/tok512.bin" --text "$work/foldoc.heldout200.tsv"
+step "(b) continued pre-training, next-token objective: only the new rows learn ($steps steps)"
+"$loom" train --init "$work/extended" --text "$foldoc" --heldout-every 10 \
+  --train "$mode" --steps "$steps" --seq 256 --batch 8 --lr "$lr" \
+  --warmup 20 --eval-every 50 --eval-batches 8 --sample 0 --threads "$threads" \
+  --out "$work/adapted" | grep -v '^checkpoint\|^log\|^model'
+
+step "report: base vs adapted"
+"$loom" adapt report --base "$m/stories260K.bin" --base-tokenizer "$m/tok512.model" \
+  --adapted "$work/adapted" --heldout "$work/foldoc.heldout.tsv" --general "$general" \
+  --max-lines 400 --threads "$threads"
+
+step "use of the embeddings: FOLDOC held-out retrieval (query = headword, relevant = its definition)"
+"$loom" eval retrieval --data "$foldoc" --retriever bm25 --json > "$work/bm25.json"
+"$loom" eval retrieval --data "$foldoc" --retriever dense --model "$m/stories260K.bin" \
+  --tokenizer "$m/tok512.model" --threads "$threads" --json > "$work/dense_base.json" 2>/dev/null
+"$loom" eval retrieval --data "$foldoc" --retriever dense --model "$work/adapted" \
+  --threads "$threads" --json > "$work/dense_adapted.json" 2>/dev/null
+ndcg() { sed -n 's/.*"NDCG@10": \([0-9.]*\).*/\1/p' "$1" | head -1; }
+printf 'retriever\tnDCG@10\n'
+printf 'BM25\t%s\n' "$(ndcg "$work/bm25.json")"
+printf 'dense, base stories260K (mean pooling)\t%s\n' "$(ndcg "$work/dense_base.json")"
+printf 'dense, adapted (mean pooling)\t%s\n' "$(ndcg "$work/dense_adapted.json")"
+
+step "the adapted model still writes stories (greedy, from its own model directory)"
+"$loom" generate --model "$work/adapted" --temperature 0 --steps 60
 
 step "retrieval on Cranfield (BEIR layout): BM25"
 "$loom" eval retrieval --data "$data/retrieval/cranfield" --retriever bm25

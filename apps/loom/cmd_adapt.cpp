@@ -3,10 +3,14 @@
 #include <string>
 #include <vector>
 
+#include "adapt/extend.h"
 #include "adapt/mine_terms.h"
+#include "adapt/report.h"
 #include "cli.h"
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "core/threads.h"
+#include "models/transformer.h"
 #include "text/tokenizer.h"
 
 namespace {
@@ -33,8 +37,8 @@ int run_mine_terms(const loom::cli::Args& args) {
   // A term is tokenised as it appears in running text: after a space. SentencePiece tokenizers
   // add that space themselves (the dummy prefix); byte-level BPE needs it written.
   std::string kind = tok->info().kind;
-  bool dummy_prefix = kind.find("SentencePiece") != std::string::npos ||
-                      kind.find("llama2.c") != std::string::npos;
+  bool dummy_prefix =
+      kind.find("SentencePiece") != std::string::npos || kind.find("llama2.c") != std::string::npos;
   auto pieces_of = [&](const std::string& term) {
     auto enc = tok->encode(dummy_prefix ? term : " " + term, false);
     return tok->pieces(enc);
@@ -44,8 +48,9 @@ int run_mine_terms(const loom::cli::Args& args) {
     std::printf("[");
     for (size_t i = 0; i < terms.size(); ++i) {
       const auto& t = terms[i];
-      std::printf("%s\n  {\"term\": %s, \"freq\": %lld, \"score\": %.0f, \"pieces\": [", i ? "," : "",
-                  loom::cli::json_quote(t.text).c_str(), static_cast<long long>(t.freq), t.score);
+      std::printf("%s\n  {\"term\": %s, \"freq\": %lld, \"score\": %.0f, \"pieces\": [",
+                  i ? "," : "", loom::cli::json_quote(t.text).c_str(),
+                  static_cast<long long>(t.freq), t.score);
       for (size_t j = 0; j < t.pieces.size(); ++j)
         std::printf("%s%s", j ? ", " : "", loom::cli::json_quote(t.pieces[j]).c_str());
       std::printf("]}");
@@ -65,13 +70,173 @@ int run_mine_terms(const loom::cli::Args& args) {
 
 }  // namespace
 
-LOOM_COMMAND("adapt mine-terms",
-             "propose domain terms: frequent words/phrases the tokenizer splits into many pieces",
-             {{"tokenizer", "FILE", "any tokenizer file loom tokenize takes", ""},
-              {"corpus", "FILE", "domain text, one document per line", ""},
-              {"top", "N", "how many terms", "50"},
-              {"max-words", "N", "longest phrase in words", "2"},
-              {"min-freq", "N", "ignore rarer candidates", "5"}},
-             run_mine_terms,
-             "Score = frequency x (pieces - 1): the tokens the corpus would save if the term were one\n"
-             "token. Terms already a single token are skipped.");
+LOOM_COMMAND(
+    "adapt mine-terms",
+    "propose domain terms: frequent words/phrases the tokenizer splits into many pieces",
+    {{"tokenizer", "FILE", "any tokenizer file loom tokenize takes", ""},
+     {"corpus", "FILE", "domain text, one document per line", ""},
+     {"top", "N", "how many terms", "50"},
+     {"max-words", "N", "longest phrase in words", "2"},
+     {"min-freq", "N", "ignore rarer candidates", "5"}},
+    run_mine_terms,
+    "Score = frequency x (pieces - 1): the tokens the corpus would save if the term were one\n"
+    "token. Terms already a single token are skipped.");
+
+// `loom adapt extend`: add domain terms to a model's tokenizer and grow its embedding (and untied
+// head); writes a Hugging Face model directory.
+namespace {
+
+int run_extend(const loom::cli::Args& args) {
+  const std::string model_path = args.need("model");
+  const std::string out = args.need("output");
+  loom::adapt::GrowOptions grow;
+  grow.method = loom::adapt::init_method_from_name(args.str("init", "subtoken-mean"));
+  grow.std = static_cast<float>(args.number("std", 0.02));
+  grow.seed = static_cast<uint64_t>(args.integer("seed", 0));
+  if (!(grow.std > 0)) throw loom::cli::UsageError{"--std must be > 0"};
+  const std::string terms_path = args.need("terms");
+  // Everything is checked before anything is written.
+  std::vector<std::string> terms = loom::adapt::read_terms(terms_path);
+  auto model = loom::models::load_model(model_path);
+  auto tok = loom::adapt::tokenizer_for_model(model_path, args.str("tokenizer"));
+  auto r = loom::adapt::extend_model(*model, std::move(tok), terms, grow, terms_path);
+  loom::adapt::save_extended(out, r);
+  const auto& cfg = r.model.config;
+  if (args.json()) {
+    std::printf(
+        "{\"output\": %s, \"base_vocab_size\": %lld, \"added\": %lld, \"vocab_size\": %lld, "
+        "\"init\": %s, \"tied_head\": %s, \"embed_rows_sha256\": \"%s\", \"head_rows_sha256\": "
+        "%s}\n",
+        loom::cli::json_quote(out).c_str(), static_cast<long long>(r.base_vocab),
+        static_cast<long long>(r.added), static_cast<long long>(r.base_vocab + r.added),
+        loom::cli::json_quote(loom::adapt::init_method_name(grow.method)).c_str(),
+        r.model.tied_head ? "true" : "false", r.embed_sha256.c_str(),
+        r.head_sha256.empty() ? "null" : loom::cli::json_quote(r.head_sha256).c_str());
+    return 0;
+  }
+  std::printf("extended %s: vocabulary %lld -> %lld (+%lld terms), init %s, %s head\n",
+              model_path.c_str(), static_cast<long long>(r.base_vocab),
+              static_cast<long long>(r.base_vocab + r.added), static_cast<long long>(r.added),
+              loom::adapt::init_method_name(grow.method), r.model.tied_head ? "tied" : "untied");
+  std::printf("original embedding rows sha256 %s\n", r.embed_sha256.c_str());
+  if (!r.head_sha256.empty()) std::printf("original head rows sha256 %s\n", r.head_sha256.c_str());
+  std::printf(
+      "wrote %s (model.safetensors, config.json [%s], tokenizer.json, "
+      "tokenizer_config.json)\n",
+      out.c_str(), cfg["architectures"][0].get<std::string>().c_str());
+  return 0;
+}
+
+}  // namespace
+
+LOOM_COMMAND(
+    "adapt extend",
+    "add domain terms as tokens and grow the embedding/head; write an HF model directory",
+    {{"model", "FILE", "model: .gguf, .bin (llama2.c), .safetensors or an HF directory", ""},
+     {"tokenizer", "FILE", "the model's tokenizer (default: tokenizer.json in the model directory)",
+      ""},
+     {"terms", "FILE", "one term per line, or the TSV adapt mine-terms prints", ""},
+     {"output", "DIR", "new model directory (must not exist, or be empty)", ""},
+     {"init", "METHOD", "new rows: subtoken-mean | mean | mean-cov | normal", "subtoken-mean"},
+     {"std", "X", "standard deviation for --init normal", "0.02"},
+     {"seed", "N", "random seed for normal / mean-cov", "0"}},
+    run_extend,
+    "Terms become ordinary (non-special) added tokens with ids after the vocabulary; the\n"
+    "original embedding and head rows are copied bit for bit (their sha256 is printed and\n"
+    "stored in config.json's loom_extension). Example:\n"
+    "  loom adapt extend --model stories260K.bin --tokenizer tok512.model --terms terms.tsv "
+    "--output out/ext");
+
+// `loom adapt report`: original rows' digests, tokens per word and bits per byte, before/after.
+namespace {
+
+int run_report(const loom::cli::Args& args) {
+  const std::string base_path = args.need("base"), adapted_path = args.need("adapted");
+  const std::string heldout_path = args.need("heldout"), general_path = args.need("general");
+  const int64_t max_lines = args.integer("max-lines", 0);
+  if (max_lines < 0) throw loom::cli::UsageError{"--max-lines must be >= 0"};
+  auto heldout = loom::adapt::read_lines(heldout_path, max_lines);
+  auto general = loom::adapt::read_lines(general_path, max_lines);
+  auto base = loom::models::load_model(base_path);
+  auto adapted = loom::models::load_model(adapted_path);
+  auto base_tok = loom::adapt::tokenizer_for_model(base_path, args.str("base-tokenizer"));
+  auto adapted_tok = loom::adapt::tokenizer_for_model(adapted_path, args.str("adapted-tokenizer"));
+  const int64_t v0 = base->vocab_size();
+  if (adapted->vocab_size() < v0) {
+    throw loom::Error(adapted_path + ": vocabulary of " + std::to_string(adapted->vocab_size()) +
+                      " is smaller than the base model's " + std::to_string(v0));
+  }
+  loom::ThreadPool pool(args.threads());
+  auto d0 = loom::adapt::original_row_digests(*base, v0);
+  auto d1 = loom::adapt::original_row_digests(*adapted, v0);
+  using loom::adapt::TextScore;
+  TextScore h0 = loom::adapt::score_text(*base, *base_tok, heldout, pool);
+  TextScore h1 = loom::adapt::score_text(*adapted, *adapted_tok, heldout, pool);
+  TextScore g0 = loom::adapt::score_text(*base, *base_tok, general, pool);
+  TextScore g1 = loom::adapt::score_text(*adapted, *adapted_tok, general, pool);
+  const bool embed_same = d0.embed == d1.embed;
+  const bool head_same = d0.head.empty() || d0.head == d1.head;
+  if (args.json()) {
+    std::printf(
+        "{\"base_vocab_size\": %lld, \"adapted_vocab_size\": %lld,\n"
+        " \"embed_rows_sha256\": {\"base\": \"%s\", \"adapted\": \"%s\", \"equal\": %s},\n"
+        " \"head_rows_sha256\": {\"base\": %s, \"adapted\": %s, \"equal\": %s},\n"
+        " \"heldout\": {\"docs\": %lld, \"bytes\": %lld, \"words\": %lld,\n"
+        "   \"tokens_per_word\": {\"base\": %.6f, \"adapted\": %.6f},\n"
+        "   \"bits_per_byte\": {\"base\": %.6f, \"adapted\": %.6f}},\n"
+        " \"general\": {\"docs\": %lld, \"bytes\": %lld,\n"
+        "   \"bits_per_byte\": {\"base\": %.6f, \"adapted\": %.6f}}}\n",
+        static_cast<long long>(v0), static_cast<long long>(adapted->vocab_size()), d0.embed.c_str(),
+        d1.embed.c_str(), embed_same ? "true" : "false",
+        d0.head.empty() ? "null" : loom::cli::json_quote(d0.head).c_str(),
+        d1.head.empty() ? "null" : loom::cli::json_quote(d1.head).c_str(),
+        head_same ? "true" : "false", static_cast<long long>(h0.docs),
+        static_cast<long long>(h0.bytes), static_cast<long long>(h0.words), h0.tokens_per_word(),
+        h1.tokens_per_word(), h0.bits_per_byte(), h1.bits_per_byte(),
+        static_cast<long long>(g0.docs), static_cast<long long>(g0.bytes), g0.bits_per_byte(),
+        g1.bits_per_byte());
+  } else {
+    std::printf("adaptation report: base %s (vocab %lld), adapted %s (vocab %lld)\n",
+                base_path.c_str(), static_cast<long long>(v0), adapted_path.c_str(),
+                static_cast<long long>(adapted->vocab_size()));
+    std::printf("original embedding rows [0, %lld) sha256  base %s\n", static_cast<long long>(v0),
+                d0.embed.c_str());
+    std::printf("                                   adapted %s  %s\n", d1.embed.c_str(),
+                embed_same ? "EQUAL" : "DIFFERENT");
+    if (!d0.head.empty()) {
+      std::printf("original head rows sha256               base %s\n", d0.head.c_str());
+      std::printf("                                   adapted %s  %s\n", d1.head.c_str(),
+                  head_same ? "EQUAL" : "DIFFERENT");
+    }
+    std::printf("%-44s %12s %12s\n", "", "base", "adapted");
+    std::printf("%-44s %12.4f %12.4f\n", "held-out domain: tokens per word", h0.tokens_per_word(),
+                h1.tokens_per_word());
+    std::printf("%-44s %12.4f %12.4f\n", "held-out domain: bits per byte", h0.bits_per_byte(),
+                h1.bits_per_byte());
+    std::printf("%-44s %12.4f %12.4f\n", "general text: bits per byte", g0.bits_per_byte(),
+                g1.bits_per_byte());
+    std::printf("(held-out: %lld docs, %lld bytes, %lld words; general: %lld docs, %lld bytes)\n",
+                static_cast<long long>(h0.docs), static_cast<long long>(h0.bytes),
+                static_cast<long long>(h0.words), static_cast<long long>(g0.docs),
+                static_cast<long long>(g0.bytes));
+  }
+  return embed_same && head_same ? 0 : 1;
+}
+
+}  // namespace
+
+LOOM_COMMAND("adapt report",
+             "original rows' sha256, tokens per word and bits per byte before/after adaptation",
+             {{"base", "FILE", "the base model (any format loom generate takes)", ""},
+              {"base-tokenizer", "FILE", "its tokenizer (default: tokenizer.json beside it)", ""},
+              {"adapted", "DIR", "the adapted model (e.g. an adapt extend / train output)", ""},
+              {"adapted-tokenizer", "FILE", "its tokenizer (default: tokenizer.json in DIR)", ""},
+              {"heldout", "FILE", "held-out domain text, one document per line", ""},
+              {"general", "FILE", "general text, one document per line", ""},
+              {"max-lines", "N", "use the first N lines of each file (0 = all)", "0"}},
+             run_report,
+             "Bits per byte = sum of next-token negative log-likelihoods in bits / UTF-8 bytes;\n"
+             "each line is one document with BOS in front. Exits 1 when the original rows differ.\n"
+             "Example:\n"
+             "  loom adapt report --base stories260K.bin --base-tokenizer tok512.model --adapted "
+             "out/ext --heldout foldoc.heldout.tsv --general tinystories.txt");

@@ -3,16 +3,19 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <set>
 #include <sstream>
 #include <string>
 
 #include "cli.h"
+#include "cmd_embed.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "index/factory.h"
 #include "index/npy.h"
 #include "retrieval/bm25.h"
+#include "retrieval/definitions.h"
 #include "retrieval/dense.h"
 #include "retrieval/metrics.h"
 
@@ -84,12 +87,34 @@ std::string dataset_name(std::string dir) {
   return s == std::string::npos ? dir : dir.substr(s + 1);
 }
 
-rt::TrecRun dense_run(const Args& a, const rt::BeirDataset& ds, size_t depth,
-                      loom::ThreadPool* pool) {
+// Document and query vectors: embedded here with --model, or read from --doc-vectors /
+// --query-vectors (.npy rows in corpus / queries order).
+struct DenseVectors {
+  std::vector<float> docs, queries;
+  int64_t dim = 0;
+};
+
+DenseVectors dense_vectors(const Args& a, const rt::BeirDataset& ds, loom::ThreadPool* pool) {
+  DenseVectors v;
+  if (a.has("model")) {
+    if (a.has("doc-vectors") || a.has("query-vectors"))
+      throw UsageError{"give either --model or --doc-vectors/--query-vectors, not both"};
+    auto e = loom::cli::make_embedder(a);
+    std::vector<std::string> texts;
+    texts.reserve(ds.corpus.size());
+    for (const auto& d : ds.corpus)
+      texts.push_back(d.title.empty() ? d.text : d.title + " " + d.text);
+    v.docs = loom::cli::embed_with_progress(*e, texts, *pool, "embed documents");
+    texts.clear();
+    for (const auto& q : ds.queries) texts.push_back(q.text);
+    v.queries = loom::cli::embed_with_progress(*e, texts, *pool, "embed queries");
+    v.dim = e->dim();
+    return v;
+  }
   if (!a.has("doc-vectors") || !a.has("query-vectors")) {
     throw UsageError{
-        "--retriever dense/hybrid needs --doc-vectors and --query-vectors (.npy rows in "
-        "corpus.jsonl / queries.jsonl order)"};
+        "--retriever dense/hybrid needs --model (embed here) or --doc-vectors and "
+        "--query-vectors (.npy rows in corpus.jsonl / queries.jsonl order)"};
   }
   namespace ix = loom::index;
   ix::NpyMatrix docs = ix::read_npy_f32(a.str("doc-vectors"));
@@ -102,19 +127,32 @@ rt::TrecRun dense_run(const Args& a, const rt::BeirDataset& ds, size_t depth,
     throw loom::Error(a.str("query-vectors") + ": " + std::to_string(qs.rows) + " rows for " +
                       std::to_string(ds.queries.size()) + " queries");
   }
-  auto index = ix::make_index(a.str("index-type", "flat"), docs.cols,
-                              ix::parse_metric(a.str("metric", "cos")));
-  index->check_dim(qs.cols, a.str("query-vectors"));
+  if (qs.cols != docs.cols) {
+    throw loom::Error(a.str("query-vectors") + ": " + std::to_string(qs.cols) +
+                      " columns, but the document vectors have " + std::to_string(docs.cols));
+  }
+  v.docs = std::move(docs.data);
+  v.queries = std::move(qs.data);
+  v.dim = docs.cols;
+  return v;
+}
+
+rt::TrecRun dense_run(const Args& a, const rt::BeirDataset& ds, size_t depth,
+                      loom::ThreadPool* pool) {
+  namespace ix = loom::index;
+  DenseVectors v = dense_vectors(a, ds, pool);
+  auto index =
+      ix::make_index(a.str("index-type", "flat"), v.dim, ix::parse_metric(a.str("metric", "cos")));
   std::vector<uint64_t> ids(ds.corpus.size());
   std::vector<std::string> doc_ids(ds.corpus.size());
   for (size_t i = 0; i < ids.size(); ++i) {
     ids[i] = i;
     doc_ids[i] = ds.corpus[i].id;
   }
-  index->add(ids, docs.data.data(), pool);
+  index->add(ids, v.docs.data(), pool);
   ix::SearchParams sp;
   sp.pool = pool;
-  return rt::dense_search(*index, doc_ids, ds.queries, qs.data.data(), depth, sp);
+  return rt::dense_search(*index, doc_ids, ds.queries, v.queries.data(), depth, sp);
 }
 
 int run_retrieval(const Args& a) {
@@ -129,7 +167,15 @@ int run_retrieval(const Args& a) {
   std::vector<std::string> issues;
   rt::LoadOptions lo{a.flag("skip-bad-lines"), &issues};
   auto t0 = std::chrono::steady_clock::now();
-  rt::BeirDataset ds = rt::load_beir(dir, a.str("split", "test"), lo);
+  std::string task = a.str("task", std::filesystem::is_directory(dir) ? "beir" : "definitions");
+  rt::BeirDataset ds;
+  if (task == "beir") {
+    ds = rt::load_beir(dir, a.str("split", "test"), lo);
+  } else if (task == "definitions") {
+    ds = rt::load_definitions_task(dir, a.integer("holdout-every", 10), lo);
+  } else {
+    throw UsageError{"flag --task: expected beir or definitions"};
+  }
   for (const auto& s : issues) std::fprintf(stderr, "skipped %s\n", s.c_str());
   loom::ThreadPool pool(a.threads());
 
@@ -155,6 +201,11 @@ int run_retrieval(const Args& a) {
   std::vector<int> cutoffs{1, 3, 5, static_cast<int>(k), 100};
   std::sort(cutoffs.begin(), cutoffs.end());
   cutoffs.erase(std::unique(cutoffs.begin(), cutoffs.end()), cutoffs.end());
+  // Every judged query of the data set counts: one the retriever found nothing for scores 0
+  // (trec_eval -c), so retrievers that return nothing for hard queries are not flattered.
+  for (const auto& q : ds.queries) {
+    if (ds.qrels.count(q.id)) run[q.id];
+  }
   rt::Evaluation e = rt::evaluate(ds.qrels, run, cutoffs);
   const std::string name = dataset_name(dir);
   const std::vector<std::pair<std::string, std::string>> families = {{"NDCG", "ndcg_cut_"},
@@ -202,21 +253,44 @@ LOOM_COMMAND(
     "Conventions (trec_eval 9): ranking by score descending, ties by docid descending;\n"
     "relevant = judged value >= 1; ndcg gain = judged value; means over queries in both files.");
 
+static std::vector<loom::cli::Flag> retrieval_flags() {
+  std::vector<loom::cli::Flag> f = {
+      {"data", "PATH",
+       "BEIR folder (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv) or a "
+       "term<TAB>definition TSV",
+       ""},
+      {"task", "KIND", "beir or definitions (default: beir for a folder, else definitions)", ""},
+      {"holdout-every", "N",
+       "definitions: entries whose 1-based line number is divisible by N take part", "10"},
+      {"split", "NAME", "qrels split", "test"},
+      {"retriever", "NAME", "bm25, dense or hybrid (reciprocal-rank fusion)", "bm25"},
+      {"k", "N", "headline cutoff (table shows 1, 3, 5, k, 100)", "10"},
+      {"depth", "N", "documents retrieved per query", "1000"},
+      {"k1", "X", "bm25 k1", "0.9"},
+      {"b", "X", "bm25 b", "0.4"},
+      {"stopwords", "", "bm25: drop English stopwords", ""},
+      {"doc-vectors", "FILE.npy", "dense: document embeddings, corpus order (or --model)", ""},
+      {"query-vectors", "FILE.npy", "dense: query embeddings, queries order", ""},
+      {"index-type", "KIND", "dense: flat, hnsw or vamana", "flat"},
+      {"metric", "M", "dense: ip, l2 or cos", "cos"},
+      {"rrf-k", "X", "hybrid: reciprocal-rank fusion constant", "60"},
+      {"run-out", "FILE", "also write the run in TREC format", ""},
+      {"skip-bad-lines", "",
+       "skip malformed JSONL/TSV lines (listed on stderr) instead of stopping", ""}};
+  for (auto& x : loom::cli::embedder_flags()) {
+    x.help = "dense: " + x.help;
+    f.push_back(x);
+  }
+  return f;
+}
+
 LOOM_COMMAND("eval retrieval", "run a retriever on a BEIR data set and print a BEIR-style table",
-             {{"data", "DIR", "BEIR folder: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv", ""},
-              {"split", "NAME", "qrels split", "test"},
-              {"retriever", "NAME", "bm25, dense or hybrid (reciprocal-rank fusion)", "bm25"},
-              {"k", "N", "headline cutoff (table shows 1, 3, 5, k, 100)", "10"},
-              {"depth", "N", "documents retrieved per query", "1000"},
-              {"k1", "X", "bm25 k1", "0.9"},
-              {"b", "X", "bm25 b", "0.4"},
-              {"stopwords", "", "bm25: drop English stopwords", ""},
-              {"doc-vectors", "FILE.npy", "dense: document embeddings, corpus order", ""},
-              {"query-vectors", "FILE.npy", "dense: query embeddings, queries order", ""},
-              {"index-type", "KIND", "dense: flat, hnsw or vamana", "flat"},
-              {"metric", "M", "dense: ip, l2 or cos", "cos"},
-              {"rrf-k", "X", "hybrid: reciprocal-rank fusion constant", "60"},
-              {"run-out", "FILE", "also write the run in TREC format", ""},
-              {"skip-bad-lines", "",
-               "skip malformed JSONL lines (listed on stderr) instead of stopping", ""}},
-             run_retrieval);
+             retrieval_flags(), run_retrieval,
+             "Dense retrieval embeds documents (title + ' ' + text) and queries with --model, or\n"
+             "reads precomputed --doc-vectors/--query-vectors. A TSV --data builds the definition\n"
+             "task: query = term, relevant document = its definition, held-out lines only.\n"
+             "Every judged query counts; one with nothing retrieved scores 0 (trec_eval -c).\n"
+             "Examples:\n"
+             "  loom eval retrieval --data cranfield --retriever dense --model stories260K.bin\n"
+             "    --tokenizer tok512.model --threads 2\n"
+             "  loom eval retrieval --data foldoc.tsv --retriever bm25");

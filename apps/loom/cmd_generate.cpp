@@ -89,9 +89,11 @@ int run_generate(const Args &args) {
     for (size_t i = 1; i < ids.size(); ++i)
       std::fputs(codec->piece_text(ids[i - 1], ids[i]).c_str(), stdout);
   }
+  loom::generate::Utf8Stream utf8;  // never prints half a UTF-8 character
   auto stream = [&](std::string_view s) {
     if (json) return;
-    std::fwrite(s.data(), 1, s.size(), stdout);
+    std::string out = utf8.push(s);
+    std::fwrite(out.data(), 1, out.size(), stdout);
     std::fflush(stdout);
   };
   const double cpu0 = cpu_seconds();
@@ -107,6 +109,8 @@ int run_generate(const Args &args) {
         loom::cli::json_quote(res.text).c_str(), res.prompt.size(), toks.c_str(),
         loom::cli::json_quote(res.stop_reason).c_str());
   } else {
+    std::string rest = utf8.flush();
+    std::fwrite(rest.data(), 1, rest.size(), stdout);
     std::printf("\n");
   }
   std::fflush(stdout);
@@ -134,12 +138,12 @@ LOOM_COMMAND("generate",
              ".bin)",
              {
                  {"model", "FILE",
-                  "model: .gguf, .safetensors (config.json beside it) or a folder, "
-                  "llama2.c .bin",
+                  "model: .gguf, .safetensors (config.json beside it) or a Hugging Face "
+                  "model directory, llama2.c .bin",
                   ""},
                  {"tokenizer", "FILE",
-                  "SentencePiece .model or llama2.c tokenizer .bin (default: the GGUF's "
-                  "own)",
+                  "SentencePiece .model, llama2.c tokenizer .bin, tokenizer.json, encoder.json... "
+                  "(default: the GGUF's own, or tokenizer.json in the model's directory)",
                   ""},
                  {"prompt", "TEXT", "prompt text (BOS is always prepended)", "\"\""},
                  {"steps", "N",

@@ -258,11 +258,12 @@ void reglu(float* gate, const float* up, int64_t n) {
 }
 
 void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t rot_dim, int64_t pos, float theta,
-          RopeStyle style) {
+          RopeStyle style, const float* freq_factors) {
   const int64_t half = rot_dim / 2;
   for (int64_t i = 0; i < half; ++i) {
     // Same formula as llama2.c and Hugging Face: 1 / theta^(2i / rot_dim), angle in float.
     float freq = 1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(rot_dim));
+    if (freq_factors != nullptr) freq /= freq_factors[i];
     float angle = static_cast<float>(pos) * freq;
     float c = std::cos(angle), s = std::sin(angle);
     for (int64_t h = 0; h < n_heads; ++h) {

@@ -39,9 +39,10 @@ void reglu(float* gate, const float* up, int64_t n);
 // rot_dim dimensions of every head rotate (rot_dim <= head_dim, even).
 //   Interleaved: pairs (2i, 2i+1), as llama2.c and GGUF's llama store q/k.
 //   HalfSplit:   pairs (i, i + rot_dim/2), as Hugging Face's rotate_half.
-// Frequency of pair i: pos * theta^(-2i/rot_dim).
+// Frequency of pair i: pos * theta^(-2i/rot_dim), divided by freq_factors[i] when given (rope
+// scaling: Llama 3's per-frequency factors, linear scaling's one factor; llama.cpp's rope_freqs).
 enum class RopeStyle { Interleaved, HalfSplit };
 void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t rot_dim, int64_t pos, float theta,
-          RopeStyle style);
+          RopeStyle style, const float* freq_factors = nullptr);
 
 }  // namespace loom

@@ -1,8 +1,13 @@
 #include "generate/codec.h"
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 #include "core/error.h"
+#include "text/unicode.h"
 
 namespace loom::generate {
 
@@ -84,20 +89,161 @@ text::SentencePieceTokenizer sentencepiece_from_gguf(const io::TensorMap &g) {
   return text::SentencePieceTokenizer::from_proto(std::move(p), g.source());
 }
 
+namespace {
+
+bool ends_with(const std::string &s, const char *suffix) {
+  const size_t n = std::strlen(suffix);
+  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+
+bool file_exists(const std::string &p) {
+  struct stat st;
+  return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// GPT-2's byte alphabet: printable bytes stand for themselves, the others for U+0100 + n.
+std::vector<int> gpt2_char_to_byte() {
+  std::vector<int> inv(512, -1);
+  int n = 0;
+  for (int b = 0; b < 256; ++b) {
+    const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174);
+    int cp = printable ? b : 256 + n++;
+    inv[static_cast<size_t>(cp)] = b;
+  }
+  return inv;
+}
+
+}  // namespace
+
+TokenizerCodec::TokenizerCodec(std::unique_ptr<text::Tokenizer> tok) : tok_(std::move(tok)) {
+  const text::TokenizerInfo info = tok_->info();
+  const bool byte_level = info.decoder.find("ByteLevel") != std::string::npos ||
+                          info.pre_tokenizer.find("ByteLevel") != std::string::npos;
+  {
+    text::Encoding e = tok_->encode("a", false);
+    std::vector<std::string> p = tok_->pieces(e);
+    dummy_prefix_ = !p.empty() && p[0].rfind("\xE2\x96\x81", 0) == 0;
+  }
+  const std::vector<int> inv = gpt2_char_to_byte();
+  const int32_t n = tok_->vocab_size();
+  bytes_.resize(static_cast<size_t>(n));
+  std::vector<bool> added(static_cast<size_t>(n), false);
+  for (const text::AddedToken &a : tok_->added_tokens()) {
+    if (a.id < 0 || a.id >= n) continue;
+    added[static_cast<size_t>(a.id)] = true;
+    if (a.special) continue;  // printed as nothing
+    std::string s = a.content;
+    // Does the match swallow a space in front of it (a normaliser that writes spaces as U+2581)?
+    std::vector<int32_t> glued, spaced;
+    tok_->encode_ids("a" + a.content, false, glued);
+    tok_->encode_ids("a " + a.content, false, spaced);
+    auto has = [&](const std::vector<int32_t> &v) {
+      return std::find(v.begin(), v.end(), a.id) != v.end();
+    };
+    if (!has(glued) && has(spaced) && (spaced.size() == 2 && dummy_prefix_)) s = " " + s;
+    bytes_[static_cast<size_t>(a.id)] = s;
+  }
+  for (int32_t id = 0; id < n; ++id) {
+    if (added[static_cast<size_t>(id)]) continue;
+    const std::string piece = tok_->id_to_token(id);
+    std::string out;
+    if (byte_level) {
+      for (size_t i = 0; i < piece.size();) {
+        text::Utf8Char c = text::utf8_next(piece, i);
+        if (c.valid && c.cp < inv.size() && inv[c.cp] >= 0) {
+          out += static_cast<char>(inv[c.cp]);
+        } else {
+          out.append(piece, i, c.len);
+        }
+        i += c.len;
+      }
+    } else {
+      unsigned v = 0;
+      if (piece.size() == 6 && piece.compare(0, 3, "<0x") == 0 && piece[5] == '>' &&
+          std::sscanf(piece.c_str(), "<0x%02X>", &v) == 1) {
+        out = std::string(1, static_cast<char>(v));
+      } else {
+        for (size_t i = 0; i < piece.size(); ++i) {
+          if (piece.compare(i, 3, "\xE2\x96\x81") == 0) {
+            out += ' ';
+            i += 2;
+          } else {
+            out += piece[i];
+          }
+        }
+      }
+    }
+    bytes_[static_cast<size_t>(id)] = std::move(out);
+  }
+}
+
+std::vector<int32_t> TokenizerCodec::encode(std::string_view text, bool add_bos) const {
+  std::vector<int32_t> ids;
+  tok_->encode_ids(text, false, ids);
+  if (add_bos && tok_->bos_id() >= 0) ids.insert(ids.begin(), tok_->bos_id());
+  return ids;
+}
+
+std::string TokenizerCodec::piece_text(int32_t prev, int32_t token) const {
+  if (token < 0 || token >= static_cast<int32_t>(bytes_.size())) return "";
+  const std::string &s = bytes_[static_cast<size_t>(token)];
+  if (dummy_prefix_ && prev == tok_->bos_id() && !s.empty() && s[0] == ' ') return s.substr(1);
+  return s;
+}
+
+std::string Utf8Stream::push(std::string_view bytes) {
+  pending_.append(bytes);
+  // Find the start of a trailing incomplete (but so far valid) sequence.
+  size_t keep = pending_.size();
+  const size_t n = pending_.size();
+  for (size_t back = 1; back <= 3 && back <= n; ++back) {
+    const unsigned char c = static_cast<unsigned char>(pending_[n - back]);
+    if ((c & 0xC0) == 0x80) continue;  // continuation byte: look further back
+    int need = c >= 0xF0 && c < 0xF5   ? 4
+               : c >= 0xE0 && c < 0xF0 ? 3
+               : c >= 0xC2 && c < 0xE0 ? 2
+                                       : 1;
+    if (need > static_cast<int>(back)) keep = n - back;
+    break;
+  }
+  std::string out = pending_.substr(0, keep);
+  pending_.erase(0, keep);
+  return out;
+}
+
+std::string Utf8Stream::flush() {
+  std::string out;
+  out.swap(pending_);
+  return out;
+}
+
 std::unique_ptr<TokenCodec> load_codec(const models::Model &model, const std::string &path) {
-  std::unique_ptr<SentencePieceCodec> codec;
+  std::unique_ptr<TokenCodec> codec;
+  std::string source = path;
   if (!path.empty()) {
-    codec = std::make_unique<SentencePieceCodec>(text::SentencePieceTokenizer::load(path));
+    if (ends_with(path, ".model") || ends_with(path, ".bin")) {
+      codec = std::make_unique<SentencePieceCodec>(text::SentencePieceTokenizer::load(path));
+    } else {
+      codec = std::make_unique<TokenizerCodec>(text::load_tokenizer(path));
+    }
   } else if (model.weights().format() == "gguf") {
     codec = std::make_unique<SentencePieceCodec>(sentencepiece_from_gguf(model.weights()));
+    source = model.weights().source();
   } else {
-    throw Error(model.weights().source() +
-                ": this model file holds no tokenizer; pass --tokenizer");
+    const std::string &src = model.weights().source();
+    const size_t slash = src.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : src.substr(0, slash);
+    source = dir + "/tokenizer.json";
+    if (!file_exists(source)) {
+      throw Error(src +
+                  ": this model file holds no tokenizer and there is no tokenizer.json "
+                  "beside it; pass --tokenizer");
+    }
+    codec = std::make_unique<TokenizerCodec>(text::load_tokenizer(source));
   }
   if (codec->vocab_size() != model.vocab_size()) {
-    throw Error("tokenizer " + (path.empty() ? model.weights().source() : path) + " has " +
-                std::to_string(codec->vocab_size()) + " tokens but the model's vocabulary has " +
-                std::to_string(model.vocab_size()));
+    throw Error("tokenizer " + source + " has " + std::to_string(codec->vocab_size()) +
+                " tokens but the model's vocabulary has " + std::to_string(model.vocab_size()));
   }
   return codec;
 }

@@ -125,32 +125,16 @@ void HnswIndex::search_layer(const float* q, const std::vector<Neighbor>& entry,
     }
   }
   if (!top.empty()) lower = top.top().dist;
-  const int64_t dim = store_.dim();
+  const int64_t pf = std::min<int64_t>(store_.dim(), 256);
   uint32_t buf[520];
   while (!cand.empty()) {
     Neighbor c = cand.top();
     // Without a filter the result heap bounds the walk; with one, keep going until ef accepted.
     if (c.dist > lower && (static_cast<int64_t>(top.size()) == ef || accept == nullptr)) break;
     cand.pop();
-    const uint32_t* ls = links(c.slot, level);
-    uint32_t cnt;
-    if constexpr (kLocked) {
-      std::lock_guard<std::mutex> g(locks_->of(c.slot));
-      cnt = ls[0];
-      std::copy(ls + 1, ls + 1 + cnt, buf);
-    } else {
-      cnt = ls[0];
-      std::copy(ls + 1, ls + 1 + cnt, buf);
-    }
-    // Keep the unvisited neighbours and start fetching all their vectors before computing any
-    // distance, so the memory loads overlap.
-    uint32_t fresh = 0;
-    for (uint32_t j = 0; j < cnt; ++j) {
-      uint32_t nb = buf[j];
-      if (!visited.visit(nb)) continue;
-      prefetch_vector(store_.vector(nb), std::min<int64_t>(dim, 256));
-      buf[fresh++] = nb;
-    }
+    const uint32_t fresh =
+        fresh_neighbours<kLocked>(links(c.slot, level), c.slot, *locks_, visited, buf,
+                                  [&](uint32_t nb) { prefetch_vector(store_.vector(nb), pf); });
     for (uint32_t j = 0; j < fresh; ++j) {
       uint32_t nb = buf[j];
       float d = store_.distance_to(q, nb);

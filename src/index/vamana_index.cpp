@@ -59,32 +59,16 @@ void VamanaIndex::beam(const float* q, int64_t L, VisitedList& visited, std::vec
   if (list->size() > kSeeds) list->resize(kSeeds);
   done.assign(list->size(), 0);
   for (const Neighbor& s : *list) offer(s);
-  const int64_t dim = store_.dim();
+  const int64_t pf = std::min<int64_t>(store_.dim(), 256);
   uint32_t buf[513];
   size_t cur = 0;
   while (cur < list->size()) {
     uint32_t c = (*list)[cur].slot;
     done[cur] = 1;
     if (expanded) expanded->push_back(c);
-    const uint32_t* ls = links(c);
-    uint32_t cnt;
-    if constexpr (kLocked) {
-      std::lock_guard<std::mutex> g(locks_->of(c));
-      cnt = ls[0];
-      std::copy(ls + 1, ls + 1 + cnt, buf);
-    } else {
-      cnt = ls[0];
-      std::copy(ls + 1, ls + 1 + cnt, buf);
-    }
-    // Keep the unvisited neighbours and start fetching all their vectors before computing any
-    // distance, so the memory loads overlap.
-    uint32_t fresh = 0;
-    for (uint32_t j = 0; j < cnt; ++j) {
-      uint32_t nb = buf[j];
-      if (!visited.visit(nb)) continue;
-      prefetch_vector(store_.vector(nb), std::min<int64_t>(dim, 256));
-      buf[fresh++] = nb;
-    }
+    const uint32_t fresh =
+        fresh_neighbours<kLocked>(links(c), c, *locks_, visited, buf,
+                                  [&](uint32_t nb) { prefetch_vector(store_.vector(nb), pf); });
     for (uint32_t j = 0; j < fresh; ++j) {
       uint32_t nb = buf[j];
       Neighbor e{store_.distance_to(q, nb), nb};

@@ -87,4 +87,30 @@ class NodeLocks {
   std::mutex locks_[kStripes];
 };
 
+// One step of a graph walk: copies slot s's neighbour list (count, then slots) into buf — under
+// s's node lock while a parallel build may be rewriting it — keeps only the neighbours not yet
+// visited, and starts fetching their vectors (through prefetch(slot)) before any distance is
+// computed, so the memory loads overlap. Returns how many fresh slots buf now starts with.
+template <bool kLocked, typename Prefetch>
+uint32_t fresh_neighbours(const uint32_t* list, uint32_t s, NodeLocks& locks, VisitedList& visited,
+                          uint32_t* buf, Prefetch&& prefetch) {
+  uint32_t cnt;
+  if constexpr (kLocked) {
+    std::lock_guard<std::mutex> g(locks.of(s));
+    cnt = list[0];
+    std::copy(list + 1, list + 1 + cnt, buf);
+  } else {
+    cnt = list[0];
+    std::copy(list + 1, list + 1 + cnt, buf);
+  }
+  uint32_t fresh = 0;
+  for (uint32_t j = 0; j < cnt; ++j) {
+    const uint32_t nb = buf[j];
+    if (!visited.visit(nb)) continue;
+    prefetch(nb);
+    buf[fresh++] = nb;
+  }
+  return fresh;
+}
+
 }  // namespace loom::index

@@ -69,17 +69,28 @@ void read_config(TensorMap& map, const std::string& config_path) {
   }
   if (!cfg.is_object()) throw Error(config_path + ": expected a JSON object");
   for (auto it = cfg.begin(); it != cfg.end(); ++it) {
-    if (it->is_null() || it->is_object()) continue;
+    if (it->is_null()) continue;
+    if (it->is_object()) {  // one level of nesting, e.g. rope_scaling.factor
+      for (auto sub = it->begin(); sub != it->end(); ++sub)
+        if (!sub->is_null() && !sub->is_object())
+          map.set_meta("config." + it.key() + "." + sub.key(), from_json(*sub));
+      continue;
+    }
     map.set_meta("config." + it.key(), from_json(*it));
   }
 }
 
 }  // namespace
 
-TensorMap read_safetensors(const std::string& path) {
+namespace {
+
+// Adds the tensors (and __metadata__ strings) of one safetensors file to map. Errors name `path`.
+// When `only` is given, a tensor it does not list is an error (a shard of an index).
+void add_safetensors(const std::string& path, TensorMap& out,
+                     const std::map<std::string, std::string>* only = nullptr) {
   auto file = MappedFile::open(path);
   ByteReader r(file->data(), file->size(), path);
-  TensorMap map(path, "safetensors");
+  TensorMap map(path, "safetensors");  // for error messages naming this file
   uint64_t n = r.read<uint64_t>("header length");
   if (n > r.remaining() || n > (100u << 20)) {
     r.fail("a JSON header of " + std::to_string(n) + " bytes inside the file (max 100 MiB)");
@@ -155,15 +166,66 @@ TensorMap read_safetensors(const std::string& path) {
                ") must span " + std::to_string(bytes) + " bytes inside the " +
                std::to_string(data_size) + "-byte data block");
     }
-    map.add(name, Tensor::mapped(file, data_start + b, shape, dt, name));
+    if (only != nullptr && only->count(name) == 0)
+      map.fail(where + "is in this shard but not in the index's weight_map");
+    if (out.has(name)) map.fail(where + "appears twice (again in this file)");
+    out.add(name, Tensor::mapped(file, data_start + b, shape, dt, name));
   }
+  for (const auto& [k, v] : map.meta()) out.set_meta(k, v);
+}
+
+std::string dir_of(const std::string& path) {
   auto slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
-  std::string cfg = dir + "/config.json";
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+void read_config_beside(TensorMap& map, const std::string& path) {
+  std::string cfg = dir_of(path) + "/config.json";
   if (FILE* f = std::fopen(cfg.c_str(), "rb")) {
     std::fclose(f);
     read_config(map, cfg);
   }
+}
+
+}  // namespace
+
+TensorMap read_safetensors(const std::string& path) {
+  TensorMap map(path, "safetensors");
+  add_safetensors(path, map);
+  read_config_beside(map, path);
+  return map;
+}
+
+TensorMap read_safetensors_index(const std::string& index_path) {
+  TensorMap map(index_path, "safetensors");
+  json idx;
+  try {
+    idx = json::parse(read_file(index_path));
+  } catch (const json::exception& e) {
+    map.fail(std::string("invalid JSON (") + e.what() + ")");
+  }
+  if (!idx.is_object() || !idx.contains("weight_map") || !idx["weight_map"].is_object())
+    map.fail("expected a JSON object with a \"weight_map\" object (tensor name -> shard file)");
+  // shard file -> the tensors the index places in it
+  std::map<std::string, std::map<std::string, std::string>> shards;
+  for (auto it = idx["weight_map"].begin(); it != idx["weight_map"].end(); ++it) {
+    if (!it->is_string()) map.fail("weight_map['" + it.key() + "']: expected a shard file name");
+    const std::string shard = it->get<std::string>();
+    if (shard.empty() || shard.find('/') != std::string::npos || shard == "." || shard == "..")
+      map.fail("weight_map['" + it.key() + "']: shard '" + shard +
+               "' must be a file name in the index's folder");
+    shards[shard][it.key()] = shard;
+  }
+  if (shards.empty()) map.fail("weight_map is empty");
+  const std::string dir = dir_of(index_path);
+  for (const auto& [shard, names] : shards) {
+    const std::string shard_path = dir + "/" + shard;
+    add_safetensors(shard_path, map, &names);
+    for (const auto& [name, _] : names)
+      if (!map.has(name))
+        map.fail("tensor '" + name + "' is listed in weight_map but missing from " + shard_path);
+  }
+  read_config_beside(map, index_path);
   return map;
 }
 

@@ -132,8 +132,15 @@ bool TensorMap::meta_bool(const std::string& key, bool def) const {
 TensorMap read_model_file(const std::string& path) {
   struct stat st;
   if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-    return read_safetensors(path + "/model.safetensors");
+    // A Hugging Face folder: one model.safetensors, or shards listed by an index.
+    const std::string single = path + "/model.safetensors";
+    const std::string index = path + "/model.safetensors.index.json";
+    if (stat(single.c_str(), &st) == 0) return read_safetensors(single);
+    if (stat(index.c_str(), &st) == 0) return read_safetensors_index(index);
+    throw Error(path + ": folder has neither model.safetensors nor model.safetensors.index.json");
   }
+  if (path.size() >= 11 && path.compare(path.size() - 11, 11, ".index.json") == 0)
+    return read_safetensors_index(path);
   auto file = MappedFile::open(path);
   const uint8_t* p = file->data();
   if (file->size() >= 4 && std::memcmp(p, "GGUF", 4) == 0) return read_gguf(path);

@@ -75,9 +75,13 @@ class TensorMap {
 // the file, the tensor or field, and what was expected.
 TensorMap read_gguf(const std::string& path);
 TensorMap read_safetensors(const std::string& path);  // + config.json beside it, as "config.*"
+// A sharded checkpoint: model.safetensors.index.json's weight_map (tensor -> shard file in the
+// same folder); every listed tensor must be in its shard and every shard tensor listed.
+TensorMap read_safetensors_index(const std::string& index_path);
 TensorMap read_llama2c(const std::string& path);      // legacy float32 .bin, GGUF-style names
 // Picks the reader from the file's first bytes (GGUF magic, safetensors header, else llama2.c);
-// a directory means DIR/model.safetensors.
+// a directory means DIR/model.safetensors or, failing that, DIR/model.safetensors.index.json;
+// a path ending in .index.json is a shard index.
 TensorMap read_model_file(const std::string& path);
 
 // Writers (atomic: temporary name, fsync, rename).

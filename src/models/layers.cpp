@@ -153,7 +153,11 @@ void dot4_f32(const float* w, int64_t ld, const float* x, int64_t n, float* y) {
     for (int r = 0; r < 4; ++r) y[r] += w[r * ld + i] * x[i];
 }
 
-// Four q8_0 rows (row stride ld bytes) against quantised x at once, as dot4_f32.
+// Four q8_0 rows (row stride ld bytes) against quantised x at once, as dot4_f32. Each row's
+// stream is prefetched a few blocks ahead: four interleaved 34-byte-block streams are not all
+// caught by the hardware prefetcher. 384 bytes (about 11 blocks) ahead measured best: 110M q8_0
+// decode took 18% less CPU time than without (0/256/384/512/768 tried, 1 thread).
+constexpr int kQ8PrefetchBytes = 384;
 void dot4_q8_0(const uint8_t* w, size_t ld, const Q8Act* x, int64_t n, float* y) {
 #ifdef LOOM_MODELS_AVX2
   __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
@@ -162,6 +166,7 @@ void dot4_q8_0(const uint8_t* w, size_t ld, const Q8Act* x, int64_t n, float* y)
     const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].q));
     for (int r = 0; r < 4; ++r) {
       const auto* blk = reinterpret_cast<const BlockQ8_0*>(w + r * ld) + b;
+      _mm_prefetch(reinterpret_cast<const char*>(blk) + kQ8PrefetchBytes, _MM_HINT_T0);
       const __m256i p = dot32_i8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->q)), xv);
       acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(_cvtsh_ss(blk->d) * x[b].d),
                                acc[r]);
@@ -191,7 +196,9 @@ void matvec_many(ThreadPool& pool, const float* x, const TensorView* ws, float* 
     xq.reset(new Q8Act[static_cast<size_t>(in / 32)]);
     quantize_q8_act(x, xq.get(), in);
   }
-  const int64_t grain = std::max<int64_t>(16, 4096 / std::max<int64_t>(in, 1));
+  // At least ~32K multiply-adds per task: below that, waking a worker costs more than the work
+  // (tiny models decode faster on one thread than split over two).
+  const int64_t grain = std::max<int64_t>(16, 32768 / std::max<int64_t>(in, 1));
   pool.parallel_for(total, grain, [&](int64_t b, int64_t e) {
     std::unique_ptr<float[]> tmp;
     int wi = 0;
@@ -299,7 +306,8 @@ void add_positions(const TensorView& table, int64_t pos0, int64_t n, float* x) {
 
 void Rope::apply(float* x, int64_t n, int64_t stride, int64_t n_heads, int64_t pos0) const {
   for (int64_t i = 0; i < n; ++i)
-    rope(x + i * stride, n_heads, head_dim, rot_dim, pos0 + i, theta, style);
+    rope(x + i * stride, n_heads, head_dim, rot_dim, pos0 + i, theta, style,
+         freq_factors.empty() ? nullptr : freq_factors.data());
 }
 
 void Norm::apply(const float* x, float* y, int64_t n) const {

@@ -49,6 +49,8 @@ struct Rope {
   int64_t rot_dim = 0;  // leading dims of each head that rotate (== head_dim for Llama)
   float theta = 10000.0f;
   RopeStyle style = RopeStyle::Interleaved;
+  // Per-pair frequency divisors (rot_dim / 2 of them) from rope scaling; empty: none.
+  std::vector<float> freq_factors;
   void apply(float* x, int64_t n, int64_t stride, int64_t n_heads, int64_t pos0) const;
 };
 

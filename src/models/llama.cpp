@@ -1,10 +1,90 @@
 // Llama (Llama 2/3 style): RMSNorm pre-norm, RoPE, grouped-query attention, SwiGLU FFN, tied or
 // untied head. Reads GGUF names/metadata (and the llama2.c reader's, which uses them; q/k rows in
 // the interleaved RoPE order) or Hugging Face LlamaForCausalLM names + config.json (half-split).
+#include <cmath>
+#include <string>
+#include <vector>
+
 #include "models/loader_util.h"
 #include "models/transformer.h"
 
 namespace loom::models {
+
+std::vector<float> llama3_rope_factors(float theta, int64_t rot_dim, double factor,
+                                       double low_freq_factor, double high_freq_factor,
+                                       double original_context) {
+  // Hugging Face's _compute_llama3_parameters, written as divisors of each pair's frequency (as
+  // llama.cpp's rope_freqs tensor holds them): long wavelengths are slowed by `factor`, short
+  // ones kept, and the band between blended smoothly.
+  const double low_wavelen = original_context / low_freq_factor;
+  const double high_wavelen = original_context / high_freq_factor;
+  std::vector<float> out(static_cast<size_t>(rot_dim / 2));
+  for (int64_t i = 0; i < rot_dim / 2; ++i) {
+    const double freq = 1.0 / std::pow(static_cast<double>(theta),
+                                       static_cast<double>(2 * i) / static_cast<double>(rot_dim));
+    const double wavelen = 2 * M_PI / freq;
+    double new_freq = freq;
+    if (wavelen > low_wavelen) {
+      new_freq = freq / factor;
+    } else if (wavelen >= high_wavelen) {
+      const double smooth = (original_context / wavelen - low_freq_factor) /
+                            (high_freq_factor - low_freq_factor);
+      new_freq = (1 - smooth) * freq / factor + smooth * freq;
+    }
+    out[static_cast<size_t>(i)] = static_cast<float>(freq / new_freq);
+  }
+  return out;
+}
+
+namespace {
+
+// Rope scaling from config.json's rope_scaling (rope_type linear or llama3) or GGUF's
+// llama.rope.scaling.* keys and rope_freqs tensor. Other kinds (yarn, dynamic, longrope) would
+// give silently wrong outputs, so they are refused.
+void read_rope_scaling(const io::TensorMap& map, bool hf, Rope& rope) {
+  const int64_t half = rope.rot_dim / 2;
+  std::string type;
+  double factor = 1;
+  if (hf) {
+    type = map.meta_string("config.rope_scaling.rope_type",
+                           map.meta_string("config.rope_scaling.type", ""));
+    factor = map.meta_float("config.rope_scaling.factor", 1.0);
+  } else {
+    type = map.meta_string("llama.rope.scaling.type", "");
+    factor = map.meta_float("llama.rope.scaling.factor", 1.0);
+    if (const Tensor* t = map.find("rope_freqs.weight")) {
+      if (t->dtype() != DType::F32 || t->shape().numel() != half)
+        map.fail("tensor 'rope_freqs.weight': expected " + std::to_string(half) +
+                 " f32 frequency factors, got " + t->shape().str() + " " +
+                 std::string(dtype_name(t->dtype())));
+      const float* p = static_cast<const float*>(t->data());
+      for (int64_t i = 0; i < half; ++i)
+        if (!(p[i] > 0) || !std::isfinite(p[i]))
+          map.fail("tensor 'rope_freqs.weight': factor " + std::to_string(i) +
+                   " must be positive and finite");
+      rope.freq_factors.assign(p, p + half);
+      if (type.empty() || type == "none" || type == "llama3") return;
+    }
+  }
+  if (type.empty() || type == "default" || type == "none") return;
+  if (!(factor > 0) || !std::isfinite(factor))
+    map.fail("rope scaling factor must be positive, got " + std::to_string(factor));
+  if (type == "linear") {
+    rope.freq_factors.assign(static_cast<size_t>(half), static_cast<float>(factor));
+  } else if (type == "llama3" && hf) {
+    const double low = map.meta_float("config.rope_scaling.low_freq_factor", 1.0);
+    const double high = map.meta_float("config.rope_scaling.high_freq_factor", 4.0);
+    const double orig = map.meta_float("config.rope_scaling.original_max_position_embeddings", 8192);
+    if (!(low > 0) || !(high > low) || !(orig > 0))
+      map.fail("rope_scaling llama3: need 0 < low_freq_factor < high_freq_factor and "
+               "original_max_position_embeddings > 0");
+    rope.freq_factors = llama3_rope_factors(rope.theta, rope.rot_dim, factor, low, high, orig);
+  } else {
+    map.fail("rope scaling '" + type + "' is not supported (linear and llama3 are)");
+  }
+}
+
+}  // namespace
 
 std::shared_ptr<const Model> build_llama(io::TensorMap map) {
   const bool hf = !map.has("token_embd.weight") && map.has("model.embed_tokens.weight");
@@ -54,6 +134,7 @@ std::shared_ptr<const Model> build_llama(io::TensorMap map) {
   if (c.rope.rot_dim <= 0 || c.rope.rot_dim > c.head_dim || c.rope.rot_dim % 2) {
     map.fail("rope dimension count even and at most the head size " + std::to_string(c.head_dim));
   }
+  read_rope_scaling(map, hf, c.rope);
   c.norm = NormKind::RMS;
   c.ffn = FfnKind::SwiGLU;
   c.use_rope = true;

@@ -113,6 +113,10 @@ std::shared_ptr<const Model> build_model(io::TensorMap weights);
 // Architecture builders (llama.cpp, gpt2.cpp): accept GGUF names, Hugging Face names and the
 // llama2.c reader's output.
 std::shared_ptr<const Model> build_llama(io::TensorMap weights);
+// Llama 3 rope scaling as per-pair frequency divisors (Hugging Face's llama3 rope_type).
+std::vector<float> llama3_rope_factors(float theta, int64_t rot_dim, double factor,
+                                       double low_freq_factor, double high_freq_factor,
+                                       double original_context);
 std::shared_ptr<const Model> build_gpt2(io::TensorMap weights);
 
 }  // namespace loom::models

@@ -1,6 +1,9 @@
 #include "nn/causal_lm.h"
 
+#include <algorithm>
+#include <cmath>
 #include <string>
+#include <utility>
 
 #include "core/error.h"
 #include "core/rng.h"
@@ -11,6 +14,24 @@ namespace {
 std::string layer_name(const CausalLmConfig& c, int64_t i, const char* rest) {
   return (c.arch == Arch::Gpt2 ? "transformer.h." : "model.layers.") + std::to_string(i) + "." +
          rest;
+}
+// Short LoRA target names -> the projection's module name inside a block.
+std::string lora_module(Arch arch, const std::string& t) {
+  if (arch == Arch::Llama) {
+    for (const char* m : {"q", "k", "v", "o"})
+      if (t == m || t == std::string(m) + "_proj" || t == std::string("self_attn.") + m + "_proj")
+        return std::string("self_attn.") + m + "_proj";
+    for (const char* m : {"gate", "up", "down"})
+      if (t == m || t == std::string(m) + "_proj" || t == std::string("mlp.") + m + "_proj")
+        return std::string("mlp.") + m + "_proj";
+    throw Error("LoRA target '" + t + "': expected one of q, k, v, o, gate, up, down (Llama)");
+  }
+  if (t == "qkv" || t == "c_attn" || t == "attn.c_attn") return "attn.c_attn";
+  if (t == "o" || t == "attn_proj" || t == "attn.c_proj") return "attn.c_proj";
+  if (t == "fc" || t == "up" || t == "c_fc" || t == "mlp.c_fc") return "mlp.c_fc";
+  if (t == "down" || t == "mlp_proj" || t == "mlp.c_proj") return "mlp.c_proj";
+  throw Error("LoRA target '" + t +
+              "': expected one of qkv, o, fc, down (GPT-2: q, k, v share c_attn)");
 }
 }  // namespace
 
@@ -25,6 +46,9 @@ void CausalLmConfig::validate() const {
   need(n_kv_heads > 0 && n_heads % n_kv_heads == 0, "n_heads must be a multiple of n_kv_heads");
   need(arch == Arch::Gpt2 || head_dim() % 2 == 0, "head_dim must be even for RoPE");
   need(d_ff > 0, "d_ff must be > 0");
+  need(lora.rank >= 0, "lora rank must be >= 0");
+  need(lora.rank == 0 || !lora.targets.empty(), "LoRA needs at least one target projection");
+  need(lora.rank == 0 || lora.alpha > 0, "lora alpha must be > 0");
 }
 
 CausalLm::CausalLm(const CausalLmConfig& cfg) : cfg_(cfg) {
@@ -68,12 +92,48 @@ CausalLm::CausalLm(const CausalLmConfig& cfg) : cfg_(cfg) {
     params_.add("model.norm.weight", Shape{C});
     if (!cfg.tie_embeddings) params_.add("lm_head.weight", Shape{V, C});
   }
+  if (cfg_.lora.rank > 0) {
+    // (in, out) of every projection, then one adapter per layer and target after all base
+    // parameters (so the base initialisation does not depend on LoRA).
+    const int64_t KVD = cfg_.n_kv_heads * cfg_.head_dim();
+    auto dims = [&](const std::string& m) -> std::pair<int64_t, int64_t> {
+      if (m == "attn.c_attn") return {C, 3 * C};
+      if (m == "self_attn.k_proj" || m == "self_attn.v_proj") return {C, KVD};
+      if (m == "mlp.gate_proj" || m == "mlp.up_proj" || m == "mlp.c_fc") return {C, F};
+      if (m == "mlp.down_proj" || m == "mlp.c_proj") return {F, C};
+      return {C, C};  // q, o, attn.c_proj
+    };
+    std::vector<std::string> modules;
+    for (const std::string& t : cfg_.lora.targets) {
+      const std::string m = lora_module(cfg_.arch, t);
+      for (const std::string& seen : modules)
+        if (seen == m) throw Error("LoRA target '" + t + "' is given twice");
+      modules.push_back(m);
+    }
+    cfg_.lora.targets = modules;
+    const int64_t r = cfg_.lora.rank;
+    for (int64_t i = 0; i < cfg_.n_layers; ++i)
+      for (const std::string& m : modules) {
+        const auto [in, out] = dims(m);
+        const std::string base = layer_name(cfg_, i, m.c_str());
+        LoraSite s{base + ".weight",
+                   base + ".lora_A.weight",
+                   base + ".lora_B.weight",
+                   cfg_.arch == Arch::Gpt2 ? WeightLayout::InOut : WeightLayout::OutIn,
+                   in,
+                   out};
+        params_.add(s.a, Shape{r, in});
+        params_.add(s.b, Shape{out, r});
+        lora_sites_.push_back(s);
+      }
+  }
   params_.finalize();
 }
 
 void CausalLm::init(uint64_t seed, float std) {
   Rng rng(seed);
   for (auto& p : params_.params()) {
+    if (is_lora_param(p->name)) continue;
     float* v = p->value.f32();
     const bool is_norm =
         p->name.find("ln_") != std::string::npos || p->name.find("norm") != std::string::npos;
@@ -81,6 +141,45 @@ void CausalLm::init(uint64_t seed, float std) {
     for (int64_t i = 0; i < p->numel(); ++i)
       v[i] = is_bias ? 0.0f : is_norm ? 1.0f : rng.normal() * std;
   }
+  init_lora(seed);
+}
+
+void CausalLm::init_lora(uint64_t seed) {
+  Rng rng(seed ^ 0x4c6f5241ull);  // "LoRA"
+  for (const LoraSite& s : lora_sites_) {
+    Parameter& a = params_.get(s.a);
+    const float bound = 1.0f / std::sqrt(static_cast<float>(s.in));
+    float* av = a.value.f32();
+    for (int64_t i = 0; i < a.numel(); ++i) av[i] = (2.0f * rng.uniform() - 1.0f) * bound;
+    Parameter& b = params_.get(s.b);
+    std::fill(b.value.f32(), b.value.f32() + b.numel(), 0.0f);
+  }
+}
+
+bool CausalLm::is_lora_param(const std::string& name) const {
+  return name.find(".lora_A.") != std::string::npos || name.find(".lora_B.") != std::string::npos;
+}
+
+std::vector<float> CausalLm::merged_value(const std::string& name) {
+  Parameter& w = params_.get(name);
+  std::vector<float> out(w.value.f32(), w.value.f32() + w.numel());
+  for (const LoraSite& s : lora_sites_)
+    if (s.weight == name)
+      merge_lora(out.data(), s.layout, params_.get(s.a).value.f32(), params_.get(s.b).value.f32(),
+                 s.out, s.in, cfg_.lora.rank, cfg_.lora.scale());
+  return out;
+}
+
+Var CausalLm::proj(Tape& t, Var x, int64_t layer, const char* module, bool bias,
+                   WeightLayout layout) {
+  const std::string base = layer_name(cfg_, layer, module);
+  Var w = p(t, base + ".weight");
+  Var b = bias ? p(t, base + ".bias") : Var{};
+  if (!lora_sites_.empty())
+    if (Parameter* a = params_.find(base + ".lora_A.weight"))
+      return lora_linear(t, x, w, b, layout, t.param(*a), p(t, base + ".lora_B.weight"),
+                         cfg_.lora.scale());
+  return linear(t, x, w, b, layout);
 }
 
 void CausalLm::exclude_norms_and_biases_from_decay() {
@@ -95,32 +194,32 @@ Var CausalLm::block(Tape& t, Var x, int64_t i, int64_t B, int64_t T) {
   if (c.arch == Arch::Gpt2) {
     // x (N,C) -> x + attn(ln_1(x)) -> + mlp(ln_2(.))
     Var h = layernorm(t, x, L("ln_1.weight"), L("ln_1.bias"), c.norm_eps);
-    Var qkv = linear(t, h, L("attn.c_attn.weight"), L("attn.c_attn.bias"), WeightLayout::InOut);
+    Var qkv = proj(t, h, i, "attn.c_attn", true, WeightLayout::InOut);
     Var q = slice_cols(t, qkv, 0, C), k = slice_cols(t, qkv, C, C),
         v = slice_cols(t, qkv, 2 * C, C);
     Var a = causal_attention(t, q, k, v, B, T, H, H, D);
-    a = linear(t, a, L("attn.c_proj.weight"), L("attn.c_proj.bias"), WeightLayout::InOut);
+    a = proj(t, a, i, "attn.c_proj", true, WeightLayout::InOut);
     x = add(t, x, a);
     h = layernorm(t, x, L("ln_2.weight"), L("ln_2.bias"), c.norm_eps);
-    Var f = linear(t, h, L("mlp.c_fc.weight"), L("mlp.c_fc.bias"), WeightLayout::InOut);
+    Var f = proj(t, h, i, "mlp.c_fc", true, WeightLayout::InOut);
     f = gelu(t, f, GeluKind::Tanh);
-    f = linear(t, f, L("mlp.c_proj.weight"), L("mlp.c_proj.bias"), WeightLayout::InOut);
+    f = proj(t, f, i, "mlp.c_proj", true, WeightLayout::InOut);
     return add(t, x, f);
   }
   const int64_t KV = c.n_kv_heads;
   Var h = rmsnorm(t, x, L("input_layernorm.weight"), c.norm_eps);
-  Var q = linear(t, h, L("self_attn.q_proj.weight"));
-  Var k = linear(t, h, L("self_attn.k_proj.weight"));
-  Var v = linear(t, h, L("self_attn.v_proj.weight"));
+  Var q = proj(t, h, i, "self_attn.q_proj", false, WeightLayout::OutIn);
+  Var k = proj(t, h, i, "self_attn.k_proj", false, WeightLayout::OutIn);
+  Var v = proj(t, h, i, "self_attn.v_proj", false, WeightLayout::OutIn);
   q = rope(t, q, B, T, H, D, D, c.rope_theta, RopeStyle::HalfSplit);
   k = rope(t, k, B, T, KV, D, D, c.rope_theta, RopeStyle::HalfSplit);
   Var a = causal_attention(t, q, k, v, B, T, H, KV, D);
-  x = add(t, x, linear(t, a, L("self_attn.o_proj.weight")));
+  x = add(t, x, proj(t, a, i, "self_attn.o_proj", false, WeightLayout::OutIn));
   h = rmsnorm(t, x, L("post_attention_layernorm.weight"), c.norm_eps);
-  Var g = linear(t, h, L("mlp.gate_proj.weight"));
-  Var u = linear(t, h, L("mlp.up_proj.weight"));
+  Var g = proj(t, h, i, "mlp.gate_proj", false, WeightLayout::OutIn);
+  Var u = proj(t, h, i, "mlp.up_proj", false, WeightLayout::OutIn);
   Var m = glu(t, g, u, GluKind::SwiGLU);
-  return add(t, x, linear(t, m, L("mlp.down_proj.weight")));
+  return add(t, x, proj(t, m, i, "mlp.down_proj", false, WeightLayout::OutIn));
 }
 
 Var CausalLm::logits(Tape& t, const int32_t* ids, int64_t B, int64_t T) {

@@ -8,7 +8,9 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "nn/lora.h"
 #include "nn/ops.h"
 #include "nn/param.h"
 #include "nn/tape.h"
@@ -29,10 +31,19 @@ struct CausalLmConfig {
   float norm_eps = 1e-5f;
   float rope_theta = 10000.0f;
   bool tie_embeddings = false;  // GPT-2: always tied
+  LoraConfig lora;              // rank 0: no adapters
 
   int64_t head_dim() const { return d_model / n_heads; }
   // Throws loom::Error naming the bad field.
   void validate() const;
+};
+
+// One projection with a LoRA adapter: base weight, adapter parameter names and sizes.
+struct LoraSite {
+  std::string weight, a,
+      b;  // "<module>.weight", "<module>.lora_A.weight", "<module>.lora_B.weight"
+  WeightLayout layout;
+  int64_t in = 0, out = 0;
 };
 
 class CausalLm {
@@ -41,8 +52,18 @@ class CausalLm {
   const CausalLmConfig& config() const { return cfg_; }
   ParamStore& params() { return params_; }
 
-  // Deterministic init from seed: weights ~ N(0, std), norm weights 1, biases 0.
+  // Deterministic init from seed: weights ~ N(0, std), norm weights 1, biases 0; LoRA adapters
+  // as init_lora(seed).
   void init(uint64_t seed, float std = 0.02f);
+  // LoRA adapters only: A ~ U(-1/sqrt(in), 1/sqrt(in)) (PEFT's kaiming_uniform, a = sqrt(5)),
+  // B = 0, so the adapted model starts equal to the base model.
+  void init_lora(uint64_t seed);
+  // The adapters, in parameter order (after every base parameter); empty without LoRA.
+  const std::vector<LoraSite>& lora_sites() const { return lora_sites_; }
+  bool is_lora_param(const std::string& name) const;
+  // A parameter's values with every LoRA update on it merged in (W + alpha/r · B·A in W's
+  // layout); for a parameter without an adapter, a plain copy.
+  std::vector<float> merged_value(const std::string& name);
   // Common parameter groups: no weight decay on biases, norm weights (and position embeddings).
   void exclude_norms_and_biases_from_decay();
 
@@ -57,9 +78,13 @@ class CausalLm {
  private:
   Var block(Tape& t, Var x, int64_t layer, int64_t batch, int64_t seq);
   Var p(Tape& t, const std::string& name) { return t.param(params_.get(name)); }
+  // linear() of a block's projection `module` (with its bias when `bias`), plus its LoRA update
+  // when it has an adapter.
+  Var proj(Tape& t, Var x, int64_t layer, const char* module, bool bias, WeightLayout layout);
 
   CausalLmConfig cfg_;
   ParamStore params_;
+  std::vector<LoraSite> lora_sites_;
 };
 
 }  // namespace loom::nn

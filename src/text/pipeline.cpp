@@ -46,7 +46,7 @@ void Tokenizer::set_padding(std::optional<PaddingParams> p) {
 void Tokenizer::encode_ids(std::string_view text, bool add_special,
                            std::vector<int32_t>& out) const {
   Encoding e = encode(text, add_special);
-  out.insert(out.end(), e.ids.begin(), e.ids.end());
+  out.assign(e.ids.begin(), e.ids.end());
 }
 
 std::vector<std::string> Tokenizer::pieces(const Encoding& enc) const {
@@ -260,11 +260,12 @@ void PipelineTokenizer::encode_ids(std::string_view text, bool add_special,
   if ((add_special && post_processor_ && post_processor_->added_tokens(false) > 0) || truncation_ ||
       padding_) {
     Encoding e = encode(text, true);
-    out.insert(out.end(), e.ids.begin(), e.ids.end());
+    out.assign(e.ids.begin(), e.ids.end());
     return;
   }
   auto sc = acquire();
   Encoding e;
+  out.clear();
   e.ids.swap(out);
   encode_raw(text, *sc, e, false);
   e.ids.swap(out);

@@ -66,7 +66,8 @@ class Tokenizer {
   // Encodes many texts on the pool; result[i] belongs to texts[i].
   virtual std::vector<Encoding> encode_batch(std::span<const std::string_view> texts,
                                              bool add_special, ThreadPool& pool) const = 0;
-  // Ids only (the fast path used by the CLI and data pipelines).
+  // Ids only (the fast path used by the CLI and data pipelines). Replaces out's contents (its
+  // capacity is reused), as every implementation does.
   virtual void encode_ids(std::string_view text, bool add_special, std::vector<int32_t>& out) const;
 
   // Turns ids back into text; skip_special drops special tokens.

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "core/rng.h"
 
 namespace loom::train {
 
@@ -83,7 +84,8 @@ TokenShard TokenShard::open(const std::string& path) {
     r.fail("expected the token-shard magic \"LOOMTOK\" (not a Loom token shard)");
   }
   uint32_t version = r.read<uint32_t>("version");
-  if (version != kVersion) r.fail("unsupported token-shard version " + std::to_string(version) + ", expected 1");
+  if (version != kVersion)
+    r.fail("unsupported token-shard version " + std::to_string(version) + ", expected 1");
   s.token_bytes_ = r.read<uint32_t>("bytes per token");
   if (s.token_bytes_ != 2 && s.token_bytes_ != 4) r.fail("bytes per token must be 2 or 4");
   uint64_t n = r.read<uint64_t>("token count");
@@ -115,29 +117,24 @@ void TokenShard::read(int64_t begin, int64_t n, int32_t* out) const {
   for (int64_t i = 0; i < n; ++i) out[i] = (*this)[begin + i];
 }
 
-BatchSampler::BatchSampler(const TokenShard& shard, int64_t seq_len, int64_t batch, uint64_t seed)
-    : shard_(shard), seq_len_(seq_len), batch_(batch), seed_(seed), rng_(seed) {
-  if (shard.size() < seq_len + 1) {
-    throw Error(shard.path() + ": " + std::to_string(shard.size()) +
-                " tokens, fewer than one window of " + std::to_string(seq_len + 1));
-  }
+BatchSampler::BatchSampler(const int32_t* tokens, int64_t n_tokens, int64_t batch, int64_t seq,
+                           uint64_t seed, const std::string& what)
+    : tokens_(tokens), n_tokens_(n_tokens), batch_(batch), seq_(seq), seed_(seed) {
+  if (batch <= 0 || seq <= 0) throw Error(what + ": batch and seq must be > 0");
+  if (n_tokens <= seq)
+    throw Error(what + ": " + std::to_string(n_tokens) + " tokens, need more than seq " +
+                std::to_string(seq) + " (one window of seq + 1)");
 }
 
-void BatchSampler::next(std::vector<int32_t>& out) {
-  out.resize(static_cast<size_t>(batch_ * (seq_len_ + 1)));
-  const uint64_t starts = static_cast<uint64_t>(shard_.size() - seq_len_);
+void BatchSampler::sample(int64_t step, int64_t micro, int32_t* ids, int32_t* targets) const {
+  Rng rng(seed_ ^ (0x9e3779b97f4a7c15ull * static_cast<uint64_t>(step + 1)) ^
+          (0xc2b2ae3d27d4eb4full * static_cast<uint64_t>(micro + 1)));
+  const uint64_t windows = static_cast<uint64_t>(n_tokens_ - seq_);  // start in [0, n - seq)
   for (int64_t b = 0; b < batch_; ++b) {
-    int64_t start = static_cast<int64_t>(rng_.below(starts));
-    ++draws_;
-    shard_.read(start, seq_len_ + 1, out.data() + b * (seq_len_ + 1));
+    const int64_t s = static_cast<int64_t>(rng.below(windows));
+    std::memcpy(ids + b * seq_, tokens_ + s, static_cast<size_t>(seq_) * sizeof(int32_t));
+    std::memcpy(targets + b * seq_, tokens_ + s + 1, static_cast<size_t>(seq_) * sizeof(int32_t));
   }
-}
-
-void BatchSampler::restore(uint64_t draws) {
-  rng_.reseed(seed_);
-  const uint64_t starts = static_cast<uint64_t>(shard_.size() - seq_len_);
-  for (uint64_t i = 0; i < draws; ++i) rng_.below(starts);
-  draws_ = draws;
 }
 
 bool is_validation_doc(uint64_t index, double fraction, uint64_t seed) {

@@ -12,8 +12,6 @@
 #include <string>
 #include <vector>
 
-#include "core/rng.h"
-
 namespace loom {
 class MappedFile;
 }
@@ -63,21 +61,25 @@ class TokenShard {
   int32_t separator_ = -1;
 };
 
-// Random windows of seq_len + 1 tokens (inputs and shifted targets), the same sequence for the
-// same seed; state() / restore() make resumption exact.
+// Deterministic training batches over a token array (a shard read into memory, or any ids).
+// The windows of (step, micro-batch) come from an Rng seeded by (seed, step, micro), not from a
+// running stream: the same seed gives the same batches, and resuming at step s needs no state.
 class BatchSampler {
  public:
-  BatchSampler(const TokenShard& shard, int64_t seq_len, int64_t batch, uint64_t seed);
-  // out: batch x (seq_len + 1) token ids.
-  void next(std::vector<int32_t>& out);
-  uint64_t state() const { return draws_; }
-  void restore(uint64_t draws);
+  // tokens (n_tokens ids) stay owned by the caller; n_tokens must exceed seq. `what` names the
+  // data in errors.
+  BatchSampler(const int32_t* tokens, int64_t n_tokens, int64_t batch, int64_t seq, uint64_t seed,
+               const std::string& what = "training data");
+  // ids, targets (batch*seq each): every row is a random window tokens[s .. s+seq) and its
+  // targets tokens[s+1 .. s+seq] (shifted by one).
+  void sample(int64_t step, int64_t micro, int32_t* ids, int32_t* targets) const;
+  int64_t batch() const { return batch_; }
+  int64_t seq() const { return seq_; }
 
  private:
-  const TokenShard& shard_;
-  int64_t seq_len_, batch_;
-  uint64_t seed_, draws_ = 0;
-  Rng rng_;
+  const int32_t* tokens_;
+  int64_t n_tokens_, batch_, seq_;
+  uint64_t seed_;
 };
 
 // Whether document `index` goes to the validation split: a seeded hash, so the split does not

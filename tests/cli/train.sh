@@ -15,9 +15,11 @@ common=(--text "$data" --d-model 32 --layers 2 --heads 4 --kv-heads 2 --seq 32 -
 "$LOOM" train "${common[@]}" --out "$tmp/a" --json > "$tmp/a.json" || fail "train exited non-zero"
 grep -q '"steps": 12' "$tmp/a.json" || fail "json summary: $(cat "$tmp/a.json")"
 [ -f "$tmp/a/checkpoint.loom" ] || fail "no checkpoint"
-[ "$(wc -l < "$tmp/a/log.csv")" -eq 13 ] || fail "log.csv should have a header and 12 rows"
-first=$(sed -n 2p "$tmp/a/log.csv" | cut -d, -f2)
-last=$(sed -n 13p "$tmp/a/log.csv" | cut -d, -f2)
+[ "$(wc -l < "$tmp/a/log.csv")" -eq 14 ] || fail "log.csv should have a header, the step-0 validation loss and 12 rows"
+[ -f "$tmp/a/model.safetensors" ] && [ -f "$tmp/a/config.json" ] || fail "no model directory"
+[ "$(head -c 8 "$tmp/a/loss.png" | od -An -c | tr -d ' ')" = '211PNG\r\n032\n' ] || fail "loss.png is not a PNG"
+first=$(sed -n 3p "$tmp/a/log.csv" | cut -d, -f2)
+last=$(sed -n 14p "$tmp/a/log.csv" | cut -d, -f2)
 awk -v f="$first" -v l="$last" 'BEGIN { exit !(l < f) }' || fail "loss did not fall: $first -> $last"
 
 # Interrupted after step 6 (between checkpoints at 4 and 8 the stop itself saves), then resumed.

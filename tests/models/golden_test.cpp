@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "core/mapped_file.h"
@@ -14,8 +16,8 @@
 namespace loom::models {
 namespace {
 
-nlohmann::json logits_golden() {
-  return nlohmann::json::parse(read_file(test::golden_path("infer_models/logits.json")));
+nlohmann::json logits_golden(const std::string& file = "infer_models/logits.json") {
+  return nlohmann::json::parse(read_file(test::golden_path(file)));
 }
 
 // max |a - b| / max |b| over one prompt's logits.
@@ -28,9 +30,10 @@ double rel_err(const std::vector<float>& a, const std::vector<double>& b) {
   return num / den;
 }
 
-void check_model(const std::string& path, const std::string& key, double tol, int threads) {
+void check_model(const std::string& path, const std::string& key, double tol, int threads,
+                 const std::string& golden = "infer_models/logits.json") {
   SCOPED_TRACE(path);
-  auto g = logits_golden();
+  auto g = logits_golden(golden);
   auto m = load_model(path);
   ThreadPool pool(threads);
   for (size_t p = 0; p < g["prompts"].size(); ++p) {
@@ -62,6 +65,84 @@ TEST(Golden, Gpt2SafetensorsMatchesPyTorch) {
 }
 TEST(Golden, Gpt2GgufMatchesPyTorch) {
   check_model(test::golden_path("infer_models/gpt2.gguf"), "gpt2", 1e-4, 1);
+}
+
+// A Hugging Face sharded checkpoint: the same Llama split over two safetensors files listed by
+// model.safetensors.index.json loads as one model and matches PyTorch; a broken index is an error.
+TEST(Golden, LlamaShardedSafetensorsMatchesPyTorch) {
+  const std::string src = test::golden_path("infer_models/llama_hf");
+  char tmpl[] = "/tmp/loom_shards_XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  io::TensorMap all = io::read_safetensors(src + "/model.safetensors");
+  io::TensorMap a(dir + "/a"), b(dir + "/b");
+  nlohmann::json wm = nlohmann::json::object();
+  for (size_t i = 0; i < all.names().size(); ++i) {
+    const std::string& n = all.names()[i];
+    (i % 2 ? b : a).add(n, all.get(n));
+    wm[n] = i % 2 ? "model-00002-of-00002.safetensors" : "model-00001-of-00002.safetensors";
+  }
+  io::write_safetensors(dir + "/model-00001-of-00002.safetensors", a);
+  io::write_safetensors(dir + "/model-00002-of-00002.safetensors", b);
+  write_file_atomic(dir + "/config.json", read_file(src + "/config.json"));
+  nlohmann::json idx = {{"metadata", {{"total_size", 0}}}, {"weight_map", wm}};
+  write_file_atomic(dir + "/model.safetensors.index.json", idx.dump());
+  check_model(dir, "llama", 1e-4, 1);
+  EXPECT_EQ(io::read_model_file(dir).size(), all.size());
+
+  // A tensor the index lists but its shard lacks, and a shard outside the folder, are errors.
+  nlohmann::json bad = idx;
+  bad["weight_map"]["not.a.tensor"] = "model-00001-of-00002.safetensors";
+  write_file_atomic(dir + "/model.safetensors.index.json", bad.dump());
+  try {
+    io::read_model_file(dir);
+    ADD_FAILURE() << "missing tensor accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not.a.tensor"), std::string::npos) << e.what();
+  }
+  bad = idx;
+  bad["weight_map"][all.names()[0]] = "../model-00001-of-00002.safetensors";
+  write_file_atomic(dir + "/model.safetensors.index.json", bad.dump());
+  EXPECT_THROW(io::read_model_file(dir), Error);
+  // A shard tensor the index does not list.
+  bad = idx;
+  bad["weight_map"].erase(all.names()[0]);
+  write_file_atomic(dir + "/model.safetensors.index.json", bad.dump());
+  EXPECT_THROW(io::read_model_file(dir), Error);
+  std::filesystem::remove_all(dir);
+}
+
+// Rope scaling (tests/reference/infer_rope_scaling.py): Llama 3's per-frequency factors from
+// config.json and from GGUF's rope_freqs tensor, and linear scaling, all match PyTorch.
+TEST(RopeScaling, Llama3ConfigMatchesPyTorch) {
+  check_model(test::golden_path("infer_models/llama3_hf"), "llama3", 1e-4, 1,
+              "infer_models/rope_scaling_logits.json");
+}
+TEST(RopeScaling, Llama3GgufRopeFreqsMatchesPyTorch) {
+  check_model(test::golden_path("infer_models/llama3.gguf"), "llama3", 1e-4, 2,
+              "infer_models/rope_scaling_logits.json");
+}
+TEST(RopeScaling, LinearMatchesPyTorch) {
+  check_model(test::golden_path("infer_models/linear_hf"), "linear", 1e-4, 1,
+              "infer_models/rope_scaling_logits.json");
+}
+TEST(RopeScaling, UnsupportedKindsAreRefused) {
+  io::TensorMap m = io::read_model_file(test::golden_path("infer_models/llama3_hf"));
+  m.set_meta("config.rope_scaling.rope_type", io::MetaValue::of_string("yarn"));
+  try {
+    build_model(std::move(m));
+    FAIL() << "yarn accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("yarn"), std::string::npos) << e.what();
+  }
+  // The llama3 divisors: 1 for short wavelengths, the factor for long ones.
+  auto f = llama3_rope_factors(500.0f, 8, 8.0, 1.0, 4.0, 32.0);
+  ASSERT_EQ(f.size(), 4u);
+  EXPECT_FLOAT_EQ(f[0], 1.0f);
+  EXPECT_GT(f[1], 1.0f);
+  EXPECT_LT(f[1], 8.0f);
+  EXPECT_FLOAT_EQ(f[2], 8.0f);
+  EXPECT_FLOAT_EQ(f[3], 8.0f);
 }
 
 TEST(Golden, LlamaConfigFromFiles) {

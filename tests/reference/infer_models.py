@@ -106,11 +106,14 @@ def rotate_half(x):
     return torch.cat([-x[..., h:], x[..., :h]], dim=-1)
 
 
-def llama_forward(w, ids):
-    c = LLAMA
+def llama_forward(w, ids, c=None, inv_freq=None):
+    """c: the config (default LLAMA); inv_freq: RoPE inverse frequencies (default from theta)."""
+    c = c or LLAMA
     hd, n = c["dim"] // c["heads"], len(ids)
     x = w["model.embed_tokens.weight"][ids]
     inv = 1.0 / (c["theta"] ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
+    if inv_freq is not None:
+        inv = inv_freq
     ang = torch.arange(n, dtype=torch.float64)[:, None] * inv[None, :]
     cos, sin = torch.cat([ang.cos()] * 2, -1), torch.cat([ang.sin()] * 2, -1)
     mask = torch.triu(torch.full((n, n), float("-inf"), dtype=torch.float64), 1)
@@ -131,8 +134,8 @@ def llama_forward(w, ids):
     return rms(x, w["model.norm.weight"], c["eps"]) @ w["lm_head.weight"].T
 
 
-def llama_to_gguf(w):
-    c = LLAMA
+def llama_to_gguf(w, c=None):
+    c = c or LLAMA
 
     def permute(t, heads):  # HF half-split rows -> interleaved pairs (llama.cpp convert)
         return t.reshape(heads, 2, t.shape[0] // heads // 2, t.shape[1]).swapaxes(1, 2).reshape(t.shape)

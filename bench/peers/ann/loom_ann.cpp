@@ -4,6 +4,8 @@
 // (queries/s from thread CPU time, best of 3 passes over the queries)
 //
 //   loom_ann gen DIR N DIM NQ           base.npy, queries.npy, gt.npy (exact top-10 by FlatIndex)
+//   loom_ann gt DIR                     gt.npy for a base.npy / queries.npy already there (real
+//                                       embeddings: bench/peers/ann/real.sh)
 //   loom_ann run DIR hnsw|vamana THREADS
 #include <algorithm>
 #include <chrono>
@@ -11,6 +13,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <set>
+#include <stdexcept>
 #include <string>
 
 #include "core/threads.h"
@@ -33,22 +36,38 @@ static double secs(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
+// Exact top-10 (L2) of every query by the flat oracle -> DIR/gt.npy.
+static void write_gt(const std::string& dir, const float* base, int64_t n, int64_t dim,
+                     const float* queries, int64_t nq) {
+  ix::FlatIndex flat(dim, ix::Metric::kL2);
+  std::vector<uint64_t> ids(n);
+  for (int64_t i = 0; i < n; ++i) ids[i] = i;
+  flat.add(ids, base);
+  loom::ThreadPool pool(0);
+  ix::SearchParams sp;
+  sp.pool = &pool;
+  auto r = flat.search(queries, nq, 10, sp);
+  ix::write_npy_u64(dir + "/gt.npy", r.ids);
+}
+
 static int gen(const std::string& dir, int64_t n, int64_t dim, int64_t nq) {
   auto base = ix::clustered_vectors(n, dim, 256, 2026, 1, 1.0f);
   auto queries = ix::clustered_vectors(nq, dim, 256, 2026, 2, 1.0f);
   ix::write_npy_f32(dir + "/base.npy", base.data(), n, dim);
   ix::write_npy_f32(dir + "/queries.npy", queries.data(), nq, dim);
-  ix::FlatIndex flat(dim, ix::Metric::kL2);
-  std::vector<uint64_t> ids(n);
-  for (int64_t i = 0; i < n; ++i) ids[i] = i;
-  flat.add(ids, base.data());
-  loom::ThreadPool pool(0);
-  ix::SearchParams sp;
-  sp.pool = &pool;
-  auto r = flat.search(queries.data(), nq, 10, sp);
-  ix::write_npy_u64(dir + "/gt.npy", r.ids);
+  write_gt(dir, base.data(), n, dim, queries.data(), nq);
   std::fprintf(stderr, "wrote %lld x %lld base, %lld queries and their exact top-10 to %s\n",
                (long long)n, (long long)dim, (long long)nq, dir.c_str());
+  return 0;
+}
+
+static int gt(const std::string& dir) {
+  ix::NpyMatrix base = ix::read_npy_f32(dir + "/base.npy");
+  ix::NpyMatrix q = ix::read_npy_f32(dir + "/queries.npy");
+  if (q.cols != base.cols) throw std::runtime_error("queries.npy and base.npy differ in dimension");
+  write_gt(dir, base.data.data(), base.rows, base.cols, q.data.data(), q.rows);
+  std::fprintf(stderr, "wrote the exact top-10 of %lld queries over %lld x %lld to %s/gt.npy\n",
+               (long long)q.rows, (long long)base.rows, (long long)base.cols, dir.c_str());
   return 0;
 }
 
@@ -102,11 +121,12 @@ int main(int argc, char** argv) {
     std::string mode = argc > 1 ? argv[1] : "";
     if (mode == "gen" && argc == 6)
       return gen(argv[2], std::atoll(argv[3]), std::atoll(argv[4]), std::atoll(argv[5]));
+    if (mode == "gt" && argc == 3) return gt(argv[2]);
     if (mode == "run" && argc == 5) return run(argv[2], argv[3], std::atoi(argv[4]));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "loom_ann: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr, "usage: loom_ann gen DIR N DIM NQ | loom_ann run DIR hnsw|vamana THREADS\n");
+  std::fprintf(stderr, "usage: loom_ann gen DIR N DIM NQ | loom_ann gt DIR | loom_ann run DIR hnsw|vamana THREADS\n");
   return 2;
 }

@@ -2,8 +2,8 @@
 // warmup + decay schedule, global-norm clipping, gradient accumulation, bf16 compute, checkpoints
 // with exact resume, and a hard stop on a non-finite loss or gradient.
 //
-// Reproducibility: batch rows for (step, micro-batch) come from an Rng seeded by (seed, step,
-// micro), not from a running stream, so the same seed + data + thread count gives the same loss
+// Reproducibility: batches come from a BatchSampler (train/token_shard.h), seeded by (seed, step,
+// micro) rather than a running stream, so the same seed + data + thread count gives the same loss
 // curve, and a resumed run needs no RNG state to continue exactly.
 #pragma once
 
@@ -15,8 +15,15 @@
 #include "nn/causal_lm.h"
 #include "nn/optim.h"
 #include "nn/tape.h"
+#include "train/token_shard.h"
+#include "train/process_group.h"
 
-namespace loom::nn {
+namespace loom::train {
+
+using nn::AdamWConfig;
+using nn::CausalLm;
+using nn::Compute;
+using nn::Schedule;
 
 struct TrainConfig {
   int64_t batch = 8;       // sequences per micro-batch
@@ -36,11 +43,6 @@ struct StepStats {
   float grad_norm = 0;  // before clipping
 };
 
-// Fills ids/targets (batch*seq each) for micro-batch `micro` of step `step`: every row is a random
-// window tokens[s .. s+seq] (targets shifted by one). n_tokens must exceed seq.
-void sample_batch(const int32_t* tokens, int64_t n_tokens, int64_t batch, int64_t seq,
-                  uint64_t seed, int64_t step, int64_t micro, int32_t* ids, int32_t* targets);
-
 // Continues `prompt` (non-empty) by n tokens sampled from softmax(logits / temperature) (greedy
 // when temperature <= 0), recomputing the last max_seq tokens each time: for looking at a model
 // during training, not for serving (src/generate has the KV-cached decoder).
@@ -58,6 +60,14 @@ class CausalLmTrainer {
   StepStats step();
   int64_t steps_done() const { return opt_.steps(); }
 
+  // Data parallelism: with a group of W processes (each with its own trainer on the same model,
+  // data and config), process r runs micro-batches m*W + r of every step, the gradients are
+  // summed across processes, and each takes the same optimiser step. W processes with
+  // grad_accum A equal one process with grad_accum A*W. nullptr (default): a single process.
+  void set_process_group(ProcessGroup* group) { group_ = group; }
+  // The optimiser (its moments, for checks that frozen rows keep zero state).
+  nn::AdamW& optimizer() { return opt_; }
+
   // Mean loss over `batches` deterministic batches of `tokens` (e.g. a validation split), no
   // gradients.
   float evaluate(const int32_t* tokens, int64_t n_tokens, int64_t batches, uint64_t seed);
@@ -73,13 +83,13 @@ class CausalLmTrainer {
 
  private:
   CausalLm& model_;
-  const int32_t* tokens_;
-  int64_t n_tokens_;
   TrainConfig cfg_;
+  BatchSampler sampler_;
   ThreadPool& pool_;
-  AdamW opt_;
-  Tape tape_;
+  nn::AdamW opt_;
+  nn::Tape tape_;
   std::vector<int32_t> ids_, targets_;
+  ProcessGroup* group_ = nullptr;
 };
 
-}  // namespace loom::nn
+}  // namespace loom::train

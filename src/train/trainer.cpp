@@ -1,4 +1,4 @@
-#include "nn/trainer.h"
+#include "train/trainer.h"
 
 #include <algorithm>
 #include <cmath>
@@ -11,7 +11,13 @@
 #include "core/mapped_file.h"
 #include "core/rng.h"
 
-namespace loom::nn {
+namespace loom::train {
+
+using nn::Arch;
+using nn::CausalLmConfig;
+using nn::ParamStore;
+using nn::Tape;
+using nn::Var;
 
 namespace {
 
@@ -40,21 +46,6 @@ void put(std::string& out, T v) {
 
 }  // namespace
 
-void sample_batch(const int32_t* tokens, int64_t n_tokens, int64_t batch, int64_t seq,
-                  uint64_t seed, int64_t step, int64_t micro, int32_t* ids, int32_t* targets) {
-  if (n_tokens <= seq)
-    throw Error("training data: " + std::to_string(n_tokens) + " tokens, need more than seq " +
-                std::to_string(seq));
-  Rng rng(seed ^ (0x9e3779b97f4a7c15ull * static_cast<uint64_t>(step + 1)) ^
-          (0xc2b2ae3d27d4eb4full * static_cast<uint64_t>(micro + 1)));
-  const uint64_t windows = static_cast<uint64_t>(n_tokens - seq);  // start in [0, n - seq)
-  for (int64_t b = 0; b < batch; ++b) {
-    const int64_t s = static_cast<int64_t>(rng.below(windows));
-    std::memcpy(ids + b * seq, tokens + s, static_cast<size_t>(seq) * sizeof(int32_t));
-    std::memcpy(targets + b * seq, tokens + s + 1, static_cast<size_t>(seq) * sizeof(int32_t));
-  }
-}
-
 std::vector<int32_t> sample_tokens(CausalLm& model, ThreadPool& pool, std::vector<int32_t> prompt,
                                    int64_t n, float temperature, uint64_t seed) {
   LOOM_ASSERT(!prompt.empty(), "sample_tokens needs a prompt");
@@ -75,7 +66,7 @@ std::vector<int32_t> sample_tokens(CausalLm& model, ThreadPool& pool, std::vecto
         if (last[j] > last[next]) next = static_cast<int32_t>(j);
     } else {
       for (int64_t j = 0; j < vocab; ++j) p[static_cast<size_t>(j)] = last[j] / temperature;
-      softmax(p.data(), vocab);
+      loom::softmax(p.data(), vocab);
       float u = rng.uniform(), acc = 0;
       next = static_cast<int32_t>(vocab - 1);
       for (int64_t j = 0; j < vocab; ++j) {
@@ -94,9 +85,8 @@ std::vector<int32_t> sample_tokens(CausalLm& model, ThreadPool& pool, std::vecto
 CausalLmTrainer::CausalLmTrainer(CausalLm& model, const int32_t* tokens, int64_t n_tokens,
                                  TrainConfig cfg, ThreadPool& pool)
     : model_(model),
-      tokens_(tokens),
-      n_tokens_(n_tokens),
       cfg_(cfg),
+      sampler_(tokens, n_tokens, cfg.batch, cfg.seq, cfg.seed),
       pool_(pool),
       opt_(model.params(), cfg.adamw),
       tape_(pool, cfg.compute),
@@ -111,25 +101,48 @@ CausalLmTrainer::CausalLmTrainer(CausalLm& model, const int32_t* tokens, int64_t
 
 StepStats CausalLmTrainer::step() {
   const int64_t step = opt_.steps();
+  const int64_t world = group_ ? group_->size() : 1, rank = group_ ? group_->rank() : 0;
+  const int64_t micro_total = cfg_.grad_accum * world;
   model_.params().zero_grad();
   double loss_sum = 0;
+  int64_t bad_micro = -1;  // first micro-batch (global index) with a NaN/Inf loss
+  bool bad_nan = false;
   for (int64_t m = 0; m < cfg_.grad_accum; ++m) {
-    sample_batch(tokens_, n_tokens_, cfg_.batch, cfg_.seq, cfg_.seed, step, m, ids_.data(),
-                 targets_.data());
+    const int64_t gm = m * world + rank;
+    sampler_.sample(step, gm, ids_.data(), targets_.data());
     tape_.reset();
     Var loss = model_.loss(tape_, ids_.data(), targets_.data(), cfg_.batch, cfg_.seq);
     const float l = tape_.data(loss)[0];
-    if (!std::isfinite(l))
-      throw Error("training: loss is " + std::string(std::isnan(l) ? "NaN" : "Inf") + " at step " +
-                  std::to_string(step + 1) + " (micro-batch " + std::to_string(m) +
-                  "); stopped before updating, the last checkpoint is the last good state");
+    if (!std::isfinite(l)) {
+      bad_micro = gm;
+      bad_nan = std::isnan(l);
+      break;
+    }
     loss_sum += l;
-    tape_.backward(loss, 1.0f / static_cast<float>(cfg_.grad_accum));
+    tape_.backward(loss, 1.0f / static_cast<float>(micro_total));
   }
+  if (world > 1) {
+    // Every process learns of a bad loss in the same collective, so all stop together.
+    double shared[2] = {loss_sum, bad_micro >= 0 ? 1.0 : 0.0};
+    group_->allreduce_sum(shared, 2);
+    loss_sum = shared[0];
+    if (shared[1] > 0 && bad_micro < 0) bad_micro = micro_total;  // another process's
+    if (bad_micro < 0) {
+      ParamStore& ps = model_.params();
+      group_->allreduce_sum(ps.grads(), static_cast<size_t>(ps.numel()));
+    }
+  }
+  if (bad_micro >= 0)
+    throw Error("training: loss is " +
+                std::string(bad_micro == micro_total ? "NaN/Inf" : bad_nan ? "NaN" : "Inf") +
+                " at step " + std::to_string(step + 1) +
+                (bad_micro < micro_total ? " (micro-batch " + std::to_string(bad_micro) + ")"
+                                         : std::string(" (on another process)")) +
+                "; stopped before updating, the last checkpoint is the last good state");
   StepStats st;
   st.step = step + 1;
-  st.loss = static_cast<float>(loss_sum / static_cast<double>(cfg_.grad_accum));
-  st.grad_norm = clip_grad_norm(model_.params(), cfg_.clip, pool_);
+  st.loss = static_cast<float>(loss_sum / static_cast<double>(micro_total));
+  st.grad_norm = nn::clip_grad_norm(model_.params(), cfg_.clip, pool_);
   if (!std::isfinite(st.grad_norm))
     throw Error("training: gradient norm is not finite at step " + std::to_string(step + 1) +
                 "; stopped before updating, the last checkpoint is the last good state");
@@ -140,10 +153,11 @@ StepStats CausalLmTrainer::step() {
 
 float CausalLmTrainer::evaluate(const int32_t* tokens, int64_t n_tokens, int64_t batches,
                                 uint64_t seed) {
+  const BatchSampler sampler(tokens, n_tokens, cfg_.batch, cfg_.seq, seed, "validation data");
   double sum = 0;
   tape_.set_grad_enabled(false);
   for (int64_t i = 0; i < batches; ++i) {
-    sample_batch(tokens, n_tokens, cfg_.batch, cfg_.seq, seed, i, 0, ids_.data(), targets_.data());
+    sampler.sample(i, 0, ids_.data(), targets_.data());
     tape_.reset();
     Var loss = model_.loss(tape_, ids_.data(), targets_.data(), cfg_.batch, cfg_.seq);
     sum += tape_.data(loss)[0];
@@ -169,8 +183,8 @@ void CausalLmTrainer::save_checkpoint(const std::string& path) const {
   put<uint64_t>(out, header.size());
   out += header;
   out.append(reinterpret_cast<const char*>(ps.values()), block);
-  out.append(reinterpret_cast<const char*>(const_cast<AdamW&>(opt_).m().data()), block);
-  out.append(reinterpret_cast<const char*>(const_cast<AdamW&>(opt_).v().data()), block);
+  out.append(reinterpret_cast<const char*>(const_cast<nn::AdamW&>(opt_).m().data()), block);
+  out.append(reinterpret_cast<const char*>(const_cast<nn::AdamW&>(opt_).v().data()), block);
   put<uint64_t>(out, fnv1a(out.data(), out.size()));
   write_file_atomic(path, out);
 }
@@ -222,4 +236,4 @@ void CausalLmTrainer::load_checkpoint(const std::string& path) {
   opt_.set_steps(step);
 }
 
-}  // namespace loom::nn
+}  // namespace loom::train

@@ -1,0 +1,212 @@
+// `loom embed`: texts (lines or JSONL) -> float32 .npy of embeddings plus an ids file.
+#include "cmd_embed.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "core/error.h"
+#include "core/mapped_file.h"
+#include "core/progress.h"
+#include "embed/inputs.h"
+#include "generate/codec.h"
+#include "index/npy.h"
+#include "text/tokenizer.h"
+
+namespace loom::cli {
+
+std::vector<Flag> embedder_flags() {
+  return {
+      {"model", "FILE", "model (GGUF, safetensors, llama2.c .bin)", ""},
+      {"tokenizer", "FILE",
+       "SentencePiece .model, llama2.c .bin, tokenizer.json, vocab.txt or encoder.json "
+       "(default: the GGUF's own, or tokenizer.json beside the model)",
+       ""},
+      {"pooling", "MODE", "mean, cls, last or weighted-mean (default: the model's, else mean)", ""},
+      {"normalize", "", "L2-normalise the vectors (default: the model's, else on)", ""},
+      {"no-normalize", "", "keep the pooled vectors as they are", ""},
+      {"dims", "N", "Matryoshka: keep the first N values (then normalise)", ""},
+      {"max-tokens", "N", "tokens per text, longer ones truncated (0 = context length)", "0"},
+  };
+}
+
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool hf_tokenizer_file(const std::string& path) {
+  const std::string p = lower(path);
+  auto ends = [&](const std::string& s) {
+    return p.size() >= s.size() && p.compare(p.size() - s.size(), s.size(), s) == 0;
+  };
+  return ends(".json") || ends("vocab.txt");
+}
+
+}  // namespace
+
+std::unique_ptr<embed::Embedder> make_embedder(const Args& a) {
+  const std::string model_path = a.need("model");
+  std::shared_ptr<const models::Model> model = models::load_model(model_path);
+  std::string tok_path = a.str("tokenizer");
+  if (tok_path.empty() && model->weights().format() != "gguf") {
+    // A model folder (safetensors + config.json) usually carries its tokenizer.json.
+    std::error_code ec;
+    std::filesystem::path p(model_path);
+    std::filesystem::path dir = std::filesystem::is_directory(p, ec) ? p : p.parent_path();
+    if (std::filesystem::is_regular_file(dir / "tokenizer.json", ec))
+      tok_path = (dir / "tokenizer.json").string();
+  }
+  embed::EncodeFn encode;
+  if (!tok_path.empty() && hf_tokenizer_file(tok_path)) {
+    std::shared_ptr<const text::Tokenizer> tok = text::load_tokenizer(tok_path);
+    if (tok->vocab_size() > model->vocab_size()) {
+      throw Error("tokenizer " + tok_path + " has " + std::to_string(tok->vocab_size()) +
+                  " tokens but the model's vocabulary has " + std::to_string(model->vocab_size()));
+    }
+    encode = [tok](std::string_view s) {
+      std::vector<int32_t> ids;
+      tok->encode_ids(s, true, ids);
+      return ids;
+    };
+  } else {
+    std::shared_ptr<const generate::TokenCodec> codec = generate::load_codec(*model, tok_path);
+    encode = [codec](std::string_view s) { return codec->encode(s, true); };
+  }
+  std::string source = "default";
+  embed::EmbedConfig cfg;
+  if (auto c = embed::config_from_model(model_path, *model)) {
+    cfg = *c;
+    source = "model files";
+  }
+  if (a.has("pooling")) cfg.pooling = embed::pooling_from_name(a.str("pooling"));
+  if (a.flag("normalize") && a.flag("no-normalize"))
+    throw UsageError{"--normalize and --no-normalize contradict each other"};
+  if (a.flag("normalize")) cfg.normalize = true;
+  if (a.flag("no-normalize")) cfg.normalize = false;
+  if (a.has("dims")) {
+    const long long d = a.integer("dims", 0);
+    if (d < 0) throw UsageError{"--dims must be >= 0"};
+    cfg.dims = d;
+  }
+  const long long max_tokens = a.integer("max-tokens", 0);
+  auto e = std::make_unique<embed::Embedder>(model, std::move(encode), cfg, max_tokens);
+  std::fprintf(stderr, "embedder: %s pooling (%s), %s, %lld dims, up to %lld tokens per text\n",
+               embed::pooling_name(cfg.pooling), source.c_str(),
+               cfg.normalize ? "L2-normalised" : "not normalised", (long long)e->dim(),
+               (long long)e->max_tokens());
+  return e;
+}
+
+// Embeds with a progress bar; says how many texts were truncated or empty.
+std::vector<float> embed_with_progress(const embed::Embedder& e,
+                                       const std::vector<std::string>& texts, ThreadPool& pool,
+                                       const std::string& what, embed::EmbedStats* stats_out) {
+  std::vector<float> out(texts.size() * static_cast<size_t>(e.dim()));
+  Progress progress(what, static_cast<int64_t>(texts.size()), "texts", stderr_is_tty());
+  embed::EmbedStats st =
+      e.embed(texts, pool, out.data(), [&](int64_t done) { progress.update(done); });
+  progress.finish();
+  if (st.truncated > 0) {
+    std::fprintf(stderr, "%s: %lld of %lld texts truncated to their first %lld tokens\n",
+                 what.c_str(), (long long)st.truncated, (long long)st.texts,
+                 (long long)e.max_tokens());
+  }
+  if (st.empty > 0) {
+    std::fprintf(stderr, "%s: %lld texts gave no tokens; their vectors are zero\n", what.c_str(),
+                 (long long)st.empty);
+  }
+  if (stats_out) *stats_out = st;
+  return out;
+}
+
+namespace {
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos <= s.size()) {
+    size_t e = s.find(',', pos);
+    if (e == std::string::npos) e = s.size();
+    if (e > pos) out.push_back(s.substr(pos, e - pos));
+    pos = e + 1;
+  }
+  return out;
+}
+
+int run_embed(const Args& a) {
+  const std::string input = a.need("input"), output = a.need("output");
+  if (output.size() < 5 || output.compare(output.size() - 4, 4, ".npy") != 0)
+    throw UsageError{"--output must name a .npy file"};
+  const bool jsonl = a.has("field") || a.has("id-field") ||
+                     (input.size() >= 6 && input.compare(input.size() - 6, 6, ".jsonl") == 0);
+  embed::JsonlOptions jo;
+  jo.fields = split_commas(a.str("field", "text"));
+  jo.id_field = a.str("id-field", "_id");
+  jo.skip_malformed = a.flag("skip-bad-lines");
+  std::vector<std::string> issues;
+  jo.issues = &issues;
+  embed::TextItems items = embed::read_items(input, jsonl, jo);
+  for (const auto& s : issues) std::fprintf(stderr, "skipped %s\n", s.c_str());
+  if (items.texts.empty()) throw Error(input + ": no texts to embed");
+  auto e = make_embedder(a);
+  ThreadPool pool(a.threads());
+  embed::EmbedStats st;
+  std::vector<float> v = embed_with_progress(*e, items.texts, pool, "embed", &st);
+  if (a.has("save-config")) {
+    embed::save_config(a.str("save-config"), e->config());
+    std::fprintf(stderr, "pooling config written to %s/1_Pooling/config.json\n",
+                 a.str("save-config").c_str());
+  }
+  const int64_t rows = static_cast<int64_t>(items.texts.size());
+  std::string ids;
+  for (const auto& id : items.ids) ids += id + "\n";
+  index::write_npy_f32(output, v.data(), rows, e->dim());
+  const std::string ids_path = output.substr(0, output.size() - 4) + ".ids.txt";
+  write_file_atomic(ids_path, ids);
+  if (a.json()) {
+    std::printf(
+        "{\"rows\": %lld, \"dims\": %lld, \"tokens\": %lld, \"truncated\": %lld, \"skipped\": "
+        "%zu, \"output\": %s, \"ids\": %s}\n",
+        (long long)rows, (long long)e->dim(), (long long)st.tokens, (long long)st.truncated,
+        issues.size(), json_quote(output).c_str(), json_quote(ids_path).c_str());
+  } else {
+    std::printf(
+        "wrote %lld x %lld float32 to %s and %lld ids to %s (%lld tokens, %lld truncated)\n",
+        (long long)rows, (long long)e->dim(), output.c_str(), (long long)rows, ids_path.c_str(),
+        (long long)st.tokens, (long long)st.truncated);
+  }
+  return 0;
+}
+
+std::vector<Flag> embed_command_flags() {
+  std::vector<Flag> f = {
+      {"input", "FILE", "texts: one per non-empty line, or JSONL (*.jsonl or --field)", ""},
+      {"output", "X.npy", "float32 (rows, dims); ids go to X.ids.txt, one per line", ""},
+      {"field", "F[,F]", "JSONL: text field(s), joined with a space (e.g. title,text)", "text"},
+      {"id-field", "F", "JSONL: id field (\"\" = line number)", "_id"},
+      {"skip-bad-lines", "", "skip malformed JSONL lines (listed on stderr) instead of stopping",
+       ""},
+      {"save-config", "DIR",
+       "also store the pooling used as DIR/1_Pooling/config.json (read back from a model in DIR)",
+       ""},
+  };
+  for (auto& x : embedder_flags()) f.push_back(x);
+  return f;
+}
+
+}  // namespace
+}  // namespace loom::cli
+
+LOOM_COMMAND("embed", "embed texts with a model: .npy (float32) plus ids",
+             loom::cli::embed_command_flags(), loom::cli::run_embed,
+             "Each text is tokenised with the model's tokenizer (BOS included), run through the\n"
+             "model, its final hidden states pooled (over every token), optionally truncated\n"
+             "to --dims and L2-normalised. Pooling is read from the model's files when present\n"
+             "(sentence-transformers 1_Pooling/config.json + modules.json beside the model, or\n"
+             "GGUF <arch>.pooling_type); flags override. Texts are spread over --threads.\n"
+             "Example:\n"
+             "  loom embed --model stories260K.bin --tokenizer tok512.model --input lines.txt\n"
+             "    --output vecs.npy --pooling mean --threads 2");

@@ -1,0 +1,287 @@
+#include "train/loss_plot.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/mapped_file.h"
+
+namespace loom::train {
+
+namespace {
+
+// ---- log.csv ----
+
+bool parse_field(const std::string& s, double& out) {
+  if (s.empty()) return false;
+  char* end = nullptr;
+  out = std::strtod(s.c_str(), &end);
+  return end == s.c_str() + s.size() && std::isfinite(out);
+}
+
+// ---- PNG ----
+
+void put_u32(std::string& out, uint32_t v) {
+  for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<char>((v >> s) & 0xff));
+}
+
+void chunk(std::string& out, const char* type, const std::string& data) {
+  put_u32(out, static_cast<uint32_t>(data.size()));
+  std::string body(type, 4);
+  body += data;
+  out += body;
+  put_u32(out, static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(body.data()),
+                                           static_cast<uInt>(body.size()))));
+}
+
+// ---- drawing ----
+
+struct Canvas {
+  int w, h;
+  std::vector<uint8_t> px;
+  void set(int x, int y, const uint8_t* c) {
+    if (x < 0 || y < 0 || x >= w || y >= h) return;
+    std::copy(c, c + 3, px.begin() + (static_cast<size_t>(y) * w + x) * 3);
+  }
+  void rect(int x0, int y0, int x1, int y1, const uint8_t* c) {
+    for (int y = y0; y <= y1; ++y)
+      for (int x = x0; x <= x1; ++x) set(x, y, c);
+  }
+  void line(int x0, int y0, int x1, int y1, const uint8_t* c, int thick) {
+    const int dx = std::abs(x1 - x0), dy = -std::abs(y1 - y0);
+    const int sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1;
+    int err = dx + dy;
+    for (;;) {
+      rect(x0, y0, x0 + thick - 1, y0 + thick - 1, c);
+      if (x0 == x1 && y0 == y1) break;
+      const int e2 = 2 * err;
+      if (e2 >= dy) {
+        err += dy;
+        x0 += sx;
+      }
+      if (e2 <= dx) {
+        err += dx;
+        y0 += sy;
+      }
+    }
+  }
+};
+
+// 5x7 glyphs (rows top to bottom, bit 4 = leftmost column) for the characters labels use.
+const uint8_t* glyph(char ch) {
+  static const struct {
+    char c;
+    uint8_t rows[7];
+  } kFont[] = {
+      {'0', {0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E}},
+      {'1', {0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E}},
+      {'2', {0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F}},
+      {'3', {0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E}},
+      {'4', {0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02}},
+      {'5', {0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E}},
+      {'6', {0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E}},
+      {'7', {0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08}},
+      {'8', {0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E}},
+      {'9', {0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C}},
+      {'.', {0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C}},
+      {'-', {0x00, 0x00, 0x00, 0x1F, 0x00, 0x00, 0x00}},
+      {'+', {0x00, 0x04, 0x04, 0x1F, 0x04, 0x04, 0x00}},
+      {'a', {0x00, 0x00, 0x0E, 0x01, 0x0F, 0x11, 0x0F}},
+      {'d', {0x01, 0x01, 0x0D, 0x13, 0x11, 0x11, 0x0F}},
+      {'e', {0x00, 0x00, 0x0E, 0x11, 0x1F, 0x10, 0x0E}},
+      {'h', {0x10, 0x10, 0x16, 0x19, 0x11, 0x11, 0x11}},
+      {'i', {0x04, 0x00, 0x0C, 0x04, 0x04, 0x04, 0x0E}},
+      {'l', {0x0C, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E}},
+      {'n', {0x00, 0x00, 0x16, 0x19, 0x11, 0x11, 0x11}},
+      {'o', {0x00, 0x00, 0x0E, 0x11, 0x11, 0x11, 0x0E}},
+      {'p', {0x00, 0x00, 0x1E, 0x11, 0x1E, 0x10, 0x10}},
+      {'r', {0x00, 0x00, 0x16, 0x19, 0x10, 0x10, 0x10}},
+      {'s', {0x00, 0x00, 0x0E, 0x10, 0x0E, 0x01, 0x1E}},
+      {'t', {0x08, 0x08, 0x1C, 0x08, 0x08, 0x09, 0x06}},
+      {'u', {0x00, 0x00, 0x11, 0x11, 0x11, 0x13, 0x0D}},
+      {'v', {0x00, 0x00, 0x11, 0x11, 0x11, 0x0A, 0x04}},
+  };
+  for (const auto& g : kFont)
+    if (g.c == ch) return g.rows;
+  return nullptr;  // space and anything else: blank
+}
+
+constexpr int kScale = 2, kCharW = 6 * kScale, kCharH = 7 * kScale;
+
+void text(Canvas& cv, int x, int y, const std::string& s, const uint8_t* c) {
+  for (char ch : s) {
+    if (const uint8_t* g = glyph(ch))
+      for (int r = 0; r < 7; ++r)
+        for (int col = 0; col < 5; ++col)
+          if (g[r] & (0x10 >> col))
+            cv.rect(x + col * kScale, y + r * kScale, x + col * kScale + kScale - 1,
+                    y + r * kScale + kScale - 1, c);
+    x += kCharW;
+  }
+}
+
+// Tick spacing 1, 2 or 5 x 10^k giving about `want` intervals over span.
+double nice_step(double span, int want) {
+  const double raw = span / want, p = std::pow(10.0, std::floor(std::log10(raw)));
+  for (double m : {1.0, 2.0, 5.0, 10.0})
+    if (m * p >= raw) return m * p;
+  return 10 * p;
+}
+
+std::string label(double v, double step) {
+  char b[32];
+  const int decimals = step >= 1 ? 0 : static_cast<int>(std::ceil(-std::log10(step) - 1e-9));
+  std::snprintf(b, sizeof b, "%.*f", std::min(decimals, 6), v);
+  return b;
+}
+
+}  // namespace
+
+LossCurve parse_loss_log(const std::string& csv, const std::string& name) {
+  LossCurve c;
+  std::istringstream in(csv);
+  std::string line;
+  int64_t line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.empty() || line.rfind("step", 0) == 0) continue;
+    std::vector<std::string> f;
+    std::stringstream ls(line);
+    std::string cell;
+    while (std::getline(ls, cell, ',')) f.push_back(cell);
+    if (!line.empty() && line.back() == ',') f.emplace_back();
+    double step, v;
+    if (f.size() != 6 || !parse_field(f[0], step))
+      throw Error(name + ": line " + std::to_string(line_no) +
+                  ": expected step,loss,lr,grad_norm,tokens_per_s,val_loss");
+    if (parse_field(f[1], v)) {
+      c.step.push_back(step);
+      c.loss.push_back(v);
+    } else if (!f[1].empty()) {
+      throw Error(name + ": line " + std::to_string(line_no) + ": loss '" + f[1] +
+                  "' is not a number");
+    }
+    if (parse_field(f[5], v)) {
+      c.val_step.push_back(step);
+      c.val_loss.push_back(v);
+    } else if (!f[5].empty()) {
+      throw Error(name + ": line " + std::to_string(line_no) + ": val_loss '" + f[5] +
+                  "' is not a number");
+    }
+  }
+  return c;
+}
+
+std::string encode_png(int width, int height, const std::vector<uint8_t>& rgb) {
+  LOOM_ASSERT(width > 0 && height > 0 && rgb.size() == static_cast<size_t>(width) * height * 3,
+              "encode_png: pixel buffer does not match the size");
+  std::string raw;
+  raw.reserve(static_cast<size_t>(height) * (1 + width * 3));
+  for (int y = 0; y < height; ++y) {
+    raw.push_back(0);  // filter: none
+    raw.append(reinterpret_cast<const char*>(rgb.data()) + static_cast<size_t>(y) * width * 3,
+               static_cast<size_t>(width) * 3);
+  }
+  uLongf zlen = compressBound(static_cast<uLong>(raw.size()));
+  std::string z(zlen, '\0');
+  if (compress2(reinterpret_cast<Bytef*>(z.data()), &zlen,
+                reinterpret_cast<const Bytef*>(raw.data()), static_cast<uLong>(raw.size()),
+                9) != Z_OK)
+    throw Error("encode_png: zlib compress2 failed");
+  z.resize(zlen);
+  std::string png("\x89PNG\r\n\x1a\n", 8);
+  std::string ihdr;
+  put_u32(ihdr, static_cast<uint32_t>(width));
+  put_u32(ihdr, static_cast<uint32_t>(height));
+  ihdr += std::string("\x08\x02\x00\x00\x00", 5);  // 8 bits, RGB, deflate, adaptive, no interlace
+  chunk(png, "IHDR", ihdr);
+  chunk(png, "IDAT", z);
+  chunk(png, "IEND", "");
+  return png;
+}
+
+std::vector<uint8_t> draw_loss_curve(const LossCurve& c, int width, int height) {
+  static const uint8_t kBlack[3] = {0, 0, 0}, kGrid[3] = {225, 225, 225}, kBlue[3] = {31, 119, 180},
+                       kOrange[3] = {255, 127, 14};
+  Canvas cv{width, height, std::vector<uint8_t>(static_cast<size_t>(width) * height * 3, 255)};
+  const int left = 80, right = width - 20, top = 40, bottom = height - 50;
+  double x0 = 0, x1 = 1, y0 = 0, y1 = 1;
+  bool any = false;
+  auto extend = [&](const std::vector<double>& xs, const std::vector<double>& ys) {
+    for (size_t i = 0; i < xs.size(); ++i) {
+      if (!any) {
+        x0 = x1 = xs[i];
+        y0 = y1 = ys[i];
+        any = true;
+      }
+      x0 = std::min(x0, xs[i]);
+      x1 = std::max(x1, xs[i]);
+      y0 = std::min(y0, ys[i]);
+      y1 = std::max(y1, ys[i]);
+    }
+  };
+  extend(c.step, c.loss);
+  extend(c.val_step, c.val_loss);
+  if (x1 <= x0) x1 = x0 + 1;
+  if (y1 - y0 < 1e-6) {
+    y0 -= 0.5;
+    y1 += 0.5;
+  }
+  const double pad = 0.05 * (y1 - y0);
+  y0 -= pad;
+  y1 += pad;
+  auto px = [&](double x) {
+    return left + static_cast<int>(std::lround((x - x0) / (x1 - x0) * (right - left)));
+  };
+  auto py = [&](double y) {
+    return bottom - static_cast<int>(std::lround((y - y0) / (y1 - y0) * (bottom - top)));
+  };
+  // Grid and tick labels.
+  const double ys = nice_step(y1 - y0, 5), xs = nice_step(x1 - x0, 6);
+  for (double y = std::ceil(y0 / ys) * ys; y <= y1 + 1e-9; y += ys) {
+    cv.line(left, py(y), right, py(y), kGrid, 1);
+    const std::string l = label(y, ys);
+    text(cv, left - 8 - static_cast<int>(l.size()) * kCharW, py(y) - kCharH / 2, l, kBlack);
+  }
+  for (double x = std::ceil(x0 / xs) * xs; x <= x1 + 1e-9; x += xs) {
+    cv.line(px(x), top, px(x), bottom, kGrid, 1);
+    const std::string l = label(x, xs);
+    text(cv, px(x) - static_cast<int>(l.size()) * kCharW / 2, bottom + 8, l, kBlack);
+  }
+  cv.line(left, top, left, bottom, kBlack, 1);
+  cv.line(left, bottom, right, bottom, kBlack, 1);
+  text(cv, (left + right) / 2 - 2 * kCharW, height - kCharH - 10, "step", kBlack);
+  text(cv, 8, 10, "loss", kBlack);
+  // Legend.
+  cv.rect(right - 250, 14, right - 226, 17, kBlue);
+  text(cv, right - 218, 9, "train", kBlack);
+  cv.rect(right - 130, 14, right - 106, 17, kOrange);
+  cv.rect(right - 121, 12, right - 115, 19, kOrange);
+  text(cv, right - 98, 9, "held-out", kBlack);
+  // Curves.
+  for (size_t i = 1; i < c.step.size(); ++i)
+    cv.line(px(c.step[i - 1]), py(c.loss[i - 1]), px(c.step[i]), py(c.loss[i]), kBlue, 2);
+  if (c.step.size() == 1)
+    cv.rect(px(c.step[0]) - 1, py(c.loss[0]) - 1, px(c.step[0]) + 1, py(c.loss[0]) + 1, kBlue);
+  for (size_t i = 0; i < c.val_step.size(); ++i) {
+    if (i > 0)
+      cv.line(px(c.val_step[i - 1]), py(c.val_loss[i - 1]), px(c.val_step[i]), py(c.val_loss[i]),
+              kOrange, 2);
+    cv.rect(px(c.val_step[i]) - 3, py(c.val_loss[i]) - 3, px(c.val_step[i]) + 3,
+            py(c.val_loss[i]) + 3, kOrange);
+  }
+  return cv.px;
+}
+
+void write_loss_plot(const std::string& csv_path, const std::string& png_path, int width,
+                     int height) {
+  const LossCurve c = parse_loss_log(read_file(csv_path), csv_path);
+  write_file_atomic(png_path, encode_png(width, height, draw_loss_curve(c, width, height)));
+}
+
+}  // namespace loom::train

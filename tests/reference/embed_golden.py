@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Embedding golden for tests/embed/embedder_test.cpp and tests/cli/embed.sh.
+
+Model: stories260K.bin through the PyTorch forward of infer_ppl.py (float64), stopping at the
+final RMSNorm (the hidden states an embedder pools). Tokenisation: python sentencepiece with
+tok512.model, BOS (id 1) prepended: ids = [1] + sp.encode(text).
+Pooling over all tokens, BOS included (as sentence-transformers pools every attended token):
+mean, weighted-mean (weights 1..T, SGPT), last token, first token; then L2 normalisation.
+Matryoshka: the first 16 values of the mean pool, re-normalised.
+Run: /usr/bin/python3 tests/reference/embed_golden.py [DATA_DIR]  -> tests/reference/embed_golden.json
+"""
+import json
+import math
+import os
+import sys
+
+import sentencepiece as spm
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import infer_ppl  # noqa: E402  (load_bin, rms, rope_interleaved)
+
+DATA = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "..", "shared", "data")
+TEXTS = ["Once upon a time, there was a little girl named Lily.",
+         "The cat sat on the mat.",
+         "Tom and his dog went to the park to play with a big red ball.",
+         "x",
+         "She was very happy! \"Thank you,\" she said to her mom."]
+
+
+def hidden(cfg, w, ids):
+    dim, hidden_dim, L, H, KV, vocab, seq = cfg
+    hd, n = dim // H, len(ids)
+    x = w["emb"][ids]
+    pos = torch.arange(n, dtype=torch.float64)
+    mask = torch.triu(torch.full((n, n), float("-inf"), dtype=torch.float64), 1)
+    for l in range(L):
+        h = infer_ppl.rms(x, w["rms_att"][l])
+        q = (h @ w["wq"][l].T).view(n, H, hd).transpose(0, 1)
+        k = (h @ w["wk"][l].T).view(n, KV, hd).transpose(0, 1)
+        v = (h @ w["wv"][l].T).view(n, KV, hd).transpose(0, 1)
+        q, k = infer_ppl.rope_interleaved(q, pos, hd), infer_ppl.rope_interleaved(k, pos, hd)
+        k, v = k.repeat_interleave(H // KV, 0), v.repeat_interleave(H // KV, 0)
+        a = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(hd) + mask, -1) @ v
+        x = x + a.transpose(0, 1).reshape(n, dim) @ w["wo"][l].T
+        h = infer_ppl.rms(x, w["rms_ffn"][l])
+        x = x + (torch.nn.functional.silu(h @ w["w1"][l].T) * (h @ w["w3"][l].T)) @ w["w2"][l].T
+    return infer_ppl.rms(x, w["rms_final"])  # (n, dim)
+
+
+def unit(v):
+    return v / v.norm()
+
+
+def main():
+    cfg, w = infer_ppl.load_bin(os.path.join(DATA, "models/stories260K/stories260K.bin"))
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(DATA, "models/stories260K/tok512.model"))
+    torch.set_grad_enabled(False)
+    out = []
+    for text in TEXTS:
+        ids = [1] + sp.encode(text)
+        h = hidden(cfg, w, ids)
+        t = h.shape[0]
+        wts = torch.arange(1, t + 1, dtype=torch.float64)[:, None]
+        mean = h.mean(0)
+        pools = {"mean": mean, "weighted-mean": (h * wts).sum(0) / wts.sum(),
+                 "last": h[-1], "cls": h[0]}
+        case = {"text": text, "ids": ids, "mean_raw": mean.tolist()}
+        for name, v in pools.items():
+            case[name] = unit(v).tolist()
+        case["mean_dims16"] = unit(mean[:16]).tolist()
+        out.append(case)
+        print(len(ids), "tokens:", text)
+    with open(os.path.join(HERE, "embed_golden.json"), "w") as f:
+        json.dump({"model": "stories260K.bin", "tokenizer": "tok512.model", "cases": out}, f)
+
+
+if __name__ == "__main__":
+    main()

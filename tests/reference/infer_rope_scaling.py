@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Goldens for rope scaling (tests/models/golden_test.cpp, RopeScaling*): the random Llama of
+infer_models.py with theta 500 and
+  llama3_hf/  config.json rope_scaling {rope_type llama3, factor 8, low_freq_factor 1,
+              high_freq_factor 4, original_max_position_embeddings 32}: with head size 8 the
+              four frequencies fall in every band (kept, blended, slowed twice)
+  llama3.gguf the same weights for llama.cpp: q/k rows interleaved, the per-pair divisors in a
+              `rope_freqs.weight` tensor as llama.cpp's converter writes them
+  linear_hf/  config.json rope_scaling {type linear, factor 4}
+  rope_scaling_logits.json  PyTorch float64 logits for the prompts of infer_models.py
+The inverse frequencies follow Hugging Face's _compute_llama3_parameters (written out here; the
+transformers package is not installed) and linear scaling's inv_freq / factor.
+Run: /usr/bin/python3 tests/reference/infer_rope_scaling.py
+"""
+import json
+import math
+import os
+
+import torch
+
+import infer_models as im
+
+OUT = im.OUT
+CFG = dict(im.LLAMA, theta=500.0)
+LLAMA3 = dict(rope_type="llama3", factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0,
+              original_max_position_embeddings=32)
+
+
+def base_inv(c):
+    hd = c["dim"] // c["heads"]
+    return 1.0 / (c["theta"] ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
+
+
+def llama3_inv(c, s):
+    inv = base_inv(c)
+    low_wavelen = s["original_max_position_embeddings"] / s["low_freq_factor"]
+    high_wavelen = s["original_max_position_embeddings"] / s["high_freq_factor"]
+    out = []
+    for f in inv.tolist():
+        wavelen = 2 * math.pi / f
+        if wavelen < high_wavelen:
+            out.append(f)
+        elif wavelen > low_wavelen:
+            out.append(f / s["factor"])
+        else:
+            smooth = (s["original_max_position_embeddings"] / wavelen - s["low_freq_factor"]) / (
+                s["high_freq_factor"] - s["low_freq_factor"])
+            out.append((1 - smooth) * f / s["factor"] + smooth * f)
+    return torch.tensor(out, dtype=torch.float64)
+
+
+def hf_config(c, scaling):
+    return {"architectures": ["LlamaForCausalLM"], "model_type": "llama",
+            "hidden_size": c["dim"], "intermediate_size": c["hidden"],
+            "num_hidden_layers": c["layers"], "num_attention_heads": c["heads"],
+            "num_key_value_heads": c["kv_heads"], "max_position_embeddings": c["ctx"],
+            "rms_norm_eps": c["eps"], "rope_theta": c["theta"], "vocab_size": c["vocab"],
+            "tie_word_embeddings": False, "hidden_act": "silu", "rope_scaling": scaling}
+
+
+def main():
+    g = torch.Generator().manual_seed(20240601)
+    w = {k: v.float().double() for k, v in im.llama_weights(g).items()}
+    inv3 = llama3_inv(CFG, LLAMA3)
+    bands = [("kept" if a == b else "slowed" if abs(a - b / LLAMA3["factor"]) < 1e-15 else
+              "blended") for a, b in zip(inv3.tolist(), base_inv(CFG).tolist())]
+    assert set(bands) == {"kept", "blended", "slowed"}, bands
+    for name, scaling in (("llama3_hf", LLAMA3), ("linear_hf", {"type": "linear", "factor": 4.0})):
+        os.makedirs(os.path.join(OUT, name), exist_ok=True)
+        im.write_safetensors(os.path.join(OUT, name, "model.safetensors"), w)
+        with open(os.path.join(OUT, name, "config.json"), "w") as f:
+            json.dump(hf_config(CFG, scaling), f, indent=1)
+    meta, t = im.llama_to_gguf(w, CFG)
+    t["rope_freqs.weight"] = (base_inv(CFG) / inv3).float().double()  # divisors, as llama.cpp
+    im.write_gguf(os.path.join(OUT, "llama3.gguf"), meta, t)
+    logits = {"prompts": im.PROMPTS,
+              "llama3": [im.llama_forward(w, p, CFG, inv3).flatten().tolist() for p in im.PROMPTS],
+              "linear": [im.llama_forward(w, p, CFG, base_inv(CFG) / 4.0).flatten().tolist()
+                         for p in im.PROMPTS]}
+    with open(os.path.join(OUT, "rope_scaling_logits.json"), "w") as f:
+        json.dump(logits, f)
+    print("wrote", OUT, "bands", bands)
+
+
+if __name__ == "__main__":
+    main()
