@@ -259,7 +259,7 @@ void PipelineTokenizer::encode_ids(std::string_view text, bool add_special,
                                    std::vector<int32_t>& out) const {
   if ((add_special && post_processor_ && post_processor_->added_tokens(false) > 0) || truncation_ ||
       padding_) {
-    Encoding e = encode(text, true);
+    Encoding e = encode(text, add_special);
     out.assign(e.ids.begin(), e.ids.end());
     return;
   }
