@@ -120,6 +120,7 @@ void apply_truncation_padding(const loom::cli::Args& args, loom::text::Tokenizer
       args.has("pad-side") || args.has("pad-to-multiple-of")) {
     loom::text::PaddingParams p = tok.padding().value_or(loom::text::PaddingParams{});
     if (args.has("pad-to")) p.fixed = non_negative(args, "pad-to", 0);
+    if (p.fixed && *p.fixed > (1 << 20)) throw loom::cli::UsageError{"--pad-to: at most 1048576"};
     if (args.flag("pad")) p.fixed.reset();
     if (args.has("pad-to-multiple-of"))
       p.pad_to_multiple_of = non_negative(args, "pad-to-multiple-of", 0);

@@ -81,6 +81,10 @@ PipelineTokenizer::PipelineTokenizer(PipelineParts parts)
       added_.add(t, added_pattern(t), t.normalized && normalizer_ != nullptr);
     }
   }
+  if (padding_ && padding_->pad_id >= vocab_size()) {
+    throw Error(parts.name + ": field /padding/pad_id: " + std::to_string(padding_->pad_id) +
+                " is outside the vocabulary (size " + std::to_string(vocab_size()) + ")");
+  }
   if (post_processor_) {
     for (int32_t id : post_processor_->special_ids()) {
       if (id < 0 || id >= vocab_size()) {
@@ -94,6 +98,14 @@ PipelineTokenizer::PipelineTokenizer(PipelineParts parts)
 }
 
 PipelineTokenizer::~PipelineTokenizer() = default;
+
+void PipelineTokenizer::set_padding(std::optional<PaddingParams> p) {
+  if (p && (p->pad_id < 0 || p->pad_id >= vocab_size())) {
+    throw Error("padding: pad_id " + std::to_string(p->pad_id) +
+                " is outside the vocabulary (size " + std::to_string(vocab_size()) + ")");
+  }
+  padding_ = std::move(p);
+}
 
 std::string PipelineTokenizer::added_pattern(const AddedToken& t) const {
   if (!t.normalized || !normalizer_) return t.content;
@@ -247,7 +259,7 @@ void PipelineTokenizer::encode_ids(std::string_view text, bool add_special,
                                    std::vector<int32_t>& out) const {
   if ((add_special && post_processor_ && post_processor_->added_tokens(false) > 0) || truncation_ ||
       padding_) {
-    Encoding e = encode(text, true);
+    Encoding e = encode(text, add_special);
     out.assign(e.ids.begin(), e.ids.end());
     return;
   }

@@ -53,7 +53,8 @@ class PipelineTokenizer : public Tokenizer {
   std::string to_json() const override;
   TokenizerInfo info() const override;
   void set_truncation(std::optional<TruncationParams> t) override { truncation_ = std::move(t); }
-  void set_padding(std::optional<PaddingParams> p) override { padding_ = std::move(p); }
+  // Throws loom::Error when pad_id is outside the vocabulary.
+  void set_padding(std::optional<PaddingParams> p) override;
   std::optional<TruncationParams> truncation() const override { return truncation_; }
   std::optional<PaddingParams> padding() const override { return padding_; }
 

@@ -11,6 +11,10 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
+// Longest padded length a file may ask for (tokens): far above any model's context, low enough
+// that a hostile file cannot make every encode allocate gigabytes.
+constexpr int64_t kMaxPadLength = int64_t(1) << 20;
+
 Side side_from_json(const JsonNode& j) {
   const std::string s = j.str();
   if (s == "Right") return Side::kRight;
@@ -75,13 +79,13 @@ std::optional<PaddingParams> padding_from_json(const JsonNode& j) {
     if (s->is_string()) {
       if (s->str() != "BatchLongest") s->fail("\"BatchLongest\" or {\"Fixed\": n}");
     } else if (s->has("Fixed")) {
-      p.fixed = s->at("Fixed").integer(0, int64_t(1) << 31);
+      p.fixed = s->at("Fixed").integer(0, kMaxPadLength);
     } else {
       s->fail("\"BatchLongest\" or {\"Fixed\": n}");
     }
   }
   if (auto d = j.find("direction")) p.direction = side_from_json(*d);
-  if (auto m = j.find("pad_to_multiple_of")) p.pad_to_multiple_of = m->integer(0, int64_t(1) << 31);
+  if (auto m = j.find("pad_to_multiple_of")) p.pad_to_multiple_of = m->integer(0, kMaxPadLength);
   if (auto v = j.find("pad_id")) p.pad_id = int32_t(v->integer(0, (int64_t(1) << 31) - 1));
   if (auto v = j.find("pad_type_id")) p.pad_type_id = int32_t(v->integer(0, 255));
   p.pad_token = j.str_or("pad_token", "[PAD]");

@@ -114,6 +114,25 @@ TEST(TruncationPadding, SettersOverrideTheFile) {
   EXPECT_EQ(tok->encode("a b c d e f g h i j k l m n o p", true).ids.size(), 18u);
 }
 
+TEST(TruncationPadding, EncodeIdsHonoursAddSpecial) {
+  // The ids-only path goes through encode when truncation is set; it must not add [CLS]/[SEP]
+  // unless asked (the CLI's --ids path).
+  const json& cfg = golden()["configs"][0];  // BERT, truncation 8, no padding
+  json j = json::parse(base_json("bert"));
+  j["truncation"] = cfg["truncation"];
+  auto tok = loom::text::load_tokenizer_json(j.dump(), "bert.json");
+  const auto& singles = golden()["singles"];
+  for (const auto& run : cfg["runs"]) {
+    const bool special = run["add_special"];
+    for (size_t i = 0; i < singles.size(); ++i) {
+      std::vector<int32_t> ids = {42};
+      tok->encode_ids(singles[i].get<std::string>(), special, ids);
+      EXPECT_EQ(ids, run["singles"][i]["ids"].get<std::vector<int32_t>>())
+          << (special ? "add_special " : "no special ") << singles[i];
+    }
+  }
+}
+
 TEST(TruncationPadding, BadSettingsNameTheField) {
   json j = json::parse(base_json("bert"));
   const std::pair<json, std::string> bad[] = {
@@ -122,6 +141,8 @@ TEST(TruncationPadding, BadSettingsNameTheField) {
       {{{"truncation", {{"max_length", 4}, {"direction", "Up"}}}}, "/truncation/direction"},
       {{{"padding", {{"strategy", {{"Fixed", "x"}}}}}}, "/padding/strategy/Fixed"},
       {{{"padding", {{"strategy", "Longest"}}}}, "/padding/strategy"},
+      {{{"padding", {{"strategy", {{"Fixed", int64_t(1) << 40}}}}}}, "/padding/strategy/Fixed"},
+      {{{"padding", {{"pad_id", 30522}}}}, "/padding/pad_id"},
   };
   for (const auto& [patch, field] : bad) {
     json k = j;
