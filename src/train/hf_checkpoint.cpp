@@ -86,6 +86,17 @@ nn::CausalLmConfig causal_lm_config_from_json(const std::string& text, const std
     c.max_seq = field(j, name, "max_position_embeddings", 2048, false);
     c.norm_eps = static_cast<float>(number(j, name, "rms_norm_eps", 1e-6));
     c.rope_theta = static_cast<float>(number(j, name, "rope_theta", 10000.0));
+    // Inference honours rope_scaling (linear, llama3); the trainable model does not yet, and
+    // training with plain RoPE would silently change what the model computes.
+    if (j.contains("rope_scaling") && j["rope_scaling"].is_object()) {
+      const json& rs = j["rope_scaling"];
+      std::string kind = "unknown";
+      for (const char* k : {"rope_type", "type"})
+        if (rs.contains(k) && rs[k].is_string()) kind = rs[k].get<std::string>();
+      if (kind != "default")
+        throw Error(name + ": field 'rope_scaling' (" + kind +
+                    "): training a model with rope scaling is not supported yet");
+    }
     c.tie_embeddings = j.contains("tie_word_embeddings") && j["tie_word_embeddings"].is_boolean() &&
                        j["tie_word_embeddings"].get<bool>();
     if (j.contains("head_dim") && !j["head_dim"].is_null() &&

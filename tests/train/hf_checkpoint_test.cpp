@@ -114,6 +114,12 @@ TEST(HfCheckpoint, MismatchedOrBrokenConfigsAreNamedErrors) {
   c = config;
   c["loom_extension"] = {{"base_vocab_size", 50}};
   EXPECT_EQ(read_hf_model(variant("base_ok", c)).base_vocab_size, 50);
+  // Rope scaling runs in inference but not in the trainable model: refused, not ignored.
+  c = config;
+  c["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}};
+  expect_error(variant("rope", c), "'rope_scaling' (llama3)");
+  c["rope_scaling"] = {{"rope_type", "default"}};
+  EXPECT_NO_THROW(read_hf_model(variant("rope_default", c)));
   const std::string d = temp_dir("noconfig");
   write_file_atomic(d + "/model.safetensors", weights);
   expect_error(d, "config.json");
