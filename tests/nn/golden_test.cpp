@@ -15,46 +15,14 @@
 #include "core/mapped_file.h"
 #include "nn/causal_lm.h"
 #include "nn/optim.h"
+#include "golden_tensors.h"
 #include "test_util.h"
 
 namespace loom::nn {
 namespace {
 
-struct Golden {
-  std::map<std::string, std::string> config;
-  std::map<std::string, std::vector<float>> tensors;
-  const std::vector<float>& at(const std::string& name) const {
-    auto it = tensors.find(name);
-    if (it == tensors.end()) throw Error("golden: missing tensor " + name);
-    return it->second;
-  }
-};
-
-Golden load_golden(const std::string& stem) {
-  Golden g;
-  std::string bin = read_file(test::golden_path(stem + ".bin"));
-  std::ifstream idx(test::golden_path(stem + ".txt"));
-  EXPECT_TRUE(idx.good()) << "missing golden " << stem;
-  std::string line;
-  while (std::getline(idx, line)) {
-    std::istringstream ls(line);
-    std::string name;
-    ls >> name;
-    if (name == "config") {
-      std::string k, v;
-      ls >> k >> v;
-      g.config[k] = v;
-      continue;
-    }
-    size_t off, n;
-    ls >> off >> n;
-    EXPECT_LE((off + n) * 4, bin.size()) << name;
-    std::vector<float> v(n);
-    std::memcpy(v.data(), bin.data() + off * 4, n * 4);
-    g.tensors[name] = std::move(v);
-  }
-  return g;
-}
+using test::Golden;
+using test::load_golden;
 
 CausalLmConfig config_of(const Golden& g, Arch arch) {
   CausalLmConfig c;
