@@ -114,9 +114,9 @@ int run_generate(const Args &args) {
     std::printf("\n");
   }
   std::fflush(stdout);
-  std::fprintf(stderr, "loom generate: %s (%s), loaded in %.3f s, %d thread(s)\n",
-               model->config().describe().c_str(), model->weights().format().c_str(), load_s,
-               pool.size());
+  std::fprintf(stderr, "loom generate: %s (%s), weights %.1f MB, loaded in %.3f s, %d thread(s)\n",
+               model->config().describe().c_str(), model->weights().format().c_str(),
+               static_cast<double>(model->weight_bytes()) / 1e6, load_s, pool.size());
   const double n_new = static_cast<double>(res.tokens.size());
   std::fprintf(
       stderr,

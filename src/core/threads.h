@@ -40,7 +40,12 @@ class ThreadPool {
   std::mutex mu_;
   std::condition_variable wake_;
   std::condition_variable done_cv_;
-  uint64_t generation_ = 0;
+  // A new job bumps generation_. Idle workers spin on it for a short while before they sleep on
+  // wake_, and the caller spins on active_ before it sleeps on done_cv_: a decode step hands out
+  // about five jobs per layer, and a futex wake-up per job cost more than the spin.
+  std::atomic<uint64_t> generation_{0};
+  int sleepers_ = 0;    // workers waiting on wake_ (guarded by mu_)
+  bool main_waiting_ = false;  // the caller waits on done_cv_ (guarded by mu_)
   bool stop_ = false;
   const std::function<void(int64_t)>* fn_ = nullptr;
   int64_t n_tasks_ = 0;
