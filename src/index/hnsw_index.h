@@ -60,7 +60,7 @@ class HnswIndex : public Index {
   HnswParams p_;
   int64_t m0_;
   double level_mult_;
-  std::vector<uint32_t> links0_;              // (n_slots, 1 + 2M)
+  HugeVector<uint32_t> links0_;               // (n_slots, 1 + 2M), on huge pages
   std::vector<std::vector<uint32_t>> upper_;  // slot -> levels 1..level, each (1 + M)
   std::vector<uint8_t> level_;                // (n_slots)
   uint32_t entry_ = kNoSlot;

@@ -183,8 +183,8 @@ std::unique_ptr<Index> deserialize_index(const uint8_t* data, size_t size,
     default:
       throw Error(name + ": META kind " + std::to_string(kind) + " is not flat/hnsw/vamana");
   }
-  index->mutable_store().restore(r.array<float>(kVecs, n * dim), r.array<uint64_t>(kIds, n),
-                                 r.array<uint8_t>(kTomb, n), name);
+  index->mutable_store().restore(r.array<float, HugePageAllocator<float>>(kVecs, n * dim),
+                                 r.array<uint64_t>(kIds, n), r.array<uint8_t>(kTomb, n), name);
   index->read_sections(r);
   return index;
 }

@@ -36,8 +36,8 @@ constexpr uint32_t fourcc(const char (&s)[5]) {
 
 class FileWriter {
  public:
-  template <typename T>
-  void add_array(uint32_t tag, const std::vector<T>& v) {
+  template <typename T, typename A>
+  void add_array(uint32_t tag, const std::vector<T, A>& v) {
     add(tag, std::string_view(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T)));
   }
   void add(uint32_t tag, std::string_view payload);
@@ -56,12 +56,12 @@ class FileReader {
   bool has(uint32_t tag) const { return sections_.count(tag) != 0; }
   // Payload of a required section; throws naming the file and tag when absent.
   std::string_view section(uint32_t tag) const;
-  // A section holding exactly `count` values of T.
-  template <typename T>
-  std::vector<T> array(uint32_t tag, size_t count) const {
+  // A section holding exactly `count` values of T, in a vector with allocator A.
+  template <typename T, typename A = std::allocator<T>>
+  std::vector<T, A> array(uint32_t tag, size_t count) const {
     std::string_view s = section(tag);
     if (s.size() != count * sizeof(T)) size_error(tag, count * sizeof(T), s.size());
-    std::vector<T> v(count);
+    std::vector<T, A> v(count);
     if (count) std::memcpy(v.data(), s.data(), s.size());
     return v;
   }

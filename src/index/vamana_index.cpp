@@ -66,6 +66,13 @@ void VamanaIndex::beam(const float* q, int64_t L, VisitedList& visited, std::vec
     uint32_t c = (*list)[cur].slot;
     done[cur] = 1;
     if (expanded) expanded->push_back(c);
+    // The next node to expand is most likely the next unexpanded one: start fetching its list.
+    for (size_t n = cur + 1; n < list->size(); ++n) {
+      if (!done[n]) {
+        __builtin_prefetch(links((*list)[n].slot));
+        break;
+      }
+    }
     const uint32_t fresh =
         fresh_neighbours<kLocked>(links(c), c, *locks_, visited, buf,
                                   [&](uint32_t nb) { prefetch_vector(store_.vector(nb), pf); });
@@ -299,7 +306,7 @@ void VamanaIndex::repair_deleted(ThreadPool* pool) {
 
 void VamanaIndex::remap_slots(const std::vector<uint32_t>& remap) {
   const size_t n_new = static_cast<size_t>(store_.n_slots());
-  std::vector<uint32_t> g(n_new * stride(), 0);
+  HugeVector<uint32_t> g(n_new * stride(), 0);
   for (uint32_t s = 0; s < remap.size(); ++s) {
     uint32_t t = remap[s];
     if (t == kNoSlot) continue;
@@ -344,7 +351,7 @@ void VamanaIndex::read_sections(const FileReader& r) {
   p_ = VamanaParams{static_cast<int64_t>(R), static_cast<int64_t>(L), static_cast<float>(alpha),
                     static_cast<int64_t>(L_search), seed};
   const size_t n = static_cast<size_t>(store_.n_slots());
-  graph_ = r.array<uint32_t>(kGraph, n * stride());
+  graph_ = r.array<uint32_t, HugePageAllocator<uint32_t>>(kGraph, n * stride());
   for (uint32_t v = 0; v < n; ++v) {
     const uint32_t* ls = links(v);
     if (ls[0] > R) throw Error(name + ": slot " + std::to_string(v) + " has more than R links");

@@ -65,7 +65,7 @@ class VamanaIndex : public Index {
   static constexpr int64_t kMaxEntries = 1024;  // entry sample size cap (about sqrt(n))
 
   VamanaParams p_;
-  std::vector<uint32_t> graph_;  // (n_slots, 1 + R): count, then neighbours
+  HugeVector<uint32_t> graph_;  // (n_slots, 1 + R): count, then neighbours; on huge pages
   uint32_t medoid_ = kNoSlot;
   std::vector<uint32_t> entries_;     // spread-out sample of live slots used to seed beams
   std::vector<float> entry_vectors_;  // (entries_.size(), dim) copies of their vectors

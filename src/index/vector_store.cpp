@@ -119,7 +119,7 @@ std::vector<float> VectorStore::prepare_query(const float* q) const {
   return out;
 }
 
-void VectorStore::restore(std::vector<float> data, std::vector<uint64_t> ids,
+void VectorStore::restore(HugeVector<float> data, std::vector<uint64_t> ids,
                           std::vector<uint8_t> deleted, const std::string& what) {
   if (data.size() != ids.size() * static_cast<size_t>(dim_) || deleted.size() != ids.size()) {
     throw Error(what + ": vector, id and tombstone sections disagree on the number of slots");

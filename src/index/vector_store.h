@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/huge_pages.h"
 #include "index/distance.h"
 
 namespace loom::index {
@@ -57,17 +58,17 @@ class VectorStore {
                                 live_.bucket_count() * sizeof(void*) + live_.size() * 32);
   }
   // Raw access for the file format.
-  const std::vector<float>& data() const { return data_; }
+  const HugeVector<float>& data() const { return data_; }
   const std::vector<uint64_t>& ids() const { return ids_; }
   const std::vector<uint8_t>& tombstones() const { return deleted_; }
   // Rebuilds a store from saved parts; validates sizes and ids, throws loom::Error naming `what`.
-  void restore(std::vector<float> data, std::vector<uint64_t> ids, std::vector<uint8_t> deleted,
+  void restore(HugeVector<float> data, std::vector<uint64_t> ids, std::vector<uint8_t> deleted,
                const std::string& what);
 
  private:
   int64_t dim_;
   Metric metric_;
-  std::vector<float> data_;       // (n_slots, dim)
+  HugeVector<float> data_;        // (n_slots, dim), on huge pages: searches read it at random
   std::vector<uint64_t> ids_;     // (n_slots)
   std::vector<uint8_t> deleted_;  // (n_slots) 1 = tombstone
   std::unordered_map<uint64_t, uint32_t> live_;

@@ -8,6 +8,8 @@
 #include <mutex>
 #include <vector>
 
+#include "core/huge_pages.h"
+
 namespace loom::index {
 
 class VisitedList {
@@ -33,7 +35,7 @@ class VisitedList {
   const uint16_t* tag_address(uint32_t s) const { return &tags_[s]; }
 
  private:
-  std::vector<uint16_t> tags_;
+  HugeVector<uint16_t> tags_;  // read at random, like the vectors
   uint16_t epoch_ = 0;
 };
 

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <ctime>
 #include <set>
 #include <stdexcept>
@@ -18,6 +19,7 @@
 
 #include "core/threads.h"
 #include "index/factory.h"
+#include "index/index_file.h"
 #include "index/npy.h"
 #include "index/synthetic.h"
 
@@ -88,10 +90,27 @@ static int run(const std::string& dir, const std::string& kind, int threads) {
   loom::ThreadPool pool(threads);
   auto t0 = Clock::now();
   double c0 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
-  idx->add(ids, base.data.data(), &pool);
+  // LOOM_ANN_INDEX=FILE: search experiments on one fixed graph — load FILE when it exists (build
+  // figures then read 0), else build and save it there.
+  const char* saved = std::getenv("LOOM_ANN_INDEX");
+  if (saved != nullptr && std::filesystem::exists(saved)) {
+    idx = ix::load_index(saved);
+  } else {
+    idx->add(ids, base.data.data(), &pool);
+    if (saved != nullptr) ix::save_index(*idx, saved);
+  }
   double build = secs(t0), build_cpu = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0;
   double bpv = static_cast<double>(idx->memory_bytes()) / base.rows;
-  for (int ef : {10, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128, 160, 200, 256, 320}) {
+  std::vector<int> efs = {10, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128, 160, 200, 256, 320};
+  if (const char* e = std::getenv("LOOM_ANN_EFS")) {  // e.g. "48,64": a shorter sweep
+    efs.clear();
+    for (const char* c = e; *c != 0;) {
+      efs.push_back(std::atoi(c));
+      while (*c != 0 && *c != ',') ++c;
+      if (*c == ',') ++c;
+    }
+  }
+  for (int ef : efs) {
     ix::SearchParams sp;
     sp.ef = ef;
     std::vector<uint64_t> got(q.rows * 10);
