@@ -58,7 +58,7 @@ EmbedStats Embedder::embed(std::span<const std::string> texts, ThreadPool& pool,
       } else {
         session.reset();
         const int64_t t = static_cast<int64_t>(ids.size());
-        model_->forward(session, one, ids.data(), t, /*all_logits=*/true);
+        model_->forward_hidden(session, one, ids.data(), t);
         // hidden (t, d) -> pooled (d) -> row (od)
         loom::embed::pool(models::Model::hidden_states(session), t, d, config_.pooling,
                           pooled.data());

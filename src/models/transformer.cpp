@@ -68,14 +68,25 @@ void Session::copy_from(const Session& other) {
 
 const float* Model::hidden_states(const Session& s) { return s.hidden_.data(); }
 
-void Model::forward(Session& s, ThreadPool& pool, const int32_t* tokens, int64_t n,
-                    bool all_logits) const {
+void Model::check_room(const Session& s, int64_t n) const {
   LOOM_ASSERT(s.model_ == this, "session of another model");
   if (n <= 0) throw Error("forward: no tokens to process");
   if (s.pos_ + n > s.capacity_) {
     throw Error("sequence of " + std::to_string(s.pos_ + n) + " tokens exceeds the context of " +
                 std::to_string(s.capacity_) + " positions");
   }
+}
+
+void Model::forward_hidden(Session& s, ThreadPool& pool, const int32_t* tokens, int64_t n) const {
+  check_room(s, n);
+  for (int64_t i = 0; i < n; i += s.chunk_) {
+    forward_chunk(s, pool, tokens + i, std::min(s.chunk_, n - i), /*all_logits=*/true, nullptr);
+  }
+}
+
+void Model::forward(Session& s, ThreadPool& pool, const int32_t* tokens, int64_t n,
+                    bool all_logits) const {
+  check_room(s, n);
   const int64_t V = cfg_.vocab_size;
   s.logits_.resize(static_cast<size_t>((all_logits ? n : 1) * V));
   for (int64_t i = 0; i < n; i += s.chunk_) {

@@ -63,12 +63,18 @@ class Model {
   void forward(Session& s, ThreadPool& pool, const int32_t* tokens, int64_t n,
                bool all_logits = false) const;
 
+  // As forward, but stops at the final norm: no LM head (for embeddings, which never read the
+  // logits; the head is the largest matmul of a small model). hidden_states() gives every row of
+  // the last chunk; session.logits() is left as it was.
+  void forward_hidden(Session& s, ThreadPool& pool, const int32_t* tokens, int64_t n) const;
+
   // Final hidden states (after the final norm) of the last forward pass, for embeddings: all rows
-  // of the last chunk (n, dim) when all_logits, else the last row (dim). Give the Session a chunk
-  // at least as long as the input to get every row.
+  // of the last chunk (n, dim) after forward_hidden or all_logits, else the last row (dim). Give
+  // the Session a chunk at least as long as the input to get every row.
   static const float* hidden_states(const Session& s);
 
  private:
+  void check_room(const Session& s, int64_t n) const;
   void forward_chunk(Session& s, ThreadPool& pool, const int32_t* tokens, int64_t n,
                      bool all_logits, float* logits_out) const;
   TransformerConfig cfg_;

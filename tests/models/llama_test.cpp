@@ -74,6 +74,23 @@ TEST(Llama, Stories260KPromptBatchEqualsStepByStep) {
   }
 }
 
+TEST(Llama, ForwardHiddenEqualsTheHiddenStatesOfAFullForwardAndSkipsTheHead) {
+  const std::string dir = test::data_path("models/stories260K/");
+  LOOM_REQUIRE_DATA(dir + "stories260K.bin");
+  auto m = load_model(dir + "stories260K.bin");
+  ThreadPool pool(1);
+  std::vector<int32_t> toks = {1, 403, 407, 261, 378, 10, 300, 290, 17, 5};
+  Session full(*m), hid(*m);
+  m->forward(full, pool, toks.data(), 10, true);
+  m->forward_hidden(hid, pool, toks.data(), 10);
+  EXPECT_EQ(hid.position(), 10);
+  EXPECT_TRUE(hid.logits().empty());  // the head never ran
+  const float* a = Model::hidden_states(full);
+  const float* b = Model::hidden_states(hid);
+  for (int64_t i = 0; i < 10 * 64; ++i) ASSERT_EQ(a[i], b[i]) << i;
+  EXPECT_THROW(m->forward_hidden(hid, pool, toks.data(), 0), Error);
+}
+
 TEST(Llama, Stories260KGreedyMatchesLlama2c) {
   const std::string dir = test::data_path("models/stories260K/");
   LOOM_REQUIRE_DATA(dir + "expected.json");

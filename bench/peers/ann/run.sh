@@ -10,6 +10,7 @@ N=${ANN_N:-200000}
 NQ=${ANN_NQ:-1000}
 THREADS=${ANN_THREADS:-2}
 out=bench/out/ann
+[ "$N" = 200000 ] || out="bench/out/ann-$N"  # other sizes keep their own data
 mkdir -p "$out"
 
 if ! dpkg -s libhnswlib-dev python3-faiss >/dev/null 2>&1; then
