@@ -214,18 +214,24 @@ Var ContrastiveTrainer::loss(const std::vector<int64_t>& idx, const std::vector<
                                  cfg_.loss);
 }
 
-StepStats ContrastiveTrainer::step() {
-  const int64_t step = opt_.steps();
+float ContrastiveTrainer::compute_gradients(const std::vector<int64_t>& idx,
+                                            const std::vector<TokenPair>& examples) {
   model_.params().zero_grad();
   tape_.reset();
-  Var l = loss(batch_indices(step), data_);
+  Var l = loss(idx, examples);
   const float v = tape_.data(l)[0];
+  if (std::isfinite(v)) tape_.backward(l);
+  tape_.reset();
+  return v;
+}
+
+StepStats ContrastiveTrainer::step() {
+  const int64_t step = opt_.steps();
+  const float v = compute_gradients(batch_indices(step), data_);
   if (!std::isfinite(v))
     throw Error("training: loss is " + std::string(std::isnan(v) ? "NaN" : "Inf") + " at step " +
                 std::to_string(step + 1) +
                 "; stopped before updating, the last checkpoint is the last good state");
-  tape_.backward(l);
-  tape_.reset();
   return finish_step(model_.params(), opt_, cfg_.schedule, cfg_.clip, pool_, step, v);
 }
 

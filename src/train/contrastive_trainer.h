@@ -84,6 +84,11 @@ class ContrastiveTrainer {
   // rows, on the tape. What the loss sees before normalisation.
   nn::Var embed(nn::Tape& t, const std::vector<const std::vector<int32_t>*>& seqs);
 
+  // Zeroes the parameter gradients, then leaves there the gradient of the loss of examples idx
+  // (one batch: each one's positive a negative for the others) and returns the loss. A
+  // non-finite loss is returned with no backward pass.
+  float compute_gradients(const std::vector<int64_t>& idx, const std::vector<TokenPair>& examples);
+
   nn::AdamW& optimizer() { return opt_; }
   void save_checkpoint(const std::string& path) const { save_train_checkpoint(model_, opt_, path); }
   void load_checkpoint(const std::string& path) { load_train_checkpoint(model_, opt_, path); }
