@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -132,7 +133,9 @@ int run_train_embed(const Args& a) {
   ::mkdir(out.c_str(), 0755);
   if (!is_dir(out)) throw Error(out + ": cannot create the output directory");
   const std::string ckpt = out + "/checkpoint.loom", log_path = out + "/log.csv";
-  if (file_exists(ckpt)) throw Error(ckpt + " exists: choose another --out");
+  const bool resume = a.flag("resume");
+  if (!resume && file_exists(ckpt))
+    throw Error(ckpt + " exists: pass --resume to continue it or choose another --out");
   std::shared_ptr<const loom::text::Tokenizer> tok = loom::text::load_tokenizer(tok_path);
   {
     std::string name = base_name(tok_path);
@@ -238,11 +241,29 @@ int run_train_embed(const Args& a) {
   what += "\nmax_tokens ";
   what += std::to_string(max_tokens);
   what += '\n';
-  loom::write_file_atomic(out + "/train_mode.txt", what);
+  const std::string what_path = out + "/train_mode.txt";
+  if (resume) {
+    // The checkpoint holds values and moments, not the objective: --resume must train the same.
+    const std::string prev = file_exists(what_path) ? loom::read_file(what_path) : std::string();
+    if (prev != what)
+      throw Error(what_path + ": the run was started with other settings (" + prev + "); resume " +
+                  "with the same --pooling/--temperature/--symmetric/--matryoshka/--max-tokens/--train");
+    trainer.load_checkpoint(ckpt);
+  }
+  loom::write_file_atomic(what_path, what);
 
-  std::ofstream log(log_path, std::ios::trunc);
+  std::string kept = "step,loss,lr,grad_norm,pairs_per_s,val_loss\n";
+  if (resume) {
+    // Log lines past the checkpoint (a run stopped between saves wrote them) are dropped.
+    std::ifstream in(log_path);
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind("step", 0) != 0 && std::atoll(line.c_str()) <= trainer.steps_done())
+        kept += line + "\n";
+  }
+  loom::write_file_atomic(log_path, kept);
+  std::ofstream log(log_path, std::ios::app);
   if (!log) throw Error(log_path + ": cannot open for writing");
-  log << "step,loss,lr,grad_norm,pairs_per_s,val_loss\n";
   const std::string base_config = init.config_json;
   auto save = [&] {
     trainer.save_checkpoint(ckpt);
@@ -262,7 +283,8 @@ int run_train_embed(const Args& a) {
                static_cast<long long>(steps));
   auto t0 = std::chrono::steady_clock::now();
   float first = NAN, loss = NAN;
-  while (trainer.steps_done() < steps) {
+  const int64_t stop_at = std::min<int64_t>(steps, a.integer("stop-at", steps));
+  while (trainer.steps_done() < stop_at) {
     auto ts = std::chrono::steady_clock::now();
     loom::train::StepStats st = trainer.step();
     const double secs =
@@ -276,7 +298,7 @@ int run_train_embed(const Args& a) {
     std::fprintf(stderr, "step %lld/%lld loss %.4f lr %.3g grad_norm %.3f\n",
                  static_cast<long long>(st.step), static_cast<long long>(steps), st.loss, st.lr,
                  st.grad_norm);
-    if (st.step % save_every == 0 && st.step != steps) save();
+    if (st.step % save_every == 0 && st.step != stop_at) save();
   }
   save();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -360,6 +382,8 @@ LOOM_COMMAND(
         {"seed", "N", "batch-sampling (and LoRA init) seed", "1"},
         {"bf16", "", "bf16 matmuls with fp32 master weights", ""},
         {"save-every", "N", "steps between checkpoints", "100"},
+        {"resume", "", "continue DIR/checkpoint.loom exactly (same flags)", ""},
+        {"stop-at", "N", "stop (with a checkpoint) after step N, as if interrupted", ""},
         {"probe", "FILE", "after training, write the vectors of FILE's lines (training graph)", ""},
         {"probe-out", "FILE", "where --probe writes them (one line of numbers per text)", ""},
     },

@@ -4,7 +4,8 @@
 # the output directory records its pooling (modules.json + 1_Pooling/config.json) and
 # `loom embed --model DIR`, with no pooling flag, picks it up and gives exactly the vectors the
 # training graph computes for the same texts; --pooling last is recorded too; JSONL pairs with
-# hard negatives; a malformed pairs line is named by file:line, or skipped with --skip-bad.
+# hard negatives; --stop-at + --resume equals one run; a malformed pairs line is named by
+# file:line, or skipped with --skip-bad.
 set -u
 fail() { echo "FAIL: $*"; exit 1; }
 data="${LOOM_DATA:-$LOOM_SOURCE_DIR/../shared/data}"
@@ -67,6 +68,17 @@ grep -q "72 pairs (72 with a hard negative" "$tmp/err3" || fail "hard negatives:
 "$LOOM" embed --model "$tmp/l" --input "$tmp/probe.txt" --output "$tmp/w.npy" --max-tokens 48 \
   > /dev/null 2> "$tmp/err4" || fail "embed last"
 grep -q "last pooling (model files)" "$tmp/err4" || fail "last pooling not recorded: $(cat "$tmp/err4")"
+
+# --stop-at then --resume continues exactly: same losses and the same model as one run.
+r=(--pairs "$tmp/pairs.tsv" --steps 6 --batch 6 --save-every 2)
+"$LOOM" train-embed "${common[@]}" "${r[@]}" --out "$tmp/ra" > /dev/null 2>&1 || fail "run a"
+"$LOOM" train-embed "${common[@]}" "${r[@]}" --out "$tmp/rb" --stop-at 3 > /dev/null 2>&1 || fail "run b"
+"$LOOM" train-embed "${common[@]}" "${r[@]}" --out "$tmp/rb" > /dev/null 2>&1 && fail "overwrote a run without --resume"
+"$LOOM" train-embed "${common[@]}" "${r[@]}" --out "$tmp/rb" --resume > /dev/null 2>&1 || fail "resume"
+[ "$(cut -d, -f1-4 "$tmp/ra/log.csv")" = "$(cut -d, -f1-4 "$tmp/rb/log.csv")" ] || fail "resumed losses differ"
+cmp -s "$tmp/ra/model.safetensors" "$tmp/rb/model.safetensors" || fail "resumed model differs"
+"$LOOM" train-embed "${common[@]}" "${r[@]}" --out "$tmp/rb" --resume --pooling last > /dev/null 2>&1 \
+  && fail "resume with another pooling accepted"
 
 # Malformed input: named by file:line; --skip-bad skips and lists it.
 { head -5 "$tmp/pairs.tsv"; echo "no tab here"; } > "$tmp/bad.tsv"
