@@ -143,9 +143,11 @@ int run_train_embed(const Args& a) {
       name = "tokenizer.model";
     if (out + "/" + name != tok_path)
       loom::write_file_atomic(out + "/" + name, loom::read_file(tok_path));
-    if (name != "tokenizer.json" && !file_exists(out + "/tokenizer.json")) tok->save(out + "/tokenizer.json");
+    if (name != "tokenizer.json" && !file_exists(out + "/tokenizer.json"))
+      tok->save(out + "/tokenizer.json");
     if (is_dir(init_path))
-      for (const char* n : {"tokenizer_config.json", "special_tokens_map.json", "tokenizer.model"}) {
+      for (const char* n :
+           {"tokenizer_config.json", "special_tokens_map.json", "tokenizer.model"}) {
         const std::string src = init_path + "/" + n;
         if (file_exists(src) && !file_exists(out + "/" + n))
           loom::write_file_atomic(out + "/" + n, loom::read_file(src));
@@ -172,9 +174,9 @@ int run_train_embed(const Args& a) {
   data.reserve(pairs.size());
   int64_t with_neg = 0;
   for (size_t i = 0; i < pairs.size(); ++i) {
-    loom::train::TokenPair tp{encode(pairs[i].query), encode(pairs[i].positive),
-                              pairs[i].negative.empty() ? std::vector<int32_t>{}
-                                                        : encode(pairs[i].negative)};
+    loom::train::TokenPair tp{
+        encode(pairs[i].query), encode(pairs[i].positive),
+        pairs[i].negative.empty() ? std::vector<int32_t>{} : encode(pairs[i].negative)};
     if (tp.q.empty() || tp.p.empty() || (!pairs[i].negative.empty() && tp.n.empty()))
       throw Error(pairs_path + ": pair " + std::to_string(i + 1) + " encodes to no token");
     with_neg += tp.n.empty() ? 0 : 1;
@@ -246,8 +248,9 @@ int run_train_embed(const Args& a) {
     // The checkpoint holds values and moments, not the objective: --resume must train the same.
     const std::string prev = file_exists(what_path) ? loom::read_file(what_path) : std::string();
     if (prev != what)
-      throw Error(what_path + ": the run was started with other settings (" + prev + "); resume " +
-                  "with the same --pooling/--temperature/--symmetric/--matryoshka/--max-tokens/--train");
+      throw Error(
+          what_path + ": the run was started with other settings (" + prev + "); resume " +
+          "with the same --pooling/--temperature/--symmetric/--matryoshka/--max-tokens/--train");
     trainer.load_checkpoint(ckpt);
   }
   loom::write_file_atomic(what_path, what);

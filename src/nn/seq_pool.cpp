@@ -17,10 +17,14 @@ SeqPool seq_pool_from_name(const std::string& name) {
 
 const char* seq_pool_name(SeqPool p) {
   switch (p) {
-    case SeqPool::Mean: return "mean";
-    case SeqPool::Last: return "last";
-    case SeqPool::Cls: return "cls";
-    case SeqPool::WeightedMean: return "weighted-mean";
+    case SeqPool::Mean:
+      return "mean";
+    case SeqPool::Last:
+      return "last";
+    case SeqPool::Cls:
+      return "cls";
+    case SeqPool::WeightedMean:
+      return "weighted-mean";
   }
   return "?";
 }
@@ -28,8 +32,7 @@ const char* seq_pool_name(SeqPool p) {
 // ---- pool_sequences: h (B*T, C) -> y (B, C) ----
 // y_b = sum_t w[b,t] · h[b*T + t] with weights w (B, T) fixed by the kind and len_b (zero past
 // len_b); backward: dh[b*T + t] += w[b,t] · dy_b.
-Var pool_sequences(Tape& t, Var h, const int32_t* lens, int64_t batch, int64_t seq,
-                   SeqPool kind) {
+Var pool_sequences(Tape& t, Var h, const int32_t* lens, int64_t batch, int64_t seq, SeqPool kind) {
   const int64_t c = t.shape(h).last();
   LOOM_ASSERT(t.shape(h).rows() == batch * seq, "pool_sequences: h must be (batch*seq, C)");
   float* w = t.save<float>(batch * seq);  // (B, T)

@@ -33,8 +33,7 @@ void for_each_nonblank_line(const std::string& text, Fn fn) {
 }
 
 // Handles a malformed line: throws, or records it when skipping.
-void bad_line(const std::string& name, int64_t no, const std::string& what,
-              const PairsOptions& o) {
+void bad_line(const std::string& name, int64_t no, const std::string& what, const PairsOptions& o) {
   const std::string msg = name + ":" + std::to_string(no) + ": " + what;
   if (!o.skip_bad) throw Error(msg);
   if (o.issues) o.issues->push_back(msg);
@@ -42,8 +41,9 @@ void bad_line(const std::string& name, int64_t no, const std::string& what,
 
 void need_some(const std::vector<TextPair>& out, const std::string& name) {
   if (out.empty())
-    throw Error(name + ": no training pair (expected query<TAB>positive[<TAB>negative] lines or "
-                       "JSONL objects with \"query\" and \"positive\")");
+    throw Error(name +
+                ": no training pair (expected query<TAB>positive[<TAB>negative] lines or "
+                "JSONL objects with \"query\" and \"positive\")");
 }
 
 }  // namespace
@@ -83,8 +83,8 @@ std::vector<TextPair> parse_pairs_jsonl(const std::string& text, const std::stri
     try {
       j = nlohmann::json::parse(line);
     } catch (const nlohmann::json::exception&) {
-      return bad_line(name, no, "not valid JSON: expected an object with \"query\" and \"positive\"",
-                      o);
+      return bad_line(name, no,
+                      "not valid JSON: expected an object with \"query\" and \"positive\"", o);
     }
     if (!j.is_object()) return bad_line(name, no, "expected a JSON object", o);
     TextPair p;
@@ -100,8 +100,7 @@ std::vector<TextPair> parse_pairs_jsonl(const std::string& text, const std::stri
       if (!it->is_string())
         return bad_line(name, no, std::string("field \"") + key + "\": expected a string", o);
       *dst = it->get<std::string>();
-      if (dst->empty())
-        return bad_line(name, no, std::string("field \"") + key + "\" is empty", o);
+      if (dst->empty()) return bad_line(name, no, std::string("field \"") + key + "\" is empty", o);
     }
     out.push_back(std::move(p));
   });
@@ -113,7 +112,8 @@ std::vector<TextPair> read_pairs(const std::string& path, const PairsOptions& o)
   const std::string text = read_file(path);
   auto ends = [&](const char* s) {
     const std::string suf(s);
-    return path.size() >= suf.size() && path.compare(path.size() - suf.size(), suf.size(), suf) == 0;
+    return path.size() >= suf.size() &&
+           path.compare(path.size() - suf.size(), suf.size(), suf) == 0;
   };
   const size_t first = text.find_first_not_of(" \t\r\n");
   const bool jsonl =
@@ -143,7 +143,8 @@ ContrastiveTrainer::ContrastiveTrainer(CausalLm& model, const std::vector<TokenP
                   ": expected 1.." + std::to_string(mc.d_model) + " (the model's width)");
   if (!cfg_.matryoshka_weights.empty() && cfg_.matryoshka_weights.size() != cfg_.matryoshka.size())
     throw Error("contrastive training: " + std::to_string(cfg_.matryoshka_weights.size()) +
-                " Matryoshka weights for " + std::to_string(cfg_.matryoshka.size()) + " dimensions");
+                " Matryoshka weights for " + std::to_string(cfg_.matryoshka.size()) +
+                " dimensions");
   if (!(cfg_.loss.temperature > 0)) throw Error("contrastive training: temperature must be > 0");
   for (size_t i = 0; i < data.size(); ++i) {
     const TokenPair& e = data[i];
@@ -155,8 +156,8 @@ ContrastiveTrainer::ContrastiveTrainer(CausalLm& model, const std::vector<TokenP
                     " (no tokens)");
       if (static_cast<int64_t>(s->size()) > mc.max_seq)
         throw Error("contrastive training: example " + std::to_string(i + 1) + ": " + what +
-                    " has " + std::to_string(s->size()) + " tokens, more than the model's max_seq " +
-                    std::to_string(mc.max_seq));
+                    " has " + std::to_string(s->size()) +
+                    " tokens, more than the model's max_seq " + std::to_string(mc.max_seq));
       for (int32_t id : *s)
         if (id < 0 || id >= mc.vocab_size)
           throw Error("contrastive training: example " + std::to_string(i + 1) + ": " + what +

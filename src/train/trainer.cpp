@@ -181,9 +181,8 @@ void CausalLmTrainer::load_checkpoint(const std::string& path) {
   load_train_checkpoint(model_, opt_, path);
 }
 
-void save_train_checkpoint(const CausalLm& model, const nn::AdamW& opt,
-                           const std::string& path) {
-  ParamStore& ps = const_cast<CausalLm&>(model).params();
+void save_train_checkpoint(CausalLm& model, const nn::AdamW& opt, const std::string& path) {
+  ParamStore& ps = model.params();
   std::ostringstream hdr;
   hdr << config_text(model.config()) << "step " << opt.steps() << "\nstore_numel " << ps.numel()
       << "\n";

@@ -56,7 +56,8 @@ std::vector<int32_t> sample_tokens(CausalLm& model, ThreadPool& pool, std::vecto
 StepStats finish_step(nn::ParamStore& params, nn::AdamW& opt, const Schedule& schedule, float clip,
                       ThreadPool& pool, int64_t step, float loss);
 // The checkpoint file format (see CausalLmTrainer::save_checkpoint) for any model + AdamW.
-void save_train_checkpoint(const CausalLm& model, const nn::AdamW& opt, const std::string& path);
+// (model is not changed; it is non-const only because its parameter store has no const access.)
+void save_train_checkpoint(CausalLm& model, const nn::AdamW& opt, const std::string& path);
 void load_train_checkpoint(CausalLm& model, nn::AdamW& opt, const std::string& path);
 
 class CausalLmTrainer {

@@ -201,7 +201,8 @@ TEST(CausalLmHidden, LogitsAreTheHeadOfHidden) {
   for (int64_t r = 0; r < 4; ++r)
     for (int64_t v = 0; v < c.vocab_size; ++v) {
       double s = 0;
-      for (int64_t j = 0; j < c.d_model; ++j) s += t.data(h)[r * c.d_model + j] * w[v * c.d_model + j];
+      for (int64_t j = 0; j < c.d_model; ++j)
+        s += t.data(h)[r * c.d_model + j] * w[v * c.d_model + j];
       EXPECT_NEAR(t.data(lg)[r * c.vocab_size + v], s, 1e-5);
     }
 }
@@ -230,7 +231,8 @@ TEST(Pairs, TsvAndJsonlParseAndBadLinesAreNamed) {
   EXPECT_NE(msg([] { parse_pairs_tsv("\n\n", "p.tsv"); }).find("no training pair"),
             std::string::npos);
   std::vector<std::string> issues;
-  auto skipped = parse_pairs_tsv("a\tb\nbad\nc\td\n", "p.tsv", {.skip_bad = true, .issues = &issues});
+  auto skipped =
+      parse_pairs_tsv("a\tb\nbad\nc\td\n", "p.tsv", {.skip_bad = true, .issues = &issues});
   EXPECT_EQ(skipped.size(), 2u);
   ASSERT_EQ(issues.size(), 1u);
   EXPECT_EQ(issues[0].rfind("p.tsv:2:", 0), 0u);
@@ -241,14 +243,17 @@ TEST(Pairs, TsvAndJsonlParseAndBadLinesAreNamed) {
       "p.jsonl");
   ASSERT_EQ(js.size(), 2u);
   EXPECT_EQ(js[1].negative, "n2");
-  EXPECT_NE(msg([] { parse_pairs_jsonl("{\"query\": \"q\"}\n", "p.jsonl"); })
-                .find("p.jsonl:1: missing field \"positive\""),
+  EXPECT_NE(msg([] {
+              parse_pairs_jsonl("{\"query\": \"q\"}\n", "p.jsonl");
+            }).find("p.jsonl:1: missing field \"positive\""),
             std::string::npos);
-  EXPECT_NE(msg([] { parse_pairs_jsonl("{\"query\": 1, \"positive\": \"p\"}\n", "p.jsonl"); })
-                .find("\"query\": expected a string"),
+  EXPECT_NE(msg([] {
+              parse_pairs_jsonl("{\"query\": 1, \"positive\": \"p\"}\n", "p.jsonl");
+            }).find("\"query\": expected a string"),
             std::string::npos);
-  EXPECT_NE(msg([] { parse_pairs_jsonl("{\"query\": \"a\", \"positive\": \"b\"}\n{oops\n", "x"); })
-                .find("x:2: not valid JSON"),
+  EXPECT_NE(msg([] {
+              parse_pairs_jsonl("{\"query\": \"a\", \"positive\": \"b\"}\n{oops\n", "x");
+            }).find("x:2: not valid JSON"),
             std::string::npos);
   EXPECT_NE(msg([] { parse_pairs_jsonl("[1]\n", "x"); }).find("x:1: expected a JSON object"),
             std::string::npos);
