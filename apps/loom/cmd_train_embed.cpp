@@ -242,6 +242,13 @@ int run_train_embed(const Args& a) {
   }
   what += "\nmax_tokens ";
   what += std::to_string(max_tokens);
+  what += "\nlora_rank ";
+  what += std::to_string(c.lora.rank);
+  what += "\nlora_targets";
+  for (const std::string& t : model.config().lora.targets) {
+    what += ' ';
+    what += t;
+  }
   what += '\n';
   const std::string what_path = out + "/train_mode.txt";
   if (resume) {
