@@ -222,7 +222,7 @@ Var CausalLm::block(Tape& t, Var x, int64_t i, int64_t B, int64_t T) {
   return add(t, x, proj(t, m, i, "mlp.down_proj", false, WeightLayout::OutIn));
 }
 
-Var CausalLm::logits(Tape& t, const int32_t* ids, int64_t B, int64_t T) {
+Var CausalLm::hidden(Tape& t, const int32_t* ids, int64_t B, int64_t T) {
   const CausalLmConfig& c = cfg_;
   if (T > c.max_seq)
     throw Error("model: sequence length " + std::to_string(T) + " exceeds max_seq " +
@@ -240,12 +240,17 @@ Var CausalLm::logits(Tape& t, const int32_t* ids, int64_t B, int64_t T) {
                       wpe.frozen_rows.empty() ? nullptr : wpe.frozen_rows.data()));
   }
   for (int64_t i = 0; i < c.n_layers; ++i) x = block(t, x, i, B, T);
-  if (gpt2) {
-    x = layernorm(t, x, p(t, "transformer.ln_f.weight"), p(t, "transformer.ln_f.bias"), c.norm_eps);
-    return linear(t, x, wte);
-  }
-  x = rmsnorm(t, x, p(t, "model.norm.weight"), c.norm_eps);
-  return linear(t, x, c.tie_embeddings ? wte : p(t, "lm_head.weight"));
+  if (gpt2)
+    return layernorm(t, x, p(t, "transformer.ln_f.weight"), p(t, "transformer.ln_f.bias"),
+                     c.norm_eps);
+  return rmsnorm(t, x, p(t, "model.norm.weight"), c.norm_eps);
+}
+
+Var CausalLm::logits(Tape& t, const int32_t* ids, int64_t B, int64_t T) {
+  Var x = hidden(t, ids, B, T);
+  const bool gpt2 = cfg_.arch == Arch::Gpt2;
+  Var wte = p(t, gpt2 ? "transformer.wte.weight" : "model.embed_tokens.weight");
+  return linear(t, x, gpt2 || cfg_.tie_embeddings ? wte : p(t, "lm_head.weight"));
 }
 
 Var CausalLm::loss(Tape& t, const int32_t* ids, const int32_t* targets, int64_t B, int64_t T) {

@@ -67,6 +67,9 @@ class CausalLm {
   // Common parameter groups: no weight decay on biases, norm weights (and position embeddings).
   void exclude_norms_and_biases_from_decay();
 
+  // ids (B*T) -> hidden (B*T, C): the final norm's output, what logits() feeds to the head and
+  // what embeddings pool (models::Model::hidden_states at inference).
+  Var hidden(Tape& t, const int32_t* ids, int64_t batch, int64_t seq);
   // ids (B*T) -> logits (B*T, V)
   Var logits(Tape& t, const int32_t* ids, int64_t batch, int64_t seq);
   // ids, targets (B*T) -> mean next-token cross-entropy over targets != -100.

@@ -139,15 +139,21 @@ StepStats CausalLmTrainer::step() {
                 (bad_micro < micro_total ? " (micro-batch " + std::to_string(bad_micro) + ")"
                                          : std::string(" (on another process)")) +
                 "; stopped before updating, the last checkpoint is the last good state");
+  return finish_step(model_.params(), opt_, cfg_.schedule, cfg_.clip, pool_, step,
+                     static_cast<float>(loss_sum / static_cast<double>(micro_total)));
+}
+
+StepStats finish_step(ParamStore& params, nn::AdamW& opt, const Schedule& schedule, float clip,
+                      ThreadPool& pool, int64_t step, float loss) {
   StepStats st;
   st.step = step + 1;
-  st.loss = static_cast<float>(loss_sum / static_cast<double>(micro_total));
-  st.grad_norm = nn::clip_grad_norm(model_.params(), cfg_.clip, pool_);
+  st.loss = loss;
+  st.grad_norm = nn::clip_grad_norm(params, clip, pool);
   if (!std::isfinite(st.grad_norm))
     throw Error("training: gradient norm is not finite at step " + std::to_string(step + 1) +
                 "; stopped before updating, the last checkpoint is the last good state");
-  st.lr = cfg_.schedule.at(step);
-  opt_.step(st.lr, pool_);
+  st.lr = schedule.at(step);
+  opt.step(st.lr, pool);
   return st;
 }
 
@@ -168,9 +174,17 @@ float CausalLmTrainer::evaluate(const int32_t* tokens, int64_t n_tokens, int64_t
 }
 
 void CausalLmTrainer::save_checkpoint(const std::string& path) const {
-  ParamStore& ps = model_.params();
+  save_train_checkpoint(model_, opt_, path);
+}
+
+void CausalLmTrainer::load_checkpoint(const std::string& path) {
+  load_train_checkpoint(model_, opt_, path);
+}
+
+void save_train_checkpoint(CausalLm& model, const nn::AdamW& opt, const std::string& path) {
+  ParamStore& ps = model.params();
   std::ostringstream hdr;
-  hdr << config_text(model_.config()) << "step " << opt_.steps() << "\nstore_numel " << ps.numel()
+  hdr << config_text(model.config()) << "step " << opt.steps() << "\nstore_numel " << ps.numel()
       << "\n";
   for (const auto& p : ps.params())
     hdr << "param " << p->name << " " << p->offset << " " << p->numel() << "\n";
@@ -183,13 +197,13 @@ void CausalLmTrainer::save_checkpoint(const std::string& path) const {
   put<uint64_t>(out, header.size());
   out += header;
   out.append(reinterpret_cast<const char*>(ps.values()), block);
-  out.append(reinterpret_cast<const char*>(const_cast<nn::AdamW&>(opt_).m().data()), block);
-  out.append(reinterpret_cast<const char*>(const_cast<nn::AdamW&>(opt_).v().data()), block);
+  out.append(reinterpret_cast<const char*>(const_cast<nn::AdamW&>(opt).m().data()), block);
+  out.append(reinterpret_cast<const char*>(const_cast<nn::AdamW&>(opt).v().data()), block);
   put<uint64_t>(out, fnv1a(out.data(), out.size()));
   write_file_atomic(path, out);
 }
 
-void CausalLmTrainer::load_checkpoint(const std::string& path) {
+void load_train_checkpoint(CausalLm& model, nn::AdamW& opt, const std::string& path) {
   auto file = MappedFile::open(path);
   ByteReader r(file->data(), file->size(), path);
   if (file->size() < 8 + 4 + 8 + 8) r.fail("a Loom checkpoint (file too short)");
@@ -205,9 +219,9 @@ void CausalLmTrainer::load_checkpoint(const std::string& path) {
     throw Error(path + ": checksum mismatch (the file is corrupted or truncated)");
   const uint64_t hlen = r.read<uint64_t>("header length");
   const std::string header = r.read_string(static_cast<size_t>(hlen), "header");
-  ParamStore& ps = model_.params();
+  ParamStore& ps = model.params();
   std::ostringstream expect;
-  expect << config_text(model_.config());
+  expect << config_text(model.config());
   if (header.compare(0, expect.str().size(), expect.str()) != 0)
     throw Error(path + ": header config does not match the model being trained:\n" +
                 header.substr(0, header.find("step ")) + "expected:\n" + expect.str());
@@ -231,9 +245,9 @@ void CausalLmTrainer::load_checkpoint(const std::string& path) {
   const size_t block = static_cast<size_t>(ps.numel()) * sizeof(float);
   if (r.remaining() != 3 * block + 8) r.fail(std::to_string(3 * block) + " bytes of tensors");
   std::memcpy(ps.values(), r.take(block, "values"), block);
-  std::memcpy(opt_.m().data(), r.take(block, "adam m"), block);
-  std::memcpy(opt_.v().data(), r.take(block, "adam v"), block);
-  opt_.set_steps(step);
+  std::memcpy(opt.m().data(), r.take(block, "adam m"), block);
+  std::memcpy(opt.v().data(), r.take(block, "adam v"), block);
+  opt.set_steps(step);
 }
 
 }  // namespace loom::train

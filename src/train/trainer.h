@@ -49,6 +49,17 @@ struct StepStats {
 std::vector<int32_t> sample_tokens(CausalLm& model, ThreadPool& pool, std::vector<int32_t> prompt,
                                    int64_t n, float temperature, uint64_t seed);
 
+// The pieces every trainer shares (the LM loop below, train/contrastive_trainer.h):
+//  finish_step: global-norm clipping, the non-finite gradient stop, the scheduled lr and the
+//  optimiser update after the gradients of step `step` (0-based) are in; returns the stats with
+//  `loss` as given. A non-finite norm throws loom::Error before any parameter changes.
+StepStats finish_step(nn::ParamStore& params, nn::AdamW& opt, const Schedule& schedule, float clip,
+                      ThreadPool& pool, int64_t step, float loss);
+// The checkpoint file format (see CausalLmTrainer::save_checkpoint) for any model + AdamW.
+// (model is not changed; it is non-const only because its parameter store has no const access.)
+void save_train_checkpoint(CausalLm& model, const nn::AdamW& opt, const std::string& path);
+void load_train_checkpoint(CausalLm& model, nn::AdamW& opt, const std::string& path);
+
 class CausalLmTrainer {
  public:
   // tokens stay owned by the caller and must outlive the trainer; ids must be < vocab_size.

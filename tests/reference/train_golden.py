@@ -221,8 +221,9 @@ def run(arch, cfg, make_params, loss_fn):
     print(arch, "loss", losses[0], "->", losses[-1], "floats", w.off)
 
 
-torch.set_num_threads(1)
-run("gpt2", {"vocab": 96, "max_seq": 16, "d": 32, "layers": 2, "heads": 4, "ff": 128, "eps": 1e-5},
-    gpt2_params, gpt2_loss)
-run("llama", {"vocab": 96, "d": 32, "layers": 2, "heads": 4, "kv_heads": 2, "ff": 80, "eps": 1e-6,
-              "theta": 10000.0}, llama_params, llama_loss)
+if __name__ == "__main__":  # contrastive_model_golden.py imports the model pieces
+  torch.set_num_threads(1)
+  run("gpt2", {"vocab": 96, "max_seq": 16, "d": 32, "layers": 2, "heads": 4, "ff": 128, "eps": 1e-5},
+      gpt2_params, gpt2_loss)
+  run("llama", {"vocab": 96, "d": 32, "layers": 2, "heads": 4, "kv_heads": 2, "ff": 80,
+                "eps": 1e-6, "theta": 10000.0}, llama_params, llama_loss)
