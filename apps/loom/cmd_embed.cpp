@@ -26,7 +26,10 @@ std::vector<Flag> embedder_flags() {
       {"normalize", "", "L2-normalise the vectors (default: the model's, else on)", ""},
       {"no-normalize", "", "keep the pooled vectors as they are", ""},
       {"dims", "N", "Matryoshka: keep the first N values (then normalise)", ""},
-      {"max-tokens", "N", "tokens per text, longer ones truncated (0 = context length)", "0"},
+      {"max-tokens", "N",
+       "tokens per text, longer ones truncated (0 = context length; default: the model's "
+       "sentence_bert_config.json max_seq_length, else 0)",
+       ""},
   };
 }
 
@@ -91,7 +94,8 @@ std::unique_ptr<embed::Embedder> make_embedder(const Args& a) {
     if (d < 0) throw UsageError{"--dims must be >= 0"};
     cfg.dims = d;
   }
-  const long long max_tokens = a.integer("max-tokens", 0);
+  // The model's own length (sentence_bert_config.json) unless the flag says otherwise.
+  const long long max_tokens = a.has("max-tokens") ? a.integer("max-tokens", 0) : cfg.max_tokens;
   auto e = std::make_unique<embed::Embedder>(model, std::move(encode), cfg, max_tokens);
   std::fprintf(stderr, "embedder: %s pooling (%s), %s, %lld dims, up to %lld tokens per text\n",
                embed::pooling_name(cfg.pooling), source.c_str(),

@@ -229,6 +229,7 @@ int run_train_embed(const Args& a) {
   loom::embed::EmbedConfig ec;
   ec.pooling = loom::embed::pooling_from_name(loom::nn::seq_pool_name(tc.pooling));
   ec.normalize = true;
+  ec.max_tokens = max_tokens;  // so loom embed truncates as training did
   ec.dims = a.integer("embed-dims", 0);
   if (ec.dims < 0 || ec.dims > c.d_model)
     throw UsageError{"flag --embed-dims: expected 0.." + std::to_string(c.d_model)};

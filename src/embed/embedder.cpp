@@ -107,6 +107,21 @@ std::optional<EmbedConfig> sentence_transformers_config(const fs::path& dir) {
     explicit_normalize = j.is_object() && j.contains("normalize");
   } catch (const nlohmann::json::exception&) {
   }
+  const fs::path sbert = dir / "sentence_bert_config.json";
+  if (fs::is_regular_file(sbert)) {
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(read_file(sbert.string()));
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(sbert.string() + ": not valid JSON (" + e.what() + ")");
+    }
+    if (!j.is_object()) throw Error(sbert.string() + ": expected a JSON object");
+    if (auto it = j.find("max_seq_length"); it != j.end()) {
+      if (!it->is_number_integer() || it->get<int64_t>() <= 0)
+        throw Error(sbert.string() + ": field \"max_seq_length\": expected a positive integer");
+      c.max_tokens = it->get<int64_t>();
+    }
+  }
   const fs::path modules = dir / "modules.json";
   if (!explicit_normalize) {
     c.normalize = false;
@@ -171,6 +186,11 @@ void save_config(const std::string& dir, const EmbedConfig& cfg) {
   fs::create_directories(sub, ec);
   if (ec) throw Error(sub.string() + ": cannot create the folder (" + ec.message() + ")");
   write_file_atomic((sub / "config.json").string(), cfg.to_json());
+  if (cfg.max_tokens > 0) {
+    write_file_atomic((fs::path(dir) / "sentence_bert_config.json").string(),
+                      "{\n  \"max_seq_length\": " + std::to_string(cfg.max_tokens) +
+                          ",\n  \"do_lower_case\": false\n}\n");
+  }
 }
 
 }  // namespace loom::embed

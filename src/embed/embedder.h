@@ -61,14 +61,16 @@ class Embedder {
 //  - sentence-transformers layout in the model's folder (the folder itself, or the one holding
 //    the model file): 1_Pooling/config.json (pooling_mode_*; Loom's "normalize"/"truncate_dim"
 //    keys), with normalisation on when modules.json lists a Normalize module (or the config's
-//    own "normalize" key says so);
+//    own "normalize" key says so), and max_tokens from sentence_bert_config.json's
+//    max_seq_length when that file is there;
 //  - GGUF metadata: <arch>.pooling_type as llama.cpp writes it (1 mean, 2 cls, 3 last).
 // std::nullopt when neither is present. Malformed files are a loom::Error naming them.
 std::optional<EmbedConfig> config_from_model(const std::string& model_path,
                                              const models::Model& model);
 
 // Stores cfg the way config_from_model reads it: DIR/1_Pooling/config.json (folders created,
-// written atomically), with Loom's "normalize" and "truncate_dim" keys.
+// written atomically), with Loom's "normalize" and "truncate_dim" keys, and, when
+// cfg.max_tokens > 0, DIR/sentence_bert_config.json with its max_seq_length.
 void save_config(const std::string& dir, const EmbedConfig& cfg);
 
 }  // namespace loom::embed

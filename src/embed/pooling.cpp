@@ -2,11 +2,10 @@
 
 #include <cmath>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/kernels.h"
-
-#include <nlohmann/json.hpp>
 
 namespace loom::embed {
 
@@ -20,10 +19,14 @@ Pooling pooling_from_name(const std::string& name) {
 
 const char* pooling_name(Pooling p) {
   switch (p) {
-    case Pooling::Mean: return "mean";
-    case Pooling::Cls: return "cls";
-    case Pooling::LastToken: return "last";
-    case Pooling::WeightedMean: return "weighted-mean";
+    case Pooling::Mean:
+      return "mean";
+    case Pooling::Cls:
+      return "cls";
+    case Pooling::LastToken:
+      return "last";
+    case Pooling::WeightedMean:
+      return "weighted-mean";
   }
   return "?";
 }
@@ -34,7 +37,8 @@ std::string EmbedConfig::to_json() const {
   s += std::string("  \"pooling_mode_cls_token\": ") + b(pooling == Pooling::Cls) + ",\n";
   s += std::string("  \"pooling_mode_mean_tokens\": ") + b(pooling == Pooling::Mean) + ",\n";
   s += std::string("  \"pooling_mode_lasttoken\": ") + b(pooling == Pooling::LastToken) + ",\n";
-  s += std::string("  \"pooling_mode_weightedmean_tokens\": ") + b(pooling == Pooling::WeightedMean) + ",\n";
+  s += std::string("  \"pooling_mode_weightedmean_tokens\": ") +
+       b(pooling == Pooling::WeightedMean) + ",\n";
   s += std::string("  \"normalize\": ") + b(normalize) + ",\n";
   s += "  \"truncate_dim\": " + std::to_string(dims) + "\n}\n";
   return s;
@@ -45,7 +49,8 @@ EmbedConfig EmbedConfig::from_json(const std::string& text, const std::string& s
   try {
     j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    throw Error(source + ": not valid JSON at byte " + std::to_string(e.byte) + ": expected a pooling config object");
+    throw Error(source + ": not valid JSON at byte " + std::to_string(e.byte) +
+                ": expected a pooling config object");
   } catch (const nlohmann::json::exception& e) {
     throw Error(source + ": invalid JSON value (" + std::string(e.what()) + ")");
   }
@@ -70,9 +75,12 @@ EmbedConfig EmbedConfig::from_json(const std::string& text, const std::string& s
     }
   }
   for (const char* unsupported : {"pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens"}) {
-    if (boolean(unsupported, false)) throw Error(source + ": field \"" + std::string(unsupported) + "\": this pooling is not supported");
+    if (boolean(unsupported, false))
+      throw Error(source + ": field \"" + std::string(unsupported) +
+                  "\": this pooling is not supported");
   }
-  if (chosen > 1) throw Error(source + ": more than one pooling_mode_* is true; Loom pools one way");
+  if (chosen > 1)
+    throw Error(source + ": more than one pooling_mode_* is true; Loom pools one way");
   c.normalize = boolean("normalize", true);
   if (auto it = j.find("truncate_dim"); it != j.end()) {
     if (!it->is_number_integer() || it->get<int64_t>() < 0) {

@@ -23,6 +23,9 @@ struct EmbedConfig {
   Pooling pooling = Pooling::Mean;
   bool normalize = true;  // L2-normalise the pooled vector
   int64_t dims = 0;       // Matryoshka truncation to the first `dims` values (0 = all)
+  // Tokens per text the model was trained to embed (0 = its context length). Kept apart from
+  // the pooling JSON, in sentence-transformers' sentence_bert_config.json ("max_seq_length").
+  int64_t max_tokens = 0;
   // Serialised as sentence-transformers' pooling config plus Loom's keys:
   // {"pooling_mode_mean_tokens": true, ..., "normalize": true, "truncate_dim": 0}
   std::string to_json() const;

@@ -177,12 +177,17 @@ TEST_F(ConfigFromModel, SentenceTransformersLayoutAndGguf) {
   w.pooling = Pooling::WeightedMean;
   w.normalize = false;
   w.dims = 32;
+  w.max_tokens = 48;
   save_config(dir_.string(), w);
   c = config_from_model(dir_.string(), *s.model);
   ASSERT_TRUE(c);
   EXPECT_EQ(c->pooling, Pooling::WeightedMean);
   EXPECT_FALSE(c->normalize);
   EXPECT_EQ(c->dims, 32);
+  EXPECT_EQ(c->max_tokens, 48);  // sentence_bert_config.json max_seq_length
+  write_file_atomic((dir_ / "sentence_bert_config.json").string(), R"({"max_seq_length": -3})");
+  EXPECT_THROW(config_from_model(dir_.string(), *s.model), Error);
+  std::filesystem::remove(dir_ / "sentence_bert_config.json");
   write_file_atomic((dir_ / "modules.json").string(), "{not json");
   std::filesystem::remove(dir_ / "1_Pooling/config.json");
   write_file_atomic((dir_ / "1_Pooling/config.json").string(),
