@@ -6,11 +6,12 @@
 #   continue pre-training with the same next-token objective so only the new rows learn (MODE
 #   adds LoRA adapters or trains everything), then report: sha256 of the original rows, tokens per word and bits per byte
 #   before/after, and FOLDOC retrieval (headword -> definition) with the base and adapted
-#   embeddings.
+#   embeddings; then (c) contrastive fine-tuning of the adapted model on the train split's
+#   (headword, definition) pairs, so its embeddings serve search, and the same retrieval again.
 # Any other model and corpus work the same way by flags (see README).
 # Environment: LOOM_DATA (default ../shared/data), STEPS (default 300), TERMS (default 64),
-# MODE (--train, default new-embeddings), LR (default 1e-2), THREADS (default 2), WORK (keep the
-# outputs there; default a temporary folder).
+# MODE (--train, default new-embeddings), LR (default 1e-2), EMBED_STEPS (contrastive steps,
+# default 300), THREADS (default 2), WORK (keep the outputs there; default a temporary folder).
 set -euo pipefail
 loom=${1:-build/bin/loom}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,9 +21,10 @@ terms=${TERMS:-64}
 threads=${THREADS:-2}
 mode=${MODE:-new-embeddings}  # or new-embeddings,lora (add --lora-rank) or all
 lr=${LR:-1e-2}
+embed_steps=${EMBED_STEPS:-300}
 if [ -n "${WORK:-}" ]; then
   work=$WORK
-  rm -rf "$work/extended" "$work/adapted"
+  rm -rf "$work/extended" "$work/adapted" "$work/embedder"
   mkdir -p "$work"
 else
   work=$(mktemp -d)
@@ -75,11 +77,25 @@ step "use of the embeddings: FOLDOC held-out retrieval (query = headword, releva
   --tokenizer "$m/tok512.model" --threads "$threads" --json > "$work/dense_base.json" 2>/dev/null
 "$loom" eval retrieval --data "$foldoc" --retriever dense --model "$work/adapted" \
   --threads "$threads" --json > "$work/dense_adapted.json" 2>/dev/null
+step "(c) contrastive fine-tuning of the adapted model for search: InfoNCE on the train split's"
+echo "   (headword, definition) pairs, in-batch negatives, mean pooling ($embed_steps steps)"
+cut -f1,2 "$work/foldoc.train.tsv" > "$work/pairs.tsv"
+"$loom" train-embed --init "$work/adapted" --pairs "$work/pairs.tsv" --steps "$embed_steps" \
+  --batch 32 --threads "$threads" --out "$work/embedder" 2>&1 |
+  awk '/^step/ && (++n % 50 == 0) || !/^step/' | grep -v '^checkpoint\|^log\|^model'
+"$loom" eval retrieval --data "$foldoc" --retriever dense --model "$work/embedder" \
+  --threads "$threads" --json > "$work/dense_embedder.json" 2>/dev/null
+"$loom" eval retrieval --data "$foldoc" --retriever hybrid --model "$work/embedder" \
+  --threads "$threads" --json > "$work/hybrid_embedder.json" 2>/dev/null
+
+step "FOLDOC held-out retrieval, all together"
 ndcg() { sed -n 's/.*"NDCG@10": \([0-9.]*\).*/\1/p' "$1" | head -1; }
 printf 'retriever\tnDCG@10\n'
 printf 'BM25\t%s\n' "$(ndcg "$work/bm25.json")"
 printf 'dense, base stories260K (mean pooling)\t%s\n' "$(ndcg "$work/dense_base.json")"
 printf 'dense, adapted (mean pooling)\t%s\n' "$(ndcg "$work/dense_adapted.json")"
+printf 'dense, adapted + contrastive\t%s\n' "$(ndcg "$work/dense_embedder.json")"
+printf 'hybrid (BM25 + dense, RRF), adapted + contrastive\t%s\n' "$(ndcg "$work/hybrid_embedder.json")"
 
 step "the adapted model still writes stories (greedy, from its own model directory)"
 "$loom" generate --model "$work/adapted" --temperature 0 --steps 60
