@@ -10,7 +10,7 @@ pkgs=(
   libpcre2-dev                          # tokenizer split patterns (Unicode classes, lookahead), JIT
   libicu-dev                            # Unicode normalisation (NFC/NFKC/NFD), categories, case
   nlohmann-json3-dev                    # JSON: tokenizer.json, config.json, safetensors headers
-  zlib1g-dev                            # deflate for loom train's loss-curve PNG
+  zlib1g-dev                            # deflate for loom train's loss-curve PNG; index CRC-32
   libgtest-dev libbenchmark-dev         # tests and benchmarks
   python3 python3-numpy                 # CLI tests read JSON goldens and write .npy inputs
   bc bsdextrautils                      # `make run` prints ratios (bc) and tables (column)

@@ -20,7 +20,7 @@ fi
 [ -d build ] || cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build --target loom_index >/dev/null
 g++ -O3 -march=native -std=c++20 -DNDEBUG -Ibuild/inc/core -Ibuild/inc/index \
-  bench/peers/ann/loom_ann.cpp build/libloom_index.a build/libloom_core.a -lpthread -o "$out/loom_ann"
+  bench/peers/ann/loom_ann.cpp build/libloom_index.a build/libloom_core.a -lz -lpthread -o "$out/loom_ann"
 g++ -O3 -march=native -std=c++17 -DNDEBUG bench/peers/ann/hnswlib_ann.cpp -lpthread -o "$out/hnswlib_ann"
 
 stamp="$out/data.$N.$NQ"
