@@ -30,49 +30,19 @@
 #include "train/token_shard.h"
 #include "train/train_mode.h"
 #include "train/trainer.h"
+#include "train_flags.h"
 
 namespace {
 
 using loom::Error;
 using loom::cli::Args;
+using loom::cli::base_name;
+using loom::cli::decay_of;
+using loom::cli::dir_of;
+using loom::cli::file_exists;
+using loom::cli::is_dir;
+using loom::cli::split_commas;
 using loom::cli::UsageError;
-
-bool file_exists(const std::string& p) {
-  struct stat st;
-  return stat(p.c_str(), &st) == 0;
-}
-
-bool is_dir(const std::string& p) {
-  struct stat st;
-  return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-std::string dir_of(const std::string& p) {
-  if (is_dir(p)) return p;
-  const size_t s = p.rfind('/');
-  return s == std::string::npos ? "." : p.substr(0, s);
-}
-
-std::string base_name(const std::string& p) {
-  const size_t s = p.rfind('/');
-  return s == std::string::npos ? p : p.substr(s + 1);
-}
-
-loom::nn::Decay decay_of(const std::string& s) {
-  if (s == "cosine") return loom::nn::Decay::Cosine;
-  if (s == "linear") return loom::nn::Decay::Linear;
-  if (s == "constant") return loom::nn::Decay::Constant;
-  throw UsageError{"flag --decay: expected cosine, linear or constant, got '" + s + "'"};
-}
-
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
 
 // sha256 over rows [0, base) of the token embedding and (untied) head: the rows that must never
 // change under --train new-embeddings.
