@@ -71,8 +71,11 @@ int run_build(const Args& a) {
   o.vamana.alpha = static_cast<float>(a.number("alpha", 1.2));
   o.vamana.L_search = a.integer("ef-search", 64);
   o.hnsw.seed = o.vamana.seed = static_cast<uint64_t>(a.integer("seed", 100));
-  auto index =
-      ix::make_index(a.str("type", "hnsw"), m.cols, ix::parse_metric(a.str("metric", "cos")), o);
+  o.vamana.pq_subspaces = a.integer("pq", 0);
+  const std::string type = a.str("type", "hnsw");
+  if (o.vamana.pq_subspaces != 0 && type != "vamana")
+    throw UsageError{"flag --pq: product quantisation is available for --type vamana only"};
+  auto index = ix::make_index(type, m.cols, ix::parse_metric(a.str("metric", "cos")), o);
   loom::ThreadPool pool(a.threads());
   auto t0 = std::chrono::steady_clock::now();
   index->add(ids, m.data.data(), &pool);
@@ -158,6 +161,11 @@ int run_info(const Args& a) {
     std::snprintf(alpha, sizeof alpha, "%.3g", v->params().alpha);
     params = "R=" + std::to_string(v->params().R) + " L=" + std::to_string(v->params().L) +
              " alpha=" + alpha + " L_search=" + std::to_string(v->params().L_search);
+    if (v->pq() != nullptr) {
+      params += " pq=" + std::to_string(v->pq()->subspaces()) + " (" +
+                std::to_string(v->pq()->subspaces()) + "-byte codes, " +
+                std::to_string(v->pq()->sub_dim()) + " dims per subspace)";
+    }
   }
   double per = static_cast<double>(index->memory_bytes()) /
                std::max<int64_t>(1, index->size() + index->n_deleted());
@@ -194,6 +202,10 @@ LOOM_COMMAND("index build", "build a vector index (flat, hnsw, vamana) from a fl
               {"L", "N", "vamana: build list size", "64"},
               {"alpha", "X", "vamana: prune slack", "1.2"},
               {"ef-search", "N", "default search beam (hnsw efSearch / vamana L)", "64"},
+              {"pq", "M",
+               "vamana: also keep M-byte product-quantised codes, search over them and re-rank "
+               "with full vectors (M must divide dim; 0 = off)",
+               "0"},
               {"seed", "N", "random seed", "100"}},
              run_build);
 

@@ -13,10 +13,41 @@ namespace loom::index {
 
 namespace {
 constexpr uint32_t kParams = fourcc("VAMP"), kGraph = fourcc("VGRF");
-}
+// PQ sections, present only when pq_subspaces > 0: "VPQP" u64 M; "VPQB" codebooks f32 (M, 256,
+// dim/M), empty if never trained; "VPQC" codes u8 (n_slots, M).
+constexpr uint32_t kPqParams = fourcc("VPQP"), kPqBook = fourcc("VPQB"), kPqCodes = fourcc("VPQC");
+}  // namespace
+
+struct VamanaIndex::FullDist {
+  const VamanaIndex& ix;
+  const float* q;
+  int64_t prefetch_floats;
+  float operator()(uint32_t s) const { return ix.store_.distance_to(q, s); }
+  float entry(size_t i) const {
+    const int64_t d = ix.store_.dim();
+    return distance(ix.store_.metric(), q, ix.entry_vectors_.data() + i * d, d);
+  }
+  void prefetch(uint32_t s) const { prefetch_vector(ix.store_.vector(s), prefetch_floats); }
+};
+
+struct VamanaIndex::PqDist {
+  const VamanaIndex& ix;
+  const float* table;  // (M, 256)
+  int64_t M;
+  float operator()(uint32_t s) const {
+    return ProductQuantizer::adc(table, ix.codes_.data() + static_cast<size_t>(s) * M, M);
+  }
+  float entry(size_t i) const { return (*this)(ix.entries_[i]); }
+  void prefetch(uint32_t s) const {
+    const char* c = reinterpret_cast<const char*>(ix.codes_.data() + static_cast<size_t>(s) * M);
+    for (int64_t off = 0; off < M; off += 64) __builtin_prefetch(c + off, 0, 3);
+  }
+};
 
 VamanaIndex::VamanaIndex(int64_t dim, Metric metric, VamanaParams params)
     : Index(dim, metric), p_(params) {
+  if (p_.pq_subspaces < 0) throw Error("vamana: pq_subspaces must be 0 (off) or positive");
+  if (p_.pq_subspaces > 0) pq_ = std::make_unique<ProductQuantizer>(dim, p_.pq_subspaces);
   if (p_.R < 2 || p_.R > 512)
     throw Error("vamana: R must be in 2..512, got " + std::to_string(p_.R));
   if (p_.L < 1 || p_.L_search < 1) throw Error("vamana: L and L_search must be positive");
@@ -25,11 +56,12 @@ VamanaIndex::VamanaIndex(int64_t dim, Metric metric, VamanaParams params)
 
 int64_t VamanaIndex::memory_bytes() const {
   return Index::memory_bytes() +
-         static_cast<int64_t>(graph_.size() * 4 + entries_.size() * 4 + entry_vectors_.size() * 4);
+         static_cast<int64_t>(graph_.size() * 4 + entries_.size() * 4 + entry_vectors_.size() * 4) +
+         static_cast<int64_t>(codes_.size()) + (pq_ ? pq_->memory_bytes() : 0);
 }
 
-template <bool kLocked>
-void VamanaIndex::beam(const float* q, int64_t L, VisitedList& visited, std::vector<Neighbor>* list,
+template <bool kLocked, typename Dist>
+void VamanaIndex::beam(const Dist& dist, int64_t L, VisitedList& visited, std::vector<Neighbor>* list,
                        std::vector<uint32_t>* expanded, const SlotFilter* accept, int64_t k,
                        std::vector<Neighbor>* hits) const {
   list->clear();
@@ -49,17 +81,15 @@ void VamanaIndex::beam(const float* q, int64_t L, VisitedList& visited, std::vec
   };
   // Seeds: the medoid and the closest few of the entry sample (see choose_entries).
   visited.visit(medoid_);
-  list->push_back({store_.distance_to(q, medoid_), medoid_});
-  const int64_t d = store_.dim();
+  list->push_back({dist(medoid_), medoid_});
   for (size_t i = 0; i < entries_.size(); ++i) {
     if (!visited.visit(entries_[i])) continue;
-    list->push_back({distance(store_.metric(), q, entry_vectors_.data() + i * d, d), entries_[i]});
+    list->push_back({dist.entry(i), entries_[i]});
   }
   std::sort(list->begin(), list->end());
   if (list->size() > kSeeds) list->resize(kSeeds);
   done.assign(list->size(), 0);
   for (const Neighbor& s : *list) offer(s);
-  const int64_t pf = std::min<int64_t>(store_.dim(), 256);
   uint32_t buf[513];
   size_t cur = 0;
   while (cur < list->size()) {
@@ -75,10 +105,10 @@ void VamanaIndex::beam(const float* q, int64_t L, VisitedList& visited, std::vec
     }
     const uint32_t fresh =
         fresh_neighbours<kLocked>(links(c), c, *locks_, visited, buf,
-                                  [&](uint32_t nb) { prefetch_vector(store_.vector(nb), pf); });
+                                  [&](uint32_t nb) { dist.prefetch(nb); });
     for (uint32_t j = 0; j < fresh; ++j) {
       uint32_t nb = buf[j];
-      Neighbor e{store_.distance_to(q, nb), nb};
+      Neighbor e{dist(nb), nb};
       offer(e);
       if (static_cast<int64_t>(list->size()) >= L && !(e < list->back())) continue;
       auto pos = std::upper_bound(list->begin(), list->end(), e);
@@ -126,7 +156,8 @@ void VamanaIndex::robust_prune(uint32_t p, std::vector<uint32_t>& candidates, fl
 void VamanaIndex::insert_one(uint32_t p, float alpha, VisitedList& visited) {
   std::vector<Neighbor> list;
   std::vector<uint32_t> cands, chosen;
-  beam<true>(store_.vector(p), p_.L, visited, &list, &cands, nullptr, 0, nullptr);
+  const FullDist dist{*this, store_.vector(p), std::min<int64_t>(store_.dim(), 256)};
+  beam<true>(dist, p_.L, visited, &list, &cands, nullptr, 0, nullptr);
   {
     std::lock_guard<std::mutex> g(locks_->of(p));
     const uint32_t* ls = links(p);
@@ -215,6 +246,7 @@ void VamanaIndex::insert_slots(uint32_t first, ThreadPool* pool) {
   const bool fresh = medoid_ == kNoSlot;
   if (fresh) pick_medoid(first);
   choose_entries();
+  if (pq_) update_codes(first, pool);
   // A seeded random insertion order (Fisher-Yates over the new slots).
   std::vector<uint32_t> order;
   for (uint32_t s = first; s < n; ++s)
@@ -239,16 +271,69 @@ void VamanaIndex::insert_slots(uint32_t first, ThreadPool* pool) {
   pass(p_.alpha);
 }
 
-void VamanaIndex::search_one(const float* q, int64_t k, int64_t ef, const SlotFilter& accept,
-                             std::vector<Neighbor>* out) const {
+void VamanaIndex::update_codes(uint32_t first, ThreadPool* pool) {
+  const uint32_t n = static_cast<uint32_t>(store_.n_slots());
+  const int64_t M = pq_->subspaces(), d = store_.dim();
+  if (!pq_->trained() && n > first) {
+    // A seeded sample of the new slots (partial Fisher-Yates), in slot order for locality.
+    std::vector<uint32_t> pick;
+    for (uint32_t s = first; s < n; ++s)
+      if (!store_.deleted(s)) pick.push_back(s);
+    if (static_cast<int64_t>(pick.size()) > kPqMaxTrain) {
+      Rng rng(p_.seed ^ 0x5051u);
+      for (size_t i = 0; i < static_cast<size_t>(kPqMaxTrain); ++i)
+        std::swap(pick[i], pick[i + rng.below(pick.size() - i)]);
+      pick.resize(static_cast<size_t>(kPqMaxTrain));
+      std::sort(pick.begin(), pick.end());
+    }
+    std::vector<float> sample(pick.size() * static_cast<size_t>(d));
+    for (size_t i = 0; i < pick.size(); ++i)
+      std::copy(store_.vector(pick[i]), store_.vector(pick[i]) + d, sample.data() + i * d);
+    pq_->train(sample.data(), static_cast<int64_t>(pick.size()), p_.seed, pool);
+  }
+  codes_.resize(static_cast<size_t>(n) * M, 0);
+  if (n > first) {
+    pq_->encode(store_.vector(first), n - first, codes_.data() + static_cast<size_t>(first) * M,
+                pool);
+  }
+}
+
+void VamanaIndex::search_pq(const float* q, int64_t k, int64_t ef, const SlotFilter& accept,
+                            std::vector<Neighbor>* out) const {
+  const int64_t M = pq_->subspaces();
+  std::vector<float> table(static_cast<size_t>(M * kPqCentroids));
+  pq_->distance_table(q, store_.metric(), table.data());
+  const PqDist dist{*this, table.data(), M};
   auto visited = visited_.take();
   const bool trivial = store_.n_deleted() == 0 && (accept.filter == nullptr || !*accept.filter);
+  std::vector<Neighbor> list;
   if (trivial) {
-    beam<false>(q, ef, *visited, out, nullptr, nullptr, 0, nullptr);
+    beam<false>(dist, ef, *visited, out, nullptr, nullptr, 0, nullptr);
+  } else {
+    // Keep the ef best accepted by ADC, not just k: the re-rank below chooses among them.
+    beam<false>(dist, ef, *visited, &list, nullptr, &accept, ef, out);
+  }
+  // Re-rank with full-precision distances (DiskANN's final step).
+  for (Neighbor& nb : *out) nb.dist = store_.distance_to(q, nb.slot);
+  std::sort(out->begin(), out->end());
+  if (static_cast<int64_t>(out->size()) > k) out->resize(static_cast<size_t>(k));
+}
+
+void VamanaIndex::search_one(const float* q, int64_t k, int64_t ef, const SlotFilter& accept,
+                             std::vector<Neighbor>* out) const {
+  if (pq_ && pq_->trained()) {
+    search_pq(q, k, ef, accept, out);
+    return;
+  }
+  auto visited = visited_.take();
+  const bool trivial = store_.n_deleted() == 0 && (accept.filter == nullptr || !*accept.filter);
+  const FullDist dist{*this, q, std::min<int64_t>(store_.dim(), 256)};
+  if (trivial) {
+    beam<false>(dist, ef, *visited, out, nullptr, nullptr, 0, nullptr);
     if (static_cast<int64_t>(out->size()) > k) out->resize(static_cast<size_t>(k));
   } else {
     std::vector<Neighbor> list;
-    beam<false>(q, ef, *visited, &list, nullptr, &accept, k, out);
+    beam<false>(dist, ef, *visited, &list, nullptr, &accept, k, out);
   }
 }
 
@@ -320,6 +405,15 @@ void VamanaIndex::remap_slots(const std::vector<uint32_t>& remap) {
     dst[0] = w;
   }
   graph_ = std::move(g);
+  if (pq_) {
+    const size_t M = static_cast<size_t>(pq_->subspaces());
+    HugeVector<uint8_t> codes(n_new * M, 0);
+    for (uint32_t s = 0; s < remap.size(); ++s) {
+      if (remap[s] == kNoSlot) continue;
+      std::copy(codes_.data() + s * M, codes_.data() + (s + 1) * M, codes.data() + remap[s] * M);
+    }
+    codes_ = std::move(codes);
+  }
   medoid_ = medoid_ == kNoSlot ? kNoSlot : remap[medoid_];
   choose_entries();
 }
@@ -330,6 +424,38 @@ void VamanaIndex::write_sections(FileWriter& w) const {
   p.put<uint64_t>(p_.seed).put<uint64_t>(medoid_);
   w.add(kParams, p.bytes());
   w.add_array(kGraph, graph_);
+  if (pq_) {
+    w.add(kPqParams, FieldWriter().put<uint64_t>(pq_->subspaces()).bytes());
+    w.add_array(kPqBook, pq_->codebooks());
+    w.add_array(kPqCodes, codes_);
+  }
+}
+
+void VamanaIndex::read_pq_sections(const FileReader& r) {
+  const std::string& name = r.name();
+  pq_.reset();
+  codes_.clear();
+  p_.pq_subspaces = 0;
+  if (!r.has(kPqParams)) return;
+  std::string_view s = r.section(kPqParams);
+  if (s.size() != 8) r.size_error(kPqParams, 8, s.size());
+  uint64_t M;
+  std::memcpy(&M, s.data(), 8);
+  const uint64_t dim = static_cast<uint64_t>(store_.dim());
+  if (M < 1 || M > dim || dim % M != 0) {
+    throw Error(name + ": VPQP subspaces " + std::to_string(M) + " do not divide dimension " +
+                std::to_string(dim));
+  }
+  auto pq = std::make_unique<ProductQuantizer>(store_.dim(), static_cast<int64_t>(M));
+  const size_t n = static_cast<size_t>(store_.n_slots());
+  const size_t book_floats = static_cast<size_t>(kPqCentroids) * dim;
+  std::string_view b = r.section(kPqBook);
+  if (b.size() != 0 && b.size() != book_floats * 4) r.size_error(kPqBook, book_floats * 4, b.size());
+  if (b.empty() && n > 0) throw Error(name + ": VPQB is empty but the index holds vectors");
+  pq->restore(r.array<float>(kPqBook, b.size() / 4), name);
+  codes_ = r.array<uint8_t, HugePageAllocator<uint8_t>>(kPqCodes, n * M);
+  pq_ = std::move(pq);
+  p_.pq_subspaces = static_cast<int64_t>(M);
 }
 
 void VamanaIndex::read_sections(const FileReader& r) {
@@ -365,6 +491,7 @@ void VamanaIndex::read_sections(const FileReader& r) {
   if (medoid != kNoSlot && medoid >= n) throw Error(name + ": VAMP medoid out of range");
   if (medoid == kNoSlot && n > 0) throw Error(name + ": VAMP has nodes but no medoid");
   medoid_ = static_cast<uint32_t>(medoid);
+  read_pq_sections(r);
   choose_entries();  // derived from the stored slots, so a reloaded index answers identically
 }
 
