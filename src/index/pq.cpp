@@ -87,9 +87,8 @@ void run_tasks(ThreadPool* pool, int64_t n, const std::function<void(int64_t)>& 
 ProductQuantizer::ProductQuantizer(int64_t dim, int64_t M) : dim_(dim), M_(M), dsub_(0) {
   if (dim < 1) throw Error("product quantizer: dimension must be positive");
   if (M < 1 || M > dim || dim % M != 0) {
-    throw Error("product quantizer: " + std::to_string(M) +
-                " subspaces do not divide dimension " + std::to_string(dim) +
-                " (expected 1 <= M <= dim with dim % M == 0)");
+    throw Error("product quantizer: " + std::to_string(M) + " subspaces do not divide dimension " +
+                std::to_string(dim) + " (expected 1 <= M <= dim with dim % M == 0)");
   }
   dsub_ = dim / M;
 }
@@ -170,7 +169,8 @@ void ProductQuantizer::encode(const float* x, int64_t n, uint8_t* codes, ThreadP
   run_tasks(pool, blocks, [&](int64_t b) {
     for (int64_t i = b * kBlock; i < std::min(n, (b + 1) * kBlock); ++i) {
       for (int64_t j = 0; j < M_; ++j)
-        codes[i * M_ + j] = static_cast<uint8_t>(pq_nearest(x + i * dim_ + j * dsub_, ct[j].data(), dsub_));
+        codes[i * M_ + j] =
+            static_cast<uint8_t>(pq_nearest(x + i * dim_ + j * dsub_, ct[j].data(), dsub_));
     }
   });
 }
@@ -202,8 +202,8 @@ void ProductQuantizer::restore(std::vector<float> book, const std::string& what)
   }
   const size_t want = static_cast<size_t>(M_ * kPqCentroids * dsub_);
   if (book.size() != want) {
-    throw Error(what + ": PQ codebooks hold " + std::to_string(book.size()) +
-                " floats, expected " + std::to_string(want));
+    throw Error(what + ": PQ codebooks hold " + std::to_string(book.size()) + " floats, expected " +
+                std::to_string(want));
   }
   for (size_t i = 0; i < book.size(); ++i) {
     if (!std::isfinite(book[i]))

@@ -61,9 +61,9 @@ int64_t VamanaIndex::memory_bytes() const {
 }
 
 template <bool kLocked, typename Dist>
-void VamanaIndex::beam(const Dist& dist, int64_t L, VisitedList& visited, std::vector<Neighbor>* list,
-                       std::vector<uint32_t>* expanded, const SlotFilter* accept, int64_t k,
-                       std::vector<Neighbor>* hits) const {
+void VamanaIndex::beam(const Dist& dist, int64_t L, VisitedList& visited,
+                       std::vector<Neighbor>* list, std::vector<uint32_t>* expanded,
+                       const SlotFilter* accept, int64_t k, std::vector<Neighbor>* hits) const {
   list->clear();
   if (expanded) expanded->clear();
   if (medoid_ == kNoSlot) return;
@@ -103,9 +103,8 @@ void VamanaIndex::beam(const Dist& dist, int64_t L, VisitedList& visited, std::v
         break;
       }
     }
-    const uint32_t fresh =
-        fresh_neighbours<kLocked>(links(c), c, *locks_, visited, buf,
-                                  [&](uint32_t nb) { dist.prefetch(nb); });
+    const uint32_t fresh = fresh_neighbours<kLocked>(links(c), c, *locks_, visited, buf,
+                                                     [&](uint32_t nb) { dist.prefetch(nb); });
     for (uint32_t j = 0; j < fresh; ++j) {
       uint32_t nb = buf[j];
       Neighbor e{dist(nb), nb};
@@ -450,7 +449,8 @@ void VamanaIndex::read_pq_sections(const FileReader& r) {
   const size_t n = static_cast<size_t>(store_.n_slots());
   const size_t book_floats = static_cast<size_t>(kPqCentroids) * dim;
   std::string_view b = r.section(kPqBook);
-  if (b.size() != 0 && b.size() != book_floats * 4) r.size_error(kPqBook, book_floats * 4, b.size());
+  if (b.size() != 0 && b.size() != book_floats * 4)
+    r.size_error(kPqBook, book_floats * 4, b.size());
   if (b.empty() && n > 0) throw Error(name + ": VPQB is empty but the index holds vectors");
   pq->restore(r.array<float>(kPqBook, b.size() / 4), name);
   codes_ = r.array<uint8_t, HugePageAllocator<uint8_t>>(kPqCodes, n * M);

@@ -20,11 +20,11 @@
 namespace loom::index {
 
 struct VamanaParams {
-  int64_t R = 32;         // maximum out-degree
-  int64_t L = 64;         // search list size while building
-  float alpha = 1.2f;     // prune slack of the second pass
-  int64_t L_search = 64;  // default search list size
-  uint64_t seed = 7;      // insertion order (and PQ training sample and k-means)
+  int64_t R = 32;            // maximum out-degree
+  int64_t L = 64;            // search list size while building
+  float alpha = 1.2f;        // prune slack of the second pass
+  int64_t L_search = 64;     // default search list size
+  uint64_t seed = 7;         // insertion order (and PQ training sample and k-means)
   int64_t pq_subspaces = 0;  // PQ code bytes per vector; 0 = off. Must divide dim.
 };
 
@@ -87,8 +87,8 @@ class VamanaIndex : public Index {
   VamanaParams p_;
   HugeVector<uint32_t> graph_;  // (n_slots, 1 + R): count, then neighbours; on huge pages
   uint32_t medoid_ = kNoSlot;
-  std::vector<uint32_t> entries_;     // spread-out sample of live slots used to seed beams
-  std::vector<float> entry_vectors_;  // (entries_.size(), dim) copies of their vectors
+  std::vector<uint32_t> entries_;         // spread-out sample of live slots used to seed beams
+  std::vector<float> entry_vectors_;      // (entries_.size(), dim) copies of their vectors
   std::unique_ptr<ProductQuantizer> pq_;  // null when PQ is off
   HugeVector<uint8_t> codes_;             // (n_slots, M) PQ codes
   mutable VisitedPool visited_;

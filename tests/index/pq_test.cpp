@@ -259,8 +259,8 @@ TEST(VamanaPq, SaveLoadIsBitIdenticalAndAnswersIdentically) {
     std::vector<uint64_t> gone{10'000, 10'006};
     idx->remove(gone);
     std::string bytes = serialize_index(*idx);
-    auto back = deserialize_index(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
-                                  "pq.lidx");
+    auto back =
+        deserialize_index(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "pq.lidx");
     EXPECT_EQ(serialize_index(*back), bytes);
     auto* v = dynamic_cast<VamanaIndex*>(back.get());
     ASSERT_NE(v->pq(), nullptr);
@@ -277,7 +277,8 @@ TEST(VamanaPq, SaveLoadIsBitIdenticalAndAnswersIdentically) {
   std::vector<uint64_t> ids(50);
   for (int i = 0; i < 50; ++i) ids[i] = i;
   plain->add(ids, x.data());
-  for (auto& [t, p] : sections_of(serialize_index(*plain))) EXPECT_NE(tag_name(t).substr(0, 3), "VPQ");
+  for (auto& [t, p] : sections_of(serialize_index(*plain)))
+    EXPECT_NE(tag_name(t).substr(0, 3), "VPQ");
 }
 
 TEST(VamanaPq, CorruptedPqSectionsAreRejectedWithAClearMessage) {

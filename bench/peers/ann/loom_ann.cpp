@@ -7,6 +7,10 @@
 //   loom_ann gt DIR                     gt.npy for a base.npy / queries.npy already there (real
 //                                       embeddings: bench/peers/ann/real.sh)
 //   loom_ann run DIR hnsw|vamana THREADS
+//
+// LOOM_ANN_PQ=M (vamana only): also keep M-byte PQ codes, search over them and re-rank with full
+// vectors; the rows are then named loom-vamana-pq, and stderr gets the compressed part's bytes
+// per vector (codes plus the shared codebooks).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -84,6 +88,11 @@ static int run(const std::string& dir, const std::string& kind, int threads) {
   o.vamana.R = std::getenv("LOOM_ANN_R") ? std::atoi(std::getenv("LOOM_ANN_R")) : 32;
   o.vamana.L = std::getenv("LOOM_ANN_L") ? std::atoi(std::getenv("LOOM_ANN_L")) : 64;
   o.vamana.alpha = std::getenv("LOOM_ANN_ALPHA") ? std::atof(std::getenv("LOOM_ANN_ALPHA")) : 1.2f;
+  std::string name = kind;
+  if (const char* pq = std::getenv("LOOM_ANN_PQ"); pq != nullptr && kind == "vamana") {
+    o.vamana.pq_subspaces = std::atoi(pq);
+    if (o.vamana.pq_subspaces > 0) name = "vamana-pq";
+  }
   auto idx = ix::make_index(kind, base.cols, ix::Metric::kL2, o);
   std::vector<uint64_t> ids(base.rows);
   for (int64_t i = 0; i < base.rows; ++i) ids[i] = i;
@@ -101,6 +110,15 @@ static int run(const std::string& dir, const std::string& kind, int threads) {
   }
   double build = secs(t0), build_cpu = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0;
   double bpv = static_cast<double>(idx->memory_bytes()) / base.rows;
+  if (auto* v = dynamic_cast<const ix::VamanaIndex*>(idx.get()); v != nullptr && v->pq()) {
+    std::fprintf(stderr,
+                 "loom-vamana-pq: M=%lld, compressed part %.2f bytes per vector (codes %lld + "
+                 "codebooks %lld bytes shared), full vectors %lld bytes per vector\n",
+                 (long long)v->pq()->subspaces(),
+                 static_cast<double>(v->pq_codes().size() + v->pq()->memory_bytes()) / base.rows,
+                 (long long)v->pq()->subspaces(), (long long)v->pq()->memory_bytes(),
+                 (long long)base.cols * 4);
+  }
   std::vector<int> efs = {10, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128, 160, 200, 256, 320};
   if (const char* e = std::getenv("LOOM_ANN_EFS")) {  // e.g. "48,64": a shorter sweep
     efs.clear();
@@ -128,7 +146,7 @@ static int run(const std::string& dir, const std::string& kind, int threads) {
       std::set<uint64_t> t(gt.begin() + i * 10, gt.begin() + i * 10 + 10);
       for (int j = 0; j < 10; ++j) hit += t.count(got[i * 10 + j]);
     }
-    std::printf("loom-%s,ef=%d,%.3f,%.3f,%.4f,%.1f,%.1f\n", kind.c_str(), ef, build, build_cpu,
+    std::printf("loom-%s,ef=%d,%.3f,%.3f,%.4f,%.1f,%.1f\n", name.c_str(), ef, build, build_cpu,
                 hit / (10.0 * q.rows), q.rows / s, bpv);
     std::fflush(stdout);
   }

@@ -46,6 +46,12 @@ echo "== loom hnsw (M=16, efConstruction=200)" >&2
 "$out/loom_ann" run "$out" hnsw "$THREADS" | tee "$out/loom_hnsw.csv" >&2
 echo "== loom vamana (R=32, L=64, alpha=1.2)" >&2
 "$out/loom_ann" run "$out" vamana "$THREADS" | tee "$out/loom_vamana.csv" >&2
+if [ -n "${ANN_PQ:-}" ]; then  # ANN_PQ=M adds Vamana with M-byte PQ codes (off by default)
+  echo "== loom vamana-pq (R=32, L=64, alpha=1.2, PQ M=$ANN_PQ)" >&2
+  LOOM_ANN_PQ=$ANN_PQ "$out/loom_ann" run "$out" vamana "$THREADS" | tee "$out/loom_vamana_pq.csv" >&2
+else
+  rm -f "$out/loom_vamana_pq.csv"
+fi
 if [ -z "${ANN_SKIP_FAISS:-}" ]; then
   echo "== faiss hnsw / ivf" >&2
   /usr/bin/python3 bench/peers/ann/faiss_ann.py "$out" "$THREADS" | tee "$out/faiss.csv" >&2
