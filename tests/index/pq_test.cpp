@@ -9,10 +9,12 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/mapped_file.h"
 #include "core/rng.h"
 #include "index/factory.h"
 #include "index/index_file.h"
 #include "index/synthetic.h"
+#include "test_util.h"
 
 namespace loom::index {
 namespace {
@@ -325,6 +327,27 @@ TEST(VamanaPq, CorruptedPqSectionsAreRejectedWithAClearMessage) {
   for (auto& [t, p] : sections_of(bytes))
     if (t != fourcc("VPQC")) w.add(t, p);
   EXPECT_NE(message(w.finish()).find("VPQC"), std::string::npos);
+}
+
+// tests/index/data/vamana_v1.lidx was written by the build before PQ existed (main at 1d3ddef):
+//   loom index build --vectors V.npy --type vamana --R 6 --L 16 --metric l2 --seed 5 --threads 1
+// with V = numpy default_rng(2026).standard_normal((60, 8)) as float32. It must load as a Vamana
+// index without PQ and serialise back to the same bytes (the format of PQ-less files is unchanged).
+TEST(VamanaPq, FileWrittenBeforePqLoadsUnchanged) {
+  std::string path = std::string(LOOM_SOURCE_DIR) + "/tests/index/data/vamana_v1.lidx";
+  LOOM_REQUIRE_DATA(path);
+  auto idx = load_index(path);
+  auto* v = dynamic_cast<VamanaIndex*>(idx.get());
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->pq(), nullptr);
+  EXPECT_EQ(v->params().pq_subspaces, 0);
+  EXPECT_EQ(v->params().R, 6);
+  EXPECT_EQ(idx->size(), 60);
+  EXPECT_EQ(serialize_index(*idx), read_file(path));
+  // Each stored vector finds itself first.
+  const auto& data = idx->store().data();
+  auto r = idx->search(data.data(), 60, 1);
+  for (int i = 0; i < 60; ++i) EXPECT_EQ(r.ids[i], static_cast<uint64_t>(i));
 }
 
 }  // namespace
