@@ -97,6 +97,15 @@ void ProductQuantizer::train(const float* x, int64_t n, uint64_t seed, ThreadPoo
   LOOM_ASSERT(n >= 1);
   book_.assign(static_cast<size_t>(M_ * kPqCentroids * dsub_), 0.0f);
   run_tasks(pool, M_, [&](int64_t j) { train_subspace(x, n, j, seed); });
+  make_transposed();
+}
+
+void ProductQuantizer::make_transposed() {
+  book_t_.resize(book_.size());
+  for (int64_t j = 0; j < M_; ++j) {
+    std::vector<float> t = transpose_book(centroid(j, 0), dsub_);
+    std::copy(t.begin(), t.end(), book_t_.begin() + j * kPqCentroids * dsub_);
+  }
 }
 
 void ProductQuantizer::train_subspace(const float* x, int64_t n, int64_t j, uint64_t seed) {
@@ -162,15 +171,13 @@ void ProductQuantizer::train_subspace(const float* x, int64_t n, int64_t j, uint
 
 void ProductQuantizer::encode(const float* x, int64_t n, uint8_t* codes, ThreadPool* pool) const {
   LOOM_ASSERT(trained());
-  std::vector<std::vector<float>> ct(static_cast<size_t>(M_));
-  for (int64_t j = 0; j < M_; ++j) ct[j] = transpose_book(centroid(j, 0), dsub_);
   constexpr int64_t kBlock = 1024;
   const int64_t blocks = (n + kBlock - 1) / kBlock;
   run_tasks(pool, blocks, [&](int64_t b) {
     for (int64_t i = b * kBlock; i < std::min(n, (b + 1) * kBlock); ++i) {
       for (int64_t j = 0; j < M_; ++j)
         codes[i * M_ + j] =
-            static_cast<uint8_t>(pq_nearest(x + i * dim_ + j * dsub_, ct[j].data(), dsub_));
+            static_cast<uint8_t>(pq_nearest(x + i * dim_ + j * dsub_, transposed(j), dsub_));
     }
   });
 }
@@ -185,12 +192,21 @@ void ProductQuantizer::decode(const uint8_t* code, float* x) const {
 
 void ProductQuantizer::distance_table(const float* q, Metric m, float* table) const {
   LOOM_ASSERT(trained());
+  // Along the centroid axis of the transposed codebooks, so the inner loop vectorises.
+  std::fill(table, table + M_ * kPqCentroids, 0.0f);
   for (int64_t j = 0; j < M_; ++j) {
-    const float* qs = q + j * dsub_;
     float* row = table + j * kPqCentroids;
-    for (int64_t c = 0; c < kPqCentroids; ++c) {
-      const float* cen = centroid(j, c);
-      row[c] = m == Metric::kL2 ? l2sq_f32_scalar(qs, cen, dsub_) : -dot_f32_scalar(qs, cen, dsub_);
+    for (int64_t d = 0; d < dsub_; ++d) {
+      const float v = q[j * dsub_ + d];
+      const float* ct = transposed(j) + d * kPqCentroids;
+      if (m == Metric::kL2) {
+        for (int64_t c = 0; c < kPqCentroids; ++c) {
+          float diff = v - ct[c];
+          row[c] += diff * diff;
+        }
+      } else {
+        for (int64_t c = 0; c < kPqCentroids; ++c) row[c] -= v * ct[c];
+      }
     }
   }
 }
@@ -198,6 +214,7 @@ void ProductQuantizer::distance_table(const float* q, Metric m, float* table) co
 void ProductQuantizer::restore(std::vector<float> book, const std::string& what) {
   if (book.empty()) {
     book_.clear();
+    book_t_.clear();
     return;
   }
   const size_t want = static_cast<size_t>(M_ * kPqCentroids * dsub_);
@@ -210,6 +227,7 @@ void ProductQuantizer::restore(std::vector<float> book, const std::string& what)
       throw Error(what + ": PQ codebook value " + std::to_string(i) + " is not finite");
   }
   book_ = std::move(book);
+  make_transposed();
 }
 
 }  // namespace loom::index

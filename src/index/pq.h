@@ -67,16 +67,23 @@ class ProductQuantizer {
   const std::vector<float>& codebooks() const { return book_; }
   // Restores saved codebooks; throws loom::Error naming `what` on a wrong size or non-finite value.
   void restore(std::vector<float> book, const std::string& what);
-  int64_t memory_bytes() const { return static_cast<int64_t>(book_.size() * sizeof(float)); }
+  // Codebooks and their transposed copy.
+  int64_t memory_bytes() const {
+    return static_cast<int64_t>((book_.size() + book_t_.size()) * sizeof(float));
+  }
 
  private:
   const float* centroid(int64_t j, int64_t c) const {
     return book_.data() + (j * kPqCentroids + c) * dsub_;
   }
+  // Subspace j's centroids transposed, (dsub, 256).
+  const float* transposed(int64_t j) const { return book_t_.data() + j * kPqCentroids * dsub_; }
   void train_subspace(const float* x, int64_t n, int64_t j, uint64_t seed);
+  void make_transposed();
 
   int64_t dim_, M_, dsub_;
-  std::vector<float> book_;
+  std::vector<float> book_;    // (M, 256, dsub)
+  std::vector<float> book_t_;  // (M, dsub, 256): distance tables and encoding run along centroids
 };
 
 }  // namespace loom::index

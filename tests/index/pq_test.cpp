@@ -170,7 +170,8 @@ TEST(VamanaPq, CodesMatchTheQuantizerAndMemoryCountsThem) {
   std::vector<uint64_t> ids(600);
   for (int i = 0; i < 600; ++i) ids[i] = 10'000 + 3 * i;
   plain->add(ids, x.data());
-  EXPECT_EQ(idx->memory_bytes() - plain->memory_bytes(), 600 * 4 + 256 * 16 * 4);
+  // Codes, plus the codebooks and their transposed copy.
+  EXPECT_EQ(idx->memory_bytes() - plain->memory_bytes(), 600 * 4 + 2 * 256 * 16 * 4);
 }
 
 TEST(VamanaPq, DistancesAreFullPrecisionAndSelfQueriesFindThemselves) {
