@@ -98,7 +98,8 @@ TEST_P(RecallGate, PlainFilteredAndAfterDeletes) {
 
   double r = recall(idx->search(f.queries.data(), kQueries, kK, sp),
                     flat.search(f.queries.data(), kQueries, kK));
-  std::printf("%s %s ef=%lld recall@10 %.4f\n", g.kind, metric_name(g.metric), (long long)g.ef, r);
+  std::printf("%s %s pq=%lld ef=%lld recall@10 %.4f\n", g.kind, metric_name(g.metric),
+              (long long)g.pq, (long long)g.ef, r);
   EXPECT_GE(r, g.min_recall);
 
   // Filtered: ids whose (id / 7) % 10 == 4, i.e. 10% of the points.
