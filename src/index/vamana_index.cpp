@@ -18,16 +18,29 @@ constexpr uint32_t kParams = fourcc("VAMP"), kGraph = fourcc("VGRF");
 constexpr uint32_t kPqParams = fourcc("VPQP"), kPqBook = fourcc("VPQB"), kPqCodes = fourcc("VPQC");
 }  // namespace
 
+// Plain values rather than a reference to the index: the beam's byte writes (its done flags) may
+// alias anything, and copies in registers or on the stack spare the reloads through the index.
 struct VamanaIndex::FullDist {
-  const VamanaIndex& ix;
   const float* q;
+  const float* base;     // (n_slots, dim) the store's vectors
+  const float* entries;  // (entries_.size(), dim) copies of the entry vectors
+  int64_t dim;
+  Metric metric;
   int64_t prefetch_floats;
-  float operator()(uint32_t s) const { return ix.store_.distance_to(q, s); }
-  float entry(size_t i) const {
-    const int64_t d = ix.store_.dim();
-    return distance(ix.store_.metric(), q, ix.entry_vectors_.data() + i * d, d);
+  FullDist(const VamanaIndex& ix, const float* query)
+      : q(query),
+        base(ix.store_.data().data()),
+        entries(ix.entry_vectors_.data()),
+        dim(ix.store_.dim()),
+        metric(ix.store_.metric()),
+        prefetch_floats(std::min<int64_t>(dim, 256)) {}
+  float operator()(uint32_t s) const {
+    return distance(metric, q, base + static_cast<size_t>(s) * dim, dim);
   }
-  void prefetch(uint32_t s) const { prefetch_vector(ix.store_.vector(s), prefetch_floats); }
+  float entry(size_t i) const { return distance(metric, q, entries + i * dim, dim); }
+  void prefetch(uint32_t s) const {
+    prefetch_vector(base + static_cast<size_t>(s) * dim, prefetch_floats);
+  }
 };
 
 struct VamanaIndex::PqDist {
@@ -155,7 +168,7 @@ void VamanaIndex::robust_prune(uint32_t p, std::vector<uint32_t>& candidates, fl
 void VamanaIndex::insert_one(uint32_t p, float alpha, VisitedList& visited) {
   std::vector<Neighbor> list;
   std::vector<uint32_t> cands, chosen;
-  const FullDist dist{*this, store_.vector(p), std::min<int64_t>(store_.dim(), 256)};
+  const FullDist dist(*this, store_.vector(p));
   beam<true>(dist, p_.L, visited, &list, &cands, nullptr, 0, nullptr);
   {
     std::lock_guard<std::mutex> g(locks_->of(p));
@@ -326,7 +339,7 @@ void VamanaIndex::search_one(const float* q, int64_t k, int64_t ef, const SlotFi
   }
   auto visited = visited_.take();
   const bool trivial = store_.n_deleted() == 0 && (accept.filter == nullptr || !*accept.filter);
-  const FullDist dist{*this, q, std::min<int64_t>(store_.dim(), 256)};
+  const FullDist dist(*this, q);
   if (trivial) {
     beam<false>(dist, ef, *visited, out, nullptr, nullptr, 0, nullptr);
     if (static_cast<int64_t>(out->size()) > k) out->resize(static_cast<size_t>(k));
