@@ -60,11 +60,28 @@ TEST(ProductQuantizer, NearestCentroidKernelMatchesItsScalarTwin) {
   }
 }
 
+TEST(ProductQuantizer, AdcMatchesAPlainSum) {
+  Rng rng(7);
+  for (int64_t M : {1, 3, 4, 15, 16, 17, 20, 37, 64, 100}) {
+    std::vector<float> table(static_cast<size_t>(M * kPqCentroids));
+    for (float& v : table) v = rng.normal();
+    std::vector<uint8_t> code(static_cast<size_t>(M));
+    for (int trial = 0; trial < 50; ++trial) {
+      double want = 0;
+      for (int64_t j = 0; j < M; ++j) {
+        code[j] = static_cast<uint8_t>(trial == 0 ? 255 : rng.below(256));
+        want += table[j * kPqCentroids + code[j]];
+      }
+      EXPECT_NEAR(ProductQuantizer::adc(table.data(), code.data(), M), want, 1e-4) << "M=" << M;
+    }
+  }
+}
+
 TEST(ProductQuantizer, AdcEqualsDistanceToDecodedVector) {
   const int64_t n = 2000, d = 32;
   auto x = clustered_vectors(n, d, 20, 5, 1);
   auto q = clustered_vectors(20, d, 20, 5, 2);
-  for (int64_t M : {4, 8, 32}) {
+  for (int64_t M : {4, 8, 16, 32}) {
     ProductQuantizer pq(d, M);
     pq.train(x.data(), n, 3);
     std::vector<uint8_t> codes(static_cast<size_t>(n * M));
