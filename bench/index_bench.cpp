@@ -7,6 +7,7 @@
 
 #include "core/rng.h"
 #include "index/factory.h"
+#include "index/pq.h"
 #include "index/synthetic.h"
 
 namespace ix = loom::index;
@@ -79,5 +80,45 @@ static void BM_HnswSearch(benchmark::State& st) { search_bench(st, "hnsw"); }
 static void BM_VamanaSearch(benchmark::State& st) { search_bench(st, "vamana"); }
 BENCHMARK(BM_HnswSearch);
 BENCHMARK(BM_VamanaSearch);
+
+// PQ per-query cost: the (M, 256) distance table over dim 128, then one ADC lookup sum per code.
+static const ix::ProductQuantizer& shared_pq(int64_t M) {
+  static std::unique_ptr<ix::ProductQuantizer> pq[129];
+  if (!pq[M]) {
+    auto x = ix::clustered_vectors(4096, 128, 64, 5, 1);
+    pq[M] = std::make_unique<ix::ProductQuantizer>(128, M);
+    pq[M]->train(x.data(), 4096, 1);
+  }
+  return *pq[M];
+}
+
+static void BM_PqDistanceTable(benchmark::State& st) {
+  const auto& pq = shared_pq(st.range(0));
+  auto q = ix::clustered_vectors(1, 128, 64, 5, 2);
+  std::vector<float> table(static_cast<size_t>(st.range(0) * ix::kPqCentroids));
+  for (auto _ : st) {
+    pq.distance_table(q.data(), ix::Metric::kL2, table.data());
+    benchmark::DoNotOptimize(table.data());
+  }
+}
+BENCHMARK(BM_PqDistanceTable)->Arg(32)->Arg(64);
+
+static void BM_PqAdc(benchmark::State& st) {
+  const int64_t M = st.range(0);
+  const auto& pq = shared_pq(M);
+  auto x = ix::clustered_vectors(1024, 128, 64, 5, 3);
+  std::vector<uint8_t> codes(static_cast<size_t>(1024 * M));
+  pq.encode(x.data(), 1024, codes.data());
+  std::vector<float> table(static_cast<size_t>(M * ix::kPqCentroids));
+  pq.distance_table(x.data(), ix::Metric::kL2, table.data());
+  for (auto _ : st) {
+    float s = 0;
+    for (int64_t i = 0; i < 1024; ++i)
+      s += ix::ProductQuantizer::adc(table.data(), &codes[i * M], M);
+    benchmark::DoNotOptimize(s);
+  }
+  st.SetItemsProcessed(st.iterations() * 1024);
+}
+BENCHMARK(BM_PqAdc)->Arg(32)->Arg(64);
 
 BENCHMARK_MAIN();
