@@ -129,7 +129,10 @@ float dot_f16(const uint16_t* w, const float* x, int64_t n) {
 }
 
 // Four f32 rows against x at once: four independent streams keep more loads in flight, which is
-// what a memory-bound matrix-vector product needs.
+// what a memory-bound matrix-vector product needs. The next four rows (the following 4 * ld
+// floats) are prefetched line by line alongside: 110M f32 decode on 1 thread went from 32.3 to
+// 33.0-33.7 tok/s (two and eight rows ahead were slower). A prefetch past the matrix's end is
+// harmless: prefetches never fault.
 void dot4_f32(const float* w, int64_t ld, const float* x, int64_t n, float* y) {
   int64_t i = 0;
 #if defined(__AVX512F__)
@@ -137,6 +140,8 @@ void dot4_f32(const float* w, int64_t ld, const float* x, int64_t n, float* y) {
          a3 = _mm512_setzero_ps();
   for (; i + 16 <= n; i += 16) {
     const __m512 xv = _mm512_loadu_ps(x + i);
+    for (int r = 0; r < 4; ++r)
+      _mm_prefetch(reinterpret_cast<const char*>(w + (4 + r) * ld + i), _MM_HINT_T0);
     a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i), xv, a0);
     a1 = _mm512_fmadd_ps(_mm512_loadu_ps(w + ld + i), xv, a1);
     a2 = _mm512_fmadd_ps(_mm512_loadu_ps(w + 2 * ld + i), xv, a2);
