@@ -7,6 +7,7 @@ pkgs=(
   libclang-rt-14-dev                    # clang's ASan/UBSan/libFuzzer runtimes
   libopenblas-dev                       # f32 GEMM
   libdnnl-dev                           # bf16 and int8 GEMM (oneDNN)
+  ocl-icd-opencl-dev                    # dnnl-config.cmake calls find_package(OpenCL); libdnnl-dev only recommends it
   libpcre2-dev                          # tokenizer split patterns (Unicode classes, lookahead), JIT
   libicu-dev                            # Unicode normalisation (NFC/NFKC/NFD), categories, case
   nlohmann-json3-dev                    # JSON: tokenizer.json, config.json, safetensors headers
