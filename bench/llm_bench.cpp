@@ -11,7 +11,7 @@
 #include "core/kernels.h"
 #include "core/rng.h"
 #include "models/layers.h"
-#include "models/transformer.h"
+#include "models/model.h"
 
 #ifndef LOOM_BENCH_DATA
 #define LOOM_BENCH_DATA \

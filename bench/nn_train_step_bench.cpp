@@ -8,41 +8,43 @@
 #include <vector>
 
 #include "core/rng.h"
-#include "nn/causal_lm.h"
+#include "models/causal_lm.h"
 #include "nn/optim.h"
 
 namespace {
+using loom::models::CausalLm;
+using loom::models::DecoderConfig;
 
 using namespace loom;
 using namespace loom::nn;
 
-CausalLmConfig llama_small() {
-  CausalLmConfig c;
-  c.arch = Arch::Llama;
+DecoderConfig llama_small() {
+  DecoderConfig c;
+  c.arch = "llama";
   c.vocab_size = 32000;
-  c.max_seq = 256;
-  c.d_model = 288;
+  c.context_length = 256;
+  c.dim = 288;
   c.n_layers = 6;
   c.n_heads = 6;
   c.n_kv_heads = 6;
-  c.d_ff = 768;
+  c.hidden_dim = 768;
   return c;
 }
 
-CausalLmConfig gpt2_small() {
-  CausalLmConfig c;
-  c.arch = Arch::Gpt2;
+DecoderConfig gpt2_small() {
+  DecoderConfig c;
+  c.arch = "gpt2";
   c.vocab_size = 50257;
-  c.max_seq = 256;  // positions used by the benchmark (GPT-2 has 1024; the step only reads T)
-  c.d_model = 768;
+  c.context_length = 256;  // positions used by the benchmark (GPT-2 has 1024; the step only reads T)
+  c.dim = 768;
   c.n_layers = 12;
   c.n_heads = 12;
   c.n_kv_heads = 12;
-  c.d_ff = 3072;
+  c.hidden_dim = 3072;
   return c;
 }
 
-void BM_TrainStep(benchmark::State& state, CausalLmConfig cfg, int64_t batch, Compute compute) {
+void BM_TrainStep(benchmark::State& state, DecoderConfig cfg, int64_t batch, Compute compute) {
   const int64_t T = 256;
   ThreadPool pool(static_cast<int>(state.range(0)));
   CausalLm model(cfg);

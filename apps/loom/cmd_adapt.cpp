@@ -11,7 +11,7 @@
 #include "core/mapped_file.h"
 #include "core/threads.h"
 #include "generate/codec.h"
-#include "models/transformer.h"
+#include "models/model.h"
 #include "text/tokenizer.h"
 
 namespace {
@@ -102,7 +102,7 @@ int run_extend(const loom::cli::Args& args) {
   auto tok = loom::generate::tokenizer_for_model(model_path, args.str("tokenizer"));
   auto r = loom::adapt::extend_model(*model, std::move(tok), terms, grow, terms_path);
   loom::adapt::save_extended(out, r);
-  const auto& cfg = r.model.config;
+  const auto& cfg = r.model.config_json;
   if (args.json()) {
     std::printf(
         "{\"output\": %s, \"base_vocab_size\": %lld, \"added\": %lld, \"vocab_size\": %lld, "
@@ -111,14 +111,14 @@ int run_extend(const loom::cli::Args& args) {
         loom::cli::json_quote(out).c_str(), static_cast<long long>(r.base_vocab),
         static_cast<long long>(r.added), static_cast<long long>(r.base_vocab + r.added),
         loom::cli::json_quote(loom::adapt::init_method_name(grow.method)).c_str(),
-        r.model.tied_head ? "true" : "false", r.embed_sha256.c_str(),
+        r.model.config.tied_head ? "true" : "false", r.embed_sha256.c_str(),
         r.head_sha256.empty() ? "null" : loom::cli::json_quote(r.head_sha256).c_str());
     return 0;
   }
   std::printf("extended %s: vocabulary %lld -> %lld (+%lld terms), init %s, %s head\n",
               model_path.c_str(), static_cast<long long>(r.base_vocab),
               static_cast<long long>(r.base_vocab + r.added), static_cast<long long>(r.added),
-              loom::adapt::init_method_name(grow.method), r.model.tied_head ? "tied" : "untied");
+              loom::adapt::init_method_name(grow.method), r.model.config.tied_head ? "tied" : "untied");
   std::printf("original embedding rows sha256 %s\n", r.embed_sha256.c_str());
   if (!r.head_sha256.empty()) std::printf("original head rows sha256 %s\n", r.head_sha256.c_str());
   std::printf(

@@ -8,7 +8,7 @@
 #include "core/progress.h"
 #include "eval/perplexity.h"
 #include "generate/codec.h"
-#include "models/transformer.h"
+#include "models/model.h"
 
 namespace {
 

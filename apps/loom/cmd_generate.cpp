@@ -11,7 +11,7 @@
 #include "core/error.h"
 #include "generate/codec.h"
 #include "generate/generator.h"
-#include "models/transformer.h"
+#include "models/model.h"
 
 namespace {
 

@@ -24,7 +24,7 @@
 #include "core/progress.h"
 #include "core/sha256.h"
 #include "text/tokenizer.h"
-#include "train/hf_checkpoint.h"
+#include "models/hf.h"
 #include "train/loss_plot.h"
 #include "train/text_lines.h"
 #include "train/token_shard.h"
@@ -46,7 +46,7 @@ using loom::cli::UsageError;
 
 // sha256 over rows [0, base) of the token embedding and (untied) head: the rows that must never
 // change under --train new-embeddings.
-std::string original_rows_sha256(loom::nn::CausalLm& model, int64_t base) {
+std::string original_rows_sha256(loom::models::CausalLm& model, int64_t base) {
   std::string bytes;
   for (const char* name : {"model.embed_tokens.weight", "transformer.wte.weight", "lm_head.weight"})
     if (loom::nn::Parameter* p = model.params().find(name))
@@ -69,8 +69,8 @@ int run_train(const Args& a) {
   if (text_mode && a.has("val-shard")) throw UsageError{"--val-shard goes with --shard"};
 
   // The model to continue, if any.
-  std::optional<loom::train::HfTrainModel> init;
-  if (a.has("init")) init = loom::train::read_hf_model(a.str("init"));
+  std::optional<loom::models::HfModel> init;
+  if (a.has("init")) init = loom::models::read_hf_model(a.str("init"));
 
   // Tokenizer: --tokenizer, else the --init directory's tokenizer.json / tokenizer.model; bytes
   // (vocab 256) for a from-scratch run without one.
@@ -149,7 +149,8 @@ int run_train(const Args& a) {
   }
 
   // Architecture: the --init model's, or from the flags.
-  loom::nn::CausalLmConfig c;
+  loom::models::DecoderConfig c;
+  loom::nn::LoraConfig lora;
   loom::train::TrainConfig tc;
   if (init) {
     c = init->config;
@@ -157,33 +158,33 @@ int run_train(const Args& a) {
       throw Error((tok ? tok_path : a.str("shard")) + ": " + std::to_string(data_vocab) +
                   " token ids but the model " + a.str("init") + " has " +
                   std::to_string(c.vocab_size) + " embedding rows");
-    tc.seq = a.integer("seq", std::min<int64_t>(128, c.max_seq));
+    tc.seq = a.integer("seq", std::min<int64_t>(128, c.context_length));
   } else {
     const std::string arch = a.str("arch", "llama");
     if (arch != "llama" && arch != "gpt2") throw UsageError{"flag --arch: expected llama or gpt2"};
-    c.arch = arch == "gpt2" ? loom::nn::Arch::Gpt2 : loom::nn::Arch::Llama;
+    c.arch = arch;
     c.vocab_size = data_vocab;
-    c.d_model = a.integer("d-model", 128);
+    c.dim = a.integer("d-model", 128);
     c.n_layers = a.integer("layers", 4);
     c.n_heads = a.integer("heads", 4);
     c.n_kv_heads = a.integer("kv-heads", c.n_heads);
-    c.d_ff = a.integer(
-        "ff", c.arch == loom::nn::Arch::Gpt2 ? 4 * c.d_model : (8 * c.d_model / 3 + 31) / 32 * 32);
+    c.hidden_dim = a.integer(
+        "ff", c.arch == "gpt2" ? 4 * c.dim : (8 * c.dim / 3 + 31) / 32 * 32);
     tc.seq = a.integer("seq", 128);
-    c.max_seq = tc.seq;
+    c.context_length = tc.seq;
   }
   const loom::train::TrainMode mode = loom::train::parse_train_mode(a.str("train", "all"));
   if (mode.lora) {
-    c.lora.rank = a.integer("lora-rank", 8);
-    c.lora.alpha =
-        static_cast<float>(a.number("lora-alpha", 2.0 * static_cast<double>(c.lora.rank)));
-    c.lora.targets =
-        split_commas(a.str("lora-targets", c.arch == loom::nn::Arch::Gpt2 ? "qkv,o" : "q,v"));
-    if (c.lora.rank <= 0) throw UsageError{"flag --lora-rank: expected > 0"};
+    lora.rank = a.integer("lora-rank", 8);
+    lora.alpha =
+        static_cast<float>(a.number("lora-alpha", 2.0 * static_cast<double>(lora.rank)));
+    lora.targets =
+        split_commas(a.str("lora-targets", c.arch == "gpt2" ? "qkv,o" : "q,v"));
+    if (lora.rank <= 0) throw UsageError{"flag --lora-rank: expected > 0"};
   } else if (a.has("lora-rank") || a.has("lora-alpha") || a.has("lora-targets")) {
     throw UsageError{"--lora-* flags need --train lora or new-embeddings,lora"};
   }
-  int64_t base_vocab = a.integer("base-vocab", init ? init->base_vocab_size : -1);
+  int64_t base_vocab = a.integer("base-vocab", init ? init->config.base_vocab_size : -1);
   if (mode.new_embeddings && base_vocab < 0)
     throw UsageError{"--train " + mode.str() +
                      " needs the base vocabulary size: --base-vocab N or config.json "
@@ -209,9 +210,9 @@ int run_train(const Args& a) {
                 n_val = static_cast<int64_t>(val_tok.size());
 
   loom::ThreadPool pool(a.threads());
-  loom::nn::CausalLm model(c);
+  loom::models::CausalLm model(c, lora);
   if (init) {
-    loom::train::load_hf_weights(model, init->weights);
+    loom::models::load_hf_weights(model, init->tensors);
     model.init_lora(tc.seed);
   } else {
     model.init(tc.seed);
@@ -236,9 +237,9 @@ int run_train(const Args& a) {
   // checkpoint holds values and moments, not which rows are frozen).
   std::string what = "train " + mode.str() + "\nbase_vocab " +
                      std::to_string(mode.new_embeddings ? base_vocab : -1) + "\nlora_rank " +
-                     std::to_string(c.lora.rank) + "\nlora_alpha " + std::to_string(c.lora.alpha) +
+                     std::to_string(lora.rank) + "\nlora_alpha " + std::to_string(lora.alpha) +
                      "\nlora_targets";
-  for (const std::string& t : model.config().lora.targets) what += " " + t;
+  for (const std::string& t : model.lora().targets) what += " " + t;
   what += "\n";
   const std::string what_path = out + "/train_mode.txt";
   float val_before = NAN;
@@ -273,7 +274,8 @@ int run_train(const Args& a) {
   }
 
   // The model directory: config.json from the --init model's (extra fields kept), tokenizer files.
-  const std::string base_config = init ? init->config_json : "{}";
+  const nlohmann::ordered_json base_config =
+      init ? init->config_json : nlohmann::ordered_json::object();
   if (!tok_path.empty()) {
     // A SentencePiece model under its Hugging Face name; other files keep theirs.
     std::string name = base_name(tok_path);
@@ -300,7 +302,7 @@ int run_train(const Args& a) {
   auto save = [&] {
     if (!root) return;
     trainer.save_checkpoint(ckpt);
-    loom::train::save_hf_model(model, out, base_config);
+    loom::models::save_hf_model(model, out, base_config);
     log.flush();
     loom::train::write_loss_plot(log_path, out + "/loss.png");
   };

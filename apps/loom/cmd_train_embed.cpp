@@ -25,7 +25,7 @@
 #include "embed/pooling.h"
 #include "text/tokenizer.h"
 #include "train/contrastive_trainer.h"
-#include "train/hf_checkpoint.h"
+#include "models/hf.h"
 #include "train/loss_plot.h"
 #include "train/train_mode.h"
 #include "train_flags.h"
@@ -74,7 +74,7 @@ int run_train_embed(const Args& a) {
   const std::string out = a.need("out");
   const std::string init_path = a.need("init");
   const std::string pairs_path = a.need("pairs");
-  loom::train::HfTrainModel init = loom::train::read_hf_model(init_path);
+  loom::models::HfModel init = loom::models::read_hf_model(init_path);
 
   // Pairs.
   std::vector<std::string> issues;
@@ -127,9 +127,9 @@ int run_train_embed(const Args& a) {
   if (tok->vocab_size() > init.config.vocab_size)
     throw Error(tok_path + ": " + std::to_string(tok->vocab_size()) + " tokens but the model " +
                 init_path + " has " + std::to_string(init.config.vocab_size) + " embedding rows");
-  const int64_t max_tokens = a.integer("max-tokens", std::min<int64_t>(128, init.config.max_seq));
-  if (max_tokens <= 0 || max_tokens > init.config.max_seq)
-    throw UsageError{"flag --max-tokens: expected 1.." + std::to_string(init.config.max_seq)};
+  const int64_t max_tokens = a.integer("max-tokens", std::min<int64_t>(128, init.config.context_length));
+  if (max_tokens <= 0 || max_tokens > init.config.context_length)
+    throw UsageError{"flag --max-tokens: expected 1.." + std::to_string(init.config.context_length)};
   int64_t truncated = 0;
   auto encode = [&](const std::string& s) {
     std::vector<int32_t> ids;
@@ -154,16 +154,17 @@ int run_train_embed(const Args& a) {
   }
 
   // Model and what learns.
-  loom::nn::CausalLmConfig c = init.config;
+  loom::models::DecoderConfig c = init.config;
+  loom::nn::LoraConfig lora;
   const loom::train::TrainMode mode = loom::train::parse_train_mode(a.str("train", "all"));
   if (mode.new_embeddings) throw UsageError{"--train for train-embed: all or lora"};
   if (mode.lora) {
-    c.lora.rank = a.integer("lora-rank", 8);
-    c.lora.alpha =
-        static_cast<float>(a.number("lora-alpha", 2.0 * static_cast<double>(c.lora.rank)));
-    c.lora.targets =
-        split_commas(a.str("lora-targets", c.arch == loom::nn::Arch::Gpt2 ? "qkv,o" : "q,v"));
-    if (c.lora.rank <= 0) throw UsageError{"flag --lora-rank: expected > 0"};
+    lora.rank = a.integer("lora-rank", 8);
+    lora.alpha =
+        static_cast<float>(a.number("lora-alpha", 2.0 * static_cast<double>(lora.rank)));
+    lora.targets =
+        split_commas(a.str("lora-targets", c.arch == "gpt2" ? "qkv,o" : "q,v"));
+    if (lora.rank <= 0) throw UsageError{"flag --lora-rank: expected > 0"};
   } else if (a.has("lora-rank") || a.has("lora-alpha") || a.has("lora-targets")) {
     throw UsageError{"--lora-* flags need --train lora"};
   }
@@ -188,8 +189,8 @@ int run_train_embed(const Args& a) {
   tc.compute = a.flag("bf16") ? loom::nn::Compute::BF16 : loom::nn::Compute::F32;
 
   loom::ThreadPool pool(a.threads());
-  loom::nn::CausalLm model(c);
-  loom::train::load_hf_weights(model, init.weights);
+  loom::models::CausalLm model(c, lora);
+  loom::models::load_hf_weights(model, init.tensors);
   model.init_lora(tc.seed);
   model.exclude_norms_and_biases_from_decay();
   const int64_t trainable = loom::train::apply_train_mode(model, mode, -1);
@@ -201,22 +202,22 @@ int run_train_embed(const Args& a) {
   ec.normalize = true;
   ec.max_tokens = max_tokens;  // so loom embed truncates as training did
   ec.dims = a.integer("embed-dims", 0);
-  if (ec.dims < 0 || ec.dims > c.d_model)
-    throw UsageError{"flag --embed-dims: expected 0.." + std::to_string(c.d_model)};
+  if (ec.dims < 0 || ec.dims > c.dim)
+    throw UsageError{"flag --embed-dims: expected 0.." + std::to_string(c.dim)};
   std::string what = "objective contrastive\ntrain " + mode.str() + "\npooling " +
                      loom::nn::seq_pool_name(tc.pooling) + "\ntemperature " +
                      std::to_string(tc.loss.temperature) + "\nsymmetric " +
                      (tc.loss.symmetric ? "1" : "0") + "\nmatryoshka";
-  for (int64_t d : tc.matryoshka.empty() ? std::vector<int64_t>{c.d_model} : tc.matryoshka) {
+  for (int64_t d : tc.matryoshka.empty() ? std::vector<int64_t>{c.dim} : tc.matryoshka) {
     what += ' ';
     what += std::to_string(d);
   }
   what += "\nmax_tokens ";
   what += std::to_string(max_tokens);
   what += "\nlora_rank ";
-  what += std::to_string(c.lora.rank);
+  what += std::to_string(lora.rank);
   what += "\nlora_targets";
-  for (const std::string& t : model.config().lora.targets) {
+  for (const std::string& t : model.lora().targets) {
     what += ' ';
     what += t;
   }
@@ -245,10 +246,10 @@ int run_train_embed(const Args& a) {
   loom::write_file_atomic(log_path, kept);
   std::ofstream log(log_path, std::ios::app);
   if (!log) throw Error(log_path + ": cannot open for writing");
-  const std::string base_config = init.config_json;
+  const nlohmann::ordered_json base_config = init.config_json;
   auto save = [&] {
     trainer.save_checkpoint(ckpt);
-    loom::train::save_hf_model(model, out, base_config);
+    loom::models::save_hf_model(model, out, base_config);
     loom::embed::save_config(out, ec);
     loom::write_file_atomic(out + "/modules.json", modules_json(ec.normalize));
     log.flush();
@@ -300,8 +301,8 @@ int run_train_embed(const Args& a) {
       std::vector<int32_t> ids = encode(line);
       tape.reset();
       loom::nn::Var v = trainer.embed(tape, {&ids});
-      std::vector<float> row(tape.data(v), tape.data(v) + c.d_model);
-      const int64_t n = loom::embed::finish(ec, row.data(), c.d_model);
+      std::vector<float> row(tape.data(v), tape.data(v) + c.dim);
+      const int64_t n = loom::embed::finish(ec, row.data(), c.dim);
       for (int64_t j = 0; j < n; ++j) po_out << (j ? " " : "") << row[static_cast<size_t>(j)];
       po_out << "\n";
     }

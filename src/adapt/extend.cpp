@@ -23,6 +23,8 @@ bool only_space(const std::string& s) {
 }
 
 // A copy of `in` with the tensors named in `replace` swapped for new ones (order kept).
+Tensor f32(const Tensor& t) { return t.dtype() == DType::F32 ? t : t.to(DType::F32); }
+
 io::TensorMap replaced(const io::TensorMap& in, const std::string& name, Tensor t) {
   io::TensorMap out(in.source(), in.format());
   for (const std::string& n : in.names()) out.add(n, n == name ? t : in.get(n));
@@ -126,28 +128,34 @@ ExtendResult extend_model(const models::Model& model, std::unique_ptr<text::Toke
   }
   r.added = static_cast<int64_t>(terms.size());
 
-  models::HfModel hf = models::to_hf(model, {tok->bos_id(), tok->eos_id()});
+  models::HfModel hf = models::to_hf(model.weights());
+  const bool tied = hf.config.tied_head;
   const std::string embed = hf.embed_name();
-  const Tensor& e0 = hf.tensors.get(embed);
+  const Tensor e0 = f32(hf.tensors.get(embed));
   r.embed_sha256 = rows_sha256(e0.view(), 0, V);
   Tensor e1 = grow_rows(e0.view(), r.subtokens, grow);
   io::TensorMap tensors = replaced(hf.tensors, embed, e1);
-  if (!hf.tied_head) {
-    const Tensor& h0 = hf.tensors.get(hf.head_name());
+  if (!tied) {
+    const Tensor h0 = f32(hf.tensors.get(hf.head_name()));
     r.head_sha256 = rows_sha256(h0.view(), 0, V);
     GrowOptions g = grow;
     g.seed = grow.seed + 1;  // independent draws for the head (Normal / MeanCov)
     tensors = replaced(tensors, hf.head_name(), grow_rows(h0.view(), r.subtokens, g));
   }
   hf.tensors = std::move(tensors);
-  hf.config["vocab_size"] = V + r.added;
-  ojson ext = {{"base_vocab_size", V}, {"added", r.added}, {"init", init_method_name(grow.method)}};
+  hf.config.vocab_size = V + r.added;
+  hf.config.base_vocab_size = V;
+  if (tok->bos_id() >= 0) hf.config.bos_token_id = tok->bos_id();
+  if (tok->eos_id() >= 0) hf.config.eos_token_id = tok->eos_id();
+  hf.config_json = models::config_json(hf.config, hf.config_json);
+  ojson& ext = hf.config_json["loom_extension"];
+  ext["added"] = r.added;
+  ext["init"] = init_method_name(grow.method);
   if (grow.method == InitMethod::Normal) ext["std"] = grow.std;
   if (grow.method == InitMethod::Normal || grow.method == InitMethod::MeanCov)
     ext["seed"] = grow.seed;
   ext["embed_rows_sha256"] = r.embed_sha256;
-  if (!hf.tied_head) ext["head_rows_sha256"] = r.head_sha256;
-  hf.config["loom_extension"] = ext;
+  if (!tied) ext["head_rows_sha256"] = r.head_sha256;
   r.model = std::move(hf);
 
   r.tokenizer_json = tok->to_json();
@@ -164,7 +172,7 @@ ExtendResult extend_model(const models::Model& model, std::unique_ptr<text::Toke
 
 void save_extended(const std::string& dir, const ExtendResult& r) {
   models::save_hf_directory(
-      dir, r.model.tensors, r.model.config,
+      dir, r.model.tensors, r.model.config_json,
       {{"tokenizer.json", r.tokenizer_json}, {"tokenizer_config.json", r.tokenizer_config_json}});
 }
 

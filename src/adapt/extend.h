@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "adapt/grow.h"
-#include "models/hf_export.h"
-#include "models/transformer.h"
+#include "models/hf.h"
+#include "models/model.h"
 #include "text/tokenizer.h"
 
 namespace loom::adapt {

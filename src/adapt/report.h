@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "core/threads.h"
-#include "models/transformer.h"
+#include "models/model.h"
 #include "text/tokenizer.h"
 
 namespace loom::adapt {

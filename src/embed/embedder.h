@@ -13,7 +13,7 @@
 
 #include "core/threads.h"
 #include "embed/pooling.h"
-#include "models/transformer.h"
+#include "models/model.h"
 
 namespace loom::embed {
 

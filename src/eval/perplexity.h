@@ -12,7 +12,7 @@
 #include <span>
 
 #include "core/threads.h"
-#include "models/transformer.h"
+#include "models/model.h"
 
 namespace loom::eval {
 

@@ -12,7 +12,7 @@
 
 #include "core/threads.h"
 #include "generate/sampler.h"
-#include "models/transformer.h"
+#include "models/model.h"
 
 namespace loom::generate {
 

@@ -60,14 +60,16 @@ MetaValue from_json(const json& j) {
   return v;
 }
 
-void read_config(TensorMap& map, const std::string& config_path) {
+}  // namespace
+
+void add_config_json(TensorMap& map, const std::string& text, const std::string& name) {
   json cfg;
   try {
-    cfg = json::parse(read_file(config_path));
+    cfg = json::parse(text);
   } catch (const json::exception& e) {
-    throw Error(config_path + ": invalid JSON (" + e.what() + ")");
+    throw Error(name + ": invalid JSON (" + e.what() + ")");
   }
-  if (!cfg.is_object()) throw Error(config_path + ": expected a JSON object");
+  if (!cfg.is_object()) throw Error(name + ": expected a JSON object");
   for (auto it = cfg.begin(); it != cfg.end(); ++it) {
     if (it->is_null()) continue;
     if (it->is_object()) {  // one level of nesting, e.g. rope_scaling.factor
@@ -78,6 +80,12 @@ void read_config(TensorMap& map, const std::string& config_path) {
     }
     map.set_meta("config." + it.key(), from_json(*it));
   }
+}
+
+namespace {
+
+void read_config(TensorMap& map, const std::string& config_path) {
+  add_config_json(map, read_file(config_path), config_path);
 }
 
 }  // namespace

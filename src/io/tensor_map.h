@@ -75,6 +75,9 @@ class TensorMap {
 // the file, the tensor or field, and what was expected.
 TensorMap read_gguf(const std::string& path);
 TensorMap read_safetensors(const std::string& path);  // + config.json beside it, as "config.*"
+// Adds a config.json text's fields to map's metadata as "config.<key>" (one level of nesting:
+// "config.rope_scaling.factor"); invalid JSON is a loom::Error naming `name`.
+void add_config_json(TensorMap& map, const std::string& json_text, const std::string& name);
 // A sharded checkpoint: model.safetensors.index.json's weight_map (tensor -> shard file in the
 // same folder); every listed tensor must be in its shard and every shard tensor listed.
 TensorMap read_safetensors_index(const std::string& index_path);

@@ -1,109 +1,158 @@
 // GPT-2: learned absolute positions, LayerNorm pre-norm with biases, fused QKV projection,
-// GELU (tanh) FFN, head tied to the token embedding. Reads GGUF gpt2.* names/metadata or Hugging
-// Face GPT2LMHeadModel names + config.json, whose Conv1D weights are stored (in, out) and are
-// transposed at load.
-#include "models/loader_util.h"
-#include "models/transformer.h"
+// GELU (tanh) FFN, head tied to the token embedding. Hugging Face GPT2LMHeadModel names +
+// config.json (Conv1D weights stored (in, out); the "transformer." prefix may be missing), or
+// GGUF gpt2.* names and keys.
+#include "models/decoder.h"
 
 namespace loom::models {
 
-std::shared_ptr<const Model> build_gpt2(io::TensorMap map) {
-  const bool gguf = map.has("token_embd.weight");
-  std::string pre = "";
-  if (!gguf && map.has("transformer.wte.weight")) pre = "transformer.";
-  TransformerConfig c;
-  c.arch = "gpt2";
-  if (gguf) {
-    c.dim = map.meta_int("gpt2.embedding_length");
-    c.n_layers = map.meta_int("gpt2.block_count");
-    c.n_heads = map.meta_int("gpt2.attention.head_count");
-    c.context_length = map.meta_int("gpt2.context_length");
-    c.hidden_dim = map.meta_int("gpt2.feed_forward_length", 4 * c.dim);
-    c.norm_eps = static_cast<float>(map.meta_float("gpt2.attention.layer_norm_epsilon", 1e-5));
-  } else {
-    c.dim = map.meta_int("config.n_embd");
-    c.n_layers = map.meta_int("config.n_layer");
-    c.n_heads = map.meta_int("config.n_head");
-    c.context_length = map.meta_int("config.n_positions", 1024);
-    c.hidden_dim = map.meta_int("config.n_inner", 4 * c.dim);
-    c.norm_eps = static_cast<float>(map.meta_float("config.layer_norm_epsilon", 1e-5));
-  }
-  auto positive = [&](int64_t v, const char* what) {
-    if (v <= 0 || v > (1 << 24))
-      map.fail(std::string(what) + " in 1..2^24, got " + std::to_string(v));
-  };
-  positive(c.dim, "embedding size");
-  positive(c.hidden_dim, "feed-forward size");
-  positive(c.n_layers, "layer count");
-  positive(c.n_heads, "head count");
-  positive(c.context_length, "context length");
-  if (c.dim % c.n_heads != 0) map.fail("embedding size a multiple of the head count");
-  c.n_kv_heads = c.n_heads;
-  c.head_dim = c.dim / c.n_heads;
-  c.norm = NormKind::Layer;
-  c.ffn = FfnKind::Gelu;
-  c.use_rope = false;
-  c.learned_positions = true;
+namespace {
 
-  const std::string embd = gguf ? "token_embd.weight" : pre + "wte.weight";
-  const Tensor& te = map.get(embd);
-  if (te.shape().rank() != 2 || te.shape()[1] != c.dim) {
-    map.fail("tensor '" + embd + "' has shape " + te.shape().str() + ", expected (vocab, " +
-             std::to_string(c.dim) + ")");
-  }
-  c.vocab_size = te.shape()[0];
-  detail::WeightFetcher f(map);
-  TensorView token_embd = f.matrix(embd, Shape({c.vocab_size, c.dim}));
-  TensorView pos_embd = f.matrix(gguf ? "position_embd.weight" : pre + "wpe.weight",
-                                 Shape({c.context_length, c.dim}));
-  const int64_t d = c.dim, hd = c.hidden_dim;
-  std::vector<LayerWeights> layers;
-  for (int64_t l = 0; l < c.n_layers; ++l) {
-    const std::string p =
-        gguf ? "blk." + std::to_string(l) + "." : pre + "h." + std::to_string(l) + ".";
-    auto name = [&](const char* g, const char* h) { return p + (gguf ? g : h); };
-    LayerWeights w;
-    w.attn_norm = {NormKind::Layer, f.vector(name("attn_norm.weight", "ln_1.weight"), d),
-                   f.vector(name("attn_norm.bias", "ln_1.bias"), d), c.norm_eps};
-    w.ffn_norm = {NormKind::Layer, f.vector(name("ffn_norm.weight", "ln_2.weight"), d),
-                  f.vector(name("ffn_norm.bias", "ln_2.bias"), d), c.norm_eps};
-    TensorView qkv = gguf ? f.matrix(name("attn_qkv.weight", ""), Shape({3 * d, d}))
-                          : f.transposed(name("", "attn.c_attn.weight"), d, 3 * d);
-    TensorView qkv_b = f.vector(name("attn_qkv.bias", "attn.c_attn.bias"), 3 * d);
-    // Row blocks of the fused projection: q, k, v.
-    auto rows = [&](const TensorView& t, int64_t r0) {
-      return TensorView(static_cast<char*>(t.data()) + r0 * t.row_bytes(), t.dtype(),
-                        Shape({d, d}));
+enum Role : int32_t {
+  kTokenEmbd, kPosEmbd, kAttnNorm, kAttnNormB, kQkv, kQkvB, kO, kOB, kFfnNorm, kFfnNormB, kUp,
+  kUpB, kDown, kDownB, kOutputNorm, kOutputNormB, kOutput
+};
+
+Shape vocab_by_dim(const DecoderConfig& c) { return Shape({c.vocab_size, c.dim}); }
+Shape pos_by_dim(const DecoderConfig& c) { return Shape({c.context_length, c.dim}); }
+Shape dim_vec(const DecoderConfig& c) { return Shape({c.dim}); }
+Shape qkv_shape(const DecoderConfig& c) { return Shape({c.dim, 3 * c.dim}); }  // (in, out)
+Shape qkv_vec(const DecoderConfig& c) { return Shape({3 * c.dim}); }
+Shape o_shape(const DecoderConfig& c) { return Shape({c.dim, c.dim}); }
+Shape fc_shape(const DecoderConfig& c) { return Shape({c.dim, c.hidden_dim}); }
+Shape fc_vec(const DecoderConfig& c) { return Shape({c.hidden_dim}); }
+Shape proj_shape(const DecoderConfig& c) { return Shape({c.hidden_dim, c.dim}); }
+
+constexpr auto M = TensorKind::Matrix;
+constexpr auto V = TensorKind::Vector;
+
+class Gpt2 final : public Architecture {
+ public:
+  const char* name() const override { return "gpt2"; }
+  const char* hf_class() const override { return "GPT2LMHeadModel"; }
+
+  const std::vector<HParam>& hparams() const override {
+    static const std::vector<HParam> h = {
+        {"n_embd", "embedding_length", &DecoderConfig::dim},
+        {"n_layer", "block_count", &DecoderConfig::n_layers},
+        {"n_head", "attention.head_count", &DecoderConfig::n_heads},
+        {"n_positions", "context_length", &DecoderConfig::context_length, nullptr, 1024, false},
+        {"n_inner", "feed_forward_length", &DecoderConfig::hidden_dim, nullptr, 0, false},
+        {"layer_norm_epsilon", "attention.layer_norm_epsilon", nullptr, &DecoderConfig::norm_eps,
+         1e-5, false},
     };
-    auto part = [&](const TensorView& b, int64_t i) {
-      return TensorView(b.as<float>() + i * d, DType::F32, Shape({d}));
-    };
-    w.wq = rows(qkv, 0);
-    w.wk = rows(qkv, d);
-    w.wv = rows(qkv, 2 * d);
-    w.bq = part(qkv_b, 0);
-    w.bk = part(qkv_b, 1);
-    w.bv = part(qkv_b, 2);
-    w.wo = gguf ? f.matrix(name("attn_output.weight", ""), Shape({d, d}))
-                : f.transposed(name("", "attn.c_proj.weight"), d, d);
-    w.bo = f.vector(name("attn_output.bias", "attn.c_proj.bias"), d);
-    w.ffn.kind = FfnKind::Gelu;
-    w.ffn.up = gguf ? f.matrix(name("ffn_up.weight", ""), Shape({hd, d}))
-                    : f.transposed(name("", "mlp.c_fc.weight"), d, hd);
-    w.ffn.up_bias = f.vector(name("ffn_up.bias", "mlp.c_fc.bias"), hd);
-    w.ffn.down = gguf ? f.matrix(name("ffn_down.weight", ""), Shape({d, hd}))
-                      : f.transposed(name("", "mlp.c_proj.weight"), hd, d);
-    w.ffn.down_bias = f.vector(name("ffn_down.bias", "mlp.c_proj.bias"), d);
-    layers.push_back(w);
+    return h;
   }
-  Norm final_norm{NormKind::Layer, f.vector(gguf ? "output_norm.weight" : pre + "ln_f.weight", d),
-                  f.vector(gguf ? "output_norm.bias" : pre + "ln_f.bias", d), c.norm_eps};
-  const std::string head_name = gguf ? "output.weight" : "lm_head.weight";
-  c.tied_head = !map.has(head_name);
-  TensorView head = c.tied_head ? token_embd : f.matrix(head_name, Shape({c.vocab_size, d}));
-  std::vector<Tensor> owned = f.take_owned();
-  return std::make_shared<const Model>(c, std::move(map), std::move(owned), token_embd, pos_embd,
-                                       std::move(layers), final_norm, head, TensorView());
+
+  const std::vector<TensorSpec>& tensors() const override {
+    static const std::vector<TensorSpec> t = {
+        {"token_embd", "transformer.wte.weight", "token_embd.weight", false, M, false, false, 0,
+         nullptr, vocab_by_dim},
+        {"position_embd", "transformer.wpe.weight", "position_embd.weight", false, M, false, false,
+         0, nullptr, pos_by_dim},
+        {"attn_norm", "transformer.h.{L}.ln_1.weight", "blk.{L}.attn_norm.weight", true, V, false,
+         false, 0, nullptr, dim_vec},
+        {"attn_norm_b", "transformer.h.{L}.ln_1.bias", "blk.{L}.attn_norm.bias", true, V, false,
+         false, 0, nullptr, dim_vec},
+        {"attn_qkv", "transformer.h.{L}.attn.c_attn.weight", "blk.{L}.attn_qkv.weight", true, M,
+         false, true, 0, "qkv", qkv_shape},
+        {"attn_qkv_b", "transformer.h.{L}.attn.c_attn.bias", "blk.{L}.attn_qkv.bias", true, V,
+         false, false, 0, nullptr, qkv_vec},
+        {"attn_output", "transformer.h.{L}.attn.c_proj.weight", "blk.{L}.attn_output.weight", true,
+         M, false, true, 0, "o|attn_proj", o_shape},
+        {"attn_output_b", "transformer.h.{L}.attn.c_proj.bias", "blk.{L}.attn_output.bias", true,
+         V, false, false, 0, nullptr, dim_vec},
+        {"ffn_norm", "transformer.h.{L}.ln_2.weight", "blk.{L}.ffn_norm.weight", true, V, false,
+         false, 0, nullptr, dim_vec},
+        {"ffn_norm_b", "transformer.h.{L}.ln_2.bias", "blk.{L}.ffn_norm.bias", true, V, false,
+         false, 0, nullptr, dim_vec},
+        {"ffn_up", "transformer.h.{L}.mlp.c_fc.weight", "blk.{L}.ffn_up.weight", true, M, false,
+         true, 0, "fc|up", fc_shape},
+        {"ffn_up_b", "transformer.h.{L}.mlp.c_fc.bias", "blk.{L}.ffn_up.bias", true, V, false,
+         false, 0, nullptr, fc_vec},
+        {"ffn_down", "transformer.h.{L}.mlp.c_proj.weight", "blk.{L}.ffn_down.weight", true, M,
+         false, true, 0, "down|mlp_proj", proj_shape},
+        {"ffn_down_b", "transformer.h.{L}.mlp.c_proj.bias", "blk.{L}.ffn_down.bias", true, V,
+         false, false, 0, nullptr, dim_vec},
+        {"output_norm", "transformer.ln_f.weight", "output_norm.weight", false, V, false, false, 0,
+         nullptr, dim_vec},
+        {"output_norm_b", "transformer.ln_f.bias", "output_norm.bias", false, V, false, false, 0,
+         nullptr, dim_vec},
+        {"output", "lm_head.weight", "output.weight", false, M, true, false, 0, nullptr,
+         vocab_by_dim},
+    };
+    return t;
+  }
+
+  void finish_config(DecoderConfig& c, const io::TensorMap& map, bool hf) const override {
+    if (c.hidden_dim == 0) c.hidden_dim = 4 * c.dim;
+    if (c.n_heads <= 0 || c.dim % c.n_heads != 0)
+      map.fail("embedding size a multiple of the head count");
+    c.n_kv_heads = c.n_heads;
+    c.head_dim = c.dim / c.n_heads;
+    // GPT-2 ties its head unless config.json says otherwise (a saved lm_head.weight is then a
+    // copy of the embedding).
+    c.tied_head = hf ? map.meta_bool("config.tie_word_embeddings", true) || !map.has("lm_head.weight")
+                     : !map.has("output.weight");
+    if (c.bos_token_id < 0) c.bos_token_id = 50256;  // <|endoftext|>
+    if (c.eos_token_id < 0) c.eos_token_id = 50256;
+    c.hidden_act = hf ? map.meta_string("config.activation_function", "gelu_new") : "gelu_new";
+    if (c.hidden_act != "gelu_new" && c.hidden_act != "gelu_pytorch_tanh")
+      map.fail("config.json activation_function '" + c.hidden_act +
+               "' is not supported for gpt2 (gelu_new and gelu_pytorch_tanh are)");
+  }
+
+  void normalize(DecoderConfig& c) const override {
+    c.n_kv_heads = c.n_heads;
+    if (c.n_heads > 0) c.head_dim = c.dim / c.n_heads;
+    if (c.hidden_dim == 0) c.hidden_dim = 4 * c.dim;
+    if (c.hidden_act.empty()) c.hidden_act = "gelu_new";
+    c.tied_head = true;  // GPT2LMHeadModel ties its head
+  }
+
+  void write_config(const DecoderConfig& c, nlohmann::ordered_json& j) const override {
+    j["n_ctx"] = c.context_length;
+    j["activation_function"] = c.hidden_act.empty() ? "gelu_new" : c.hidden_act;
+  }
+
+  Act hidden(Ops& o, const DecoderConfig& c) const override {
+    Act x = o.add_positions(o.embed_tokens({kTokenEmbd}), {kPosEmbd});
+    const int64_t C = c.dim;
+    const AttentionShape s{c.n_heads, c.n_heads, c.head_dim, true};
+    for (int32_t l = 0; l < c.n_layers; ++l) {
+      auto w = [l](int32_t role) { return Wt{role, l}; };
+      // x (n, C) -> x + attn(ln_1(x)) -> + mlp(ln_2(.))
+      Act h = o.norm(x, w(kAttnNorm), w(kAttnNormB), NormKind::Layer, c.norm_eps);
+      Act qkv = o.linear(h, w(kQkv), w(kQkvB));
+      Act a = o.attention(l, o.slice_cols(qkv, 0, C), o.slice_cols(qkv, C, C),
+                          o.slice_cols(qkv, 2 * C, C), s);
+      x = o.add(x, o.linear(a, w(kO), w(kOB)));
+      h = o.norm(x, w(kFfnNorm), w(kFfnNormB), NormKind::Layer, c.norm_eps);
+      Act f = o.activation(o.linear(h, w(kUp), w(kUpB)), Activation::GeluTanh);
+      x = o.add(x, o.linear(f, w(kDown), w(kDownB)));
+      x = o.end_block(x);
+    }
+    return o.norm(o.output_rows(x), {kOutputNorm}, {kOutputNormB}, NormKind::Layer, c.norm_eps);
+  }
+
+  Act logits(Ops& o, const DecoderConfig& c, Act hidden) const override {
+    return o.linear(hidden, c.tied_head ? Wt{kTokenEmbd} : Wt{kOutput});
+  }
+
+  double forward_flops_per_token(const DecoderConfig& c, int64_t seq) const override {
+    const double C = static_cast<double>(c.dim), F = static_cast<double>(c.hidden_dim);
+    const double proj = 4 * C * C, mlp = 2 * C * F;
+    const double attn = 2.0 * 2.0 * static_cast<double>(seq) * C;
+    return static_cast<double>(c.n_layers) * (2 * (proj + mlp) + attn) +
+           2 * C * static_cast<double>(c.vocab_size);
+  }
+};
+
+}  // namespace
+
+const Architecture& gpt2_architecture() {
+  static const Gpt2 a;
+  return a;
 }
 
 }  // namespace loom::models

@@ -286,6 +286,12 @@ void linear_many(ThreadPool& pool, const float* x, std::initializer_list<TensorV
   matvec_many(pool, x, ws.begin(), ys.begin(), static_cast<int>(ws.size()));
 }
 
+void linear_many(ThreadPool& pool, const float* x, const TensorView* ws, float* const* ys, int n) {
+  LOOM_ASSERT(n >= 1 && n <= 8, "linear_many arity");
+  for (int i = 1; i < n; ++i) LOOM_ASSERT(ws[i].shape()[1] == ws[0].shape()[1], "input widths differ");
+  matvec_many(pool, x, ws, ys, n);
+}
+
 void embed_tokens(const TensorView& table, const int32_t* ids, int64_t n, float* out) {
   const int64_t vocab = table.shape()[0], d = table.shape()[1];
   for (int64_t i = 0; i < n; ++i) {

@@ -24,6 +24,7 @@ void linear(ThreadPool& pool, const float* x, int64_t n, const TensorView& w, co
 // One pass over the pool for all of them (q/k/v, gate/up), sharing x's q8 quantisation.
 void linear_many(ThreadPool& pool, const float* x, std::initializer_list<TensorView> ws,
                  std::initializer_list<float*> ys);
+void linear_many(ThreadPool& pool, const float* x, const TensorView* ws, float* const* ys, int n);
 
 // Activations quantised per 32-block to int8 (scale d = amax / 127): the decode-time partner of
 // q8_0 and q4_0 weights.

@@ -1,194 +1,162 @@
-// Llama (Llama 2/3 style): RMSNorm pre-norm, RoPE, grouped-query attention, SwiGLU FFN, tied or
-// untied head. Reads GGUF names/metadata (and the llama2.c reader's, which uses them; q/k rows in
-// the interleaved RoPE order) or Hugging Face LlamaForCausalLM names + config.json (half-split).
+// Llama (Llama 2/3): RMSNorm pre-norm, RoPE, grouped-query attention, SwiGLU FFN, tied or untied
+// head. Hugging Face LlamaForCausalLM names + config.json (q/k rows half-split), or GGUF llama.*
+// names and keys (also what the llama2.c reader produces; q/k rows in the interleaved RoPE order).
 #include <cmath>
-#include <string>
-#include <vector>
 
-#include "models/loader_util.h"
-#include "models/transformer.h"
+#include "models/decoder.h"
 
 namespace loom::models {
 
-std::vector<float> llama3_rope_factors(float theta, int64_t rot_dim, double factor,
-                                       double low_freq_factor, double high_freq_factor,
-                                       double original_context) {
-  // Hugging Face's _compute_llama3_parameters, written as divisors of each pair's frequency (as
-  // llama.cpp's rope_freqs tensor holds them): long wavelengths are slowed by `factor`, short
-  // ones kept, and the band between blended smoothly.
-  const double low_wavelen = original_context / low_freq_factor;
-  const double high_wavelen = original_context / high_freq_factor;
-  std::vector<float> out(static_cast<size_t>(rot_dim / 2));
-  for (int64_t i = 0; i < rot_dim / 2; ++i) {
-    const double freq = 1.0 / std::pow(static_cast<double>(theta),
-                                       static_cast<double>(2 * i) / static_cast<double>(rot_dim));
-    const double wavelen = 2 * M_PI / freq;
-    double new_freq = freq;
-    if (wavelen > low_wavelen) {
-      new_freq = freq / factor;
-    } else if (wavelen >= high_wavelen) {
-      const double smooth = (original_context / wavelen - low_freq_factor) /
-                            (high_freq_factor - low_freq_factor);
-      new_freq = (1 - smooth) * freq / factor + smooth * freq;
-    }
-    out[static_cast<size_t>(i)] = static_cast<float>(freq / new_freq);
-  }
-  return out;
-}
-
 namespace {
 
-// Rope scaling from config.json's rope_scaling (rope_type linear or llama3) or GGUF's
-// llama.rope.scaling.* keys and rope_freqs tensor. Other kinds (yarn, dynamic, longrope) would
-// give silently wrong outputs, so they are refused.
-void read_rope_scaling(const io::TensorMap& map, bool hf, Rope& rope) {
-  const int64_t half = rope.rot_dim / 2;
-  std::string type;
-  double factor = 1;
-  if (hf) {
-    type = map.meta_string("config.rope_scaling.rope_type",
-                           map.meta_string("config.rope_scaling.type", ""));
-    factor = map.meta_float("config.rope_scaling.factor", 1.0);
-  } else {
-    type = map.meta_string("llama.rope.scaling.type", "");
-    factor = map.meta_float("llama.rope.scaling.factor", 1.0);
-    if (const Tensor* t = map.find("rope_freqs.weight")) {
-      if (t->dtype() != DType::F32 || t->shape().numel() != half)
-        map.fail("tensor 'rope_freqs.weight': expected " + std::to_string(half) +
-                 " f32 frequency factors, got " + t->shape().str() + " " +
-                 std::string(dtype_name(t->dtype())));
-      const float* p = static_cast<const float*>(t->data());
-      for (int64_t i = 0; i < half; ++i)
-        if (!(p[i] > 0) || !std::isfinite(p[i]))
-          map.fail("tensor 'rope_freqs.weight': factor " + std::to_string(i) +
-                   " must be positive and finite");
-      rope.freq_factors.assign(p, p + half);
-      if (type.empty() || type == "none" || type == "llama3") return;
+enum Role : int32_t {
+  kTokenEmbd, kAttnNorm, kQ, kK, kV, kO, kFfnNorm, kGate, kUp, kDown, kOutputNorm, kOutput
+};
+
+Shape vocab_by_dim(const DecoderConfig& c) { return Shape({c.vocab_size, c.dim}); }
+Shape dim_vec(const DecoderConfig& c) { return Shape({c.dim}); }
+Shape q_shape(const DecoderConfig& c) { return Shape({c.n_heads * c.head_dim, c.dim}); }
+Shape kv_shape(const DecoderConfig& c) { return Shape({c.n_kv_heads * c.head_dim, c.dim}); }
+Shape o_shape(const DecoderConfig& c) { return Shape({c.dim, c.n_heads * c.head_dim}); }
+Shape up_shape(const DecoderConfig& c) { return Shape({c.hidden_dim, c.dim}); }
+Shape down_shape(const DecoderConfig& c) { return Shape({c.dim, c.hidden_dim}); }
+
+constexpr auto M = TensorKind::Matrix;
+constexpr auto V = TensorKind::Vector;
+
+class Llama final : public Architecture {
+ public:
+  const char* name() const override { return "llama"; }
+  const char* hf_class() const override { return "LlamaForCausalLM"; }
+
+  const std::vector<HParam>& hparams() const override {
+    static const std::vector<HParam> h = {
+        {"hidden_size", "embedding_length", &DecoderConfig::dim},
+        {"intermediate_size", "feed_forward_length", &DecoderConfig::hidden_dim},
+        {"num_hidden_layers", "block_count", &DecoderConfig::n_layers},
+        {"num_attention_heads", "attention.head_count", &DecoderConfig::n_heads},
+        {"num_key_value_heads", "attention.head_count_kv", &DecoderConfig::n_kv_heads, nullptr,
+         0, false},
+        {"max_position_embeddings", "context_length", &DecoderConfig::context_length, nullptr,
+         2048, false},
+        {"rms_norm_eps", "attention.layer_norm_rms_epsilon", nullptr, &DecoderConfig::norm_eps, 0,
+         false},
+    };
+    return h;
+  }
+
+  const std::vector<TensorSpec>& tensors() const override {
+    static const std::vector<TensorSpec> t = {
+        {"token_embd", "model.embed_tokens.weight", "token_embd.weight", false, M, false, false, 0,
+         nullptr, vocab_by_dim},
+        {"attn_norm", "model.layers.{L}.input_layernorm.weight", "blk.{L}.attn_norm.weight", true,
+         V, false, false, 0, nullptr, dim_vec},
+        {"attn_q", "model.layers.{L}.self_attn.q_proj.weight", "blk.{L}.attn_q.weight", true, M,
+         false, false, 1, "q", q_shape},
+        {"attn_k", "model.layers.{L}.self_attn.k_proj.weight", "blk.{L}.attn_k.weight", true, M,
+         false, false, 2, "k", kv_shape},
+        {"attn_v", "model.layers.{L}.self_attn.v_proj.weight", "blk.{L}.attn_v.weight", true, M,
+         false, false, 0, "v", kv_shape},
+        {"attn_output", "model.layers.{L}.self_attn.o_proj.weight", "blk.{L}.attn_output.weight",
+         true, M, false, false, 0, "o", o_shape},
+        {"ffn_norm", "model.layers.{L}.post_attention_layernorm.weight", "blk.{L}.ffn_norm.weight",
+         true, V, false, false, 0, nullptr, dim_vec},
+        {"ffn_gate", "model.layers.{L}.mlp.gate_proj.weight", "blk.{L}.ffn_gate.weight", true, M,
+         false, false, 0, "gate", up_shape},
+        {"ffn_up", "model.layers.{L}.mlp.up_proj.weight", "blk.{L}.ffn_up.weight", true, M, false,
+         false, 0, "up", up_shape},
+        {"ffn_down", "model.layers.{L}.mlp.down_proj.weight", "blk.{L}.ffn_down.weight", true, M,
+         false, false, 0, "down", down_shape},
+        {"output_norm", "model.norm.weight", "output_norm.weight", false, V, false, false, 0,
+         nullptr, dim_vec},
+        {"output", "lm_head.weight", "output.weight", false, M, true, false, 0, nullptr,
+         vocab_by_dim},
+    };
+    return t;
+  }
+
+  void finish_config(DecoderConfig& c, const io::TensorMap& map, bool hf) const override {
+    if (c.n_kv_heads == 0) c.n_kv_heads = c.n_heads;
+    if (c.norm_eps == 0) c.norm_eps = hf ? 1e-6f : 1e-5f;
+    if (c.n_heads <= 0) map.fail("head count in 1..2^24, got " + std::to_string(c.n_heads));
+    c.head_dim = hf ? map.meta_int("config.head_dim", c.dim / c.n_heads) : c.dim / c.n_heads;
+    if (c.head_dim <= 0 || c.head_dim % 2 != 0)
+      map.fail("head size even for RoPE, got " + std::to_string(c.head_dim));
+    c.rope.theta = static_cast<float>(
+        map.meta_float(hf ? "config.rope_theta" : "llama.rope.freq_base", 10000.0));
+    c.rope.style = hf ? RopeStyle::HalfSplit : RopeStyle::Interleaved;
+    c.rope.rot_dim = hf ? c.head_dim : map.meta_int("llama.rope.dimension_count", c.head_dim);
+    if (c.rope.rot_dim <= 0 || c.rope.rot_dim > c.head_dim || c.rope.rot_dim % 2)
+      map.fail("rope dimension count even and at most the head size " +
+               std::to_string(c.head_dim));
+    read_rope_scaling(map, "llama", hf, c.rope);
+    const std::string head = hf ? "lm_head.weight" : "output.weight";
+    const bool tie = hf ? map.meta_bool("config.tie_word_embeddings", !map.has(head))
+                        : !map.has(head);
+    c.tied_head = tie || !map.has(head);
+    // LlamaMLP computes act(gate) * up with ACT2FN[hidden_act]; only SiLU is implemented here,
+    // and running another activation as SiLU would be silently wrong.
+    if (c.bos_token_id < 0) c.bos_token_id = 1;  // Llama's <s> and </s>
+    if (c.eos_token_id < 0) c.eos_token_id = 2;
+    c.hidden_act = hf ? map.meta_string("config.hidden_act", "silu") : "silu";
+    if (c.hidden_act != "silu")
+      map.fail("config.json hidden_act '" + c.hidden_act + "' is not supported for llama (silu is)");
+  }
+
+  void normalize(DecoderConfig& c) const override {
+    if (c.n_kv_heads == 0) c.n_kv_heads = c.n_heads;
+    if (c.head_dim == 0 && c.n_heads > 0) c.head_dim = c.dim / c.n_heads;
+    if (c.rope.rot_dim == 0) c.rope.rot_dim = c.head_dim;
+    if (c.hidden_act.empty()) c.hidden_act = "silu";
+  }
+
+  void write_config(const DecoderConfig& c, nlohmann::ordered_json& j) const override {
+    if (c.head_dim * c.n_heads != c.dim) j["head_dim"] = c.head_dim;
+    j["hidden_act"] = "silu";
+    j["rope_theta"] = json_float(c.rope.theta);
+    j["attention_bias"] = false;
+  }
+
+  Act hidden(Ops& o, const DecoderConfig& c) const override {
+    Act x = o.embed_tokens({kTokenEmbd});
+    const AttentionShape s{c.n_heads, c.n_kv_heads, c.head_dim, true};
+    for (int32_t l = 0; l < c.n_layers; ++l) {
+      auto w = [l](int32_t role) { return Wt{role, l}; };
+      // x (n, C) -> x + attn(rmsnorm(x)) -> + mlp(rmsnorm(.))
+      Act h = o.norm(x, w(kAttnNorm), {}, NormKind::RMS, c.norm_eps);
+      Acts qkv = o.linears(h, {w(kQ), w(kK), w(kV)});
+      Act q = o.rope(qkv[0], c.n_heads, c.rope);
+      Act k = o.rope(qkv[1], c.n_kv_heads, c.rope);
+      x = o.add(x, o.linear(o.attention(l, q, k, qkv[2], s), w(kO)));
+      h = o.norm(x, w(kFfnNorm), {}, NormKind::RMS, c.norm_eps);
+      Acts gu = o.linears(h, {w(kGate), w(kUp)});
+      x = o.add(x, o.linear(o.glu(gu[0], gu[1], nn::GluKind::SwiGLU), w(kDown)));
+      x = o.end_block(x);
     }
+    return o.norm(o.output_rows(x), {kOutputNorm}, {}, NormKind::RMS, c.norm_eps);
   }
-  if (type.empty() || type == "default" || type == "none") return;
-  if (!(factor > 0) || !std::isfinite(factor))
-    map.fail("rope scaling factor must be positive, got " + std::to_string(factor));
-  if (type == "linear") {
-    rope.freq_factors.assign(static_cast<size_t>(half), static_cast<float>(factor));
-  } else if (type == "llama3" && hf) {
-    const double low = map.meta_float("config.rope_scaling.low_freq_factor", 1.0);
-    const double high = map.meta_float("config.rope_scaling.high_freq_factor", 4.0);
-    const double orig = map.meta_float("config.rope_scaling.original_max_position_embeddings", 8192);
-    if (!(low > 0) || !(high > low) || !(orig > 0))
-      map.fail("rope_scaling llama3: need 0 < low_freq_factor < high_freq_factor and "
-               "original_max_position_embeddings > 0");
-    rope.freq_factors = llama3_rope_factors(rope.theta, rope.rot_dim, factor, low, high, orig);
-  } else {
-    map.fail("rope scaling '" + type + "' is not supported (linear and llama3 are)");
+
+  Act logits(Ops& o, const DecoderConfig& c, Act hidden) const override {
+    return o.linear(hidden, c.tied_head ? Wt{kTokenEmbd} : Wt{kOutput});
   }
-}
+
+  double forward_flops_per_token(const DecoderConfig& c, int64_t seq) const override {
+    const double C = static_cast<double>(c.dim), F = static_cast<double>(c.hidden_dim);
+    const double QD = static_cast<double>(c.n_heads * c.head_dim);
+    const double KVD = static_cast<double>(c.n_kv_heads * c.head_dim);
+    const double proj = 2 * C * QD + 2 * C * KVD, mlp = 3 * C * F;
+    // attention: S = QKᵀ and PV over the full T×T block (as computed), per token 2·T·QD each.
+    const double attn = 2.0 * 2.0 * static_cast<double>(seq) * QD;
+    return static_cast<double>(c.n_layers) * (2 * (proj + mlp) + attn) +
+           2 * C * static_cast<double>(c.vocab_size);
+  }
+};
 
 }  // namespace
 
-std::shared_ptr<const Model> build_llama(io::TensorMap map) {
-  const bool hf = !map.has("token_embd.weight") && map.has("model.embed_tokens.weight");
-  TransformerConfig c;
-  c.arch = "llama";
-  if (hf) {
-    c.dim = map.meta_int("config.hidden_size");
-    c.hidden_dim = map.meta_int("config.intermediate_size");
-    c.n_layers = map.meta_int("config.num_hidden_layers");
-    c.n_heads = map.meta_int("config.num_attention_heads");
-    c.n_kv_heads = map.meta_int("config.num_key_value_heads", c.n_heads);
-    c.context_length = map.meta_int("config.max_position_embeddings", 2048);
-    c.norm_eps = static_cast<float>(map.meta_float("config.rms_norm_eps", 1e-6));
-    c.rope.theta = static_cast<float>(map.meta_float("config.rope_theta", 10000.0));
-    c.rope.style = RopeStyle::HalfSplit;
-    c.head_dim = map.meta_int("config.head_dim", c.n_heads > 0 ? c.dim / c.n_heads : 0);
-  } else {
-    c.dim = map.meta_int("llama.embedding_length");
-    c.hidden_dim = map.meta_int("llama.feed_forward_length");
-    c.n_layers = map.meta_int("llama.block_count");
-    c.n_heads = map.meta_int("llama.attention.head_count");
-    c.n_kv_heads = map.meta_int("llama.attention.head_count_kv", c.n_heads);
-    c.context_length = map.meta_int("llama.context_length", 2048);
-    c.norm_eps = static_cast<float>(map.meta_float("llama.attention.layer_norm_rms_epsilon", 1e-5));
-    c.rope.theta = static_cast<float>(map.meta_float("llama.rope.freq_base", 10000.0));
-    c.rope.style = RopeStyle::Interleaved;
-    c.head_dim = c.n_heads > 0 ? c.dim / c.n_heads : 0;
-  }
-  auto positive = [&](int64_t v, const char* what) {
-    if (v <= 0 || v > (1 << 24))
-      map.fail(std::string(what) + " in 1..2^24, got " + std::to_string(v));
-  };
-  positive(c.dim, "embedding size");
-  positive(c.hidden_dim, "feed-forward size");
-  positive(c.n_layers, "layer count");
-  positive(c.n_heads, "head count");
-  positive(c.n_kv_heads, "key/value head count");
-  positive(c.context_length, "context length");
-  positive(c.head_dim, "head size");
-  if (c.n_heads % c.n_kv_heads != 0) {
-    map.fail("head count " + std::to_string(c.n_heads) +
-             " a multiple of the key/value head count " + std::to_string(c.n_kv_heads));
-  }
-  if (c.head_dim % 2 != 0) map.fail("head size even for RoPE, got " + std::to_string(c.head_dim));
-  c.rope.head_dim = c.head_dim;
-  c.rope.rot_dim = hf ? c.head_dim : map.meta_int("llama.rope.dimension_count", c.head_dim);
-  if (c.rope.rot_dim <= 0 || c.rope.rot_dim > c.head_dim || c.rope.rot_dim % 2) {
-    map.fail("rope dimension count even and at most the head size " + std::to_string(c.head_dim));
-  }
-  read_rope_scaling(map, hf, c.rope);
-  c.norm = NormKind::RMS;
-  c.ffn = FfnKind::SwiGLU;
-  c.use_rope = true;
-
-  const std::string embd = hf ? "model.embed_tokens.weight" : "token_embd.weight";
-  const Tensor& te = map.get(embd);
-  if (te.shape().rank() != 2 || te.shape()[1] != c.dim) {
-    map.fail("tensor '" + embd + "' has shape " + te.shape().str() + ", expected (vocab, " +
-             std::to_string(c.dim) + ")");
-  }
-  c.vocab_size = te.shape()[0];
-  detail::WeightFetcher f(map);
-  TensorView token_embd = f.matrix(embd, Shape({c.vocab_size, c.dim}));
-
-  const int64_t qd = c.n_heads * c.head_dim, kvd = c.n_kv_heads * c.head_dim;
-  std::vector<LayerWeights> layers;
-  for (int64_t l = 0; l < c.n_layers; ++l) {
-    const std::string p =
-        hf ? "model.layers." + std::to_string(l) + "." : "blk." + std::to_string(l) + ".";
-    auto name = [&](const char* gguf, const char* hfn) { return p + (hf ? hfn : gguf); };
-    LayerWeights w;
-    w.attn_norm = {NormKind::RMS,
-                   f.vector(name("attn_norm.weight", "input_layernorm.weight"), c.dim),
-                   {},
-                   c.norm_eps};
-    w.ffn_norm = {NormKind::RMS,
-                  f.vector(name("ffn_norm.weight", "post_attention_layernorm.weight"), c.dim),
-                  {},
-                  c.norm_eps};
-    w.wq = f.matrix(name("attn_q.weight", "self_attn.q_proj.weight"), Shape({qd, c.dim}));
-    w.wk = f.matrix(name("attn_k.weight", "self_attn.k_proj.weight"), Shape({kvd, c.dim}));
-    w.wv = f.matrix(name("attn_v.weight", "self_attn.v_proj.weight"), Shape({kvd, c.dim}));
-    w.wo = f.matrix(name("attn_output.weight", "self_attn.o_proj.weight"), Shape({c.dim, qd}));
-    w.ffn.kind = FfnKind::SwiGLU;
-    w.ffn.gate =
-        f.matrix(name("ffn_gate.weight", "mlp.gate_proj.weight"), Shape({c.hidden_dim, c.dim}));
-    w.ffn.up = f.matrix(name("ffn_up.weight", "mlp.up_proj.weight"), Shape({c.hidden_dim, c.dim}));
-    w.ffn.down =
-        f.matrix(name("ffn_down.weight", "mlp.down_proj.weight"), Shape({c.dim, c.hidden_dim}));
-    layers.push_back(w);
-  }
-  Norm final_norm{NormKind::RMS,
-                  f.vector(hf ? "model.norm.weight" : "output_norm.weight", c.dim),
-                  {},
-                  c.norm_eps};
-  const std::string head_name = hf ? "lm_head.weight" : "output.weight";
-  const bool tie =
-      hf ? map.meta_bool("config.tie_word_embeddings", !map.has(head_name)) : !map.has(head_name);
-  c.tied_head = tie || !map.has(head_name);
-  TensorView head = c.tied_head ? token_embd : f.matrix(head_name, Shape({c.vocab_size, c.dim}));
-  std::vector<Tensor> owned = f.take_owned();
-  return std::make_shared<const Model>(c, std::move(map), std::move(owned), token_embd,
-                                       TensorView(), std::move(layers), final_norm, head,
-                                       TensorView());
+const Architecture& llama_architecture() {
+  static const Llama a;
+  return a;
 }
 
 }  // namespace loom::models

@@ -15,6 +15,8 @@ class Arena {
   explicit Arena(size_t chunk_bytes = size_t{64} << 20) : chunk_bytes_(chunk_bytes) {}
   Arena(const Arena&) = delete;
   Arena& operator=(const Arena&) = delete;
+  Arena(Arena&&) = default;
+  Arena& operator=(Arena&&) = default;
 
   // 64-byte aligned, uninitialised.
   void* alloc(size_t bytes);

@@ -10,8 +10,8 @@
 
 namespace loom::nn {
 
-// How a linear weight is stored: OutIn = (M,K) like torch.nn.Linear / HF Llama; InOut = (K,M)
-// like HF GPT-2's Conv1D.
+// How a linear weight is stored: OutIn = (M,K) like torch.nn.Linear; InOut = (K,M)
+// like Hugging Face's Conv1D.
 enum class WeightLayout { OutIn, InOut };
 enum class GeluKind { Tanh, Erf };
 enum class GluKind { SwiGLU, GEGLU, ReGLU };  // act(gate) * up with act = silu, gelu(erf), relu
@@ -43,13 +43,15 @@ Var dropout(Tape& t, Var x, float p, uint64_t seed);
 
 // x (N,C), w (C), b (C) or undefined -> y (N,C), biased variance (torch.nn.LayerNorm).
 Var layernorm(Tape& t, Var x, Var w, Var b, float eps);
-// x (N,C), w (C) -> y (N,C) = x / sqrt(mean(x²) + eps) * w (HF LlamaRMSNorm).
+// x (N,C), w (C) -> y (N,C) = x / sqrt(mean(x²) + eps) * w (RMSNorm, Zhang & Sennrich 2019).
 Var rmsnorm(Tape& t, Var x, Var w, float eps);
 
 // x (B*T, H*D) -> y (B*T, H*D): rotary embedding of the first rot_dim dims of every head at
 // positions pos0 .. pos0+T-1, same formula as core's rope() (HalfSplit = HF rotate_half).
+// freq_factors (rot_dim/2 divisors of each pair's frequency: rope scaling) may be null.
 Var rope(Tape& t, Var x, int64_t batch, int64_t seq, int64_t n_heads, int64_t head_dim,
-         int64_t rot_dim, float theta, RopeStyle style, int64_t pos0 = 0);
+         int64_t rot_dim, float theta, RopeStyle style, int64_t pos0 = 0,
+         const float* freq_factors = nullptr);
 
 // q (B*T, H*D), k (B*T, KV*D), v (B*T, KV*D) -> y (B*T, H*D): causal softmax(q·kᵀ/√D)·v per
 // head; query head h reads kv head h / (H/KV) (MHA: KV = H, GQA: KV | H, MQA: KV = 1).

@@ -13,10 +13,12 @@ namespace loom::nn {
 namespace {
 
 // cos/sin table (T, rot_dim/2) with core rope()'s formula: angle = pos * theta^(-2i/rot_dim).
-void rope_table(float* cs, float* sn, int64_t seq, int64_t rot_dim, float theta, int64_t pos0) {
+void rope_table(float* cs, float* sn, int64_t seq, int64_t rot_dim, float theta, int64_t pos0,
+                const float* freq_factors) {
   const int64_t half = rot_dim / 2;
   for (int64_t i = 0; i < half; ++i) {
     float freq = 1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(rot_dim));
+    if (freq_factors != nullptr) freq /= freq_factors[i];
     for (int64_t p = 0; p < seq; ++p) {
       float angle = static_cast<float>(pos0 + p) * freq;
       cs[p * half + i] = std::cos(angle);
@@ -55,7 +57,8 @@ void rope_apply(ThreadPool& pool, const float* src, float* dst, int64_t rows, in
 }  // namespace
 
 Var rope(Tape& t, Var x, int64_t batch, int64_t seq, int64_t n_heads, int64_t head_dim,
-         int64_t rot_dim, float theta, RopeStyle style, int64_t pos0) {
+         int64_t rot_dim, float theta, RopeStyle style, int64_t pos0,
+         const float* freq_factors) {
   LOOM_ASSERT(t.shape(x).rows() == batch * seq && t.shape(x).last() == n_heads * head_dim,
               "rope: x must be (B*T, H*D)");
   LOOM_ASSERT(rot_dim % 2 == 0 && rot_dim <= head_dim, "rope: rot_dim must be even and <= D");
@@ -63,7 +66,7 @@ Var rope(Tape& t, Var x, int64_t batch, int64_t seq, int64_t n_heads, int64_t he
   Var y = t.node(t.shape(x), {x});
   float* cs = t.save<float>(seq * half);
   float* sn = t.save<float>(seq * half);
-  rope_table(cs, sn, seq, rot_dim, theta, pos0);
+  rope_table(cs, sn, seq, rot_dim, theta, pos0, freq_factors);
   rope_apply(t.pool(), t.data(x), t.data(y), rows, seq, n_heads, head_dim, rot_dim, style, cs, sn,
              1.0f);
   t.on_backward(y, [&t, x, y, rows, seq, n_heads, head_dim, rot_dim, style, cs, sn] {

@@ -2,8 +2,8 @@
 // live in a second one (llm.c style), with per-parameter optimisation settings.
 //
 // Usage: add() every parameter, then finalize() allocates both blocks; after that the views are
-// stable for the life of the store. Parameter names follow Hugging Face (GPT2LMHeadModel,
-// LlamaForCausalLM) so checkpoints interchange.
+// stable for the life of the store. Parameter names are the model's (models/ names them as
+// Hugging Face does, so checkpoints interchange).
 #pragma once
 
 #include <cstdint>

@@ -129,18 +129,18 @@ ContrastiveTrainer::ContrastiveTrainer(CausalLm& model, const std::vector<TokenP
       pool_(pool),
       opt_(model.params(), cfg_.adamw),
       tape_(pool, cfg_.compute) {
-  const nn::CausalLmConfig& mc = model.config();
+  const models::DecoderConfig& mc = model.config();
   if (cfg_.batch < 2)
     throw Error("contrastive training: batch " + std::to_string(cfg_.batch) +
                 ": expected >= 2 (in-batch negatives)");
   if (static_cast<int64_t>(data.size()) < cfg_.batch)
     throw Error("contrastive training: " + std::to_string(data.size()) +
                 " examples, fewer than one batch of " + std::to_string(cfg_.batch));
-  if (cfg_.matryoshka.empty()) cfg_.matryoshka = {mc.d_model};
+  if (cfg_.matryoshka.empty()) cfg_.matryoshka = {mc.dim};
   for (int64_t d : cfg_.matryoshka)
-    if (d <= 0 || d > mc.d_model)
+    if (d <= 0 || d > mc.dim)
       throw Error("contrastive training: Matryoshka dimension " + std::to_string(d) +
-                  ": expected 1.." + std::to_string(mc.d_model) + " (the model's width)");
+                  ": expected 1.." + std::to_string(mc.dim) + " (the model's width)");
   if (!cfg_.matryoshka_weights.empty() && cfg_.matryoshka_weights.size() != cfg_.matryoshka.size())
     throw Error("contrastive training: " + std::to_string(cfg_.matryoshka_weights.size()) +
                 " Matryoshka weights for " + std::to_string(cfg_.matryoshka.size()) +
@@ -154,10 +154,10 @@ ContrastiveTrainer::ContrastiveTrainer(CausalLm& model, const std::vector<TokenP
       if (s->empty() && s != &e.n)
         throw Error("contrastive training: example " + std::to_string(i + 1) + ": empty " + what +
                     " (no tokens)");
-      if (static_cast<int64_t>(s->size()) > mc.max_seq)
+      if (static_cast<int64_t>(s->size()) > mc.context_length)
         throw Error("contrastive training: example " + std::to_string(i + 1) + ": " + what +
                     " has " + std::to_string(s->size()) +
-                    " tokens, more than the model's max_seq " + std::to_string(mc.max_seq));
+                    " tokens, more than the model's max_seq " + std::to_string(mc.context_length));
       for (int32_t id : *s)
         if (id < 0 || id >= mc.vocab_size)
           throw Error("contrastive training: example " + std::to_string(i + 1) + ": " + what +

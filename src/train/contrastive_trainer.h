@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "core/threads.h"
-#include "nn/causal_lm.h"
+#include "models/causal_lm.h"
 #include "nn/contrastive.h"
 #include "nn/optim.h"
 #include "nn/seq_pool.h"

@@ -25,8 +25,8 @@ TrainMode parse_train_mode(const std::string& s) {
   return m;
 }
 
-int64_t apply_train_mode(nn::CausalLm& model, const TrainMode& mode, int64_t base_vocab) {
-  const nn::CausalLmConfig& c = model.config();
+int64_t apply_train_mode(models::CausalLm& model, const TrainMode& mode, int64_t base_vocab) {
+  const models::DecoderConfig& c = model.config();
   const bool has_lora = !model.lora_sites().empty();
   if (mode.lora && !has_lora)
     throw Error("--train " + mode.str() + " needs LoRA adapters (--lora-rank > 0)");
@@ -37,8 +37,7 @@ int64_t apply_train_mode(nn::CausalLm& model, const TrainMode& mode, int64_t bas
                 " must be in 1.." + std::to_string(c.vocab_size - 1) + " (the model has " +
                 std::to_string(c.vocab_size) +
                 " tokens; pass --base-vocab or extend the model first)");
-  const std::string emb =
-      c.arch == nn::Arch::Gpt2 ? "transformer.wte.weight" : "model.embed_tokens.weight";
+  const std::string emb = model.param(models::Wt{0, 0})->name;  // the spec's token embedding
   int64_t n = 0;
   for (const auto& p : model.params().params()) {
     p->frozen_rows.clear();

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <string>
 
-#include "nn/causal_lm.h"
+#include "models/causal_lm.h"
 
 namespace loom::train {
 
@@ -26,6 +26,6 @@ TrainMode parse_train_mode(const std::string& s);
 // Sets trainable / frozen_rows / decay on model's parameters for mode. base_vocab (new-embeddings
 // only) must be in [1, vocab_size); LoRA modes need a model built with LoRA adapters. Returns the
 // number of trainable elements (frozen rows not counted).
-int64_t apply_train_mode(nn::CausalLm& model, const TrainMode& mode, int64_t base_vocab);
+int64_t apply_train_mode(models::CausalLm& model, const TrainMode& mode, int64_t base_vocab);
 
 }  // namespace loom::train

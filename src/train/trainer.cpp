@@ -13,8 +13,6 @@
 
 namespace loom::train {
 
-using nn::Arch;
-using nn::CausalLmConfig;
 using nn::ParamStore;
 using nn::Tape;
 using nn::Var;
@@ -30,12 +28,12 @@ uint64_t fnv1a(const char* p, size_t n) {
   return h;
 }
 
-std::string config_text(const CausalLmConfig& c) {
+std::string config_text(const models::DecoderConfig& c) {
   std::ostringstream os;
-  os << "arch " << (c.arch == Arch::Gpt2 ? "gpt2" : "llama") << "\n"
-     << "vocab_size " << c.vocab_size << "\nmax_seq " << c.max_seq << "\nd_model " << c.d_model
+  os << "arch " << c.arch << "\n"
+     << "vocab_size " << c.vocab_size << "\nmax_seq " << c.context_length << "\nd_model " << c.dim
      << "\nn_layers " << c.n_layers << "\nn_heads " << c.n_heads << "\nn_kv_heads " << c.n_kv_heads
-     << "\nd_ff " << c.d_ff << "\ntie_embeddings " << c.tie_embeddings << "\n";
+     << "\nd_ff " << c.hidden_dim << "\ntie_embeddings " << c.tied_head << "\n";
   return os.str();
 }
 
@@ -56,7 +54,7 @@ std::vector<int32_t> sample_tokens(CausalLm& model, ThreadPool& pool, std::vecto
   std::vector<float> p(static_cast<size_t>(vocab));
   for (int64_t i = 0; i < n; ++i) {
     const int64_t T =
-        std::min<int64_t>(static_cast<int64_t>(prompt.size()), model.config().max_seq);
+        std::min<int64_t>(static_cast<int64_t>(prompt.size()), model.config().context_length);
     tape.reset();
     Var lg = model.logits(tape, prompt.data() + prompt.size() - T, 1, T);
     const float* last = tape.data(lg) + (T - 1) * vocab;
@@ -94,9 +92,9 @@ CausalLmTrainer::CausalLmTrainer(CausalLm& model, const int32_t* tokens, int64_t
       targets_(static_cast<size_t>(cfg.batch * cfg.seq)) {
   if (cfg.batch <= 0 || cfg.seq <= 0 || cfg.grad_accum <= 0)
     throw Error("train config: batch, seq and grad_accum must be > 0");
-  if (cfg.seq > model.config().max_seq)
+  if (cfg.seq > model.config().context_length)
     throw Error("train config: seq " + std::to_string(cfg.seq) + " exceeds the model's max_seq " +
-                std::to_string(model.config().max_seq));
+                std::to_string(model.config().context_length));
 }
 
 StepStats CausalLmTrainer::step() {

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "core/threads.h"
-#include "nn/causal_lm.h"
+#include "models/causal_lm.h"
 #include "nn/optim.h"
 #include "nn/tape.h"
 #include "train/token_shard.h"
@@ -21,7 +21,7 @@
 namespace loom::train {
 
 using nn::AdamWConfig;
-using nn::CausalLm;
+using models::CausalLm;
 using nn::Compute;
 using nn::Schedule;
 

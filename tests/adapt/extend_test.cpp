@@ -156,22 +156,22 @@ TEST(Extend, UntiedHeadGrowsByTheSameMethod) {
   // An untied stories260K: the HF export with lm_head.weight = a copy of the embedding scaled, so
   // head rows differ from embedding rows.
   auto base = models::load_model(stories("stories260K.bin"));
-  models::HfModel hf = models::to_hf(*base);
+  models::HfModel hf = models::to_hf(base->weights());
   const Tensor& emb = hf.tensors.get("model.embed_tokens.weight");
   Tensor head = emb.clone();
   for (int64_t i = 0; i < head.numel(); ++i) head.f32()[i] = 0.5f * head.f32()[i] + 0.01f;
   hf.tensors.add("lm_head.weight", head);
-  hf.config["tie_word_embeddings"] = false;
+  hf.config_json["tie_word_embeddings"] = false;
   const std::string src = temp_dir("untied_src");
   auto tok0 = text::load_tokenizer(stories("tok512.model"));
-  models::save_hf_directory(src, hf.tensors, hf.config, {{"tokenizer.json", tok0->to_json()}});
+  models::save_hf_directory(src, hf.tensors, hf.config_json, {{"tokenizer.json", tok0->to_json()}});
   auto untied = models::load_model(src);
   ASSERT_FALSE(untied->config().tied_head);
 
   GrowOptions g;
   g.method = InitMethod::SubtokenMean;
   ExtendResult r = extend_model(*untied, text::load_tokenizer(src + "/tokenizer.json"), kTerms, g);
-  EXPECT_FALSE(r.model.tied_head);
+  EXPECT_FALSE(r.model.config.tied_head);
   EXPECT_EQ(r.head_sha256, rows_sha256(head.view(), 0, 512));
   const Tensor& h1 = r.model.tensors.get("lm_head.weight");
   EXPECT_EQ(h1.shape(), Shape({517, 64}));
@@ -212,9 +212,9 @@ TEST(Extend, ZeroTermsGiveIdenticalLogits) {
   save_extended(dir, r);
   auto m = models::load_model(dir);
   // Against the base model's own HF export: bit-identical logits.
-  models::HfModel hf = models::to_hf(*base);
+  models::HfModel hf = models::to_hf(base->weights());
   const std::string dir0 = temp_dir("zero_base");
-  models::save_hf_directory(dir0, hf.tensors, hf.config);
+  models::save_hf_directory(dir0, hf.tensors, hf.config_json);
   auto m0 = models::load_model(dir0);
   const std::vector<int32_t> ids = {1, 403, 407, 261, 378, 265, 100, 7};
   std::vector<float> a = logits_of(*m, ids), b = logits_of(*m0, ids), c = logits_of(*base, ids);

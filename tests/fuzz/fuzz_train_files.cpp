@@ -16,7 +16,7 @@
 #include "core/error.h"
 #include "core/threads.h"
 #include "model_reader_fuzz.h"
-#include "train/hf_checkpoint.h"
+#include "models/hf.h"
 #include "train/token_shard.h"
 #include "train/trainer.h"
 
@@ -61,21 +61,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
     } else if (kind == 1) {
       int64_t base = -1;
-      loom::nn::CausalLmConfig c = loom::train::causal_lm_config_from_json(
+      loom::models::DecoderConfig c = loom::train::causal_lm_config_from_json(
           std::string(reinterpret_cast<const char*>(data), size), "config.json", &base);
       (void)loom::train::hf_config_json(c, "{}");
     } else {
       // One model and trainer for the whole run: a rejected checkpoint changes nothing.
       static loom::ThreadPool pool(1);
-      static loom::nn::CausalLm model([] {
-        loom::nn::CausalLmConfig c;
+      static loom::models::CausalLm model([] {
+        loom::models::DecoderConfig c;
         c.vocab_size = 256;
-        c.d_model = 8;
+        c.dim = 8;
         c.n_layers = 1;
         c.n_heads = 2;
         c.n_kv_heads = 2;
-        c.d_ff = 32;
-        c.max_seq = 8;
+        c.hidden_dim = 32;
+        c.context_length = 8;
         return c;
       }());
       static std::vector<int32_t> tok(64, 1);

@@ -12,7 +12,7 @@
 
 #include "core/error.h"
 #include "io/tensor_map.h"
-#include "models/transformer.h"
+#include "models/model.h"
 
 namespace loom::fuzz {
 

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "io/tensor_map.h"
-#include "models/transformer.h"
+#include "models/model.h"
 #include "test_util.h"
 
 namespace loom::models {

@@ -10,7 +10,7 @@
 
 #include "core/mapped_file.h"
 #include "io/tensor_map.h"
-#include "models/transformer.h"
+#include "models/model.h"
 #include "test_util.h"
 
 namespace loom::models {

@@ -2,7 +2,8 @@
 // LlamaForCausalLM / GPT2LMHeadModel directories, load back with the same logits; the exported
 // stories260K equals PyTorch's hand-written LlamaForCausalLM forward
 // (tests/reference/hf_export_golden.py) on the same prompt.
-#include "models/hf_export.h"
+#include "models/hf.h"
+#include "models/model.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -50,9 +51,9 @@ std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), 
 std::shared_ptr<const Model> round_trip(const std::string& path, const std::string& tag,
                                         HfModel* exported = nullptr) {
   auto m = load_model(path);
-  HfModel hf = to_hf(*m);
+  HfModel hf = to_hf(m->weights());
   const std::string dir = temp_dir(tag);
-  save_hf_directory(dir, hf.tensors, hf.config, {{"tokenizer_config.json", "{}\n"}});
+  save_hf_directory(dir, hf.tensors, hf.config_json, {{"tokenizer_config.json", "{}\n"}});
   EXPECT_TRUE(fs::exists(dir + "/model.safetensors"));
   EXPECT_TRUE(fs::exists(dir + "/config.json"));
   EXPECT_TRUE(fs::exists(dir + "/tokenizer_config.json"));
@@ -81,20 +82,20 @@ TEST(HfExport, Stories260KBinMatchesOriginalAndPyTorch) {
   EXPECT_EQ(back->config().rope.style, RopeStyle::HalfSplit);
   EXPECT_TRUE(back->config().tied_head);
   EXPECT_FALSE(hf.tensors.has("lm_head.weight"));
-  EXPECT_EQ(hf.config["architectures"][0], "LlamaForCausalLM");
-  EXPECT_EQ(hf.config["hidden_size"], 64);
-  EXPECT_EQ(hf.config["intermediate_size"], 172);
-  EXPECT_EQ(hf.config["num_attention_heads"], 8);
-  EXPECT_EQ(hf.config["num_key_value_heads"], 4);
-  EXPECT_EQ(hf.config["num_hidden_layers"], 5);
-  EXPECT_EQ(hf.config["vocab_size"], 512);
-  EXPECT_EQ(hf.config["max_position_embeddings"], 512);
-  EXPECT_EQ(hf.config["rms_norm_eps"], 1e-5);
-  EXPECT_EQ(hf.config["rope_theta"], 10000.0);
-  EXPECT_EQ(hf.config["tie_word_embeddings"], true);
-  EXPECT_EQ(hf.config["bos_token_id"], 1);
-  EXPECT_EQ(hf.config["eos_token_id"], 2);
-  EXPECT_EQ(hf.config["torch_dtype"], "float32");
+  EXPECT_EQ(hf.config_json["architectures"][0], "LlamaForCausalLM");
+  EXPECT_EQ(hf.config_json["hidden_size"], 64);
+  EXPECT_EQ(hf.config_json["intermediate_size"], 172);
+  EXPECT_EQ(hf.config_json["num_attention_heads"], 8);
+  EXPECT_EQ(hf.config_json["num_key_value_heads"], 4);
+  EXPECT_EQ(hf.config_json["num_hidden_layers"], 5);
+  EXPECT_EQ(hf.config_json["vocab_size"], 512);
+  EXPECT_EQ(hf.config_json["max_position_embeddings"], 512);
+  EXPECT_EQ(hf.config_json["rms_norm_eps"], 1e-5);
+  EXPECT_EQ(hf.config_json["rope_theta"], 10000.0);
+  EXPECT_EQ(hf.config_json["tie_word_embeddings"], true);
+  EXPECT_EQ(hf.config_json["bos_token_id"], 1);
+  EXPECT_EQ(hf.config_json["eos_token_id"], 2);
+  EXPECT_EQ(hf.config_json["torch_dtype"], "float32");
   std::vector<float> a = logits_of(*orig, ids), b = logits_of(*back, ids);
   EXPECT_LT(rel_err(b, to_double(a)), 1e-5);
   EXPECT_LT(rel_err(b, want), 1e-5);
@@ -142,13 +143,13 @@ TEST(HfExport, RandomGpt2Safetensors) {
 
 TEST(HfExport, Gpt2ConfigAndConv1DLayout) {
   auto m = load_model(test::golden_path("infer_models/gpt2.gguf"));
-  HfModel hf = to_hf(*m);
-  EXPECT_EQ(hf.config["architectures"][0], "GPT2LMHeadModel");
-  EXPECT_EQ(hf.config["n_embd"], 32);
-  EXPECT_EQ(hf.config["n_layer"], 2);
-  EXPECT_EQ(hf.config["n_head"], 4);
-  EXPECT_EQ(hf.config["n_inner"], 128);
-  EXPECT_EQ(hf.config["vocab_size"], 61);
+  HfModel hf = to_hf(m->weights());
+  EXPECT_EQ(hf.config_json["architectures"][0], "GPT2LMHeadModel");
+  EXPECT_EQ(hf.config_json["n_embd"], 32);
+  EXPECT_EQ(hf.config_json["n_layer"], 2);
+  EXPECT_EQ(hf.config_json["n_head"], 4);
+  EXPECT_EQ(hf.config_json["n_inner"], 128);
+  EXPECT_EQ(hf.config_json["vocab_size"], 61);
   // Conv1D weights are (in, out).
   EXPECT_EQ(hf.tensors.get("transformer.h.0.attn.c_attn.weight").shape(), Shape({32, 96}));
   EXPECT_EQ(hf.tensors.get("transformer.h.0.mlp.c_fc.weight").shape(), Shape({32, 128}));
@@ -170,24 +171,24 @@ TEST(HfExport, RopePermutationInvertsAndMatchesLayout) {
 
 TEST(HfExport, SaveRefusesNonEmptyFolderAndLeavesNothingOnError) {
   auto m = load_model(test::golden_path("infer_models/llama_hf"));
-  HfModel hf = to_hf(*m);
+  HfModel hf = to_hf(m->weights());
   const std::string dir = temp_dir("busy");
   fs::create_directories(dir);
   write_file_atomic(dir + "/keep.txt", "mine");
-  EXPECT_THROW(save_hf_directory(dir, hf.tensors, hf.config), Error);
+  EXPECT_THROW(save_hf_directory(dir, hf.tensors, hf.config_json), Error);
   EXPECT_EQ(read_file(dir + "/keep.txt"), "mine");
   EXPECT_FALSE(fs::exists(dir + "/config.json"));
   fs::remove_all(dir);
 
   // A bad extra file name fails before anything is written.
   const std::string dir2 = temp_dir("badname");
-  EXPECT_THROW(save_hf_directory(dir2, hf.tensors, hf.config, {{"../x.json", "{}"}}), Error);
+  EXPECT_THROW(save_hf_directory(dir2, hf.tensors, hf.config_json, {{"../x.json", "{}"}}), Error);
   EXPECT_FALSE(fs::exists(dir2));
 
   // An empty existing folder is replaced; no temporary folder is left beside it.
   const std::string dir3 = temp_dir("empty");
   fs::create_directories(dir3);
-  save_hf_directory(dir3, hf.tensors, hf.config);
+  save_hf_directory(dir3, hf.tensors, hf.config_json);
   EXPECT_TRUE(fs::exists(dir3 + "/model.safetensors"));
   for (const auto& e : fs::directory_iterator(fs::path(dir3).parent_path())) {
     EXPECT_EQ(e.path().filename().string().find(".loom_hf_export_empty_"), std::string::npos)

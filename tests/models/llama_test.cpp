@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/mapped_file.h"
-#include "models/transformer.h"
+#include "models/model.h"
 #include "test_util.h"
 
 namespace loom::models {

@@ -23,9 +23,8 @@
 namespace loom::train {
 namespace {
 
-using nn::Arch;
-using nn::CausalLm;
-using nn::CausalLmConfig;
+using models::CausalLm;
+using models::DecoderConfig;
 using nn::SeqPool;
 using nn::Tape;
 using nn::Var;
@@ -42,7 +41,7 @@ double rel_err(const float* a, const std::vector<float>& b) {
 
 struct GoldenCase {
   const char* stem;
-  Arch arch;
+  std::string arch;
 };
 
 class ContrastiveGolden : public ::testing::TestWithParam<GoldenCase> {};
@@ -50,21 +49,21 @@ class ContrastiveGolden : public ::testing::TestWithParam<GoldenCase> {};
 TEST_P(ContrastiveGolden, LossAndGradientsEqualTorchWithin1e4) {
   const test::Golden g = test::load_golden(GetParam().stem);
   auto i = [&](const char* k) { return std::stoll(g.config.at(k)); };
-  CausalLmConfig c;
+  DecoderConfig c;
   c.arch = GetParam().arch;
   c.vocab_size = i("vocab");
-  c.d_model = i("d");
+  c.dim = i("d");
   c.n_layers = i("layers");
   c.n_heads = i("heads");
-  c.d_ff = i("ff");
+  c.hidden_dim = i("ff");
   c.norm_eps = std::stof(g.config.at("eps"));
-  if (c.arch == Arch::Gpt2) {
-    c.max_seq = i("max_seq");
+  if (c.arch == "gpt2") {
+    c.context_length = i("max_seq");
     c.n_kv_heads = c.n_heads;
   } else {
-    c.max_seq = 64;
+    c.context_length = 64;
     c.n_kv_heads = i("kv_heads");
-    c.rope_theta = std::stof(g.config.at("theta"));
+    c.rope.theta = std::stof(g.config.at("theta"));
   }
   CausalLm model(c);
   for (auto& p : model.params().params()) {
@@ -131,8 +130,8 @@ TEST_P(ContrastiveGolden, LossAndGradientsEqualTorchWithin1e4) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, ContrastiveGolden,
-                         ::testing::Values(GoldenCase{"contrastive_llama", Arch::Llama},
-                                           GoldenCase{"contrastive_gpt2", Arch::Gpt2}),
+                         ::testing::Values(GoldenCase{"contrastive_llama", "llama"},
+                                           GoldenCase{"contrastive_gpt2", "gpt2"}),
                          [](const auto& info) { return std::string(info.param.stem).substr(12); });
 
 TEST(PoolSequences, ForwardMatchesEmbedDefinitionsAndGradientChecks) {
@@ -181,14 +180,14 @@ TEST(PoolSequences, ForwardMatchesEmbedDefinitionsAndGradientChecks) {
 }
 
 TEST(CausalLmHidden, LogitsAreTheHeadOfHidden) {
-  CausalLmConfig c;
+  DecoderConfig c;
   c.vocab_size = 20;
-  c.d_model = 8;
+  c.dim = 8;
   c.n_layers = 1;
   c.n_heads = 2;
   c.n_kv_heads = 2;
-  c.d_ff = 16;
-  c.max_seq = 8;
+  c.hidden_dim = 16;
+  c.context_length = 8;
   CausalLm m(c);
   m.init(3, 0.2f);
   ThreadPool pool(1);
@@ -201,8 +200,8 @@ TEST(CausalLmHidden, LogitsAreTheHeadOfHidden) {
   for (int64_t r = 0; r < 4; ++r)
     for (int64_t v = 0; v < c.vocab_size; ++v) {
       double s = 0;
-      for (int64_t j = 0; j < c.d_model; ++j)
-        s += t.data(h)[r * c.d_model + j] * w[v * c.d_model + j];
+      for (int64_t j = 0; j < c.dim; ++j)
+        s += t.data(h)[r * c.dim + j] * w[v * c.dim + j];
       EXPECT_NEAR(t.data(lg)[r * c.vocab_size + v], s, 1e-5);
     }
 }
@@ -277,15 +276,15 @@ std::vector<TokenPair> toy_pairs(int64_t n, int64_t vocab, uint64_t seed) {
   return out;
 }
 
-CausalLmConfig toy_config() {
-  CausalLmConfig c;
+DecoderConfig toy_config() {
+  DecoderConfig c;
   c.vocab_size = 48;
-  c.d_model = 16;
+  c.dim = 16;
   c.n_layers = 1;
   c.n_heads = 2;
   c.n_kv_heads = 2;
-  c.d_ff = 32;
-  c.max_seq = 16;
+  c.hidden_dim = 32;
+  c.context_length = 16;
   return c;
 }
 

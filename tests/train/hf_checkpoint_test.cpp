@@ -1,7 +1,7 @@
 // Hugging Face directories into training: the random-weight Llama and GPT-2 directories of the
 // inference goldens (tests/reference/infer_models.py) give PyTorch's float64 logits through the
 // trainable model; a save reloads bit-identically; config/weight mismatches are named errors.
-#include "train/hf_checkpoint.h"
+#include "models/hf.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -19,7 +19,11 @@
 namespace loom::train {
 namespace {
 
-using nn::CausalLm;
+using models::CausalLm;
+using models::HfModel;
+using models::load_hf_weights;
+using models::read_hf_model;
+using models::save_hf_model;
 using nn::Tape;
 using nn::Var;
 
@@ -34,9 +38,9 @@ class HfDirs : public ::testing::TestWithParam<const char*> {};
 TEST_P(HfDirs, TrainableModelGivesPyTorchLogitsAndSavesLosslessly) {
   const std::string arch = GetParam();
   const std::string dir = test::golden_path("infer_models/" + arch + "_hf");
-  HfTrainModel hf = read_hf_model(dir);
+  HfModel hf = read_hf_model(dir);
   CausalLm m(hf.config);
-  load_hf_weights(m, hf.weights);
+  load_hf_weights(m, hf.tensors);
   const auto golden =
       nlohmann::json::parse(read_file(test::golden_path("infer_models/logits.json")));
   ThreadPool pool(2);
@@ -58,23 +62,24 @@ TEST_P(HfDirs, TrainableModelGivesPyTorchLogitsAndSavesLosslessly) {
 
   const std::string out = temp_dir(arch);
   save_hf_model(m, out, hf.config_json);
-  HfTrainModel back = read_hf_model(out);
+  HfModel back = read_hf_model(out);
   CausalLm m2(back.config);
-  load_hf_weights(m2, back.weights);
+  load_hf_weights(m2, back.tensors);
   EXPECT_EQ(std::memcmp(m.params().values(), m2.params().values(),
                         static_cast<size_t>(m.params().numel()) * sizeof(float)),
             0);
-  EXPECT_EQ(hf_config_json(back.config, back.config_json),
-            hf_config_json(hf.config, hf.config_json));
+  // Same fields and values (key order aside).
+  EXPECT_EQ(nlohmann::json::parse(models::config_json(back.config, back.config_json).dump()),
+            nlohmann::json::parse(models::config_json(hf.config, hf.config_json).dump()));
 }
 
 INSTANTIATE_TEST_SUITE_P(Archs, HfDirs, ::testing::Values("llama", "gpt2"));
 
 void expect_error(const std::string& dir, const std::string& needle) {
   try {
-    HfTrainModel hf = read_hf_model(dir);
+    HfModel hf = read_hf_model(dir);
     CausalLm m(hf.config);
-    load_hf_weights(m, hf.weights);
+    load_hf_weights(m, hf.tensors);
     ADD_FAILURE() << "accepted " << dir << " (" << needle << ")";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
@@ -113,13 +118,20 @@ TEST(HfCheckpoint, MismatchedOrBrokenConfigsAreNamedErrors) {
   expect_error(variant("base", c), "base_vocab_size");
   c = config;
   c["loom_extension"] = {{"base_vocab_size", 50}};
-  EXPECT_EQ(read_hf_model(variant("base_ok", c)).base_vocab_size, 50);
-  // Rope scaling runs in inference but not in the trainable model: refused, not ignored.
+  EXPECT_EQ(read_hf_model(variant("base_ok", c)).config.base_vocab_size, 50);
+  // Rope scaling: linear and llama3 train as they infer (models/causal_lm_test.cpp checks the
+  // gradients); other kinds are refused by name, never run as plain RoPE.
   c = config;
   c["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}};
-  expect_error(variant("rope", c), "'rope_scaling' (llama3)");
+  EXPECT_EQ(read_hf_model(variant("rope", c)).config.rope.scaling, "llama3");
+  c["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 8.0}};
+  expect_error(variant("rope_yarn", c), "rope scaling 'yarn'");
   c["rope_scaling"] = {{"rope_type", "default"}};
   EXPECT_NO_THROW(read_hf_model(variant("rope_default", c)));
+  // A Llama whose MLP activation is not SiLU would run as SwiGLU silently: refused by name.
+  c = config;
+  c["hidden_act"] = "gelu";
+  expect_error(variant("act", c), "hidden_act 'gelu'");
   const std::string d = temp_dir("noconfig");
   write_file_atomic(d + "/model.safetensors", weights);
   expect_error(d, "config.json");

@@ -13,48 +13,54 @@
 #include <vector>
 
 #include "core/mapped_file.h"
-#include "models/transformer.h"
-#include "nn/causal_lm.h"
+#include "models/model.h"
+#include "models/causal_lm.h"
 #include "golden_tensors.h"
 #include "test_util.h"
-#include "train/hf_checkpoint.h"
+#include "models/hf.h"
 #include "train/train_mode.h"
 #include "train/trainer.h"
 
 namespace loom::train {
 namespace {
 
-using nn::Arch;
-using nn::CausalLm;
-using nn::CausalLmConfig;
+using models::CausalLm;
+
+// A model config with the LoRA settings beside it, and a CausalLm built from the pair.
+struct DecoderConfig : models::DecoderConfig {
+  nn::LoraConfig lora;
+};
+struct TestLm : CausalLm {
+  explicit TestLm(const DecoderConfig& c) : CausalLm(c, c.lora) {}
+};
 using nn::Tape;
 using nn::Var;
 
 using test::Golden;
 using test::load_golden;
 
-CausalLmConfig config_of(const Golden& g, Arch arch, bool with_lora) {
-  CausalLmConfig c;
+DecoderConfig config_of(const Golden& g, std::string arch, bool with_lora) {
+  DecoderConfig c;
   c.arch = arch;
   auto i = [&](const char* k) { return std::stoll(g.config.at(k)); };
   c.vocab_size = i("vocab");
-  c.d_model = i("d");
+  c.dim = i("d");
   c.n_layers = i("layers");
   c.n_heads = i("heads");
-  c.d_ff = i("ff");
+  c.hidden_dim = i("ff");
   c.norm_eps = std::stof(g.config.at("eps"));
-  if (arch == Arch::Gpt2) {
-    c.max_seq = i("max_seq");
+  if (arch == "gpt2") {
+    c.context_length = i("max_seq");
     c.n_kv_heads = c.n_heads;
   } else {
-    c.max_seq = 64;
+    c.context_length = 64;
     c.n_kv_heads = i("kv_heads");
-    c.rope_theta = std::stof(g.config.at("theta"));
+    c.rope.theta = std::stof(g.config.at("theta"));
   }
   if (with_lora) {
     c.lora.rank = i("rank");
     c.lora.alpha = std::stof(g.config.at("alpha"));
-    c.lora.targets = arch == Arch::Llama
+    c.lora.targets = arch == "llama"
                          ? std::vector<std::string>{"q", "k", "v", "o", "gate", "up", "down"}
                          : std::vector<std::string>{"qkv", "o", "fc", "down"};
   }
@@ -86,7 +92,7 @@ std::vector<int32_t> ids_of(const std::vector<float>& v) {
 
 struct Case {
   const char* stem;
-  Arch arch;
+  std::string arch;
   const char* embedding;
 };
 
@@ -96,7 +102,7 @@ class LoraGolden : public ::testing::TestWithParam<Case> {};
 // 1e-4 relative of PyTorch, base weights frozen.
 TEST_P(LoraGolden, LossAndGradientsMatchPyTorch) {
   const Golden g = load_golden(GetParam().stem);
-  CausalLm m(config_of(g, GetParam().arch, true));
+  TestLm m(config_of(g, GetParam().arch, true));
   load_params(m, g);
   for (const auto& p : m.params().params())
     p->trainable = m.is_lora_param(p->name) || p->name == GetParam().embedding;
@@ -133,7 +139,7 @@ std::string temp_dir(const std::string& name) {
 // trainable model and through the inference engine (`loom generate`'s loader).
 TEST_P(LoraGolden, MergedSaveGivesTheSameLogits) {
   const Golden g = load_golden(GetParam().stem);
-  CausalLm m(config_of(g, GetParam().arch, true));
+  TestLm m(config_of(g, GetParam().arch, true));
   load_params(m, g);
   const auto ids = ids_of(g.at("ids"));
   const int64_t T = static_cast<int64_t>(ids.size()) / 2;
@@ -145,12 +151,12 @@ TEST_P(LoraGolden, MergedSaveGivesTheSameLogits) {
   std::vector<float> want(t.data(lg), t.data(lg) + T * V);
 
   const std::string dir = temp_dir(GetParam().stem);
-  save_hf_model(m, dir, "{}");
-  HfTrainModel hf = read_hf_model(dir);
+  models::save_hf_model(m, dir, nlohmann::ordered_json::object());
+  models::HfModel hf = models::read_hf_model(dir);
   EXPECT_EQ(hf.config.vocab_size, V);
-  EXPECT_FALSE(hf.weights.has(m.lora_sites()[0].a));
+  EXPECT_FALSE(hf.tensors.has(m.lora_sites()[0].a));
   CausalLm merged(hf.config);
-  load_hf_weights(merged, hf.weights);
+  models::load_hf_weights(merged, hf.tensors);
   Tape t2(pool);
   t2.set_grad_enabled(false);
   Var lg2 = merged.logits(t2, ids.data(), 1, T);
@@ -162,7 +168,7 @@ TEST_P(LoraGolden, MergedSaveGivesTheSameLogits) {
   }
   EXPECT_LT(worst, 1e-5 * std::max(1.0, scale));
   // The LoRA update is not negligible: the base model's logits differ.
-  for (const nn::LoraSite& s : m.lora_sites())
+  for (const models::LoraSite& s : m.lora_sites())
     std::fill(m.params().get(s.b).value.f32(),
               m.params().get(s.b).value.f32() + m.params().get(s.b).numel(), 0.0f);
   Tape t3(pool);
@@ -188,27 +194,27 @@ TEST_P(LoraGolden, MergedSaveGivesTheSameLogits) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Archs, LoraGolden,
-                         ::testing::Values(Case{"lora_llama", Arch::Llama,
+                         ::testing::Values(Case{"lora_llama", "llama",
                                                 "model.embed_tokens.weight"},
-                                           Case{"lora_gpt2", Arch::Gpt2, "transformer.wte.weight"}),
+                                           Case{"lora_gpt2", "gpt2", "transformer.wte.weight"}),
                          [](const auto& info) { return std::string(info.param.stem); });
 
 // ---- training modes: original rows bit-identical, new rows learn ----
 
-CausalLmConfig tiny(Arch arch, bool lora) {
-  CausalLmConfig c;
+DecoderConfig tiny(std::string arch, bool lora) {
+  DecoderConfig c;
   c.arch = arch;
   c.vocab_size = 50;
-  c.max_seq = 16;
-  c.d_model = 32;
+  c.context_length = 16;
+  c.dim = 32;
   c.n_layers = 2;
   c.n_heads = 4;
   c.n_kv_heads = 2;
-  c.d_ff = 64;
+  c.hidden_dim = 64;
   if (lora) {
     c.lora.rank = 4;
     c.lora.alpha = 8;
-    c.lora.targets = arch == Arch::Llama ? std::vector<std::string>{"q", "v", "down"}
+    c.lora.targets = arch == "llama" ? std::vector<std::string>{"q", "v", "down"}
                                          : std::vector<std::string>{"qkv", "fc"};
   }
   return c;
@@ -216,16 +222,16 @@ CausalLmConfig tiny(Arch arch, bool lora) {
 
 struct ModeCase {
   const char* mode;
-  Arch arch;
+  std::string arch;
 };
 
 class Modes : public ::testing::TestWithParam<ModeCase> {};
 
 TEST_P(Modes, OriginalRowsStayBitIdenticalAndNewRowsLearn) {
   const TrainMode mode = parse_train_mode(GetParam().mode);
-  const Arch arch = GetParam().arch;
+  const std::string arch = GetParam().arch;
   const int64_t base = 40;
-  CausalLm m(tiny(arch, mode.lora));
+  TestLm m(tiny(arch, mode.lora));
   m.init(5);
   const int64_t trainable = apply_train_mode(m, mode, base);
   EXPECT_GT(trainable, 0);
@@ -275,23 +281,23 @@ TEST_P(Modes, OriginalRowsStayBitIdenticalAndNewRowsLearn) {
     EXPECT_GE(changed_new, 10);  // the 10 new rows (x2 when untied)
   }
   if (mode.all) {
-    const char* emb = arch == Arch::Gpt2 ? "transformer.wte.weight" : "model.embed_tokens.weight";
+    const char* emb = arch == "gpt2" ? "transformer.wte.weight" : "model.embed_tokens.weight";
     EXPECT_NE(std::memcmp(m.params().get(emb).value.f32(), before[emb].data(), 32 * sizeof(float)),
               0);
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(All, Modes,
-                         ::testing::Values(ModeCase{"new-embeddings", Arch::Llama},
-                                           ModeCase{"new-embeddings", Arch::Gpt2},
-                                           ModeCase{"new-embeddings,lora", Arch::Llama},
-                                           ModeCase{"new-embeddings,lora", Arch::Gpt2},
-                                           ModeCase{"lora", Arch::Llama},
-                                           ModeCase{"lora", Arch::Gpt2},
-                                           ModeCase{"all", Arch::Llama}),
+                         ::testing::Values(ModeCase{"new-embeddings", "llama"},
+                                           ModeCase{"new-embeddings", "gpt2"},
+                                           ModeCase{"new-embeddings,lora", "llama"},
+                                           ModeCase{"new-embeddings,lora", "gpt2"},
+                                           ModeCase{"lora", "llama"},
+                                           ModeCase{"lora", "gpt2"},
+                                           ModeCase{"all", "llama"}),
                          [](const auto& info) {
                            std::string s = std::string(info.param.mode) +
-                                           (info.param.arch == Arch::Gpt2 ? "_gpt2" : "_llama");
+                                           (info.param.arch == "gpt2" ? "_gpt2" : "_llama");
                            for (char& c : s) {
                              if (c == '-' || c == ',') c = '_';
                            }
@@ -300,23 +306,23 @@ INSTANTIATE_TEST_SUITE_P(All, Modes,
 
 TEST(Modes, BadModesAndBaseSizesAreErrors) {
   EXPECT_THROW(parse_train_mode("embeddings"), Error);
-  CausalLm m(tiny(Arch::Llama, false));
+  TestLm m(tiny("llama", false));
   EXPECT_THROW(apply_train_mode(m, parse_train_mode("new-embeddings"), 50), Error);
   EXPECT_THROW(apply_train_mode(m, parse_train_mode("new-embeddings"), 0), Error);
   EXPECT_THROW(apply_train_mode(m, parse_train_mode("lora"), 40), Error);
-  CausalLm l(tiny(Arch::Llama, true));
+  TestLm l(tiny("llama", true));
   EXPECT_THROW(apply_train_mode(l, parse_train_mode("all"), 40), Error);
-  CausalLmConfig bad = tiny(Arch::Gpt2, true);
+  DecoderConfig bad = tiny("gpt2", true);
   bad.lora.targets = {"q"};
-  EXPECT_THROW(CausalLm{bad}, Error);
+  EXPECT_THROW(TestLm{bad}, Error);
   bad.lora.targets = {"qkv", "c_attn"};
-  EXPECT_THROW(CausalLm{bad}, Error);
+  EXPECT_THROW(TestLm{bad}, Error);
 }
 
 // A LoRA model starts equal to its base model (B = 0).
 TEST(Lora, FreshAdaptersLeaveTheModelUnchanged) {
   ThreadPool pool(1);
-  CausalLm base(tiny(Arch::Llama, false)), lora(tiny(Arch::Llama, true));
+  TestLm base(tiny("llama", false)), lora(tiny("llama", true));
   base.init(3);
   lora.init(3);
   std::vector<int32_t> ids = {1, 4, 9, 16, 25, 36, 49, 0};

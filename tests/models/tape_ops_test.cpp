@@ -6,11 +6,13 @@
 #include <vector>
 
 #include "core/rng.h"
-#include "nn/causal_lm.h"
+#include "models/causal_lm.h"
 #include "nn/optim.h"
 
 namespace loom::nn {
 namespace {
+using models::CausalLm;
+using models::DecoderConfig;
 
 // A learnable stream: a random sparse Markov chain over the vocabulary.
 std::vector<int32_t> markov_stream(int64_t n, int64_t vocab, uint64_t seed) {
@@ -28,15 +30,15 @@ std::vector<int32_t> markov_stream(int64_t n, int64_t vocab, uint64_t seed) {
 
 std::vector<float> train_curve(Compute compute, int steps) {
   ThreadPool pool(2);
-  CausalLmConfig c;
-  c.arch = Arch::Llama;
+  DecoderConfig c;
+  c.arch = "llama";
   c.vocab_size = 64;
-  c.max_seq = 32;
-  c.d_model = 64;
+  c.context_length = 32;
+  c.dim = 64;
   c.n_layers = 2;
   c.n_heads = 4;
   c.n_kv_heads = 2;
-  c.d_ff = 128;
+  c.hidden_dim = 128;
   CausalLm model(c);
   model.init(11, 0.05f);
   model.exclude_norms_and_biases_from_decay();

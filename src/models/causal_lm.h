@@ -1,0 +1,84 @@
+// A trainable decoder-only language model: any architecture of the registry, its parameters the
+// spec's tensors in Hugging Face names and layouts (so checkpoints map 1:1 onto HF safetensors),
+// LoRA adapters on the spec's LoRA targets, and the architecture's one forward pass run on nn's
+// tape (models/tape_ops.cpp) for forward and backward.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/decoder.h"
+#include "nn/lora.h"
+#include "nn/ops.h"
+#include "nn/param.h"
+#include "nn/tape.h"
+
+namespace loom::models {
+
+// One projection with a LoRA adapter: base weight, adapter parameter names and sizes.
+struct LoraSite {
+  std::string weight, a, b;  // "<module>.weight", "<module>.lora_A.weight", "<module>.lora_B.weight"
+  nn::WeightLayout layout;
+  int64_t in = 0, out = 0;
+  Wt w;  // the base weight's role and layer
+};
+
+// Checks a config built by hand (training from scratch); a loom::Error names the bad field.
+void validate_config(const DecoderConfig& c);
+
+class CausalLm {
+ public:
+  // cfg.arch names the architecture; LoRA targets are the spec's LoRA names (q, k, v, o, gate,
+  // up, down; qkv, o, fc, down for GPT-2) or the projections' module names (self_attn.q_proj).
+  explicit CausalLm(const DecoderConfig& cfg, const nn::LoraConfig& lora = {});
+  const DecoderConfig& config() const { return cfg_; }
+  const Architecture& architecture() const { return arch_; }
+  const nn::LoraConfig& lora() const { return lora_; }
+  nn::ParamStore& params() { return params_; }
+  // The parameter of a role and layer, or nullptr when the model has none (an absent head).
+  nn::Parameter* param(Wt w) const {
+    return by_role_[static_cast<size_t>(w.role)][static_cast<size_t>(w.layer)];
+  }
+  const LoraSite* lora_site(Wt w) const;
+
+  // Deterministic init from seed: weights ~ N(0, std), norm weights 1, biases 0; LoRA adapters
+  // as init_lora(seed).
+  void init(uint64_t seed, float std = 0.02f);
+  // LoRA adapters only: A ~ U(-1/sqrt(in), 1/sqrt(in)) (PEFT's kaiming_uniform, a = sqrt(5)),
+  // B = 0, so the adapted model starts equal to the base model.
+  void init_lora(uint64_t seed);
+  // The adapters, in parameter order (after every base parameter); empty without LoRA.
+  const std::vector<LoraSite>& lora_sites() const { return lora_sites_; }
+  bool is_lora_param(const std::string& name) const;
+  // A parameter's values with every LoRA update on it merged in (W + alpha/r · B·A in W's
+  // layout); for a parameter without an adapter, a plain copy.
+  std::vector<float> merged_value(const std::string& name);
+  // Common parameter groups: no weight decay on biases, norm weights (and position embeddings).
+  void exclude_norms_and_biases_from_decay();
+
+  // ids (B*T) -> hidden (B*T, C): the final norm's output, what logits() feeds to the head and
+  // what embeddings pool (Model::hidden_states at inference).
+  nn::Var hidden(nn::Tape& t, const int32_t* ids, int64_t batch, int64_t seq);
+  // ids (B*T) -> logits (B*T, V)
+  nn::Var logits(nn::Tape& t, const int32_t* ids, int64_t batch, int64_t seq);
+  // ids, targets (B*T) -> mean next-token cross-entropy over targets != -100.
+  nn::Var loss(nn::Tape& t, const int32_t* ids, const int32_t* targets, int64_t batch,
+               int64_t seq);
+
+  // Matmul FLOPs of one forward pass per token at length seq (backward is about twice this).
+  double forward_flops_per_token(int64_t seq) const;
+
+ private:
+  void add_params();
+  void add_lora();
+  const Architecture& arch_;
+  DecoderConfig cfg_;
+  nn::LoraConfig lora_;
+  nn::ParamStore params_;
+  std::vector<std::vector<nn::Parameter*>> by_role_;  // [role][layer]
+  std::vector<LoraSite> lora_sites_;
+  std::vector<std::vector<int32_t>> lora_by_role_;  // [role][layer] -> index or -1
+};
+
+}  // namespace loom::models

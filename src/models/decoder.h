@@ -1,0 +1,146 @@
+// Decoder-only transformer family: its one config type, the spec every architecture of the family
+// declares (hyperparameters with their config.json and GGUF keys, tensors by role with their
+// Hugging Face and GGUF names and layouts, LoRA targets), and the Architecture interface whose
+// forward pass is written once over models::Ops.
+//
+// An architecture is one file, models/<arch>.cpp: its spec tables, the hooks that finish a
+// config, and its forward. Loading (inference and training), saving a Hugging Face directory,
+// the trainable parameter list and config.json all derive from the spec (models/spec.cpp).
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/kernels.h"
+#include "core/tensor.h"
+#include "io/tensor_map.h"
+#include "models/ops.h"
+
+namespace loom::models {
+
+struct RopeSettings {
+  float theta = 10000.0f;
+  int64_t rot_dim = 0;  // leading dims of each head that rotate
+  RopeStyle style = RopeStyle::HalfSplit;  // Interleaved for GGUF / llama2.c weights
+  // Rope scaling as config.json names it: "" (none), "linear" or "llama3".
+  std::string scaling;
+  double factor = 1, low_freq_factor = 1, high_freq_factor = 4, original_context = 8192;
+  // Per-pair frequency divisors (rot_dim / 2), derived from the scaling or read from GGUF's
+  // rope_freqs tensor; empty: none.
+  std::vector<float> freq_factors;
+};
+
+// One config for every decoder-only architecture (Llama, GPT-2, ...).
+struct DecoderConfig {
+  std::string arch = "llama";  // the registry name: "llama", "gpt2"
+  int64_t vocab_size = 0, dim = 0, n_layers = 0, n_heads = 0, n_kv_heads = 0, head_dim = 0,
+          hidden_dim = 0, context_length = 0;
+  float norm_eps = 1e-5f;
+  RopeSettings rope;
+  bool tied_head = false;
+  std::string hidden_act;  // as config.json names it ("silu", "gelu_new")
+  int32_t bos_token_id = -1, eos_token_id = -1;
+  // config.json "loom_extension": {"base_vocab_size": N} of a grown vocabulary, or -1.
+  int64_t base_vocab_size = -1;
+  std::string describe() const;
+};
+
+// Where a tensor's values sit in a format relative to Loom's inference layout, which is (out, in)
+// for every matrix and GGUF's order for q/k rows.
+enum class TensorKind { Matrix, Vector };
+
+struct TensorSpec {
+  const char* role;  // short name used in messages ("attn_q")
+  const char* hf;    // Hugging Face name; "{L}" stands for the layer index
+  const char* gguf;  // GGUF name
+  bool per_layer;
+  TensorKind kind;
+  bool optional;      // may be absent (an untied head): Ops::has tells
+  bool hf_in_out;     // Hugging Face stores it (in, out) (GPT-2's Conv1D)
+  int rope_heads;     // q/k rows: 0 no, 1 query heads, 2 key/value heads (GGUF interleaved,
+                      // Hugging Face half-split)
+  const char* lora;   // LoRA target name ("q", "qkv", ...) or nullptr
+  // Shape in Hugging Face's layout.
+  Shape (*hf_shape)(const DecoderConfig&);
+};
+
+// One hyperparameter: an int64 or float field of DecoderConfig with its keys.
+struct HParam {
+  const char* hf_key;    // config.json key
+  const char* gguf_key;  // GGUF key without the "<arch>." prefix
+  int64_t DecoderConfig::*i = nullptr;
+  float DecoderConfig::*f = nullptr;
+  double def = 0;
+  bool required = true;
+};
+
+class Architecture {
+ public:
+  virtual ~Architecture() = default;
+  virtual const char* name() const = 0;      // registry and GGUF name: "llama"
+  virtual const char* hf_class() const = 0;  // config.json architectures[0]
+  virtual const std::vector<HParam>& hparams() const = 0;
+  virtual const std::vector<TensorSpec>& tensors() const = 0;
+  // Completes a config whose hparams were read: derived sizes, rope, activation, checks (a
+  // loom::Error through map.fail naming the field). hf: the map has Hugging Face names.
+  virtual void finish_config(DecoderConfig& c, const io::TensorMap& map, bool hf) const = 0;
+  // Fills what a config built by hand (training from scratch) leaves to the architecture:
+  // derived sizes (head_dim, n_kv_heads), the activation, the head tying it requires.
+  virtual void normalize(DecoderConfig& c) const = 0;
+  // Architecture-specific config.json keys (hparams are written generically).
+  virtual void write_config(const DecoderConfig& c, nlohmann::ordered_json& j) const = 0;
+  // ids -> hidden states after the final norm (rows from Ops::output_rows).
+  virtual Act hidden(Ops& o, const DecoderConfig& c) const = 0;
+  // hidden -> logits (rows, vocab).
+  virtual Act logits(Ops& o, const DecoderConfig& c, Act hidden) const = 0;
+  // Matmul FLOPs of one forward pass per token at sequence length seq.
+  virtual double forward_flops_per_token(const DecoderConfig& c, int64_t seq) const = 0;
+
+  int32_t role(const char* name) const;  // index of a role; LOOM_ASSERTs it exists
+};
+
+// The registry: "llama" / "LlamaForCausalLM" / GGUF general.architecture -> the architecture.
+// Unknown names are a loom::Error listing the known ones.
+const Architecture& architecture(const std::string& name);
+const Architecture* find_architecture(const std::string& name);
+std::vector<const Architecture*> architectures();
+// The architecture a checkpoint's metadata names (GGUF general.architecture, config.json
+// architectures[0] or model_type); map.fail when none or unknown.
+const Architecture& architecture_of(const io::TensorMap& map);
+
+// ---- spec-driven helpers (models/spec.cpp) ----
+
+// Whether map holds Hugging Face names (else GGUF / llama2.c names).
+bool has_hf_names(const Architecture& a, const io::TensorMap& map);
+// The tensor name of a role in one layer; `hf` picks the naming.
+std::string tensor_name(const TensorSpec& t, int64_t layer, bool hf);
+// Reads and checks a config from a checkpoint's metadata (config.* or <arch>.* keys).
+DecoderConfig read_config(const Architecture& a, const io::TensorMap& map);
+// A tensor of `map` for role/layer, or nullptr when absent; GPT-2-style names may lack the
+// "transformer." prefix on the Hub, so both are tried.
+const Tensor* find_tensor(const io::TensorMap& map, const TensorSpec& t, int64_t layer, bool hf);
+// config.json text for a config: `base` (a JSON object, "{}" for none) with every field the
+// architecture defines set from c; other keys (e.g. "loom_extension") are kept.
+nlohmann::ordered_json config_json(const DecoderConfig& c, const nlohmann::ordered_json& base = {});
+// A float hyperparameter as the shortest decimal that reads back as the same float (1e-05, not
+// 9.99999974738e-06), so config.json looks like the ones Hugging Face writes.
+double json_float(float v);
+// The config.json fields a TensorMap carries as "config.*" metadata, as a JSON object again.
+nlohmann::ordered_json config_from_meta(const io::TensorMap& map);
+
+// Llama 3 rope scaling as per-pair frequency divisors (Hugging Face's llama3 rope_type).
+std::vector<float> llama3_rope_factors(float theta, int64_t rot_dim, double factor,
+                                       double low_freq_factor, double high_freq_factor,
+                                       double original_context);
+// Reads rope scaling from config.json's rope_scaling or GGUF's <arch>.rope.scaling.* keys and
+// rope_freqs tensor into rope.freq_factors; kinds other than linear / llama3 are refused.
+void read_rope_scaling(const io::TensorMap& map, const std::string& arch, bool hf,
+                       RopeSettings& rope);
+
+// The half-split <-> interleaved row permutation of one q or k projection (rows = heads * hd).
+// to_half_split true: interleaved (GGUF) -> half-split (HF); false: the inverse.
+Tensor permute_rope_rows(const TensorView& w, int64_t heads, bool to_half_split);
+
+}  // namespace loom::models

@@ -1,0 +1,63 @@
+// The inference backend of models::Ops: an architecture's forward run on a Model's bound weights
+// (any dtype, memory-mapped), one Session's KV cache and scratch, no autograd. Activations live in
+// the session's two arenas (the current block's and the previous one's), so a steady-state decode
+// step allocates nothing.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "models/model.h"
+#include "models/ops.h"
+
+namespace loom::models {
+
+class InferOps final : public Ops {
+ public:
+  // tokens (n) at the session's position; all_rows: every row's output is wanted (else the last).
+  InferOps(const Model& model, Session& s, ThreadPool& pool, const int32_t* tokens, int64_t n,
+           bool all_rows);
+
+  // The next activation of exactly rows x cols floats is written to dst instead of scratch (the
+  // logits go straight into the session's buffer).
+  void write_next_to(float* dst) { next_dst_ = dst; }
+  const float* data(Act a) const { return acts_[static_cast<size_t>(a.id)].p; }
+  int64_t rows(Act a) const { return acts_[static_cast<size_t>(a.id)].rows; }
+
+  bool has(Wt w) const override { return !model_.bound(w).empty(); }
+  Act embed_tokens(Wt table) override;
+  Act add_positions(Act x, Wt table) override;
+  Act linear(Act x, Wt w, Wt bias) override;
+  Acts linears(Act x, std::initializer_list<Wt> ws) override;
+  Act norm(Act x, Wt weight, Wt bias, NormKind kind, float eps) override;
+  Act rope(Act x, int64_t n_heads, const RopeSettings& rope) override;
+  Act attention(int64_t layer, Act q, Act k, Act v, const AttentionShape& s) override;
+  Act add(Act a, Act b) override;
+  Act activation(Act x, Activation kind) override;
+  Act glu(Act gate, Act up, nn::GluKind kind) override;
+  Act slice_cols(Act x, int64_t start, int64_t width) override;
+  Act output_rows(Act x) override;
+  Act end_block(Act x) override;
+
+ private:
+  struct Buf {
+    float* p;
+    int64_t rows, cols;
+  };
+  Act push(float* p, int64_t rows, int64_t cols);
+  Act alloc(int64_t rows, int64_t cols);
+  const Buf& buf(Act a) const { return acts_[static_cast<size_t>(a.id)]; }
+  const float* bias_of(Wt b) const { return b.defined() ? model_.bound(b).as<float>() : nullptr; }
+
+  const Model& model_;
+  Session& s_;
+  ThreadPool& pool_;
+  const int32_t* tokens_;
+  int64_t n_, pos0_;
+  bool all_rows_;
+  int cur_ = 0;  // the arena of the current block
+  float* next_dst_ = nullptr;
+  std::vector<Buf> acts_;
+};
+
+}  // namespace loom::models

@@ -1,0 +1,155 @@
+#include "models/model.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "models/infer_ops.h"
+#include "models/loader_util.h"
+
+namespace loom::models {
+
+Model::Model(const Architecture& arch, DecoderConfig cfg, io::TensorMap weights)
+    : arch_(arch), cfg_(std::move(cfg)), weights_(std::move(weights)) {
+  bind();
+}
+
+// Every tensor of the spec, in inference layout: (out, in) matrices of any dtype the kernels read
+// (Hugging Face's (in, out) Conv1D weights become transposed f32 copies), f32 vectors.
+void Model::bind() {
+  const bool hf = has_hf_names(arch_, weights_);
+  detail::WeightFetcher f(weights_);
+  const auto& specs = arch_.tensors();
+  bound_.resize(specs.size());
+  for (size_t r = 0; r < specs.size(); ++r) {
+    const TensorSpec& t = specs[r];
+    const int64_t layers = t.per_layer ? cfg_.n_layers : 1;
+    bound_[r].resize(static_cast<size_t>(layers));
+    const Shape hs = t.hf_shape(cfg_);
+    for (int64_t l = 0; l < layers; ++l) {
+      const Tensor* found = find_tensor(weights_, t, l, hf);
+      const std::string name = tensor_name(t, l, hf);
+      if (found == nullptr) {
+        if (t.optional) continue;
+        weights_.get(name);  // throws: missing tensor, named
+      }
+      // find_tensor may have matched the name without its "transformer." prefix.
+      const std::string real = weights_.has(name) ? name : name.substr(12);
+      TensorView& v = bound_[r][static_cast<size_t>(l)];
+      if (t.kind == TensorKind::Vector) {
+        v = f.vector(real, hs.numel());
+      } else if (hf && t.hf_in_out) {
+        v = f.transposed(real, hs[0], hs[1]);
+      } else {
+        v = f.matrix(real, t.hf_in_out ? Shape({hs[1], hs[0]}) : hs);  // GGUF: (out, in)
+      }
+    }
+  }
+  owned_ = f.take_owned();
+}
+
+size_t Model::weight_bytes() const {
+  size_t b = 0;
+  const auto& specs = arch_.tensors();
+  for (size_t r = 0; r < specs.size(); ++r)
+    if (specs[r].per_layer && specs[r].kind == TensorKind::Matrix)
+      for (const TensorView& v : bound_[r]) b += v.nbytes();
+  const TensorView& head = cfg_.tied_head ? bound_[0][0] : bound(Wt{arch_.role("output"), 0});
+  return b + head.nbytes();
+}
+
+Session::Session(const LanguageModel& model, int64_t capacity, int64_t chunk) : model_(&model) {
+  const DecoderConfig& c = model.config();
+  capacity_ = capacity > 0 ? std::min(capacity, c.context_length) : c.context_length;
+  chunk_ = std::max<int64_t>(1, std::min(chunk, capacity_));
+  for (int64_t l = 0; l < c.n_layers; ++l)
+    caches_.emplace_back(1, c.n_kv_heads, capacity_, c.head_dim, c.head_dim);
+}
+
+void Session::rewind(int64_t n) {
+  LOOM_ASSERT(n >= 0 && n <= pos_, "rewind beyond the current position");
+  pos_ = n;
+  for (auto& c : caches_) c.set_length(n);
+}
+
+void Session::copy_from(const Session& other) {
+  LOOM_ASSERT(other.model_ == model_ && other.capacity_ == capacity_, "sessions differ");
+  const DecoderConfig& c = model_->config();
+  for (size_t l = 0; l < caches_.size(); ++l) {
+    for (int64_t g = 0; g < c.n_kv_heads; ++g) {
+      std::memcpy(caches_[l].k_at(0, g, 0), other.caches_[l].k_at(0, g, 0),
+                  sizeof(float) * other.pos_ * c.head_dim);
+      std::memcpy(caches_[l].v_at(0, g, 0), other.caches_[l].v_at(0, g, 0),
+                  sizeof(float) * other.pos_ * c.head_dim);
+    }
+    caches_[l].set_length(other.pos_);
+  }
+  pos_ = other.pos_;
+  logits_ = other.logits_;
+}
+
+const float* LanguageModel::hidden_states(const Session& s) { return s.hidden_.data(); }
+
+void Model::check_room(const Session& s, int64_t n) const {
+  LOOM_ASSERT(s.model_ == this, "session of another model");
+  if (n <= 0) throw Error("forward: no tokens to process");
+  if (s.pos_ + n > s.capacity_) {
+    throw Error("sequence of " + std::to_string(s.pos_ + n) + " tokens exceeds the context of " +
+                std::to_string(s.capacity_) + " positions");
+  }
+}
+
+void Model::forward_hidden(Session& s, ThreadPool& pool, const int32_t* tokens, int64_t n) const {
+  check_room(s, n);
+  for (int64_t i = 0; i < n; i += s.chunk_) {
+    forward_chunk(s, pool, tokens + i, std::min(s.chunk_, n - i), /*all_logits=*/true, nullptr);
+  }
+}
+
+void Model::forward(Session& s, ThreadPool& pool, const int32_t* tokens, int64_t n,
+                    bool all_logits) const {
+  check_room(s, n);
+  const int64_t V = cfg_.vocab_size;
+  s.logits_.resize(static_cast<size_t>((all_logits ? n : 1) * V));
+  for (int64_t i = 0; i < n; i += s.chunk_) {
+    const int64_t m = std::min(s.chunk_, n - i);
+    const bool last = i + m == n;
+    float* out = all_logits ? s.logits_.data() + i * V : (last ? s.logits_.data() : nullptr);
+    forward_chunk(s, pool, tokens + i, m, all_logits, out);
+  }
+}
+
+void Model::forward_chunk(Session& s, ThreadPool& pool, const int32_t* tokens, int64_t n,
+                          bool all_logits, float* logits_out) const {
+  InferOps ops(*this, s, pool, tokens, n, all_logits);
+  const Act h = arch_.hidden(ops, cfg_);
+  s.pos_ += n;
+  const int64_t rows = ops.rows(h);
+  s.hidden_.resize(static_cast<size_t>(rows * cfg_.dim));
+  std::memcpy(s.hidden_.data(), ops.data(h), sizeof(float) * rows * cfg_.dim);
+  s.hidden_rows_ = rows;
+  if (logits_out == nullptr) return;
+  ops.write_next_to(logits_out);
+  const Act lg = arch_.logits(ops, cfg_, h);
+  LOOM_ASSERT(ops.data(lg) == logits_out, "the logits are the head's output");
+}
+
+void Model::encode(ThreadPool& pool, const int32_t* tokens, int64_t n, float* hidden) const {
+  if (n > cfg_.context_length)
+    throw Error("input of " + std::to_string(n) + " tokens exceeds the context of " +
+                std::to_string(cfg_.context_length) + " positions");
+  Session s(*this, n, n);
+  forward_hidden(s, pool, tokens, n);
+  std::memcpy(hidden, s.hidden_.data(), sizeof(float) * n * cfg_.dim);
+}
+
+std::shared_ptr<const Model> build_model(io::TensorMap weights) {
+  const Architecture& arch = architecture_of(weights);
+  DecoderConfig cfg = read_config(arch, weights);
+  return std::make_shared<const Model>(arch, std::move(cfg), std::move(weights));
+}
+
+std::shared_ptr<const Model> load_model(const std::string& path) {
+  return build_model(io::read_model_file(path));
+}
+
+}  // namespace loom::models

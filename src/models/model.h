@@ -1,0 +1,132 @@
+// Inference: a loaded model behind the small interfaces that generate, embed and eval take.
+//
+// LanguageModel: token ids -> next-token logits, with a per-sequence Session (KV cache, position,
+// scratch). Encoder: token ids -> one hidden state per token (what embeddings pool); every
+// LanguageModel is one (decoder-only models are embedded through their final hidden states), and
+// the encoders to come (BERT, T5's encoder) implement only Encoder.
+//
+// Model is the one LanguageModel for every decoder-only architecture: the architecture's forward
+// (models/<arch>.cpp) run by the inference backend over weights bound from its spec. It is
+// immutable after load and may serve many Sessions at once.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "core/threads.h"
+#include "io/tensor_map.h"
+#include "models/attention.h"
+#include "models/decoder.h"
+#include "nn/arena.h"
+
+namespace loom::models {
+
+class Session;
+
+class Encoder {
+ public:
+  virtual ~Encoder() = default;
+  virtual int64_t hidden_size() const = 0;
+  virtual int64_t context_length() const = 0;
+  // hidden (n, hidden_size) for tokens (n), n <= context_length; a token id outside the
+  // vocabulary is a loom::Error. One thread of the pool or many: the result is the same.
+  virtual void encode(ThreadPool& pool, const int32_t* tokens, int64_t n, float* hidden) const = 0;
+};
+
+class LanguageModel : public Encoder {
+ public:
+  virtual const DecoderConfig& config() const = 0;
+  // The checkpoint as read: metadata (the tokenizer of a GGUF, config.json fields) lives here.
+  virtual const io::TensorMap& weights() const = 0;
+  virtual int64_t vocab_size() const = 0;
+  // Bytes of weights one decode step reads (for the bandwidth bound).
+  virtual size_t weight_bytes() const = 0;
+
+  // Runs tokens (n) at the session's next positions and advances it. Writes logits for every
+  // token (n, vocab) when all_logits, else for the last only (vocab), into session.logits().
+  // Prompts longer than the session's chunk size are processed in chunks. A token id outside the
+  // vocabulary or a position past the context is a loom::Error.
+  virtual void forward(Session& s, ThreadPool& pool, const int32_t* tokens, int64_t n,
+                       bool all_logits = false) const = 0;
+  // As forward, but stops at the final norm: no LM head. hidden_states() gives every row of the
+  // last chunk; session.logits() is left as it was.
+  virtual void forward_hidden(Session& s, ThreadPool& pool, const int32_t* tokens,
+                              int64_t n) const = 0;
+  // Final hidden states (after the final norm) of the last forward pass: all rows of the last
+  // chunk (n, dim) after forward_hidden or all_logits, else the last row (dim).
+  static const float* hidden_states(const Session& s);
+};
+
+class Model final : public LanguageModel {
+ public:
+  // Binds every tensor of the architecture's spec in `weights` (which keeps any mapping alive);
+  // errors name the file and the tensor.
+  Model(const Architecture& arch, DecoderConfig cfg, io::TensorMap weights);
+
+  const Architecture& architecture() const { return arch_; }
+  const DecoderConfig& config() const override { return cfg_; }
+  const io::TensorMap& weights() const override { return weights_; }
+  int64_t vocab_size() const override { return cfg_.vocab_size; }
+  int64_t hidden_size() const override { return cfg_.dim; }
+  int64_t context_length() const override { return cfg_.context_length; }
+  size_t weight_bytes() const override;
+  void forward(Session& s, ThreadPool& pool, const int32_t* tokens, int64_t n,
+               bool all_logits = false) const override;
+  void forward_hidden(Session& s, ThreadPool& pool, const int32_t* tokens,
+                      int64_t n) const override;
+  void encode(ThreadPool& pool, const int32_t* tokens, int64_t n, float* hidden) const override;
+
+  // A bound weight in inference layout ((out, in) matrices, f32 vectors); empty when absent.
+  const TensorView& bound(Wt w) const {
+    return bound_[static_cast<size_t>(w.role)][static_cast<size_t>(w.layer)];
+  }
+
+ private:
+  void check_room(const Session& s, int64_t n) const;
+  void forward_chunk(Session& s, ThreadPool& pool, const int32_t* tokens, int64_t n,
+                     bool all_logits, float* logits_out) const;
+  void bind();
+  const Architecture& arch_;
+  DecoderConfig cfg_;
+  io::TensorMap weights_;
+  std::vector<Tensor> owned_;                   // transposed or converted copies
+  std::vector<std::vector<TensorView>> bound_;  // [role][layer]
+};
+
+class Session {
+ public:
+  // capacity: positions the KV cache holds (0 = the model's context length); chunk: most tokens
+  // per forward pass (prompt processing batches through GEMM in chunks of this size).
+  explicit Session(const LanguageModel& model, int64_t capacity = 0, int64_t chunk = 512);
+  int64_t position() const { return pos_; }
+  int64_t capacity() const { return capacity_; }
+  // Drops positions >= n (n <= position()): rewinds the cache (beam search, prompt reuse).
+  void rewind(int64_t n);
+  void reset() { rewind(0); }
+  // Logits of the last forward: (n, vocab) or (vocab).
+  const std::vector<float>& logits() const { return logits_; }
+  std::vector<float>& mutable_logits() { return logits_; }
+  // Copies another session's state (same model): for beam search.
+  void copy_from(const Session& other);
+
+ private:
+  friend class Model;
+  friend class LanguageModel;
+  friend class InferOps;
+  const LanguageModel* model_;
+  int64_t capacity_, chunk_, pos_ = 0;
+  std::vector<AttentionCache> caches_;
+  // Activations of one block and of the one before (Ops::end_block swaps them).
+  nn::Arena arenas_[2] = {nn::Arena(size_t{1} << 20), nn::Arena(size_t{1} << 20)};
+  std::vector<float> logits_, hidden_;
+  int64_t hidden_rows_ = 0;
+};
+
+// Loads a checkpoint (GGUF, safetensors directory/file with config.json, llama2.c .bin) and builds
+// the architecture its metadata names. Unknown architectures are a loom::Error.
+std::shared_ptr<const Model> load_model(const std::string& path);
+std::shared_ptr<const Model> build_model(io::TensorMap weights);
+
+}  // namespace loom::models

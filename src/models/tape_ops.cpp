@@ -1,0 +1,92 @@
+#include "models/tape_ops.h"
+
+#include "core/error.h"
+#include "nn/lora.h"
+
+namespace loom::models {
+
+namespace {
+nn::Var V(Act a) { return nn::Var{a.id}; }
+Act A(nn::Var v) { return Act{v.id}; }
+}  // namespace
+
+nn::Var TapeOps::p(Wt w) {
+  nn::Parameter* param = m_.param(w);
+  LOOM_ASSERT(param != nullptr, "a weight the model does not have");
+  return t_.param(*param);
+}
+
+nn::Var TapeOps::embedding(Wt table, const int32_t* ids) {
+  nn::Parameter& e = *m_.param(table);
+  return nn::embedding(t_, t_.param(e), ids, batch_ * seq_,
+                       e.frozen_rows.empty() ? nullptr : e.frozen_rows.data());
+}
+
+Act TapeOps::embed_tokens(Wt table) { return A(embedding(table, ids_)); }
+
+Act TapeOps::add_positions(Act x, Wt table) {
+  const int64_t n = batch_ * seq_;
+  int32_t* pos = t_.save<int32_t>(n);
+  for (int64_t i = 0; i < n; ++i) pos[i] = static_cast<int32_t>(i % seq_);
+  return A(nn::add(t_, V(x), embedding(table, pos)));
+}
+
+Act TapeOps::linear(Act x, Wt w, Wt bias) {
+  const bool in_out = m_.architecture().tensors()[static_cast<size_t>(w.role)].hf_in_out;
+  const nn::WeightLayout layout = in_out ? nn::WeightLayout::InOut : nn::WeightLayout::OutIn;
+  nn::Var b = bias.defined() ? p(bias) : nn::Var{};
+  if (const LoraSite* s = m_.lora_site(w))
+    return A(nn::lora_linear(t_, V(x), p(w), b, layout, t_.param(m_.params().get(s->a)),
+                             t_.param(m_.params().get(s->b)), m_.lora().scale()));
+  return A(nn::linear(t_, V(x), p(w), b, layout));
+}
+
+Acts TapeOps::linears(Act x, std::initializer_list<Wt> ws) {
+  Acts out;
+  size_t i = 0;
+  for (const Wt& w : ws) out.a[i++] = linear(x, w, {});
+  return out;
+}
+
+Act TapeOps::norm(Act x, Wt weight, Wt bias, NormKind kind, float eps) {
+  if (kind == NormKind::RMS) return A(nn::rmsnorm(t_, V(x), p(weight), eps));
+  return A(nn::layernorm(t_, V(x), p(weight), bias.defined() ? p(bias) : nn::Var{}, eps));
+}
+
+Act TapeOps::rope(Act x, int64_t n_heads, const RopeSettings& r) {
+  const int64_t head_dim = t_.shape(V(x)).last() / n_heads;
+  return A(nn::rope(t_, V(x), batch_, seq_, n_heads, head_dim, r.rot_dim, r.theta, r.style, 0,
+                    r.freq_factors.empty() ? nullptr : r.freq_factors.data()));
+}
+
+Act TapeOps::attention(int64_t, Act q, Act k, Act v, const AttentionShape& s) {
+  LOOM_ASSERT(s.causal, "training attention is causal");
+  return A(nn::causal_attention(t_, V(q), V(k), V(v), batch_, seq_, s.n_heads, s.n_kv_heads,
+                                s.head_dim));
+}
+
+Act TapeOps::add(Act a, Act b) { return A(nn::add(t_, V(a), V(b))); }
+
+Act TapeOps::activation(Act x, Activation kind) {
+  switch (kind) {
+    case Activation::GeluTanh:
+      return A(nn::gelu(t_, V(x), nn::GeluKind::Tanh));
+    case Activation::GeluErf:
+      return A(nn::gelu(t_, V(x), nn::GeluKind::Erf));
+    case Activation::Silu:
+      return A(nn::silu(t_, V(x)));
+    case Activation::Relu:
+      break;
+  }
+  throw Error("training: the relu activation has no tape op");
+}
+
+Act TapeOps::glu(Act gate, Act up, nn::GluKind kind) {
+  return A(nn::glu(t_, V(gate), V(up), kind));
+}
+
+Act TapeOps::slice_cols(Act x, int64_t start, int64_t width) {
+  return A(nn::slice_cols(t_, V(x), start, width));
+}
+
+}  // namespace loom::models
