@@ -23,6 +23,7 @@
 #include "core/mapped_file.h"
 #include "core/progress.h"
 #include "core/sha256.h"
+#include "text/model_tokenizer.h"
 #include "text/tokenizer.h"
 #include "train/hf_checkpoint.h"
 #include "train/loss_plot.h"
@@ -38,7 +39,6 @@ using loom::Error;
 using loom::cli::Args;
 using loom::cli::base_name;
 using loom::cli::decay_of;
-using loom::cli::dir_of;
 using loom::cli::file_exists;
 using loom::cli::is_dir;
 using loom::cli::split_commas;
@@ -75,18 +75,8 @@ int run_train(const Args& a) {
   // Tokenizer: --tokenizer, else the --init directory's tokenizer.json / tokenizer.model; bytes
   // (vocab 256) for a from-scratch run without one.
   std::string tok_path = a.str("tokenizer");
-  if (tok_path.empty() && init && text_mode) {
-    const std::string d = dir_of(a.str("init"));
-    for (const char* n : {"tokenizer.json", "tokenizer.model"})
-      if (file_exists(d + "/" + n)) {
-        tok_path = d + "/" + n;
-        break;
-      }
-    if (tok_path.empty())
-      throw Error(a.str("init") +
-                  ": no tokenizer.json or tokenizer.model beside the model; pass "
-                  "--tokenizer FILE");
-  }
+  if (tok_path.empty() && init && text_mode)
+    tok_path = loom::text::model_tokenizer(a.str("init"), "", {.gguf_vocab = false}).path;
   std::unique_ptr<loom::text::Tokenizer> tok;
   if (!tok_path.empty()) tok = loom::text::load_tokenizer(tok_path);
 

@@ -23,6 +23,7 @@
 #include "core/progress.h"
 #include "embed/embedder.h"
 #include "embed/pooling.h"
+#include "text/model_tokenizer.h"
 #include "text/tokenizer.h"
 #include "train/contrastive_trainer.h"
 #include "train/hf_checkpoint.h"
@@ -36,7 +37,6 @@ using loom::Error;
 using loom::cli::Args;
 using loom::cli::base_name;
 using loom::cli::decay_of;
-using loom::cli::dir_of;
 using loom::cli::file_exists;
 using loom::cli::is_dir;
 using loom::cli::split_commas;
@@ -88,18 +88,8 @@ int run_train_embed(const Args& a) {
   // copied into DIR first, and the texts are encoded from DIR's copy the way `loom embed --model
   // DIR` will (tokenizer.json, with the model's special tokens), so training and embedding see
   // the same ids.
-  std::string tok_path = a.str("tokenizer");
-  if (tok_path.empty()) {
-    const std::string d = dir_of(init_path);
-    for (const char* n : {"tokenizer.json", "tokenizer.model"})
-      if (file_exists(d + "/" + n)) {
-        tok_path = d + "/" + n;
-        break;
-      }
-    if (tok_path.empty())
-      throw Error(init_path +
-                  ": no tokenizer.json or tokenizer.model beside the model; pass --tokenizer FILE");
-  }
+  const std::string tok_path =
+      loom::text::model_tokenizer(init_path, a.str("tokenizer"), {.gguf_vocab = false}).path;
   ::mkdir(out.c_str(), 0755);
   if (!is_dir(out)) throw Error(out + ": cannot create the output directory");
   const std::string ckpt = out + "/checkpoint.loom", log_path = out + "/log.csv";
