@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/mapped_file.h"
 #include "generate/codec.h"
 #include "text/model_tokenizer.h"
 #include "text/tokenizer.h"
@@ -45,7 +46,24 @@ EncodeFn model_encoder(const std::string& model_path, const models::Model& model
   return [codec](std::string_view s) { return codec->encode(s, true); };
 }
 
+// sentence-transformers' modules.json for a Transformer -> Pooling (-> Normalize) pipeline.
+std::string modules_json(bool normalize) {
+  std::string s =
+      "[\n  {\"idx\": 0, \"name\": \"0\", \"path\": \"\", \"type\": "
+      "\"sentence_transformers.models.Transformer\"},\n  {\"idx\": 1, \"name\": \"1\", \"path\": "
+      "\"1_Pooling\", \"type\": \"sentence_transformers.models.Pooling\"}";
+  if (normalize)
+    s += ",\n  {\"idx\": 2, \"name\": \"2\", \"path\": \"2_Normalize\", \"type\": "
+         "\"sentence_transformers.models.Normalize\"}";
+  return s + "\n]\n";
+}
+
 }  // namespace
+
+void save_embedder_files(const std::string& dir, const EmbedConfig& cfg) {
+  save_config(dir, cfg);
+  write_file_atomic(dir + "/modules.json", modules_json(cfg.normalize));
+}
 
 LoadedEmbedder load_embedder(const std::string& model_path, const EmbedderOptions& options) {
   std::shared_ptr<const models::Model> model = models::load_model(model_path);

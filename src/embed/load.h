@@ -37,4 +37,9 @@ struct LoadedEmbedder {
 // or bad option values are a loom::Error naming the file or the option.
 LoadedEmbedder load_embedder(const std::string& model_path, const EmbedderOptions& options = {});
 
+// What load_embedder reads back from a model folder, written the sentence-transformers way:
+// embed::save_config's files (1_Pooling/config.json, sentence_bert_config.json) and modules.json
+// listing Transformer -> Pooling (-> Normalize when cfg.normalize).
+void save_embedder_files(const std::string& dir, const EmbedConfig& cfg);
+
 }  // namespace loom::embed
