@@ -176,9 +176,8 @@ void print_report_json(const Report& r) {
       r.d1.head.empty() ? "null" : loom::cli::json_quote(r.d1.head).c_str(),
       r.head_same() ? "true" : "false", static_cast<long long>(h0.docs),
       static_cast<long long>(h0.bytes), static_cast<long long>(h0.words), h0.tokens_per_word(),
-      h1.tokens_per_word(), h0.bits_per_byte(), h1.bits_per_byte(),
-      static_cast<long long>(g0.docs), static_cast<long long>(g0.bytes), g0.bits_per_byte(),
-      g1.bits_per_byte());
+      h1.tokens_per_word(), h0.bits_per_byte(), h1.bits_per_byte(), static_cast<long long>(g0.docs),
+      static_cast<long long>(g0.bytes), g0.bits_per_byte(), g1.bits_per_byte());
 }
 
 void print_report_text(const Report& r, const std::string& base_path,

@@ -55,9 +55,9 @@ std::unique_ptr<embed::Embedder> make_embedder(const Args& a) {
 }
 
 // Embeds with a progress bar; says how many texts were truncated or empty.
-std::vector<float> embed_with_progress(const embed::Embedder& e,
-                                       std::span<const std::string> texts, ThreadPool& pool,
-                                       const std::string& what, embed::EmbedStats* stats_out) {
+std::vector<float> embed_with_progress(const embed::Embedder& e, std::span<const std::string> texts,
+                                       ThreadPool& pool, const std::string& what,
+                                       embed::EmbedStats* stats_out) {
   std::vector<float> out(texts.size() * static_cast<size_t>(e.dim()));
   Progress progress(what, static_cast<int64_t>(texts.size()), "texts", stderr_is_tty());
   embed::EmbedStats st =

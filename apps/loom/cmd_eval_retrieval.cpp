@@ -15,8 +15,8 @@
 #include "index/npy.h"
 #include "retrieval/bm25.h"
 #include "retrieval/definitions.h"
-#include "retrieval/retriever.h"
 #include "retrieval/metrics.h"
+#include "retrieval/retriever.h"
 
 namespace {
 
@@ -187,9 +187,11 @@ rt::TrecRun retrieve(const Args& a, const std::string& retriever, const rt::Beir
   return hybrid.search_all(ds.queries, depth, pool, query_vectors);
 }
 
-const std::vector<std::pair<std::string, std::string>> kFamilies = {
-    {"NDCG", "ndcg_cut_"}, {"MAP", "map_cut_"}, {"Recall", "recall_"}, {"P", "P_"},
-    {"MRR", "mrr_cut_"}};
+const std::vector<std::pair<std::string, std::string>> kFamilies = {{"NDCG", "ndcg_cut_"},
+                                                                    {"MAP", "map_cut_"},
+                                                                    {"Recall", "recall_"},
+                                                                    {"P", "P_"},
+                                                                    {"MRR", "mrr_cut_"}};
 
 void print_table(const std::string& name, const std::string& retriever, const rt::Evaluation& e,
                  size_t documents, double secs, const std::vector<int>& cutoffs, bool json) {

@@ -26,8 +26,7 @@ void check_data_flags(const Args& a) {
   if (a.has("text") == a.has("shard"))
     throw UsageError{"give exactly one of --text FILE or --shard FILE"};
   const long long every = a.integer("heldout-every", 0);
-  if (every < 0 || every == 1)
-    throw UsageError{"flag --heldout-every: expected 0 (off) or N >= 2"};
+  if (every < 0 || every == 1) throw UsageError{"flag --heldout-every: expected 0 (off) or N >= 2"};
   if (a.has("shard") && every > 0)
     throw UsageError{"--heldout-every splits --text lines; with --shard pass --val-shard"};
   if (a.has("text") && a.has("val-shard")) throw UsageError{"--val-shard goes with --shard"};

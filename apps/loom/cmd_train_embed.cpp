@@ -112,8 +112,7 @@ void write_probe(const Args& a, loom::train::ContrastiveRun& run,
   }
 }
 
-void print_result(const Args& a, const loom::train::ContrastiveRunResult& r,
-                  const char* pooling) {
+void print_result(const Args& a, const loom::train::ContrastiveRunResult& r, const char* pooling) {
   if (a.json()) {
     std::printf(
         "{\"steps\": %lld, \"pairs\": %lld, \"loss_first\": %.5f, \"loss\": %.5f, "
@@ -127,8 +126,7 @@ void print_result(const Args& a, const loom::train::ContrastiveRunResult& r,
       "steps\t%lld\npairs\t%lld\nloss_first\t%.4f\nloss\t%.4f\ntrainable\t%lld\npooling\t%s "
       "(L2-normalised)\nseconds\t%.1f\nmodel\t%s\nlog\t%s\n",
       static_cast<long long>(r.steps), static_cast<long long>(r.pairs), r.loss_first, r.loss,
-      static_cast<long long>(r.trainable), pooling, r.seconds, r.model_dir.c_str(),
-      r.log.c_str());
+      static_cast<long long>(r.trainable), pooling, r.seconds, r.model_dir.c_str(), r.log.c_str());
 }
 
 int run_train_embed(const Args& a) {
@@ -152,8 +150,8 @@ int run_train_embed(const Args& a) {
                "tokens), %s pooling, temperature %g, batch %lld, %lld steps\n",
                static_cast<long long>(run.pairs()), static_cast<long long>(run.with_negative()),
                static_cast<long long>(run.truncated()), static_cast<long long>(run.max_tokens()),
-               pooling, run.config().loss.temperature,
-               static_cast<long long>(run.config().batch), static_cast<long long>(run.steps()));
+               pooling, run.config().loss.temperature, static_cast<long long>(run.config().batch),
+               static_cast<long long>(run.steps()));
   const loom::train::ContrastiveRunResult r =
       run.train([&](const loom::train::ContrastiveStepReport& s) {
         std::fprintf(stderr, "step %lld/%lld loss %.4f lr %.3g grad_norm %.3f\n",

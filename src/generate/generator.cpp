@@ -110,9 +110,9 @@ std::vector<BeamCandidate> beam_candidates(const std::vector<Beam>& live,
     std::vector<int32_t> idx(static_cast<size_t>(V));
     for (int32_t i = 0; i < V; ++i) idx[static_cast<size_t>(i)] = i;
     const auto& lp = logprobs[b];
-    std::partial_sort(
-        idx.begin(), idx.begin() + per_beam, idx.end(),
-        [&](int32_t a, int32_t c) { return lp[a] > lp[c] || (lp[a] == lp[c] && a < c); });
+    std::partial_sort(idx.begin(), idx.begin() + per_beam, idx.end(), [&](int32_t a, int32_t c) {
+      return lp[a] > lp[c] || (lp[a] == lp[c] && a < c);
+    });
     for (int64_t k = 0; k < per_beam; ++k)
       cands.push_back(
           {live[b].logprob + lp[idx[static_cast<size_t>(k)]], b, idx[static_cast<size_t>(k)]});

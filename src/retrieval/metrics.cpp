@@ -11,8 +11,8 @@ namespace {
 
 // One query's ranking against its judgements.
 struct Ranked {
-  std::vector<int> rel;    // judged value of each retrieved document in trec_eval order; -1 unjudged
-  int64_t num_rel = 0;     // documents judged relevant (value >= 1)
+  std::vector<int> rel;  // judged value of each retrieved document in trec_eval order; -1 unjudged
+  int64_t num_rel = 0;   // documents judged relevant (value >= 1)
   std::vector<int> gains;  // judged values > 0, descending: the ideal ranking's gains
 };
 
@@ -82,10 +82,11 @@ std::vector<MetricValue> score_query(const std::map<std::string, int>& judged,
   }
   for (int k : cutoffs) {
     const double hits = static_cast<double>(relevant_in_top(r, static_cast<size_t>(k)));
-    out.push_back({"recall_" + std::to_string(k),
-                   r.num_rel ? hits / static_cast<double>(r.num_rel) : 0.0});
+    out.push_back(
+        {"recall_" + std::to_string(k), r.num_rel ? hits / static_cast<double>(r.num_rel) : 0.0});
   }
-  for (int k : cutoffs) out.push_back({"ndcg_cut_" + std::to_string(k), ndcg(r, static_cast<size_t>(k))});
+  for (int k : cutoffs)
+    out.push_back({"ndcg_cut_" + std::to_string(k), ndcg(r, static_cast<size_t>(k))});
   return out;
 }
 

@@ -21,8 +21,7 @@ DenseRetriever::DenseRetriever(std::vector<std::string> doc_ids, std::span<const
     : doc_ids_(std::move(doc_ids)), encoder_(encoder) {
   if (dim <= 0 || vectors.size() != doc_ids_.size() * static_cast<size_t>(dim)) {
     throw Error("dense retriever: " + std::to_string(vectors.size()) + " values for " +
-                std::to_string(doc_ids_.size()) + " documents of " + std::to_string(dim) +
-                " dims");
+                std::to_string(doc_ids_.size()) + " documents of " + std::to_string(dim) + " dims");
   }
   if (encoder_ != nullptr && encoder_->dim() != dim) {
     throw Error("dense retriever: the encoder gives " + std::to_string(encoder_->dim()) +

@@ -56,7 +56,8 @@ TokenizerLocation model_tokenizer(const std::string& model_path, const std::stri
   if (auto found = find_model_tokenizer(model_path, options)) return *found;
   throw Error(model_path + ": no tokenizer " +
               (options.gguf_vocab ? "inside the model file or " : std::string()) + "in " +
-              model_folder(model_path) + " (tokenizer.json, tokenizer.model); pass --tokenizer FILE");
+              model_folder(model_path) +
+              " (tokenizer.json, tokenizer.model); pass --tokenizer FILE");
 }
 
 }  // namespace loom::text

@@ -35,8 +35,7 @@ std::optional<TokenizerLocation> find_model_tokenizer(const std::string& model_p
 
 // tokenizer_path when it is not empty, else find_model_tokenizer(model_path); no tokenizer is a
 // loom::Error naming model_path, saying where it looked and asking for --tokenizer FILE.
-TokenizerLocation model_tokenizer(const std::string& model_path,
-                                  const std::string& tokenizer_path,
+TokenizerLocation model_tokenizer(const std::string& model_path, const std::string& tokenizer_path,
                                   const FindTokenizerOptions& options = {});
 
 }  // namespace loom::text

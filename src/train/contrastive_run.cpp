@@ -48,7 +48,8 @@ void ContrastiveRun::check_options() const {
   if (o_.out.empty()) throw Error("contrastive run: no output folder");
   if (o_.mode.new_embeddings)
     throw Error("contrastive run: train mode " + o_.mode.str() + ": expected all or lora");
-  if (o_.steps <= 0) throw Error("contrastive run: steps " + std::to_string(o_.steps) + ": expected > 0");
+  if (o_.steps <= 0)
+    throw Error("contrastive run: steps " + std::to_string(o_.steps) + ": expected > 0");
 }
 
 // The tokenizer is copied into the run folder first, and the texts are encoded from that copy the
@@ -130,9 +131,10 @@ void ContrastiveRun::prepare_folder() {
   const std::string rec = record();
   std::string kept = "step,loss,lr,grad_norm,pairs_per_s,val_loss\n";
   if (o_.resume) {
-    check_run_record(record_path, rec,
-                     "--pooling, --temperature, --symmetric, --matryoshka, --max-tokens, --train, --lora-*",
-                     false);
+    check_run_record(
+        record_path, rec,
+        "--pooling, --temperature, --symmetric, --matryoshka, --max-tokens, --train, --lora-*",
+        false);
     trainer_->load_checkpoint(ckpt_);
     const std::string logged = log_through_step(log_path_, trainer_->steps_done());
     for (size_t pos = 0; pos < logged.size();) {  // the header is written anew
@@ -171,8 +173,8 @@ ContrastiveRunResult ContrastiveRun::train(
     r.loss = s.stats.loss;
     char line[160];
     std::snprintf(line, sizeof line, "%lld,%.5f,%.3g,%.4f,%.1f,",
-                  static_cast<long long>(s.stats.step), s.stats.loss, s.stats.lr,
-                  s.stats.grad_norm, s.pairs_per_s);
+                  static_cast<long long>(s.stats.step), s.stats.loss, s.stats.lr, s.stats.grad_norm,
+                  s.pairs_per_s);
     log_ << line << "\n" << std::flush;
     if (on_step) on_step(s);
     if (s.stats.step % o_.save_every == 0 && s.stats.step != stop_at) save();

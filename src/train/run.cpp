@@ -162,9 +162,9 @@ nn::CausalLmConfig LmRun::model_config() const {
     c.n_layers = s.n_layers;
     c.n_heads = s.n_heads;
     c.n_kv_heads = s.n_kv_heads > 0 ? s.n_kv_heads : s.n_heads;
-    c.d_ff = s.d_ff > 0                   ? s.d_ff
+    c.d_ff = s.d_ff > 0                 ? s.d_ff
              : c.arch == nn::Arch::Gpt2 ? 4 * c.d_model
-                                          : (8 * c.d_model / 3 + 31) / 32 * 32;
+                                        : (8 * c.d_model / 3 + 31) / 32 * 32;
     c.max_seq = o_.seq > 0 ? o_.seq : 128;
   }
   if (o_.mode.lora) set_lora(c, o_.lora ? *o_.lora : LoraOptions{});
@@ -190,9 +190,8 @@ void LmRun::build_model() {
   model_->exclude_norms_and_biases_from_decay();
   trainable_ = apply_train_mode(*model_, o_.mode, o_.base_vocab);
   if (o_.mode.new_embeddings) rows_before_ = original_rows_sha256(*model_, o_.base_vocab);
-  trainer_ = std::make_unique<CausalLmTrainer>(*model_, data_.train.data(),
-                                               static_cast<int64_t>(data_.train.size()),
-                                               o_.train, pool_);
+  trainer_ = std::make_unique<CausalLmTrainer>(
+      *model_, data_.train.data(), static_cast<int64_t>(data_.train.size()), o_.train, pool_);
   // Under `mpirun -np W`, every process trains a replica on its share of each step's
   // micro-batches (gradients all-reduced); only process 0 writes files.
   group_ = ProcessGroup::from_environment();

@@ -57,12 +57,12 @@ struct LmRunOptions {
   // Data: exactly one of text and shard; val_shard only with shard, heldout_every only with text.
   std::string text, shard, val_shard;
   int64_t heldout_every = 0;
-  double val_frac = 0.1;   // the held-out tail when no other split is given
-  std::string init;        // model to continue (HF folder, GGUF, llama2.c .bin); "" from scratch
-  std::string tokenizer;   // for text: "" = the init model's (a file beside it), else bytes
-  std::string out;         // the run folder
-  bool resume = false;     // continue out/checkpoint.loom exactly
-  TrainMode mode;          // what learns
+  double val_frac = 0.1;    // the held-out tail when no other split is given
+  std::string init;         // model to continue (HF folder, GGUF, llama2.c .bin); "" from scratch
+  std::string tokenizer;    // for text: "" = the init model's (a file beside it), else bytes
+  std::string out;          // the run folder
+  bool resume = false;      // continue out/checkpoint.loom exactly
+  TrainMode mode;           // what learns
   int64_t base_vocab = -1;  // new-embeddings: rows below stay frozen; -1 = the init's config
   std::optional<LoraOptions> lora;  // LoRA modes (default LoraOptions when unset)
   ModelShape shape;                 // from scratch only

@@ -27,10 +27,8 @@ void make_run_folder(const std::string& dir) {
 
 std::string tokenizer_file_name(const std::string& tokenizer_path) {
   const size_t slash = tokenizer_path.rfind('/');
-  std::string name =
-      slash == std::string::npos ? tokenizer_path : tokenizer_path.substr(slash + 1);
-  if (name.size() > 6 && name.compare(name.size() - 6, 6, ".model") == 0)
-    name = "tokenizer.model";
+  std::string name = slash == std::string::npos ? tokenizer_path : tokenizer_path.substr(slash + 1);
+  if (name.size() > 6 && name.compare(name.size() - 6, 6, ".model") == 0) name = "tokenizer.model";
   return name;
 }
 
@@ -73,8 +71,7 @@ std::string log_through_step(const std::string& log_path, int64_t steps_done) {
 }
 
 void set_lora(nn::CausalLmConfig& config, const LoraOptions& lora) {
-  if (lora.rank <= 0)
-    throw Error("LoRA rank " + std::to_string(lora.rank) + ": expected > 0");
+  if (lora.rank <= 0) throw Error("LoRA rank " + std::to_string(lora.rank) + ": expected > 0");
   config.lora.rank = lora.rank;
   config.lora.alpha = lora.alpha ? *lora.alpha : 2.0f * static_cast<float>(lora.rank);
   config.lora.targets = lora.targets;

@@ -36,7 +36,8 @@ void copy_tokenizer_companions(const std::string& init, const std::string& dir);
 // What a run trains, kept beside its checkpoint (which holds values and moments, not the
 // objective or which rows are frozen): written when the run starts, compared on resume. A record
 // at path other than `record` is a loom::Error naming path, quoting the old record's first line
-// and asking for the same flags (`settings` names them); no record at all is one too unless missing_ok.
+// and asking for the same flags (`settings` names them); no record at all is one too unless
+// missing_ok.
 void check_run_record(const std::string& path, const std::string& record,
                       const std::string& settings, bool missing_ok);
 

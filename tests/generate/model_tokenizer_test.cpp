@@ -50,7 +50,7 @@ TEST(FindModelTokenizer, FolderFilesInOrder) {
   EXPECT_EQ(find_model_tokenizer(d.path.string())->path, sp);
   const std::string json = d.touch("tokenizer.json");
   EXPECT_EQ(find_model_tokenizer(d.path.string())->path, json);  // tokenizer.json first
-  EXPECT_EQ(find_model_tokenizer(weights)->path, json);           // beside the weights file
+  EXPECT_EQ(find_model_tokenizer(weights)->path, json);          // beside the weights file
   EXPECT_FALSE(find_model_tokenizer(weights)->in_gguf);
   EXPECT_EQ(model_folder(weights), d.path.string());
   EXPECT_EQ(model_folder(d.path.string()), d.path.string());

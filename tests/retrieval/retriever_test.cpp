@@ -58,9 +58,10 @@ TEST(DenseRetriever, RanksByCosineOfTheEncodersVectors) {
   EXPECT_EQ(top[1].docid, "d1");
   EXPECT_EQ(top[2].docid, "d4");
   std::vector<std::string> q{"a b c"}, d1{"aaa bbb"};
-  EXPECT_NEAR(top[1].score, cosine(enc.encode(q, TextRole::kQuery, pool),
-                                   enc.encode(d1, TextRole::kDocument, pool)),
-              1e-5);
+  EXPECT_NEAR(
+      top[1].score,
+      cosine(enc.encode(q, TextRole::kQuery, pool), enc.encode(d1, TextRole::kDocument, pool)),
+      1e-5);
   // The title is embedded with the text: "Zebra zzz" is d2's best query.
   EXPECT_EQ(r.search("zebra", 1, pool)[0].docid, "d2");
 }
