@@ -151,6 +151,63 @@ LOOM_COMMAND(
 // `loom adapt report`: original rows' digests, tokens per word and bits per byte, before/after.
 namespace {
 
+struct Report {
+  int64_t v0 = 0, v1 = 0;
+  loom::adapt::RowDigests d0, d1;
+  loom::adapt::TextScore h0, h1, g0, g1;
+  bool embed_same() const { return d0.embed == d1.embed; }
+  bool head_same() const { return d0.head.empty() || d0.head == d1.head; }
+};
+
+void print_report_json(const Report& r) {
+  const loom::adapt::TextScore &h0 = r.h0, &h1 = r.h1, &g0 = r.g0, &g1 = r.g1;
+  std::printf(
+      "{\"base_vocab_size\": %lld, \"adapted_vocab_size\": %lld,\n"
+      " \"embed_rows_sha256\": {\"base\": \"%s\", \"adapted\": \"%s\", \"equal\": %s},\n"
+      " \"head_rows_sha256\": {\"base\": %s, \"adapted\": %s, \"equal\": %s},\n"
+      " \"heldout\": {\"docs\": %lld, \"bytes\": %lld, \"words\": %lld,\n"
+      "   \"tokens_per_word\": {\"base\": %.6f, \"adapted\": %.6f},\n"
+      "   \"bits_per_byte\": {\"base\": %.6f, \"adapted\": %.6f}},\n"
+      " \"general\": {\"docs\": %lld, \"bytes\": %lld,\n"
+      "   \"bits_per_byte\": {\"base\": %.6f, \"adapted\": %.6f}}}\n",
+      static_cast<long long>(r.v0), static_cast<long long>(r.v1), r.d0.embed.c_str(),
+      r.d1.embed.c_str(), r.embed_same() ? "true" : "false",
+      r.d0.head.empty() ? "null" : loom::cli::json_quote(r.d0.head).c_str(),
+      r.d1.head.empty() ? "null" : loom::cli::json_quote(r.d1.head).c_str(),
+      r.head_same() ? "true" : "false", static_cast<long long>(h0.docs),
+      static_cast<long long>(h0.bytes), static_cast<long long>(h0.words), h0.tokens_per_word(),
+      h1.tokens_per_word(), h0.bits_per_byte(), h1.bits_per_byte(), static_cast<long long>(g0.docs),
+      static_cast<long long>(g0.bytes), g0.bits_per_byte(), g1.bits_per_byte());
+}
+
+void print_report_text(const Report& r, const std::string& base_path,
+                       const std::string& adapted_path) {
+  const loom::adapt::TextScore &h0 = r.h0, &h1 = r.h1, &g0 = r.g0, &g1 = r.g1;
+  std::printf("adaptation report: base %s (vocab %lld), adapted %s (vocab %lld)\n",
+              base_path.c_str(), static_cast<long long>(r.v0), adapted_path.c_str(),
+              static_cast<long long>(r.v1));
+  std::printf("original embedding rows [0, %lld) sha256  base %s\n", static_cast<long long>(r.v0),
+              r.d0.embed.c_str());
+  std::printf("                                   adapted %s  %s\n", r.d1.embed.c_str(),
+              r.embed_same() ? "EQUAL" : "DIFFERENT");
+  if (!r.d0.head.empty()) {
+    std::printf("original head rows sha256               base %s\n", r.d0.head.c_str());
+    std::printf("                                   adapted %s  %s\n", r.d1.head.c_str(),
+                r.head_same() ? "EQUAL" : "DIFFERENT");
+  }
+  std::printf("%-44s %12s %12s\n", "", "base", "adapted");
+  std::printf("%-44s %12.4f %12.4f\n", "held-out domain: tokens per word", h0.tokens_per_word(),
+              h1.tokens_per_word());
+  std::printf("%-44s %12.4f %12.4f\n", "held-out domain: bits per byte", h0.bits_per_byte(),
+              h1.bits_per_byte());
+  std::printf("%-44s %12.4f %12.4f\n", "general text: bits per byte", g0.bits_per_byte(),
+              g1.bits_per_byte());
+  std::printf("(held-out: %lld docs, %lld bytes, %lld words; general: %lld docs, %lld bytes)\n",
+              static_cast<long long>(h0.docs), static_cast<long long>(h0.bytes),
+              static_cast<long long>(h0.words), static_cast<long long>(g0.docs),
+              static_cast<long long>(g0.bytes));
+}
+
 int run_report(const loom::cli::Args& args) {
   const std::string base_path = args.need("base"), adapted_path = args.need("adapted");
   const std::string heldout_path = args.need("heldout"), general_path = args.need("general");
@@ -162,66 +219,25 @@ int run_report(const loom::cli::Args& args) {
   auto adapted = loom::models::load_model(adapted_path);
   auto base_tok = loom::generate::tokenizer_for_model(base_path, args.str("base-tokenizer"));
   auto adapted_tok = loom::generate::tokenizer_for_model(adapted_path, args.str("adapted-tokenizer"));
-  const int64_t v0 = base->vocab_size();
-  if (adapted->vocab_size() < v0) {
-    throw loom::Error(adapted_path + ": vocabulary of " + std::to_string(adapted->vocab_size()) +
-                      " is smaller than the base model's " + std::to_string(v0));
+  Report r;
+  r.v0 = base->vocab_size();
+  r.v1 = adapted->vocab_size();
+  if (r.v1 < r.v0) {
+    throw loom::Error(adapted_path + ": vocabulary of " + std::to_string(r.v1) +
+                      " is smaller than the base model's " + std::to_string(r.v0));
   }
   loom::ThreadPool pool(args.threads());
-  auto d0 = loom::adapt::original_row_digests(*base, v0);
-  auto d1 = loom::adapt::original_row_digests(*adapted, v0);
-  using loom::adapt::TextScore;
-  TextScore h0 = loom::adapt::score_text(*base, *base_tok, heldout, pool);
-  TextScore h1 = loom::adapt::score_text(*adapted, *adapted_tok, heldout, pool);
-  TextScore g0 = loom::adapt::score_text(*base, *base_tok, general, pool);
-  TextScore g1 = loom::adapt::score_text(*adapted, *adapted_tok, general, pool);
-  const bool embed_same = d0.embed == d1.embed;
-  const bool head_same = d0.head.empty() || d0.head == d1.head;
-  if (args.json()) {
-    std::printf(
-        "{\"base_vocab_size\": %lld, \"adapted_vocab_size\": %lld,\n"
-        " \"embed_rows_sha256\": {\"base\": \"%s\", \"adapted\": \"%s\", \"equal\": %s},\n"
-        " \"head_rows_sha256\": {\"base\": %s, \"adapted\": %s, \"equal\": %s},\n"
-        " \"heldout\": {\"docs\": %lld, \"bytes\": %lld, \"words\": %lld,\n"
-        "   \"tokens_per_word\": {\"base\": %.6f, \"adapted\": %.6f},\n"
-        "   \"bits_per_byte\": {\"base\": %.6f, \"adapted\": %.6f}},\n"
-        " \"general\": {\"docs\": %lld, \"bytes\": %lld,\n"
-        "   \"bits_per_byte\": {\"base\": %.6f, \"adapted\": %.6f}}}\n",
-        static_cast<long long>(v0), static_cast<long long>(adapted->vocab_size()), d0.embed.c_str(),
-        d1.embed.c_str(), embed_same ? "true" : "false",
-        d0.head.empty() ? "null" : loom::cli::json_quote(d0.head).c_str(),
-        d1.head.empty() ? "null" : loom::cli::json_quote(d1.head).c_str(),
-        head_same ? "true" : "false", static_cast<long long>(h0.docs),
-        static_cast<long long>(h0.bytes), static_cast<long long>(h0.words), h0.tokens_per_word(),
-        h1.tokens_per_word(), h0.bits_per_byte(), h1.bits_per_byte(),
-        static_cast<long long>(g0.docs), static_cast<long long>(g0.bytes), g0.bits_per_byte(),
-        g1.bits_per_byte());
-  } else {
-    std::printf("adaptation report: base %s (vocab %lld), adapted %s (vocab %lld)\n",
-                base_path.c_str(), static_cast<long long>(v0), adapted_path.c_str(),
-                static_cast<long long>(adapted->vocab_size()));
-    std::printf("original embedding rows [0, %lld) sha256  base %s\n", static_cast<long long>(v0),
-                d0.embed.c_str());
-    std::printf("                                   adapted %s  %s\n", d1.embed.c_str(),
-                embed_same ? "EQUAL" : "DIFFERENT");
-    if (!d0.head.empty()) {
-      std::printf("original head rows sha256               base %s\n", d0.head.c_str());
-      std::printf("                                   adapted %s  %s\n", d1.head.c_str(),
-                  head_same ? "EQUAL" : "DIFFERENT");
-    }
-    std::printf("%-44s %12s %12s\n", "", "base", "adapted");
-    std::printf("%-44s %12.4f %12.4f\n", "held-out domain: tokens per word", h0.tokens_per_word(),
-                h1.tokens_per_word());
-    std::printf("%-44s %12.4f %12.4f\n", "held-out domain: bits per byte", h0.bits_per_byte(),
-                h1.bits_per_byte());
-    std::printf("%-44s %12.4f %12.4f\n", "general text: bits per byte", g0.bits_per_byte(),
-                g1.bits_per_byte());
-    std::printf("(held-out: %lld docs, %lld bytes, %lld words; general: %lld docs, %lld bytes)\n",
-                static_cast<long long>(h0.docs), static_cast<long long>(h0.bytes),
-                static_cast<long long>(h0.words), static_cast<long long>(g0.docs),
-                static_cast<long long>(g0.bytes));
-  }
-  return embed_same && head_same ? 0 : 1;
+  r.d0 = loom::adapt::original_row_digests(*base, r.v0);
+  r.d1 = loom::adapt::original_row_digests(*adapted, r.v0);
+  r.h0 = loom::adapt::score_text(*base, *base_tok, heldout, pool);
+  r.h1 = loom::adapt::score_text(*adapted, *adapted_tok, heldout, pool);
+  r.g0 = loom::adapt::score_text(*base, *base_tok, general, pool);
+  r.g1 = loom::adapt::score_text(*adapted, *adapted_tok, general, pool);
+  if (args.json())
+    print_report_json(r);
+  else
+    print_report_text(r, base_path, adapted_path);
+  return r.embed_same() && r.head_same() ? 0 : 1;
 }
 
 }  // namespace

@@ -2,16 +2,14 @@
 #include "cmd_embed.h"
 
 #include <cstdio>
-#include <filesystem>
 #include <string>
 
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "core/progress.h"
 #include "embed/inputs.h"
-#include "generate/codec.h"
+#include "embed/load.h"
 #include "index/npy.h"
-#include "text/tokenizer.h"
 
 namespace loom::cli {
 
@@ -33,81 +31,33 @@ std::vector<Flag> embedder_flags() {
   };
 }
 
-namespace {
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-bool hf_tokenizer_file(const std::string& path) {
-  const std::string p = lower(path);
-  auto ends = [&](const std::string& s) {
-    return p.size() >= s.size() && p.compare(p.size() - s.size(), s.size(), s) == 0;
-  };
-  return ends(".json") || ends("vocab.txt");
-}
-
-}  // namespace
-
 std::unique_ptr<embed::Embedder> make_embedder(const Args& a) {
-  const std::string model_path = a.need("model");
-  std::shared_ptr<const models::Model> model = models::load_model(model_path);
-  std::string tok_path = a.str("tokenizer");
-  if (tok_path.empty() && model->weights().format() != "gguf") {
-    // A model folder (safetensors + config.json) usually carries its tokenizer.json.
-    std::error_code ec;
-    std::filesystem::path p(model_path);
-    std::filesystem::path dir = std::filesystem::is_directory(p, ec) ? p : p.parent_path();
-    if (std::filesystem::is_regular_file(dir / "tokenizer.json", ec))
-      tok_path = (dir / "tokenizer.json").string();
-  }
-  embed::EncodeFn encode;
-  if (!tok_path.empty() && hf_tokenizer_file(tok_path)) {
-    std::shared_ptr<const text::Tokenizer> tok = text::load_tokenizer(tok_path);
-    if (tok->vocab_size() > model->vocab_size()) {
-      throw Error("tokenizer " + tok_path + " has " + std::to_string(tok->vocab_size()) +
-                  " tokens but the model's vocabulary has " + std::to_string(model->vocab_size()));
-    }
-    encode = [tok](std::string_view s) {
-      std::vector<int32_t> ids;
-      tok->encode_ids(s, true, ids);
-      return ids;
-    };
-  } else {
-    std::shared_ptr<const generate::TokenCodec> codec = generate::load_codec(*model, tok_path);
-    encode = [codec](std::string_view s) { return codec->encode(s, true); };
-  }
-  std::string source = "default";
-  embed::EmbedConfig cfg;
-  if (auto c = embed::config_from_model(model_path, *model)) {
-    cfg = *c;
-    source = "model files";
-  }
-  if (a.has("pooling")) cfg.pooling = embed::pooling_from_name(a.str("pooling"));
+  embed::EmbedderOptions o;
+  o.tokenizer = a.str("tokenizer");
+  if (a.has("pooling")) o.pooling = embed::pooling_from_name(a.str("pooling"));
   if (a.flag("normalize") && a.flag("no-normalize"))
     throw UsageError{"--normalize and --no-normalize contradict each other"};
-  if (a.flag("normalize")) cfg.normalize = true;
-  if (a.flag("no-normalize")) cfg.normalize = false;
+  if (a.flag("normalize")) o.normalize = true;
+  if (a.flag("no-normalize")) o.normalize = false;
   if (a.has("dims")) {
-    const long long d = a.integer("dims", 0);
-    if (d < 0) throw UsageError{"--dims must be >= 0"};
-    cfg.dims = d;
+    o.dims = a.integer("dims", 0);
+    if (*o.dims < 0) throw UsageError{"--dims must be >= 0"};
   }
-  // The model's own length (sentence_bert_config.json) unless the flag says otherwise.
-  const long long max_tokens = a.has("max-tokens") ? a.integer("max-tokens", 0) : cfg.max_tokens;
-  auto e = std::make_unique<embed::Embedder>(model, std::move(encode), cfg, max_tokens);
+  if (a.has("max-tokens")) o.max_tokens = a.integer("max-tokens", 0);
+  embed::LoadedEmbedder loaded = embed::load_embedder(a.need("model"), o);
+  const embed::Embedder& e = *loaded.embedder;
   std::fprintf(stderr, "embedder: %s pooling (%s), %s, %lld dims, up to %lld tokens per text\n",
-               embed::pooling_name(cfg.pooling), source.c_str(),
-               cfg.normalize ? "L2-normalised" : "not normalised", (long long)e->dim(),
-               (long long)e->max_tokens());
-  return e;
+               embed::pooling_name(e.config().pooling),
+               loaded.config_from_model ? "model files" : "default",
+               e.config().normalize ? "L2-normalised" : "not normalised", (long long)e.dim(),
+               (long long)e.max_tokens());
+  return std::move(loaded.embedder);
 }
 
 // Embeds with a progress bar; says how many texts were truncated or empty.
-std::vector<float> embed_with_progress(const embed::Embedder& e,
-                                       const std::vector<std::string>& texts, ThreadPool& pool,
-                                       const std::string& what, embed::EmbedStats* stats_out) {
+std::vector<float> embed_with_progress(const embed::Embedder& e, std::span<const std::string> texts,
+                                       ThreadPool& pool, const std::string& what,
+                                       embed::EmbedStats* stats_out) {
   std::vector<float> out(texts.size() * static_cast<size_t>(e.dim()));
   Progress progress(what, static_cast<int64_t>(texts.size()), "texts", stderr_is_tty());
   embed::EmbedStats st =

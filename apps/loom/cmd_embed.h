@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -22,8 +23,8 @@ std::unique_ptr<embed::Embedder> make_embedder(const Args& a);
 
 // Embeds texts with a progress bar on stderr (labelled `what`), and says there how many texts
 // were truncated or empty. Returns (texts.size(), e.dim()).
-std::vector<float> embed_with_progress(const embed::Embedder& e,
-                                       const std::vector<std::string>& texts, ThreadPool& pool,
-                                       const std::string& what, embed::EmbedStats* stats = nullptr);
+std::vector<float> embed_with_progress(const embed::Embedder& e, std::span<const std::string> texts,
+                                       ThreadPool& pool, const std::string& what,
+                                       embed::EmbedStats* stats = nullptr);
 
 }  // namespace loom::cli

@@ -12,12 +12,11 @@
 #include "cmd_embed.h"
 #include "core/error.h"
 #include "core/threads.h"
-#include "index/factory.h"
 #include "index/npy.h"
 #include "retrieval/bm25.h"
 #include "retrieval/definitions.h"
-#include "retrieval/dense.h"
 #include "retrieval/metrics.h"
+#include "retrieval/retriever.h"
 
 namespace {
 
@@ -87,30 +86,29 @@ std::string dataset_name(std::string dir) {
   return s == std::string::npos ? dir : dir.substr(s + 1);
 }
 
-// Document and query vectors: embedded here with --model, or read from --doc-vectors /
-// --query-vectors (.npy rows in corpus / queries order).
-struct DenseVectors {
-  std::vector<float> docs, queries;
-  int64_t dim = 0;
+// Prints the embedder's progress bars ("embed documents", "embed queries") and notes.
+class ProgressEncoder : public rt::TextEncoder {
+ public:
+  explicit ProgressEncoder(std::unique_ptr<loom::embed::Embedder> e) : e_(std::move(e)) {}
+  int64_t dim() const override { return e_->dim(); }
+  std::vector<float> encode(std::span<const std::string> texts, rt::TextRole role,
+                            loom::ThreadPool& pool) const override {
+    return loom::cli::embed_with_progress(
+        *e_, texts, pool, role == rt::TextRole::kDocument ? "embed documents" : "embed queries");
+  }
+
+ private:
+  std::unique_ptr<loom::embed::Embedder> e_;
 };
 
-DenseVectors dense_vectors(const Args& a, const rt::BeirDataset& ds, loom::ThreadPool* pool) {
-  DenseVectors v;
-  if (a.has("model")) {
-    if (a.has("doc-vectors") || a.has("query-vectors"))
-      throw UsageError{"give either --model or --doc-vectors/--query-vectors, not both"};
-    auto e = loom::cli::make_embedder(a);
-    std::vector<std::string> texts;
-    texts.reserve(ds.corpus.size());
-    for (const auto& d : ds.corpus)
-      texts.push_back(d.title.empty() ? d.text : d.title + " " + d.text);
-    v.docs = loom::cli::embed_with_progress(*e, texts, *pool, "embed documents");
-    texts.clear();
-    for (const auto& q : ds.queries) texts.push_back(q.text);
-    v.queries = loom::cli::embed_with_progress(*e, texts, *pool, "embed queries");
-    v.dim = e->dim();
-    return v;
-  }
+// Precomputed --doc-vectors / --query-vectors (.npy rows in corpus / queries order).
+struct QueryVectors {
+  std::vector<float> data;
+};
+
+std::unique_ptr<rt::DenseRetriever> dense_from_files(const Args& a, const rt::BeirDataset& ds,
+                                                     const rt::DenseOptions& o,
+                                                     loom::ThreadPool& pool, QueryVectors& qv) {
   if (!a.has("doc-vectors") || !a.has("query-vectors")) {
     throw UsageError{
         "--retriever dense/hybrid needs --model (embed here) or --doc-vectors and "
@@ -131,28 +129,97 @@ DenseVectors dense_vectors(const Args& a, const rt::BeirDataset& ds, loom::Threa
     throw loom::Error(a.str("query-vectors") + ": " + std::to_string(qs.cols) +
                       " columns, but the document vectors have " + std::to_string(docs.cols));
   }
-  v.docs = std::move(docs.data);
-  v.queries = std::move(qs.data);
-  v.dim = docs.cols;
-  return v;
+  qv.data = std::move(qs.data);
+  std::vector<std::string> ids;
+  for (const auto& d : ds.corpus) ids.push_back(d.id);
+  return std::make_unique<rt::DenseRetriever>(std::move(ids), docs.data, docs.cols, o, &pool);
 }
 
-rt::TrecRun dense_run(const Args& a, const rt::BeirDataset& ds, size_t depth,
-                      loom::ThreadPool* pool) {
-  namespace ix = loom::index;
-  DenseVectors v = dense_vectors(a, ds, pool);
-  auto index =
-      ix::make_index(a.str("index-type", "flat"), v.dim, ix::parse_metric(a.str("metric", "cos")));
-  std::vector<uint64_t> ids(ds.corpus.size());
-  std::vector<std::string> doc_ids(ds.corpus.size());
-  for (size_t i = 0; i < ids.size(); ++i) {
-    ids[i] = i;
-    doc_ids[i] = ds.corpus[i].id;
+// The dense retriever of --model (embedding here) or of precomputed vectors; encoder keeps the
+// embedder alive for the queries.
+std::unique_ptr<rt::DenseRetriever> dense_retriever(const Args& a, const rt::BeirDataset& ds,
+                                                    loom::ThreadPool& pool,
+                                                    std::unique_ptr<ProgressEncoder>& encoder,
+                                                    QueryVectors& qv) {
+  rt::DenseOptions o;
+  o.index_type = a.str("index-type", "flat");
+  o.metric = loom::index::parse_metric(a.str("metric", "cos"));
+  if (!a.has("model")) return dense_from_files(a, ds, o, pool, qv);
+  if (a.has("doc-vectors") || a.has("query-vectors"))
+    throw UsageError{"give either --model or --doc-vectors/--query-vectors, not both"};
+  encoder = std::make_unique<ProgressEncoder>(loom::cli::make_embedder(a));
+  return std::make_unique<rt::DenseRetriever>(ds.corpus, *encoder, o, pool);
+}
+
+rt::BeirDataset load_dataset(const Args& a, const std::string& dir) {
+  std::vector<std::string> issues;
+  rt::LoadOptions lo{a.flag("skip-bad-lines"), &issues};
+  std::string task = a.str("task", std::filesystem::is_directory(dir) ? "beir" : "definitions");
+  rt::BeirDataset ds;
+  if (task == "beir") {
+    ds = rt::load_beir(dir, a.str("split", "test"), lo);
+  } else if (task == "definitions") {
+    ds = rt::load_definitions_task(dir, a.integer("holdout-every", 10), lo);
+  } else {
+    throw UsageError{"flag --task: expected beir or definitions"};
   }
-  index->add(ids, v.docs.data(), pool);
-  ix::SearchParams sp;
-  sp.pool = pool;
-  return rt::dense_search(*index, doc_ids, ds.queries, v.queries.data(), depth, sp);
+  for (const auto& s : issues) std::fprintf(stderr, "skipped %s\n", s.c_str());
+  return ds;
+}
+
+// The run of --retriever over every query, depth documents each.
+rt::TrecRun retrieve(const Args& a, const std::string& retriever, const rt::BeirDataset& ds,
+                     size_t depth, loom::ThreadPool& pool) {
+  rt::Bm25Params bp;
+  bp.k1 = a.number("k1", 0.9);
+  bp.b = a.number("b", 0.4);
+  bp.analyzer.stopwords = a.flag("stopwords");
+  if (retriever == "bm25") return rt::Bm25Index(ds.corpus, bp).search_all(ds.queries, depth, &pool);
+  std::unique_ptr<ProgressEncoder> encoder;
+  QueryVectors qv;
+  std::unique_ptr<rt::DenseRetriever> dense = dense_retriever(a, ds, pool, encoder, qv);
+  const float* query_vectors = qv.data.empty() ? nullptr : qv.data.data();
+  if (retriever == "dense") return dense->search_all(ds.queries, depth, pool, query_vectors);
+  rt::HybridOptions ho;
+  ho.bm25 = bp;
+  ho.rrf_k = a.number("rrf-k", 60);
+  rt::HybridRetriever hybrid(ds.corpus, std::move(dense), ho);
+  return hybrid.search_all(ds.queries, depth, pool, query_vectors);
+}
+
+const std::vector<std::pair<std::string, std::string>> kFamilies = {{"NDCG", "ndcg_cut_"},
+                                                                    {"MAP", "map_cut_"},
+                                                                    {"Recall", "recall_"},
+                                                                    {"P", "P_"},
+                                                                    {"MRR", "mrr_cut_"}};
+
+void print_table(const std::string& name, const std::string& retriever, const rt::Evaluation& e,
+                 size_t documents, double secs, const std::vector<int>& cutoffs, bool json) {
+  if (json) {
+    std::printf(
+        "{\"dataset\": %s, \"retriever\": %s, \"queries\": %lld, \"documents\": %zu, \"seconds\": "
+        "%.3f",
+        loom::cli::json_quote(name).c_str(), loom::cli::json_quote(retriever).c_str(),
+        (long long)e.num_q, documents, secs);
+    for (const auto& [label, prefix] : kFamilies) {
+      for (int c : cutoffs) {
+        std::printf(", \"%s@%d\": %.6f", label.c_str(), c,
+                    rt::metric(e, prefix + std::to_string(c)));
+      }
+    }
+    std::printf("}\n");
+    return;
+  }
+  std::printf("%s  retriever %s  %lld queries  %zu documents  %.2f s\n", name.c_str(),
+              retriever.c_str(), (long long)e.num_q, documents, secs);
+  std::printf("%-10s", "");
+  for (int c : cutoffs) std::printf("  %8s", ("@" + std::to_string(c)).c_str());
+  std::printf("\n");
+  for (const auto& [label, prefix] : kFamilies) {
+    std::printf("%-10s", label.c_str());
+    for (int c : cutoffs) std::printf("  %8.4f", rt::metric(e, prefix + std::to_string(c)));
+    std::printf("\n");
+  }
 }
 
 int run_retrieval(const Args& a) {
@@ -164,37 +231,10 @@ int run_retrieval(const Args& a) {
   long long k = a.integer("k", 10);
   long long depth = a.integer("depth", 1000);
   if (k <= 0 || depth <= 0) throw UsageError{"--k and --depth must be positive"};
-  std::vector<std::string> issues;
-  rt::LoadOptions lo{a.flag("skip-bad-lines"), &issues};
   auto t0 = std::chrono::steady_clock::now();
-  std::string task = a.str("task", std::filesystem::is_directory(dir) ? "beir" : "definitions");
-  rt::BeirDataset ds;
-  if (task == "beir") {
-    ds = rt::load_beir(dir, a.str("split", "test"), lo);
-  } else if (task == "definitions") {
-    ds = rt::load_definitions_task(dir, a.integer("holdout-every", 10), lo);
-  } else {
-    throw UsageError{"flag --task: expected beir or definitions"};
-  }
-  for (const auto& s : issues) std::fprintf(stderr, "skipped %s\n", s.c_str());
+  rt::BeirDataset ds = load_dataset(a, dir);
   loom::ThreadPool pool(a.threads());
-
-  rt::TrecRun run, lexical, dense;
-  if (retriever != "dense") {
-    rt::Bm25Params bp;
-    bp.k1 = a.number("k1", 0.9);
-    bp.b = a.number("b", 0.4);
-    bp.analyzer.stopwords = a.flag("stopwords");
-    rt::Bm25Index bm25(ds.corpus, bp);
-    lexical = bm25.search_all(ds.queries, static_cast<size_t>(depth), &pool);
-  }
-  if (retriever != "bm25") dense = dense_run(a, ds, static_cast<size_t>(depth), &pool);
-  if (retriever == "bm25")
-    run = std::move(lexical);
-  else if (retriever == "dense")
-    run = std::move(dense);
-  else
-    run = rt::rrf_fuse({&lexical, &dense}, a.number("rrf-k", 60), static_cast<size_t>(depth));
+  rt::TrecRun run = retrieve(a, retriever, ds, static_cast<size_t>(depth), pool);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (a.has("run-out")) rt::save_run(run, a.str("run-out"), "loom-" + retriever);
 
@@ -207,37 +247,7 @@ int run_retrieval(const Args& a) {
     if (ds.qrels.count(q.id)) run[q.id];
   }
   rt::Evaluation e = rt::evaluate(ds.qrels, run, cutoffs);
-  const std::string name = dataset_name(dir);
-  const std::vector<std::pair<std::string, std::string>> families = {{"NDCG", "ndcg_cut_"},
-                                                                     {"MAP", "map_cut_"},
-                                                                     {"Recall", "recall_"},
-                                                                     {"P", "P_"},
-                                                                     {"MRR", "mrr_cut_"}};
-  if (a.json()) {
-    std::printf(
-        "{\"dataset\": %s, \"retriever\": %s, \"queries\": %lld, \"documents\": %zu, \"seconds\": "
-        "%.3f",
-        loom::cli::json_quote(name).c_str(), loom::cli::json_quote(retriever).c_str(),
-        (long long)e.num_q, ds.corpus.size(), secs);
-    for (const auto& [label, prefix] : families) {
-      for (int c : cutoffs) {
-        std::printf(", \"%s@%d\": %.6f", label.c_str(), c,
-                    rt::metric(e, prefix + std::to_string(c)));
-      }
-    }
-    std::printf("}\n");
-    return 0;
-  }
-  std::printf("%s  retriever %s  %lld queries  %zu documents  %.2f s\n", name.c_str(),
-              retriever.c_str(), (long long)e.num_q, ds.corpus.size(), secs);
-  std::printf("%-10s", "");
-  for (int c : cutoffs) std::printf("  %8s", ("@" + std::to_string(c)).c_str());
-  std::printf("\n");
-  for (const auto& [label, prefix] : families) {
-    std::printf("%-10s", label.c_str());
-    for (int c : cutoffs) std::printf("  %8.4f", rt::metric(e, prefix + std::to_string(c)));
-    std::printf("\n");
-  }
+  print_table(dataset_name(dir), retriever, e, ds.corpus.size(), secs, cutoffs, a.json());
   return 0;
 }
 

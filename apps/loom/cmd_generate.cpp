@@ -32,8 +32,7 @@ long peak_rss_mb() {
   return ru.ru_maxrss / 1024;  // ru_maxrss is in KiB on Linux
 }
 
-int run_generate(const Args &args) {
-  const std::string model_path = args.need("model");
+loom::generate::SamplerConfig sampler_flags(const Args &args) {
   loom::generate::SamplerConfig sc;
   sc.temperature = static_cast<float>(args.number("temperature", 1.0));
   sc.top_p = static_cast<float>(args.number("top-p", 0.9));
@@ -50,21 +49,22 @@ int run_generate(const Args &args) {
   if (sc.top_k < 0) throw UsageError{"--top-k must be >= 0"};
   if (sc.min_p < 0 || sc.min_p > 1) throw UsageError{"--min-p must be in [0, 1]"};
   if (sc.repetition_penalty <= 0) throw UsageError{"--repeat-penalty must be > 0"};
+  return sc;
+}
 
+loom::generate::SamplerKind sampler_kind(const Args &args,
+                                         const loom::generate::SamplerConfig &sc) {
   const std::string sampler = args.str("sampler", "auto");
-  loom::generate::SamplerKind kind;
-  if (sampler == "llama2c") {
-    kind = loom::generate::SamplerKind::Llama2c;
-  } else if (sampler == "standard") {
-    kind = loom::generate::SamplerKind::Standard;
-  } else if (sampler == "auto") {
-    const bool extras = sc.top_k > 0 || sc.min_p > 0 || sc.repetition_penalty != 1.0f ||
-                        sc.frequency_penalty != 0 || sc.presence_penalty != 0;
-    kind = extras ? loom::generate::SamplerKind::Standard : loom::generate::SamplerKind::Llama2c;
-  } else {
+  if (sampler == "llama2c") return loom::generate::SamplerKind::Llama2c;
+  if (sampler == "standard") return loom::generate::SamplerKind::Standard;
+  if (sampler != "auto")
     throw UsageError{"--sampler: expected auto, standard or llama2c, got '" + sampler + "'"};
-  }
+  const bool extras = sc.top_k > 0 || sc.min_p > 0 || sc.repetition_penalty != 1.0f ||
+                      sc.frequency_penalty != 0 || sc.presence_penalty != 0;
+  return extras ? loom::generate::SamplerKind::Standard : loom::generate::SamplerKind::Llama2c;
+}
 
+loom::generate::GenerateOptions generate_flags(const Args &args) {
   loom::generate::GenerateOptions opt;
   opt.steps = args.integer("steps", 256);
   opt.max_new_tokens = args.integer("max-tokens", -1);
@@ -74,7 +74,44 @@ int run_generate(const Args &args) {
   if (args.flag("ignore-eos")) opt.stop_at_eos = false;
   if (opt.steps < 0) throw UsageError{"--steps must be >= 0"};
   if (opt.beams < 1 || opt.beams > 64) throw UsageError{"--beams must be in 1..64"};
+  return opt;
+}
 
+void print_json(const loom::generate::GenerateResult &res) {
+  std::string toks;
+  for (size_t i = 0; i < res.tokens.size(); ++i)
+    toks += (i ? "," : "") + std::to_string(res.tokens[i]);
+  std::printf(
+      "{\"text\": %s, \"prompt_tokens\": %zu, \"tokens\": [%s], "
+      "\"stop_reason\": %s}\n",
+      loom::cli::json_quote(res.text).c_str(), res.prompt.size(), toks.c_str(),
+      loom::cli::json_quote(res.stop_reason).c_str());
+}
+
+// The model and speed lines on stderr.
+void print_stats(const loom::models::Model &model, double load_s, int threads,
+                 const loom::generate::GenerateResult &res, double cpu) {
+  std::fprintf(stderr, "loom generate: %s (%s), weights %.1f MB, loaded in %.3f s, %d thread(s)\n",
+               model.config().describe().c_str(), model.weights().format().c_str(),
+               static_cast<double>(model.weight_bytes()) / 1e6, load_s, threads);
+  const double n_new = static_cast<double>(res.tokens.size());
+  std::fprintf(
+      stderr,
+      "loom generate: prompt %zu tokens in %.3f s (%.1f tok/s), "
+      "generated %zu tokens in "
+      "%.3f s (%.1f tok/s), stop: %s, cpu %.3f s, peak rss %ld MB\n",
+      res.prompt.size(), res.prompt_seconds,
+      res.prompt_seconds > 0 ? static_cast<double>(res.prompt.size()) / res.prompt_seconds : 0.0,
+      res.tokens.size(), res.decode_seconds,
+      res.decode_seconds > 0 ? (n_new > 1 ? n_new - 1 : n_new) / res.decode_seconds : 0.0,
+      res.stop_reason.c_str(), cpu, peak_rss_mb());
+}
+
+int run_generate(const Args &args) {
+  const std::string model_path = args.need("model");
+  const loom::generate::SamplerConfig sc = sampler_flags(args);
+  const loom::generate::SamplerKind kind = sampler_kind(args, sc);
+  const loom::generate::GenerateOptions opt = generate_flags(args);
   loom::ThreadPool pool(args.threads());
   auto t0 = std::chrono::steady_clock::now();
   auto model = loom::models::load_model(model_path);
@@ -100,34 +137,14 @@ int run_generate(const Args &args) {
   auto res = gen.generate(prompt, opt, sc, kind, stream);
   const double cpu = cpu_seconds() - cpu0;
   if (json) {
-    std::string toks;
-    for (size_t i = 0; i < res.tokens.size(); ++i)
-      toks += (i ? "," : "") + std::to_string(res.tokens[i]);
-    std::printf(
-        "{\"text\": %s, \"prompt_tokens\": %zu, \"tokens\": [%s], "
-        "\"stop_reason\": %s}\n",
-        loom::cli::json_quote(res.text).c_str(), res.prompt.size(), toks.c_str(),
-        loom::cli::json_quote(res.stop_reason).c_str());
+    print_json(res);
   } else {
     std::string rest = utf8.flush();
     std::fwrite(rest.data(), 1, rest.size(), stdout);
     std::printf("\n");
   }
   std::fflush(stdout);
-  std::fprintf(stderr, "loom generate: %s (%s), weights %.1f MB, loaded in %.3f s, %d thread(s)\n",
-               model->config().describe().c_str(), model->weights().format().c_str(),
-               static_cast<double>(model->weight_bytes()) / 1e6, load_s, pool.size());
-  const double n_new = static_cast<double>(res.tokens.size());
-  std::fprintf(
-      stderr,
-      "loom generate: prompt %zu tokens in %.3f s (%.1f tok/s), "
-      "generated %zu tokens in "
-      "%.3f s (%.1f tok/s), stop: %s, cpu %.3f s, peak rss %ld MB\n",
-      res.prompt.size(), res.prompt_seconds,
-      res.prompt_seconds > 0 ? static_cast<double>(res.prompt.size()) / res.prompt_seconds : 0.0,
-      res.tokens.size(), res.decode_seconds,
-      res.decode_seconds > 0 ? (n_new > 1 ? n_new - 1 : n_new) / res.decode_seconds : 0.0,
-      res.stop_reason.c_str(), cpu, peak_rss_mb());
+  print_stats(*model, load_s, pool.size(), res, cpu);
   return 0;
 }
 

@@ -3,16 +3,11 @@
 // training engine. The output is a Hugging Face directory that records its pooling and
 // normalisation the sentence-transformers way (modules.json + 1_Pooling/config.json), so
 // `loom embed --model DIR` and `loom eval retrieval --model DIR` use them with no flags.
-// Parsing and printing only: the loop is train/contrastive_trainer.h.
-#include <sys/stat.h>
-
+// Parsing and printing only: the run is train/contrastive_run.h.
 #include <algorithm>
-#include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -20,25 +15,16 @@
 #include "cli.h"
 #include "core/error.h"
 #include "core/mapped_file.h"
-#include "core/progress.h"
-#include "embed/embedder.h"
+#include "embed/load.h"
 #include "embed/pooling.h"
-#include "text/tokenizer.h"
-#include "train/contrastive_trainer.h"
-#include "models/hf.h"
-#include "train/loss_plot.h"
-#include "train/train_mode.h"
+#include "train/contrastive_run.h"
 #include "train_flags.h"
 
 namespace {
 
 using loom::Error;
 using loom::cli::Args;
-using loom::cli::base_name;
 using loom::cli::decay_of;
-using loom::cli::dir_of;
-using loom::cli::file_exists;
-using loom::cli::is_dir;
 using loom::cli::split_commas;
 using loom::cli::UsageError;
 
@@ -58,271 +44,122 @@ std::vector<int64_t> parse_dims(const std::string& s) {
   return out;
 }
 
-// sentence-transformers' modules.json for a Transformer -> Pooling (-> Normalize) pipeline.
-std::string modules_json(bool normalize) {
-  std::string s =
-      "[\n  {\"idx\": 0, \"name\": \"0\", \"path\": \"\", \"type\": "
-      "\"sentence_transformers.models.Transformer\"},\n  {\"idx\": 1, \"name\": \"1\", \"path\": "
-      "\"1_Pooling\", \"type\": \"sentence_transformers.models.Pooling\"}";
-  if (normalize)
-    s += ",\n  {\"idx\": 2, \"name\": \"2\", \"path\": \"2_Normalize\", \"type\": "
-         "\"sentence_transformers.models.Normalize\"}";
-  return s + "\n]\n";
-}
-
-int run_train_embed(const Args& a) {
-  const std::string out = a.need("out");
-  const std::string init_path = a.need("init");
-  const std::string pairs_path = a.need("pairs");
-  loom::models::HfModel init = loom::models::read_hf_model(init_path);
-
-  // Pairs.
-  std::vector<std::string> issues;
-  loom::train::PairsOptions po;
-  po.skip_bad = a.flag("skip-bad");
-  po.issues = &issues;
-  const std::vector<loom::train::TextPair> pairs = loom::train::read_pairs(pairs_path, po);
-  for (const std::string& s : issues) std::fprintf(stderr, "skipped %s\n", s.c_str());
-
-  // Tokenizer: --tokenizer, else the --init directory's tokenizer.json / tokenizer.model. It is
-  // copied into DIR first, and the texts are encoded from DIR's copy the way `loom embed --model
-  // DIR` will (tokenizer.json, with the model's special tokens), so training and embedding see
-  // the same ids.
-  std::string tok_path = a.str("tokenizer");
-  if (tok_path.empty()) {
-    const std::string d = dir_of(init_path);
-    for (const char* n : {"tokenizer.json", "tokenizer.model"})
-      if (file_exists(d + "/" + n)) {
-        tok_path = d + "/" + n;
-        break;
-      }
-    if (tok_path.empty())
-      throw Error(init_path +
-                  ": no tokenizer.json or tokenizer.model beside the model; pass --tokenizer FILE");
-  }
-  ::mkdir(out.c_str(), 0755);
-  if (!is_dir(out)) throw Error(out + ": cannot create the output directory");
-  const std::string ckpt = out + "/checkpoint.loom", log_path = out + "/log.csv";
-  const bool resume = a.flag("resume");
-  if (!resume && file_exists(ckpt))
-    throw Error(ckpt + " exists: pass --resume to continue it or choose another --out");
-  std::shared_ptr<const loom::text::Tokenizer> tok = loom::text::load_tokenizer(tok_path);
-  {
-    std::string name = base_name(tok_path);
-    if (name.size() > 6 && name.compare(name.size() - 6, 6, ".model") == 0)
-      name = "tokenizer.model";
-    if (out + "/" + name != tok_path)
-      loom::write_file_atomic(out + "/" + name, loom::read_file(tok_path));
-    if (name != "tokenizer.json" && !file_exists(out + "/tokenizer.json"))
-      tok->save(out + "/tokenizer.json");
-    if (is_dir(init_path))
-      for (const char* n :
-           {"tokenizer_config.json", "special_tokens_map.json", "tokenizer.model"}) {
-        const std::string src = init_path + "/" + n;
-        if (file_exists(src) && !file_exists(out + "/" + n))
-          loom::write_file_atomic(out + "/" + n, loom::read_file(src));
-      }
-    tok = loom::text::load_tokenizer(out + "/tokenizer.json");
-  }
-  if (tok->vocab_size() > init.config.vocab_size)
-    throw Error(tok_path + ": " + std::to_string(tok->vocab_size()) + " tokens but the model " +
-                init_path + " has " + std::to_string(init.config.vocab_size) + " embedding rows");
-  const int64_t max_tokens = a.integer("max-tokens", std::min<int64_t>(128, init.config.context_length));
-  if (max_tokens <= 0 || max_tokens > init.config.context_length)
-    throw UsageError{"flag --max-tokens: expected 1.." + std::to_string(init.config.context_length)};
-  int64_t truncated = 0;
-  auto encode = [&](const std::string& s) {
-    std::vector<int32_t> ids;
-    tok->encode_ids(s, true, ids);
-    if (static_cast<int64_t>(ids.size()) > max_tokens) {
-      ids.resize(static_cast<size_t>(max_tokens));
-      ++truncated;
-    }
-    return ids;
-  };
-  std::vector<loom::train::TokenPair> data;
-  data.reserve(pairs.size());
-  int64_t with_neg = 0;
-  for (size_t i = 0; i < pairs.size(); ++i) {
-    loom::train::TokenPair tp{
-        encode(pairs[i].query), encode(pairs[i].positive),
-        pairs[i].negative.empty() ? std::vector<int32_t>{} : encode(pairs[i].negative)};
-    if (tp.q.empty() || tp.p.empty() || (!pairs[i].negative.empty() && tp.n.empty()))
-      throw Error(pairs_path + ": pair " + std::to_string(i + 1) + " encodes to no token");
-    with_neg += tp.n.empty() ? 0 : 1;
-    data.push_back(std::move(tp));
-  }
-
-  // Model and what learns.
-  loom::models::DecoderConfig c = init.config;
-  loom::nn::LoraConfig lora;
-  const loom::train::TrainMode mode = loom::train::parse_train_mode(a.str("train", "all"));
-  if (mode.new_embeddings) throw UsageError{"--train for train-embed: all or lora"};
-  if (mode.lora) {
+// --train and --lora-*.
+void mode_flags(const Args& a, loom::train::ContrastiveRunOptions& o) {
+  o.mode = loom::train::parse_train_mode(a.str("train", "all"));
+  if (o.mode.new_embeddings) throw UsageError{"--train for train-embed: all or lora"};
+  if (o.mode.lora) {
+    loom::train::LoraOptions lora;
     lora.rank = a.integer("lora-rank", 8);
-    lora.alpha =
-        static_cast<float>(a.number("lora-alpha", 2.0 * static_cast<double>(lora.rank)));
-    lora.targets =
-        split_commas(a.str("lora-targets", c.arch == "gpt2" ? "qkv,o" : "q,v"));
     if (lora.rank <= 0) throw UsageError{"flag --lora-rank: expected > 0"};
+    if (a.has("lora-alpha")) lora.alpha = static_cast<float>(a.number("lora-alpha", 0));
+    lora.targets = split_commas(a.str("lora-targets"));
+    o.lora = lora;
   } else if (a.has("lora-rank") || a.has("lora-alpha") || a.has("lora-targets")) {
     throw UsageError{"--lora-* flags need --train lora"};
   }
-  loom::train::ContrastiveConfig tc;
+}
+
+loom::train::ContrastiveRunOptions run_options(const Args& a) {
+  loom::train::ContrastiveRunOptions o;
+  o.out = a.need("out");
+  o.init = a.need("init");
+  o.pairs = a.need("pairs");
+  o.tokenizer = a.str("tokenizer");
+  o.skip_bad = a.flag("skip-bad");
+  o.resume = a.flag("resume");
+  if (a.has("max-tokens") && a.integer("max-tokens", 0) <= 0)
+    throw UsageError{"flag --max-tokens: expected > 0"};
+  o.max_tokens = a.integer("max-tokens", 0);
+  mode_flags(a, o);
+  loom::train::ContrastiveConfig& tc = o.train;
   tc.batch = a.integer("batch", 32);
   tc.pooling = loom::nn::seq_pool_from_name(a.str("pooling", "mean"));
   tc.loss.temperature = static_cast<float>(a.number("temperature", 0.05));
   tc.loss.symmetric = a.flag("symmetric");
   if (a.has("matryoshka")) tc.matryoshka = parse_dims(a.str("matryoshka"));
   tc.hard_negatives = !a.flag("no-hard-negatives");
-  const int64_t steps = a.integer("steps", 200);
-  if (steps <= 0) throw UsageError{"flag --steps: expected > 0"};
+  o.steps = a.integer("steps", 200);
+  if (o.steps <= 0) throw UsageError{"flag --steps: expected > 0"};
   tc.schedule.lr = static_cast<float>(a.number("lr", 1e-3));
   tc.schedule.min_lr = static_cast<float>(a.number("min-lr", tc.schedule.lr / 10));
-  tc.schedule.warmup = a.integer("warmup", std::min<int64_t>(20, steps / 10));
-  tc.schedule.total_steps = steps;
+  tc.schedule.warmup = a.integer("warmup", std::min<int64_t>(20, o.steps / 10));
   tc.schedule.decay = decay_of(a.str("decay", "cosine"));
   tc.adamw.weight_decay = static_cast<float>(a.number("wd", 0.01));
-  tc.adamw.beta2 = 0.999f;
   tc.clip = static_cast<float>(a.number("clip", 1.0));
   tc.seed = static_cast<uint64_t>(a.integer("seed", 1));
   tc.compute = a.flag("bf16") ? loom::nn::Compute::BF16 : loom::nn::Compute::F32;
+  o.save_every = a.integer("save-every", 100);
+  o.stop_at = a.integer("stop-at", 0);
+  return o;
+}
 
-  loom::ThreadPool pool(a.threads());
-  loom::models::CausalLm model(c, lora);
-  loom::models::load_hf_weights(model, init.tensors);
-  model.init_lora(tc.seed);
-  model.exclude_norms_and_biases_from_decay();
-  const int64_t trainable = loom::train::apply_train_mode(model, mode, -1);
-  loom::train::ContrastiveTrainer trainer(model, data, tc, pool);
+// --probe FILE: the trained model's vectors of FILE's lines as the training graph computes them
+// (pooled, L2-normalised, --embed-dims applied), one line of numbers per text, for checking that
+// `loom embed --model DIR` gives the same.
+void write_probe(const Args& a, loom::train::ContrastiveRun& run,
+                 const loom::embed::EmbedConfig& ec) {
+  std::istringstream in(loom::read_file(a.str("probe")));
+  std::ofstream out(a.need("probe-out"));
+  if (!out) throw Error(a.str("probe-out") + ": cannot open for writing");
+  std::vector<std::string> texts;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) texts.push_back(line);
+  for (std::vector<float>& row : run.embed(texts)) {
+    const int64_t n = loom::embed::finish(ec, row.data(), static_cast<int64_t>(row.size()));
+    for (int64_t j = 0; j < n; ++j) out << (j ? " " : "") << row[static_cast<size_t>(j)];
+    out << "\n";
+  }
+}
 
-  // The embedding config DIR records: the trained pooling, L2-normalised (the loss is cosine).
-  loom::embed::EmbedConfig ec;
-  ec.pooling = loom::embed::pooling_from_name(loom::nn::seq_pool_name(tc.pooling));
-  ec.normalize = true;
-  ec.max_tokens = max_tokens;  // so loom embed truncates as training did
-  ec.dims = a.integer("embed-dims", 0);
-  if (ec.dims < 0 || ec.dims > c.dim)
-    throw UsageError{"flag --embed-dims: expected 0.." + std::to_string(c.dim)};
-  std::string what = "objective contrastive\ntrain " + mode.str() + "\npooling " +
-                     loom::nn::seq_pool_name(tc.pooling) + "\ntemperature " +
-                     std::to_string(tc.loss.temperature) + "\nsymmetric " +
-                     (tc.loss.symmetric ? "1" : "0") + "\nmatryoshka";
-  for (int64_t d : tc.matryoshka.empty() ? std::vector<int64_t>{c.dim} : tc.matryoshka) {
-    what += ' ';
-    what += std::to_string(d);
-  }
-  what += "\nmax_tokens ";
-  what += std::to_string(max_tokens);
-  what += "\nlora_rank ";
-  what += std::to_string(lora.rank);
-  what += "\nlora_targets";
-  for (const std::string& t : model.lora().targets) {
-    what += ' ';
-    what += t;
-  }
-  what += '\n';
-  const std::string what_path = out + "/train_mode.txt";
-  if (resume) {
-    // The checkpoint holds values and moments, not the objective: --resume must train the same.
-    const std::string prev = file_exists(what_path) ? loom::read_file(what_path) : std::string();
-    if (prev != what)
-      throw Error(
-          what_path + ": the run was started with other settings (" + prev + "); resume " +
-          "with the same --pooling/--temperature/--symmetric/--matryoshka/--max-tokens/--train");
-    trainer.load_checkpoint(ckpt);
-  }
-  loom::write_file_atomic(what_path, what);
-
-  std::string kept = "step,loss,lr,grad_norm,pairs_per_s,val_loss\n";
-  if (resume) {
-    // Log lines past the checkpoint (a run stopped between saves wrote them) are dropped.
-    std::ifstream in(log_path);
-    std::string line;
-    while (std::getline(in, line))
-      if (line.rfind("step", 0) != 0 && std::atoll(line.c_str()) <= trainer.steps_done())
-        kept += line + "\n";
-  }
-  loom::write_file_atomic(log_path, kept);
-  std::ofstream log(log_path, std::ios::app);
-  if (!log) throw Error(log_path + ": cannot open for writing");
-  const nlohmann::ordered_json base_config = init.config_json;
-  auto save = [&] {
-    trainer.save_checkpoint(ckpt);
-    loom::models::save_hf_model(model, out, base_config);
-    loom::embed::save_config(out, ec);
-    loom::write_file_atomic(out + "/modules.json", modules_json(ec.normalize));
-    log.flush();
-    loom::train::write_loss_plot(log_path, out + "/loss.png");
-  };
-  const int64_t save_every = a.integer("save-every", 100);
-  std::fprintf(stderr,
-               "train-embed: %zu pairs (%lld with a hard negative, %lld texts truncated to %lld "
-               "tokens), %s pooling, temperature %g, batch %lld, %lld steps\n",
-               data.size(), static_cast<long long>(with_neg), static_cast<long long>(truncated),
-               static_cast<long long>(max_tokens), loom::nn::seq_pool_name(tc.pooling),
-               tc.loss.temperature, static_cast<long long>(tc.batch),
-               static_cast<long long>(steps));
-  auto t0 = std::chrono::steady_clock::now();
-  float first = NAN, loss = NAN;
-  const int64_t stop_at = std::min<int64_t>(steps, a.integer("stop-at", steps));
-  while (trainer.steps_done() < stop_at) {
-    auto ts = std::chrono::steady_clock::now();
-    loom::train::StepStats st = trainer.step();
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
-    if (std::isnan(first)) first = st.loss;
-    loss = st.loss;
-    char line[160];
-    std::snprintf(line, sizeof line, "%lld,%.5f,%.3g,%.4f,%.1f,", static_cast<long long>(st.step),
-                  st.loss, st.lr, st.grad_norm, static_cast<double>(tc.batch) / secs);
-    log << line << "\n" << std::flush;
-    std::fprintf(stderr, "step %lld/%lld loss %.4f lr %.3g grad_norm %.3f\n",
-                 static_cast<long long>(st.step), static_cast<long long>(steps), st.loss, st.lr,
-                 st.grad_norm);
-    if (st.step % save_every == 0 && st.step != stop_at) save();
-  }
-  save();
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-
-  // --probe FILE: the trained model's vectors of FILE's lines as the training graph computes them
-  // (pooled, L2-normalised, --embed-dims applied), one line of numbers per text, for checking
-  // that `loom embed --model DIR` gives the same.
-  if (a.has("probe")) {
-    const std::string text = loom::read_file(a.str("probe"));
-    std::ofstream po_out(a.need("probe-out"));
-    if (!po_out) throw Error(a.str("probe-out") + ": cannot open for writing");
-    std::istringstream in(text);
-    std::string line;
-    loom::nn::Tape tape(pool);
-    tape.set_grad_enabled(false);
-    while (std::getline(in, line)) {
-      if (line.empty()) continue;
-      std::vector<int32_t> ids = encode(line);
-      tape.reset();
-      loom::nn::Var v = trainer.embed(tape, {&ids});
-      std::vector<float> row(tape.data(v), tape.data(v) + c.dim);
-      const int64_t n = loom::embed::finish(ec, row.data(), c.dim);
-      for (int64_t j = 0; j < n; ++j) po_out << (j ? " " : "") << row[static_cast<size_t>(j)];
-      po_out << "\n";
-    }
-  }
-
+void print_result(const Args& a, const loom::train::ContrastiveRunResult& r, const char* pooling) {
   if (a.json()) {
     std::printf(
-        "{\"steps\": %lld, \"pairs\": %zu, \"loss_first\": %.5f, \"loss\": %.5f, \"seconds\": "
-        "%.1f, \"trainable\": %lld, \"pooling\": \"%s\", \"model\": %s}\n",
-        static_cast<long long>(trainer.steps_done()), data.size(), first, loss, secs,
-        static_cast<long long>(trainable), loom::nn::seq_pool_name(tc.pooling),
-        loom::cli::json_quote(out).c_str());
-  } else {
-    std::printf(
-        "steps\t%lld\npairs\t%zu\nloss_first\t%.4f\nloss\t%.4f\ntrainable\t%lld\npooling\t%s "
-        "(L2-normalised)\nseconds\t%.1f\nmodel\t%s\nlog\t%s\n",
-        static_cast<long long>(trainer.steps_done()), data.size(), first, loss,
-        static_cast<long long>(trainable), loom::nn::seq_pool_name(tc.pooling), secs, out.c_str(),
-        log_path.c_str());
+        "{\"steps\": %lld, \"pairs\": %lld, \"loss_first\": %.5f, \"loss\": %.5f, "
+        "\"seconds\": %.1f, \"trainable\": %lld, \"pooling\": \"%s\", \"model\": %s}\n",
+        static_cast<long long>(r.steps), static_cast<long long>(r.pairs), r.loss_first, r.loss,
+        r.seconds, static_cast<long long>(r.trainable), pooling,
+        loom::cli::json_quote(r.model_dir).c_str());
+    return;
   }
+  std::printf(
+      "steps\t%lld\npairs\t%lld\nloss_first\t%.4f\nloss\t%.4f\ntrainable\t%lld\npooling\t%s "
+      "(L2-normalised)\nseconds\t%.1f\nmodel\t%s\nlog\t%s\n",
+      static_cast<long long>(r.steps), static_cast<long long>(r.pairs), r.loss_first, r.loss,
+      static_cast<long long>(r.trainable), pooling, r.seconds, r.model_dir.c_str(), r.log.c_str());
+}
+
+int run_train_embed(const Args& a) {
+  loom::train::ContrastiveRunOptions o = run_options(a);
+  // The embedding config DIR records: the trained pooling, L2-normalised (the loss is cosine),
+  // truncated as training did; written with every save.
+  loom::embed::EmbedConfig ec;
+  o.on_save = [&ec](const std::string& dir) { loom::embed::save_embedder_files(dir, ec); };
+  loom::ThreadPool pool(a.threads());
+  loom::train::ContrastiveRun run(
+      o, pool, [](const std::string& note) { std::fprintf(stderr, "%s\n", note.c_str()); });
+  const char* pooling = loom::nn::seq_pool_name(run.config().pooling);
+  ec.pooling = loom::embed::pooling_from_name(pooling);
+  ec.normalize = true;
+  ec.max_tokens = run.max_tokens();
+  ec.dims = a.integer("embed-dims", 0);
+  if (ec.dims < 0 || ec.dims > run.d_model())
+    throw UsageError{"flag --embed-dims: expected 0.." + std::to_string(run.d_model())};
+  std::fprintf(stderr,
+               "train-embed: %lld pairs (%lld with a hard negative, %lld texts truncated to %lld "
+               "tokens), %s pooling, temperature %g, batch %lld, %lld steps\n",
+               static_cast<long long>(run.pairs()), static_cast<long long>(run.with_negative()),
+               static_cast<long long>(run.truncated()), static_cast<long long>(run.max_tokens()),
+               pooling, run.config().loss.temperature, static_cast<long long>(run.config().batch),
+               static_cast<long long>(run.steps()));
+  const loom::train::ContrastiveRunResult r =
+      run.train([&](const loom::train::ContrastiveStepReport& s) {
+        std::fprintf(stderr, "step %lld/%lld loss %.4f lr %.3g grad_norm %.3f\n",
+                     static_cast<long long>(s.stats.step), static_cast<long long>(run.steps()),
+                     s.stats.loss, s.stats.lr, s.stats.grad_norm);
+      });
+  if (a.has("probe")) write_probe(a, run, ec);
+  print_result(a, r, pooling);
   return 0;
 }
 

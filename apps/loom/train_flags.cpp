@@ -1,33 +1,10 @@
 #include "train_flags.h"
 
-#include <sys/stat.h>
-
 #include <sstream>
 
 #include "cli.h"
 
 namespace loom::cli {
-
-bool file_exists(const std::string& p) {
-  struct stat st;
-  return stat(p.c_str(), &st) == 0;
-}
-
-bool is_dir(const std::string& p) {
-  struct stat st;
-  return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-std::string dir_of(const std::string& p) {
-  if (is_dir(p)) return p;
-  const size_t s = p.rfind('/');
-  return s == std::string::npos ? "." : p.substr(0, s);
-}
-
-std::string base_name(const std::string& p) {
-  const size_t s = p.rfind('/');
-  return s == std::string::npos ? p : p.substr(s + 1);
-}
 
 std::vector<std::string> split_commas(const std::string& s) {
   std::vector<std::string> out;

@@ -1,5 +1,4 @@
-// Pieces the training commands (`loom train`, `loom train-embed`) share: paths of --init models
-// and flag values.
+// Flag values the training commands (`loom train`, `loom train-embed`) share.
 #pragma once
 
 #include <string>
@@ -9,11 +8,6 @@
 
 namespace loom::cli {
 
-bool file_exists(const std::string& p);
-bool is_dir(const std::string& p);
-// The folder of a model: p itself when it is one, else the folder holding the file.
-std::string dir_of(const std::string& p);
-std::string base_name(const std::string& p);
 // "a,b,,c" -> {"a", "b", "c"}
 std::vector<std::string> split_commas(const std::string& s);
 // --decay cosine|linear|constant; a UsageError otherwise.

@@ -1,12 +1,11 @@
 #include "generate/codec.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 
 #include "core/error.h"
+#include "text/model_tokenizer.h"
 #include "text/sentencepiece_convert.h"
 #include "text/unicode.h"
 
@@ -101,11 +100,6 @@ bool ends_with(const std::string &s, const char *suffix) {
   return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
 }
 
-bool file_exists(const std::string &p) {
-  struct stat st;
-  return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
 // GPT-2's byte alphabet: printable bytes stand for themselves, the others for U+0100 + n.
 std::vector<int> gpt2_char_to_byte() {
   std::vector<int> inv(512, -1);
@@ -116,6 +110,40 @@ std::vector<int> gpt2_char_to_byte() {
     inv[static_cast<size_t>(cp)] = b;
   }
   return inv;
+}
+
+// A byte-level BPE piece's bytes: each character of GPT-2's alphabet (inv) back to its byte.
+std::string byte_level_bytes(const std::string &piece, const std::vector<int> &inv) {
+  std::string out;
+  for (size_t i = 0; i < piece.size();) {
+    text::Utf8Char c = text::utf8_next(piece, i);
+    if (c.valid && c.cp < inv.size() && inv[c.cp] >= 0) {
+      out += static_cast<char>(inv[c.cp]);
+    } else {
+      out.append(piece, i, c.len);
+    }
+    i += c.len;
+  }
+  return out;
+}
+
+// A SentencePiece-style piece's bytes: "<0xXX>" is that byte, U+2581 a space.
+std::string sentencepiece_bytes(const std::string &piece) {
+  unsigned v = 0;
+  if (piece.size() == 6 && piece.compare(0, 3, "<0x") == 0 && piece[5] == '>' &&
+      std::sscanf(piece.c_str(), "<0x%02X>", &v) == 1) {
+    return std::string(1, static_cast<char>(v));
+  }
+  std::string out;
+  for (size_t i = 0; i < piece.size(); ++i) {
+    if (piece.compare(i, 3, "\xE2\x96\x81") == 0) {
+      out += ' ';
+      i += 2;
+    } else {
+      out += piece[i];
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -132,6 +160,17 @@ TokenizerCodec::TokenizerCodec(std::unique_ptr<text::Tokenizer> tok) : tok_(std:
   const std::vector<int> inv = gpt2_char_to_byte();
   const int32_t n = tok_->vocab_size();
   bytes_.resize(static_cast<size_t>(n));
+  const std::vector<bool> added = added_token_bytes();
+  for (int32_t id = 0; id < n; ++id) {
+    if (added[static_cast<size_t>(id)]) continue;
+    const std::string piece = tok_->id_to_token(id);
+    bytes_[static_cast<size_t>(id)] =
+        byte_level ? byte_level_bytes(piece, inv) : sentencepiece_bytes(piece);
+  }
+}
+
+std::vector<bool> TokenizerCodec::added_token_bytes() {
+  const int32_t n = tok_->vocab_size();
   std::vector<bool> added(static_cast<size_t>(n), false);
   for (const text::AddedToken &a : tok_->added_tokens()) {
     if (a.id < 0 || a.id >= n) continue;
@@ -148,38 +187,7 @@ TokenizerCodec::TokenizerCodec(std::unique_ptr<text::Tokenizer> tok) : tok_(std:
     if (!has(glued) && has(spaced) && (spaced.size() == 2 && dummy_prefix_)) s = " " + s;
     bytes_[static_cast<size_t>(a.id)] = s;
   }
-  for (int32_t id = 0; id < n; ++id) {
-    if (added[static_cast<size_t>(id)]) continue;
-    const std::string piece = tok_->id_to_token(id);
-    std::string out;
-    if (byte_level) {
-      for (size_t i = 0; i < piece.size();) {
-        text::Utf8Char c = text::utf8_next(piece, i);
-        if (c.valid && c.cp < inv.size() && inv[c.cp] >= 0) {
-          out += static_cast<char>(inv[c.cp]);
-        } else {
-          out.append(piece, i, c.len);
-        }
-        i += c.len;
-      }
-    } else {
-      unsigned v = 0;
-      if (piece.size() == 6 && piece.compare(0, 3, "<0x") == 0 && piece[5] == '>' &&
-          std::sscanf(piece.c_str(), "<0x%02X>", &v) == 1) {
-        out = std::string(1, static_cast<char>(v));
-      } else {
-        for (size_t i = 0; i < piece.size(); ++i) {
-          if (piece.compare(i, 3, "\xE2\x96\x81") == 0) {
-            out += ' ';
-            i += 2;
-          } else {
-            out += piece[i];
-          }
-        }
-      }
-    }
-    bytes_[static_cast<size_t>(id)] = std::move(out);
-  }
+  return added;
 }
 
 std::vector<int32_t> TokenizerCodec::encode(std::string_view text, bool add_bos) const {
@@ -223,31 +231,17 @@ std::string Utf8Stream::flush() {
 }
 
 std::unique_ptr<TokenCodec> load_codec(const models::Model &model, const std::string &path) {
+  const text::TokenizerLocation loc = text::model_tokenizer(model.weights().source(), path);
   std::unique_ptr<TokenCodec> codec;
-  std::string source = path;
-  if (!path.empty()) {
-    if (ends_with(path, ".model") || ends_with(path, ".bin")) {
-      codec = std::make_unique<SentencePieceCodec>(text::SentencePieceTokenizer::load(path));
-    } else {
-      codec = std::make_unique<TokenizerCodec>(text::load_tokenizer(path));
-    }
-  } else if (model.weights().format() == "gguf") {
+  if (loc.in_gguf) {
     codec = std::make_unique<SentencePieceCodec>(sentencepiece_from_gguf(model.weights()));
-    source = model.weights().source();
+  } else if (ends_with(loc.path, ".model") || ends_with(loc.path, ".bin")) {
+    codec = std::make_unique<SentencePieceCodec>(text::SentencePieceTokenizer::load(loc.path));
   } else {
-    const std::string &src = model.weights().source();
-    const size_t slash = src.rfind('/');
-    const std::string dir = slash == std::string::npos ? "." : src.substr(0, slash);
-    source = dir + "/tokenizer.json";
-    if (!file_exists(source)) {
-      throw Error(src +
-                  ": this model file holds no tokenizer and there is no tokenizer.json "
-                  "beside it; pass --tokenizer");
-    }
-    codec = std::make_unique<TokenizerCodec>(text::load_tokenizer(source));
+    codec = std::make_unique<TokenizerCodec>(text::load_tokenizer(loc.path));
   }
   if (codec->vocab_size() != model.vocab_size()) {
-    throw Error("tokenizer " + source + " has " + std::to_string(codec->vocab_size()) +
+    throw Error("tokenizer " + loc.path + " has " + std::to_string(codec->vocab_size()) +
                 " tokens but the model's vocabulary has " + std::to_string(model.vocab_size()));
   }
   return codec;
@@ -255,32 +249,10 @@ std::unique_ptr<TokenCodec> load_codec(const models::Model &model, const std::st
 
 std::unique_ptr<text::Tokenizer> tokenizer_for_model(const std::string &model_path,
                                                      const std::string &tokenizer_path) {
-  if (!tokenizer_path.empty()) return text::load_tokenizer(tokenizer_path);
-  struct stat st;
-  const bool is_dir = stat(model_path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-  std::string dir = model_path;
-  if (!is_dir) {
-    const size_t slash = model_path.rfind('/');
-    dir = ends_with(model_path, ".safetensors")
-              ? (slash == std::string::npos ? "." : model_path.substr(0, slash))
-              : std::string();
-  }
-  if (!dir.empty() && file_exists(dir + "/tokenizer.json"))
-    return text::load_tokenizer(dir + "/tokenizer.json");
-  if (!is_dir && file_exists(model_path)) {
-    FILE *f = std::fopen(model_path.c_str(), "rb");
-    char magic[4] = {0, 0, 0, 0};
-    const size_t n = f ? std::fread(magic, 1, 4, f) : 0;
-    if (f) std::fclose(f);
-    if (n == 4 && std::memcmp(magic, "GGUF", 4) == 0) {
-      io::TensorMap g = io::read_gguf(model_path);
-      if (!g.meta_string("tokenizer.ggml.model").empty())
-        return text::sentencepiece_to_pipeline(sentencepiece_proto_from_gguf(g), model_path);
-    }
-  }
-  throw Error(model_path +
-              ": the model has no tokenizer beside it (no tokenizer.json); pass "
-              "--tokenizer FILE");
+  const text::TokenizerLocation loc = text::model_tokenizer(model_path, tokenizer_path);
+  if (!loc.in_gguf) return text::load_tokenizer(loc.path);
+  return text::sentencepiece_to_pipeline(sentencepiece_proto_from_gguf(io::read_gguf(loc.path)),
+                                         loc.path);
 }
 
 }  // namespace loom::generate

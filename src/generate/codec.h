@@ -45,6 +45,9 @@ class TokenizerCodec : public TokenCodec {
   const text::Tokenizer &tokenizer() const { return *tok_; }
 
  private:
+  // Fills bytes_ for the added tokens; returns which ids are added tokens.
+  std::vector<bool> added_token_bytes();
+
   std::unique_ptr<text::Tokenizer> tok_;
   std::vector<std::string> bytes_;  // per id
   bool dummy_prefix_ = false;       // the tokenizer puts a space before the text
@@ -69,17 +72,18 @@ text::SentencePieceTokenizer sentencepiece_from_gguf(const io::TensorMap &gguf);
 // The same model as a SentencePiece proto (for conversion to a tokenizer.json pipeline).
 text::SentencePieceModelProto sentencepiece_proto_from_gguf(const io::TensorMap &gguf);
 
-// The tokenizer of a model file, as a text::Tokenizer: tokenizer_path when given; else
-// tokenizer.json in the model's directory (or beside a .safetensors file); else the SentencePiece
-// vocabulary a GGUF embeds, converted to a tokenizer.json pipeline (so tokens can be added and it
-// can be saved). A model without one is a loom::Error asking for --tokenizer.
+// The tokenizer of a model file, as a text::Tokenizer: tokenizer_path when given, else the one
+// text::find_model_tokenizer finds; a GGUF's own SentencePiece vocabulary is converted to a
+// tokenizer.json pipeline (so tokens can be added and it can be saved). None is a loom::Error
+// asking for --tokenizer.
 std::unique_ptr<text::Tokenizer> tokenizer_for_model(const std::string &model_path,
                                                      const std::string &tokenizer_path);
 
-// tokenizer_path given: a SentencePiece .model or llama2.c .bin (SentencePieceCodec, llama2.c's
-// printing), any other tokenizer file through text::load_tokenizer (TokenizerCodec). Otherwise the
-// model's own: the vocabulary a GGUF embeds, or tokenizer.json in the model's directory. A
-// vocabulary smaller or larger than the model's is an error.
+// The model's codec: tokenizer_path when given, else the one text::find_model_tokenizer finds for
+// the model's file. A SentencePiece .model or llama2.c .bin gives a SentencePieceCodec (llama2.c's
+// printing), a GGUF's own vocabulary too; any other tokenizer file goes through
+// text::load_tokenizer (TokenizerCodec). A vocabulary smaller or larger than the model's is an
+// error.
 std::unique_ptr<TokenCodec> load_codec(const models::Model &model,
                                        const std::string &tokenizer_path);
 

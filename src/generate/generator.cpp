@@ -80,6 +80,51 @@ GenerateResult Generator::generate_ids(std::vector<int32_t> prompt, const Genera
   return res;
 }
 
+namespace {
+
+// logits (at least V) -> log-probabilities (V).
+std::vector<float> log_softmax(const std::vector<float>& logits, int64_t V) {
+  std::vector<float> out(logits.begin(), logits.begin() + V);
+  float mx = *std::max_element(out.begin(), out.end());
+  double s = 0;
+  for (float v : out) s += std::exp(static_cast<double>(v - mx));
+  const float lse = mx + static_cast<float>(std::log(s));
+  for (float& v : out) v -= lse;
+  return out;
+}
+
+struct BeamCandidate {
+  double logprob;
+  size_t beam;
+  int32_t token;
+};
+
+// The best `beams` continuations of every live beam, all together, best first (stable: ties keep
+// beam order, and within a beam lower token ids first).
+std::vector<BeamCandidate> beam_candidates(const std::vector<Beam>& live,
+                                           const std::vector<std::vector<float>>& logprobs,
+                                           int beams, int64_t V) {
+  std::vector<BeamCandidate> cands;
+  const int64_t per_beam = std::min<int64_t>(beams, V);
+  for (size_t b = 0; b < live.size(); ++b) {
+    std::vector<int32_t> idx(static_cast<size_t>(V));
+    for (int32_t i = 0; i < V; ++i) idx[static_cast<size_t>(i)] = i;
+    const auto& lp = logprobs[b];
+    std::partial_sort(idx.begin(), idx.begin() + per_beam, idx.end(), [&](int32_t a, int32_t c) {
+      return lp[a] > lp[c] || (lp[a] == lp[c] && a < c);
+    });
+    for (int64_t k = 0; k < per_beam; ++k)
+      cands.push_back(
+          {live[b].logprob + lp[idx[static_cast<size_t>(k)]], b, idx[static_cast<size_t>(k)]});
+  }
+  std::stable_sort(cands.begin(), cands.end(), [](const BeamCandidate& a, const BeamCandidate& b) {
+    return a.logprob > b.logprob;
+  });
+  return cands;
+}
+
+}  // namespace
+
 std::vector<Beam> beam_search(const models::Model& model, ThreadPool& pool,
                               std::span<const int32_t> prompt, int beams, int64_t max_new,
                               std::span<const int32_t> end_ids, float length_penalty) {
@@ -96,40 +141,11 @@ std::vector<Beam> beam_search(const models::Model& model, ThreadPool& pool,
   sessions.emplace_back(model);
   model.forward(sessions[0], pool, prompt.data(), static_cast<int64_t>(prompt.size()));
   std::vector<Beam> live(1), done;
-  std::vector<std::vector<float>> logprobs(1);
-  auto log_softmax = [&](const std::vector<float>& l) {
-    std::vector<float> out(l.begin(), l.begin() + V);
-    float mx = *std::max_element(out.begin(), out.end());
-    double s = 0;
-    for (float v : out) s += std::exp(static_cast<double>(v - mx));
-    const float lse = mx + static_cast<float>(std::log(s));
-    for (float& v : out) v -= lse;
-    return out;
-  };
-  logprobs[0] = log_softmax(sessions[0].logits());
+  std::vector<std::vector<float>> logprobs{log_softmax(sessions[0].logits(), V)};
   for (int64_t step = 0; step < max_new && !live.empty(); ++step) {
-    struct Cand {
-      double logprob;
-      size_t beam;
-      int32_t token;
-    };
-    std::vector<Cand> cands;
-    for (size_t b = 0; b < live.size(); ++b) {
-      std::vector<int32_t> idx(static_cast<size_t>(V));
-      for (int32_t i = 0; i < V; ++i) idx[static_cast<size_t>(i)] = i;
-      const auto& lp = logprobs[b];
-      std::partial_sort(
-          idx.begin(), idx.begin() + std::min<int64_t>(beams, V), idx.end(),
-          [&](int32_t a, int32_t c) { return lp[a] > lp[c] || (lp[a] == lp[c] && a < c); });
-      for (int k = 0; k < std::min<int64_t>(beams, V); ++k)
-        cands.push_back(
-            {live[b].logprob + lp[idx[static_cast<size_t>(k)]], b, idx[static_cast<size_t>(k)]});
-    }
-    std::stable_sort(cands.begin(), cands.end(),
-                     [](const Cand& a, const Cand& b) { return a.logprob > b.logprob; });
     std::vector<Beam> next_live;
     std::vector<models::Session> next_sessions;
-    for (const Cand& c : cands) {
+    for (const BeamCandidate& c : beam_candidates(live, logprobs, beams, V)) {
       if (static_cast<int>(next_live.size()) >= beams) break;
       Beam nb = live[c.beam];
       nb.logprob = c.logprob;
@@ -144,18 +160,14 @@ std::vector<Beam> beam_search(const models::Model& model, ThreadPool& pool,
       next_sessions.emplace_back(model);
       next_sessions.back().copy_from(sessions[c.beam]);
     }
-    // Stop when the best finished beam beats every live one (scores only fall with length
-    // when length_penalty <= 0 is not used; this is the usual early stop).
     live = std::move(next_live);
     sessions = std::move(next_sessions);
-    if (static_cast<int>(done.size()) >= beams) break;
+    if (static_cast<int>(done.size()) >= beams) break;  // the usual early stop
     logprobs.assign(live.size(), {});
-    if (step + 1 < max_new) {
-      for (size_t b = 0; b < live.size(); ++b) {
-        int32_t t = live[b].tokens.back();
-        model.forward(sessions[b], pool, &t, 1);
-        logprobs[b] = log_softmax(sessions[b].logits());
-      }
+    for (size_t b = 0; b < live.size() && step + 1 < max_new; ++b) {
+      int32_t t = live[b].tokens.back();
+      model.forward(sessions[b], pool, &t, 1);
+      logprobs[b] = log_softmax(sessions[b].logits(), V);
     }
   }
   for (auto& b : live) {

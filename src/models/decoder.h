@@ -89,6 +89,8 @@ class Architecture {
   // Fills what a config built by hand (training from scratch) leaves to the architecture:
   // derived sizes (head_dim, n_kv_heads), the activation, the head tying it requires.
   virtual void normalize(DecoderConfig& c) const = 0;
+  // The LoRA targets a run uses when none are given (LoRA's paper: the attention projections).
+  virtual std::vector<std::string> default_lora_targets() const = 0;
   // Architecture-specific config.json keys (hparams are written generically).
   virtual void write_config(const DecoderConfig& c, nlohmann::ordered_json& j) const = 0;
   // ids -> hidden states after the final norm (rows from Ops::output_rows).

@@ -110,6 +110,8 @@ class Gpt2 final : public Architecture {
     c.tied_head = true;  // GPT2LMHeadModel ties its head
   }
 
+  std::vector<std::string> default_lora_targets() const override { return {"qkv", "o"}; }
+
   void write_config(const DecoderConfig& c, nlohmann::ordered_json& j) const override {
     j["n_ctx"] = c.context_length;
     j["activation_function"] = c.hidden_act.empty() ? "gelu_new" : c.hidden_act;

@@ -108,7 +108,10 @@ class Llama final : public Architecture {
     if (c.head_dim == 0 && c.n_heads > 0) c.head_dim = c.dim / c.n_heads;
     if (c.rope.rot_dim == 0) c.rope.rot_dim = c.head_dim;
     if (c.hidden_act.empty()) c.hidden_act = "silu";
+    if (c.hidden_dim == 0) c.hidden_dim = (8 * c.dim / 3 + 31) / 32 * 32;  // 8/3 d, rounded up
   }
+
+  std::vector<std::string> default_lora_targets() const override { return {"q", "v"}; }
 
   void write_config(const DecoderConfig& c, nlohmann::ordered_json& j) const override {
     if (c.head_dim * c.n_heads != c.dim) j["head_dim"] = c.head_dim;

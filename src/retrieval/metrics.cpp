@@ -9,79 +9,84 @@ namespace loom::retrieval {
 
 namespace {
 
+// One query's ranking against its judgements.
+struct Ranked {
+  std::vector<int> rel;  // judged value of each retrieved document in trec_eval order; -1 unjudged
+  int64_t num_rel = 0;   // documents judged relevant (value >= 1)
+  std::vector<int> gains;  // judged values > 0, descending: the ideal ranking's gains
+};
+
+Ranked rank_query(const std::map<std::string, int>& judged, std::vector<ScoredDoc> docs) {
+  sort_trec(docs);
+  Ranked r;
+  r.rel.resize(docs.size());
+  for (size_t i = 0; i < docs.size(); ++i) {
+    auto it = judged.find(docs[i].docid);
+    r.rel[i] = it == judged.end() ? -1 : it->second;
+  }
+  for (const auto& [d, v] : judged) {
+    if (v >= 1) ++r.num_rel;
+    if (v > 0) r.gains.push_back(v);
+  }
+  std::sort(r.gains.rbegin(), r.gains.rend());
+  return r;
+}
+
+// Relevant documents among the first k retrieved.
+int64_t relevant_in_top(const Ranked& r, size_t k) {
+  int64_t c = 0;
+  for (size_t i = 0; i < std::min(k, r.rel.size()); ++i) c += r.rel[i] >= 1;
+  return c;
+}
+
+double average_precision(const Ranked& r, size_t k) {
+  double sum = 0;
+  int64_t seen = 0;
+  for (size_t i = 0; i < std::min(k, r.rel.size()); ++i) {
+    if (r.rel[i] >= 1) sum += static_cast<double>(++seen) / static_cast<double>(i + 1);
+  }
+  return r.num_rel ? sum / static_cast<double>(r.num_rel) : 0.0;
+}
+
+double ndcg(const Ranked& r, size_t k) {
+  double dcg = 0, idcg = 0;
+  for (size_t i = 0; i < std::min(k, r.rel.size()); ++i) {
+    if (r.rel[i] > 0) dcg += r.rel[i] / std::log2(static_cast<double>(i + 2));
+  }
+  for (size_t i = 0; i < std::min(k, r.gains.size()); ++i) {
+    idcg += r.gains[i] / std::log2(static_cast<double>(i + 2));
+  }
+  return idcg > 0 ? dcg / idcg : dcg;
+}
+
 std::vector<MetricValue> score_query(const std::map<std::string, int>& judged,
                                      std::vector<ScoredDoc> docs, const std::vector<int>& cutoffs) {
-  sort_trec(docs);
-  const size_t n = docs.size();
-  std::vector<int> rel(n);
-  for (size_t i = 0; i < n; ++i) {
-    auto it = judged.find(docs[i].docid);
-    rel[i] = it == judged.end() ? -1 : it->second;
-  }
-  int64_t num_rel = 0;
-  std::vector<int> gains;  // judged values > 0, for the ideal ranking
-  for (const auto& [d, r] : judged) {
-    if (r >= 1) ++num_rel;
-    if (r > 0) gains.push_back(r);
-  }
-  std::sort(gains.rbegin(), gains.rend());
-
+  const Ranked r = rank_query(judged, std::move(docs));
+  const size_t n = r.rel.size();
   std::vector<MetricValue> out;
   out.push_back({"num_ret", static_cast<double>(n)});
-  out.push_back({"num_rel", static_cast<double>(num_rel)});
-  int64_t rel_ret = 0;
-  for (int r : rel) rel_ret += r >= 1;
-  out.push_back({"num_rel_ret", static_cast<double>(rel_ret)});
-
-  // Average precision, full and cut.
-  auto ap_at = [&](size_t k) {
-    double sum = 0;
-    int64_t seen = 0;
-    for (size_t i = 0; i < std::min(k, n); ++i) {
-      if (rel[i] >= 1) sum += static_cast<double>(++seen) / static_cast<double>(i + 1);
-    }
-    return num_rel ? sum / static_cast<double>(num_rel) : 0.0;
-  };
-  out.push_back({"map", ap_at(n)});
+  out.push_back({"num_rel", static_cast<double>(r.num_rel)});
+  out.push_back({"num_rel_ret", static_cast<double>(relevant_in_top(r, n))});
+  out.push_back({"map", average_precision(r, n)});
   for (int k : cutoffs)
-    out.push_back({"map_cut_" + std::to_string(k), ap_at(static_cast<size_t>(k))});
-
-  double rr = 0;
-  size_t first = n;
-  for (size_t i = 0; i < n; ++i) {
-    if (rel[i] >= 1) {
-      rr = 1.0 / static_cast<double>(i + 1);
-      first = i;
-      break;
-    }
-  }
+    out.push_back({"map_cut_" + std::to_string(k), average_precision(r, static_cast<size_t>(k))});
+  const size_t first = static_cast<size_t>(
+      std::find_if(r.rel.begin(), r.rel.end(), [](int v) { return v >= 1; }) - r.rel.begin());
+  const double rr = first < n ? 1.0 / static_cast<double>(first + 1) : 0.0;
   out.push_back({"recip_rank", rr});
-  for (int k : cutoffs) {
+  for (int k : cutoffs)
     out.push_back({"mrr_cut_" + std::to_string(k), first < static_cast<size_t>(k) ? rr : 0.0});
-  }
-  auto rel_in_top = [&](size_t k) {
-    int64_t c = 0;
-    for (size_t i = 0; i < std::min(k, n); ++i) c += rel[i] >= 1;
-    return c;
-  };
   for (int k : cutoffs) {
-    out.push_back({"P_" + std::to_string(k), static_cast<double>(rel_in_top(k)) / k});
+    const double hits = static_cast<double>(relevant_in_top(r, static_cast<size_t>(k)));
+    out.push_back({"P_" + std::to_string(k), hits / k});
   }
   for (int k : cutoffs) {
+    const double hits = static_cast<double>(relevant_in_top(r, static_cast<size_t>(k)));
     out.push_back(
-        {"recall_" + std::to_string(k),
-         num_rel ? static_cast<double>(rel_in_top(k)) / static_cast<double>(num_rel) : 0.0});
+        {"recall_" + std::to_string(k), r.num_rel ? hits / static_cast<double>(r.num_rel) : 0.0});
   }
-  for (int k : cutoffs) {
-    double dcg = 0, idcg = 0;
-    for (size_t i = 0; i < std::min(static_cast<size_t>(k), n); ++i) {
-      if (rel[i] > 0) dcg += rel[i] / std::log2(static_cast<double>(i + 2));
-    }
-    for (size_t i = 0; i < std::min(static_cast<size_t>(k), gains.size()); ++i) {
-      idcg += gains[i] / std::log2(static_cast<double>(i + 2));
-    }
-    out.push_back({"ndcg_cut_" + std::to_string(k), idcg > 0 ? dcg / idcg : dcg});
-  }
+  for (int k : cutoffs)
+    out.push_back({"ndcg_cut_" + std::to_string(k), ndcg(r, static_cast<size_t>(k))});
   return out;
 }
 

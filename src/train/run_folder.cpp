@@ -1,0 +1,83 @@
+#include "train/run_folder.h"
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "core/error.h"
+#include "core/mapped_file.h"
+
+namespace loom::train {
+
+bool path_exists(const std::string& p) {
+  struct stat st;
+  return stat(p.c_str(), &st) == 0;
+}
+
+bool is_folder(const std::string& p) {
+  struct stat st;
+  return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+void make_run_folder(const std::string& dir) {
+  ::mkdir(dir.c_str(), 0755);
+  if (!is_folder(dir)) throw Error(dir + ": cannot create the output directory");
+}
+
+std::string tokenizer_file_name(const std::string& tokenizer_path) {
+  const size_t slash = tokenizer_path.rfind('/');
+  std::string name = slash == std::string::npos ? tokenizer_path : tokenizer_path.substr(slash + 1);
+  if (name.size() > 6 && name.compare(name.size() - 6, 6, ".model") == 0) name = "tokenizer.model";
+  return name;
+}
+
+std::string copy_tokenizer(const std::string& tokenizer_path, const text::Tokenizer& tok,
+                           const std::string& dir) {
+  const std::string name = tokenizer_file_name(tokenizer_path);
+  const std::string dst = dir + "/" + name;
+  if (dst != tokenizer_path) write_file_atomic(dst, read_file(tokenizer_path));
+  if (name != "tokenizer.json" && !path_exists(dir + "/tokenizer.json"))
+    tok.save(dir + "/tokenizer.json");
+  return dst;
+}
+
+void copy_tokenizer_companions(const std::string& init, const std::string& dir) {
+  if (!is_folder(init)) return;
+  for (const char* n : {"tokenizer_config.json", "special_tokens_map.json", "tokenizer.model"}) {
+    const std::string src = init + "/" + n;
+    if (path_exists(src) && !path_exists(dir + "/" + n))
+      write_file_atomic(dir + "/" + n, read_file(src));
+  }
+}
+
+void check_run_record(const std::string& path, const std::string& record,
+                      const std::string& settings, bool missing_ok) {
+  const bool have = path_exists(path);
+  if (!have && missing_ok) return;
+  const std::string prev = have ? read_file(path) : std::string();
+  if (prev == record) return;
+  throw Error(path + ": the run was started with other settings (" +
+              (have ? prev.substr(0, prev.find('\n')) : std::string("no record")) +
+              "); resume with the same flags (" + settings + ")");
+}
+
+std::string log_through_step(const std::string& log_path, int64_t steps_done) {
+  std::ifstream in(log_path);
+  std::string line, kept;
+  while (std::getline(in, line))
+    if (line.rfind("step", 0) == 0 || std::atoll(line.c_str()) <= steps_done) kept += line + "\n";
+  return kept;
+}
+
+nn::LoraConfig lora_config(const std::string& arch, const LoraOptions& lora) {
+  if (lora.rank <= 0) throw Error("LoRA rank " + std::to_string(lora.rank) + ": expected > 0");
+  nn::LoraConfig c;
+  c.rank = lora.rank;
+  c.alpha = lora.alpha ? *lora.alpha : 2.0f * static_cast<float>(lora.rank);
+  c.targets = lora.targets;
+  if (c.targets.empty()) c.targets = models::architecture(arch).default_lora_targets();
+  return c;
+}
+
+}  // namespace loom::train

@@ -1,0 +1,58 @@
+// The run folder both training runs (train/run.h, train/contrastive_run.h) write and resume:
+// the tokenizer files beside the model, the record of what the run trains, log.csv, and the LoRA
+// settings they share.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/causal_lm.h"
+#include "text/tokenizer.h"
+
+namespace loom::train {
+
+bool path_exists(const std::string& p);
+bool is_folder(const std::string& p);
+
+// Creates dir (one level) when missing; a loom::Error naming it when it is not a folder then.
+void make_run_folder(const std::string& dir);
+
+// The name a tokenizer file takes in a model folder: a SentencePiece .model becomes
+// tokenizer.model (Hugging Face's name), other files keep theirs.
+std::string tokenizer_file_name(const std::string& tokenizer_path);
+
+// Copies the tokenizer file into dir under tokenizer_file_name, and, when that is not a
+// tokenizer.json and dir has none, tok saved as dir/tokenizer.json too (so `loom generate
+// --model DIR` finds it by itself). Returns the path written.
+std::string copy_tokenizer(const std::string& tokenizer_path, const text::Tokenizer& tok,
+                           const std::string& dir);
+// The tokenizer companions of a Hugging Face model folder init (tokenizer_config.json,
+// special_tokens_map.json, tokenizer.model) copied into dir where dir has none yet; nothing when
+// init is a file.
+void copy_tokenizer_companions(const std::string& init, const std::string& dir);
+
+// What a run trains, kept beside its checkpoint (which holds values and moments, not the
+// objective or which rows are frozen): written when the run starts, compared on resume. A record
+// at path other than `record` is a loom::Error naming path, quoting the old record's first line
+// and asking for the same flags (`settings` names them); no record at all is one too unless
+// missing_ok.
+void check_run_record(const std::string& path, const std::string& record,
+                      const std::string& settings, bool missing_ok);
+
+// log.csv's lines to keep on resume: header lines and the rows of steps <= steps_done (a run
+// stopped between saves logged steps its checkpoint does not hold). "" when there is no log.
+std::string log_through_step(const std::string& log_path, int64_t steps_done);
+
+// LoRA adapters a run adds: rank > 0; alpha (update scaled by alpha / rank) default 2 * rank;
+// targets default q,v (llama) or qkv,o (gpt2).
+struct LoraOptions {
+  int64_t rank = 8;
+  std::optional<float> alpha;
+  std::vector<std::string> targets;
+};
+// The LoRA settings of a run: the options, or the architecture's default targets.
+nn::LoraConfig lora_config(const std::string& arch, const LoraOptions& lora);
+
+}  // namespace loom::train
