@@ -106,7 +106,7 @@ void Word2Vec::State::init() {
   Rng rng(opt.seed);
   for (int64_t w = 0; w < v; ++w)
     for (int64_t k = 0; k < opt.dim; ++k)
-      syn0[w * stride + k] = (rng.uniform() - 0.5f) / static_cast<float>(opt.dim);
+      syn0[w * stride + k] = (2.0f * rng.uniform() - 1.0f) / static_cast<float>(opt.dim);
   if (opt.negative > 0) {
     syn1neg = zeros(v, stride);
     noise = AliasTable(vocab.counts, opt.ns_exponent);
