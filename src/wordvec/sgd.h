@@ -47,7 +47,7 @@ class Sigmoid {
   }
   float operator()(float x) const {
     if (x >= kMaxExp) return 1.0f;
-    if (x <= -kMaxExp) return 0.0f;
+    if (!(x > -kMaxExp)) return 0.0f;  // also NaN: never index the table with it
     return table_[static_cast<int>((x + kMaxExp) * (kSize / kMaxExp / 2))];
   }
 

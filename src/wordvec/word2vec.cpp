@@ -210,7 +210,9 @@ TrainStats Word2Vec::train(std::string_view text, ThreadPool& pool, const Progre
 TrainStats Word2Vec::train(const EncodedCorpus& c, ThreadPool& pool, const ProgressFn& progress) {
   auto t0 = std::chrono::steady_clock::now();
   if (c.ids.empty()) throw Error("word2vec: no corpus word is in the vocabulary");
-  std::vector<Job> jobs = make_jobs(c, s_->opt.job_words);
+  std::vector<Job> jobs = make_jobs(
+      c, s_->opt.deterministic ? std::min(s_->opt.job_words, kDeterministicJobWords)
+                               : s_->opt.job_words);
   for (int64_t e = 0; e < s_->opt.epochs; ++e) {
     ProgressFn p;
     if (progress) {
