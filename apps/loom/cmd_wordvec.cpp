@@ -2,6 +2,7 @@
 // nearest neighbours. Parsing and printing only; the algorithms live in src/wordvec.
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <cstdio>
 #include <string>
 
@@ -68,17 +69,21 @@ int run_train(const Args& a) {
   wv::Word2Vec model(std::move(vocab), o);
   loom::ThreadPool pool(a.threads());
   loom::Progress bar("word2vec", 0, "words", loom::stderr_is_tty());
+  const std::clock_t cpu0 = std::clock();
   wv::TrainStats st = model.train(file->view(), pool, [&](int64_t done, int64_t total) {
     bar.update(done);
     (void)total;
   });
   bar.finish();
+  const double cpu_s = double(std::clock() - cpu0) / CLOCKS_PER_SEC;
   wv::save_vectors(out, model.vectors(), format);
   if (a.json()) {
     std::printf("{\"vocab\": %lld, \"corpus_words\": %lld, \"vocab_seconds\": %.3f, "
-                "\"train_seconds\": %.3f, \"words_per_second\": %.0f, \"out\": %s}\n",
+                "\"train_seconds\": %.3f, \"train_cpu_seconds\": %.3f, \"words_per_second\": %.0f, "
+                "\"out\": %s}\n",
                 static_cast<long long>(vocab_size), static_cast<long long>(st.raw_words / o.epochs),
-                vocab_s, st.seconds, st.words_per_second(), loom::cli::json_quote(out).c_str());
+                vocab_s, st.seconds, cpu_s, st.words_per_second(),
+                loom::cli::json_quote(out).c_str());
   } else {
     std::printf("vocab %lld words (%.2f s); trained %lld words x %lld epochs in %.2f s, "
                 "%.0f words/s, %d threads%s; wrote %s\n",
