@@ -91,12 +91,12 @@ double AnalogySection::accuracy() const {
   return correct + incorrect == 0 ? kNaN : double(correct) / double(correct + incorrect);
 }
 
-AnalogyResult evaluate_word_analogies(const Vectors& v, std::string_view text,
-                                      const std::string& name, const EvalOptions& opt,
-                                      ThreadPool& pool) {
-  NeighbourSearch search(v, opt.restrict_vocab);
-  auto vocab = ok_vocab(v, search.limit(), opt.case_insensitive);
-  AnalogyResult r;
+namespace {
+
+// Reads sections and questions into r; returns the in-vocabulary questions.
+std::vector<Question> parse_questions(std::string_view text, const std::string& name,
+                                      const std::unordered_map<std::string, int64_t>& vocab,
+                                      const EvalOptions& opt, AnalogyResult& r) {
   std::vector<Question> qs;
   auto lines = lines_of(text);
   for (size_t ln = 0; ln < lines.size(); ++ln) {
@@ -132,6 +132,18 @@ AnalogyResult evaluate_word_analogies(const Vectors& v, std::string_view text,
     q.a = rows[0], q.b = rows[1], q.c = rows[2];
     qs.push_back(std::move(q));
   }
+  return qs;
+}
+
+}  // namespace
+
+AnalogyResult evaluate_word_analogies(const Vectors& v, std::string_view text,
+                                      const std::string& name, const EvalOptions& opt,
+                                      ThreadPool& pool) {
+  NeighbourSearch search(v, opt.restrict_vocab);
+  AnalogyResult r;
+  const std::vector<Question> qs =
+      parse_questions(text, name, ok_vocab(v, search.limit(), opt.case_insensitive), opt, r);
   const int64_t d = v.dim();
   std::vector<float> queries(qs.size() * static_cast<size_t>(d));
   std::vector<std::vector<int64_t>> exclude(qs.size());
@@ -142,6 +154,7 @@ AnalogyResult evaluate_word_analogies(const Vectors& v, std::string_view text,
   }
   auto found = search.search(queries.data(), static_cast<int64_t>(qs.size()), 5, exclude, pool);
   for (size_t i = 0; i < qs.size(); ++i) {
+    // gensim: the first of the 5 answers that is not a question word; if none, the last one.
     std::string predicted;
     bool have = false;
     for (const Neighbour& n : found[i]) {
