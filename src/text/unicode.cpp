@@ -116,6 +116,27 @@ void append_lowercase(std::string& out, char32_t c) {
   }
 }
 
+std::string to_upper(std::string_view s) {
+  bool ascii = true;
+  for (char c : s) ascii = ascii && static_cast<unsigned char>(c) < 0x80;
+  if (ascii) {
+    std::string out(s);
+    for (char& c : out)
+      if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+    return out;
+  }
+  icu::UnicodeString u;
+  for (size_t i = 0; i < s.size();) {
+    Utf8Char ch = utf8_next(s, i);
+    u.append(UChar32(ch.cp));
+    i += ch.len;
+  }
+  u.toUpper(icu::Locale::getRoot());
+  std::string out;
+  u.toUTF8String(out);
+  return out;
+}
+
 namespace {
 
 const icu::Normalizer2* normalizer_for(NormForm form) {

@@ -57,6 +57,9 @@ bool is_bert_punctuation(char32_t c);  // ASCII punctuation or P*
 
 // Full lowercase mapping of one char (Rust's char::to_lowercase, no context), appended as UTF-8.
 void append_lowercase(std::string& out, char32_t c);
+// Full uppercase mapping of a whole string without locale (Python's str.upper(): "straße" ->
+// "STRASSE"); an invalid byte becomes U+FFFD.
+std::string to_upper(std::string_view s);
 
 enum class NormForm { kNFC, kNFD, kNFKC, kNFKD };
 // Normalizes UTF-8 text; invalid bytes become U+FFFD first.
