@@ -6,7 +6,7 @@ Convention of src/adapt/report.h: each line is one document; ids = [BOS=1] + sp.
 context (512) is cut into windows [s, s + 512) with s = 0, 511, 1022, ... (overlap of one token),
 each run from an empty cache, position k of a window predicting token k + 1. Bits = -log2 p.
 Bytes = the line's UTF-8 bytes; words = runs of bytes other than space, \\t, \\r, \\v, \\f.
-The forward pass is tests/reference/infer_ppl.py's (PyTorch float64, llama2.c conventions).
+The forward pass is infer_ppl.py's (common/ref_models.py, float64, llama2.c conventions).
 Documents: held-out FOLDOC entries (1-based line numbers divisible by 10) 1..40, and every line
 of the TinyStories sample. Writes tests/reference/adapt_report.json.
 

@@ -13,11 +13,14 @@ Run: /usr/bin/python3 tests/reference/contrastive_golden.py -> tests/reference/c
 """
 import json
 import os
+import sys
 
 import torch
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from common import ref_models as rm  # noqa: E402
 B, M, C = 5, 3, 12
 
 
@@ -26,12 +29,7 @@ def info_nce(q, p, n, tau, symmetric, normalize=True):
         q, p = F.normalize(q, dim=-1), F.normalize(p, dim=-1)
         n = F.normalize(n, dim=-1) if n is not None else None
     docs = torch.cat([p, n]) if n is not None else p
-    s = q @ docs.T / tau
-    labels = torch.arange(q.shape[0])
-    loss = F.cross_entropy(s, labels)
-    if symmetric:
-        loss = 0.5 * loss + 0.5 * F.cross_entropy(s[:, :q.shape[0]].T, labels)
-    return loss
+    return rm.info_nce(q, docs, q.shape[0], tau, symmetric)
 
 
 def main():

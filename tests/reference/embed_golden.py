@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Embedding golden for tests/embed/embedder_test.cpp and tests/cli/embed.sh.
 
-Model: stories260K.bin through the PyTorch forward of infer_ppl.py (float64), stopping at the
+Model: stories260K.bin through common/ref_models.py's Llama (float64, as infer_ppl.py), stopping at the
 final RMSNorm (the hidden states an embedder pools). Tokenisation: python sentencepiece with
 tok512.model, BOS (id 1) prepended: ids = [1] + sp.encode(text).
 Pooling over all tokens, BOS included (as sentence-transformers pools every attended token):
@@ -10,7 +10,6 @@ Matryoshka: the first 16 values of the mean pool, re-normalised.
 Run: /usr/bin/python3 tests/reference/embed_golden.py [DATA_DIR]  -> tests/reference/embed_golden.json
 """
 import json
-import math
 import os
 import sys
 
@@ -19,7 +18,8 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import infer_ppl  # noqa: E402  (load_bin, rms, rope_interleaved)
+import infer_ppl  # noqa: E402  (load_bin)
+from common import ref_models as rm  # noqa: E402
 
 DATA = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "..", "shared", "data")
 TEXTS = ["Once upon a time, there was a little girl named Lily.",
@@ -30,23 +30,8 @@ TEXTS = ["Once upon a time, there was a little girl named Lily.",
 
 
 def hidden(cfg, w, ids):
-    dim, hidden_dim, L, H, KV, vocab, seq = cfg
-    hd, n = dim // H, len(ids)
-    x = w["emb"][ids]
-    pos = torch.arange(n, dtype=torch.float64)
-    mask = torch.triu(torch.full((n, n), float("-inf"), dtype=torch.float64), 1)
-    for l in range(L):
-        h = infer_ppl.rms(x, w["rms_att"][l])
-        q = (h @ w["wq"][l].T).view(n, H, hd).transpose(0, 1)
-        k = (h @ w["wk"][l].T).view(n, KV, hd).transpose(0, 1)
-        v = (h @ w["wv"][l].T).view(n, KV, hd).transpose(0, 1)
-        q, k = infer_ppl.rope_interleaved(q, pos, hd), infer_ppl.rope_interleaved(k, pos, hd)
-        k, v = k.repeat_interleave(H // KV, 0), v.repeat_interleave(H // KV, 0)
-        a = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(hd) + mask, -1) @ v
-        x = x + a.transpose(0, 1).reshape(n, dim) @ w["wo"][l].T
-        h = infer_ppl.rms(x, w["rms_ffn"][l])
-        x = x + (torch.nn.functional.silu(h @ w["w1"][l].T) * (h @ w["w3"][l].T)) @ w["w2"][l].T
-    return infer_ppl.rms(x, w["rms_final"])  # (n, dim)
+    """ids (T) -> the final RMSNorm's output (T, dim)."""
+    return rm.llama_hidden(w, cfg, ids, interleaved=True)
 
 
 def unit(v):

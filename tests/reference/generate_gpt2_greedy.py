@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Golden for tests/generate/tokenizer_codec_test.cpp: greedy continuation of the random-weight
 GPT-2 (and Llama: GQA, untied head) of tests/reference/infer_models (gpt2_hf, llama_hf, written by infer_models.py),
-computed with that script's hand-written GPT2LMHeadModel / LlamaForCausalLM forward in PyTorch (float64): at each
+computed with common/ref_models.py's GPT2LMHeadModel / LlamaForCausalLM forward (float64): at each
 step the full sequence is run again and the argmax of the last position's logits is appended.
 Writes tests/reference/generate_gpt2_greedy.json.
 
@@ -9,31 +9,16 @@ Writes tests/reference/generate_gpt2_greedy.json.
 """
 import json
 import os
-import struct
 import sys
 
-import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import infer_models  # noqa: E402  (GPT2 config and gpt2_forward)
+from common.golden_io import read_safetensors  # noqa: E402
 
 PROMPTS = [[50, 3, 17], [1, 5, 9, 13, 2, 40]]
-
-
-def read_safetensors(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    w = {}
-    for name, e in header.items():
-        if name == "__metadata__":
-            continue
-        b, en = e["data_offsets"]
-        a = np.frombuffer(raw[8 + n + b:8 + n + en], dtype=np.float32).reshape(e["shape"])
-        w[name] = torch.from_numpy(a.copy()).double()
-    return w
 
 
 def main():

@@ -8,17 +8,19 @@ Writes, under tests/reference/infer_models/:
   gpt2_hf/{model.safetensors,config.json}    GPT2LMHeadModel names, Conv1D weights stored (in, out)
   gpt2.gguf                                   GGUF gpt2 names, weights (out, in)
   logits.json                                 PyTorch float64 logits (n, vocab) for a few prompts
-The forward passes are written out here (no transformers package); HF conventions throughout.
-The GGUF and safetensors files are written by hand (struct / JSON header), no gguf package.
+The forward passes are common/ref_models.py's (no transformers package); HF conventions
+throughout. The GGUF and safetensors files are written by common/golden_io.py (no gguf package).
 Run: /usr/bin/python3 tests/reference/infer_models.py
 """
 import json
-import math
 import os
-import struct
+import sys
 
-import numpy as np
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import ref_models as rm  # noqa: E402
+from common.golden_io import write_gguf, write_safetensors  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "infer_models")
 PROMPTS = [[1, 5, 9, 13, 2, 40, 33, 7], [3, 3, 3], [60, 0, 17, 42, 8, 21, 11, 59, 30, 4, 12]]
@@ -26,53 +28,6 @@ PROMPTS = [[1, 5, 9, 13, 2, 40, 33, 7], [3, 3, 3], [60, 0, 17, 42, 8, 21, 11, 59
 LLAMA = dict(vocab=61, dim=32, heads=4, kv_heads=2, hidden=64, layers=2, ctx=64, eps=1e-5,
              theta=10000.0)
 GPT2 = dict(vocab=61, dim=32, heads=4, hidden=128, layers=2, ctx=16, eps=1e-5)
-
-
-# ---------------------------------------------------------------- file writers
-def write_safetensors(path, tensors):
-    header, blobs, off = {}, [], 0
-    for name, t in tensors.items():
-        a = np.ascontiguousarray(t.detach().numpy().astype(np.float32))
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + a.nbytes]}
-        blobs.append(a.tobytes())
-        off += a.nbytes
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-
-
-def gguf_str(s):
-    b = s.encode()
-    return struct.pack("<Q", len(b)) + b
-
-
-def gguf_kv(key, value):
-    out = gguf_str(key)
-    if isinstance(value, str):
-        return out + struct.pack("<I", 8) + gguf_str(value)
-    if isinstance(value, float):
-        return out + struct.pack("<If", 6, value)
-    return out + struct.pack("<II", 4, value)  # uint32
-
-
-def write_gguf(path, meta, tensors, align=32):
-    """tensors: name -> float32 array in our (outermost-first) shape; written as F32."""
-    head = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(meta))
-    for k, v in meta.items():
-        head += gguf_kv(k, v)
-    data, off = b"", 0
-    for name, t in tensors.items():
-        a = np.ascontiguousarray(t.detach().numpy().astype(np.float32))
-        dims = list(reversed(a.shape))
-        head += gguf_str(name) + struct.pack("<I", len(dims)) + b"".join(struct.pack("<Q", d) for d in dims)
-        head += struct.pack("<IQ", 0, off)
-        pad = (-a.nbytes) % align
-        data += a.tobytes() + b"\0" * pad
-        off += a.nbytes + pad
-    head += b"\0" * ((-len(head)) % align)
-    with open(path, "wb") as f:
-        f.write(head + data)
 
 
 # ---------------------------------------------------------------- Llama
@@ -97,49 +52,21 @@ def llama_weights(g):
     return w
 
 
-def rms(x, w, eps):
-    return x / torch.sqrt((x * x).mean(-1, keepdim=True) + eps) * w
-
-
-def rotate_half(x):
-    h = x.shape[-1] // 2
-    return torch.cat([-x[..., h:], x[..., :h]], dim=-1)
-
-
 def llama_forward(w, ids, c=None, inv_freq=None):
     """c: the config (default LLAMA); inv_freq: RoPE inverse frequencies (default from theta)."""
-    c = c or LLAMA
-    hd, n = c["dim"] // c["heads"], len(ids)
-    x = w["model.embed_tokens.weight"][ids]
-    inv = 1.0 / (c["theta"] ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
-    if inv_freq is not None:
-        inv = inv_freq
-    ang = torch.arange(n, dtype=torch.float64)[:, None] * inv[None, :]
-    cos, sin = torch.cat([ang.cos()] * 2, -1), torch.cat([ang.sin()] * 2, -1)
-    mask = torch.triu(torch.full((n, n), float("-inf"), dtype=torch.float64), 1)
-    for l in range(c["layers"]):
-        p = f"model.layers.{l}."
-        h = rms(x, w[p + "input_layernorm.weight"], c["eps"])
-        q = (h @ w[p + "self_attn.q_proj.weight"].T).view(n, c["heads"], hd).transpose(0, 1)
-        k = (h @ w[p + "self_attn.k_proj.weight"].T).view(n, c["kv_heads"], hd).transpose(0, 1)
-        v = (h @ w[p + "self_attn.v_proj.weight"].T).view(n, c["kv_heads"], hd).transpose(0, 1)
-        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
-        rep = c["heads"] // c["kv_heads"]
-        k, v = k.repeat_interleave(rep, 0), v.repeat_interleave(rep, 0)
-        a = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(hd) + mask, -1) @ v
-        x = x + a.transpose(0, 1).reshape(n, -1) @ w[p + "self_attn.o_proj.weight"].T
-        h = rms(x, w[p + "post_attention_layernorm.weight"], c["eps"])
-        g = torch.nn.functional.silu(h @ w[p + "mlp.gate_proj.weight"].T)
-        x = x + (g * (h @ w[p + "mlp.up_proj.weight"].T)) @ w[p + "mlp.down_proj.weight"].T
-    return rms(x, w["model.norm.weight"], c["eps"]) @ w["lm_head.weight"].T
+    return rm.llama_logits(w, llama_config(c or LLAMA), ids, inv_freq=inv_freq)
+
+
+def llama_config(c):
+    return rm.Config(vocab=c["vocab"], dim=c["dim"], layers=c["layers"], heads=c["heads"],
+                     kv_heads=c["kv_heads"], hidden=c["hidden"], eps=c["eps"], theta=c["theta"],
+                     ctx=c["ctx"])
 
 
 def llama_to_gguf(w, c=None):
     c = c or LLAMA
 
-    def permute(t, heads):  # HF half-split rows -> interleaved pairs (llama.cpp convert)
-        return t.reshape(heads, 2, t.shape[0] // heads // 2, t.shape[1]).swapaxes(1, 2).reshape(t.shape)
-
+    permute = rm.half_split_to_interleaved  # as llama.cpp's converter does
     g = {"token_embd.weight": w["model.embed_tokens.weight"]}
     for l in range(c["layers"]):
         p, b = f"model.layers.{l}.", f"blk.{l}."
@@ -182,28 +109,11 @@ def gpt2_weights(g):
     return w
 
 
-def ln(x, w, b, eps):
-    return torch.nn.functional.layer_norm(x, (x.shape[-1],), w, b, eps)
-
-
 def gpt2_forward(w, ids):
     c = GPT2
-    d, H, n = c["dim"], c["heads"], len(ids)
-    hd = d // H
-    x = w["transformer.wte.weight"][ids] + w["transformer.wpe.weight"][:n]
-    mask = torch.triu(torch.full((n, n), float("-inf"), dtype=torch.float64), 1)
-    for l in range(c["layers"]):
-        p = f"transformer.h.{l}."
-        h = ln(x, w[p + "ln_1.weight"], w[p + "ln_1.bias"], c["eps"])
-        qkv = h @ w[p + "attn.c_attn.weight"] + w[p + "attn.c_attn.bias"]
-        q, k, v = (t.view(n, H, hd).transpose(0, 1) for t in qkv.split(d, -1))
-        a = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(hd) + mask, -1) @ v
-        x = x + a.transpose(0, 1).reshape(n, d) @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
-        h = ln(x, w[p + "ln_2.weight"], w[p + "ln_2.bias"], c["eps"])
-        f = torch.nn.functional.gelu(h @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"], approximate="tanh")
-        x = x + f @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
-    x = ln(x, w["transformer.ln_f.weight"], w["transformer.ln_f.bias"], c["eps"])
-    return x @ w["transformer.wte.weight"].T
+    return rm.gpt2_logits(w, rm.Config(vocab=c["vocab"], dim=c["dim"], layers=c["layers"],
+                                       heads=c["heads"], hidden=c["hidden"], eps=c["eps"],
+                                       ctx=c["ctx"]), ids)
 
 
 def gpt2_to_gguf(w):

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Perplexity golden for tests/eval/perplexity_test.cpp and tests/cli/generate_eval.sh.
 
-Model: stories260K.bin (llama2.c legacy format) loaded into a PyTorch forward written here
+Model: stories260K.bin (llama2.c legacy format) run through common/ref_models.py's Llama
 (float64; RMSNorm eps 1e-5, interleaved-pair RoPE theta 10000, GQA, SwiGLU, tied head).
 Tokenisation: python sentencepiece with tok512.model on the WHOLE file as one string (bytes kept
 as they are, CRLF included), BOS (id 1) prepended: ids = [1] + sp.encode(text).
@@ -17,9 +17,11 @@ import os
 import struct
 import sys
 
-import numpy as np
 import sentencepiece as spm
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import ref_models as rm  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
@@ -30,60 +32,15 @@ CASES = [("corpora/tinystories/tinystories_sample.txt", 512, 512),
 
 
 def load_bin(path):
-    raw = open(path, "rb").read()
-    dim, hidden, L, H, KV, vocab, seq = struct.unpack("<7i", raw[:28])
-    a = np.frombuffer(raw[28:], dtype=np.float32).astype(np.float64)
-    hd = dim // H
-    o = 0
-
-    def take(*shape):
-        nonlocal o
-        n = int(np.prod(shape))
-        t = torch.from_numpy(a[o:o + n].reshape(shape).copy())
-        o += n
-        return t
-    w = {"emb": take(abs(vocab), dim), "rms_att": take(L, dim), "wq": take(L, dim, dim),
-         "wk": take(L, KV * hd, dim), "wv": take(L, KV * hd, dim), "wo": take(L, dim, dim),
-         "rms_ffn": take(L, dim), "w1": take(L, hidden, dim), "w2": take(L, dim, hidden),
-         "w3": take(L, hidden, dim), "rms_final": take(dim)}
-    assert vocab > 0  # tied
-    return (dim, hidden, L, H, KV, vocab, seq), w
-
-
-def rms(x, w):
-    return x / torch.sqrt((x * x).mean(-1, keepdim=True) + 1e-5) * w
-
-
-def rope_interleaved(x, pos, hd):
-    # x (heads, n, hd): pairs (2i, 2i+1) rotate by pos * 10000^(-2i/hd)
-    freq = 1.0 / (10000.0 ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
-    ang = pos[:, None] * freq[None, :]
-    c, s = ang.cos(), ang.sin()
-    a, b = x[..., 0::2], x[..., 1::2]
-    out = torch.empty_like(x)
-    out[..., 0::2] = a * c - b * s
-    out[..., 1::2] = a * s + b * c
-    return out
+    """stories260K.bin -> (Config, HF-named float64 weights; q/k rows in llama2.c's order)."""
+    c, w = rm.read_llama2c(path)
+    assert w["lm_head.weight"] is w["model.embed_tokens.weight"]  # tied
+    return c, w
 
 
 def forward(cfg, w, ids):
-    dim, hidden, L, H, KV, vocab, seq = cfg
-    hd, n = dim // H, len(ids)
-    x = w["emb"][ids]
-    pos = torch.arange(n, dtype=torch.float64)
-    mask = torch.triu(torch.full((n, n), float("-inf"), dtype=torch.float64), 1)
-    for l in range(L):
-        h = rms(x, w["rms_att"][l])
-        q = (h @ w["wq"][l].T).view(n, H, hd).transpose(0, 1)
-        k = (h @ w["wk"][l].T).view(n, KV, hd).transpose(0, 1)
-        v = (h @ w["wv"][l].T).view(n, KV, hd).transpose(0, 1)
-        q, k = rope_interleaved(q, pos, hd), rope_interleaved(k, pos, hd)
-        k, v = k.repeat_interleave(H // KV, 0), v.repeat_interleave(H // KV, 0)
-        a = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(hd) + mask, -1) @ v
-        x = x + a.transpose(0, 1).reshape(n, dim) @ w["wo"][l].T
-        h = rms(x, w["rms_ffn"][l])
-        x = x + (torch.nn.functional.silu(h @ w["w1"][l].T) * (h @ w["w3"][l].T)) @ w["w2"][l].T
-    return rms(x, w["rms_final"]) @ w["emb"].T
+    """ids (T) -> logits (T, vocab): llama2.c conventions, interleaved-pair RoPE."""
+    return rm.llama_logits(w, cfg, ids, interleaved=True)
 
 
 def perplexity(cfg, w, ids, window, stride):

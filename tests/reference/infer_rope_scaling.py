@@ -8,17 +8,20 @@ infer_models.py with theta 500 and
               `rope_freqs.weight` tensor as llama.cpp's converter writes them
   linear_hf/  config.json rope_scaling {type linear, factor 4}
   rope_scaling_logits.json  PyTorch float64 logits for the prompts of infer_models.py
-The inverse frequencies follow Hugging Face's _compute_llama3_parameters (written out here; the
-transformers package is not installed) and linear scaling's inv_freq / factor.
+The inverse frequencies are common/ref_models.py's (Hugging Face's _compute_llama3_parameters
+written out; the transformers package is not installed) and linear scaling's inv_freq / factor.
 Run: /usr/bin/python3 tests/reference/infer_rope_scaling.py
 """
 import json
-import math
 import os
+import sys
 
 import torch
 
-import infer_models as im
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import infer_models as im  # noqa: E402
+from common import ref_models as rm  # noqa: E402
+from common.golden_io import write_gguf, write_safetensors  # noqa: E402
 
 OUT = im.OUT
 CFG = dict(im.LLAMA, theta=500.0)
@@ -27,26 +30,13 @@ LLAMA3 = dict(rope_type="llama3", factor=8.0, low_freq_factor=1.0, high_freq_fac
 
 
 def base_inv(c):
-    hd = c["dim"] // c["heads"]
-    return 1.0 / (c["theta"] ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
+    return rm.rope_inv_freq(c["theta"], c["dim"] // c["heads"])
 
 
 def llama3_inv(c, s):
-    inv = base_inv(c)
-    low_wavelen = s["original_max_position_embeddings"] / s["low_freq_factor"]
-    high_wavelen = s["original_max_position_embeddings"] / s["high_freq_factor"]
-    out = []
-    for f in inv.tolist():
-        wavelen = 2 * math.pi / f
-        if wavelen < high_wavelen:
-            out.append(f)
-        elif wavelen > low_wavelen:
-            out.append(f / s["factor"])
-        else:
-            smooth = (s["original_max_position_embeddings"] / wavelen - s["low_freq_factor"]) / (
-                s["high_freq_factor"] - s["low_freq_factor"])
-            out.append((1 - smooth) * f / s["factor"] + smooth * f)
-    return torch.tensor(out, dtype=torch.float64)
+    return rm.rope_inv_freq_llama3(c["theta"], c["dim"] // c["heads"], s["factor"],
+                                   s["low_freq_factor"], s["high_freq_factor"],
+                                   s["original_max_position_embeddings"])
 
 
 def hf_config(c, scaling):
@@ -67,12 +57,12 @@ def main():
     assert set(bands) == {"kept", "blended", "slowed"}, bands
     for name, scaling in (("llama3_hf", LLAMA3), ("linear_hf", {"type": "linear", "factor": 4.0})):
         os.makedirs(os.path.join(OUT, name), exist_ok=True)
-        im.write_safetensors(os.path.join(OUT, name, "model.safetensors"), w)
+        write_safetensors(os.path.join(OUT, name, "model.safetensors"), w)
         with open(os.path.join(OUT, name, "config.json"), "w") as f:
             json.dump(hf_config(CFG, scaling), f, indent=1)
     meta, t = im.llama_to_gguf(w, CFG)
     t["rope_freqs.weight"] = (base_inv(CFG) / inv3).float().double()  # divisors, as llama.cpp
-    im.write_gguf(os.path.join(OUT, "llama3.gguf"), meta, t)
+    write_gguf(os.path.join(OUT, "llama3.gguf"), meta, t)
     logits = {"prompts": im.PROMPTS,
               "llama3": [im.llama_forward(w, p, CFG, inv3).flatten().tolist() for p in im.PROMPTS],
               "linear": [im.llama_forward(w, p, CFG, base_inv(CFG) / 4.0).flatten().tolist()
