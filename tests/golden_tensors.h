@@ -1,5 +1,6 @@
-// Reads the tensor goldens tests/reference/train_golden.py and train_lora_golden.py write:
-// STEM.bin (float32 values) and STEM.txt (lines "name offset count", in floats, and
+// Reads the tensor goldens of tests/reference (nn/train_golden.py, train/train_lora_golden.py,
+// train/contrastive_model_golden.py; written by common/golden_io.py's TensorGolden):
+// DIR/STEM.bin (float32 values) and DIR/STEM.txt (lines "name offset count", in floats, and
 // "config key value"). Shared by the nn and train tests.
 #pragma once
 
@@ -28,10 +29,11 @@ struct Golden {
   }
 };
 
-inline Golden load_golden(const std::string& stem) {
+// dir: the folder under tests/reference ("nn", "train").
+inline Golden load_golden(const std::string& dir, const std::string& stem) {
   Golden g;
-  const std::string bin = read_file(golden_path(stem + ".bin"));
-  std::ifstream idx(golden_path(stem + ".txt"));
+  const std::string bin = read_file(golden_path(dir + "/" + stem + ".bin"));
+  std::ifstream idx(golden_path(dir + "/" + stem + ".txt"));
   EXPECT_TRUE(idx.good()) << "missing golden " << stem;
   std::string line;
   while (std::getline(idx, line)) {

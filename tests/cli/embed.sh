@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # `loom embed` on stories260K: text lines and JSONL in, .npy + ids out; the mean-pooled vectors
-# equal the PyTorch golden (tests/reference/embed_golden.py) within 1e-4; --dims, --max-tokens,
+# equal the PyTorch golden (tests/reference/embed/embed_golden.py) within 1e-4; --dims, --max-tokens,
 # pooling read from a sentence-transformers layout beside the model; bad JSONL named by line.
 set -u
 fail() { echo "FAIL: $*"; exit 1; }
 M="${LOOM_DATA:-$LOOM_SOURCE_DIR/../shared/data}/models/stories260K"
-G="$LOOM_SOURCE_DIR/tests/reference/embed_golden.json"
+G="$LOOM_SOURCE_DIR/tests/reference/embed/embed_golden.json"
 [ -f "$M/stories260K.bin" ] || fail "missing $M (set LOOM_DATA)"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 /usr/bin/python3 - "$G" "$tmp" <<'PY' || fail "python3 unavailable"
@@ -54,7 +54,7 @@ ln -s "$M/stories260K.gguf" "$tmp/st2/model.gguf"
 grep -q "weighted-mean pooling (model files), not normalised" "$tmp/err" || fail "saved config: $(cat "$tmp/err")"
 cmp -s "$tmp/e.npy" "$tmp/f.npy" || fail "saved config gives other vectors"
 # A safetensors model folder: its tokenizer.json is found without --tokenizer.
-H="$LOOM_SOURCE_DIR/tests/reference/infer_models/llama_hf"
+H="$LOOM_SOURCE_DIR/tests/reference/models/infer_models/llama_hf"
 mkdir -p "$tmp/hf" && ln -s "$H/config.json" "$H/model.safetensors" "$tmp/hf/"
 cat > "$tmp/hf/tokenizer.json" <<'JSON'
 {"version": "1.0", "added_tokens": [], "normalizer": {"type": "Lowercase"},

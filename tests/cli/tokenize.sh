@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # `loom tokenize` scripting contract on real data: one line of ids per input line, no special
 # tokens unless --add-special, ids identical to the committed Hugging Face goldens
-# (tests/reference/hf_goldens, written by hf_tokenizers_golden.js). Plus tokenizer info/add-tokens.
+# (tests/reference/text/hf_goldens, written by hf_tokenizers_golden.js). Plus tokenizer info/add-tokens.
 set -u
 fail() { echo "FAIL: $*"; exit 1; }
 DATA=${LOOM_DATA:-$LOOM_SOURCE_DIR/../shared/data}
-GOLD=$LOOM_SOURCE_DIR/tests/reference/hf_goldens
+GOLD=$LOOM_SOURCE_DIR/tests/reference/text/hf_goldens
 TOK=$DATA/tokenizers
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

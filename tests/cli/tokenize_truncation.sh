@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # `loom tokenize` truncation / padding flags give Hugging Face's ids (goldens from
-# tests/reference/hf_trunc_pad_golden.js, where the same settings sit in BERT's tokenizer.json),
+# tests/reference/text/hf_trunc_pad_golden.js, where the same settings sit in BERT's tokenizer.json),
 # and bad flags fail with one line.
 set -u
 fail() { echo "FAIL: $*"; exit 1; }
 DATA=${LOOM_DATA:-$LOOM_SOURCE_DIR/../shared/data}
-GOLD=$LOOM_SOURCE_DIR/tests/reference/hf_goldens/truncation_padding.json
+GOLD=$LOOM_SOURCE_DIR/tests/reference/text/hf_goldens/truncation_padding.json
 BERT=$DATA/tokenizers/bert-base-uncased/tokenizer.json
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # A Unigram tokenizer.json (model Unigram, normalizer Precompiled + Strip + Replace, Metaspace):
-# tests/reference/sp_unigram1k.tokenizer.json, converted from spm_train's sp_unigram1k.model by
-# tests/reference/sp_unigram_json.py as HF's SpmConverter does. On every line of every corpus,
+# tests/reference/text/sp_unigram1k.tokenizer.json, converted from spm_train's sp_unigram1k.model by
+# tests/reference/text/sp_unigram_json.py as HF's SpmConverter does. On every line of every corpus,
 # `loom tokenize` gives the ids Hugging Face tokenizers gives on the same file (goldens
 # hf_goldens/unigram1k__*.json); the file saved back by Loom gives them too.
 set -u
 fail() { echo "FAIL: $*"; exit 1; }
 DATA=${LOOM_DATA:-$LOOM_SOURCE_DIR/../shared/data}
-REF=$LOOM_SOURCE_DIR/tests/reference
+REF=$LOOM_SOURCE_DIR/tests/reference/text
 GOLD=$REF/hf_goldens
 TOK=$REF/sp_unigram1k.tokenizer.json
 tmp=$(mktemp -d)

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # `loom tokenizer train --type bpe|wordpiece` writes a tokenizer.json that Loom loads and that gives
 # the ids Hugging Face tokenizers gives on the same file (goldens written by
-# tests/reference/hf_train_golden.js, which trains with the same flags and loads the result with
+# tests/reference/text/hf_train_golden.js, which trains with the same flags and loads the result with
 # HF's Tokenizer.fromFile); also with --add-special, after a save/reload, and on bad flags.
 set -u
 fail() { echo "FAIL: $*"; exit 1; }
 DATA=${LOOM_DATA:-$LOOM_SOURCE_DIR/../shared/data}
-GOLD=$LOOM_SOURCE_DIR/tests/reference/hf_goldens
+GOLD=$LOOM_SOURCE_DIR/tests/reference/text/hf_goldens
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

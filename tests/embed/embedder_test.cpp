@@ -35,7 +35,7 @@ Stories load_stories(const std::string& model_file = "stories260K.bin") {
 }
 
 nlohmann::json golden() {
-  return nlohmann::json::parse(read_file(test::golden_path("embed_golden.json")));
+  return nlohmann::json::parse(read_file(test::golden_path("embed/embed_golden.json")));
 }
 
 void expect_near(const float* got, const nlohmann::json& want, double tol,

@@ -1,7 +1,7 @@
 // Generation with any text::Tokenizer (TokenizerCodec): byte-level BPE (GPT-2), the tokenizer.json
 // of a converted SentencePiece model, streaming that never splits a UTF-8 character, and greedy
 // continuations of the random-weight GPT-2 and Llama reference models against PyTorch
-// (tests/reference/generate_gpt2_greedy.py).
+// (tests/reference/generate/generate_gpt2_greedy.py).
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -30,7 +30,7 @@ class IdsOnlyCodec : public TokenCodec {
 };
 
 TEST(TokenizerCodec, GreedyContinuationsMatchPyTorch) {
-  auto g = nlohmann::json::parse(read_file(test::golden_path("generate_gpt2_greedy.json")));
+  auto g = nlohmann::json::parse(read_file(test::golden_path("generate/generate_gpt2_greedy.json")));
   ThreadPool pool(1);
   for (const char* key : {"gpt2", "llama"}) {
     auto model = models::load_model(test::golden_path(g[key]["model"].get<std::string>()));

@@ -120,7 +120,7 @@ size_t info_after_name(const std::string& bytes, const std::string& name) {
 }
 
 TEST(Gguf, CorruptedFieldsAreNamed) {
-  std::string good = read_file(test::golden_path("infer_models/llama.gguf"));
+  std::string good = read_file(test::golden_path("models/infer_models/llama.gguf"));
   auto check = [&](std::string bytes, const char* want) {
     std::string p = temp_file("bad.gguf", bytes);
     std::string msg = error_of([&] { read_gguf(p); });
@@ -168,7 +168,7 @@ TEST(Gguf, CorruptedFieldsAreNamed) {
 }
 
 TEST(Safetensors, RoundTripAndConfig) {
-  TensorMap m = read_safetensors(test::golden_path("infer_models/llama_hf/model.safetensors"));
+  TensorMap m = read_safetensors(test::golden_path("models/infer_models/llama_hf/model.safetensors"));
   EXPECT_EQ(m.meta_int("config.num_key_value_heads"), 2);
   EXPECT_NE(error_of([&] { m.meta_string("config.architectures"); }).find("not a string"),
             std::string::npos);
@@ -249,7 +249,7 @@ TEST(GgufWriter, RoundTripKeepsMetadataTypesAndData) {
 TEST(ModelFile, DetectsTheFormat) {
   EXPECT_EQ(read_model_file(stories("stories260K.gguf")).format(), "gguf");
   EXPECT_EQ(read_model_file(stories("stories260K.bin")).format(), "llama2c");
-  EXPECT_EQ(read_model_file(test::golden_path("infer_models/gpt2_hf")).format(), "safetensors");
+  EXPECT_EQ(read_model_file(test::golden_path("models/infer_models/gpt2_hf")).format(), "safetensors");
   std::string msg = error_of([] { read_model_file("/nonexistent/model.gguf"); });
   EXPECT_NE(msg.find("/nonexistent/model.gguf"), std::string::npos);
 }

@@ -1,5 +1,5 @@
 // Random-weight Llama (GQA, untied head) and GPT-2 in safetensors (+config.json, Hugging Face
-// names) and GGUF: logits equal PyTorch's (tests/reference/infer_models.py) within 1e-4 relative.
+// names) and GGUF: logits equal PyTorch's (tests/reference/models/infer_models.py) within 1e-4 relative.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -16,7 +16,7 @@
 namespace loom::models {
 namespace {
 
-nlohmann::json logits_golden(const std::string& file = "infer_models/logits.json") {
+nlohmann::json logits_golden(const std::string& file = "models/infer_models/logits.json") {
   return nlohmann::json::parse(read_file(test::golden_path(file)));
 }
 
@@ -31,7 +31,7 @@ double rel_err(const std::vector<float>& a, const std::vector<double>& b) {
 }
 
 void check_model(const std::string& path, const std::string& key, double tol, int threads,
-                 const std::string& golden = "infer_models/logits.json") {
+                 const std::string& golden = "models/infer_models/logits.json") {
   SCOPED_TRACE(path);
   auto g = logits_golden(golden);
   auto m = load_model(path);
@@ -55,22 +55,22 @@ void check_model(const std::string& path, const std::string& key, double tol, in
 }
 
 TEST(Golden, LlamaSafetensorsMatchesPyTorch) {
-  check_model(test::golden_path("infer_models/llama_hf"), "llama", 1e-4, 1);
+  check_model(test::golden_path("models/infer_models/llama_hf"), "llama", 1e-4, 1);
 }
 TEST(Golden, LlamaGgufMatchesPyTorch) {
-  check_model(test::golden_path("infer_models/llama.gguf"), "llama", 1e-4, 2);
+  check_model(test::golden_path("models/infer_models/llama.gguf"), "llama", 1e-4, 2);
 }
 TEST(Golden, Gpt2SafetensorsMatchesPyTorch) {
-  check_model(test::golden_path("infer_models/gpt2_hf/model.safetensors"), "gpt2", 1e-4, 2);
+  check_model(test::golden_path("models/infer_models/gpt2_hf/model.safetensors"), "gpt2", 1e-4, 2);
 }
 TEST(Golden, Gpt2GgufMatchesPyTorch) {
-  check_model(test::golden_path("infer_models/gpt2.gguf"), "gpt2", 1e-4, 1);
+  check_model(test::golden_path("models/infer_models/gpt2.gguf"), "gpt2", 1e-4, 1);
 }
 
 // A Hugging Face sharded checkpoint: the same Llama split over two safetensors files listed by
 // model.safetensors.index.json loads as one model and matches PyTorch; a broken index is an error.
 TEST(Golden, LlamaShardedSafetensorsMatchesPyTorch) {
-  const std::string src = test::golden_path("infer_models/llama_hf");
+  const std::string src = test::golden_path("models/infer_models/llama_hf");
   char tmpl[] = "/tmp/loom_shards_XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
   const std::string dir = tmpl;
@@ -112,22 +112,22 @@ TEST(Golden, LlamaShardedSafetensorsMatchesPyTorch) {
   std::filesystem::remove_all(dir);
 }
 
-// Rope scaling (tests/reference/infer_rope_scaling.py): Llama 3's per-frequency factors from
+// Rope scaling (tests/reference/models/infer_rope_scaling.py): Llama 3's per-frequency factors from
 // config.json and from GGUF's rope_freqs tensor, and linear scaling, all match PyTorch.
 TEST(RopeScaling, Llama3ConfigMatchesPyTorch) {
-  check_model(test::golden_path("infer_models/llama3_hf"), "llama3", 1e-4, 1,
-              "infer_models/rope_scaling_logits.json");
+  check_model(test::golden_path("models/infer_models/llama3_hf"), "llama3", 1e-4, 1,
+              "models/infer_models/rope_scaling_logits.json");
 }
 TEST(RopeScaling, Llama3GgufRopeFreqsMatchesPyTorch) {
-  check_model(test::golden_path("infer_models/llama3.gguf"), "llama3", 1e-4, 2,
-              "infer_models/rope_scaling_logits.json");
+  check_model(test::golden_path("models/infer_models/llama3.gguf"), "llama3", 1e-4, 2,
+              "models/infer_models/rope_scaling_logits.json");
 }
 TEST(RopeScaling, LinearMatchesPyTorch) {
-  check_model(test::golden_path("infer_models/linear_hf"), "linear", 1e-4, 1,
-              "infer_models/rope_scaling_logits.json");
+  check_model(test::golden_path("models/infer_models/linear_hf"), "linear", 1e-4, 1,
+              "models/infer_models/rope_scaling_logits.json");
 }
 TEST(RopeScaling, UnsupportedKindsAreRefused) {
-  io::TensorMap m = io::read_model_file(test::golden_path("infer_models/llama3_hf"));
+  io::TensorMap m = io::read_model_file(test::golden_path("models/infer_models/llama3_hf"));
   m.set_meta("config.rope_scaling.rope_type", io::MetaValue::of_string("yarn"));
   try {
     build_model(std::move(m));
@@ -146,13 +146,13 @@ TEST(RopeScaling, UnsupportedKindsAreRefused) {
 }
 
 TEST(Golden, LlamaConfigFromFiles) {
-  auto a = load_model(test::golden_path("infer_models/llama_hf"));
-  auto b = load_model(test::golden_path("infer_models/llama.gguf"));
+  auto a = load_model(test::golden_path("models/infer_models/llama_hf"));
+  auto b = load_model(test::golden_path("models/infer_models/llama.gguf"));
   EXPECT_EQ(a->config().describe(), "llama dim=32 layers=2 heads=4/2 hidden=64 vocab=61 ctx=64");
   EXPECT_EQ(b->config().describe(), a->config().describe());
   EXPECT_FALSE(a->config().tied_head);
   EXPECT_FALSE(b->config().tied_head);
-  auto g = load_model(test::golden_path("infer_models/gpt2.gguf"));
+  auto g = load_model(test::golden_path("models/infer_models/gpt2.gguf"));
   EXPECT_TRUE(g->config().tied_head);
   EXPECT_EQ(g->config().describe(), "gpt2 dim=32 layers=2 heads=4/4 hidden=128 vocab=61 ctx=16");
 }
@@ -163,7 +163,7 @@ TEST(Golden, QuantisedGgufCopies) {
   auto g = logits_golden();
   auto ids = g["prompts"][2].get<std::vector<int32_t>>();
   auto want = g["llama"][2].get<std::vector<double>>();
-  io::TensorMap src = io::read_gguf(test::golden_path("infer_models/llama.gguf"));
+  io::TensorMap src = io::read_gguf(test::golden_path("models/infer_models/llama.gguf"));
   // (type, tolerance against PyTorch's f32 logits, tolerance between the decode and prompt paths).
   // Random tiny weights amplify quantisation error; Q4_0 is only checked path against path.
   struct Case {

@@ -1,5 +1,5 @@
 // Loss, every parameter gradient, ten AdamW steps and ten SGD steps against PyTorch goldens
-// written by tests/reference/train_golden.py (tiny random-weight GPT-2 and Llama-with-GQA).
+// written by tests/reference/nn/train_golden.py (tiny random-weight GPT-2 and Llama-with-GQA).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -63,7 +63,7 @@ struct Case {
 class Golden_ : public ::testing::TestWithParam<Case> {
  protected:
   void SetUp() override {
-    g_ = load_golden(GetParam().stem);
+    g_ = load_golden("nn", GetParam().stem);
     model_ = std::make_unique<CausalLm>(config_of(g_, GetParam().arch));
     reset_params();
     for (float f : g_.at("ids")) ids_.push_back(static_cast<int32_t>(f));

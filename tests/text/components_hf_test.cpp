@@ -1,5 +1,5 @@
 // Each pipeline component against Hugging Face tokenizers (goldens from
-// tests/reference/hf_components_golden.js), then save -> reload -> identical results.
+// tests/reference/text/hf_components_golden.js), then save -> reload -> identical results.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -22,7 +22,7 @@ using nlohmann::json;
 
 const json& golden() {
   static const json j =
-      json::parse(loom::read_file(loom::test::golden_path("hf_goldens/components.json")));
+      json::parse(loom::read_file(loom::test::golden_path("text/hf_goldens/components.json")));
   return j;
 }
 

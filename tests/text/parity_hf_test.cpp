@@ -1,5 +1,5 @@
 // Every line of every corpus: ids identical to Hugging Face tokenizers (goldens written by
-// tests/reference/hf_tokenizers_golden.js; see its header for the line convention and digest),
+// tests/reference/text/hf_tokenizers_golden.js; see its header for the line convention and digest),
 // and decode(encode(line)) == line for byte-level BPE.
 #include <gtest/gtest.h>
 
@@ -77,7 +77,7 @@ void check_corpora(const std::string& tokenizer_file, const std::string& golden_
   auto tok = loom::text::load_tokenizer(tokenizer_file);
   loom::ThreadPool pool(2);
   for (const auto& corpus : kCorpora) {
-    std::string gpath = golden_path("hf_goldens/" + golden_name + "__" + corpus[0] + ".json");
+    std::string gpath = golden_path("text/hf_goldens/" + golden_name + "__" + corpus[0] + ".json");
     LOOM_REQUIRE_DATA(gpath);
     auto golden = nlohmann::json::parse(loom::read_file(gpath));
     LOOM_REQUIRE_DATA(data_path(corpus[1]));

@@ -1,5 +1,5 @@
 // Contrastive training: the whole model step (hidden states -> pooling -> Matryoshka InfoNCE,
-// hard negatives, symmetric) against the PyTorch golden of tests/reference/
+// hard negatives, symmetric) against the PyTorch golden of tests/reference/train/
 // contrastive_model_golden.py; sequence pooling on the tape; the pairs reader; deterministic
 // batches; the loss falling on a learnable task.
 #include "train/contrastive_trainer.h"
@@ -48,7 +48,7 @@ struct GoldenCase {
 class ContrastiveGolden : public ::testing::TestWithParam<GoldenCase> {};
 
 TEST_P(ContrastiveGolden, LossAndGradientsEqualTorchWithin1e4) {
-  const test::Golden g = test::load_golden(GetParam().stem);
+  const test::Golden g = test::load_golden("train", GetParam().stem);
   auto i = [&](const char* k) { return std::stoll(g.config.at(k)); };
   CausalLmConfig c;
   c.arch = GetParam().arch;

@@ -1,5 +1,5 @@
 // LoRA and the training modes: forward/backward against a PyTorch golden
-// (tests/reference/train_lora_golden.py), merged saves, and frozen rows that never change.
+// (tests/reference/train/train_lora_golden.py), merged saves, and frozen rows that never change.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -95,7 +95,7 @@ class LoraGolden : public ::testing::TestWithParam<Case> {};
 // Loss and the gradients of every A, B (and of the token embedding, through the adapters) within
 // 1e-4 relative of PyTorch, base weights frozen.
 TEST_P(LoraGolden, LossAndGradientsMatchPyTorch) {
-  const Golden g = load_golden(GetParam().stem);
+  const Golden g = load_golden("train", GetParam().stem);
   CausalLm m(config_of(g, GetParam().arch, true));
   load_params(m, g);
   for (const auto& p : m.params().params())
@@ -132,7 +132,7 @@ std::string temp_dir(const std::string& name) {
 // A LoRA model saved merged (HF directory) gives the logits of the unmerged model, through our
 // trainable model and through the inference engine (`loom generate`'s loader).
 TEST_P(LoraGolden, MergedSaveGivesTheSameLogits) {
-  const Golden g = load_golden(GetParam().stem);
+  const Golden g = load_golden("train", GetParam().stem);
   CausalLm m(config_of(g, GetParam().arch, true));
   load_params(m, g);
   const auto ids = ids_of(g.at("ids"));

@@ -10,7 +10,7 @@ then sentence-transformers' MatryoshkaLoss over MultipleNegativesRankingLoss:
 (Llama: dims {C, C/2}, one hard negative per query; GPT-2: dims {C}, no hard negatives, the
 symmetric variant 0.5 * (forward + CE(S[:, :B].T, arange(B)))). Writes every parameter, the ids,
 the loss and every parameter gradient as contrastive_<arch>.bin/.txt (train_golden.py's format).
-Run: /usr/bin/python3 tests/reference/contrastive_model_golden.py   (Debian python3-torch 1.13)
+Run: /usr/bin/python3 tests/reference/train/contrastive_model_golden.py   (Debian python3-torch 1.13)
 """
 import os
 import sys
@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import train_golden as tg  # noqa: E402  (the random parameters and configs)
+sys.path.insert(0, os.path.dirname(HERE))  # tests/reference
+from nn import train_golden as tg  # noqa: E402  (the random parameters and configs)
 from common import ref_models as rm  # noqa: E402
 from common.golden_io import TensorGolden  # noqa: E402
 

@@ -5,7 +5,7 @@
 // Tokenizer.fromFile, and the ids HF gives on every line of PTB test and Tiny Shakespeare. The
 // CLI test trains the same tokenizers and checks that Loom's ids are these.
 //
-//   cd tests/reference && npm i -E && node hf_train_golden.js LOOM_BINARY [DATA_DIR]
+//   cd tests/reference/text && npm i -E && node hf_train_golden.js LOOM_BINARY [DATA_DIR]
 //
 // Also written (the CLI test checks the digest of HF's merge list): Hugging Face's own BPE trainer
 // (BpeTrainer defaults: vocab 30000, min_frequency 0, alphabet = the bytes seen) on the same
@@ -20,8 +20,8 @@ const crypto = require("crypto");
 const { execFileSync } = require("child_process");
 const { Tokenizer } = require("@anush008/tokenizers");
 
-const loom = path.resolve(process.argv[2] || path.join(__dirname, "../../build/bin/loom"));
-const data = path.resolve(process.argv[3] || path.join(__dirname, "../../../shared/data"));
+const loom = path.resolve(process.argv[2] || path.join(__dirname, "../../../build/bin/loom"));
+const data = path.resolve(process.argv[3] || path.join(__dirname, "../../../../shared/data"));
 const out_dir = path.join(__dirname, "hf_goldens");
 const BLOCK = 256, FIRST = 50, FIRST_SPECIAL = 20;
 const train_file = path.join(data, "corpora/ptb/ptb.valid.txt");

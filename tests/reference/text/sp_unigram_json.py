@@ -2,12 +2,12 @@
 """A Unigram tokenizer.json made honestly from a SentencePiece model, and its goldens.
 
 Run from the repository root (needs Debian python3-sentencepiece and python3-protobuf, and
-tests/reference/node_modules from `npm i -E` there):
-    /usr/bin/python3 tests/reference/sp_unigram_json.py [DATA_DIR]
+tests/reference/text/node_modules from `npm i -E` there):
+    /usr/bin/python3 tests/reference/text/sp_unigram_json.py [DATA_DIR]
 
-1. Reads tests/reference/sp_unigram1k.model (trained by spm_train in sp_reference.py: Unigram,
+1. Reads tests/reference/text/sp_unigram1k.model (trained by spm_train in sp_reference.py: Unigram,
    vocab 1000, nmt_nfkc) with python3-sentencepiece's protobuf classes and converts it to
-   tests/reference/sp_unigram1k.tokenizer.json the way Hugging Face's SpmConverter does
+   tests/reference/text/sp_unigram1k.tokenizer.json the way Hugging Face's SpmConverter does
    (transformers' convert_slow_tokenizer.py):
      model         Unigram, vocab [[piece, score], ...] in id order, unk_id, byte_fallback
      normalizer    Sequence[Precompiled(the model's precompiled_charsmap, base64),
@@ -33,7 +33,7 @@ import sentencepiece as spm
 from sentencepiece import sentencepiece_model_pb2 as pb
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DATA = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "..", "shared", "data")
+DATA = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "..", "..", "shared", "data")
 MODEL = os.path.join(HERE, "sp_unigram1k.model")
 OUT = os.path.join(HERE, "sp_unigram1k.tokenizer.json")
 CORPORA = {

@@ -10,7 +10,7 @@ infer_models.py with theta 500 and
   rope_scaling_logits.json  PyTorch float64 logits for the prompts of infer_models.py
 The inverse frequencies are common/ref_models.py's (Hugging Face's _compute_llama3_parameters
 written out; the transformers package is not installed) and linear scaling's inv_freq / factor.
-Run: /usr/bin/python3 tests/reference/infer_rope_scaling.py
+Run: /usr/bin/python3 tests/reference/models/infer_rope_scaling.py
 """
 import json
 import os
@@ -18,8 +18,8 @@ import sys
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import infer_models as im  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/reference
+from models import infer_models as im  # noqa: E402
 from common import ref_models as rm  # noqa: E402
 from common.golden_io import write_gguf, write_safetensors  # noqa: E402
 

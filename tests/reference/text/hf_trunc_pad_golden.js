@@ -5,14 +5,14 @@
 // tokenizers 0.22): single texts as one batch (encodeBatch) and pairs (encode(a, b)), with and
 // without special tokens. Written: ids, type ids, attention mask, special tokens mask, offsets
 // (texts are ASCII, so UTF-16 offsets are byte offsets), or the error HF raised.
-//   cd tests/reference && npm i -E && node hf_trunc_pad_golden.js [DATA_DIR]
+//   cd tests/reference/text && npm i -E && node hf_trunc_pad_golden.js [DATA_DIR]
 "use strict";
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
 const { Tokenizer } = require("@anush008/tokenizers");
 
-const data = path.resolve(process.argv[2] || path.join(__dirname, "../../../shared/data"));
+const data = path.resolve(process.argv[2] || path.join(__dirname, "../../../../shared/data"));
 const bert = JSON.parse(fs.readFileSync(path.join(data, "tokenizers/bert-base-uncased/tokenizer.json"), "utf8"));
 const unigram = JSON.parse(fs.readFileSync(path.join(__dirname, "sp_unigram1k.tokenizer.json"), "utf8"));
 

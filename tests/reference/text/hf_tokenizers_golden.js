@@ -3,7 +3,7 @@
 // Rust tokenizers 0.22 through native bindings) and tiktoken (npm, OpenAI's Rust core as WASM)
 // on every line of every corpus in ../shared/data/corpora.
 //
-//   cd tests/reference && npm i -E && node hf_tokenizers_golden.js [DATA_DIR]
+//   cd tests/reference/text && npm i -E && node hf_tokenizers_golden.js [DATA_DIR]
 //
 // Line convention (scripting contract, same as `loom tokenize --ids`): the file is split on "\n"
 // only; each piece without its "\n" is one document ("\r" stays part of it); a final empty piece
@@ -21,7 +21,7 @@ const path = require("path");
 const { Tokenizer } = require("@anush008/tokenizers");
 const { get_encoding } = require("tiktoken");
 
-const data = path.resolve(process.argv[2] || path.join(__dirname, "../../../shared/data"));
+const data = path.resolve(process.argv[2] || path.join(__dirname, "../../../../shared/data"));
 const out_dir = path.join(__dirname, "hf_goldens");
 const BLOCK = 256;
 const FIRST = 50;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Goldens for tests/models/golden_test.cpp: random-weight Llama (GQA, untied head) and GPT-2.
 
-Writes, under tests/reference/infer_models/:
+Writes, under tests/reference/models/infer_models/:
   llama_hf/{model.safetensors,config.json}   LlamaForCausalLM names, HF (half-split RoPE) q/k rows
   llama.gguf                                  same weights, GGUF llama names; q/k rows permuted to
                                               the interleaved RoPE order as llama.cpp's converter does
@@ -10,7 +10,7 @@ Writes, under tests/reference/infer_models/:
   logits.json                                 PyTorch float64 logits (n, vocab) for a few prompts
 The forward passes are common/ref_models.py's (no transformers package); HF conventions
 throughout. The GGUF and safetensors files are written by common/golden_io.py (no gguf package).
-Run: /usr/bin/python3 tests/reference/infer_models.py
+Run: /usr/bin/python3 tests/reference/models/infer_models.py
 """
 import json
 import os
@@ -18,7 +18,7 @@ import sys
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/reference
 from common import ref_models as rm  # noqa: E402
 from common.golden_io import write_gguf, write_safetensors  # noqa: E402
 

@@ -7,7 +7,7 @@ tok512.model, BOS (id 1) prepended: ids = [1] + sp.encode(text).
 Pooling over all tokens, BOS included (as sentence-transformers pools every attended token):
 mean, weighted-mean (weights 1..T, SGPT), last token, first token; then L2 normalisation.
 Matryoshka: the first 16 values of the mean pool, re-normalised.
-Run: /usr/bin/python3 tests/reference/embed_golden.py [DATA_DIR]  -> tests/reference/embed_golden.json
+Run: /usr/bin/python3 tests/reference/embed/embed_golden.py [DATA_DIR]  -> tests/reference/embed/embed_golden.json
 """
 import json
 import os
@@ -17,11 +17,11 @@ import sentencepiece as spm
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import infer_ppl  # noqa: E402  (load_bin)
+sys.path.insert(0, os.path.dirname(HERE))  # tests/reference
+from eval import infer_ppl  # noqa: E402  (load_bin)
 from common import ref_models as rm  # noqa: E402
 
-DATA = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "..", "shared", "data")
+DATA = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "..", "..", "shared", "data")
 TEXTS = ["Once upon a time, there was a little girl named Lily.",
          "The cat sat on the mat.",
          "Tom and his dog went to the park to play with a big red ball.",

@@ -1,14 +1,14 @@
 #!/usr/bin/python3
 """SentencePiece goldens from libsentencepiece (Debian python3-sentencepiece 0.1.97).
 
-Run from the repository root:  /usr/bin/python3 tests/reference/sp_reference.py [DATA_DIR] [--retrain]
+Run from the repository root:  /usr/bin/python3 tests/reference/text/sp_reference.py [DATA_DIR] [--retrain]
 
 1. Trains a small Unigram model with spm_train (Debian `sentencepiece`) on tinyshakespeare,
    vocab 1000, default nmt_nfkc normalisation (so the precompiled charsmap is exercised), one
-   thread and no sampling so the run is deterministic -> tests/reference/sp_unigram1k.model.
+   thread and no sampling so the run is deterministic -> tests/reference/text/sp_unigram1k.model.
 2. For each model (Llama 2 tokenizer.model, stories260K tok512.model, the Unigram model) and each
    corpus, encodes every line with `sp.encode(line)` (no BOS/EOS) and writes
-   tests/reference/sp_golden_<model>.json with, per corpus: the line count, the total token
+   tests/reference/text/sp_golden_<model>.json with, per corpus: the line count, the total token
    count, an FNV-1a-64 digest per block of 256 lines and the full ids of the first
    lines (up to 50 lines or about 3000 ids).
 
@@ -30,7 +30,7 @@ import sentencepiece as spm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
-DATA = ARGS[0] if ARGS else os.path.join(HERE, "..", "..", "..", "shared", "data")
+DATA = ARGS[0] if ARGS else os.path.join(HERE, "..", "..", "..", "..", "shared", "data")
 
 CORPORA = [
     ("tinyshakespeare", "corpora/tinyshakespeare/input.txt"),

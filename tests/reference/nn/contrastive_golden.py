@@ -9,7 +9,7 @@ its symmetric variant and MatryoshkaLoss, written out here in plain torch):
   symmetric: 0.5 * L + 0.5 * cross_entropy(S[:, :B].T, arange(B))
   matryoshka: sum_k w_k * L(q[:, :d_k], p[:, :d_k], n[:, :d_k]) (each truncation re-normalised)
 Also the raw (unnormalised) InfoNCE without negatives. Stored: loss and d loss / d q, p, n.
-Run: /usr/bin/python3 tests/reference/contrastive_golden.py -> tests/reference/contrastive_golden.json
+Run: /usr/bin/python3 tests/reference/nn/contrastive_golden.py -> tests/reference/nn/contrastive_golden.json
 """
 import json
 import os
@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))  # tests/reference
 from common import ref_models as rm  # noqa: E402
 B, M, C = 5, 3, 12
 

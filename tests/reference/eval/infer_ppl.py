@@ -7,7 +7,7 @@ Tokenisation: python sentencepiece with tok512.model on the WHOLE file as one st
 as they are, CRLF included), BOS (id 1) prepended: ids = [1] + sp.encode(text).
 Windowing: windows of W tokens starting at 0, S, 2S, ...; each window starts from an empty cache;
 only tokens not scored by an earlier window are scored; token 0 is never scored.
-PPL = exp(sum NLL / scored). Run: /usr/bin/python3 tests/reference/infer_ppl.py [DATA_DIR]
+PPL = exp(sum NLL / scored). Run: /usr/bin/python3 tests/reference/eval/infer_ppl.py [DATA_DIR]
 (--keep-large: reuse the WikiText entry already in infer_ppl.json; it takes ~8 minutes.)
 """
 import hashlib
@@ -20,12 +20,12 @@ import sys
 import sentencepiece as spm
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/reference
 from common import ref_models as rm  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
-DATA = ARGS[0] if ARGS else os.path.join(HERE, "..", "..", "..", "shared", "data")
+DATA = ARGS[0] if ARGS else os.path.join(HERE, "..", "..", "..", "..", "shared", "data")
 CASES = [("corpora/tinystories/tinystories_sample.txt", 512, 512),
          ("corpora/tinystories/tinystories_sample.txt", 128, 64),
          ("corpora/wikitext-2-raw/wiki.test.raw", 512, 512)]

@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """spm_train Unigram reference for Loom's Unigram trainer.
 
-Run from the repository root:  /usr/bin/python3 tests/reference/sp_unigram_compare.py [DATA_DIR]
+Run from the repository root:  /usr/bin/python3 tests/reference/text/sp_unigram_compare.py [DATA_DIR]
 
 Trains Debian's spm_train (sentencepiece 0.1.97) on PTB valid (one sentence per line) with
 vocab 1000, identity normalisation, full character coverage, one thread and no sampling, then
-writes tests/reference/sp_unigram_compare.json: spm's pieces (ids 3..999, in id order) and
+writes tests/reference/text/sp_unigram_compare.json: spm's pieces (ids 3..999, in id order) and
 the mean number of tokens per line when libsentencepiece encodes every line of the corpus with
 that model. tests/text/unigram_trainer_test.cpp trains Loom on the same lines and compares.
 """
@@ -18,7 +18,7 @@ import tempfile
 import sentencepiece as spm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DATA = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "..", "shared", "data")
+DATA = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "..", "..", "shared", "data")
 CORPUS = "corpora/ptb/ptb.valid.txt"
 VOCAB = 1000
 

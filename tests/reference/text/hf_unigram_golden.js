@@ -38,7 +38,7 @@ function summarize(ids_per_line) {
 
 async function main() {
   const tok = Tokenizer.fromFile(tok_file);
-  const report = { tokenizer: "tests/reference/sp_unigram1k.tokenizer.json",
+  const report = { tokenizer: "tests/reference/text/sp_unigram1k.tokenizer.json",
                    spm: "python3-sentencepiece 0.1.97 on sp_unigram1k.model, sp.encode(line)",
                    hf: "@anush008/tokenizers 0.6.0 (tokenizers 0.22.2)", corpora: {} };
   for (const f of fs.readdirSync(spm_dir).sort()) {

@@ -8,9 +8,9 @@ each run from an empty cache, position k of a window predicting token k + 1. Bit
 Bytes = the line's UTF-8 bytes; words = runs of bytes other than space, \\t, \\r, \\v, \\f.
 The forward pass is infer_ppl.py's (common/ref_models.py, float64, llama2.c conventions).
 Documents: held-out FOLDOC entries (1-based line numbers divisible by 10) 1..40, and every line
-of the TinyStories sample. Writes tests/reference/adapt_report.json.
+of the TinyStories sample. Writes tests/reference/adapt/adapt_report.json.
 
-  /usr/bin/python3 tests/reference/adapt_report_golden.py [DATA_DIR]
+  /usr/bin/python3 tests/reference/adapt/adapt_report_golden.py [DATA_DIR]
 """
 import json
 import math
@@ -22,8 +22,8 @@ import sentencepiece as spm
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import infer_ppl  # noqa: E402
+sys.path.insert(0, os.path.dirname(HERE))  # tests/reference
+from eval import infer_ppl  # noqa: E402
 
 DATA = infer_ppl.DATA
 CTX = 512

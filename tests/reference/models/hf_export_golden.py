@@ -4,10 +4,10 @@
 Reads ../shared/data/models/stories260K/stories260K.bin (llama2.c float32 format), turns the q/k
 rows from llama2.c's interleaved-pair RoPE order into HF's half-split order (the inverse of
 llama.cpp's convert permute), and runs common/ref_models.py's LlamaForCausalLM forward
-(transformers is not installed): rotate_half RoPE, GQA, SwiGLU, RMSNorm, tied head. Writes tests/reference/hf_export/stories260K_logits.json (float64 logits for one prompt).
+(transformers is not installed): rotate_half RoPE, GQA, SwiGLU, RMSNorm, tied head. Writes tests/reference/models/hf_export/stories260K_logits.json (float64 logits for one prompt).
 
-  /usr/bin/python3 tests/reference/hf_export_golden.py            # writes the golden
-  /usr/bin/python3 tests/reference/hf_export_golden.py --check DIR
+  /usr/bin/python3 tests/reference/models/hf_export_golden.py            # writes the golden
+  /usr/bin/python3 tests/reference/models/hf_export_golden.py --check DIR
       loads DIR/model.safetensors + DIR/config.json (a directory `loom` exported) with HF names,
       runs the same HF forward on the prompt and compares with the golden (prints max rel error).
 """
@@ -17,12 +17,12 @@ import sys
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/reference
 from common import ref_models as rm  # noqa: E402
 from common.golden_io import read_hf_dir  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DATA = os.environ.get("LOOM_DATA", os.path.join(HERE, "..", "..", "..", "shared", "data"))
+DATA = os.environ.get("LOOM_DATA", os.path.join(HERE, "..", "..", "..", "..", "shared", "data"))
 OUT = os.path.join(HERE, "hf_export", "stories260K_logits.json")
 PROMPT = [1, 100, 200, 300, 400, 50, 7, 499, 3]
 

@@ -12,7 +12,7 @@ for each:
   - ten SGD steps (momentum 0.9, coupled weight decay): the same.
 Files: train_<arch>.bin (raw little-endian float32) and train_<arch>.txt (one line per tensor:
 "name offset numel dim..."; offsets in floats; "config key value" lines first).
-Run: /usr/bin/python3 tests/reference/train_golden.py   (Debian python3-torch 1.13)
+Run: /usr/bin/python3 tests/reference/nn/train_golden.py   (Debian python3-torch 1.13)
 """
 import os
 import sys
@@ -20,7 +20,7 @@ import sys
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))  # tests/reference
 from common import ref_models as rm  # noqa: E402
 from common.golden_io import TensorGolden  # noqa: E402
 

@@ -3,7 +3,7 @@
 // (byte_fallback on/off, unk_id null, Metaspace prepend_scheme always/first/never, split on/off,
 // an added token) encoded by Hugging Face tokenizers (npm @anush008/tokenizers 0.6.0, Rust
 // tokenizers 0.22): ids and offsets (UTF-16 offsets converted to UTF-8 bytes).
-//   cd tests/reference && npm i -E && node hf_unigram_cases.js
+//   cd tests/reference/text && npm i -E && node hf_unigram_cases.js
 "use strict";
 const fs = require("fs");
 const os = require("os");

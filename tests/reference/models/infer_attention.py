@@ -5,7 +5,7 @@ d=16, k=v=8, h=2, m=10, random weights (torch.manual_seed(1234)), for multi-head
 and multi-query (n_kv_heads=1) attention. Weights in checkpoint layout (out, in):
 wq (h*k, d), wk (n_kv*k, d), wv (n_kv*v, d), wo (d, h*v). Logits scaled by 1/sqrt(k).
 Writes inputs X (b=2, m, d), weights, and the masked (causal) self-attention output Y (b, m, d)
-computed in float64 with the notes' einsums. Run: /usr/bin/python3 tests/reference/infer_attention.py
+computed in float64 with the notes' einsums. Run: /usr/bin/python3 tests/reference/models/infer_attention.py
 """
 import json
 import math

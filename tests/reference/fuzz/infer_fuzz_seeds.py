@@ -2,7 +2,7 @@
 """Small seed files for tests/fuzz/fuzz_{gguf,safetensors,llama2c}.cpp (a few KB each):
 a 1-layer Llama (dim 8, 2 heads, 1 kv head, vocab 4) in GGUF and safetensors, a GGUF with every
 metadata value type including nested arrays, and a llama2.c .bin (tied and untied).
-Run: /usr/bin/python3 tests/reference/infer_fuzz_seeds.py"""
+Run: /usr/bin/python3 tests/reference/fuzz/infer_fuzz_seeds.py"""
 import json
 import os
 import struct
@@ -10,7 +10,7 @@ import struct
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CORPUS = os.path.join(HERE, "..", "fuzz", "corpus")
+CORPUS = os.path.join(HERE, "..", "..", "fuzz", "corpus")
 rng = np.random.default_rng(5)
 D, HID, H, KV, V, CTX = 8, 16, 2, 1, 4, 8
 HD = D // H

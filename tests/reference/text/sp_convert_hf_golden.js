@@ -7,7 +7,7 @@
 // written to sp_convert_hf.json. No special tokens are added. Lines as hf_tokenizers_golden.js
 // reads them (split on "\n", invalid UTF-8 bytes become U+FFFD).
 //
-//   cd tests/reference && npm i -E && LOOM=../../build/bin/loom node sp_convert_hf_golden.js [DATA]
+//   cd tests/reference/text && npm i -E && LOOM=../../../build/bin/loom node sp_convert_hf_golden.js [DATA]
 //
 // The tokenizer.json files come from `loom tokenizer add-tokens` with an empty token list (the
 // converted pipeline saved as it is).
@@ -18,8 +18,8 @@ const path = require("path");
 const { execFileSync } = require("child_process");
 const { Tokenizer } = require("@anush008/tokenizers");
 
-const data = path.resolve(process.argv[2] || path.join(__dirname, "../../../shared/data"));
-const loom = path.resolve(process.env.LOOM || path.join(__dirname, "../../build/bin/loom"));
+const data = path.resolve(process.argv[2] || path.join(__dirname, "../../../../shared/data"));
+const loom = path.resolve(process.env.LOOM || path.join(__dirname, "../../../build/bin/loom"));
 const corpora = {
   tinyshakespeare: "corpora/tinyshakespeare/input.txt",
   ptb_valid: "corpora/ptb/ptb.valid.txt",

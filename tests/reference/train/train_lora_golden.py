@@ -9,7 +9,7 @@ mlp.c_proj). A and B are random (B nonzero, so both get gradients). Writes the p
 targets, the loss and the gradients of every A and B and of the token embedding.
 Files: lora_<arch>.bin (raw little-endian float32) and lora_<arch>.txt ("name offset numel dims";
 "config key value" lines first) — the layout of train_golden.py.
-Run: /usr/bin/python3 tests/reference/train_lora_golden.py   (Debian python3-torch 1.13)
+Run: /usr/bin/python3 tests/reference/train/train_lora_golden.py   (Debian python3-torch 1.13)
 """
 import os
 import sys
@@ -17,7 +17,7 @@ import sys
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))  # tests/reference
 from common import ref_models as rm  # noqa: E402
 from common.golden_io import TensorGolden  # noqa: E402
 

@@ -3,7 +3,7 @@
 // pre-tokenizers, BPE options, post-processors, decoders, added-token flags) run by Hugging Face
 // tokenizers (npm @anush008/tokenizers) on a fixed set of tricky texts.
 //
-//   cd tests/reference && npm i -E && node hf_components_golden.js [DATA_DIR]
+//   cd tests/reference/text && npm i -E && node hf_components_golden.js [DATA_DIR]
 //
 // Each case is a tokenizer.json: either a real file from DATA_DIR with some top-level keys
 // replaced ("base" + "override"), or a small complete one ("tokenizer"). "add_tokens" are then
@@ -15,7 +15,7 @@ const os = require("os");
 const path = require("path");
 const { Tokenizer, AddedToken } = require("@anush008/tokenizers");
 
-const data = path.resolve(process.argv[2] || path.join(__dirname, "../../../shared/data"));
+const data = path.resolve(process.argv[2] || path.join(__dirname, "../../../../shared/data"));
 const out_file = path.join(__dirname, "hf_goldens", "components.json");
 
 const TEXTS = [
