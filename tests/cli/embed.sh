@@ -9,8 +9,10 @@ G="$LOOM_SOURCE_DIR/tests/reference/embed/embed_golden.json"
 [ -f "$M/stories260K.bin" ] || fail "missing $M (set LOOM_DATA)"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 /usr/bin/python3 - "$G" "$tmp" <<'PY' || fail "python3 unavailable"
-import json, sys
-g = json.load(open(sys.argv[1]))
+import json, os, sys
+sys.path.insert(0, os.environ["LOOM_SOURCE_DIR"] + "/tests/cli/lib")
+from golden import load_golden
+g = load_golden(sys.argv[1])
 with open(sys.argv[2] + "/texts.txt", "w") as f:
     for c in g["cases"]:
         f.write(c["text"] + "\n\n")  # blank lines are skipped, ids are line numbers
@@ -26,8 +28,11 @@ PY
 grep -q "3 of 5 texts truncated to their first 12 tokens" "$tmp/err" || fail "truncation: $(cat "$tmp/err")"
 [ "$(head -n1 "$tmp/b.ids.txt")" = "d0" ] || fail "jsonl ids"
 /usr/bin/python3 - "$G" "$tmp" <<'PY' || fail "vectors differ from the PyTorch golden"
-import json, sys, numpy as np
-g = json.load(open(sys.argv[1]))["cases"]
+import json, os, sys
+sys.path.insert(0, os.environ["LOOM_SOURCE_DIR"] + "/tests/cli/lib")
+from golden import load_golden
+import numpy as np
+g = load_golden(sys.argv[1])["cases"]
 a = np.load(sys.argv[2] + "/a.npy")
 assert a.shape == (5, 64) and a.dtype == np.float32, a.shape
 err = max(abs(a[i] - np.array(c["mean"])).max() for i, c in enumerate(g))

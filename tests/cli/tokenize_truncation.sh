@@ -18,8 +18,10 @@ check() {  # config_index run_index(0: add_special, 1: none) flags...
   "$LOOM" tokenize --tokenizer "$BERT" --json "$@" < "$tmp/in.txt" > "$tmp/out.jsonl" \
     || fail "tokenize $* exited non-zero"
   /usr/bin/python3 - "$GOLD" "$c" "$r" "$tmp/out.jsonl" "$*" <<'PY' || exit 1
-import json, sys
-g = json.load(open(sys.argv[1]))["configs"][int(sys.argv[2])]["runs"][int(sys.argv[3])]["singles"]
+import json, os, sys
+sys.path.insert(0, os.environ["LOOM_SOURCE_DIR"] + "/tests/cli/lib")
+from golden import load_golden
+g = load_golden(sys.argv[1])["configs"][int(sys.argv[2])]["runs"][int(sys.argv[3])]["singles"]
 got = [json.loads(l) for l in open(sys.argv[4])]
 assert len(got) == len(g), f"{len(got)} lines, golden {len(g)}"
 for i, (a, b) in enumerate(zip(got, g)):

@@ -15,9 +15,11 @@ trap 'rm -rf "$tmp"' EXIT
 
 check_golden() {  # ids_file golden_json
   /usr/bin/python3 - "$1" "$2" <<'PY' || exit 1
-import json, sys
+import json, os, sys
+sys.path.insert(0, os.environ["LOOM_SOURCE_DIR"] + "/tests/cli/lib")
+from golden import load_golden
 ids = [[int(x) for x in l.split()] for l in open(sys.argv[1]).read().split("\n")[:-1]]
-g = json.load(open(sys.argv[2]))
+g = load_golden(sys.argv[2])
 assert len(ids) == g["lines"], f"{len(ids)} output lines, golden has {g['lines']}"
 for i, want in enumerate(g["first_ids"]):
     assert ids[i] == want, f"line {i+1}: {ids[i][:20]} != {want[:20]}"

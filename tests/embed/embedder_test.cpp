@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "io/tensor_map.h"
+#include "golden_json.h"
 #include "test_util.h"
 #include "text/sentencepiece.h"
 
@@ -35,7 +36,7 @@ Stories load_stories(const std::string& model_file = "stories260K.bin") {
 }
 
 nlohmann::json golden() {
-  return nlohmann::json::parse(read_file(test::golden_path("embed/embed_golden.json")));
+  return test::load_golden_json("embed/embed_golden.json");
 }
 
 void expect_near(const float* got, const nlohmann::json& want, double tol,

@@ -9,6 +9,7 @@
 #include "core/mapped_file.h"
 #include "generate/codec.h"
 #include "generate/generator.h"
+#include "golden_json.h"
 #include "test_util.h"
 #include "text/unicode.h"
 
@@ -30,7 +31,7 @@ class IdsOnlyCodec : public TokenCodec {
 };
 
 TEST(TokenizerCodec, GreedyContinuationsMatchPyTorch) {
-  auto g = nlohmann::json::parse(read_file(test::golden_path("generate/generate_gpt2_greedy.json")));
+  auto g = test::load_golden_json("generate/generate_gpt2_greedy.json");
   ThreadPool pool(1);
   for (const char* key : {"gpt2", "llama"}) {
     auto model = models::load_model(test::golden_path(g[key]["model"].get<std::string>()));

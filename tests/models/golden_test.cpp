@@ -11,13 +11,14 @@
 #include "core/mapped_file.h"
 #include "io/tensor_map.h"
 #include "models/transformer.h"
+#include "golden_json.h"
 #include "test_util.h"
 
 namespace loom::models {
 namespace {
 
 nlohmann::json logits_golden(const std::string& file = "models/infer_models/logits.json") {
-  return nlohmann::json::parse(read_file(test::golden_path(file)));
+  return test::load_golden_json(file);
 }
 
 // max |a - b| / max |b| over one prompt's logits.

@@ -13,6 +13,7 @@
 
 #include "core/mapped_file.h"
 #include "core/rng.h"
+#include "golden_json.h"
 #include "test_util.h"
 
 namespace loom::models {
@@ -72,7 +73,7 @@ TEST(HfExport, Stories260KBinMatchesOriginalAndPyTorch) {
   const std::string bin = test::data_path("models/stories260K/stories260K.bin");
   LOOM_REQUIRE_DATA(bin);
   auto gold =
-      nlohmann::json::parse(read_file(test::golden_path("models/hf_export/stories260K_logits.json")));
+      test::load_golden_json("models/hf_export/stories260K_logits.json");
   auto ids = gold["prompt"].get<std::vector<int32_t>>();
   auto want = gold["logits"].get<std::vector<double>>();
   auto orig = load_model(bin);
@@ -105,7 +106,7 @@ TEST(HfExport, Stories260KGgufMatchesPyTorch) {
   const std::string gguf = test::data_path("models/stories260K/stories260K.gguf");
   LOOM_REQUIRE_DATA(gguf);
   auto gold =
-      nlohmann::json::parse(read_file(test::golden_path("models/hf_export/stories260K_logits.json")));
+      test::load_golden_json("models/hf_export/stories260K_logits.json");
   auto ids = gold["prompt"].get<std::vector<int32_t>>();
   auto back = round_trip(gguf, "gguf");
   EXPECT_LT(rel_err(logits_of(*back, ids), gold["logits"].get<std::vector<double>>()), 1e-5);
@@ -115,7 +116,7 @@ TEST(HfExport, Stories260KGgufMatchesPyTorch) {
 void check_infer_golden(const std::string& rel, const std::string& key, const std::string& tag,
                         bool want_tied) {
   SCOPED_TRACE(rel);
-  auto g = nlohmann::json::parse(read_file(test::golden_path("models/infer_models/logits.json")));
+  auto g = test::load_golden_json("models/infer_models/logits.json");
   HfModel hf;
   auto back = round_trip(test::golden_path(rel), tag, &hf);
   EXPECT_EQ(back->config().tied_head, want_tied);

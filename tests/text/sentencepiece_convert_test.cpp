@@ -20,6 +20,7 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "core/threads.h"
+#include "golden_json.h"
 #include "test_util.h"
 #include "text/sentencepiece.h"
 #include "text/unicode.h"
@@ -104,7 +105,7 @@ const Case kCases[] = {{"tok512", "models/stories260K/tok512.model"},
                        {"llama2", "tokenizers/llama2/tokenizer.model"}};
 
 TEST(SentencePieceConvert, CorpusIdsEqualSentencePieceAndHuggingFace) {
-  auto golden = nlohmann::json::parse(read_file(test::golden_path("text/sp_convert_hf.json")));
+  auto golden = test::load_golden_json("text/sp_convert_hf.json");
   for (const Case& c : kCases) {
     const std::string path = test::data_path(c.path);
     LOOM_REQUIRE_DATA(path);

@@ -6,6 +6,7 @@
 
 #include "core/mapped_file.h"
 #include "core/threads.h"
+#include "golden_json.h"
 #include "test_util.h"
 #include "text/sentencepiece.h"
 
@@ -51,7 +52,7 @@ const std::vector<std::pair<std::string, std::string>> kCorpora = {
 void check_corpora(const std::string& model_path, const std::string& golden_name,
                    bool bin_collapses_spaces = false) {
   LOOM_REQUIRE_DATA(model_path);
-  auto golden = nlohmann::json::parse(loom::read_file(loom::test::golden_path(golden_name)));
+  auto golden = loom::test::load_golden_json(golden_name);
   auto tok = bin_collapses_spaces
                  ? SentencePieceTokenizer::from_proto(loom::text::load_llama2c_tokenizer(
                        model_path, {.remove_extra_whitespaces = true}))

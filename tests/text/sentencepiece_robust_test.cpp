@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "core/rng.h"
+#include "golden_json.h"
 #include "test_util.h"
 #include "text/sentencepiece.h"
 
@@ -27,7 +28,7 @@ std::string from_hex(const std::string& h) {
 
 void check_random_golden(const std::string& model, const std::string& golden) {
   auto tok = SentencePieceTokenizer::load(model);
-  auto g = nlohmann::json::parse(loom::read_file(loom::test::golden_path(golden)));
+  auto g = loom::test::load_golden_json(golden);
   ASSERT_GE(g["random"].size(), 100u);
   for (const auto& c : g["random"]) {
     std::string text = from_hex(c["hex"]);
@@ -45,7 +46,7 @@ TEST(SentencePieceRobust, AdversarialTextsMatchLibSentencePiece) {
 
 // Hand-built BPE and Unigram models with USER_DEFINED and UNUSED pieces (see sp_reference.py).
 TEST(SentencePieceRobust, UserDefinedAndUnusedPiecesMatchLibSentencePiece) {
-  auto g = nlohmann::json::parse(loom::read_file(loom::test::golden_path("text/sp_golden_tiny.json")));
+  auto g = loom::test::load_golden_json("text/sp_golden_tiny.json");
   ASSERT_EQ(g["models"].size(), 2u);
   for (const auto& m : g["models"]) {
     auto tok = SentencePieceTokenizer::from_model_bytes(from_hex(m["model_hex"]), m["name"]);

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "core/threads.h"
+#include "golden_json.h"
 #include "test_util.h"
 #include "text/tokenizer.h"
 
@@ -18,7 +19,7 @@ using nlohmann::json;
 
 const json& golden() {
   static const json j =
-      json::parse(loom::read_file(loom::test::golden_path("text/hf_goldens/truncation_padding.json")));
+      loom::test::load_golden_json("text/hf_goldens/truncation_padding.json");
   return j;
 }
 

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "golden_json.h"
 #include "test_util.h"
 #include "text/tokenizer.h"
 
@@ -17,7 +18,7 @@ using nlohmann::json;
 
 const json& cases() {
   static const json j =
-      json::parse(loom::read_file(loom::test::golden_path("text/hf_goldens/unigram_cases.json")));
+      loom::test::load_golden_json("text/hf_goldens/unigram_cases.json");
   return j;
 }
 

@@ -9,6 +9,7 @@
 
 #include "core/mapped_file.h"
 #include "core/threads.h"
+#include "golden_json.h"
 #include "test_util.h"
 #include "text/sentencepiece.h"
 
@@ -29,7 +30,7 @@ std::vector<std::string> read_lines(const std::string& path) {
 
 TEST(UnigramTrainer, ComparableToSpmTrain) {
   auto ref =
-      nlohmann::json::parse(loom::read_file(loom::test::golden_path("text/sp_unigram_compare.json")));
+      loom::test::load_golden_json("text/sp_unigram_compare.json");
   const std::string corpus = loom::test::data_path(ref["corpus"].get<std::string>());
   LOOM_REQUIRE_DATA(corpus);
   auto lines = read_lines(corpus);
@@ -113,7 +114,7 @@ TEST(UnigramTrainer, ComparableToSpmTrainOnTinyShakespeare) {
   auto spm_model =
       loom::text::SentencePieceTokenizer::load(loom::test::golden_path("text/sp_unigram1k.model"));
   auto golden =
-      nlohmann::json::parse(loom::read_file(loom::test::golden_path("text/sp_golden_unigram1k.json")));
+      loom::test::load_golden_json("text/sp_golden_unigram1k.json");
   const auto& g = golden["corpora"]["tinyshakespeare"];
   auto lines = read_lines(corpus);
   std::vector<std::pair<std::string, int64_t>> sentences;

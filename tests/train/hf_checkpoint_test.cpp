@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "golden_json.h"
 #include "test_util.h"
 
 namespace loom::train {
@@ -38,7 +39,7 @@ TEST_P(HfDirs, TrainableModelGivesPyTorchLogitsAndSavesLosslessly) {
   CausalLm m(hf.config);
   load_hf_weights(m, hf.weights);
   const auto golden =
-      nlohmann::json::parse(read_file(test::golden_path("models/infer_models/logits.json")));
+      test::load_golden_json("models/infer_models/logits.json");
   ThreadPool pool(2);
   double worst = 0;
   for (size_t i = 0; i < golden["prompts"].size(); ++i) {

@@ -24,6 +24,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # tests/reference
 from eval import infer_ppl  # noqa: E402
+from common.golden_io import write_json  # noqa: E402
 
 DATA = infer_ppl.DATA
 CTX = 512
@@ -69,8 +70,7 @@ def main():
     general = lines_of("corpora/tinystories/tinystories_sample.txt")
     out = {"heldout": score(cfg, w, sp, heldout), "general": score(cfg, w, sp, general),
            "n_heldout": N_HELDOUT}
-    with open(os.path.join(HERE, "adapt_report.json"), "w") as f:
-        json.dump(out, f, indent=1)
+    write_json(os.path.join(HERE, "adapt_report.json"), out, indent=1)
     print(out)
 
 

@@ -9,17 +9,27 @@ import numpy as np
 import torch
 
 
+# The layout version of every golden (JSON: a top-level "format_version" field, first; tensor
+# goldens: the .bin header and the .txt's first line). The C++ readers (tests/golden_json.h,
+# tests/golden_tensors.h) refuse any other; raise it with them when a layout changes.
+FORMAT_VERSION = 1
+TENSOR_MAGIC = b"LOOMGOLD"
+
+
 # ---------------------------------------------------------------- JSON goldens
 def write_json(path, obj, **dump_kw):
+    """obj: a dict; written with "format_version" as its first field."""
+    assert isinstance(obj, dict), "a JSON golden is an object (put lists under a key)"
     with open(path, "w") as f:
-        json.dump(obj, f, **dump_kw)
+        json.dump({"format_version": FORMAT_VERSION, **obj}, f, **dump_kw)
 
 
 # ---------------------------------------------------------------- tensor goldens
 class TensorGolden:
-    """STEM.bin: the tensors as raw little-endian float32, one after another. STEM.txt: "config
-    key value" lines, then one line per tensor "name offset numel dim..." (offset and numel in
-    floats)."""
+    """STEM.bin: a 16-byte header (b"LOOMGOLD", uint32 format version, uint32 number of floats),
+    then the tensors as raw little-endian float32, one after another. STEM.txt: "format_version
+    N", "config key value" lines, then one line per tensor "name offset numel dim..." (offset
+    and numel in floats, offsets counted after the header)."""
 
     def __init__(self):
         self.lines, self.data, self.off = [], [], 0
@@ -37,9 +47,9 @@ class TensorGolden:
 
     def save(self, directory, stem):
         with open(os.path.join(directory, stem + ".bin"), "wb") as f:
-            f.write(b"".join(self.data))
+            f.write(TENSOR_MAGIC + struct.pack("<II", FORMAT_VERSION, self.off) + b"".join(self.data))
         with open(os.path.join(directory, stem + ".txt"), "w") as f:
-            f.write("\n".join(self.lines) + "\n")
+            f.write("\n".join([f"format_version {FORMAT_VERSION}"] + self.lines) + "\n")
 
 
 # ---------------------------------------------------------------- safetensors

@@ -9,7 +9,6 @@ mean, weighted-mean (weights 1..T, SGPT), last token, first token; then L2 norma
 Matryoshka: the first 16 values of the mean pool, re-normalised.
 Run: /usr/bin/python3 tests/reference/embed/embed_golden.py [DATA_DIR]  -> tests/reference/embed/embed_golden.json
 """
-import json
 import os
 import sys
 
@@ -20,6 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # tests/reference
 from eval import infer_ppl  # noqa: E402  (load_bin)
 from common import ref_models as rm  # noqa: E402
+from common.golden_io import write_json  # noqa: E402
 
 DATA = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "..", "..", "shared", "data")
 TEXTS = ["Once upon a time, there was a little girl named Lily.",
@@ -57,8 +57,8 @@ def main():
         case["mean_dims16"] = unit(mean[:16]).tolist()
         out.append(case)
         print(len(ids), "tokens:", text)
-    with open(os.path.join(HERE, "embed_golden.json"), "w") as f:
-        json.dump({"model": "stories260K.bin", "tokenizer": "tok512.model", "cases": out}, f)
+    write_json(os.path.join(HERE, "embed_golden.json"),
+               {"model": "stories260K.bin", "tokenizer": "tok512.model", "cases": out})
 
 
 if __name__ == "__main__":

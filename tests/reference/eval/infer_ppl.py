@@ -22,6 +22,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/reference
 from common import ref_models as rm  # noqa: E402
+from common.golden_io import write_json  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
@@ -61,7 +62,7 @@ def main():
     out = []
     torch.set_grad_enabled(False)
     golden = os.path.join(HERE, "infer_ppl.json")
-    old = json.load(open(golden)) if "--keep-large" in sys.argv and os.path.exists(golden) else []
+    old = json.load(open(golden))["cases"] if "--keep-large" in sys.argv and os.path.exists(golden) else []
     for rel, window, stride in CASES:
         kept = [c for c in old if c["file"] == rel and c["window"] == window and c["stride"] == stride
                 and "wikitext" in rel]
@@ -78,8 +79,7 @@ def main():
         if len(ids) < 5000:  # small enough to keep: the C++ test scores these ids directly
             out[-1]["ids"] = ids
         print(rel, window, stride, len(ids), "ppl", math.exp(nll / scored))
-    with open(golden, "w") as f:
-        json.dump(out, f, indent=1)
+    write_json(golden, {"cases": out}, indent=1)
 
 
 if __name__ == "__main__":

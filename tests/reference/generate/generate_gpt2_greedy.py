@@ -16,7 +16,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # tests/reference
 from models import infer_models  # noqa: E402  (GPT2 config and gpt2_forward)
-from common.golden_io import read_safetensors  # noqa: E402
+from common.golden_io import read_safetensors, write_json  # noqa: E402
 
 PROMPTS = [[50, 3, 17], [1, 5, 9, 13, 2, 40]]
 
@@ -36,8 +36,7 @@ def main():
                 ids.append(int(torch.argmax(logits)))
             out.append({"prompt": p, "continuation": ids[len(p):]})
         res[key] = {"model": "models/infer_models/" + key + "_hf", "cases": out}
-    with open(os.path.join(HERE, "generate_gpt2_greedy.json"), "w") as f:
-        json.dump(res, f, indent=1)
+    write_json(os.path.join(HERE, "generate_gpt2_greedy.json"), res, indent=1)
     print(res)
 
 

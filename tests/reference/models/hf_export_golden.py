@@ -19,7 +19,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/reference
 from common import ref_models as rm  # noqa: E402
-from common.golden_io import read_hf_dir  # noqa: E402
+from common.golden_io import read_hf_dir, write_json  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.environ.get("LOOM_DATA", os.path.join(HERE, "..", "..", "..", "..", "shared", "data"))
@@ -56,9 +56,8 @@ def main():
     cfg, w = read_llama2c_as_hf(os.path.join(DATA, "models", "stories260K", "stories260K.bin"))
     logits = hf_llama_forward(cfg, w, PROMPT)
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT, "w") as f:
-        json.dump({"prompt": PROMPT, "vocab": cfg["vocab_size"],
-                   "logits": [float("%.9g" % v) for v in logits.flatten().tolist()]}, f)
+    write_json(OUT, {"prompt": PROMPT, "vocab": cfg["vocab_size"],
+                     "logits": [float("%.9g" % v) for v in logits.flatten().tolist()]})
     print("wrote", OUT)
 
 

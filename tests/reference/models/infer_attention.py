@@ -7,11 +7,14 @@ wq (h*k, d), wk (n_kv*k, d), wv (n_kv*v, d), wo (d, h*v). Logits scaled by 1/sqr
 Writes inputs X (b=2, m, d), weights, and the masked (causal) self-attention output Y (b, m, d)
 computed in float64 with the notes' einsums. Run: /usr/bin/python3 tests/reference/models/infer_attention.py
 """
-import json
 import math
 import os
+import sys
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/reference
+from common.golden_io import write_json  # noqa: E402
 
 D, K, V, H, M, B = 16, 8, 8, 2, 10, 2
 
@@ -49,8 +52,7 @@ def main():
                              "wv": wv.flatten().tolist(), "wo": wo.flatten().tolist(),
                              "Y": Y.flatten().tolist()})
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "infer_attention.json")
-    with open(path, "w") as f:
-        json.dump(out, f)
+    write_json(path, out)
     print("wrote", path)
 
 

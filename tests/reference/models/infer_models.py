@@ -20,7 +20,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/reference
 from common import ref_models as rm  # noqa: E402
-from common.golden_io import write_gguf, write_safetensors  # noqa: E402
+from common.golden_io import write_gguf, write_json, write_safetensors  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "infer_models")
 PROMPTS = [[1, 5, 9, 13, 2, 40, 33, 7], [3, 3, 3], [60, 0, 17, 42, 8, 21, 11, 59, 30, 4, 12]]
@@ -165,8 +165,7 @@ def main():
     logits = {"prompts": PROMPTS,
               "llama": [llama_forward(lw, p).flatten().tolist() for p in PROMPTS],
               "gpt2": [gpt2_forward(gw, p).flatten().tolist() for p in PROMPTS]}
-    with open(os.path.join(OUT, "logits.json"), "w") as f:
-        json.dump(logits, f)
+    write_json(os.path.join(OUT, "logits.json"), logits)
     print("wrote", OUT)
 
 

@@ -21,7 +21,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/reference
 from models import infer_models as im  # noqa: E402
 from common import ref_models as rm  # noqa: E402
-from common.golden_io import write_gguf, write_safetensors  # noqa: E402
+from common.golden_io import write_gguf, write_json, write_safetensors  # noqa: E402
 
 OUT = im.OUT
 CFG = dict(im.LLAMA, theta=500.0)
@@ -67,8 +67,7 @@ def main():
               "llama3": [im.llama_forward(w, p, CFG, inv3).flatten().tolist() for p in im.PROMPTS],
               "linear": [im.llama_forward(w, p, CFG, base_inv(CFG) / 4.0).flatten().tolist()
                          for p in im.PROMPTS]}
-    with open(os.path.join(OUT, "rope_scaling_logits.json"), "w") as f:
-        json.dump(logits, f)
+    write_json(os.path.join(OUT, "rope_scaling_logits.json"), logits)
     print("wrote", OUT, "bands", bands)
 
 

@@ -11,7 +11,6 @@ its symmetric variant and MatryoshkaLoss, written out here in plain torch):
 Also the raw (unnormalised) InfoNCE without negatives. Stored: loss and d loss / d q, p, n.
 Run: /usr/bin/python3 tests/reference/nn/contrastive_golden.py -> tests/reference/nn/contrastive_golden.json
 """
-import json
 import os
 import sys
 
@@ -21,6 +20,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # tests/reference
 from common import ref_models as rm  # noqa: E402
+from common.golden_io import write_json  # noqa: E402
 B, M, C = 5, 3, 12
 
 
@@ -66,8 +66,7 @@ def main():
         print(case["name"], case["loss"])
     out = {"B": B, "M": M, "C": C, "q": q32.flatten().tolist(), "p": p32.flatten().tolist(),
            "n": n32.flatten().tolist(), "cases": cases}
-    with open(os.path.join(HERE, "contrastive_golden.json"), "w") as f:
-        json.dump(out, f)
+    write_json(os.path.join(HERE, "contrastive_golden.json"), out)
 
 
 if __name__ == "__main__":

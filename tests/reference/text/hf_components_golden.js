@@ -216,7 +216,7 @@ async function main() {
     console.log(`${c.name}: ok`);
   }
   fs.mkdirSync(path.dirname(out_file), { recursive: true });
-  fs.writeFileSync(out_file, JSON.stringify({ peer: "@anush008/tokenizers 0.6.0 (tokenizers 0.22.2)", cases }) + "\n");
+  fs.writeFileSync(out_file, JSON.stringify({ format_version: 1, peer: "@anush008/tokenizers 0.6.0 (tokenizers 0.22.2)", cases }) + "\n");
   console.log(`wrote ${out_file}: ${cases.length} cases x ${TEXTS.length} texts`);
 }
 

@@ -132,7 +132,7 @@ async function main() {
         console.log(`${tname} ${cname}: tiktoken differs from HF on ${differ} lines`);
       }
       const file = path.join(out_dir, `${tname}__${cname}.json`);
-      fs.writeFileSync(file, JSON.stringify(golden) + "\n");
+      fs.writeFileSync(file, JSON.stringify({ format_version: 1, ...golden }) + "\n");
       console.log(`${tname} ${cname}: ${s.lines} lines, ${s.tokens} tokens -> ${path.relative(process.cwd(), file)}`);
     }
   }

@@ -96,7 +96,7 @@ async function main() {
                        peer: "@anush008/tokenizers 0.6.0 (tokenizers 0.22.2)", ...s,
                        first_ids_add_special: special };
       const out = path.join(out_dir, `trained_${cfg}__${cname}.json`);
-      fs.writeFileSync(out, JSON.stringify(golden) + "\n");
+      fs.writeFileSync(out, JSON.stringify({ format_version: 1, ...golden }) + "\n");
       console.log(`${cfg} ${cname}: vocab ${golden.vocab_size}, ${s.lines} lines, ${s.tokens} tokens`);
     }
   }
@@ -126,7 +126,7 @@ async function main() {
   const cmp = { train_file: "corpora/ptb/ptb.valid.txt", hf_merges: a.length, loom_merges: b.length,
                 identical_prefix: prefix, common_merges: common,
                 hf_merges_sha256: crypto.createHash("sha256").update(a.join("\n")).digest("hex") };
-  fs.writeFileSync(path.join(out_dir, "trained_bpe_vs_hf_trainer.json"), JSON.stringify(cmp) + "\n");
+  fs.writeFileSync(path.join(out_dir, "trained_bpe_vs_hf_trainer.json"), JSON.stringify({ format_version: 1, ...cmp }) + "\n");
   console.log("HF BpeTrainer vs loom (vocab 30000):", JSON.stringify(cmp));
   fs.rmSync(tmp, { recursive: true });
 }

@@ -69,7 +69,7 @@ async function main() {
   }
   out.singles = singles;
   out.pairs = pairs;
-  fs.writeFileSync(path.join(__dirname, "hf_goldens", "truncation_padding.json"), JSON.stringify(out) + "\n");
+  fs.writeFileSync(path.join(__dirname, "hf_goldens", "truncation_padding.json"), JSON.stringify({ format_version: 1, ...out }) + "\n");
   for (const c of out.configs) {
     const errs = c.runs.flatMap((r) => [r.singles_error, ...r.pairs.map((p) => p.error)]).filter(Boolean);
     console.log(c.base, JSON.stringify(c.truncation), JSON.stringify(c.padding), "errors:", errs.length ? errs : 0);

@@ -67,7 +67,7 @@ async function main() {
   let error = null;
   try { await tok.encode("ab q", null, { addSpecialTokens: false }); } catch (e) { error = String(e); }
   out.no_unk = { tokenizer: j, text: "ab q", error };
-  fs.writeFileSync(path.join(__dirname, "hf_goldens", "unigram_cases.json"), JSON.stringify(out) + "\n");
+  fs.writeFileSync(path.join(__dirname, "hf_goldens", "unigram_cases.json"), JSON.stringify({ format_version: 1, ...out }) + "\n");
   console.log(`${configs.length} configs x ${texts.length} texts; no unk_id: ${error}`);
 }
 main().catch((e) => { console.error(e); process.exit(1); });

@@ -54,7 +54,7 @@ async function main() {
     }
     const s = summarize(ids);
     fs.writeFileSync(path.join(out_dir, `unigram1k__${name}.json`),
-                     JSON.stringify({ tokenizer: "sp_unigram1k.tokenizer.json", corpus,
+                     JSON.stringify({ format_version: 1, tokenizer: "sp_unigram1k.tokenizer.json", corpus,
                                       peer: report.hf, ...s }) + "\n");
     let differ = 0;
     const examples = [];
@@ -70,6 +70,6 @@ async function main() {
                              lines_differing: differ, examples };
     console.log(`${name}: ${lines.length} lines, ${s.tokens} tokens; HF != libsentencepiece on ${differ} lines`);
   }
-  fs.writeFileSync(path.join(out_dir, "unigram1k_spm_vs_hf.json"), JSON.stringify(report, null, 1) + "\n");
+  fs.writeFileSync(path.join(out_dir, "unigram1k_spm_vs_hf.json"), JSON.stringify({ format_version: 1, ...report }, null, 1) + "\n");
 }
 main().catch((e) => { console.error(e); process.exit(1); });

@@ -69,7 +69,7 @@ async function main() {
       console.error(key, name, out[key][name]);
     }
   }
-  fs.writeFileSync(path.join(__dirname, "sp_convert_hf.json"), JSON.stringify(out, null, 1) + "\n");
+  fs.writeFileSync(path.join(__dirname, "sp_convert_hf.json"), JSON.stringify({ format_version: 1, ...out }, null, 1) + "\n");
   fs.rmSync(tmp, { recursive: true });
 }
 main();

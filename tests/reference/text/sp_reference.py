@@ -183,7 +183,8 @@ def main():
         ("unigram1k", uni),
     ]
     with open(os.path.join(HERE, "sp_golden_tiny.json"), "w") as f:
-        json.dump({"source": "python3-sentencepiece " + spm.__version__ + ", models built by "
+        json.dump({"format_version": 1,  # common/golden_io.py's FORMAT_VERSION
+                   "source": "python3-sentencepiece " + spm.__version__ + ", models built by "
                    "sp_reference.py tiny_model()", "models": tiny_goldens()}, f, indent=0)
         f.write("\n")
     for name, model in models:
@@ -197,7 +198,7 @@ def main():
         out["random"] = [{"hex": t.hex(), "ids": ids, "decoded_hex": sp.decode(ids).encode().hex()}
                          for t, ids in zip(texts, sp.encode(texts))]
         with open(os.path.join(HERE, "sp_golden_%s.json" % name), "w") as f:
-            json.dump(out, f, separators=(",", ":"))
+            json.dump({"format_version": 1, **out}, f, separators=(",", ":"))
             f.write("\n")
 
 

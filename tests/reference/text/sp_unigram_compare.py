@@ -49,7 +49,7 @@ def main():
         "pieces": [sp.id_to_piece(i) for i in range(3, sp.get_piece_size())],
     }
     with open(os.path.join(HERE, "sp_unigram_compare.json"), "w") as f:
-        json.dump(out, f, ensure_ascii=False, indent=0)
+        json.dump({"format_version": 1, **out}, f, ensure_ascii=False, indent=0)  # golden_io.py's
         f.write("\n")
     print("spm: %d pieces, %.3f tokens/line" % (len(out["pieces"]), out["mean_tokens_per_line"]))
 
