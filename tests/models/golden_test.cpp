@@ -2,6 +2,7 @@
 // names) and GGUF: logits equal PyTorch's (tests/reference/models/infer_models.py) within 1e-4 relative.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -158,22 +159,27 @@ TEST(Golden, LlamaConfigFromFiles) {
   EXPECT_EQ(g->config().describe(), "gpt2 dim=32 layers=2 heads=4/4 hidden=128 vocab=61 ctx=16");
 }
 
-// Quantised copies written by our GGUF writer: F16 stays close, Q8_0 and Q4_0 within their error;
-// the q8 x q8 decode path and the dequantise + GEMM prompt path agree.
+// Quantised copies made by Loom's own quantiser and GGUF writer hold the blocks
+// tests/reference/models/infer_quantised.py writes from the format (ggml's reference rounding), so
+// their logits equal PyTorch's on those blocks (quantised_logits.json; bounds as in
+// QuantisedGgufMatchesPyTorchOnTheSameBlocks below); the decode and prompt paths agree.
 TEST(Golden, QuantisedGgufCopies) {
   auto g = logits_golden();
+  auto qg = test::load_golden_json("models/infer_models/quantised_logits.json");
   auto ids = g["prompts"][2].get<std::vector<int32_t>>();
-  auto want = g["llama"][2].get<std::vector<double>>();
   io::TensorMap src = io::read_gguf(test::golden_path("models/infer_models/llama.gguf"));
-  // (type, tolerance against PyTorch's f32 logits, tolerance between the decode and prompt paths).
-  // Random tiny weights amplify quantisation error; Q4_0 is only checked path against path.
+  // (type, key of its logits in quantised_logits.json, bound of the prompt path, of the decode
+  // path (activations quantised to q8_0 for Q8_0/Q4_0), between the two paths).
   struct Case {
     DType dt;
-    double vs_golden, vs_paths;
+    const char* kind;
+    double prompt, decode, vs_paths;
   };
-  for (auto [dt, tol, paths] : {Case{DType::F16, 2e-3, 1e-5}, Case{DType::Q8_0, 0.1, 0.03},
-                                Case{DType::Q4_0, 10.0, 0.05}}) {
+  for (auto [dt, kind, tol_prompt, tol_decode, paths] :
+       {Case{DType::F16, "f16", 2e-6, 2e-6, 1e-5}, Case{DType::Q8_0, "q8_0", 2e-6, 0.06, 0.03},
+        Case{DType::Q4_0, "q4_0", 2e-6, 0.06, 0.05}}) {
     SCOPED_TRACE(dtype_name(dt));
+    auto want = qg[kind][2].get<std::vector<double>>();
     io::TensorMap q("quantised", "gguf");
     for (const auto& [k, v] : src.meta()) q.set_meta(k, v);
     for (const auto& name : src.names()) {
@@ -186,16 +192,65 @@ TEST(Golden, QuantisedGgufCopies) {
     ThreadPool pool(2);
     Session s(*m), one(*m);
     m->forward(s, pool, ids.data(), static_cast<int64_t>(ids.size()), true);
-    EXPECT_LT(rel_err(s.logits(), want), tol);
+    EXPECT_LT(rel_err(s.logits(), want), tol_prompt);
     std::vector<float> all;
     for (int32_t id : ids) {
       m->forward(one, pool, &id, 1);
       all.insert(all.end(), one.logits().begin(), one.logits().end());
     }
-    EXPECT_LT(rel_err(all, want), tol);
+    EXPECT_LT(rel_err(all, want), tol_decode);
     std::vector<double> batched(s.logits().begin(), s.logits().end());
     EXPECT_LT(rel_err(all, batched), paths);
     std::remove(path.c_str());
+  }
+}
+
+// GGUF files quantised by tests/reference/models/infer_quantised.py, which writes the F16, Q8_0
+// and Q4_0 block layouts from GGUF's definition and runs PyTorch (float64) on exactly the weights
+// they hold. The prompt path dequantises and runs f32 GEMMs; the decode path also quantises
+// activations to q8_0 blocks, so its bound is wider. The same files read with a wrong layout
+// (Q4_0 nibbles swapped, Q8_0 blocks reversed; the reference's *_wrong_layout logits) land far
+// outside both bounds, so a layout bug cannot pass.
+TEST(Golden, QuantisedGgufMatchesPyTorchOnTheSameBlocks) {
+  auto g = test::load_golden_json("models/infer_models/quantised_logits.json");
+  struct Case {
+    const char* kind;
+    double prompt_tol, decode_tol;
+  };
+  for (auto [kind, prompt_tol, decode_tol] :
+       {Case{"f16", 2e-6, 2e-6}, Case{"q8_0", 2e-6, 0.06}, Case{"q4_0", 2e-6, 0.06}}) {
+    SCOPED_TRACE(kind);
+    auto m = load_model(test::golden_path(std::string("models/infer_models/llama_") + kind + ".gguf"));
+    ThreadPool pool(2);
+    double worst_prompt = 0, worst_decode = 0, nearest_wrong = 1e9;
+    for (size_t p = 0; p < g["prompts"].size(); ++p) {
+      auto ids = g["prompts"][p].get<std::vector<int32_t>>();
+      auto want = g[kind][p].get<std::vector<double>>();
+      Session s(*m), one(*m);
+      m->forward(s, pool, ids.data(), static_cast<int64_t>(ids.size()), true);
+      std::vector<float> all;
+      for (int32_t id : ids) {
+        m->forward(one, pool, &id, 1);
+        all.insert(all.end(), one.logits().begin(), one.logits().end());
+      }
+      const double ep = rel_err(s.logits(), want), ed = rel_err(all, want);
+      EXPECT_LT(ep, prompt_tol) << "prompt " << p;
+      EXPECT_LT(ed, decode_tol) << "prompt " << p << " step by step";
+      worst_prompt = std::max(worst_prompt, ep);
+      worst_decode = std::max(worst_decode, ed);
+      const std::string wrong = std::string(kind) + "_wrong_layout";
+      if (g.contains(wrong)) {
+        auto bad = g[wrong][p].get<std::vector<double>>();
+        const double wp = rel_err(s.logits(), bad), wd = rel_err(all, bad);
+        EXPECT_GT(wp, 10 * decode_tol) << "prompt " << p;
+        EXPECT_GT(wd, 10 * decode_tol) << "prompt " << p << " step by step";
+        nearest_wrong = std::min({nearest_wrong, wp, wd});
+      }
+    }
+    std::printf("%s: prompt path %.2e (bound %.0e), decode path %.2e (bound %.0e)", kind,
+                worst_prompt, prompt_tol, worst_decode, decode_tol);
+    if (nearest_wrong < 1e9) std::printf(", wrong layout >= %.2e", nearest_wrong);
+    std::printf("\n");
   }
 }
 

@@ -45,7 +45,7 @@ CausalLmConfig config_of(const Golden& g, Arch arch) {
   return c;
 }
 
-// max |a - b| / max |b|: the tensor-wise relative error the acceptance bound (1e-4) applies to.
+// max |a - b| / max |b|: the tensor-wise relative error the bounds below apply to.
 double rel_err(const float* a, const std::vector<float>& b) {
   double diff = 0, scale = 1e-12;
   for (size_t i = 0; i < b.size(); ++i) {
@@ -91,18 +91,18 @@ class Golden_ : public ::testing::TestWithParam<Case> {
   int64_t batch_ = 0, seq_ = 0;
 };
 
-TEST_P(Golden_, LossAndEveryGradientWithin1e4) {
+TEST_P(Golden_, LossAndEveryGradientMatchTorch) {
   for (int threads : {1, 2}) {
     ThreadPool pool(threads);
     Tape tape(pool);
     const float loss = loss_and_grad(tape);
     const float want = g_.at("loss")[0];
-    EXPECT_NEAR(loss, want, 1e-4 * std::fabs(want));
+    EXPECT_NEAR(loss, want, 1e-6 * std::fabs(want));
     int checked = 0;
     double worst = 0;
     for (auto& p : model_->params().params()) {
       const double e = rel_err(p->grad.f32(), g_.at("grad." + p->name));
-      EXPECT_LE(e, 1e-4) << p->name;
+      EXPECT_LE(e, 2e-6) << p->name;  // measured 8.7e-7 (GPT-2), 6.2e-7 (Llama) vs float64
       worst = std::max(worst, e);
       ++checked;
     }

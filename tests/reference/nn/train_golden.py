@@ -6,7 +6,7 @@ Builds tiny random-weight GPT-2 (learned positions, LayerNorm, GELU-tanh, tied h
 (Hugging Face's GPT2LMHeadModel / LlamaForCausalLM math and parameter names; float32), and writes
 for each:
   - every parameter (float32), the input ids and targets (-100 = ignored),
-  - the loss and every parameter gradient,
+  - the loss and every parameter gradient (computed in float64),
   - ten AdamW steps (torch.optim.AdamW, decay only on matrices, grad clipping at 1.0): the loss
     before each step and every parameter after the tenth,
   - ten SGD steps (momentum 0.9, coupled weight decay): the same.
@@ -69,7 +69,9 @@ def run(arch, cfg, make_params, loss_fn):
     w.add("ids", ids.float())
     w.add("targets", targets.float())
 
-    leaves = {n: p[n].clone().requires_grad_(True) for n in names}
+    # Loss and gradients in float64 (the float32 parameters exactly): a reference far below the
+    # tolerance the test applies, and the same on every machine.
+    leaves = {n: p[n].double().clone().requires_grad_(True) for n in names}
     loss = loss_fn(leaves, cfg, ids, targets)
     loss.backward()
     w.add("loss", loss.detach().reshape(1))
