@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Goldens for tests/models/golden_test.cpp: random-weight Llama (GQA, untied head) and GPT-2.
+"""Goldens for tests/models/transformer_test.cpp: random-weight Llama (GQA, untied head) and GPT-2.
 
 Writes, under tests/reference/models/infer_models/:
   llama_hf/{model.safetensors,config.json}   LlamaForCausalLM names, HF (half-split RoPE) q/k rows

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Goldens for the quantised GGUF test (tests/models/llama_test.cpp, QuantisedGguf*): the random
+"""Goldens for the quantised GGUF test (tests/models/transformer_test.cpp, Golden.QuantisedGguf*): the random
 Llama of infer_models.py (llama_hf) with every matrix stored as F16, Q8_0 or Q4_0, and the logits
 PyTorch (float64) gives on exactly the weights those files hold.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Goldens for rope scaling (tests/models/golden_test.cpp, RopeScaling*): the random Llama of
+"""Goldens for rope scaling (tests/models/transformer_test.cpp, RopeScaling*): the random Llama of
 infer_models.py with theta 500 and
   llama3_hf/  config.json rope_scaling {rope_type llama3, factor 8, low_freq_factor 1,
               high_freq_factor 4, original_max_position_embeddings 32}: with head size 8 the

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Golden gradients and optimiser trajectories for Loom's training engine (tests/nn/golden_test.cpp).
+"""Golden gradients and optimiser trajectories for Loom's training engine (tests/nn/causal_lm_test.cpp).
 
 Builds tiny random-weight GPT-2 (learned positions, LayerNorm, GELU-tanh, tied head) and Llama
 (RMSNorm, HF half-split RoPE, SwiGLU, GQA, untied head) models with common/ref_models.py
