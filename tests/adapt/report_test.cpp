@@ -1,7 +1,7 @@
 // The adaptation report's measures (report.h): bits per byte, tokens per word and the original
 // rows' digests. stories260K's scores of held-out FOLDOC entries (one longer than the context, so
 // windows are exercised) and of the TinyStories sample equal PyTorch's
-// (tests/reference/adapt_report_golden.py); an extended model keeps the digests and lowers the
+// (tests/reference/adapt/adapt_report_golden.py); an extended model keeps the digests and lowers the
 // tokens per word of domain text.
 #include "adapt/report.h"
 
@@ -14,6 +14,7 @@
 
 #include "adapt/extend.h"
 #include "core/mapped_file.h"
+#include "golden_json.h"
 #include "test_util.h"
 
 namespace loom::adapt {
@@ -43,7 +44,7 @@ void expect_score(const TextScore& got, const nlohmann::json& want, const char* 
 
 TEST(Report, BitsPerByteMatchesPyTorch) {
   LOOM_REQUIRE_DATA(stories("stories260K.bin"));
-  auto g = nlohmann::json::parse(read_file(test::golden_path("adapt_report.json")));
+  auto g = test::load_golden_json("adapt/adapt_report.json");
   auto model = models::load_model(stories("stories260K.bin"));
   auto tok = text::load_tokenizer(stories("tok512.model"));
   ThreadPool pool(2);

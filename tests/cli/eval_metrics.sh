@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# `loom eval metrics` on the hand-checked case (tests/reference/retrieval_metrics, derivation in
+# `loom eval metrics` on the hand-checked case (tests/reference/retrieval/metrics, derivation in
 # tests/retrieval/metrics_test.cpp), TREC and BEIR qrels alike; bad files fail with file:line.
 set -u
 fail() { echo "FAIL: $*"; exit 1; }
-R="$LOOM_SOURCE_DIR/tests/reference/retrieval_metrics"
+R="$LOOM_SOURCE_DIR/tests/reference/retrieval/metrics"
 for q in qrels.trec qrels.tsv; do
   out=$("$LOOM" eval metrics --qrels "$R/$q" --run "$R/run.trec" --cutoffs 1,3,5,10) || fail "exit status ($q)"
   diff <(echo "$out") "$R/expected.tsv" || fail "values differ from the hand-checked reference ($q)"

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # `loom tokenize` scripting contract on real data: one line of ids per input line, no special
 # tokens unless --add-special, ids identical to the committed Hugging Face goldens
-# (tests/reference/hf_goldens, written by hf_tokenizers_golden.js). Plus tokenizer info/add-tokens.
+# (tests/reference/text/hf_goldens, written by hf_tokenizers_golden.js). Plus tokenizer info/add-tokens.
 set -u
 fail() { echo "FAIL: $*"; exit 1; }
 DATA=${LOOM_DATA:-$LOOM_SOURCE_DIR/../shared/data}
-GOLD=$LOOM_SOURCE_DIR/tests/reference/hf_goldens
+GOLD=$LOOM_SOURCE_DIR/tests/reference/text/hf_goldens
 TOK=$DATA/tokenizers
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -13,9 +13,11 @@ trap 'rm -rf "$tmp"' EXIT
 # Compares ids (one line per document) with a golden's line count, first ids and block digests.
 check_golden() {  # ids_file golden_json
   /usr/bin/python3 - "$1" "$2" <<'PY' || exit 1
-import json, sys
+import json, os, sys
+sys.path.insert(0, os.environ["LOOM_SOURCE_DIR"] + "/tests/cli/lib")
+from golden import load_golden
 ids = [[int(x) for x in l.split()] for l in open(sys.argv[1]).read().split("\n")[:-1]]
-g = json.load(open(sys.argv[2]))
+g = load_golden(sys.argv[2])
 assert len(ids) == g["lines"], f"{len(ids)} output lines, golden has {g['lines']}"
 for i, want in enumerate(g["first_ids"]):
     assert ids[i] == want, f"line {i+1}: {ids[i][:20]} != {want[:20]}"

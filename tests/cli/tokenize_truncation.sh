@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # `loom tokenize` truncation / padding flags give Hugging Face's ids (goldens from
-# tests/reference/hf_trunc_pad_golden.js, where the same settings sit in BERT's tokenizer.json),
+# tests/reference/text/hf_trunc_pad_golden.js, where the same settings sit in BERT's tokenizer.json),
 # and bad flags fail with one line.
 set -u
 fail() { echo "FAIL: $*"; exit 1; }
 DATA=${LOOM_DATA:-$LOOM_SOURCE_DIR/../shared/data}
-GOLD=$LOOM_SOURCE_DIR/tests/reference/hf_goldens/truncation_padding.json
+GOLD=$LOOM_SOURCE_DIR/tests/reference/text/hf_goldens/truncation_padding.json
 BERT=$DATA/tokenizers/bert-base-uncased/tokenizer.json
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -18,8 +18,10 @@ check() {  # config_index run_index(0: add_special, 1: none) flags...
   "$LOOM" tokenize --tokenizer "$BERT" --json "$@" < "$tmp/in.txt" > "$tmp/out.jsonl" \
     || fail "tokenize $* exited non-zero"
   /usr/bin/python3 - "$GOLD" "$c" "$r" "$tmp/out.jsonl" "$*" <<'PY' || exit 1
-import json, sys
-g = json.load(open(sys.argv[1]))["configs"][int(sys.argv[2])]["runs"][int(sys.argv[3])]["singles"]
+import json, os, sys
+sys.path.insert(0, os.environ["LOOM_SOURCE_DIR"] + "/tests/cli/lib")
+from golden import load_golden
+g = load_golden(sys.argv[1])["configs"][int(sys.argv[2])]["runs"][int(sys.argv[3])]["singles"]
 got = [json.loads(l) for l in open(sys.argv[4])]
 assert len(got) == len(g), f"{len(got)} lines, golden {len(g)}"
 for i, (a, b) in enumerate(zip(got, g)):

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # A Unigram tokenizer.json (model Unigram, normalizer Precompiled + Strip + Replace, Metaspace):
-# tests/reference/sp_unigram1k.tokenizer.json, converted from spm_train's sp_unigram1k.model by
-# tests/reference/sp_unigram_json.py as HF's SpmConverter does. On every line of every corpus,
+# tests/reference/text/sp_unigram1k.tokenizer.json, converted from spm_train's sp_unigram1k.model by
+# tests/reference/text/sp_unigram_json.py as HF's SpmConverter does. On every line of every corpus,
 # `loom tokenize` gives the ids Hugging Face tokenizers gives on the same file (goldens
 # hf_goldens/unigram1k__*.json); the file saved back by Loom gives them too.
 set -u
 fail() { echo "FAIL: $*"; exit 1; }
 DATA=${LOOM_DATA:-$LOOM_SOURCE_DIR/../shared/data}
-REF=$LOOM_SOURCE_DIR/tests/reference
+REF=$LOOM_SOURCE_DIR/tests/reference/text
 GOLD=$REF/hf_goldens
 TOK=$REF/sp_unigram1k.tokenizer.json
 tmp=$(mktemp -d)
@@ -15,9 +15,11 @@ trap 'rm -rf "$tmp"' EXIT
 
 check_golden() {  # ids_file golden_json
   /usr/bin/python3 - "$1" "$2" <<'PY' || exit 1
-import json, sys
+import json, os, sys
+sys.path.insert(0, os.environ["LOOM_SOURCE_DIR"] + "/tests/cli/lib")
+from golden import load_golden
 ids = [[int(x) for x in l.split()] for l in open(sys.argv[1]).read().split("\n")[:-1]]
-g = json.load(open(sys.argv[2]))
+g = load_golden(sys.argv[2])
 assert len(ids) == g["lines"], f"{len(ids)} output lines, golden has {g['lines']}"
 for i, want in enumerate(g["first_ids"]):
     assert ids[i] == want, f"line {i+1}: {ids[i][:20]} != {want[:20]}"

@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # `loom tokenizer train --type bpe|wordpiece` writes a tokenizer.json that Loom loads and that gives
 # the ids Hugging Face tokenizers gives on the same file (goldens written by
-# tests/reference/hf_train_golden.js, which trains with the same flags and loads the result with
+# tests/reference/text/hf_train_golden.js, which trains with the same flags and loads the result with
 # HF's Tokenizer.fromFile); also with --add-special, after a save/reload, and on bad flags.
 set -u
 fail() { echo "FAIL: $*"; exit 1; }
 DATA=${LOOM_DATA:-$LOOM_SOURCE_DIR/../shared/data}
-GOLD=$LOOM_SOURCE_DIR/tests/reference/hf_goldens
+GOLD=$LOOM_SOURCE_DIR/tests/reference/text/hf_goldens
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 check_golden() {  # ids_file golden_json [first_ids field]
   /usr/bin/python3 - "$@" <<'PY' || exit 1
-import json, sys
+import json, os, sys
+sys.path.insert(0, os.environ["LOOM_SOURCE_DIR"] + "/tests/cli/lib")
+from golden import load_golden
 ids = [[int(x) for x in l.split()] for l in open(sys.argv[1]).read().split("\n")[:-1]]
-g = json.load(open(sys.argv[2]))
+g = load_golden(sys.argv[2])
 if len(sys.argv) > 3:  # only the first lines, against a list of ids
     want = g[sys.argv[3]]
     for i, w in enumerate(want):
@@ -65,9 +67,11 @@ done
 "$LOOM" tokenizer train --type bpe --vocab-size 30000 --output "$tmp/full.json" "$train" >/dev/null \
   || fail "bpe 30000 exited non-zero"
 /usr/bin/python3 - "$tmp/full.json" "$GOLD/trained_bpe_vs_hf_trainer.json" <<'PY' || exit 1
-import hashlib, json, sys
+import hashlib, json, os, sys
+sys.path.insert(0, os.environ["LOOM_SOURCE_DIR"] + "/tests/cli/lib")
+from golden import load_golden
 m = json.load(open(sys.argv[1]))["model"]["merges"]
-g = json.load(open(sys.argv[2]))
+g = load_golden(sys.argv[2])
 assert len(m) == g["hf_merges"], f"{len(m)} merges, HF's trainer made {g['hf_merges']}"
 d = hashlib.sha256("\n".join(m).encode()).hexdigest()
 assert d == g["hf_merges_sha256"], "merge list differs from HF BpeTrainer's"

@@ -1,4 +1,4 @@
-// Perplexity of stories260K equals the PyTorch reference (tests/reference/infer_ppl.py) to 1e-3
+// Perplexity of stories260K equals the PyTorch reference (tests/reference/eval/infer_ppl.py) to 1e-3
 // on the tinystories sample, scoring the reference's own token ids (the tokeniser is checked
 // end to end by tests/cli/generate_eval.sh).
 #include "eval/perplexity.h"
@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/mapped_file.h"
+#include "golden_json.h"
 #include "test_util.h"
 
 namespace loom::eval {
@@ -17,10 +18,10 @@ namespace {
 TEST(Perplexity, Stories260KMatchesPyTorch) {
   LOOM_REQUIRE_DATA(test::data_path("models/stories260K/stories260K.bin"));
   auto model = models::load_model(test::data_path("models/stories260K/stories260K.bin"));
-  auto golden = nlohmann::json::parse(read_file(test::golden_path("infer_ppl.json")));
+  auto golden = test::load_golden_json("eval/infer_ppl.json");
   ThreadPool pool(2);
   int checked = 0;
-  for (const auto& c : golden) {
+  for (const auto& c : golden["cases"]) {
     if (!c.contains("ids")) continue;
     auto ids = c["ids"].get<std::vector<int32_t>>();
     ASSERT_EQ(static_cast<int64_t>(ids.size()), c["n_tokens"].get<int64_t>());

@@ -1,6 +1,6 @@
 // libFuzzer: encode arbitrary bytes with the real GPT-2 (encoder.json + vocab.bpe) and BERT
 // (tokenizer.json) tokenizers and a Unigram tokenizer.json with SentencePiece's nmt_nfkc
-// Precompiled normalizer (tests/reference/sp_unigram1k.tokenizer.json), loaded once from LOOM_DATA
+// Precompiled normalizer (tests/reference/text/sp_unigram1k.tokenizer.json), loaded once from LOOM_DATA
 // (default ../shared/data beside the source tree). Ids stay in range, offsets inside the input, and
 // byte-level BPE round-trips.
 #include <cstddef>
@@ -19,7 +19,7 @@ struct Tokenizers {
   std::unique_ptr<loom::text::Tokenizer> bert = loom::text::load_tokenizer(
       loom::test::data_path("tokenizers/bert-base-uncased/tokenizer.json"));
   std::unique_ptr<loom::text::Tokenizer> unigram =
-      loom::text::load_tokenizer(loom::test::golden_path("sp_unigram1k.tokenizer.json"));
+      loom::text::load_tokenizer(loom::test::golden_path("text/sp_unigram1k.tokenizer.json"));
 };
 
 void check(const loom::text::Tokenizer& tok, std::string_view s, bool round_trip) {

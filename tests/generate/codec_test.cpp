@@ -65,7 +65,7 @@ TEST(Generate, CodecErrors) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("pass --tokenizer"), std::string::npos);
   }
-  auto big = models::load_model(test::golden_path("infer_models/llama.gguf"));  // vocab 61
+  auto big = models::load_model(test::golden_path("models/infer_models/llama.gguf"));  // vocab 61
   EXPECT_THROW(load_codec(*big, stories("tok512.bin")), Error);
 }
 

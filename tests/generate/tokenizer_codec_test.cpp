@@ -1,7 +1,7 @@
 // Generation with any text::Tokenizer (TokenizerCodec): byte-level BPE (GPT-2), the tokenizer.json
 // of a converted SentencePiece model, streaming that never splits a UTF-8 character, and greedy
 // continuations of the random-weight GPT-2 and Llama reference models against PyTorch
-// (tests/reference/generate_gpt2_greedy.py).
+// (tests/reference/generate/generate_gpt2_greedy.py).
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -9,6 +9,7 @@
 #include "core/mapped_file.h"
 #include "generate/codec.h"
 #include "generate/generator.h"
+#include "golden_json.h"
 #include "test_util.h"
 #include "text/unicode.h"
 
@@ -30,7 +31,7 @@ class IdsOnlyCodec : public TokenCodec {
 };
 
 TEST(TokenizerCodec, GreedyContinuationsMatchPyTorch) {
-  auto g = nlohmann::json::parse(read_file(test::golden_path("generate_gpt2_greedy.json")));
+  auto g = test::load_golden_json("generate/generate_gpt2_greedy.json");
   ThreadPool pool(1);
   for (const char* key : {"gpt2", "llama"}) {
     auto model = models::load_model(test::golden_path(g[key]["model"].get<std::string>()));

@@ -1,6 +1,6 @@
 // The notes' attention unit test: d=16, k=v=8, h=2, m=10 with random weights; the last output of
 // sequential (KV cache) == parallel masked == batched, for MHA and MQA, all equal to PyTorch's
-// (tests/reference/infer_attention.py).
+// (tests/reference/models/infer_attention.py).
 #include "models/attention.h"
 
 #include <gtest/gtest.h>
@@ -11,6 +11,7 @@
 
 #include "core/mapped_file.h"
 #include "core/rng.h"
+#include "golden_json.h"
 #include "test_util.h"
 
 namespace loom::models {
@@ -29,7 +30,7 @@ void expect_near_rows(const float* a, const float* b, int64_t n, float tol, cons
 }
 
 TEST(Attention, NotesUnitTestMatchesPyTorch) {
-  auto golden = nlohmann::json::parse(read_file(test::golden_path("infer_attention.json")));
+  auto golden = test::load_golden_json("models/infer_attention.json");
   const int64_t d = golden["d"], k = golden["k"], v = golden["v"], h = golden["h"];
   const int64_t m = golden["m"], b = golden["b"];
   Tensor X = from_list(golden["X"], {b, m, d});

@@ -21,7 +21,7 @@ std::string error_of(F&& fn) {
 // The golden Llama GGUF with one change applied to its tensor map.
 template <typename Edit>
 std::string build_error(Edit&& edit) {
-  io::TensorMap src = io::read_gguf(test::golden_path("infer_models/llama.gguf"));
+  io::TensorMap src = io::read_gguf(test::golden_path("models/infer_models/llama.gguf"));
   io::TensorMap m(src.source(), "gguf");
   for (const auto& [k, v] : src.meta()) m.set_meta(k, v);
   std::vector<std::pair<std::string, Tensor>> tensors;
@@ -58,7 +58,7 @@ TEST(BadInput, ModelErrorsNameTheProblem) {
   });
   EXPECT_NE(e.find("missing tensor 'output_norm.weight'"), std::string::npos) << e;
 
-  io::TensorMap src = io::read_gguf(test::golden_path("infer_models/llama.gguf"));
+  io::TensorMap src = io::read_gguf(test::golden_path("models/infer_models/llama.gguf"));
   e = build_error([](io::TensorMap& m, Tensors&) {
     m.set_meta("llama.attention.head_count_kv", io::MetaValue::of_int(3));
   });
@@ -66,7 +66,7 @@ TEST(BadInput, ModelErrorsNameTheProblem) {
 }
 
 TEST(BadInput, ContextAndTokenLimits) {
-  auto m = load_model(test::golden_path("infer_models/llama.gguf"));
+  auto m = load_model(test::golden_path("models/infer_models/llama.gguf"));
   ThreadPool pool(1);
   Session s(*m);
   std::vector<int32_t> ids(65, 3);

@@ -1,5 +1,5 @@
 // Loss, every parameter gradient, ten AdamW steps and ten SGD steps against PyTorch goldens
-// written by tests/reference/train_golden.py (tiny random-weight GPT-2 and Llama-with-GQA).
+// written by tests/reference/nn/train_golden.py (tiny random-weight GPT-2 and Llama-with-GQA).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -52,7 +52,7 @@ DecoderConfig config_of(const Golden& g, std::string arch) {
   return c;
 }
 
-// max |a - b| / max |b|: the tensor-wise relative error the acceptance bound (1e-4) applies to.
+// max |a - b| / max |b|: the tensor-wise relative error the bounds below apply to.
 double rel_err(const float* a, const std::vector<float>& b) {
   double diff = 0, scale = 1e-12;
   for (size_t i = 0; i < b.size(); ++i) {
@@ -70,7 +70,7 @@ struct Case {
 class Golden_ : public ::testing::TestWithParam<Case> {
  protected:
   void SetUp() override {
-    g_ = load_golden(GetParam().stem);
+    g_ = load_golden("nn", GetParam().stem);
     model_ = std::make_unique<CausalLm>(config_of(g_, GetParam().arch));
     reset_params();
     for (float f : g_.at("ids")) ids_.push_back(static_cast<int32_t>(f));
@@ -98,18 +98,18 @@ class Golden_ : public ::testing::TestWithParam<Case> {
   int64_t batch_ = 0, seq_ = 0;
 };
 
-TEST_P(Golden_, LossAndEveryGradientWithin1e4) {
+TEST_P(Golden_, LossAndEveryGradientMatchTorch) {
   for (int threads : {1, 2}) {
     ThreadPool pool(threads);
     Tape tape(pool);
     const float loss = loss_and_grad(tape);
     const float want = g_.at("loss")[0];
-    EXPECT_NEAR(loss, want, 1e-4 * std::fabs(want));
+    EXPECT_NEAR(loss, want, 1e-6 * std::fabs(want));
     int checked = 0;
     double worst = 0;
     for (auto& p : model_->params().params()) {
       const double e = rel_err(p->grad.f32(), g_.at("grad." + p->name));
-      EXPECT_LE(e, 1e-4) << p->name;
+      EXPECT_LE(e, 2e-6) << p->name;  // measured 8.7e-7 (GPT-2), 6.2e-7 (Llama) vs float64
       worst = std::max(worst, e);
       ++checked;
     }
@@ -322,12 +322,12 @@ TEST(CausalLmGradCheck, WholeModels) {
 // the finite-difference check.
 void check_rope_scaled(const std::string& rel, const std::string& key) {
   SCOPED_TRACE(rel);
-  models::HfModel hf = models::read_hf_model(test::golden_path(rel));
+  models::HfModel hf = models::read_hf_model(test::golden_path("models/" + rel));
   ASSERT_FALSE(hf.config.rope.freq_factors.empty());
   CausalLm m(hf.config);
   models::load_hf_weights(m, hf.tensors);
   const auto g = nlohmann::json::parse(
-      read_file(test::golden_path("infer_models/rope_scaling_logits.json")));
+      read_file(test::golden_path("models/infer_models/rope_scaling_logits.json")));
   ThreadPool pool(2);
   for (size_t p = 0; p < g["prompts"].size(); ++p) {
     const auto ids = g["prompts"][p].get<std::vector<int32_t>>();

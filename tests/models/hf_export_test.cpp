@@ -1,7 +1,7 @@
 // Hugging Face export: checkpoints in every format `load_model` reads, exported as
 // LlamaForCausalLM / GPT2LMHeadModel directories, load back with the same logits; the exported
 // stories260K equals PyTorch's hand-written LlamaForCausalLM forward
-// (tests/reference/hf_export_golden.py) on the same prompt.
+// (tests/reference/models/hf_export_golden.py) on the same prompt.
 #include "models/hf.h"
 #include "models/model.h"
 
@@ -14,6 +14,7 @@
 
 #include "core/mapped_file.h"
 #include "core/rng.h"
+#include "golden_json.h"
 #include "test_util.h"
 
 namespace loom::models {
@@ -58,7 +59,7 @@ std::shared_ptr<const Model> round_trip(const std::string& path, const std::stri
   EXPECT_TRUE(fs::exists(dir + "/config.json"));
   EXPECT_TRUE(fs::exists(dir + "/tokenizer_config.json"));
   auto back = load_model(dir);
-  // LOOM_HF_EXPORT_KEEP=DIR keeps a copy for tests/reference/hf_export_golden.py --check.
+  // LOOM_HF_EXPORT_KEEP=DIR keeps a copy for tests/reference/models/hf_export_golden.py --check.
   if (const char* keep = std::getenv("LOOM_HF_EXPORT_KEEP"); keep && *keep) {
     fs::remove_all(std::string(keep) + "/" + tag);
     fs::create_directories(keep);
@@ -73,7 +74,7 @@ TEST(HfExport, Stories260KBinMatchesOriginalAndPyTorch) {
   const std::string bin = test::data_path("models/stories260K/stories260K.bin");
   LOOM_REQUIRE_DATA(bin);
   auto gold =
-      nlohmann::json::parse(read_file(test::golden_path("hf_export/stories260K_logits.json")));
+      test::load_golden_json("models/hf_export/stories260K_logits.json");
   auto ids = gold["prompt"].get<std::vector<int32_t>>();
   auto want = gold["logits"].get<std::vector<double>>();
   auto orig = load_model(bin);
@@ -106,17 +107,17 @@ TEST(HfExport, Stories260KGgufMatchesPyTorch) {
   const std::string gguf = test::data_path("models/stories260K/stories260K.gguf");
   LOOM_REQUIRE_DATA(gguf);
   auto gold =
-      nlohmann::json::parse(read_file(test::golden_path("hf_export/stories260K_logits.json")));
+      test::load_golden_json("models/hf_export/stories260K_logits.json");
   auto ids = gold["prompt"].get<std::vector<int32_t>>();
   auto back = round_trip(gguf, "gguf");
   EXPECT_LT(rel_err(logits_of(*back, ids), gold["logits"].get<std::vector<double>>()), 1e-5);
 }
 
-// The random-weight Llama (GQA, untied head) and GPT-2 goldens of tests/reference/infer_models.py.
+// The random-weight Llama (GQA, untied head) and GPT-2 goldens of tests/reference/models/infer_models.py.
 void check_infer_golden(const std::string& rel, const std::string& key, const std::string& tag,
                         bool want_tied) {
   SCOPED_TRACE(rel);
-  auto g = nlohmann::json::parse(read_file(test::golden_path("infer_models/logits.json")));
+  auto g = test::load_golden_json("models/infer_models/logits.json");
   HfModel hf;
   auto back = round_trip(test::golden_path(rel), tag, &hf);
   EXPECT_EQ(back->config().tied_head, want_tied);
@@ -129,20 +130,20 @@ void check_infer_golden(const std::string& rel, const std::string& key, const st
 }
 
 TEST(HfExport, RandomLlamaGgufUntiedGqa) {
-  check_infer_golden("infer_models/llama.gguf", "llama", "llama_gguf", false);
+  check_infer_golden("models/infer_models/llama.gguf", "llama", "llama_gguf", false);
 }
 TEST(HfExport, RandomLlamaSafetensorsPassThrough) {
-  check_infer_golden("infer_models/llama_hf", "llama", "llama_hf", false);
+  check_infer_golden("models/infer_models/llama_hf", "llama", "llama_hf", false);
 }
 TEST(HfExport, RandomGpt2Gguf) {
-  check_infer_golden("infer_models/gpt2.gguf", "gpt2", "gpt2_gguf", true);
+  check_infer_golden("models/infer_models/gpt2.gguf", "gpt2", "gpt2_gguf", true);
 }
 TEST(HfExport, RandomGpt2Safetensors) {
-  check_infer_golden("infer_models/gpt2_hf", "gpt2", "gpt2_hf", true);
+  check_infer_golden("models/infer_models/gpt2_hf", "gpt2", "gpt2_hf", true);
 }
 
 TEST(HfExport, Gpt2ConfigAndConv1DLayout) {
-  auto m = load_model(test::golden_path("infer_models/gpt2.gguf"));
+  auto m = load_model(test::golden_path("models/infer_models/gpt2.gguf"));
   HfModel hf = to_hf(m->weights());
   EXPECT_EQ(hf.config_json["architectures"][0], "GPT2LMHeadModel");
   EXPECT_EQ(hf.config_json["n_embd"], 32);
@@ -170,7 +171,7 @@ TEST(HfExport, RopePermutationInvertsAndMatchesLayout) {
 }
 
 TEST(HfExport, SaveRefusesNonEmptyFolderAndLeavesNothingOnError) {
-  auto m = load_model(test::golden_path("infer_models/llama_hf"));
+  auto m = load_model(test::golden_path("models/infer_models/llama_hf"));
   HfModel hf = to_hf(m->weights());
   const std::string dir = temp_dir("busy");
   fs::create_directories(dir);

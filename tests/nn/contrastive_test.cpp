@@ -1,4 +1,4 @@
-// Contrastive losses against the PyTorch golden (tests/reference/contrastive_golden.py) and the
+// Contrastive losses against the PyTorch golden (tests/reference/nn/contrastive_golden.py) and the
 // finite-difference checker.
 #include "nn/contrastive.h"
 
@@ -12,6 +12,7 @@
 #include "core/rng.h"
 #include "nn/grad_check.h"
 #include "nn/ops.h"
+#include "golden_json.h"
 #include "test_util.h"
 
 namespace loom::nn {
@@ -32,7 +33,7 @@ void expect_close(const float* got, const nlohmann::json& want, double tol,
 
 // Loss and gradients of every case within 1e-5 of PyTorch (float64), on 1 and 3 threads.
 TEST(Contrastive, MatchesPyTorchGolden) {
-  auto g = nlohmann::json::parse(read_file(test::golden_path("contrastive_golden.json")));
+  auto g = test::load_golden_json("nn/contrastive_golden.json");
   const int64_t b = g["B"], m = g["M"], c = g["C"];
   Tensor q = from_json(g["q"], b, c), p = from_json(g["p"], b, c), n = from_json(g["n"], m, c);
   for (int threads : {1, 3}) {

@@ -1,6 +1,6 @@
 // Ranking metrics against a case computed by hand from trec_eval 9's definitions.
 //
-// Files: tests/reference/retrieval_metrics/{run.trec, qrels.trec, qrels.tsv}.
+// Files: tests/reference/retrieval/metrics/{run.trec, qrels.trec, qrels.tsv}.
 //   qrels  q1: d1=2 d2=1 d3=0 d4=3     q2: a=1 b=0     q3: x=1 (q3 has no run: not scored)
 //   run    q1: d2 2.5, d3 5.0, d1 4.0, d9 4.0, d7 1.0  q2: a 0.8, c 0.9   q4: z (no qrels: not
 //   scored)
@@ -53,14 +53,14 @@ void expect_hand_values(const Evaluation& e) {
 }
 
 TEST(Metrics, HandCheckedCaseTrecQrels) {
-  auto qrels = load_qrels(test::golden_path("retrieval_metrics/qrels.trec"));
-  auto run = load_run(test::golden_path("retrieval_metrics/run.trec"));
+  auto qrels = load_qrels(test::golden_path("retrieval/metrics/qrels.trec"));
+  auto run = load_run(test::golden_path("retrieval/metrics/run.trec"));
   expect_hand_values(evaluate(qrels, run, {1, 3, 5, 10}));
 }
 
 TEST(Metrics, HandCheckedCaseBeirQrels) {
-  auto qrels = load_qrels(test::golden_path("retrieval_metrics/qrels.tsv"));
-  auto run = load_run(test::golden_path("retrieval_metrics/run.trec"));
+  auto qrels = load_qrels(test::golden_path("retrieval/metrics/qrels.tsv"));
+  auto run = load_run(test::golden_path("retrieval/metrics/run.trec"));
   expect_hand_values(evaluate(qrels, run, {1, 3, 5, 10}));
 }
 

@@ -1,11 +1,12 @@
 // Each pipeline component against Hugging Face tokenizers (goldens from
-// tests/reference/hf_components_golden.js), then save -> reload -> identical results.
+// tests/reference/text/hf_components_golden.js), then save -> reload -> identical results.
 #include <gtest/gtest.h>
 
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/mapped_file.h"
+#include "golden_json.h"
 #include "test_util.h"
 #include "text/tokenizer.h"
 
@@ -22,7 +23,7 @@ using nlohmann::json;
 
 const json& golden() {
   static const json j =
-      json::parse(loom::read_file(loom::test::golden_path("hf_goldens/components.json")));
+      loom::test::load_golden_json("text/hf_goldens/components.json");
   return j;
 }
 

@@ -1,5 +1,5 @@
 // Every line of every corpus: ids identical to Hugging Face tokenizers (goldens written by
-// tests/reference/hf_tokenizers_golden.js; see its header for the line convention and digest),
+// tests/reference/text/hf_tokenizers_golden.js; see its header for the line convention and digest),
 // and decode(encode(line)) == line for byte-level BPE.
 #include <gtest/gtest.h>
 
@@ -8,6 +8,7 @@
 
 #include "core/mapped_file.h"
 #include "core/threads.h"
+#include "golden_json.h"
 #include "test_util.h"
 #include "text/tokenizer.h"
 #include "text/unicode.h"
@@ -77,9 +78,9 @@ void check_corpora(const std::string& tokenizer_file, const std::string& golden_
   auto tok = loom::text::load_tokenizer(tokenizer_file);
   loom::ThreadPool pool(2);
   for (const auto& corpus : kCorpora) {
-    std::string gpath = golden_path("hf_goldens/" + golden_name + "__" + corpus[0] + ".json");
-    LOOM_REQUIRE_DATA(gpath);
-    auto golden = nlohmann::json::parse(loom::read_file(gpath));
+    std::string grel = "text/hf_goldens/" + golden_name + "__" + corpus[0] + ".json";
+    LOOM_REQUIRE_DATA(golden_path(grel));
+    auto golden = loom::test::load_golden_json(grel);
     LOOM_REQUIRE_DATA(data_path(corpus[1]));
     std::vector<std::string> lines = read_lines(data_path(corpus[1]));
     ASSERT_EQ(lines.size(), golden["lines"].get<size_t>()) << corpus[1];

@@ -3,7 +3,7 @@
 // libsentencepiece's, see sentencepiece_corpus_test.cpp) for tok512.model and Llama 2's
 // tokenizer.model (and their llama2.c .bin forms), and the saved tokenizer.json read by Hugging
 // Face tokenizers gives the same ids (digests written by
-// tests/reference/sp_convert_hf_golden.js).
+// tests/reference/text/sp_convert_hf_golden.js).
 //
 // One documented difference: as Hugging Face's LlamaConverter, the pipeline treats the control
 // and unknown pieces ("<s>", "</s>", "<unk>") as special added tokens, so a line that spells one
@@ -20,6 +20,7 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "core/threads.h"
+#include "golden_json.h"
 #include "test_util.h"
 #include "text/sentencepiece.h"
 #include "text/unicode.h"
@@ -104,7 +105,7 @@ const Case kCases[] = {{"tok512", "models/stories260K/tok512.model"},
                        {"llama2", "tokenizers/llama2/tokenizer.model"}};
 
 TEST(SentencePieceConvert, CorpusIdsEqualSentencePieceAndHuggingFace) {
-  auto golden = nlohmann::json::parse(read_file(test::golden_path("sp_convert_hf.json")));
+  auto golden = test::load_golden_json("text/sp_convert_hf.json");
   for (const Case& c : kCases) {
     const std::string path = test::data_path(c.path);
     LOOM_REQUIRE_DATA(path);
@@ -211,7 +212,7 @@ TEST(SentencePieceConvert, AddTokensSaveReloadKeepsIds) {
 }
 
 TEST(SentencePieceConvert, RefusesUnigram) {
-  const std::string path = test::golden_path("sp_unigram1k.model");
+  const std::string path = test::golden_path("text/sp_unigram1k.model");
   EXPECT_THROW(sentencepiece_to_tokenizer_json(load_sentencepiece_any(path), path), loom::Error);
 }
 

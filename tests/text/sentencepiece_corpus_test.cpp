@@ -1,11 +1,12 @@
 // Every line of every corpus encodes to the same ids as libsentencepiece (goldens written by
-// tests/reference/sp_reference.py): Llama 2 tokenizer.model and .bin, tok512.model and .bin, and a
+// tests/reference/text/sp_reference.py): Llama 2 tokenizer.model and .bin, tok512.model and .bin, and a
 // small Unigram model trained by spm_train (exercises the nmt_nfkc precompiled charsmap).
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "core/mapped_file.h"
 #include "core/threads.h"
+#include "golden_json.h"
 #include "test_util.h"
 #include "text/sentencepiece.h"
 
@@ -51,7 +52,7 @@ const std::vector<std::pair<std::string, std::string>> kCorpora = {
 void check_corpora(const std::string& model_path, const std::string& golden_name,
                    bool bin_collapses_spaces = false) {
   LOOM_REQUIRE_DATA(model_path);
-  auto golden = nlohmann::json::parse(loom::read_file(loom::test::golden_path(golden_name)));
+  auto golden = loom::test::load_golden_json(golden_name);
   auto tok = bin_collapses_spaces
                  ? SentencePieceTokenizer::from_proto(loom::text::load_llama2c_tokenizer(
                        model_path, {.remove_extra_whitespaces = true}))
@@ -93,23 +94,23 @@ void check_corpora(const std::string& model_path, const std::string& golden_name
 
 TEST(SentencePieceCorpus, Llama2ModelMatchesLibSentencePiece) {
   check_corpora(loom::test::data_path("tokenizers/llama2/tokenizer.model"),
-                "sp_golden_llama2.json");
+                "text/sp_golden_llama2.json");
 }
 TEST(SentencePieceCorpus, Llama2BinMatchesLibSentencePiece) {
-  check_corpora(loom::test::data_path("tokenizers/llama2/tokenizer.bin"), "sp_golden_llama2.json");
+  check_corpora(loom::test::data_path("tokenizers/llama2/tokenizer.bin"), "text/sp_golden_llama2.json");
 }
 TEST(SentencePieceCorpus, Tok512ModelMatchesLibSentencePiece) {
-  check_corpora(loom::test::data_path("models/stories260K/tok512.model"), "sp_golden_tok512.json");
+  check_corpora(loom::test::data_path("models/stories260K/tok512.model"), "text/sp_golden_tok512.json");
 }
 // tok512.model collapses runs of spaces (remove_extra_whitespaces keeps its protobuf default,
 // true); the .bin cannot say so and defaults to llama2.c's behaviour, so it is loaded with the
 // option that reproduces the .model.
 TEST(SentencePieceCorpus, Tok512BinMatchesLibSentencePiece) {
-  check_corpora(loom::test::data_path("models/stories260K/tok512.bin"), "sp_golden_tok512.json",
+  check_corpora(loom::test::data_path("models/stories260K/tok512.bin"), "text/sp_golden_tok512.json",
                 /*bin_collapses_spaces=*/true);
 }
 TEST(SentencePieceCorpus, UnigramModelMatchesLibSentencePiece) {
-  check_corpora(loom::test::golden_path("sp_unigram1k.model"), "sp_golden_unigram1k.json");
+  check_corpora(loom::test::golden_path("text/sp_unigram1k.model"), "text/sp_golden_unigram1k.json");
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "core/rng.h"
+#include "golden_json.h"
 #include "test_util.h"
 #include "text/sentencepiece.h"
 
@@ -16,7 +17,7 @@ namespace {
 std::string llama2_model() { return loom::test::data_path("tokenizers/llama2/tokenizer.model"); }
 std::string llama2_bin() { return loom::test::data_path("tokenizers/llama2/tokenizer.bin"); }
 std::string tok512_model() { return loom::test::data_path("models/stories260K/tok512.model"); }
-std::string unigram_model() { return loom::test::golden_path("sp_unigram1k.model"); }
+std::string unigram_model() { return loom::test::golden_path("text/sp_unigram1k.model"); }
 
 std::string from_hex(const std::string& h) {
   std::string out;
@@ -27,7 +28,7 @@ std::string from_hex(const std::string& h) {
 
 void check_random_golden(const std::string& model, const std::string& golden) {
   auto tok = SentencePieceTokenizer::load(model);
-  auto g = nlohmann::json::parse(loom::read_file(loom::test::golden_path(golden)));
+  auto g = loom::test::load_golden_json(golden);
   ASSERT_GE(g["random"].size(), 100u);
   for (const auto& c : g["random"]) {
     std::string text = from_hex(c["hex"]);
@@ -38,14 +39,14 @@ void check_random_golden(const std::string& model, const std::string& golden) {
 }
 
 TEST(SentencePieceRobust, AdversarialTextsMatchLibSentencePiece) {
-  check_random_golden(llama2_model(), "sp_golden_llama2.json");
-  check_random_golden(tok512_model(), "sp_golden_tok512.json");
-  check_random_golden(unigram_model(), "sp_golden_unigram1k.json");
+  check_random_golden(llama2_model(), "text/sp_golden_llama2.json");
+  check_random_golden(tok512_model(), "text/sp_golden_tok512.json");
+  check_random_golden(unigram_model(), "text/sp_golden_unigram1k.json");
 }
 
 // Hand-built BPE and Unigram models with USER_DEFINED and UNUSED pieces (see sp_reference.py).
 TEST(SentencePieceRobust, UserDefinedAndUnusedPiecesMatchLibSentencePiece) {
-  auto g = nlohmann::json::parse(loom::read_file(loom::test::golden_path("sp_golden_tiny.json")));
+  auto g = loom::test::load_golden_json("text/sp_golden_tiny.json");
   ASSERT_EQ(g["models"].size(), 2u);
   for (const auto& m : g["models"]) {
     auto tok = SentencePieceTokenizer::from_model_bytes(from_hex(m["model_hex"]), m["name"]);

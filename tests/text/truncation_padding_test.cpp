@@ -1,5 +1,5 @@
 // tokenizer.json "truncation" and "padding" against Hugging Face tokenizers (goldens from
-// tests/reference/hf_trunc_pad_golden.js): BERT (with its [CLS] $A [SEP] post-processor) and a
+// tests/reference/text/hf_trunc_pad_golden.js): BERT (with its [CLS] $A [SEP] post-processor) and a
 // Unigram file without post-processor; single texts as one batch and pairs, with and without
 // special tokens; the errors HF raises are errors here too. Saving keeps both settings.
 #include <gtest/gtest.h>
@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "core/threads.h"
+#include "golden_json.h"
 #include "test_util.h"
 #include "text/tokenizer.h"
 
@@ -18,14 +19,14 @@ using nlohmann::json;
 
 const json& golden() {
   static const json j =
-      json::parse(loom::read_file(loom::test::golden_path("hf_goldens/truncation_padding.json")));
+      loom::test::load_golden_json("text/hf_goldens/truncation_padding.json");
   return j;
 }
 
 std::string base_json(const std::string& base) {
   return loom::read_file(base == "bert"
                              ? loom::test::data_path("tokenizers/bert-base-uncased/tokenizer.json")
-                             : loom::test::golden_path("sp_unigram1k.tokenizer.json"));
+                             : loom::test::golden_path("text/sp_unigram1k.tokenizer.json"));
 }
 
 void expect_same(const loom::text::Encoding& e, const json& want, const std::string& what) {

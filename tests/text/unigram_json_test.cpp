@@ -1,13 +1,14 @@
 // Unigram tokenizer.json (model Unigram, Precompiled normalizer, Metaspace variants) against
-// Hugging Face tokenizers: hand-made files (goldens from tests/reference/hf_unigram_cases.js) and
+// Hugging Face tokenizers: hand-made files (goldens from tests/reference/text/hf_unigram_cases.js) and
 // the SpmConverter-style conversion of spm_train's sp_unigram1k.model
-// (tests/reference/sp_unigram_json.py); save -> reload keeps every id.
+// (tests/reference/text/sp_unigram_json.py); save -> reload keeps every id.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "golden_json.h"
 #include "test_util.h"
 #include "text/tokenizer.h"
 
@@ -17,7 +18,7 @@ using nlohmann::json;
 
 const json& cases() {
   static const json j =
-      json::parse(loom::read_file(loom::test::golden_path("hf_goldens/unigram_cases.json")));
+      loom::test::load_golden_json("text/hf_goldens/unigram_cases.json");
   return j;
 }
 
@@ -62,7 +63,7 @@ TEST(UnigramJson, NoUnkIdIsAnErrorAsInHuggingFace) {
 }
 
 TEST(UnigramJson, ConvertedSentencePieceModelSavesAndReloads) {
-  const std::string path = loom::test::golden_path("sp_unigram1k.tokenizer.json");
+  const std::string path = loom::test::golden_path("text/sp_unigram1k.tokenizer.json");
   auto tok = loom::text::load_tokenizer(path);
   EXPECT_EQ(tok->vocab_size(), 1000);
   EXPECT_EQ(tok->info().model, "Unigram");
@@ -85,7 +86,7 @@ TEST(UnigramJson, ConvertedSentencePieceModelSavesAndReloads) {
 }
 
 TEST(UnigramJson, PrecompiledNeverCrashesOnArbitraryBytes) {
-  auto tok = loom::text::load_tokenizer(loom::test::golden_path("sp_unigram1k.tokenizer.json"));
+  auto tok = loom::text::load_tokenizer(loom::test::golden_path("text/sp_unigram1k.tokenizer.json"));
   const std::string inputs[] = {std::string("\xFF\xFE a\xC3", 5),
                                 std::string("\xE2\x80", 2),
                                 "e\xCC\x81\xCC\x81\xCC\x81 x",

@@ -1,4 +1,4 @@
-// Unigram trainer vs spm_train (tests/reference/sp_unigram_compare.py) on PTB valid, vocab 1000:
+// Unigram trainer vs spm_train (tests/reference/text/sp_unigram_compare.py) on PTB valid, vocab 1000:
 // piece overlap and mean tokens per line, with stated tolerances; the trained model round-trips
 // through the .model writer and encodes every line.
 #include "text/unigram_trainer.h"
@@ -9,6 +9,7 @@
 
 #include "core/mapped_file.h"
 #include "core/threads.h"
+#include "golden_json.h"
 #include "test_util.h"
 #include "text/sentencepiece.h"
 
@@ -29,7 +30,7 @@ std::vector<std::string> read_lines(const std::string& path) {
 
 TEST(UnigramTrainer, ComparableToSpmTrain) {
   auto ref =
-      nlohmann::json::parse(loom::read_file(loom::test::golden_path("sp_unigram_compare.json")));
+      loom::test::load_golden_json("text/sp_unigram_compare.json");
   const std::string corpus = loom::test::data_path(ref["corpus"].get<std::string>());
   LOOM_REQUIRE_DATA(corpus);
   auto lines = read_lines(corpus);
@@ -98,7 +99,7 @@ TEST(UnigramTrainer, ComparableToSpmTrain) {
 
 namespace {
 
-// The committed spm_train model of tests/reference/sp_reference.py (tinyshakespeare, vocab 1000,
+// The committed spm_train model of tests/reference/text/sp_reference.py (tinyshakespeare, vocab 1000,
 // nmt_nfkc): train Loom with the same normaliser (its precompiled charsmap) and compare.
 TEST(UnigramTrainer, ComparableToSpmTrainOnTinyShakespeare) {
 #if defined(__SANITIZE_ADDRESS__)
@@ -111,9 +112,9 @@ TEST(UnigramTrainer, ComparableToSpmTrainOnTinyShakespeare) {
   const std::string corpus = loom::test::data_path("corpora/tinyshakespeare/input.txt");
   LOOM_REQUIRE_DATA(corpus);
   auto spm_model =
-      loom::text::SentencePieceTokenizer::load(loom::test::golden_path("sp_unigram1k.model"));
+      loom::text::SentencePieceTokenizer::load(loom::test::golden_path("text/sp_unigram1k.model"));
   auto golden =
-      nlohmann::json::parse(loom::read_file(loom::test::golden_path("sp_golden_unigram1k.json")));
+      loom::test::load_golden_json("text/sp_golden_unigram1k.json");
   const auto& g = golden["corpora"]["tinyshakespeare"];
   auto lines = read_lines(corpus);
   std::vector<std::pair<std::string, int64_t>> sentences;

@@ -1,5 +1,5 @@
 // Contrastive training: the whole model step (hidden states -> pooling -> Matryoshka InfoNCE,
-// hard negatives, symmetric) against the PyTorch golden of tests/reference/
+// hard negatives, symmetric) against the PyTorch golden of tests/reference/train/
 // contrastive_model_golden.py; sequence pooling on the tape; the pairs reader; deterministic
 // batches; the loss falling on a learnable task.
 #include "train/contrastive_trainer.h"
@@ -46,8 +46,8 @@ struct GoldenCase {
 
 class ContrastiveGolden : public ::testing::TestWithParam<GoldenCase> {};
 
-TEST_P(ContrastiveGolden, LossAndGradientsEqualTorchWithin1e4) {
-  const test::Golden g = test::load_golden(GetParam().stem);
+TEST_P(ContrastiveGolden, LossAndGradientsEqualTorch) {
+  const test::Golden g = test::load_golden("train", GetParam().stem);
   auto i = [&](const char* k) { return std::stoll(g.config.at(k)); };
   DecoderConfig c;
   c.arch = GetParam().arch;
@@ -107,11 +107,11 @@ TEST_P(ContrastiveGolden, LossAndGradientsEqualTorchWithin1e4) {
     for (int64_t k = 0; k < cc.batch; ++k) idx.push_back(k);
     const float loss = trainer.compute_gradients(idx, data);
     const float want = g.at("loss")[0];
-    EXPECT_NEAR(loss, want, 1e-4 * std::fabs(want));
+    EXPECT_NEAR(loss, want, 1e-6 * std::fabs(want));
     double worst = 0;
     for (auto& prm : model.params().params()) {
       const double e = rel_err(prm->grad.f32(), g.at("grad." + prm->name));
-      EXPECT_LE(e, 1e-4) << prm->name;
+      EXPECT_LE(e, 3e-6) << prm->name;  // measured 1.6e-6 (GPT-2), 6.7e-7 (Llama) vs float64
       worst = std::max(worst, e);
     }
     // The named parameters the issue asks about must carry real gradient.

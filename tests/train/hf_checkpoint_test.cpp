@@ -1,5 +1,5 @@
 // Hugging Face directories into training: the random-weight Llama and GPT-2 directories of the
-// inference goldens (tests/reference/infer_models.py) give PyTorch's float64 logits through the
+// inference goldens (tests/reference/models/infer_models.py) give PyTorch's float64 logits through the
 // trainable model; a save reloads bit-identically; config/weight mismatches are named errors.
 #include "models/hf.h"
 
@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "golden_json.h"
 #include "test_util.h"
 
 namespace loom::train {
@@ -37,12 +38,12 @@ class HfDirs : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(HfDirs, TrainableModelGivesPyTorchLogitsAndSavesLosslessly) {
   const std::string arch = GetParam();
-  const std::string dir = test::golden_path("infer_models/" + arch + "_hf");
+  const std::string dir = test::golden_path("models/infer_models/" + arch + "_hf");
   HfModel hf = read_hf_model(dir);
   CausalLm m(hf.config);
   load_hf_weights(m, hf.tensors);
   const auto golden =
-      nlohmann::json::parse(read_file(test::golden_path("infer_models/logits.json")));
+      test::load_golden_json("models/infer_models/logits.json");
   ThreadPool pool(2);
   double worst = 0;
   for (size_t i = 0; i < golden["prompts"].size(); ++i) {
@@ -87,7 +88,7 @@ void expect_error(const std::string& dir, const std::string& needle) {
 }
 
 TEST(HfCheckpoint, MismatchedOrBrokenConfigsAreNamedErrors) {
-  const std::string src = test::golden_path("infer_models/llama_hf");
+  const std::string src = test::golden_path("models/infer_models/llama_hf");
   const std::string weights = read_file(src + "/model.safetensors");
   const auto config = nlohmann::json::parse(read_file(src + "/config.json"));
   auto variant = [&](const std::string& name, const nlohmann::json& cfg) {

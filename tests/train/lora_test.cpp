@@ -1,5 +1,5 @@
 // LoRA and the training modes: forward/backward against a PyTorch golden
-// (tests/reference/train_lora_golden.py), merged saves, and frozen rows that never change.
+// (tests/reference/train/train_lora_golden.py), merged saves, and frozen rows that never change.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -99,9 +99,9 @@ struct Case {
 class LoraGolden : public ::testing::TestWithParam<Case> {};
 
 // Loss and the gradients of every A, B (and of the token embedding, through the adapters) within
-// 1e-4 relative of PyTorch, base weights frozen.
+// 2e-6 relative of PyTorch (float64), base weights frozen.
 TEST_P(LoraGolden, LossAndGradientsMatchPyTorch) {
-  const Golden g = load_golden(GetParam().stem);
+  const Golden g = load_golden("train", GetParam().stem);
   TestLm m(config_of(g, GetParam().arch, true));
   load_params(m, g);
   for (const auto& p : m.params().params())
@@ -114,13 +114,13 @@ TEST_P(LoraGolden, LossAndGradientsMatchPyTorch) {
   Var loss = m.loss(t, ids.data(), targets.data(), B, T);
   t.backward(loss);
   const float want = g.at("loss")[0];
-  EXPECT_NEAR(t.data(loss)[0], want, 1e-4 * std::fabs(want));
+  EXPECT_NEAR(t.data(loss)[0], want, 1e-6 * std::fabs(want));
   double worst = 0;
   int checked = 0;
   for (const auto& p : m.params().params()) {
     if (!p->trainable) continue;
     const double e = rel_err(p->grad.f32(), g.at("grad." + p->name));
-    EXPECT_LT(e, 1e-4) << p->name;
+    EXPECT_LT(e, 2e-6) << p->name;  // measured 6.9e-7 (Llama), 6.4e-7 (GPT-2) vs float64
     worst = std::max(worst, e);
     ++checked;
   }
@@ -138,7 +138,7 @@ std::string temp_dir(const std::string& name) {
 // A LoRA model saved merged (HF directory) gives the logits of the unmerged model, through our
 // trainable model and through the inference engine (`loom generate`'s loader).
 TEST_P(LoraGolden, MergedSaveGivesTheSameLogits) {
-  const Golden g = load_golden(GetParam().stem);
+  const Golden g = load_golden("train", GetParam().stem);
   TestLm m(config_of(g, GetParam().arch, true));
   load_params(m, g);
   const auto ids = ids_of(g.at("ids"));
