@@ -3,6 +3,7 @@
 # README.md lists each package and why it is there.
 set -euo pipefail
 pkgs=(
+  make                                  # the README's two commands (installed by hand first)
   cmake ninja-build g++ clang           # build; clang for the libFuzzer targets
   libclang-rt-14-dev                    # clang's ASan/UBSan/libFuzzer runtimes
   libopenblas-dev                       # f32 GEMM
