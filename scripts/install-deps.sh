@@ -27,6 +27,10 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 echo "installing: ${missing[*]}"
 SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+if [ "$(id -u)" -ne 0 ]; then
+  # A Debian installed with a root password has no sudo: say so instead of "sudo: command not found".
+  command -v sudo >/dev/null || { echo "install-deps: run as root (or install sudo) to install them" >&2; exit 1; }
+  SUDO="sudo"
+fi
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
