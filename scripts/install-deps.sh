@@ -5,6 +5,7 @@ set -euo pipefail
 pkgs=(
   make                                  # the README's two commands (installed by hand first)
   cmake ninja-build g++ clang           # build; clang for the libFuzzer targets
+  pkgconf                               # pkg-config: CMake finds PCRE2 through it
   libclang-rt-14-dev                    # clang's ASan/UBSan/libFuzzer runtimes
   libopenblas-dev                       # f32 GEMM
   libdnnl-dev                           # bf16 and int8 GEMM (oneDNN)
