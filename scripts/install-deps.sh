@@ -7,6 +7,7 @@ pkgs=(
   cmake ninja-build g++ clang           # build; clang for the libFuzzer targets
   pkgconf                               # pkg-config: CMake finds PCRE2 through it
   libclang-rt-14-dev                    # clang's ASan/UBSan/libFuzzer runtimes
+  libomp-14-dev                         # clang's OpenMP (omp.h, libomp) for the sanitizer build
   libopenblas-dev                       # f32 GEMM
   libdnnl-dev                           # bf16 and int8 GEMM (oneDNN)
   ocl-icd-opencl-dev                    # dnnl-config.cmake calls find_package(OpenCL); libdnnl-dev only recommends it
