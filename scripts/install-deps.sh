@@ -3,8 +3,11 @@
 # README.md lists each package and why it is there.
 set -euo pipefail
 pkgs=(
+  make                                  # the README's two commands (installed by hand first)
   cmake ninja-build g++ clang           # build; clang for the libFuzzer targets
+  pkgconf                               # pkg-config: CMake finds PCRE2 through it
   libclang-rt-14-dev                    # clang's ASan/UBSan/libFuzzer runtimes
+  libomp-14-dev                         # clang's OpenMP (omp.h, libomp) for the sanitizer build
   libopenblas-dev                       # f32 GEMM
   libdnnl-dev                           # bf16 and int8 GEMM (oneDNN)
   ocl-icd-opencl-dev                    # dnnl-config.cmake calls find_package(OpenCL); libdnnl-dev only recommends it
@@ -26,6 +29,10 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 echo "installing: ${missing[*]}"
 SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+if [ "$(id -u)" -ne 0 ]; then
+  # A Debian installed with a root password has no sudo: say so instead of "sudo: command not found".
+  command -v sudo >/dev/null || { echo "install-deps: run as root (or install sudo) to install them" >&2; exit 1; }
+  SUDO="sudo"
+fi
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
