@@ -124,4 +124,4 @@ main() {
   return "$failed"
 }
 
-main "$@"
+main "$@"; exit  # on one line: bash reads no further, even if this file is edited while it runs
