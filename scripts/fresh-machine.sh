@@ -8,8 +8,9 @@
 #     run     cd /work/loom && make run
 #     test    cd /work/loom && make test
 #   It prints each command's exit status and wall time, then a one-line summary; it exits
-#   non-zero when any command fails. About an hour on a 2-core machine (the root: 2 minutes;
-#   make run, with the apt installs and the Release build: about 15; make test: 30 to 45).
+#   non-zero when any command fails. On a 2-core machine shared with other builds it took 1.5 to
+#   2 hours: the root 3 minutes, make run 45 (the apt installs and the Release build are most of
+#   it), make test the rest (ctest, the ASan+UBSan build, ctest again, the fuzz smoke).
 # Usage: scripts/fresh-machine.sh [--keep] [run] [test]   (default: run test; setup always runs)
 #   --keep  keep the root (its path is printed) to look inside: sudo chroot ROOT bash
 # Mounts (/proc, /dev, /sys, ../shared) are made only inside a private mount namespace per
@@ -123,4 +124,4 @@ main() {
   return "$failed"
 }
 
-main "$@"
+main "$@"; exit  # on one line: bash reads no further, even if this file is edited while it runs
