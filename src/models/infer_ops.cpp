@@ -11,8 +11,7 @@ InferOps::InferOps(const Model& model, Session& s, ThreadPool& pool, const int32
                    int64_t n, bool all_rows)
     : model_(model), s_(s), pool_(pool), tokens_(tokens), n_(n), pos0_(s.pos_),
       all_rows_(all_rows) {
-  s_.arenas_[0].reset();
-  s_.arenas_[1].reset();
+  s_.arena_.reset();
   acts_.reserve(64);
 }
 
@@ -24,7 +23,7 @@ Act InferOps::push(float* p, int64_t rows, int64_t cols) {
 Act InferOps::alloc(int64_t rows, int64_t cols) {
   float* p = next_dst_;
   next_dst_ = nullptr;
-  if (p == nullptr) p = s_.arenas_[cur_].alloc_n<float>(rows * cols);
+  if (p == nullptr) p = s_.arena_.alloc_n<float>(rows * cols);
   return push(p, rows, cols);
 }
 
@@ -168,11 +167,13 @@ Act InferOps::output_rows(Act x) {
 
 Act InferOps::end_block(Act x) {
   const Buf in = buf(x);
-  cur_ = 1 - cur_;
-  s_.arenas_[cur_].reset();
-  float* p = s_.arenas_[cur_].alloc_n<float>(in.rows * in.cols);
-  std::memcpy(p, in.p, sizeof(float) * in.rows * in.cols);
-  return push(p, in.rows, in.cols);
+  const size_t n = static_cast<size_t>(in.rows * in.cols);
+  if (in.p != s_.resid_.data()) {  // x still lives in the arena: move it out before rewinding
+    if (s_.resid_.size() < n) s_.resid_.resize(n);
+    std::memcpy(s_.resid_.data(), in.p, sizeof(float) * n);
+  }
+  s_.arena_.reset();
+  return push(s_.resid_.data(), in.rows, in.cols);
 }
 
 }  // namespace loom::models

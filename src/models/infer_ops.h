@@ -1,7 +1,8 @@
 // The inference backend of models::Ops: an architecture's forward run on a Model's bound weights
-// (any dtype, memory-mapped), one Session's KV cache and scratch, no autograd. Activations live in
-// the session's two arenas (the current block's and the previous one's), so a steady-state decode
-// step allocates nothing.
+// (any dtype, memory-mapped), one Session's KV cache and scratch, no autograd. A block's
+// activations live in the session's arena, rewound at every end_block (the residual stream moves
+// to its own buffer), so each layer reuses the same memory and a steady-state step allocates
+// nothing.
 #pragma once
 
 #include <cstdint>
@@ -55,7 +56,6 @@ class InferOps final : public Ops {
   const int32_t* tokens_;
   int64_t n_, pos0_;
   bool all_rows_;
-  int cur_ = 0;  // the arena of the current block
   float* next_dst_ = nullptr;
   std::vector<Buf> acts_;
 };

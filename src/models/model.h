@@ -118,8 +118,10 @@ class Session {
   const LanguageModel* model_;
   int64_t capacity_, chunk_, pos_ = 0;
   std::vector<AttentionCache> caches_;
-  // Activations of one block and of the one before (Ops::end_block swaps them).
-  nn::Arena arenas_[2] = {nn::Arena(size_t{1} << 20), nn::Arena(size_t{1} << 20)};
+  // Activations of the current block (rewound at each Ops::end_block, so one block's working set
+  // is reused layer after layer and stays in cache), and the residual stream that crosses blocks.
+  nn::Arena arena_{size_t{4} << 20};
+  std::vector<float> resid_;
   std::vector<float> logits_, hidden_;
   int64_t hidden_rows_ = 0;
 };

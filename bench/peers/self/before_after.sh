@@ -3,7 +3,7 @@
 # (build/bench/llm_bench) and training step time (build/bench/nn_train_step_bench), the two builds
 # run alternately ROUNDS times so drift on a shared machine hits both alike. Prints the CPU, each
 # figure's median for both builds and the ratio new / old (> 1: the new build is faster).
-# usage: bench/peers/self/before_after.sh OLD_BUILD_DIR NEW_BUILD_DIR MODEL...
+# usage: [ROUNDS=3] [TRAIN=0] bench/peers/self/before_after.sh OLD_BUILD_DIR NEW_BUILD_DIR MODEL...
 #   OLD_BUILD_DIR: a Release build of the earlier commit (e.g. a `git worktree` of it, built with
 #   `cmake --build build --target llm_bench nn_train_step_bench`); MODEL: checkpoints llm_bench loads.
 set -euo pipefail
@@ -25,6 +25,7 @@ for model in "$@"; do
   done
 done
 for r in $(seq "$rounds"); do
+  [ "${TRAIN:-1}" = 1 ] || break  # TRAIN=0: inference only
   "$old/bench/nn_train_step_bench" --benchmark_format=json >"$tmp/old.train.$r.json" 2>/dev/null
   "$new/bench/nn_train_step_bench" --benchmark_format=json >"$tmp/new.train.$r.json" 2>/dev/null
 done
