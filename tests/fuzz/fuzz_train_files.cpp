@@ -16,6 +16,8 @@
 #include "core/error.h"
 #include "core/threads.h"
 #include "model_reader_fuzz.h"
+#include "io/tensor_map.h"
+#include "models/decoder.h"
 #include "models/hf.h"
 #include "train/token_shard.h"
 #include "train/trainer.h"
@@ -60,10 +62,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         s.sample(0, 0, ids, targets);
       }
     } else if (kind == 1) {
-      int64_t base = -1;
-      loom::models::DecoderConfig c = loom::train::causal_lm_config_from_json(
-          std::string(reinterpret_cast<const char*>(data), size), "config.json", &base);
-      (void)loom::train::hf_config_json(c, "{}");
+      // The config.json of a Hugging Face directory, read through the architecture's spec with a
+      // token embedding of the shape it names (small shapes only: a fuzzer's 2^24 is no test).
+      loom::io::TensorMap map("config.json", "safetensors");
+      loom::io::add_config_json(map, std::string(reinterpret_cast<const char*>(data), size),
+                                "config.json");
+      const loom::models::Architecture& a = loom::models::architecture_of(map);
+      const int64_t dim = map.meta_int(std::string("config.") + a.hparams()[0].hf_key, 8);
+      const int64_t vocab = map.meta_int("config.vocab_size", 16);
+      if (dim > 0 && dim <= 256 && vocab > 0 && vocab <= 256) {
+        map.add(loom::models::tensor_name(a.tensors()[0], 0, true),
+                loom::Tensor::empty(loom::Shape({vocab, dim})));
+        const loom::models::DecoderConfig c = loom::models::read_config(a, map);
+        (void)loom::models::config_json(c, loom::models::config_from_meta(map));
+      }
     } else {
       // One model and trainer for the whole run: a rejected checkpoint changes nothing.
       static loom::ThreadPool pool(1);
