@@ -80,8 +80,8 @@ class Llama final : public Architecture {
     if (c.norm_eps == 0) c.norm_eps = hf ? 1e-6f : 1e-5f;
     if (c.n_heads <= 0) map.fail("head count in 1..2^24, got " + std::to_string(c.n_heads));
     c.head_dim = hf ? map.meta_int("config.head_dim", c.dim / c.n_heads) : c.dim / c.n_heads;
-    if (c.head_dim <= 0 || c.head_dim % 2 != 0)
-      map.fail("head size even for RoPE, got " + std::to_string(c.head_dim));
+    if (c.head_dim <= 0 || c.head_dim > (1 << 24) || c.head_dim % 2 != 0)
+      map.fail("head size even for RoPE and in 1..2^24, got " + std::to_string(c.head_dim));
     c.rope.theta = static_cast<float>(
         map.meta_float(hf ? "config.rope_theta" : "llama.rope.freq_base", 10000.0));
     c.rope.style = hf ? RopeStyle::HalfSplit : RopeStyle::Interleaved;
