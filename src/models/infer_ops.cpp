@@ -10,9 +10,9 @@ namespace loom::models {
 InferOps::InferOps(const Model& model, Session& s, ThreadPool& pool, const int32_t* tokens,
                    int64_t n, bool all_rows)
     : model_(model), s_(s), pool_(pool), tokens_(tokens), n_(n), pos0_(s.pos_),
-      all_rows_(all_rows) {
+      all_rows_(all_rows), acts_(s.acts_) {
   s_.arena_.reset();
-  acts_.reserve(64);
+  acts_.clear();
 }
 
 Act InferOps::push(float* p, int64_t rows, int64_t cols) {
@@ -172,7 +172,10 @@ Act InferOps::end_block(Act x) {
     if (s_.resid_.size() < n) s_.resid_.resize(n);
     std::memcpy(s_.resid_.data(), in.p, sizeof(float) * n);
   }
+  // Every earlier Act pointed into the arena or at the residual just overwritten: none is valid
+  // past this point, so the table starts again.
   s_.arena_.reset();
+  acts_.clear();
   return push(s_.resid_.data(), in.rows, in.cols);
 }
 

@@ -1,8 +1,8 @@
 // The inference backend of models::Ops: an architecture's forward run on a Model's bound weights
 // (any dtype, memory-mapped), one Session's KV cache and scratch, no autograd. A block's
 // activations live in the session's arena, rewound at every end_block (the residual stream moves
-// to its own buffer), so each layer reuses the same memory and a steady-state step allocates
-// nothing.
+// to its own buffer), and the Act table is the session's too, so each layer reuses the same
+// memory and a steady-state step allocates nothing.
 #pragma once
 
 #include <cstdint>
@@ -41,10 +41,7 @@ class InferOps final : public Ops {
   Act end_block(Act x) override;
 
  private:
-  struct Buf {
-    float* p;
-    int64_t rows, cols;
-  };
+  using Buf = Session::ActBuf;
   Act push(float* p, int64_t rows, int64_t cols);
   Act alloc(int64_t rows, int64_t cols);
   const Buf& buf(Act a) const { return acts_[static_cast<size_t>(a.id)]; }
@@ -57,7 +54,7 @@ class InferOps final : public Ops {
   int64_t n_, pos0_;
   bool all_rows_;
   float* next_dst_ = nullptr;
-  std::vector<Buf> acts_;
+  std::vector<Buf>& acts_;  // the session's, cleared per forward and at every end_block
 };
 
 }  // namespace loom::models

@@ -122,6 +122,13 @@ class Session {
   // is reused layer after layer and stays in cache), and the residual stream that crosses blocks.
   nn::Arena arena_{size_t{4} << 20};
   std::vector<float> resid_;
+  // The inference backend's activation table (pointer, rows, cols per Act), kept here so a
+  // decode step reuses it instead of allocating one per forward.
+  struct ActBuf {
+    float* p;
+    int64_t rows, cols;
+  };
+  std::vector<ActBuf> acts_;
   std::vector<float> logits_, hidden_;
   int64_t hidden_rows_ = 0;
 };
