@@ -81,7 +81,7 @@ Act TapeOps::activation(Act x, Activation kind) {
   throw Error("training: the relu activation has no tape op");
 }
 
-Act TapeOps::glu(Act gate, Act up, nn::GluKind kind) {
+Act TapeOps::glu(Act gate, Act up, GluKind kind) {
   return A(nn::glu(t_, V(gate), V(up), kind));
 }
 
