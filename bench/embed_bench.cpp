@@ -10,6 +10,7 @@
 
 #include "core/mapped_file.h"
 #include "embed/embedder.h"
+#include "models/model.h"
 #include "text/sentencepiece.h"
 
 #ifndef LOOM_BENCH_DATA

@@ -31,6 +31,7 @@ void gelu_tanh(float* x, int64_t n);  // GPT-2's tanh approximation
 void gelu_erf(float* x, int64_t n);   // exact GELU, x * Phi(x)
 void relu(float* x, int64_t n);
 // GLU variants: gate (n) <- act(gate) * up
+enum class GluKind { SwiGLU, GEGLU, ReGLU };  // act = silu, gelu(erf), relu
 void swiglu(float* gate, const float* up, int64_t n);
 void geglu(float* gate, const float* up, int64_t n);
 void reglu(float* gate, const float* up, int64_t n);

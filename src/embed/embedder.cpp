@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "models/model.h"
 
 namespace loom::embed {
 
@@ -23,6 +24,8 @@ Embedder::Embedder(std::shared_ptr<const models::Model> model, EncodeFn encode, 
   max_tokens_ = max_tokens > 0 ? max_tokens : ctx;
   if (config_.dims < 0) throw Error("embedding dims must be >= 0");
 }
+
+int64_t Embedder::model_dim() const { return model_->config().dim; }
 
 int64_t Embedder::dim() const {
   const int64_t d = model_dim();

@@ -13,7 +13,11 @@
 
 #include "core/threads.h"
 #include "embed/pooling.h"
-#include "models/model.h"
+
+// Declared, not included: users of an Embedder (retrieval) need not see models' headers.
+namespace loom::models {
+class Model;
+}
 
 namespace loom::embed {
 
@@ -36,7 +40,7 @@ class Embedder {
 
   const EmbedConfig& config() const { return config_; }
   int64_t max_tokens() const { return max_tokens_; }
-  int64_t model_dim() const { return model_->config().dim; }
+  int64_t model_dim() const;
   int64_t dim() const;  // output size: config().dims when it truncates, else the model's dim
 
   // texts (n) -> out (n, dim()) row-major. Texts are shared out over the pool's threads, each

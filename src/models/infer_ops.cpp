@@ -132,17 +132,17 @@ Act InferOps::activation(Act x, Activation kind) {
   return x;
 }
 
-Act InferOps::glu(Act gate, Act up, nn::GluKind kind) {
+Act InferOps::glu(Act gate, Act up, GluKind kind) {
   const Buf g = buf(gate);
   const int64_t n = g.rows * g.cols;
   switch (kind) {
-    case nn::GluKind::SwiGLU:
+    case GluKind::SwiGLU:
       swiglu(g.p, buf(up).p, n);
       break;
-    case nn::GluKind::GEGLU:
+    case GluKind::GEGLU:
       geglu(g.p, buf(up).p, n);
       break;
-    case nn::GluKind::ReGLU:
+    case GluKind::ReGLU:
       reglu(g.p, buf(up).p, n);
       break;
   }

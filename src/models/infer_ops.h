@@ -35,7 +35,7 @@ class InferOps final : public Ops {
   Act attention(int64_t layer, Act q, Act k, Act v, const AttentionShape& s) override;
   Act add(Act a, Act b) override;
   Act activation(Act x, Activation kind) override;
-  Act glu(Act gate, Act up, nn::GluKind kind) override;
+  Act glu(Act gate, Act up, GluKind kind) override;
   Act slice_cols(Act x, int64_t start, int64_t width) override;
   Act output_rows(Act x) override;
   Act end_block(Act x) override;

@@ -133,7 +133,7 @@ class Llama final : public Architecture {
       x = o.add(x, o.linear(o.attention(l, q, k, qkv[2], s), w(kO)));
       h = o.norm(x, w(kFfnNorm), {}, NormKind::RMS, c.norm_eps);
       Acts gu = o.linears(h, {w(kGate), w(kUp)});
-      x = o.add(x, o.linear(o.glu(gu[0], gu[1], nn::GluKind::SwiGLU), w(kDown)));
+      x = o.add(x, o.linear(o.glu(gu[0], gu[1], GluKind::SwiGLU), w(kDown)));
       x = o.end_block(x);
     }
     return o.norm(o.output_rows(x), {kOutputNorm}, {}, NormKind::RMS, c.norm_eps);

@@ -14,12 +14,12 @@
 #include <string>
 #include <vector>
 
+#include "core/arena.h"
 #include "core/tensor.h"
 #include "core/threads.h"
 #include "io/tensor_map.h"
 #include "models/attention.h"
 #include "models/decoder.h"
-#include "nn/arena.h"
 
 namespace loom::models {
 
@@ -120,7 +120,7 @@ class Session {
   std::vector<AttentionCache> caches_;
   // Activations of the current block (rewound at each Ops::end_block, so one block's working set
   // is reused layer after layer and stays in cache), and the residual stream that crosses blocks.
-  nn::Arena arena_{size_t{4} << 20};
+  Arena arena_{size_t{4} << 20};
   std::vector<float> resid_;
   // The inference backend's activation table (pointer, rows, cols per Act), kept here so a
   // decode step reuses it instead of allocating one per forward.

@@ -16,8 +16,8 @@
 #include <cstdint>
 #include <initializer_list>
 
+#include "core/kernels.h"
 #include "models/layers.h"
-#include "nn/ops.h"
 
 namespace loom::models {
 
@@ -70,7 +70,7 @@ class Ops {
   virtual Act attention(int64_t layer, Act q, Act k, Act v, const AttentionShape& s) = 0;
   virtual Act add(Act a, Act b) = 0;
   virtual Act activation(Act x, Activation kind) = 0;
-  virtual Act glu(Act gate, Act up, nn::GluKind kind) = 0;
+  virtual Act glu(Act gate, Act up, GluKind kind) = 0;
   // x (n, C) -> x[:, start:start+width].
   virtual Act slice_cols(Act x, int64_t start, int64_t width) = 0;
   // Rows whose outputs are wanted (inference: the last row unless every row's logits are asked

@@ -1,7 +1,9 @@
 #include "models/tape_ops.h"
 
 #include "core/error.h"
+#include "models/causal_lm.h"
 #include "nn/lora.h"
+#include "nn/ops.h"
 
 namespace loom::models {
 
@@ -9,6 +11,8 @@ namespace {
 nn::Var V(Act a) { return nn::Var{a.id}; }
 Act A(nn::Var v) { return Act{v.id}; }
 }  // namespace
+
+bool TapeOps::has(Wt w) const { return m_.param(w) != nullptr; }
 
 nn::Var TapeOps::p(Wt w) {
   nn::Parameter* param = m_.param(w);
@@ -81,7 +85,7 @@ Act TapeOps::activation(Act x, Activation kind) {
   throw Error("training: the relu activation has no tape op");
 }
 
-Act TapeOps::glu(Act gate, Act up, nn::GluKind kind) {
+Act TapeOps::glu(Act gate, Act up, GluKind kind) {
   return A(nn::glu(t_, V(gate), V(up), kind));
 }
 

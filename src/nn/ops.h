@@ -14,7 +14,6 @@ namespace loom::nn {
 // like Hugging Face's Conv1D.
 enum class WeightLayout { OutIn, InOut };
 enum class GeluKind { Tanh, Erf };
-enum class GluKind { SwiGLU, GEGLU, ReGLU };  // act(gate) * up with act = silu, gelu(erf), relu
 
 // w (V,C), ids (N) -> y (N,C), y[i] = w[ids[i]]. Backward adds dy[i] into dw[ids[i]] except for
 // rows with row_mask[id] != 0 (which get exactly zero). ids outside [0,V) throw loom::Error.
@@ -35,7 +34,7 @@ Var weighted_sum(Tape& t, Var x, const float* r);
 // Elementwise, x (any) -> y (same).
 Var gelu(Tape& t, Var x, GeluKind kind);
 Var silu(Tape& t, Var x);
-// gate (N,F), up (N,F) -> y (N,F) = act(gate) * up.
+// gate (N,F), up (N,F) -> y (N,F) = act(gate) * up (GluKind: core/kernels.h).
 Var glu(Tape& t, Var gate, Var up, GluKind kind);
 // x (any) -> y (same): zero with probability p, else x / (1-p). The mask is drawn from
 // Rng(seed) in element order, so the same seed gives the same mask on any thread count.

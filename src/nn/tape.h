@@ -18,9 +18,9 @@
 #include <initializer_list>
 #include <vector>
 
+#include "core/arena.h"
 #include "core/tensor.h"
 #include "core/threads.h"
-#include "nn/arena.h"
 #include "nn/param.h"
 
 namespace loom::nn {

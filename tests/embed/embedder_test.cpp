@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "io/tensor_map.h"
+#include "models/model.h"
 #include "golden_json.h"
 #include "test_util.h"
 #include "text/sentencepiece.h"

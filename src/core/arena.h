@@ -1,6 +1,7 @@
-// Arena: a bump allocator for one training step's activations, saved values and gradients.
-// reset() rewinds without freeing, so a step that allocates the same sequence as the previous
-// one touches no allocator and no fresh pages.
+// Arena: a bump allocator for scratch memory: one training step's activations, saved values and
+// gradients (nn::Tape), one inference block's activations (models::Session). reset() rewinds
+// without freeing, so a step that allocates the same sequence as the previous one touches no
+// allocator and no fresh pages.
 #pragma once
 
 #include <cstddef>
@@ -8,7 +9,7 @@
 #include <memory>
 #include <vector>
 
-namespace loom::nn {
+namespace loom {
 
 class Arena {
  public:
@@ -41,4 +42,4 @@ class Arena {
   size_t used_ = 0;
 };
 
-}  // namespace loom::nn
+}  // namespace loom

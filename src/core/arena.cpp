@@ -1,10 +1,10 @@
-#include "nn/arena.h"
+#include "core/arena.h"
 
 #include <cstdlib>
 
 #include "core/error.h"
 
-namespace loom::nn {
+namespace loom {
 
 namespace {
 constexpr size_t kAlign = 64;
@@ -48,4 +48,4 @@ size_t Arena::capacity() const {
   return n;
 }
 
-}  // namespace loom::nn
+}  // namespace loom
