@@ -33,6 +33,73 @@ uint64_t word_hash(std::string_view s) {
   return h;
 }
 
+using Symbol = BpeModel::Symbol;
+
+// Appends a symbol for bytes [b, e) of the piece, linked after the last one.
+inline void append_symbol(std::vector<Symbol>& syms, int32_t id, uint32_t b, uint32_t e) {
+  const auto n = int32_t(syms.size());
+  syms.push_back({id, b, e, n - 1, -1});
+  if (n > 0) syms[n - 1].next = n;
+}
+
+// An unknown over [b, e): it widens the previous symbol (an unknown) when `fuse`, else it is new.
+inline void append_unknown(std::vector<Symbol>& syms, int32_t unk_id, bool fuse, uint32_t b,
+                           uint32_t e) {
+  if (fuse) {
+    syms.back().end = e;
+  } else {
+    append_symbol(syms, unk_id, b, e);
+  }
+}
+
+// Byte-level mode without prefix or suffix: one symbol per byte, byte_ids[byte] (-1: unknown).
+inline void byte_symbols(std::string_view piece, const int32_t* byte_ids, int32_t unk_id,
+                         bool fuse_unk, std::vector<Symbol>& syms) {
+  bool have_unk = false;
+  for (uint32_t i = 0; i < piece.size(); ++i) {
+    int32_t id = byte_ids[static_cast<unsigned char>(piece[i])];
+    if (id >= 0) {
+      have_unk = false;
+      append_symbol(syms, id, i, i + 1);
+    } else if (unk_id >= 0) {
+      append_unknown(syms, unk_id, fuse_unk && have_unk, i, i + 1);
+      have_unk = true;
+    }
+  }
+}
+
+// The vocabulary spelling of the character [i, i + len) of piece, into s: the continuing-subword
+// prefix unless it is first, the end-of-word suffix if it is last, GPT-2 characters in byte-level
+// mode.
+inline void spell_char(std::string_view piece, uint32_t i, uint32_t len, const BpeOptions& o,
+                       bool byte_level, std::string& s) {
+  s.clear();
+  if (i > 0) s += o.continuing_subword_prefix;
+  if (byte_level) {
+    s += bytes_to_unicode_string(piece.substr(i, len));
+  } else {
+    s.append(piece.substr(i, len));
+  }
+  if (i + len == piece.size()) s += o.end_of_word_suffix;
+}
+
+// Byte fallback for the character [i, i + len) spelled s: its <0xXX> tokens (ids[byte], -1 when
+// absent; ids empty: no fallback) when all exist. Returns false, adding nothing, otherwise.
+inline bool append_byte_fallback(std::string_view s, uint32_t i, uint32_t len,
+                                 const std::vector<int32_t>& ids, std::vector<Symbol>& syms) {
+  if (ids.empty()) return false;
+  bool all = true;
+  for (unsigned char b : s) all &= ids[b] >= 0;
+  if (!all) return false;
+  // Hugging Face gives each fallback byte a length of one.
+  for (size_t k = 0; k < s.size(); ++k) {
+    uint32_t b = std::min<uint32_t>(i + uint32_t(k), i + len - 1);
+    append_symbol(syms, ids[static_cast<unsigned char>(s[k])], b, b + 1);
+  }
+  syms.back().end = i + len;
+  return true;
+}
+
 // Per-thread cache of tokenized words: open addressing over flat arenas, so a hit costs one
 // hash, one probe and one memcmp, and nothing is allocated per word.
 class WordCache {
@@ -182,70 +249,25 @@ std::string BpeModel::id_to_token(int32_t id) const {
 // byte-level mode), prefix on non-first / suffix on last, byte fallback, then unk (fused or not).
 void BpeModel::initial_symbols(std::string_view piece, std::vector<Symbol>& syms) const {
   syms.clear();
-  auto add = [&](int32_t id, uint32_t b, uint32_t e) {
-    int32_t n = int32_t(syms.size());
-    syms.push_back({id, b, e, n - 1, -1});
-    if (n > 0) syms[n - 1].next = n;
-  };
   bool simple = options_.continuing_subword_prefix.empty() && options_.end_of_word_suffix.empty();
   if (byte_level_ && simple) {
-    bool have_unk = false;
-    for (uint32_t i = 0; i < piece.size(); ++i) {
-      int32_t id = byte_ids_[static_cast<unsigned char>(piece[i])];
-      if (id >= 0) {
-        have_unk = false;
-        add(id, i, i + 1);
-      } else if (unk_id_ >= 0) {
-        if (options_.fuse_unk && have_unk) {
-          syms.back().end = i + 1;
-        } else {
-          add(unk_id_, i, i + 1);
-        }
-        have_unk = true;
-      }
-    }
+    byte_symbols(piece, byte_ids_, unk_id_, options_.fuse_unk, syms);
     return;
   }
   std::string s;
   bool have_unk = false;
   for (uint32_t i = 0; i < piece.size();) {
     uint32_t len = utf8_next(piece, i).len;
-    s.clear();
-    if (i > 0) s += options_.continuing_subword_prefix;
-    if (byte_level_) {
-      s += bytes_to_unicode_string(piece.substr(i, len));
-    } else {
-      s.append(piece.substr(i, len));
-    }
-    if (i + len == piece.size()) s += options_.end_of_word_suffix;
+    spell_char(piece, i, len, options_, byte_level_, s);
     auto it = token_to_id_.find(s);
     if (it != token_to_id_.end()) {
       have_unk = false;
-      add(it->second, i, i + len);
-    } else {
-      bool done = false;
-      if (!byte_fallback_ids_.empty()) {
-        bool all = true;
-        for (unsigned char b : s) all &= byte_fallback_ids_[b] >= 0;
-        if (all) {
-          // Hugging Face gives each fallback byte a length of one.
-          for (size_t k = 0; k < s.size(); ++k) {
-            uint32_t b = std::min<uint32_t>(i + uint32_t(k), i + len - 1);
-            add(byte_fallback_ids_[static_cast<unsigned char>(s[k])], b, b + 1);
-          }
-          syms.back().end = i + len;
-          have_unk = false;
-          done = true;
-        }
-      }
-      if (!done && unk_id_ >= 0) {
-        if (options_.fuse_unk && have_unk) {
-          syms.back().end = i + len;
-        } else {
-          add(unk_id_, i, i + len);
-        }
-        have_unk = true;
-      }
+      append_symbol(syms, it->second, i, i + len);
+    } else if (append_byte_fallback(s, i, len, byte_fallback_ids_, syms)) {
+      have_unk = false;
+    } else if (unk_id_ >= 0) {
+      append_unknown(syms, unk_id_, options_.fuse_unk && have_unk, i, i + len);
+      have_unk = true;
     }
     i += len;
   }

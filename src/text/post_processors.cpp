@@ -296,6 +296,53 @@ std::pair<std::string, int32_t> read_token_pair(const JsonNode& j) {
   return {j.index(0).str(), int32_t(j.index(1).integer(0, INT32_MAX))};
 }
 
+// "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [101], "tokens": ["[CLS]"]}, ...} as
+// (name, ids) pairs and the tokens of each, in file order.
+struct TemplateSpecials {
+  std::vector<std::pair<std::string, std::vector<int32_t>>> ids;
+  std::vector<std::vector<std::string>> tokens;
+};
+
+TemplateSpecials read_template_specials(const JsonNode& j) {
+  TemplateSpecials out;
+  auto sp = j.find("special_tokens");
+  if (!sp) return out;
+  if (!sp->is_object()) sp->fail("an object of special tokens");
+  for (const auto& [key, val] : sp->raw().items()) {
+    JsonNode v(val, j.file(), sp->path() + "/" + key);
+    JsonNode ids = v.at("ids");
+    std::vector<int32_t> id_list;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      id_list.push_back(int32_t(ids.index(i).integer(0, INT32_MAX)));
+    }
+    std::vector<std::string> toks;
+    if (auto t = v.find("tokens")) {
+      for (size_t i = 0; i < t->size(); ++i) toks.push_back(t->index(i).str());
+    }
+    out.ids.push_back({key, id_list});
+    out.tokens.push_back(toks);
+  }
+  return out;
+}
+
+std::unique_ptr<PostProcessor> template_from_json(const JsonNode& j) {
+  std::vector<Piece> single = read_template(j.at("single"));
+  std::vector<Piece> pair = j.has("pair") ? read_template(j.at("pair")) : single;
+  TemplateSpecials specials = read_template_specials(j);
+  for (const auto* tpl : {&single, &pair}) {
+    for (const Piece& p : *tpl) {
+      if (!p.is_special) continue;
+      bool known = false;
+      for (const auto& s : specials.ids) known |= s.first == p.id;
+      if (!known) {
+        throw Error(j.file() + ": field " + j.path() + "/special_tokens: missing \"" + p.id +
+                    "\" used by the template");
+      }
+    }
+  }
+  return std::make_unique<Template>(single, pair, specials.ids, specials.tokens);
+}
+
 }  // namespace
 
 std::unique_ptr<PostProcessor> make_bert_template(int32_t cls_id, const std::string& cls,
@@ -317,41 +364,7 @@ std::unique_ptr<PostProcessor> post_processor_from_json(const JsonNode& j,
                                                         const TokenLookup& lookup) {
   if (j.is_null()) return nullptr;
   std::string type = j.at("type").str();
-  if (type == "TemplateProcessing") {
-    std::vector<Piece> single = read_template(j.at("single"));
-    std::vector<Piece> pair = j.has("pair") ? read_template(j.at("pair")) : single;
-    std::vector<std::pair<std::string, std::vector<int32_t>>> specials;
-    std::vector<std::vector<std::string>> tokens;
-    if (auto sp = j.find("special_tokens")) {
-      if (!sp->is_object()) sp->fail("an object of special tokens");
-      for (const auto& [key, val] : sp->raw().items()) {
-        JsonNode v(val, j.file(), sp->path() + "/" + key);
-        JsonNode ids = v.at("ids");
-        std::vector<int32_t> id_list;
-        for (size_t i = 0; i < ids.size(); ++i) {
-          id_list.push_back(int32_t(ids.index(i).integer(0, INT32_MAX)));
-        }
-        std::vector<std::string> toks;
-        if (auto t = v.find("tokens")) {
-          for (size_t i = 0; i < t->size(); ++i) toks.push_back(t->index(i).str());
-        }
-        specials.push_back({key, id_list});
-        tokens.push_back(toks);
-      }
-    }
-    for (const auto* tpl : {&single, &pair}) {
-      for (const Piece& p : *tpl) {
-        if (!p.is_special) continue;
-        bool known = false;
-        for (const auto& s : specials) known |= s.first == p.id;
-        if (!known) {
-          throw Error(j.file() + ": field " + j.path() + "/special_tokens: missing \"" + p.id +
-                      "\" used by the template");
-        }
-      }
-    }
-    return std::make_unique<Template>(single, pair, specials, tokens);
-  }
+  if (type == "TemplateProcessing") return template_from_json(j);
   if (type == "BertProcessing" || type == "RobertaProcessing") {
     auto [sep, sep_id] = read_token_pair(j.at("sep"));
     auto [cls, cls_id] = read_token_pair(j.at("cls"));

@@ -426,6 +426,36 @@ char32_t single_char(const JsonNode& j) {
   return c.cp;
 }
 
+std::unique_ptr<PreTokenizer> split_from_json(const JsonNode& j) {
+  JsonNode p = j.at("pattern");
+  auto [text, is_regex] = read_pattern(p);
+  return std::make_unique<RegexSplit>(p.raw(), is_regex ? text : regex_escape(text),
+                                      behavior_from_json(j.at("behavior")),
+                                      j.bool_or("invert", false), j.file() + ": field " + p.path());
+}
+
+// prepend_scheme wins over the legacy add_prefix_space (kept so to_json writes it back).
+std::unique_ptr<PreTokenizer> metaspace_from_json(const JsonNode& j) {
+  char32_t rep = j.has("replacement") ? single_char(j.at("replacement")) : U'\u2581';
+  Metaspace::Prepend prepend = Metaspace::kAlways;
+  bool legacy = false;
+  if (auto ps = j.find("prepend_scheme")) {
+    std::string s = ps->str();
+    if (s == "always")
+      prepend = Metaspace::kAlways;
+    else if (s == "first")
+      prepend = Metaspace::kFirst;
+    else if (s == "never")
+      prepend = Metaspace::kNever;
+    else
+      ps->fail("one of always, first, never");
+  } else if (auto ap = j.find("add_prefix_space")) {
+    legacy = true;
+    prepend = ap->boolean() ? Metaspace::kAlways : Metaspace::kNever;
+  }
+  return std::make_unique<Metaspace>(rep, prepend, j.bool_or("split", true), legacy);
+}
+
 }  // namespace
 
 std::unique_ptr<PreTokenizer> make_byte_level_pre_tokenizer(bool add_prefix_space,
@@ -445,13 +475,7 @@ std::unique_ptr<PreTokenizer> pre_tokenizer_from_json(const JsonNode& j) {
                                          j.bool_or("trim_offsets", true),
                                          j.bool_or("use_regex", true));
   }
-  if (type == "Split") {
-    JsonNode p = j.at("pattern");
-    auto [text, is_regex] = read_pattern(p);
-    return std::make_unique<RegexSplit>(
-        p.raw(), is_regex ? text : regex_escape(text), behavior_from_json(j.at("behavior")),
-        j.bool_or("invert", false), j.file() + ": field " + p.path());
-  }
+  if (type == "Split") return split_from_json(j);
   if (type == "Sequence") {
     JsonNode arr = j.at("pretokenizers");
     std::vector<std::unique_ptr<PreTokenizer>> parts;
@@ -481,26 +505,7 @@ std::unique_ptr<PreTokenizer> pre_tokenizer_from_json(const JsonNode& j) {
     return std::make_unique<CharSplit>(CharSplit::kDelimiter, SplitBehavior::kRemoved, false,
                                        single_char(j.at("delimiter")));
   }
-  if (type == "Metaspace") {
-    char32_t rep = j.has("replacement") ? single_char(j.at("replacement")) : U'\u2581';
-    Metaspace::Prepend prepend = Metaspace::kAlways;
-    bool legacy = false;
-    if (auto ps = j.find("prepend_scheme")) {
-      std::string s = ps->str();
-      if (s == "always")
-        prepend = Metaspace::kAlways;
-      else if (s == "first")
-        prepend = Metaspace::kFirst;
-      else if (s == "never")
-        prepend = Metaspace::kNever;
-      else
-        ps->fail("one of always, first, never");
-    } else if (auto ap = j.find("add_prefix_space")) {
-      legacy = true;
-      prepend = ap->boolean() ? Metaspace::kAlways : Metaspace::kNever;
-    }
-    return std::make_unique<Metaspace>(rep, prepend, j.bool_or("split", true), legacy);
-  }
+  if (type == "Metaspace") return metaspace_from_json(j);
   j.at("type").fail(
       "a supported pre-tokenizer type (ByteLevel, Split, Sequence, BertPreTokenizer, Whitespace, "
       "WhitespaceSplit, Punctuation, Digits, CharDelimiterSplit, Metaspace)");

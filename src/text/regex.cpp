@@ -26,71 +26,72 @@ MatchScratch::~MatchScratch() {
 namespace {
 
 // Oniguruma's \s (Ruby syntax, Unicode) is White_Space; PCRE2's UCP \s lacks U+0085 (NEL).
-// \w in Oniguruma is Letter | Mark | Decimal_Number | Connector_Punctuation. Translate these
-// escapes outside and inside classes so matches agree.
+// \w in Oniguruma is Letter | Mark | Decimal_Number | Connector_Punctuation. These escapes are
+// rewritten, inside a class and outside one (nullptr: kept as written).
+struct EscapeTranslation {
+  char escape;
+  const char* in_class;
+  const char* outside;
+};
+constexpr EscapeTranslation kEscapeTranslations[] = {
+    {'s', "\\s\\x{85}", "[\\s\\x{85}]"},
+    {'S', nullptr, "[^\\s\\x{85}]"},
+    {'w', "\\p{L}\\p{M}\\p{Nd}\\p{Pc}", "[\\p{L}\\p{M}\\p{Nd}\\p{Pc}]"},
+    {'W', nullptr, "[^\\p{L}\\p{M}\\p{Nd}\\p{Pc}]"},
+};
+
+// PCRE2's spelling of the escape \e, or nullptr when it means the same there.
+const char* translate_escape(char e, bool in_class) {
+  for (const EscapeTranslation& t : kEscapeTranslations) {
+    if (t.escape == e) return in_class ? t.in_class : t.outside;
+  }
+  return nullptr;
+}
+
+// Copies the '[' at p[i] and what must go with it; returns the index of the last byte copied.
+// At depth 0 it opens a class, taking a leading '^' and a literal ']' right after; inside a class
+// it starts a POSIX class [:alpha:] (copied whole) or a nested class (Oniguruma set operations).
+size_t copy_class_open(const std::string& p, size_t i, int* depth, std::string* out) {
+  if (*depth == 0) {
+    *depth = 1;
+    *out += '[';
+    if (i + 1 < p.size() && p[i + 1] == '^') *out += p[++i];
+    if (i + 1 < p.size() && p[i + 1] == ']') *out += p[++i];
+    return i;
+  }
+  if (i + 1 < p.size() && p[i + 1] == ':') {
+    size_t close = p.find(":]", i + 2);
+    if (close != std::string::npos) {
+      out->append(p, i, close + 2 - i);
+      return close + 1;
+    }
+  }
+  ++*depth;
+  *out += '[';
+  return i;
+}
+
+// Rewrites an Oniguruma pattern (as tokenizer.json holds them) so PCRE2 matches the same text.
 std::string translate_pattern(const std::string& p) {
   std::string out;
   out.reserve(p.size() + 16);
   int depth = 0;  // inside [...] when > 0
   for (size_t i = 0; i < p.size(); ++i) {
-    char c = p[i];
+    const char c = p[i];
     if (c == '\\' && i + 1 < p.size()) {
-      char e = p[i + 1];
-      const char* in_class = nullptr;
-      const char* outside = nullptr;
-      switch (e) {
-        case 's':
-          in_class = "\\s\\x{85}";
-          outside = "[\\s\\x{85}]";
-          break;
-        case 'S':
-          in_class = nullptr;
-          outside = "[^\\s\\x{85}]";
-          break;
-        case 'w':
-          in_class = "\\p{L}\\p{M}\\p{Nd}\\p{Pc}";
-          outside = "[\\p{L}\\p{M}\\p{Nd}\\p{Pc}]";
-          break;
-        case 'W':
-          in_class = nullptr;
-          outside = "[^\\p{L}\\p{M}\\p{Nd}\\p{Pc}]";
-          break;
-        default:
-          break;
-      }
-      if (depth > 0 && in_class != nullptr) {
-        out += in_class;
-      } else if (depth == 0 && outside != nullptr) {
-        out += outside;
+      if (const char* t = translate_escape(p[i + 1], depth > 0)) {
+        out += t;
       } else {
         out += c;
-        out += e;
+        out += p[i + 1];
       }
       ++i;
-      continue;
+    } else if (c == '[') {
+      i = copy_class_open(p, i, &depth, &out);
+    } else {
+      if (c == ']' && depth > 0) --depth;
+      out += c;
     }
-    if (c == '[') {
-      if (depth == 0) {
-        depth = 1;
-        out += c;
-        // A ']' right after '[' or '[^' is a literal.
-        if (i + 1 < p.size() && p[i + 1] == '^') out += p[++i];
-        if (i + 1 < p.size() && p[i + 1] == ']') out += p[++i];
-        continue;
-      }
-      if (i + 1 < p.size() && p[i + 1] == ':') {  // POSIX class [:alpha:]
-        size_t close = p.find(":]", i + 2);
-        if (close != std::string::npos) {
-          out.append(p, i, close + 2 - i);
-          i = close + 1;
-          continue;
-        }
-      }
-      ++depth;  // nested class (Oniguruma set operations)
-    } else if (c == ']' && depth > 0) {
-      --depth;
-    }
-    out += c;
   }
   return out;
 }

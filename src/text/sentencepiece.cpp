@@ -9,8 +9,54 @@
 
 namespace loom::text {
 namespace {
+
 constexpr std::string_view kSpaceSymbol = "\xE2\x96\x81";
+
+// The byte a "<0xXX>" piece stands for.
+inline char byte_piece_value(const std::string& piece) {
+  unsigned v = 0;
+  std::sscanf(piece.c_str(), "<0x%02X>", &v);
+  return static_cast<char>(v);
 }
+
+// Moves the pending byte pieces into text: valid UTF-8 runs are copied; each invalid byte
+// becomes U+FFFD, as sentencepiece does.
+void flush_byte_run(std::string& bytes, std::string& text) {
+  std::string_view b = bytes;
+  while (!b.empty()) {
+    bool valid;
+    size_t n = sp_utf8_char_len(b, &valid);
+    if (valid)
+      text.append(b.substr(0, n));
+    else
+      text.append("\xEF\xBF\xBD");
+    b.remove_prefix(n);
+  }
+  bytes.clear();
+}
+
+// Appends a normal piece with each U+2581 as a space. While *bos_ws, a leading U+2581 is the
+// dummy prefix and is dropped; with remove_extra_whitespaces every leading whitespace piece is.
+void append_piece_text(std::string_view p, const SpNormalizerSpec& ns, bool* bos_ws,
+                       std::string& text) {
+  bool consumed = false;
+  if (*bos_ws && (ns.add_dummy_prefix || ns.remove_extra_whitespaces) &&
+      p.substr(0, kSpaceSymbol.size()) == kSpaceSymbol) {
+    p.remove_prefix(kSpaceSymbol.size());
+    consumed = !ns.remove_extra_whitespaces;
+  }
+  if (*bos_ws && (!p.empty() || consumed)) *bos_ws = false;
+  for (size_t i = 0; i < p.size();) {
+    if (p.compare(i, kSpaceSymbol.size(), kSpaceSymbol) == 0) {
+      text.push_back(' ');
+      i += kSpaceSymbol.size();
+    } else {
+      text.push_back(p[i++]);
+    }
+  }
+}
+
+}  // namespace
 
 void SpU64Map::build(const std::vector<std::pair<uint64_t, int32_t>>& entries) {
   size_t cap = 16;
@@ -242,58 +288,26 @@ std::string SentencePieceTokenizer::decode(std::span<const int32_t> ids) const {
   const bool suffix = proto_->trainer_spec.treat_whitespace_as_suffix;
   std::string text;
   std::string bytes;  // pending byte pieces
-  auto flush_bytes = [&]() {
-    // Valid UTF-8 runs are copied; each invalid byte becomes U+FFFD, as sentencepiece does.
-    std::string_view b = bytes;
-    while (!b.empty()) {
-      bool valid;
-      size_t n = sp_utf8_char_len(b, &valid);
-      if (valid)
-        text.append(b.substr(0, n));
-      else
-        text.append("\xEF\xBF\xBD");
-      b.remove_prefix(n);
-    }
-    bytes.clear();
-  };
-  // Until a piece yields text, a leading U+2581 is the dummy prefix (sentencepiece's is_bos_ws);
-  // with remove_extra_whitespaces every leading whitespace piece is dropped.
+  // Until a piece yields text, a leading U+2581 is the dummy prefix (sentencepiece's is_bos_ws).
   bool bos_ws = !suffix;
   for (int32_t id : ids) {
     const std::string& piece = id_to_piece(id);
     const SpPieceType type = vocab_->type(id);
     if (type == SpPieceType::kByte) {
-      unsigned v = 0;
-      std::sscanf(piece.c_str(), "<0x%02X>", &v);
-      bytes.push_back(static_cast<char>(v));
+      bytes.push_back(byte_piece_value(piece));
       bos_ws = false;
       continue;
     }
-    flush_bytes();
+    if (!bytes.empty()) flush_byte_run(bytes, text);
     if (type == SpPieceType::kControl) continue;
     if (type == SpPieceType::kUnknown) {
       text += proto_->trainer_spec.unk_surface;
       bos_ws = false;
       continue;
     }
-    std::string_view p = piece;
-    bool consumed = false;
-    if (bos_ws && (ns.add_dummy_prefix || ns.remove_extra_whitespaces) &&
-        p.substr(0, kSpaceSymbol.size()) == kSpaceSymbol) {
-      p.remove_prefix(kSpaceSymbol.size());
-      consumed = !ns.remove_extra_whitespaces;
-    }
-    if (bos_ws && (!p.empty() || consumed)) bos_ws = false;
-    for (size_t i = 0; i < p.size();) {
-      if (p.compare(i, kSpaceSymbol.size(), kSpaceSymbol) == 0) {
-        text.push_back(' ');
-        i += kSpaceSymbol.size();
-      } else {
-        text.push_back(p[i++]);
-      }
-    }
+    append_piece_text(piece, ns, &bos_ws, text);
   }
-  flush_bytes();
+  flush_byte_run(bytes, text);
   if (suffix && (ns.add_dummy_prefix || ns.remove_extra_whitespaces) && !text.empty() &&
       text.back() == ' ') {
     text.pop_back();

@@ -162,100 +162,81 @@ SpPiece parse_piece(const uint8_t* data, size_t b, size_t e, const std::string& 
   return p;
 }
 
+// A plain TrainerSpec field: its number, the name errors give it, and its member. A value is read
+// under `label`, a boolean under its bare name (`value`), as the messages have always said.
+template <typename T>
+struct TrainerField {
+  uint32_t number;
+  const char* label;
+  T SpTrainerSpec::*member;
+  const char* value = nullptr;
+};
+
+constexpr TrainerField<int32_t> kTrainerInts[] = {
+    {4, "vocab_size (4)", &SpTrainerSpec::vocab_size},
+    {20, "max_sentencepiece_length (20)", &SpTrainerSpec::max_sentencepiece_length},
+    {40, "unk_id (40)", &SpTrainerSpec::unk_id},
+    {41, "bos_id (41)", &SpTrainerSpec::bos_id},
+    {42, "eos_id (42)", &SpTrainerSpec::eos_id},
+    {43, "pad_id (43)", &SpTrainerSpec::pad_id},
+};
+
+constexpr TrainerField<bool> kTrainerBools[] = {
+    {21, "split_by_unicode_script (21)", &SpTrainerSpec::split_by_unicode_script,
+     "split_by_unicode_script"},
+    {22, "split_by_whitespace (22)", &SpTrainerSpec::split_by_whitespace, "split_by_whitespace"},
+    {23, "split_by_number (23)", &SpTrainerSpec::split_by_number, "split_by_number"},
+    {24, "treat_whitespace_as_suffix (24)", &SpTrainerSpec::treat_whitespace_as_suffix,
+     "treat_whitespace_as_suffix"},
+    {25, "split_digits (25)", &SpTrainerSpec::split_digits, "split_digits"},
+    {26, "allow_whitespace_only_pieces (26)", &SpTrainerSpec::allow_whitespace_only_pieces,
+     "allow_whitespace_only_pieces"},
+    {35, "byte_fallback (35)", &SpTrainerSpec::byte_fallback, "byte_fallback"},
+};
+
+constexpr TrainerField<std::string> kTrainerStrings[] = {
+    {44, "unk_surface (44)", &SpTrainerSpec::unk_surface},
+    {45, "unk_piece (45)", &SpTrainerSpec::unk_piece},
+    {46, "bos_piece (46)", &SpTrainerSpec::bos_piece},
+    {47, "eos_piece (47)", &SpTrainerSpec::eos_piece},
+    {48, "pad_piece (48)", &SpTrainerSpec::pad_piece},
+};
+
+// The entry for field `number`, or nullptr.
+template <typename T, size_t N>
+const TrainerField<T>* find_field(const TrainerField<T> (&table)[N], uint32_t number) {
+  for (const TrainerField<T>& f : table) {
+    if (f.number == number) return &f;
+  }
+  return nullptr;
+}
+
 void parse_trainer_spec(const uint8_t* data, size_t b, size_t e, const std::string& name,
                         SpTrainerSpec* s) {
   WireReader r(data, b, e, name, "TrainerSpec");
   uint32_t field, wire;
   size_t at;
-  auto want = [&](uint32_t w, const char* f) { r.expect(wire, w, at, f); };
   while (r.tag(&field, &wire, &at)) {
-    switch (field) {
-      case 3: {
-        want(kVarint, "model_type (3)");
-        uint64_t t = r.varint("model_type (3)");
-        if (t < 1 || t > 4)
-          r.fail(at, "field model_type (3): expected 1..4, got " + std::to_string(t));
-        s->model_type = static_cast<SpModelType>(t);
-        break;
-      }
-      case 4:
-        want(kVarint, "vocab_size (4)");
-        s->vocab_size = r.int32("vocab_size (4)");
-        break;
-      case 10:
-        want(kFixed32, "character_coverage (10)");
-        s->character_coverage = r.fixed32_float("character_coverage (10)");
-        break;
-      case 20:
-        want(kVarint, "max_sentencepiece_length (20)");
-        s->max_sentencepiece_length = r.int32("max_sentencepiece_length (20)");
-        break;
-      case 21:
-        want(kVarint, "split_by_unicode_script (21)");
-        s->split_by_unicode_script = r.boolean("split_by_unicode_script");
-        break;
-      case 23:
-        want(kVarint, "split_by_number (23)");
-        s->split_by_number = r.boolean("split_by_number");
-        break;
-      case 22:
-        want(kVarint, "split_by_whitespace (22)");
-        s->split_by_whitespace = r.boolean("split_by_whitespace");
-        break;
-      case 24:
-        want(kVarint, "treat_whitespace_as_suffix (24)");
-        s->treat_whitespace_as_suffix = r.boolean("treat_whitespace_as_suffix");
-        break;
-      case 26:
-        want(kVarint, "allow_whitespace_only_pieces (26)");
-        s->allow_whitespace_only_pieces = r.boolean("allow_whitespace_only_pieces");
-        break;
-      case 25:
-        want(kVarint, "split_digits (25)");
-        s->split_digits = r.boolean("split_digits");
-        break;
-      case 35:
-        want(kVarint, "byte_fallback (35)");
-        s->byte_fallback = r.boolean("byte_fallback");
-        break;
-      case 40:
-        want(kVarint, "unk_id (40)");
-        s->unk_id = r.int32("unk_id (40)");
-        break;
-      case 41:
-        want(kVarint, "bos_id (41)");
-        s->bos_id = r.int32("bos_id (41)");
-        break;
-      case 42:
-        want(kVarint, "eos_id (42)");
-        s->eos_id = r.int32("eos_id (42)");
-        break;
-      case 43:
-        want(kVarint, "pad_id (43)");
-        s->pad_id = r.int32("pad_id (43)");
-        break;
-      case 45:
-        want(kLengthDelimited, "unk_piece (45)");
-        s->unk_piece = r.string("unk_piece (45)");
-        break;
-      case 46:
-        want(kLengthDelimited, "bos_piece (46)");
-        s->bos_piece = r.string("bos_piece (46)");
-        break;
-      case 47:
-        want(kLengthDelimited, "eos_piece (47)");
-        s->eos_piece = r.string("eos_piece (47)");
-        break;
-      case 48:
-        want(kLengthDelimited, "pad_piece (48)");
-        s->pad_piece = r.string("pad_piece (48)");
-        break;
-      case 44:
-        want(kLengthDelimited, "unk_surface (44)");
-        s->unk_surface = r.string("unk_surface (44)");
-        break;
-      default:
-        r.skip(wire, at);
+    if (field == 3) {
+      r.expect(wire, kVarint, at, "model_type (3)");
+      uint64_t t = r.varint("model_type (3)");
+      if (t < 1 || t > 4)
+        r.fail(at, "field model_type (3): expected 1..4, got " + std::to_string(t));
+      s->model_type = static_cast<SpModelType>(t);
+    } else if (field == 10) {
+      r.expect(wire, kFixed32, at, "character_coverage (10)");
+      s->character_coverage = r.fixed32_float("character_coverage (10)");
+    } else if (const auto* f = find_field(kTrainerInts, field)) {
+      r.expect(wire, kVarint, at, f->label);
+      s->*f->member = r.int32(f->label);
+    } else if (const auto* f = find_field(kTrainerBools, field)) {
+      r.expect(wire, kVarint, at, f->label);
+      s->*f->member = r.boolean(f->value);
+    } else if (const auto* f = find_field(kTrainerStrings, field)) {
+      r.expect(wire, kLengthDelimited, at, f->label);
+      s->*f->member = r.string(f->label);
+    } else {
+      r.skip(wire, at);
     }
   }
 }
@@ -435,6 +416,43 @@ bool parse_byte_piece(std::string_view s, uint8_t* byte) {
   return true;
 }
 
+// Token `id` of a llama2.c tokenizer.bin: float32 score, int32 length (0..max_len), the bytes.
+// Ids 0..2 are <unk>, <s>, </s>; a <0xXX> token is a byte piece; elsewhere a space is U+2581.
+SpPiece read_llama2c_token(ByteReader& r, size_t id, int32_t max_len) {
+  constexpr std::string_view kSpace = "\xE2\x96\x81";
+  std::string field = "token " + std::to_string(id);
+  float score = r.read<float>((field + " score (float32)").c_str());
+  size_t len_at = r.offset();
+  int32_t len = r.read<int32_t>((field + " length (int32)").c_str());
+  if (len < 0 || len > max_len) {
+    r.seek(len_at, "length");
+    r.fail(field + " length: expected 0.." + std::to_string(max_len) + " (max_token_length), got " +
+           std::to_string(len));
+  }
+  std::string bytes = r.read_string(static_cast<size_t>(len), (field + " bytes").c_str());
+  SpPiece p;
+  p.score = score;
+  uint8_t b;
+  if (id == 0) {
+    p.type = SpPieceType::kUnknown;
+    p.piece = "<unk>";
+  } else if (id == 1 || id == 2) {
+    p.type = SpPieceType::kControl;
+    p.piece = id == 1 ? "<s>" : "</s>";
+  } else if (parse_byte_piece(bytes, &b)) {
+    p.type = SpPieceType::kByte;
+    p.piece = bytes;
+  } else {
+    for (char c : bytes) {
+      if (c == ' ')
+        p.piece += kSpace;
+      else
+        p.piece.push_back(c);
+    }
+  }
+  return p;
+}
+
 }  // namespace
 
 SentencePieceModelProto parse_llama2c_tokenizer(const uint8_t* data, size_t size,
@@ -447,41 +465,7 @@ SentencePieceModelProto parse_llama2c_tokenizer(const uint8_t* data, size_t size
     r.fail("max_token_length: expected 1..1048576, got " + std::to_string(max_len));
   }
   SentencePieceModelProto m;
-  const std::string kSpace = "\xE2\x96\x81";
-  while (!r.at_end()) {
-    size_t id = m.pieces.size();
-    std::string field = "token " + std::to_string(id);
-    float score = r.read<float>((field + " score (float32)").c_str());
-    size_t len_at = r.offset();
-    int32_t len = r.read<int32_t>((field + " length (int32)").c_str());
-    if (len < 0 || len > max_len) {
-      r.seek(len_at, "length");
-      r.fail(field + " length: expected 0.." + std::to_string(max_len) +
-             " (max_token_length), got " + std::to_string(len));
-    }
-    std::string bytes = r.read_string(static_cast<size_t>(len), (field + " bytes").c_str());
-    SpPiece p;
-    p.score = score;
-    uint8_t b;
-    if (id == 0) {
-      p.type = SpPieceType::kUnknown;
-      p.piece = "<unk>";
-    } else if (id == 1 || id == 2) {
-      p.type = SpPieceType::kControl;
-      p.piece = id == 1 ? "<s>" : "</s>";
-    } else if (parse_byte_piece(bytes, &b)) {
-      p.type = SpPieceType::kByte;
-      p.piece = bytes;
-    } else {
-      for (char c : bytes) {
-        if (c == ' ')
-          p.piece += kSpace;
-        else
-          p.piece.push_back(c);
-      }
-    }
-    m.pieces.push_back(std::move(p));
-  }
+  while (!r.at_end()) m.pieces.push_back(read_llama2c_token(r, m.pieces.size(), max_len));
   if (m.pieces.size() < 3) {
     r.fail("expected at least 3 tokens (unk, bos, eos), found " + std::to_string(m.pieces.size()));
   }

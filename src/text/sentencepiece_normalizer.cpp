@@ -20,6 +20,39 @@ inline uint32_t unit_value(uint32_t u) { return u & ((1U << 31) - 1); }
 inline uint32_t unit_label(uint32_t u) { return u & ((1U << 31) | 0xFF); }
 inline uint32_t unit_offset(uint32_t u) { return (u >> 10) << ((u & (1U << 9)) >> 6); }
 
+// The normalised bytes being written, each with the input offset it came from.
+struct NormWriter {
+  std::string* text;
+  std::vector<uint32_t>* to_orig;
+  bool escape;  // a space is written as U+2581
+
+  // Appends the bytes of s, all from input offset `orig`.
+  void append(std::string_view s, size_t orig) {
+    for (char c : s) {
+      if (escape && c == ' ') {
+        text->append(kSpaceSymbol);
+        to_orig->insert(to_orig->end(), kSpaceSymbol.size(), static_cast<uint32_t>(orig));
+      } else {
+        text->push_back(c);
+        to_orig->push_back(static_cast<uint32_t>(orig));
+      }
+    }
+  }
+
+  // Drops the trailing spaces; returns the input offset of the first dropped, else `consumed`.
+  size_t strip_trailing_spaces(size_t consumed) {
+    const std::string_view space = escape ? kSpaceSymbol : std::string_view(" ");
+    while (text->size() >= space.size() &&
+           std::string_view(*text).substr(text->size() - space.size()) == space) {
+      const size_t length = text->size() - space.size();
+      consumed = (*to_orig)[length];
+      text->resize(length);
+      to_orig->resize(length);
+    }
+    return consumed;
+  }
+};
+
 }  // namespace
 
 size_t sp_utf8_char_len(std::string_view s, bool* valid) {
@@ -184,7 +217,6 @@ void SpNormalizer::normalize(std::string_view input, std::string* normalized,
   norm_to_orig->reserve(input.size() * 3 + 5);
   size_t consumed = 0;
   const bool remove_extra = spec_.remove_extra_whitespaces;
-  const bool escape = spec_.escape_whitespaces;
 
   if (remove_extra) {  // leading whitespace
     while (!input.empty()) {
@@ -199,17 +231,8 @@ void SpNormalizer::normalize(std::string_view input, std::string* normalized,
     norm_to_orig->push_back(static_cast<uint32_t>(consumed));
     return;
   }
-  auto add_ws = [&]() {
-    if (escape) {
-      normalized->append(kSpaceSymbol);
-      norm_to_orig->insert(norm_to_orig->end(), kSpaceSymbol.size(),
-                           static_cast<uint32_t>(consumed));
-    } else {
-      normalized->push_back(' ');
-      norm_to_orig->push_back(static_cast<uint32_t>(consumed));
-    }
-  };
-  if (!treat_whitespace_as_suffix_ && spec_.add_dummy_prefix) add_ws();
+  NormWriter out{normalized, norm_to_orig, spec_.escape_whitespaces};
+  if (!treat_whitespace_as_suffix_ && spec_.add_dummy_prefix) out.append(" ", consumed);
 
   bool is_prev_space = remove_extra;
   while (!input.empty()) {
@@ -219,16 +242,7 @@ void SpNormalizer::normalize(std::string_view input, std::string* normalized,
       while (!sp.empty() && sp.front() == ' ') sp.remove_prefix(1);
     }
     if (!sp.empty()) {
-      for (char c : sp) {
-        if (escape && c == ' ') {
-          normalized->append(kSpaceSymbol);
-          norm_to_orig->insert(norm_to_orig->end(), kSpaceSymbol.size(),
-                               static_cast<uint32_t>(consumed));
-        } else {
-          normalized->push_back(c);
-          norm_to_orig->push_back(static_cast<uint32_t>(consumed));
-        }
-      }
+      out.append(sp, consumed);
       is_prev_space = sp.back() == ' ';
     }
     consumed += n;
@@ -236,17 +250,8 @@ void SpNormalizer::normalize(std::string_view input, std::string* normalized,
     if (!remove_extra) is_prev_space = false;
   }
 
-  if (remove_extra) {  // trailing whitespace
-    const std::string_view space = escape ? kSpaceSymbol : std::string_view(" ");
-    while (normalized->size() >= space.size() &&
-           std::string_view(*normalized).substr(normalized->size() - space.size()) == space) {
-      const size_t length = normalized->size() - space.size();
-      consumed = (*norm_to_orig)[length];
-      normalized->resize(length);
-      norm_to_orig->resize(length);
-    }
-  }
-  if (treat_whitespace_as_suffix_ && spec_.add_dummy_prefix) add_ws();
+  if (remove_extra) consumed = out.strip_trailing_spaces(consumed);
+  if (treat_whitespace_as_suffix_ && spec_.add_dummy_prefix) out.append(" ", consumed);
   norm_to_orig->push_back(static_cast<uint32_t>(consumed));
 }
 

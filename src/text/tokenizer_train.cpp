@@ -47,6 +47,68 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// Throws for an empty or repeated special token, and for WordPiece without its unknown token.
+void check_special_tokens(const TokenizerTrainOptions& o) {
+  for (size_t i = 0; i < o.special_tokens.size(); ++i) {
+    if (o.special_tokens[i].empty())
+      throw Error("tokenizer trainer: special token " + std::to_string(i) + " is empty");
+    for (size_t k = 0; k < i; ++k)
+      if (o.special_tokens[k] == o.special_tokens[i])
+        throw Error("tokenizer trainer: special token \"" + o.special_tokens[i] +
+                    "\" is given twice");
+  }
+  if (o.type == TrainedTokenizerType::kWordPiece && !has_token(o.special_tokens, o.unk_token)) {
+    throw Error("tokenizer trainer: WordPiece needs the unknown token \"" + o.unk_token +
+                "\" among the special tokens");
+  }
+}
+
+// The "model" of a byte-level BPE tokenizer trained on words, its tokens in GPT-2 characters.
+ojson train_byte_level_model(const std::vector<std::pair<std::string, int64_t>>& words,
+                             const TokenizerTrainOptions& o) {
+  BpeTrainerOptions bo;
+  bo.vocab_size = o.vocab_size;
+  bo.min_frequency = o.min_frequency;
+  bo.special_tokens = o.special_tokens;
+  bo.tie_break = BpeTieBreak::kHuggingFace;
+  BpeTrainerResult r = train_byte_bpe(words, bo);
+  std::vector<std::string> vocab = r.vocab;
+  for (size_t i = o.special_tokens.size(); i < vocab.size(); ++i)
+    vocab[i] = gpt2_bytes_to_unicode(vocab[i]);
+  ojson merges = ojson::array();
+  for (const auto& [a, b] : r.merges)
+    merges.push_back(gpt2_bytes_to_unicode(a) + " " + gpt2_bytes_to_unicode(b));
+  return {{"type", "BPE"},
+          {"dropout", nullptr},
+          {"unk_token", nullptr},
+          {"continuing_subword_prefix", nullptr},
+          {"end_of_word_suffix", nullptr},
+          {"fuse_unk", false},
+          {"byte_fallback", false},
+          {"ignore_merges", false},
+          {"vocab", vocab_to_json(vocab)},
+          {"merges", std::move(merges)}};
+}
+
+// The "model" of a WordPiece tokenizer trained on words.
+ojson train_wordpiece_model(std::vector<std::pair<std::string, int64_t>> words,
+                            const TokenizerTrainOptions& o) {
+  // Most frequent words first (then by bytes): the order fixes the ids of "##x" tokens.
+  std::stable_sort(words.begin(), words.end(),
+                   [](const auto& x, const auto& y) { return x.second > y.second; });
+  WordPieceTrainerOptions wo;
+  wo.vocab_size = o.vocab_size;
+  wo.min_frequency = o.min_frequency;
+  wo.special_tokens = o.special_tokens;
+  wo.limit_alphabet = o.limit_alphabet;
+  WordPieceTrainerResult r = train_wordpiece(words, wo);
+  return {{"type", "WordPiece"},
+          {"unk_token", o.unk_token},
+          {"continuing_subword_prefix", "##"},
+          {"max_input_chars_per_word", 100},
+          {"vocab", vocab_to_json(r.vocab)}};
+}
+
 }  // namespace
 
 std::vector<std::string_view> split_lines_with_endings(std::string_view text) {
@@ -155,18 +217,7 @@ std::vector<std::pair<std::string, int64_t>> count_pre_tokens(
 std::unique_ptr<PipelineTokenizer> train_tokenizer(std::span<const std::string_view> docs,
                                                    const TokenizerTrainOptions& o, ThreadPool& pool,
                                                    TokenizerTrainStats* stats) {
-  for (size_t i = 0; i < o.special_tokens.size(); ++i) {
-    if (o.special_tokens[i].empty())
-      throw Error("tokenizer trainer: special token " + std::to_string(i) + " is empty");
-    for (size_t k = 0; k < i; ++k)
-      if (o.special_tokens[k] == o.special_tokens[i])
-        throw Error("tokenizer trainer: special token \"" + o.special_tokens[i] +
-                    "\" is given twice");
-  }
-  if (o.type == TrainedTokenizerType::kWordPiece && !has_token(o.special_tokens, o.unk_token)) {
-    throw Error("tokenizer trainer: WordPiece needs the unknown token \"" + o.unk_token +
-                "\" among the special tokens");
-  }
+  check_special_tokens(o);
   ojson j;
   j["version"] = "1.0";
   j["truncation"] = nullptr;
@@ -184,45 +235,9 @@ std::unique_ptr<PipelineTokenizer> train_tokenizer(std::span<const std::string_v
   for (const auto& w : words) st.words += w.second;
 
   t0 = std::chrono::steady_clock::now();
-  if (o.type == TrainedTokenizerType::kByteLevelBpe) {
-    BpeTrainerOptions bo;
-    bo.vocab_size = o.vocab_size;
-    bo.min_frequency = o.min_frequency;
-    bo.special_tokens = o.special_tokens;
-    bo.tie_break = BpeTieBreak::kHuggingFace;
-    BpeTrainerResult r = train_byte_bpe(words, bo);
-    std::vector<std::string> vocab = r.vocab;
-    for (size_t i = o.special_tokens.size(); i < vocab.size(); ++i)
-      vocab[i] = gpt2_bytes_to_unicode(vocab[i]);
-    ojson merges = ojson::array();
-    for (const auto& [a, b] : r.merges)
-      merges.push_back(gpt2_bytes_to_unicode(a) + " " + gpt2_bytes_to_unicode(b));
-    j["model"] = {{"type", "BPE"},
-                  {"dropout", nullptr},
-                  {"unk_token", nullptr},
-                  {"continuing_subword_prefix", nullptr},
-                  {"end_of_word_suffix", nullptr},
-                  {"fuse_unk", false},
-                  {"byte_fallback", false},
-                  {"ignore_merges", false},
-                  {"vocab", vocab_to_json(vocab)},
-                  {"merges", std::move(merges)}};
-  } else {
-    // Most frequent words first (then by bytes): the order fixes the ids of "##x" tokens.
-    std::stable_sort(words.begin(), words.end(),
-                     [](const auto& x, const auto& y) { return x.second > y.second; });
-    WordPieceTrainerOptions wo;
-    wo.vocab_size = o.vocab_size;
-    wo.min_frequency = o.min_frequency;
-    wo.special_tokens = o.special_tokens;
-    wo.limit_alphabet = o.limit_alphabet;
-    WordPieceTrainerResult r = train_wordpiece(words, wo);
-    j["model"] = {{"type", "WordPiece"},
-                  {"unk_token", o.unk_token},
-                  {"continuing_subword_prefix", "##"},
-                  {"max_input_chars_per_word", 100},
-                  {"vocab", vocab_to_json(r.vocab)}};
-  }
+  j["model"] = o.type == TrainedTokenizerType::kByteLevelBpe
+                   ? train_byte_level_model(words, o)
+                   : train_wordpiece_model(std::move(words), o);
   st.merge_seconds = seconds_since(t0);
   if (stats) *stats = st;
   return tokenizer_from_json(j.dump(), "trained tokenizer", {});

@@ -22,6 +22,79 @@ struct UnigramState : ModelState {
   std::vector<ModelToken> rev;
 };
 
+using LatticeNode = UnigramState::Node;
+
+// Keeps the better of the path already ending at `target` and one of score `cand` whose last
+// token is `id` spanning [start, target); the earlier start wins a tie.
+inline void relax(LatticeNode& target, double cand, uint32_t start, int32_t id) {
+  if (target.start < 0 || cand > target.score) target = {cand, int32_t(start), id};
+}
+
+// Relaxes best[k + 1] for every piece spelling piece[at..k], walking the byte trie (`edges`,
+// `node_id`) from the root. Returns whether one of them is the single character of mblen bytes
+// at `at`; where none is, the caller adds the unknown token.
+inline bool relax_pieces_from(std::string_view piece, uint32_t at, uint32_t mblen,
+                              const FlatMap64<int32_t>& edges, const std::vector<int32_t>& node_id,
+                              const std::vector<std::pair<std::string, double>>& vocab,
+                              std::vector<LatticeNode>& best) {
+  const double here = best[at].score;
+  bool single = false;
+  int32_t node = 0;
+  for (uint32_t k = at; k < uint32_t(piece.size()); ++k) {
+    const int32_t* child = edges.find((uint64_t(uint32_t(node)) << 8) | uint8_t(piece[k]));
+    if (!child) break;
+    node = *child;
+    const int32_t id = node_id[node];
+    if (id < 0) continue;
+    relax(best[k + 1], here + vocab[id].second, at, id);
+    if (k + 1 - at == mblen) single = true;
+  }
+  return single;
+}
+
+// The best path back from byte `size`, last token first; runs of unknowns fuse (HF's fuse_unk,
+// always on for Unigram).
+inline void backtrack_fusing_unknowns(const std::vector<LatticeNode>& best, uint32_t size,
+                                      int32_t unk_id, std::vector<ModelToken>& rev) {
+  rev.clear();
+  for (uint32_t end = size; end > 0;) {
+    const LatticeNode& n = best[end];
+    const auto begin = uint32_t(n.start);
+    if (n.id == unk_id && !rev.empty() && rev.back().id == unk_id && rev.back().begin == end) {
+      rev.back().begin = begin;
+    } else {
+      rev.push_back({n.id, begin, end});
+    }
+    end = begin;
+  }
+}
+
+// Appends an unknown run t of `piece`. HF looks every result string up again, so the run may
+// spell a piece; else with byte_ids (byte_fallback; -1 for an absent <0xXX>) it becomes its byte
+// tokens when all exist; else it stays unknown (t.id, the unk id), which needs an unk_id.
+void emit_unknown_run(ModelToken t, std::string_view piece, const StringMap<int32_t>& token_to_id,
+                      const int32_t* byte_ids, std::vector<ModelToken>& out) {
+  const std::string_view s = piece.substr(t.begin, t.end - t.begin);
+  if (auto it = token_to_id.find(s); it != token_to_id.end()) {
+    out.push_back({it->second, t.begin, t.end});
+    return;
+  }
+  if (byte_ids) {
+    bool all = true;
+    for (char c : s) all = all && byte_ids[uint8_t(c)] >= 0;
+    if (all) {
+      for (char c : s) out.push_back({byte_ids[uint8_t(c)], t.begin, t.end});
+      return;
+    }
+  }
+  if (t.id < 0) {
+    throw Error(
+        "Unigram model: the text has a character no piece covers and the model has "
+        "no unk_id");
+  }
+  out.push_back(t);
+}
+
 }  // namespace
 
 UnigramModel::UnigramModel(std::vector<std::pair<std::string, double>> vocab, int32_t unk_id,
@@ -81,66 +154,19 @@ void UnigramModel::tokenize(std::string_view piece, ModelState* state,
   const double unk_score = min_score_ - kUnkPenalty;
   for (uint32_t at = 0; at < size;) {
     const uint32_t mblen = utf8_next(piece, at).len;
-    const double here = best[at].score;
-    bool single = false;
-    int32_t node = 0;
-    for (uint32_t k = at; k < size; ++k) {
-      const int32_t* child = edges_.find((uint64_t(uint32_t(node)) << 8) | uint8_t(piece[k]));
-      if (!child) break;
-      node = *child;
-      const int32_t id = node_id_[node];
-      if (id < 0) continue;
-      UnigramState::Node& target = best[k + 1];
-      const double cand = here + vocab_[id].second;
-      if (target.start < 0 || cand > target.score) target = {cand, int32_t(at), id};
-      if (k + 1 - at == mblen) single = true;
-    }
-    if (!single) {
-      UnigramState::Node& target = best[at + mblen];
-      const double cand = here + unk_score;
-      if (target.start < 0 || cand > target.score) target = {cand, int32_t(at), unk_id_};
+    if (!relax_pieces_from(piece, at, mblen, edges_, node_id_, vocab_, best)) {
+      relax(best[at + mblen], best[at].score + unk_score, at, unk_id_);
     }
     at += mblen;
   }
-  // Back from the end; runs of unknowns fuse (HF's fuse_unk, always on for Unigram).
-  auto& rev = st.rev;
-  rev.clear();
-  for (uint32_t end = size; end > 0;) {
-    const UnigramState::Node& n = best[end];
-    const auto begin = uint32_t(n.start);
-    if (n.id == unk_id_ && !rev.empty() && rev.back().id == unk_id_ && rev.back().begin == end) {
-      rev.back().begin = begin;
-    } else {
-      rev.push_back({n.id, begin, end});
-    }
-    end = begin;
-  }
-  for (size_t i = rev.size(); i-- > 0;) {
-    ModelToken t = rev[i];
+  backtrack_fusing_unknowns(best, size, unk_id_, st.rev);
+  for (size_t i = st.rev.size(); i-- > 0;) {
+    const ModelToken t = st.rev[i];
     if (t.id != unk_id_) {
       out.push_back(t);
-      continue;
+    } else {
+      emit_unknown_run(t, piece, token_to_id_, byte_fallback_ ? byte_ids_ : nullptr, out);
     }
-    // HF looks every result string up again: an unknown run may spell a piece.
-    const std::string_view s = piece.substr(t.begin, t.end - t.begin);
-    if (auto it = token_to_id_.find(s); it != token_to_id_.end()) {
-      out.push_back({it->second, t.begin, t.end});
-      continue;
-    }
-    if (byte_fallback_) {
-      bool all = true;
-      for (char c : s) all = all && byte_ids_[uint8_t(c)] >= 0;
-      if (all) {
-        for (char c : s) out.push_back({byte_ids_[uint8_t(c)], t.begin, t.end});
-        continue;
-      }
-    }
-    if (unk_id_ < 0) {
-      throw Error(
-          "Unigram model: the text has a character no piece covers and the model has "
-          "no unk_id");
-    }
-    out.push_back(t);
   }
 }
 

@@ -28,6 +28,39 @@ struct Word {
   }
 };
 
+// Sets w->offs from w->text at sentencepiece's character boundaries (an invalid byte is one).
+void split_chars(Word* w) {
+  w->offs.clear();
+  for (size_t b = 0; b < w->text.size();) {
+    w->offs.push_back(static_cast<uint32_t>(b));
+    bool valid;
+    b += sp_utf8_char_len(std::string_view(w->text).substr(b), &valid);
+  }
+  w->offs.push_back(static_cast<uint32_t>(w->text.size()));
+}
+
+Word make_word(std::string text, int64_t count = 0) {
+  Word w;
+  w.text = std::move(text);
+  w.count = count;
+  split_chars(&w);
+  return w;
+}
+
+// Runs fn(c) for each chunk c of the fixed work split, over pool when there is one.
+void run_chunks(ThreadPool* pool, const std::function<void(int64_t)>& fn) {
+  if (pool)
+    pool->run(kChunks, fn);
+  else
+    for (int c = 0; c < kChunks; ++c) fn(c);
+}
+
+// Items [begin, end) of chunk c when n items split into kChunks.
+std::pair<size_t, size_t> chunk_range(size_t n, int64_t c) {
+  const size_t per = (n + kChunks - 1) / kChunks;
+  return {c * per, std::min(n, (c + 1) * per)};
+}
+
 uint32_t decode_cp(std::string_view s, size_t i, size_t n) {
   const auto* p = reinterpret_cast<const uint8_t*>(s.data()) + i;
   if (n == 1) return p[0];
@@ -82,6 +115,15 @@ void sort_desc(std::vector<std::pair<K, float>>* v) {
   std::sort(v->begin(), v->end(), [](const auto& a, const auto& b) {
     return a.second > b.second || (a.second == b.second && a.first < b.first);
   });
+}
+
+// Counts as (key, count), most frequent first (ties: key ascending).
+std::vector<std::pair<std::string, float>> sorted_by_count(
+    const std::unordered_map<std::string, int64_t>& counts) {
+  std::vector<std::pair<std::string, float>> out;
+  for (const auto& [key, n] : counts) out.emplace_back(key, static_cast<float>(n));
+  sort_desc(&out);
+  return out;
 }
 
 struct Node {
@@ -178,67 +220,76 @@ bool valid_piece(const Word& w, size_t s, size_t e, const UnigramTrainerOptions&
   return true;
 }
 
+// Occurrences of a substring, and the most occurrences of any one-character extension of it.
+struct SubstringStat {
+  int64_t count = 0, max_child = 0;
+};
+using SubstringStats = std::unordered_map<std::string, SubstringStat>;
+
+// Counts [s, e) for every start and every length 2..max_len+1 up to (and including) the first
+// U+2581 after the start, or the end-of-sentence marker (a NUL). A fragment is a word plus the
+// U+2581 that follows it, or a sentence's last word (followed by the end marker).
+SubstringStats count_substrings(const std::vector<Word>& fragments, size_t max_len) {
+  constexpr std::string_view kEnd("\0", 1);
+  SubstringStats subs;
+  for (const Word& w : fragments) {
+    const size_t n = w.n_chars();
+    for (size_t s = 0; s < n; ++s) {
+      for (size_t e = s + 1; e <= n && e - s <= max_len + 1; ++e) {
+        const bool last_is_ws = e - 1 > s && w.sub(e - 1, e) == kWs;
+        if (e - s >= 2) subs[std::string(w.sub(s, e))].count += w.count;
+        if (last_is_ws) break;
+        if (e == n && e - s + 1 <= max_len + 1)
+          subs[std::string(w.sub(s, e)) + std::string(kEnd)].count += w.count;
+      }
+    }
+  }
+  return subs;
+}
+
+// Each substring raises the max_child of the one a character (or the end marker) shorter.
+void set_max_children(SubstringStats* subs) {
+  for (auto& [key, st] : *subs) {
+    size_t cut = key.size() - 1;
+    while (cut > 0 && (static_cast<uint8_t>(key[cut]) & 0xC0) == 0x80) --cut;
+    if (key.size() - cut == 1 && key[cut] == '\0') cut = key.size() - 1;
+    auto it = subs->find(key.substr(0, cut));
+    if (it != subs->end()) it->second.max_child = std::max(it->second.max_child, st.count);
+  }
+}
+
+// The right-branching substrings seen at least twice that may be pieces, scored by frequency x
+// length, best first.
+std::vector<std::pair<std::string, float>> seed_candidates(
+    const SubstringStats& subs, const UnigramTrainerOptions& opt,
+    const std::unordered_map<std::string, int64_t>& required) {
+  const size_t max_len = static_cast<size_t>(opt.max_piece_length);
+  std::vector<std::pair<std::string, float>> cands;
+  for (const auto& [key, st] : subs) {
+    if (st.count < 2 || st.max_child >= st.count) continue;
+    if (key.back() == '\0') continue;
+    const Word w = make_word(key);
+    const size_t n = w.n_chars();
+    if (n < 2 || n > max_len || !valid_piece(w, 0, n, opt, required)) continue;
+    cands.emplace_back(key, static_cast<float>(st.count * static_cast<int64_t>(n)));
+  }
+  sort_desc(&cands);
+  return cands;
+}
+
 // Seeds: all characters plus the right-branching substrings seen at least twice (the internal
 // nodes of the suffix tree sentencepiece's esaxx builds over the normalised sentences), scored
 // by frequency x length. A substring's continuations include the U+2581 starting the next word
 // and the end of the sentence, so "ing" that always ends a word is not right-branching.
 Pieces make_seeds(const std::vector<Word>& fragments, const UnigramTrainerOptions& opt,
                   const std::unordered_map<std::string, int64_t>& required) {
-  struct Stat {
-    int64_t count = 0, max_child = 0;
-  };
-  constexpr std::string_view kEnd("\0", 1);
-  std::unordered_map<std::string, Stat> subs;
-  const size_t max_len = static_cast<size_t>(opt.max_piece_length);
-  // Visits [s, e) for every start and every length 2..max_len+1 up to (and including) the
-  // first U+2581 after the start, or the end-of-sentence marker. A fragment is a word plus the
-  // U+2581 that follows it, or a sentence's last word (followed by the end marker).
-  auto visit = [&](const Word& w, auto&& fn) {
-    const size_t n = w.n_chars();
-    for (size_t s = 0; s < n; ++s) {
-      for (size_t e = s + 1; e <= n && e - s <= max_len + 1; ++e) {
-        const bool last_is_ws = e - 1 > s && w.sub(e - 1, e) == kWs;
-        if (e - s >= 2) fn(std::string(w.sub(s, e)), e - s);
-        if (last_is_ws) break;
-        if (e == n && e - s + 1 <= max_len + 1)
-          fn(std::string(w.sub(s, e)) + std::string(kEnd), e - s + 1);
-      }
-    }
-  };
-  for (const Word& w : fragments) {
-    visit(w, [&](std::string&& key, size_t) { subs[std::move(key)].count += w.count; });
-  }
-  for (auto& [key, st] : subs) {  // each child raises its parent's max_child
-    size_t cut = key.size() - 1;
-    while (cut > 0 && (static_cast<uint8_t>(key[cut]) & 0xC0) == 0x80) --cut;
-    if (key.size() - cut == 1 && key[cut] == '\0') cut = key.size() - 1;
-    auto it = subs.find(key.substr(0, cut));
-    if (it != subs.end()) it->second.max_child = std::max(it->second.max_child, st.count);
-  }
-  std::vector<std::pair<std::string, float>> cands;
-  for (const auto& [key, st] : subs) {
-    if (st.count < 2 || st.max_child >= st.count) continue;
-    if (key.back() == '\0') continue;
-    Word w;
-    w.text = key;
-    for (size_t b = 0; b < key.size();) {
-      w.offs.push_back(static_cast<uint32_t>(b));
-      bool valid;
-      b += sp_utf8_char_len(std::string_view(key).substr(b), &valid);
-    }
-    w.offs.push_back(static_cast<uint32_t>(key.size()));
-    const size_t n = w.n_chars();
-    if (n < 2 || n > max_len || !valid_piece(w, 0, n, opt, required)) continue;
-    cands.emplace_back(key, static_cast<float>(st.count * static_cast<int64_t>(n)));
-  }
-  sort_desc(&cands);
-  Pieces seeds;
-  std::vector<std::pair<std::string, float>> chars;
-  for (const auto& [c, n] : required) chars.emplace_back(c, static_cast<float>(n));
-  sort_desc(&chars);
-  for (auto& c : chars) seeds.push_back(std::move(c));
+  SubstringStats subs = count_substrings(fragments, static_cast<size_t>(opt.max_piece_length));
+  set_max_children(&subs);
+  std::vector<std::pair<std::string, float>> cands = seed_candidates(subs, opt, required);
+  Pieces seeds = sorted_by_count(required);
+  const size_t n_chars = seeds.size();
   for (auto& c : cands) {
-    if (seeds.size() >= static_cast<size_t>(opt.seed_size) + chars.size()) break;
+    if (seeds.size() >= static_cast<size_t>(opt.seed_size) + n_chars) break;
     seeds.push_back(std::move(c));
   }
   double sum = 0;
@@ -253,13 +304,13 @@ Pieces make_seeds(const std::vector<Word>& fragments, const UnigramTrainerOption
 std::vector<float> e_step(const Model& model, const std::vector<Word>& words, ThreadPool* pool) {
   const size_t n_pieces = model.pieces().size();
   std::vector<std::vector<float>> part(kChunks, std::vector<float>(n_pieces, 0.0f));
-  auto chunk = [&](int64_t c) {
+  run_chunks(pool, [&](int64_t c) {
     std::vector<Node> nodes;
     std::vector<float> alpha, beta;
     std::vector<char> seen;
     auto& expected = part[c];
-    const size_t per = (words.size() + kChunks - 1) / kChunks;
-    for (size_t i = c * per; i < std::min(words.size(), (c + 1) * per); ++i) {
+    const auto [begin, end] = chunk_range(words.size(), c);
+    for (size_t i = begin; i < end; ++i) {
       const Word& w = words[i];
       const auto n = static_cast<int32_t>(w.n_chars());
       model.nodes(w, &nodes);
@@ -283,11 +334,7 @@ std::vector<float> e_step(const Model& model, const std::vector<Word>& words, Th
         if (x.id >= 0) expected[x.id] += f * std::exp(alpha[x.start] + x.score + beta[x.end] - z);
       }
     }
-  };
-  if (pool)
-    pool->run(kChunks, chunk);
-  else
-    for (int c = 0; c < kChunks; ++c) chunk(c);
+  });
   for (int c = 1; c < kChunks; ++c) {
     for (size_t i = 0; i < n_pieces; ++i) part[0][i] += part[c][i];
   }
@@ -308,46 +355,50 @@ Pieces m_step(const Model& model, const std::vector<float>& expected) {
   return out;
 }
 
-Pieces prune(const Model& model, const std::vector<Word>& words, size_t desired,
-             const UnigramTrainerOptions& opt, ThreadPool* pool) {
+// Per piece: whether it must stay (its own Viterbi path is the piece itself), and the piece ids
+// of its best segmentation without itself (empty: none, or a single character).
+struct PieceAlternatives {
+  std::vector<char> always_keep;
+  std::vector<std::vector<int32_t>> ids;
+};
+
+PieceAlternatives piece_alternatives(const Model& model, ThreadPool* pool) {
   const Pieces& pieces = model.pieces();
   const size_t np = pieces.size();
-  std::vector<char> always_keep(np, 1);
-  std::vector<std::vector<int32_t>> alternatives(np);
-  auto alt_chunk = [&](int64_t c) {
+  PieceAlternatives alt{std::vector<char>(np, 1), std::vector<std::vector<int32_t>>(np)};
+  run_chunks(pool, [&](int64_t c) {
     std::vector<Node> nodes;
-    const size_t per = (np + kChunks - 1) / kChunks;
-    for (size_t i = c * per; i < std::min(np, (c + 1) * per); ++i) {
-      Word w;
-      w.text = pieces[i].first;
-      for (size_t b = 0; b < w.text.size();) {
-        w.offs.push_back(static_cast<uint32_t>(b));
-        bool valid;
-        b += sp_utf8_char_len(std::string_view(w.text).substr(b), &valid);
-      }
-      w.offs.push_back(static_cast<uint32_t>(w.text.size()));
+    const auto [begin, end] = chunk_range(np, c);
+    for (size_t i = begin; i < end; ++i) {
+      const Word w = make_word(pieces[i].first);
       const auto n = static_cast<int32_t>(w.n_chars());
       model.nodes(w, &nodes);
       auto best = viterbi(nodes, n);
       if (best.size() >= 2) {
-        always_keep[i] = 0;  // its own Viterbi path splits it: safe to remove
+        alt.always_keep[i] = 0;  // its own Viterbi path splits it: safe to remove
       } else if (best.size() == 1 && n >= 2) {
-        for (int32_t k : viterbi(nodes, n, best[0])) alternatives[i].push_back(nodes[k].id);
+        for (int32_t k : viterbi(nodes, n, best[0])) alt.ids[i].push_back(nodes[k].id);
       }
     }
-  };
-  if (pool)
-    pool->run(kChunks, alt_chunk);
-  else
-    for (int c = 0; c < kChunks; ++c) alt_chunk(c);
+  });
+  return alt;
+}
 
-  // Viterbi frequencies over the corpus; occ[i] = word counts of the words using piece i (per use).
+// Viterbi frequencies over the corpus: freq[i] the word counts of the words using piece i (per
+// use), summed in float per chunk as sentencepiece does; occ[i] the same in double.
+struct ViterbiCounts {
+  std::vector<float> freq;
+  std::vector<double> occ;
+};
+
+ViterbiCounts viterbi_counts(const Model& model, const std::vector<Word>& words, ThreadPool* pool) {
+  const size_t np = model.pieces().size();
   std::vector<std::vector<float>> freq_part(kChunks, std::vector<float>(np, 0.0f));
   std::vector<std::vector<double>> occ_part(kChunks, std::vector<double>(np, 0.0));
-  auto vit_chunk = [&](int64_t c) {
+  run_chunks(pool, [&](int64_t c) {
     std::vector<Node> nodes;
-    const size_t per = (words.size() + kChunks - 1) / kChunks;
-    for (size_t i = c * per; i < std::min(words.size(), (c + 1) * per); ++i) {
+    const auto [begin, end] = chunk_range(words.size(), c);
+    for (size_t i = begin; i < end; ++i) {
       const Word& w = words[i];
       model.nodes(w, &nodes);
       for (int32_t k : viterbi(nodes, static_cast<int32_t>(w.n_chars()))) {
@@ -357,19 +408,27 @@ Pieces prune(const Model& model, const std::vector<Word>& words, size_t desired,
         occ_part[c][id] += static_cast<double>(w.count);
       }
     }
-  };
-  if (pool)
-    pool->run(kChunks, vit_chunk);
-  else
-    for (int c = 0; c < kChunks; ++c) vit_chunk(c);
-  std::vector<float> freq(np, 0.0f);
-  std::vector<double> occ(np, 0.0);
+  });
+  ViterbiCounts vc{std::vector<float>(np, 0.0f), std::vector<double>(np, 0.0)};
   for (int c = 0; c < kChunks; ++c) {
     for (size_t i = 0; i < np; ++i) {
-      freq[i] += freq_part[c][i];
-      occ[i] += occ_part[c][i];
+      vc.freq[i] += freq_part[c][i];
+      vc.occ[i] += occ_part[c][i];
     }
   }
+  return vc;
+}
+
+// Pruning: keeps the pieces without an alternative segmentation, then those whose removal (each
+// use replaced by its alternative) loses the most likelihood, down to shrinking_factor of the
+// pieces but not below `desired`.
+Pieces prune(const Model& model, const std::vector<Word>& words, size_t desired,
+             const UnigramTrainerOptions& opt, ThreadPool* pool) {
+  const Pieces& pieces = model.pieces();
+  const size_t np = pieces.size();
+  const PieceAlternatives alt = piece_alternatives(model, pool);
+  const ViterbiCounts vc = viterbi_counts(model, words, pool);
+  const std::vector<float>& freq = vc.freq;
   double vsum = 0;
   for (const Word& w : words) vsum += static_cast<double>(w.count);
   const float sum = std::accumulate(freq.begin(), freq.end(), 0.0f);
@@ -378,17 +437,18 @@ Pieces prune(const Model& model, const std::vector<Word>& words, size_t desired,
   Pieces kept;
   std::vector<std::pair<int32_t, float>> candidates;
   for (size_t i = 0; i < np; ++i) {
-    if (freq[i] == 0 || !always_keep[i]) continue;
-    if (alternatives[i].empty()) {
+    if (freq[i] == 0 || !alt.always_keep[i]) continue;
+    const std::vector<int32_t>& alternatives = alt.ids[i];
+    if (alternatives.empty()) {
       kept.push_back(pieces[i]);
       continue;
     }
-    const float f = static_cast<float>(occ[i] / vsum);
+    const float f = static_cast<float>(vc.occ[i] / vsum);
     const float logprob_sp = std::log(static_cast<double>(freq[i])) - logsum;
     const float logsum_alt =
-        std::log(static_cast<double>(sum + freq[i] * (alternatives[i].size() - 1)));
+        std::log(static_cast<double>(sum + freq[i] * (alternatives.size() - 1)));
     float logprob_alt = 0.0f;
-    for (int32_t a : alternatives[i]) {
+    for (int32_t a : alternatives) {
       const float fa = a >= 0 ? freq[a] : 0.0f;
       logprob_alt += std::log(static_cast<double>(fa + freq[i])) - logsum_alt;
     }
@@ -438,111 +498,87 @@ void replace_rare_chars(Word* w, const std::unordered_map<std::string, int64_t>&
   }
   if (out == w->text) return;
   w->text = out;
-  w->offs.clear();
-  for (size_t b = 0; b < out.size();) {
-    w->offs.push_back(static_cast<uint32_t>(b));
-    bool valid;
-    b += sp_utf8_char_len(std::string_view(out).substr(b), &valid);
-  }
-  w->offs.push_back(static_cast<uint32_t>(out.size()));
+  split_chars(w);
 }
 
-}  // namespace
+// Word and fragment counts of the normalised sentences. Seed statistics need each word with what
+// follows it: the next word's U+2581, or the end of the sentence. Counting these fragments
+// instead of whole sentences keeps memory proportional to the distinct words, and gives the same
+// substring counts.
+struct WordCounts {
+  std::unordered_map<std::string, int64_t> words, fragments;
+};
 
-SentencePieceModelProto train_unigram(
-    const std::vector<std::pair<std::string, int64_t>>& sentence_counts,
-    const UnigramTrainerOptions& opt, ThreadPool* pool) {
-  if (opt.vocab_size <= 3)
-    throw Error("unigram trainer: vocab_size must exceed 3 (the meta pieces)");
-  // Normalise and split into words at each U+2581, as sentencepiece's SplitIntoWords.
-  SpNormalizer normalizer(opt.normalizer, false, {}, "unigram trainer");
-  std::unordered_map<std::string, int64_t> word_counts;
-  // Seed statistics need each word with what follows it: the next word's U+2581, or the end of
-  // the sentence. Counting these fragments instead of whole sentences keeps memory proportional
-  // to the distinct words, and gives the same substring counts.
-  std::unordered_map<std::string, int64_t> fragment_counts;
+// Splits a normalised sentence seen c times into words at each U+2581, as sentencepiece's
+// SplitIntoWords, and counts them.
+void count_words_of(const std::string& norm, int64_t c, WordCounts* counts) {
+  size_t start = 0;
+  for (size_t i = 0; i <= norm.size();) {
+    const bool end = i == norm.size();
+    if (end || (i > start && std::string_view(norm).substr(i, kWs.size()) == kWs)) {
+      if (i > start) {
+        counts->words[norm.substr(start, i - start)] += c;
+        counts->fragments[norm.substr(start, i - start) + (end ? "" : std::string(kWs))] += c;
+      }
+      start = i;
+      if (end) break;
+    }
+    bool valid;
+    i += sp_utf8_char_len(std::string_view(norm).substr(i), &valid);
+  }
+}
+
+WordCounts count_sentence_words(const std::vector<std::pair<std::string, int64_t>>& sentences,
+                                const SpNormalizerSpec& spec) {
+  SpNormalizer normalizer(spec, false, {}, "unigram trainer");
+  WordCounts counts;
   std::string norm;
   std::vector<uint32_t> n2o;
-  for (const auto& [s, c] : sentence_counts) {
+  for (const auto& [s, c] : sentences) {
     if (c <= 0) continue;
     normalizer.normalize(s, &norm, &n2o);
     norm = replace_meta_pieces(norm);
     if (norm.empty()) continue;
-    size_t start = 0;
-    for (size_t i = 0; i <= norm.size();) {
-      const bool end = i == norm.size();
-      if (end || (i > start && std::string_view(norm).substr(i, kWs.size()) == kWs)) {
-        if (i > start) {
-          word_counts[norm.substr(start, i - start)] += c;
-          fragment_counts[norm.substr(start, i - start) + (end ? "" : std::string(kWs))] += c;
-        }
-        start = i;
-        if (end) break;
-      }
-      bool valid;
-      i += sp_utf8_char_len(std::string_view(norm).substr(i), &valid);
-    }
+    count_words_of(norm, c, &counts);
   }
-  auto to_words = [](const std::unordered_map<std::string, int64_t>& counts) {
-    std::vector<Word> out;
-    out.reserve(counts.size());
-    for (const auto& [text, c] : counts) {
-      Word w;
-      w.text = text;
-      w.count = c;
-      for (size_t b = 0; b < text.size();) {
-        w.offs.push_back(static_cast<uint32_t>(b));
-        bool valid;
-        b += sp_utf8_char_len(std::string_view(text).substr(b), &valid);
-      }
-      w.offs.push_back(static_cast<uint32_t>(text.size()));
-      out.push_back(std::move(w));
-    }
-    std::sort(out.begin(), out.end(), [](const Word& a, const Word& b) { return a.text < b.text; });
-    return out;
-  };
-  std::vector<Word> sentences = to_words(fragment_counts);
-  fragment_counts.clear();
-  std::vector<Word> words;
-  words.reserve(word_counts.size());
-  std::unordered_map<std::string, int64_t> char_counts;
-  for (auto& [text, c] : word_counts) {
-    Word w;
-    w.text = text;
-    w.count = c;
-    for (size_t b = 0; b < w.text.size();) {
-      w.offs.push_back(static_cast<uint32_t>(b));
-      bool valid;
-      size_t n = sp_utf8_char_len(std::string_view(w.text).substr(b), &valid);
-      if (w.text[b] != '\t') char_counts[w.text.substr(b, n)] += c;
-      b += n;
-    }
-    w.offs.push_back(static_cast<uint32_t>(w.text.size()));
-    words.push_back(std::move(w));
-  }
-  std::sort(words.begin(), words.end(),
-            [](const Word& a, const Word& b) { return a.text < b.text; });
+  return counts;
+}
 
-  // Required characters: the most frequent ones covering character_coverage of all characters.
-  std::vector<std::pair<std::string, float>> chars;
-  double total = 0;
-  for (const auto& [ch, c] : char_counts) {
-    chars.emplace_back(ch, static_cast<float>(c));
-    total += static_cast<double>(c);
+std::vector<Word> sorted_words(const std::unordered_map<std::string, int64_t>& counts) {
+  std::vector<Word> out;
+  out.reserve(counts.size());
+  for (const auto& [text, c] : counts) out.push_back(make_word(text, c));
+  std::sort(out.begin(), out.end(), [](const Word& a, const Word& b) { return a.text < b.text; });
+  return out;
+}
+
+// Required characters: the most frequent ones covering character_coverage of all characters
+// (the boundary tab left out), with their counts.
+std::unordered_map<std::string, int64_t> required_chars(const std::vector<Word>& words,
+                                                        float character_coverage) {
+  std::unordered_map<std::string, int64_t> char_counts;
+  for (const Word& w : words) {
+    for (size_t i = 0; i < w.n_chars(); ++i) {
+      const std::string_view ch = w.sub(i, i + 1);
+      if (ch[0] != '\t') char_counts[std::string(ch)] += w.count;
+    }
   }
-  sort_desc(&chars);
+  double total = 0;
+  for (const auto& [ch, c] : char_counts) total += static_cast<double>(c);
   std::unordered_map<std::string, int64_t> required;
   double covered = 0;
-  for (const auto& [ch, c] : chars) {
-    if (covered / total >= opt.character_coverage) break;
-    required[ch] = char_counts[ch];
+  for (const auto& [ch, c] : sorted_by_count(char_counts)) {
+    if (covered / total >= character_coverage) break;
+    required[ch] = char_counts.at(ch);
     covered += c;
   }
+  return required;
+}
 
-  for (Word& w : sentences) replace_rare_chars(&w, required);
-  for (Word& w : words) replace_rare_chars(&w, required);
-  Model model(make_seeds(sentences, opt, required), opt.max_piece_length);
-  const size_t desired = static_cast<size_t>(opt.vocab_size * 1.1);
+// EM sub-iterations, each round followed by pruning, until at most `desired` pieces remain.
+Model run_em(Pieces seeds, const std::vector<Word>& words, size_t desired,
+             const UnigramTrainerOptions& opt, ThreadPool* pool) {
+  Model model(std::move(seeds), opt.max_piece_length);
   while (true) {
     for (int it = 0; it < opt.num_sub_iterations; ++it) {
       auto expected = e_step(model, words, pool);
@@ -552,39 +588,43 @@ SentencePieceModelProto train_unigram(
     if (model.pieces().size() <= desired) break;
     model = Model(prune(model, words, desired, opt, pool), opt.max_piece_length);
   }
+  return model;
+}
 
-  // Final pieces: every required character (missing ones just below the lowest score), then the
-  // best-scoring pieces up to vocab_size - 3.
+// Final pieces: every required character (missing ones just below the lowest score), then the
+// best-scoring pieces up to n_normal; best first.
+Pieces final_pieces(const Model& model, const std::unordered_map<std::string, int64_t>& required,
+                    size_t n_normal) {
   std::map<std::string, float> current(model.pieces().begin(), model.pieces().end());
-  std::map<std::string, float> final_pieces;
+  std::map<std::string, float> chosen;
   float penalty = 0.0f;
-  std::vector<std::pair<std::string, float>> req;
-  for (const auto& [ch, c] : required) req.emplace_back(ch, static_cast<float>(c));
-  sort_desc(&req);
-  for (const auto& [ch, c] : req) {
+  for (const auto& [ch, c] : sorted_by_count(required)) {
     auto it = current.find(ch);
     if (it != current.end()) {
-      final_pieces[ch] = it->second;
+      chosen[ch] = it->second;
     } else {
-      final_pieces[ch] = model.min_score() + penalty;
+      chosen[ch] = model.min_score() + penalty;
       penalty += 0.0001f;
     }
   }
   Pieces sorted = model.pieces();
   sort_desc(&sorted);
-  const size_t n_normal = static_cast<size_t>(opt.vocab_size - 3);
   for (const auto& [p, s] : sorted) {
-    if (final_pieces.size() >= n_normal) break;
-    final_pieces.emplace(p, s);
+    if (chosen.size() >= n_normal) break;
+    chosen.emplace(p, s);
   }
-  std::vector<std::pair<std::string, float>> out(final_pieces.begin(), final_pieces.end());
+  Pieces out(chosen.begin(), chosen.end());
   sort_desc(&out);
+  return out;
+}
 
+// The model file: <unk>, <s>, </s>, then the pieces; the trainer settings sentencepiece records.
+SentencePieceModelProto unigram_proto(const Pieces& pieces, const UnigramTrainerOptions& opt) {
   SentencePieceModelProto proto;
   proto.pieces.push_back({"<unk>", 0.0f, SpPieceType::kUnknown});
   proto.pieces.push_back({"<s>", 0.0f, SpPieceType::kControl});
   proto.pieces.push_back({"</s>", 0.0f, SpPieceType::kControl});
-  for (auto& [p, s] : out) proto.pieces.push_back({p, s, SpPieceType::kNormal});
+  for (const auto& [p, s] : pieces) proto.pieces.push_back({p, s, SpPieceType::kNormal});
   SpTrainerSpec& ts = proto.trainer_spec;
   ts.model_type = SpModelType::kUnigram;
   ts.vocab_size = static_cast<int32_t>(proto.pieces.size());
@@ -594,6 +634,28 @@ SentencePieceModelProto train_unigram(
   ts.split_digits = opt.split_digits;
   proto.normalizer_spec = opt.normalizer;
   return proto;
+}
+
+}  // namespace
+
+SentencePieceModelProto train_unigram(
+    const std::vector<std::pair<std::string, int64_t>>& sentence_counts,
+    const UnigramTrainerOptions& opt, ThreadPool* pool) {
+  if (opt.vocab_size <= 3)
+    throw Error("unigram trainer: vocab_size must exceed 3 (the meta pieces)");
+  WordCounts counts = count_sentence_words(sentence_counts, opt.normalizer);
+  std::vector<Word> sentences = sorted_words(counts.fragments);
+  counts.fragments.clear();
+  std::vector<Word> words = sorted_words(counts.words);
+  counts.words.clear();
+  const std::unordered_map<std::string, int64_t> required =
+      required_chars(words, opt.character_coverage);
+
+  for (Word& w : sentences) replace_rare_chars(&w, required);
+  for (Word& w : words) replace_rare_chars(&w, required);
+  const size_t desired = static_cast<size_t>(opt.vocab_size * 1.1);
+  const Model model = run_em(make_seeds(sentences, opt, required), words, desired, opt, pool);
+  return unigram_proto(final_pieces(model, required, static_cast<size_t>(opt.vocab_size - 3)), opt);
 }
 
 }  // namespace loom::text
