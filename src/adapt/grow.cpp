@@ -69,6 +69,41 @@ std::vector<double> covariance_cholesky(const float* x, int64_t v, int64_t d,
   return l;
 }
 
+// row (d) = mu (d), rounded to float.
+void copy_mean(const std::vector<double>& mu, float* row) {
+  for (size_t j = 0; j < mu.size(); ++j) row[j] = static_cast<float>(mu[j]);
+}
+
+// row (d) = mu + L z, z ~ N(0, I) drawn into z (d): a draw from N(mu, L Lᵀ).
+void draw_mean_cov(const std::vector<double>& mu, const std::vector<double>& chol, Rng& rng,
+                   std::vector<double>& z, float* row) {
+  const int64_t d = static_cast<int64_t>(mu.size());
+  for (auto& zi : z) zi = rng.normal();
+  for (int64_t i = 0; i < d; ++i) {
+    double s = mu[static_cast<size_t>(i)];
+    for (int64_t p = 0; p <= i; ++p)
+      s += chol[static_cast<size_t>(i * d + p)] * z[static_cast<size_t>(p)];
+    row[i] = static_cast<float>(s);
+  }
+}
+
+// row (d) = the mean of rows ids of x (v, d), or mu when ids is empty; t (the new term's index)
+// names it in the error for an id outside x.
+void subtoken_mean(const float* x, int64_t v, int64_t d, const std::vector<int32_t>& ids, int64_t t,
+                   const std::vector<double>& mu, float* row) {
+  if (ids.empty()) return copy_mean(mu, row);
+  std::vector<double> acc(static_cast<size_t>(d), 0.0);
+  for (int32_t id : ids) {
+    if (id < 0 || id >= v) {
+      throw Error("embedding growth: sub-token id " + std::to_string(id) + " of new term " +
+                  std::to_string(t) + " is outside the original " + std::to_string(v) + " rows");
+    }
+    for (int64_t j = 0; j < d; ++j) acc[static_cast<size_t>(j)] += x[id * d + j];
+  }
+  for (int64_t j = 0; j < d; ++j)
+    row[j] = static_cast<float>(acc[static_cast<size_t>(j)] / static_cast<double>(ids.size()));
+}
+
 }  // namespace
 
 Tensor grow_rows(const TensorView& old, const std::vector<std::vector<int32_t>>& subtokens,
@@ -101,35 +136,14 @@ Tensor grow_rows(const TensorView& old, const std::vector<std::vector<int32_t>>&
         for (int64_t j = 0; j < d; ++j) row[j] = rng.normal() * opts.std;
         break;
       case InitMethod::Mean:
-        for (int64_t j = 0; j < d; ++j) row[j] = static_cast<float>(mu[static_cast<size_t>(j)]);
+        copy_mean(mu, row);
         break;
       case InitMethod::MeanCov:
-        for (auto& zi : z) zi = rng.normal();
-        for (int64_t i = 0; i < d; ++i) {
-          double s = mu[static_cast<size_t>(i)];
-          for (int64_t p = 0; p <= i; ++p) s += chol[static_cast<size_t>(i * d + p)] * z[static_cast<size_t>(p)];
-          row[i] = static_cast<float>(s);
-        }
+        draw_mean_cov(mu, chol, rng, z, row);
         break;
-      case InitMethod::SubtokenMean: {
-        const auto& ids = subtokens[static_cast<size_t>(t)];
-        if (ids.empty()) {
-          for (int64_t j = 0; j < d; ++j) row[j] = static_cast<float>(mu[static_cast<size_t>(j)]);
-          break;
-        }
-        std::vector<double> acc(static_cast<size_t>(d), 0.0);
-        for (int32_t id : ids) {
-          if (id < 0 || id >= v) {
-            throw Error("embedding growth: sub-token id " + std::to_string(id) +
-                        " of new term " + std::to_string(t) + " is outside the original " +
-                        std::to_string(v) + " rows");
-          }
-          for (int64_t j = 0; j < d; ++j) acc[static_cast<size_t>(j)] += x[id * d + j];
-        }
-        for (int64_t j = 0; j < d; ++j)
-          row[j] = static_cast<float>(acc[static_cast<size_t>(j)] / static_cast<double>(ids.size()));
+      case InitMethod::SubtokenMean:
+        subtoken_mean(x, v, d, subtokens[static_cast<size_t>(t)], t, mu, row);
         break;
-      }
     }
   }
   return out;

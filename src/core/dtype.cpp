@@ -138,6 +138,46 @@ void to_f32(DType t, const void* src, float* dst, int64_t n) {
   }
 }
 
+namespace {
+
+// x (n) -> n / 32 blocks, ggml's reference quantizer: d = amax / 127, q = round(x / d).
+void quantize_q8_0(const float* src, BlockQ8_0* b, int64_t n) {
+  for (int64_t i = 0; i < n / kQBlock; ++i) {
+    const float* x = src + i * kQBlock;
+    float amax = 0;
+    for (int j = 0; j < kQBlock; ++j) amax = std::max(amax, std::fabs(x[j]));
+    float d = amax / 127.0f;
+    float id = d != 0 ? 1.0f / d : 0.0f;
+    b[i].d = f32_to_f16(d);
+    for (int j = 0; j < kQBlock; ++j) b[i].q[j] = static_cast<int8_t>(std::round(x[j] * id));
+  }
+}
+
+// x (n) -> n / 32 blocks, ggml's reference: d = max / -8 where max has the largest magnitude;
+// byte j holds element j in its low nibble and element j + 16 in its high one.
+void quantize_q4_0(const float* src, BlockQ4_0* b, int64_t n) {
+  for (int64_t i = 0; i < n / kQBlock; ++i) {
+    const float* x = src + i * kQBlock;
+    float amax = 0, max = 0;
+    for (int j = 0; j < kQBlock; ++j) {
+      if (std::fabs(x[j]) > amax) {
+        amax = std::fabs(x[j]);
+        max = x[j];
+      }
+    }
+    float d = max / -8.0f;
+    float id = d != 0 ? 1.0f / d : 0.0f;
+    b[i].d = f32_to_f16(d);
+    for (int j = 0; j < kQBlock / 2; ++j) {
+      int q0 = std::min(15, static_cast<int>(x[j] * id + 8.5f));
+      int q1 = std::min(15, static_cast<int>(x[j + kQBlock / 2] * id + 8.5f));
+      b[i].qs[j] = static_cast<uint8_t>(q0 | (q1 << 4));
+    }
+  }
+}
+
+}  // namespace
+
 void from_f32(DType t, const float* src, void* dst, int64_t n) {
   switch (t) {
     case DType::F32:
@@ -153,41 +193,12 @@ void from_f32(DType t, const float* src, void* dst, int64_t n) {
       for (int64_t i = 0; i < n; ++i) d[i] = f32_to_bf16(src[i]);
       return;
     }
-    case DType::Q8_0: {  // ggml's reference quantizer: d = amax / 127, q = round(x / d)
-      auto b = static_cast<BlockQ8_0*>(dst);
-      for (int64_t i = 0; i < n / kQBlock; ++i) {
-        const float* x = src + i * kQBlock;
-        float amax = 0;
-        for (int j = 0; j < kQBlock; ++j) amax = std::max(amax, std::fabs(x[j]));
-        float d = amax / 127.0f;
-        float id = d != 0 ? 1.0f / d : 0.0f;
-        b[i].d = f32_to_f16(d);
-        for (int j = 0; j < kQBlock; ++j) b[i].q[j] = static_cast<int8_t>(std::round(x[j] * id));
-      }
+    case DType::Q8_0:
+      quantize_q8_0(src, static_cast<BlockQ8_0*>(dst), n);
       return;
-    }
-    case DType::Q4_0: {  // ggml's reference: d = max / -8 where max has the largest magnitude
-      auto b = static_cast<BlockQ4_0*>(dst);
-      for (int64_t i = 0; i < n / kQBlock; ++i) {
-        const float* x = src + i * kQBlock;
-        float amax = 0, max = 0;
-        for (int j = 0; j < kQBlock; ++j) {
-          if (std::fabs(x[j]) > amax) {
-            amax = std::fabs(x[j]);
-            max = x[j];
-          }
-        }
-        float d = max / -8.0f;
-        float id = d != 0 ? 1.0f / d : 0.0f;
-        b[i].d = f32_to_f16(d);
-        for (int j = 0; j < kQBlock / 2; ++j) {
-          int q0 = std::min(15, static_cast<int>(x[j] * id + 8.5f));
-          int q1 = std::min(15, static_cast<int>(x[j + kQBlock / 2] * id + 8.5f));
-          b[i].qs[j] = static_cast<uint8_t>(q0 | (q1 << 4));
-        }
-      }
+    case DType::Q4_0:
+      quantize_q4_0(src, static_cast<BlockQ4_0*>(dst), n);
       return;
-    }
     case DType::I32: {
       auto d = static_cast<int32_t*>(dst);
       for (int64_t i = 0; i < n; ++i) d[i] = static_cast<int32_t>(std::lrint(src[i]));

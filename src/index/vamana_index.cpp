@@ -73,6 +73,76 @@ int64_t VamanaIndex::memory_bytes() const {
          static_cast<int64_t>(codes_.size()) + (pq_ ? pq_->memory_bytes() : 0);
 }
 
+namespace {
+
+// The k best neighbours a beam has seen that `accept` takes (none without one): a max-heap whose
+// top is the worst kept.
+class AcceptedBest {
+ public:
+  AcceptedBest(const SlotFilter* accept, int64_t k) : accept_(accept), k_(k) {}
+  void offer(Neighbor nb) {
+    if (accept_ == nullptr || !(*accept_)(nb.slot)) return;
+    if (static_cast<int64_t>(best_.size()) < k_) {
+      best_.push(nb);
+    } else if (nb < best_.top()) {
+      best_.pop();
+      best_.push(nb);
+    }
+  }
+  // Empties the heap into *hits, closest first.
+  void drain_into(std::vector<Neighbor>* hits) {
+    hits->resize(best_.size());
+    for (size_t i = best_.size(); i-- > 0;) {
+      (*hits)[i] = best_.top();
+      best_.pop();
+    }
+  }
+
+ private:
+  const SlotFilter* accept_;
+  int64_t k_;
+  std::priority_queue<Neighbor> best_;
+};
+
+// Seeds *list (ascending, at most max_seeds) with the medoid and the closest of the entry sample
+// (see choose_entries), marking them visited.
+template <typename Dist>
+void seed_beam(const Dist& dist, uint32_t medoid, const std::vector<uint32_t>& entries,
+               size_t max_seeds, VisitedList& visited, std::vector<Neighbor>* list) {
+  visited.visit(medoid);
+  list->push_back({dist(medoid), medoid});
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (!visited.visit(entries[i])) continue;
+    list->push_back({dist.entry(i), entries[i]});
+  }
+  std::sort(list->begin(), list->end());
+  if (list->size() > max_seeds) list->resize(max_seeds);
+}
+
+// The first position from `from` on whose links are not read yet (done.size() if none).
+inline size_t first_unexpanded(const std::vector<uint8_t>& done, size_t from) {
+  while (from < done.size() && done[from]) ++from;
+  return from;
+}
+
+// Inserts e into the beam *list (ascending, at most L, done flags parallel to it) if it ranks
+// among the L best; returns its position, or SIZE_MAX when it does not.
+inline size_t beam_insert(std::vector<Neighbor>* list, std::vector<uint8_t>& done, Neighbor e,
+                          int64_t L) {
+  if (static_cast<int64_t>(list->size()) >= L && !(e < list->back())) return SIZE_MAX;
+  auto pos = std::upper_bound(list->begin(), list->end(), e);
+  size_t at = static_cast<size_t>(pos - list->begin());
+  list->insert(pos, e);
+  done.insert(done.begin() + static_cast<ptrdiff_t>(at), 0);
+  if (static_cast<int64_t>(list->size()) > L) {
+    list->pop_back();
+    done.pop_back();
+  }
+  return at;
+}
+
+}  // namespace
+
 template <bool kLocked, typename Dist>
 void VamanaIndex::beam(const Dist& dist, int64_t L, VisitedList& visited,
                        std::vector<Neighbor>* list, std::vector<uint32_t>* expanded,
@@ -81,28 +151,10 @@ void VamanaIndex::beam(const Dist& dist, int64_t L, VisitedList& visited,
   if (expanded) expanded->clear();
   if (medoid_ == kNoSlot) return;
   visited.begin(static_cast<size_t>(store_.n_slots()));
-  std::vector<uint8_t> done;           // parallel to *list: links already read
-  std::priority_queue<Neighbor> best;  // k best accepted (max-heap)
-  auto offer = [&](Neighbor nb) {
-    if (accept == nullptr || !(*accept)(nb.slot)) return;
-    if (static_cast<int64_t>(best.size()) < k) {
-      best.push(nb);
-    } else if (nb < best.top()) {
-      best.pop();
-      best.push(nb);
-    }
-  };
-  // Seeds: the medoid and the closest few of the entry sample (see choose_entries).
-  visited.visit(medoid_);
-  list->push_back({dist(medoid_), medoid_});
-  for (size_t i = 0; i < entries_.size(); ++i) {
-    if (!visited.visit(entries_[i])) continue;
-    list->push_back({dist.entry(i), entries_[i]});
-  }
-  std::sort(list->begin(), list->end());
-  if (list->size() > kSeeds) list->resize(kSeeds);
-  done.assign(list->size(), 0);
-  for (const Neighbor& s : *list) offer(s);
+  AcceptedBest best(accept, k);
+  seed_beam(dist, medoid_, entries_, kSeeds, visited, list);
+  std::vector<uint8_t> done(list->size(), 0);  // parallel to *list: links already read
+  for (const Neighbor& s : *list) best.offer(s);
   uint32_t buf[513];
   size_t cur = 0;
   while (cur < list->size()) {
@@ -110,38 +162,19 @@ void VamanaIndex::beam(const Dist& dist, int64_t L, VisitedList& visited,
     done[cur] = 1;
     if (expanded) expanded->push_back(c);
     // The next node to expand is most likely the next unexpanded one: start fetching its list.
-    for (size_t n = cur + 1; n < list->size(); ++n) {
-      if (!done[n]) {
-        __builtin_prefetch(links((*list)[n].slot));
-        break;
-      }
-    }
+    const size_t next = first_unexpanded(done, cur + 1);
+    if (next < list->size()) __builtin_prefetch(links((*list)[next].slot));
     const uint32_t fresh = fresh_neighbours<kLocked>(links(c), c, *locks_, visited, buf,
                                                      [&](uint32_t nb) { dist.prefetch(nb); });
     for (uint32_t j = 0; j < fresh; ++j) {
-      uint32_t nb = buf[j];
-      Neighbor e{dist(nb), nb};
-      offer(e);
-      if (static_cast<int64_t>(list->size()) >= L && !(e < list->back())) continue;
-      auto pos = std::upper_bound(list->begin(), list->end(), e);
-      size_t at = static_cast<size_t>(pos - list->begin());
-      list->insert(pos, e);
-      done.insert(done.begin() + static_cast<ptrdiff_t>(at), 0);
-      if (static_cast<int64_t>(list->size()) > L) {
-        list->pop_back();
-        done.pop_back();
-      }
+      Neighbor e{dist(buf[j]), buf[j]};
+      best.offer(e);
+      const size_t at = beam_insert(list, done, e, L);
       if (at < cur) cur = at;  // a closer unexpanded node appeared (never happens before cur+1)
     }
-    while (cur < list->size() && done[cur]) ++cur;
+    cur = first_unexpanded(done, cur);
   }
-  if (hits != nullptr) {
-    hits->resize(best.size());
-    for (size_t i = best.size(); i-- > 0;) {
-      (*hits)[i] = best.top();
-      best.pop();
-    }
-  }
+  if (hits != nullptr) best.drain_into(hits);
 }
 
 void VamanaIndex::robust_prune(uint32_t p, std::vector<uint32_t>& candidates, float alpha,

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <type_traits>
 
 #include "core/mapped_file.h"
 #include "io/tensor_map.h"
@@ -73,50 +74,74 @@ std::string read_gguf_string(ByteReader& r, const char* what) {
   return r.read_string(static_cast<size_t>(n), what);
 }
 
+// One scalar of type T, as Float, Int or UInt by T's kind.
+template <typename T>
+void read_number(ByteReader& r, const char* what, MetaValue& v) {
+  if constexpr (std::is_floating_point_v<T>) {
+    v.kind = MetaValue::Kind::Float;
+    v.f = r.read<T>(what);
+  } else if constexpr (std::is_signed_v<T>) {
+    v.kind = MetaValue::Kind::Int;
+    v.i = r.read<T>(what);
+  } else {
+    v.kind = MetaValue::Kind::UInt;
+    v.u = r.read<T>(what);
+  }
+}
+
+MetaValue read_value(ByteReader& r, uint32_t type, const std::string& key, int depth);
+
+// An array value: u32 element type, u64 count, then the elements (nested at most 4 deep).
+void read_array(ByteReader& r, const std::string& key, int depth, MetaValue& v) {
+  const char* w = key.c_str();
+  if (depth >= 4) r.fail("key '" + key + "': arrays nested at most 4 deep");
+  uint32_t et = r.read<uint32_t>(w);
+  uint64_t n = r.read<uint64_t>(w);
+  if (et > kF64) r.fail("key '" + key + "': array element type 0..12, got " + std::to_string(et));
+  // Every element takes at least one byte: a count beyond the rest of the file is corrupt.
+  if (n > r.remaining()) {
+    r.fail("key '" + key + "': array of " + std::to_string(n) + " elements (file too short)");
+  }
+  v.kind = MetaValue::Kind::Array;
+  v.array.reserve(static_cast<size_t>(n));
+  for (uint64_t i = 0; i < n; ++i) v.array.push_back(read_value(r, et, key, depth + 1));
+  v.gguf_type = et;
+}
+
 MetaValue read_value(ByteReader& r, uint32_t type, const std::string& key, int depth) {
   MetaValue v;
   v.gguf_type = type;
   const char* w = key.c_str();
   switch (type) {
     case kU8:
-      v.kind = MetaValue::Kind::UInt;
-      v.u = r.read<uint8_t>(w);
+      read_number<uint8_t>(r, w, v);
       break;
     case kI8:
-      v.kind = MetaValue::Kind::Int;
-      v.i = r.read<int8_t>(w);
+      read_number<int8_t>(r, w, v);
       break;
     case kU16:
-      v.kind = MetaValue::Kind::UInt;
-      v.u = r.read<uint16_t>(w);
+      read_number<uint16_t>(r, w, v);
       break;
     case kI16:
-      v.kind = MetaValue::Kind::Int;
-      v.i = r.read<int16_t>(w);
+      read_number<int16_t>(r, w, v);
       break;
     case kU32:
-      v.kind = MetaValue::Kind::UInt;
-      v.u = r.read<uint32_t>(w);
+      read_number<uint32_t>(r, w, v);
       break;
     case kI32:
-      v.kind = MetaValue::Kind::Int;
-      v.i = r.read<int32_t>(w);
+      read_number<int32_t>(r, w, v);
       break;
     case kU64:
-      v.kind = MetaValue::Kind::UInt;
-      v.u = r.read<uint64_t>(w);
+      read_number<uint64_t>(r, w, v);
       break;
     case kI64:
-      v.kind = MetaValue::Kind::Int;
-      v.i = r.read<int64_t>(w);
+      read_number<int64_t>(r, w, v);
       break;
     case kF32:
-      v.kind = MetaValue::Kind::Float;
-      v.f = r.read<float>(w);
+      read_number<float>(r, w, v);
       break;
     case kF64:
-      v.kind = MetaValue::Kind::Float;
-      v.f = r.read<double>(w);
+      read_number<double>(r, w, v);
       break;
     case kBool: {
       uint8_t b = r.read<uint8_t>(w);
@@ -129,26 +154,99 @@ MetaValue read_value(ByteReader& r, uint32_t type, const std::string& key, int d
       v.kind = MetaValue::Kind::String;
       v.s = read_gguf_string(r, w);
       break;
-    case kArray: {
-      if (depth >= 4) r.fail("key '" + key + "': arrays nested at most 4 deep");
-      uint32_t et = r.read<uint32_t>(w);
-      uint64_t n = r.read<uint64_t>(w);
-      if (et > kF64)
-        r.fail("key '" + key + "': array element type 0..12, got " + std::to_string(et));
-      // Every element takes at least one byte: a count beyond the rest of the file is corrupt.
-      if (n > r.remaining()) {
-        r.fail("key '" + key + "': array of " + std::to_string(n) + " elements (file too short)");
-      }
-      v.kind = MetaValue::Kind::Array;
-      v.array.reserve(static_cast<size_t>(n));
-      for (uint64_t i = 0; i < n; ++i) v.array.push_back(read_value(r, et, key, depth + 1));
-      v.gguf_type = et;
+    case kArray:
+      read_array(r, key, depth, v);
       break;
-    }
     default:
       r.fail("key '" + key + "': value type 0..12, got " + std::to_string(type));
   }
   return v;
+}
+
+// The header after magic and version: the key/values into map.
+void read_metadata(ByteReader& r, uint64_t n_kv, TensorMap& map) {
+  for (uint64_t i = 0; i < n_kv; ++i) {
+    std::string key = read_gguf_string(r, "metadata key");
+    uint32_t type = r.read<uint32_t>("metadata value type");
+    if (map.has_meta(key)) r.fail("metadata key '" + key + "' appears twice");
+    map.set_meta(key, read_value(r, type, key, 0));
+  }
+}
+
+// general.alignment if given (a power of two up to 2^20), else GGUF's default 32.
+uint64_t data_alignment(const ByteReader& r, const TensorMap& map) {
+  uint64_t alignment = 32;
+  if (const MetaValue* a = map.find_meta("general.alignment")) {
+    if (a->kind != MetaValue::Kind::UInt && a->kind != MetaValue::Kind::Int) {
+      r.fail("general.alignment as an integer");
+    }
+    alignment = a->kind == MetaValue::Kind::UInt ? a->u : static_cast<uint64_t>(a->i);
+    if (alignment == 0 || alignment > (1u << 20) || (alignment & (alignment - 1)) != 0) {
+      r.fail("general.alignment a power of two up to 2^20, got " + std::to_string(alignment));
+    }
+  }
+  return alignment;
+}
+
+struct TensorInfo {
+  std::string name;
+  Shape shape;
+  DType dtype;
+  uint64_t offset;  // from the start of the data section
+};
+
+// n_dims (1..4) dims, innermost first, each checked so that their product stays within 2^42;
+// returns the shape and sets *innermost to the innermost dimension.
+Shape read_dims(ByteReader& r, const std::string& where, uint32_t n_dims, uint64_t* innermost) {
+  uint64_t dims[4];
+  uint64_t numel = 1;
+  for (uint32_t d = 0; d < n_dims; ++d) {
+    dims[d] = r.read<uint64_t>("tensor dim");
+    if (dims[d] > (1ull << 40) || (dims[d] != 0 && numel > (1ull << 42) / dims[d])) {
+      r.fail(where + "dimensions whose product fits in 2^42, got dim " + std::to_string(dims[d]));
+    }
+    numel *= dims[d];
+  }
+  *innermost = dims[0];
+  // Our shapes are outermost first; GGUF lists the innermost first.
+  switch (n_dims) {
+    case 1:
+      return Shape({static_cast<int64_t>(dims[0])});
+    case 2:
+      return Shape({static_cast<int64_t>(dims[1]), static_cast<int64_t>(dims[0])});
+    case 3:
+      return Shape({static_cast<int64_t>(dims[2]), static_cast<int64_t>(dims[1]),
+                    static_cast<int64_t>(dims[0])});
+    default:
+      return Shape({static_cast<int64_t>(dims[3]), static_cast<int64_t>(dims[2]),
+                    static_cast<int64_t>(dims[1]), static_cast<int64_t>(dims[0])});
+  }
+}
+
+// One tensor info: name, n_dims, dims, ggml type, offset (a multiple of alignment).
+TensorInfo read_tensor_info(ByteReader& r, uint64_t alignment) {
+  TensorInfo info;
+  info.name = read_gguf_string(r, "tensor name");
+  const std::string where = "tensor '" + info.name + "': ";
+  uint32_t n_dims = r.read<uint32_t>("tensor n_dims");
+  if (n_dims < 1 || n_dims > 4) r.fail(where + "n_dims 1..4, got " + std::to_string(n_dims));
+  uint64_t innermost;
+  info.shape = read_dims(r, where, n_dims, &innermost);
+  uint32_t type = r.read<uint32_t>("tensor type");
+  if (!ggml_to_dtype(type, &info.dtype)) {
+    r.fail(where + "type F32(0), F16(1), Q4_0(2), Q8_0(8) or BF16(30), got " +
+           std::to_string(type));
+  }
+  if (innermost % static_cast<uint64_t>(dtype_block_elems(info.dtype)) != 0) {
+    r.fail(where + "innermost dimension a multiple of " +
+           std::to_string(dtype_block_elems(info.dtype)) + " for " + dtype_name(info.dtype));
+  }
+  info.offset = r.read<uint64_t>("tensor offset");
+  if (info.offset % alignment != 0) {
+    r.fail(where + "offset " + std::to_string(info.offset) + " aligned to " +
+           std::to_string(alignment));
+  }
+  return info;
 }
 
 }  // namespace
@@ -166,79 +264,13 @@ TensorMap read_gguf(const std::string& path) {
   // A key/value takes at least 13 bytes and a tensor info at least 24.
   if (n_kv > r.remaining() / 13)
     r.fail("metadata_kv_count " + std::to_string(n_kv) + " (file too short)");
-  for (uint64_t i = 0; i < n_kv; ++i) {
-    std::string key = read_gguf_string(r, "metadata key");
-    uint32_t type = r.read<uint32_t>("metadata value type");
-    if (map.has_meta(key)) r.fail("metadata key '" + key + "' appears twice");
-    map.set_meta(key, read_value(r, type, key, 0));
-  }
+  read_metadata(r, n_kv, map);
   if (n_tensors > r.remaining() / 24)
     r.fail("tensor_count " + std::to_string(n_tensors) + " (file too short)");
-  uint64_t alignment = 32;
-  if (const MetaValue* a = map.find_meta("general.alignment")) {
-    if (a->kind != MetaValue::Kind::UInt && a->kind != MetaValue::Kind::Int) {
-      r.fail("general.alignment as an integer");
-    }
-    alignment = a->kind == MetaValue::Kind::UInt ? a->u : static_cast<uint64_t>(a->i);
-    if (alignment == 0 || alignment > (1u << 20) || (alignment & (alignment - 1)) != 0) {
-      r.fail("general.alignment a power of two up to 2^20, got " + std::to_string(alignment));
-    }
-  }
-  struct Info {
-    std::string name;
-    Shape shape;
-    DType dtype;
-    uint64_t offset;
-  };
-  std::vector<Info> infos;
+  const uint64_t alignment = data_alignment(r, map);
+  std::vector<TensorInfo> infos;
   infos.reserve(static_cast<size_t>(n_tensors));
-  for (uint64_t i = 0; i < n_tensors; ++i) {
-    Info info;
-    info.name = read_gguf_string(r, "tensor name");
-    const std::string where = "tensor '" + info.name + "': ";
-    uint32_t n_dims = r.read<uint32_t>("tensor n_dims");
-    if (n_dims < 1 || n_dims > 4) r.fail(where + "n_dims 1..4, got " + std::to_string(n_dims));
-    uint64_t dims[4];
-    uint64_t numel = 1;
-    for (uint32_t d = 0; d < n_dims; ++d) {
-      dims[d] = r.read<uint64_t>("tensor dim");
-      if (dims[d] > (1ull << 40) || (dims[d] != 0 && numel > (1ull << 42) / dims[d])) {
-        r.fail(where + "dimensions whose product fits in 2^42, got dim " + std::to_string(dims[d]));
-      }
-      numel *= dims[d];
-    }
-    uint32_t type = r.read<uint32_t>("tensor type");
-    if (!ggml_to_dtype(type, &info.dtype)) {
-      r.fail(where + "type F32(0), F16(1), Q4_0(2), Q8_0(8) or BF16(30), got " +
-             std::to_string(type));
-    }
-    if (dims[0] % static_cast<uint64_t>(dtype_block_elems(info.dtype)) != 0) {
-      r.fail(where + "innermost dimension a multiple of " +
-             std::to_string(dtype_block_elems(info.dtype)) + " for " + dtype_name(info.dtype));
-    }
-    info.offset = r.read<uint64_t>("tensor offset");
-    if (info.offset % alignment != 0) {
-      r.fail(where + "offset " + std::to_string(info.offset) + " aligned to " +
-             std::to_string(alignment));
-    }
-    // Our shapes are outermost first; GGUF lists the innermost first.
-    switch (n_dims) {
-      case 1:
-        info.shape = Shape({static_cast<int64_t>(dims[0])});
-        break;
-      case 2:
-        info.shape = Shape({static_cast<int64_t>(dims[1]), static_cast<int64_t>(dims[0])});
-        break;
-      case 3:
-        info.shape = Shape({static_cast<int64_t>(dims[2]), static_cast<int64_t>(dims[1]),
-                            static_cast<int64_t>(dims[0])});
-        break;
-      default:
-        info.shape = Shape({static_cast<int64_t>(dims[3]), static_cast<int64_t>(dims[2]),
-                            static_cast<int64_t>(dims[1]), static_cast<int64_t>(dims[0])});
-    }
-    infos.push_back(std::move(info));
-  }
+  for (uint64_t i = 0; i < n_tensors; ++i) infos.push_back(read_tensor_info(r, alignment));
   const uint64_t data_start = (r.offset() + alignment - 1) / alignment * alignment;
   if (data_start > file->size() && n_tensors > 0)
     r.fail("tensor data after the header (file truncated)");

@@ -92,20 +92,15 @@ void read_config(TensorMap& map, const std::string& config_path) {
 
 namespace {
 
-// Adds the tensors (and __metadata__ strings) of one safetensors file to map. Errors name `path`.
-// When `only` is given, a tensor it does not list is an error (a shard of an index).
-void add_safetensors(const std::string& path, TensorMap& out,
-                     const std::map<std::string, std::string>* only = nullptr) {
-  auto file = MappedFile::open(path);
-  ByteReader r(file->data(), file->size(), path);
-  TensorMap map(path, "safetensors");  // for error messages naming this file
+// The JSON header: u64 length (at most 100 MiB, inside the file), then that many bytes, which
+// must parse to an object. Errors name the file through map.
+json read_header(ByteReader& r, const TensorMap& map, uint64_t* header_bytes) {
   uint64_t n = r.read<uint64_t>("header length");
   if (n > r.remaining() || n > (100u << 20)) {
     r.fail("a JSON header of " + std::to_string(n) + " bytes inside the file (max 100 MiB)");
   }
   std::string header = r.read_string(static_cast<size_t>(n), "header");
-  const size_t data_start = 8 + static_cast<size_t>(n);
-  const size_t data_size = file->size() - data_start;
+  *header_bytes = n;
   json h;
   try {
     h = json::parse(header);
@@ -113,71 +108,109 @@ void add_safetensors(const std::string& path, TensorMap& out,
     map.fail(std::string("header is not valid JSON (") + e.what() + ")");
   }
   if (!h.is_object()) map.fail("header is not a JSON object");
+  return h;
+}
+
+// "__metadata__": its string values become "safetensors.<key>" metadata.
+void read_st_metadata(const json& e, TensorMap& map) {
+  if (!e.is_object()) map.fail("__metadata__ is not an object");
+  for (auto m = e.begin(); m != e.end(); ++m)
+    if (m->is_string()) map.set_meta("safetensors." + m.key(), MetaValue::of_string(*m));
+}
+
+// "shape": at most 4 sizes below 2^40 each and 2^42 together; *numel gets their product.
+Shape read_st_shape(const json& js, const TensorMap& map, const std::string& where,
+                    uint64_t* numel) {
+  if (!js.is_array() || js.size() > 4) map.fail(where + "shape an array of at most 4 sizes");
+  int64_t dims[4] = {0, 0, 0, 0};
+  *numel = 1;
+  for (size_t d = 0; d < js.size(); ++d) {
+    if (!js[d].is_number_unsigned() || js[d].get<uint64_t>() > (1ull << 40)) {
+      map.fail(where + "shape entries non-negative integers below 2^40");
+    }
+    dims[d] = js[d].get<int64_t>();
+    if (dims[d] != 0 && *numel > (1ull << 42) / static_cast<uint64_t>(dims[d])) {
+      map.fail(where + "element count below 2^42");
+    }
+    *numel *= static_cast<uint64_t>(dims[d]);
+  }
+  switch (js.size()) {
+    case 0:
+      return Shape{};
+    case 1:
+      return Shape({dims[0]});
+    case 2:
+      return Shape({dims[0], dims[1]});
+    case 3:
+      return Shape({dims[0], dims[1], dims[2]});
+    default:
+      return Shape({dims[0], dims[1], dims[2], dims[3]});
+  }
+}
+
+// "data_offsets" [begin, end): exactly `bytes` long, inside the data block. Returns begin.
+uint64_t read_st_offsets(const json& off, const TensorMap& map, const std::string& where,
+                         uint64_t bytes, size_t data_size) {
+  if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
+      !off[1].is_number_unsigned()) {
+    map.fail(where + "data_offsets [begin, end] of non-negative integers");
+  }
+  uint64_t b = off[0].get<uint64_t>(), en = off[1].get<uint64_t>();
+  if (b > en || en > data_size || en - b != bytes) {
+    map.fail(where + "data_offsets [" + std::to_string(b) + ", " + std::to_string(en) +
+             ") must span " + std::to_string(bytes) + " bytes inside the " +
+             std::to_string(data_size) + "-byte data block");
+  }
+  return b;
+}
+
+// Where one header entry's tensor lies in the file, all of it checked.
+struct StTensor {
+  DType dtype;
+  Shape shape;
+  uint64_t begin;  // from the start of the data block
+};
+
+StTensor read_st_tensor(const json& e, const TensorMap& map, const std::string& where,
+                        size_t data_size) {
+  if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") ||
+      !e.contains("data_offsets")) {
+    map.fail(where + "expected an object with dtype, shape and data_offsets");
+  }
+  StTensor st;
+  if (!e["dtype"].is_string() || !st_dtype(e["dtype"].get<std::string>(), &st.dtype)) {
+    map.fail(where + "dtype F32, F16, BF16, I32 or I8, got " + e["dtype"].dump());
+  }
+  uint64_t numel;
+  st.shape = read_st_shape(e["shape"], map, where, &numel);
+  const uint64_t bytes = dtype_bytes(st.dtype, static_cast<int64_t>(numel));
+  st.begin = read_st_offsets(e["data_offsets"], map, where, bytes, data_size);
+  return st;
+}
+
+// Adds the tensors (and __metadata__ strings) of one safetensors file to map. Errors name `path`.
+// When `only` is given, a tensor it does not list is an error (a shard of an index).
+void add_safetensors(const std::string& path, TensorMap& out,
+                     const std::map<std::string, std::string>* only = nullptr) {
+  auto file = MappedFile::open(path);
+  ByteReader r(file->data(), file->size(), path);
+  TensorMap map(path, "safetensors");  // for error messages naming this file
+  uint64_t n;
+  const json h = read_header(r, map, &n);
+  const size_t data_start = 8 + static_cast<size_t>(n);
+  const size_t data_size = file->size() - data_start;
   for (auto it = h.begin(); it != h.end(); ++it) {
     const std::string& name = it.key();
-    const json& e = *it;
     if (name == "__metadata__") {
-      if (!e.is_object()) map.fail("__metadata__ is not an object");
-      for (auto m = e.begin(); m != e.end(); ++m)
-        if (m->is_string()) map.set_meta("safetensors." + m.key(), MetaValue::of_string(*m));
+      read_st_metadata(*it, map);
       continue;
     }
     const std::string where = "tensor '" + name + "': ";
-    if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") ||
-        !e.contains("data_offsets")) {
-      map.fail(where + "expected an object with dtype, shape and data_offsets");
-    }
-    DType dt;
-    if (!e["dtype"].is_string() || !st_dtype(e["dtype"].get<std::string>(), &dt)) {
-      map.fail(where + "dtype F32, F16, BF16, I32 or I8, got " + e["dtype"].dump());
-    }
-    const json& js = e["shape"];
-    if (!js.is_array() || js.size() > 4) map.fail(where + "shape an array of at most 4 sizes");
-    Shape shape;
-    int64_t dims[4] = {0, 0, 0, 0};
-    uint64_t numel = 1;
-    for (size_t d = 0; d < js.size(); ++d) {
-      if (!js[d].is_number_unsigned() || js[d].get<uint64_t>() > (1ull << 40)) {
-        map.fail(where + "shape entries non-negative integers below 2^40");
-      }
-      dims[d] = js[d].get<int64_t>();
-      if (dims[d] != 0 && numel > (1ull << 42) / static_cast<uint64_t>(dims[d])) {
-        map.fail(where + "element count below 2^42");
-      }
-      numel *= static_cast<uint64_t>(dims[d]);
-    }
-    switch (js.size()) {
-      case 0:
-        shape = Shape{};
-        break;
-      case 1:
-        shape = Shape({dims[0]});
-        break;
-      case 2:
-        shape = Shape({dims[0], dims[1]});
-        break;
-      case 3:
-        shape = Shape({dims[0], dims[1], dims[2]});
-        break;
-      default:
-        shape = Shape({dims[0], dims[1], dims[2], dims[3]});
-    }
-    const json& off = e["data_offsets"];
-    if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
-        !off[1].is_number_unsigned()) {
-      map.fail(where + "data_offsets [begin, end] of non-negative integers");
-    }
-    uint64_t b = off[0].get<uint64_t>(), en = off[1].get<uint64_t>();
-    uint64_t bytes = dtype_bytes(dt, static_cast<int64_t>(numel));
-    if (b > en || en > data_size || en - b != bytes) {
-      map.fail(where + "data_offsets [" + std::to_string(b) + ", " + std::to_string(en) +
-               ") must span " + std::to_string(bytes) + " bytes inside the " +
-               std::to_string(data_size) + "-byte data block");
-    }
+    const StTensor st = read_st_tensor(*it, map, where, data_size);
     if (only != nullptr && only->count(name) == 0)
       map.fail(where + "is in this shard but not in the index's weight_map");
     if (out.has(name)) map.fail(where + "appears twice (again in this file)");
-    out.add(name, Tensor::mapped(file, data_start + b, shape, dt, name));
+    out.add(name, Tensor::mapped(file, data_start + st.begin, st.shape, st.dtype, name));
   }
   for (const auto& [k, v] : map.meta()) out.set_meta(k, v);
 }

@@ -184,19 +184,63 @@ void dot4_q8_0(const uint8_t* w, size_t ld, const Q8Act* x, int64_t n, float* y)
 #endif
 }
 
-// Decode path: one row of x against every row of several weights (same input width).
-void matvec_many(ThreadPool& pool, const float* x, const TensorView* ws, float* const* ys,
-                 int n_w) {
-  const int64_t in = ws[0].shape()[1];
+// Row offsets of several weights stacked into one output range: weight i's rows are
+// [starts[i], starts[i + 1]), starts[n_w] is the total. Returns whether any weight is quantised.
+bool stack_rows(const TensorView* ws, int n_w, int64_t* starts) {
   bool any_q = false;
   int64_t total = 0;
-  int64_t starts[9];
   for (int i = 0; i < n_w; ++i) {
     any_q |= ws[i].dtype() == DType::Q8_0 || ws[i].dtype() == DType::Q4_0;
     starts[i] = total;
     total += ws[i].shape()[0];
   }
   starts[n_w] = total;
+  return any_q;
+}
+
+// Rows r..r+3 of w against x at once into y[0..3], for the dtypes with a four-row kernel;
+// returns false (nothing written) for the others.
+inline bool dot4_rows(const TensorView& w, int64_t r, const float* x, const Q8Act* xq, int64_t in,
+                      float* y) {
+  if (w.dtype() == DType::F32) {
+    dot4_f32(static_cast<const float*>(w.row(r)), in, x, in, y);
+    return true;
+  }
+  if (w.dtype() == DType::Q8_0) {
+    dot4_q8_0(static_cast<const uint8_t*>(w.row(r)), w.row_bytes(), xq, in, y);
+    return true;
+  }
+  return false;
+}
+
+// Row r of w (any dtype) against x (xq: x quantised, for the quantised dtypes); tmp holds the
+// row converted to f32 for the dtypes without a kernel of their own.
+inline float dot_row(const TensorView& w, int64_t r, const float* x, const Q8Act* xq, int64_t in,
+                     std::unique_ptr<float[]>& tmp) {
+  const void* row = w.row(r);
+  switch (w.dtype()) {
+    case DType::F32:
+      return dot(static_cast<const float*>(row), x, in);
+    case DType::F16:
+      return dot_f16(static_cast<const uint16_t*>(row), x, in);
+    case DType::Q8_0:
+      return dot_q8_0(row, xq, in);
+    case DType::Q4_0:
+      return dot_q4_0(row, xq, in);
+    default:
+      if (!tmp) tmp.reset(new float[static_cast<size_t>(in)]);
+      to_f32(w.dtype(), row, tmp.get(), in);
+      return dot(tmp.get(), x, in);
+  }
+}
+
+// Decode path: one row of x against every row of several weights (same input width).
+void matvec_many(ThreadPool& pool, const float* x, const TensorView* ws, float* const* ys,
+                 int n_w) {
+  const int64_t in = ws[0].shape()[1];
+  int64_t starts[9];
+  const bool any_q = stack_rows(ws, n_w, starts);
+  const int64_t total = starts[n_w];
   std::unique_ptr<Q8Act[]> xq;
   if (any_q) {
     xq.reset(new Q8Act[static_cast<size_t>(in / 32)]);
@@ -213,38 +257,11 @@ void matvec_many(ThreadPool& pool, const float* x, const TensorView* ws, float* 
       while (starts[wi + 1] <= g) ++wi;
       const TensorView& w = ws[wi];
       const int64_t r = g - starts[wi];
-      if (g + 4 <= e && r + 4 <= w.shape()[0]) {
-        if (w.dtype() == DType::F32) {
-          dot4_f32(static_cast<const float*>(w.row(r)), in, x, in, ys[wi] + r);
-          g += 3;
-          continue;
-        }
-        if (w.dtype() == DType::Q8_0) {
-          dot4_q8_0(static_cast<const uint8_t*>(w.row(r)), w.row_bytes(), xq.get(), in, ys[wi] + r);
-          g += 3;
-          continue;
-        }
+      if (g + 4 <= e && r + 4 <= w.shape()[0] && dot4_rows(w, r, x, xq.get(), in, ys[wi] + r)) {
+        g += 3;
+        continue;
       }
-      const void* row = w.row(r);
-      float* y = ys[wi];
-      switch (w.dtype()) {
-        case DType::F32:
-          y[r] = dot(static_cast<const float*>(row), x, in);
-          break;
-        case DType::F16:
-          y[r] = dot_f16(static_cast<const uint16_t*>(row), x, in);
-          break;
-        case DType::Q8_0:
-          y[r] = dot_q8_0(row, xq.get(), in);
-          break;
-        case DType::Q4_0:
-          y[r] = dot_q4_0(row, xq.get(), in);
-          break;
-        default:
-          if (!tmp) tmp.reset(new float[static_cast<size_t>(in)]);
-          to_f32(w.dtype(), row, tmp.get(), in);
-          y[r] = dot(tmp.get(), x, in);
-      }
+      ys[wi][r] = dot_row(w, r, x, xq.get(), in, tmp);
     }
   });
 }

@@ -68,9 +68,10 @@ double softmax_into(const double* s, int64_t n, int64_t step, double* prob) {
 // Forward keeps dS/dloss's shape-(B, B+M) coefficient matrix G = w_r/B · (P_row - I) +
 // w_c/B · (P_col - I) (the column part on the first B columns only); backward scales it by the
 // incoming gradient / temperature: dq = G · [p; neg], d[p; neg] = Gᵀ · q.
-Var info_nce(Tape& t, Var q, Var p, Var neg, const InfoNceOptions& o) {
+namespace {
+
+void check_info_nce(Tape& t, Var q, Var p, Var neg, const InfoNceOptions& o) {
   const int64_t b = t.shape(q).rows(), c = t.shape(q).last();
-  const int64_t m = neg.defined() ? t.shape(neg).rows() : 0;
   if (!(o.temperature > 0)) {
     throw Error("info_nce: temperature " + std::to_string(o.temperature) + ": expected > 0");
   }
@@ -84,12 +85,25 @@ Var info_nce(Tape& t, Var q, Var p, Var neg, const InfoNceOptions& o) {
                 " columns, expected " + std::to_string(c));
   }
   LOOM_ASSERT(b >= 1, "info_nce: empty batch");
-  const int64_t w = b + m;  // columns: positives, then hard negatives
-  auto doc = [&](int64_t j) { return j < b ? t.data(p) + j * c : t.data(neg) + (j - b) * c; };
-  const float* qd = t.data(q);
-  const double inv_tau = 1.0 / o.temperature;
-  double* s = t.save<double>(b * w);  // logits S (B, W)
-  t.pool().parallel_for(b, 1, [&](int64_t r0, int64_t r1) {
+}
+
+// The W = B + M document rows [p; neg] (C each): positives, then hard negatives.
+struct Docs {
+  const float* pos;  // (B, C)
+  const float* neg;  // (M, C), null when M = 0
+  int64_t b, c;
+  const float* operator()(int64_t j) const { return j < b ? pos + j * c : neg + (j - b) * c; }
+};
+
+Docs docs_of(Tape& t, Var p, Var neg) {
+  return {t.data(p), neg.defined() ? t.data(neg) : nullptr, t.shape(p).rows(), t.shape(p).last()};
+}
+
+// q (B,C), docs (W,C) -> logits S (B,W) = q · docsᵀ / temperature, in double.
+void info_nce_logits(ThreadPool& pool, const float* qd, const Docs& doc, int64_t w, double inv_tau,
+                     double* s) {
+  const int64_t c = doc.c;
+  pool.parallel_for(doc.b, 1, [&](int64_t r0, int64_t r1) {
     for (int64_t i = r0; i < r1; ++i)
       for (int64_t j = 0; j < w; ++j) {
         const float* dj = doc(j);
@@ -98,16 +112,19 @@ Var info_nce(Tape& t, Var q, Var p, Var neg, const InfoNceOptions& o) {
         s[i * w + j] = acc * inv_tau;
       }
   });
-  const double wr = o.symmetric ? 0.5 : 1.0, wc = o.symmetric ? 0.5 : 0.0;
-  double* g = t.save<double>(b * w);  // G (B, W), see above
-  double* tmp = t.save<double>(b * w);
+}
+
+// S (B,W) -> G (B,W) as above; returns the loss. tmp (B,W) is scratch for the column softmax.
+double info_nce_coefficients(const double* s, int64_t b, int64_t w, bool symmetric, double* g,
+                             double* tmp) {
+  const double wr = symmetric ? 0.5 : 1.0, wc = symmetric ? 0.5 : 0.0;
   double row_loss = 0, col_loss = 0;
   for (int64_t i = 0; i < b; ++i) {
     row_loss += softmax_into(s + i * w, w, 1, g + i * w) - s[i * w + i];
     g[i * w + i] -= 1;
   }
   for (int64_t k = 0; k < b * w; ++k) g[k] *= wr / static_cast<double>(b);
-  if (o.symmetric) {
+  if (symmetric) {
     for (int64_t j = 0; j < b; ++j) {
       col_loss += softmax_into(s + j, b, w, tmp + j) - s[j * w + j];
       tmp[j * w + j] -= 1;
@@ -115,42 +132,69 @@ Var info_nce(Tape& t, Var q, Var p, Var neg, const InfoNceOptions& o) {
     for (int64_t i = 0; i < b; ++i)
       for (int64_t j = 0; j < b; ++j) g[i * w + j] += wc / static_cast<double>(b) * tmp[i * w + j];
   }
+  return (wr * row_loss + wc * col_loss) / static_cast<double>(b);
+}
+
+// dq (B,C) += scale · G · docs.
+void info_nce_backward_queries(ThreadPool& pool, const double* g, const Docs& doc, int64_t w,
+                               double scale, float* dq) {
+  const int64_t c = doc.c;
+  pool.parallel_for(doc.b, 1, [&](int64_t r0, int64_t r1) {
+    std::vector<double> acc(static_cast<size_t>(c));
+    for (int64_t i = r0; i < r1; ++i) {
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (int64_t j = 0; j < w; ++j) {
+        const float* dj = doc(j);
+        const double gij = g[i * w + j];
+        for (int64_t k = 0; k < c; ++k) acc[k] += gij * dj[k];
+      }
+      for (int64_t k = 0; k < c; ++k) dq[i * c + k] += static_cast<float>(scale * acc[k]);
+    }
+  });
+}
+
+// dp (B,C), dn (M,C) += scale · Gᵀ · q; either may be null.
+void info_nce_backward_docs(ThreadPool& pool, const double* g, const float* qd, int64_t b,
+                            int64_t w, int64_t c, double scale, float* dp, float* dn) {
+  pool.parallel_for(w, 1, [&](int64_t j0, int64_t j1) {
+    std::vector<double> acc(static_cast<size_t>(c));
+    for (int64_t j = j0; j < j1; ++j) {
+      float* out = j < b ? (dp ? dp + j * c : nullptr) : (dn ? dn + (j - b) * c : nullptr);
+      if (out == nullptr) continue;
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (int64_t i = 0; i < b; ++i) {
+        const double gij = g[i * w + j];
+        for (int64_t k = 0; k < c; ++k) acc[k] += gij * qd[i * c + k];
+      }
+      for (int64_t k = 0; k < c; ++k) out[k] += static_cast<float>(scale * acc[k]);
+    }
+  });
+}
+
+}  // namespace
+
+Var info_nce(Tape& t, Var q, Var p, Var neg, const InfoNceOptions& o) {
+  check_info_nce(t, q, p, neg, o);
+  const int64_t b = t.shape(q).rows(), c = t.shape(q).last();
+  const int64_t m = neg.defined() ? t.shape(neg).rows() : 0;
+  const int64_t w = b + m;  // columns: positives, then hard negatives
+  const double inv_tau = 1.0 / o.temperature;
+  double* s = t.save<double>(b * w);  // logits S (B, W)
+  info_nce_logits(t.pool(), t.data(q), docs_of(t, p, neg), w, inv_tau, s);
+  double* g = t.save<double>(b * w);  // G (B, W), see above
+  double* tmp = t.save<double>(b * w);
+  const double loss = info_nce_coefficients(s, b, w, o.symmetric, g, tmp);
   Var y = neg.defined() ? t.node(Shape{1}, {q, p, neg}) : t.node(Shape{1}, {q, p});
-  t.data(y)[0] = static_cast<float>((wr * row_loss + wc * col_loss) / static_cast<double>(b));
+  t.data(y)[0] = static_cast<float>(loss);
   t.on_backward(y, [&t, q, p, neg, y, g, b, m, w, c, inv_tau] {
     const double scale = static_cast<double>(t.grad(y)[0]) * inv_tau;
-    const float* qd = t.data(q);
-    auto doc = [&](int64_t j) { return j < b ? t.data(p) + j * c : t.data(neg) + (j - b) * c; };
-    if (float* dq = t.grad(q)) {  // dq_i = scale · sum_j G_ij d_j
-      t.pool().parallel_for(b, 1, [&](int64_t r0, int64_t r1) {
-        std::vector<double> acc(static_cast<size_t>(c));
-        for (int64_t i = r0; i < r1; ++i) {
-          std::fill(acc.begin(), acc.end(), 0.0);
-          for (int64_t j = 0; j < w; ++j) {
-            const float* dj = doc(j);
-            const double gij = g[i * w + j];
-            for (int64_t k = 0; k < c; ++k) acc[k] += gij * dj[k];
-          }
-          for (int64_t k = 0; k < c; ++k) dq[i * c + k] += static_cast<float>(scale * acc[k]);
-        }
-      });
+    if (float* dq = t.grad(q)) {
+      info_nce_backward_queries(t.pool(), g, docs_of(t, p, neg), w, scale, dq);
     }
     float* dp = t.grad(p);
     float* dn = m > 0 ? t.grad(neg) : nullptr;
     if (dp == nullptr && dn == nullptr) return;
-    t.pool().parallel_for(w, 1, [&](int64_t j0, int64_t j1) {  // dd_j = scale · sum_i G_ij q_i
-      std::vector<double> acc(static_cast<size_t>(c));
-      for (int64_t j = j0; j < j1; ++j) {
-        float* out = j < b ? (dp ? dp + j * c : nullptr) : (dn ? dn + (j - b) * c : nullptr);
-        if (out == nullptr) continue;
-        std::fill(acc.begin(), acc.end(), 0.0);
-        for (int64_t i = 0; i < b; ++i) {
-          const double gij = g[i * w + j];
-          for (int64_t k = 0; k < c; ++k) acc[k] += gij * qd[i * c + k];
-        }
-        for (int64_t k = 0; k < c; ++k) out[k] += static_cast<float>(scale * acc[k]);
-      }
-    });
+    info_nce_backward_docs(t.pool(), g, t.data(q), b, w, c, scale, dp, dn);
   });
   return y;
 }

@@ -82,6 +82,91 @@ Var rope(Tape& t, Var x, int64_t batch, int64_t seq, int64_t n_heads, int64_t he
 }
 
 // ---- causal_attention: q (B*T, H*D), k, v (B*T, KV*D) -> y (B*T, H*D) ----
+namespace {
+
+// Sizes of one attention call; query head h reads kv head h / group.
+struct AttnDims {
+  int64_t B, T, H, KV, D;
+  int64_t group;     // H / KV query heads per kv head
+  int64_t ldq, ldk;  // row strides of q/y (H*D) and k/v (KV*D)
+  float scale;       // 1 / sqrt(D)
+};
+
+// Rows of S (T,T) -> causal softmax in place: row i keeps columns 0..i, the rest become zero.
+inline void causal_softmax_rows(float* P, int64_t T) {
+  for (int64_t i = 0; i < T; ++i) {
+    float* row = P + i * T;
+    softmax(row, i + 1);
+    std::memset(row + i + 1, 0, static_cast<size_t>(T - i - 1) * sizeof(float));
+  }
+}
+
+// dP (T,T) -> dS = P ⊙ (dP - rowsum(dP ⊙ P)) in place, zero above the diagonal.
+inline void causal_softmax_backward_rows(float* dS, const float* P, int64_t T) {
+  for (int64_t i = 0; i < T; ++i) {
+    float* ds = dS + i * T;
+    const float* p = P + i * T;
+    float s = dot(ds, p, i + 1);
+    for (int64_t j = 0; j <= i; ++j) ds[j] = p[j] * (ds[j] - s);
+    std::memset(ds + i + 1, 0, static_cast<size_t>(T - i - 1) * sizeof(float));
+  }
+}
+
+// One task per (batch, head): P (B,H,T,T) = causal softmax(scale · Q Kᵀ), O (T,D) = P V into y.
+void attention_forward(ThreadPool& pool, const AttnDims& a, const float* qd, const float* kd,
+                       const float* vd, float* probs, float* yd) {
+  const int64_t T = a.T, D = a.D, ldq = a.ldq, ldk = a.ldk;
+  pool.run(a.B * a.H, [&](int64_t task) {
+    ThreadPool serial(1);
+    const int64_t b = task / a.H, h = task % a.H, g = h / a.group;
+    const float* Q = qd + b * T * ldq + h * D;
+    const float* K = kd + b * T * ldk + g * D;
+    const float* V = vd + b * T * ldk + g * D;
+    float* P = probs + task * T * T;
+    sgemm(serial, false, true, T, T, D, a.scale, Q, ldq, K, ldk, 0.0f, P, T);
+    causal_softmax_rows(P, T);
+    sgemm(serial, false, false, T, D, T, 1.0f, P, T, V, ldk, 0.0f, yd + b * T * ldq + h * D, ldq);
+  });
+}
+
+// dy (B*T, H*D) -> dq, dk, dv (each skipped when null). One task per (batch, kv head): the heads
+// sharing a kv head add into the same dK/dV.
+void attention_backward(Tape& t, const AttnDims& a, Var q, Var k, Var v, Var y,
+                        const float* probs) {
+  const int64_t T = a.T, D = a.D, ldq = a.ldq, ldk = a.ldk;
+  const float *qd = t.data(q), *kd = t.data(k), *vd = t.data(v), *dy = t.grad(y);
+  float* dq = t.grad(q);
+  float* dk = t.grad(k);
+  float* dv = t.grad(v);
+  float* scratch = t.save<float>(a.B * a.KV * T * T);  // dS per task
+  t.pool().run(a.B * a.KV, [&](int64_t task) {
+    ThreadPool serial(1);
+    const int64_t b = task / a.KV, g = task % a.KV;
+    float* dS = scratch + task * T * T;
+    const float* K = kd + b * T * ldk + g * D;
+    const float* V = vd + b * T * ldk + g * D;
+    for (int64_t h = g * a.group; h < (g + 1) * a.group; ++h) {
+      const float* P = probs + (b * a.H + h) * T * T;
+      const float* Q = qd + b * T * ldq + h * D;
+      const float* dO = dy + b * T * ldq + h * D;
+      if (dv != nullptr)  // dV (T,D) += Pᵀ dO
+        sgemm(serial, true, false, T, D, T, 1.0f, P, T, dO, ldq, 1.0f, dv + b * T * ldk + g * D,
+              ldk);
+      // dP (T,T) = dO Vᵀ, then dS through the softmax
+      sgemm(serial, false, true, T, T, D, 1.0f, dO, ldq, V, ldk, 0.0f, dS, T);
+      causal_softmax_backward_rows(dS, P, T);
+      if (dq != nullptr)  // dQ (T,D) += scale · dS K
+        sgemm(serial, false, false, T, D, T, a.scale, dS, T, K, ldk, 1.0f, dq + b * T * ldq + h * D,
+              ldq);
+      if (dk != nullptr)  // dK (T,D) += scale · dSᵀ Q
+        sgemm(serial, true, false, T, D, T, a.scale, dS, T, Q, ldq, 1.0f, dk + b * T * ldk + g * D,
+              ldk);
+    }
+  });
+}
+
+}  // namespace
+
 Var causal_attention(Tape& t, Var q, Var k, Var v, int64_t batch, int64_t seq, int64_t n_heads,
                      int64_t n_kv_heads, int64_t head_dim) {
   const int64_t B = batch, T = seq, H = n_heads, KV = n_kv_heads, D = head_dim;
@@ -89,67 +174,11 @@ Var causal_attention(Tape& t, Var q, Var k, Var v, int64_t batch, int64_t seq, i
   LOOM_ASSERT(t.shape(q).rows() == B * T && t.shape(q).last() == H * D, "attention: q shape");
   LOOM_ASSERT(t.shape(k).rows() == B * T && t.shape(k).last() == KV * D, "attention: k shape");
   LOOM_ASSERT(t.shape(v) == t.shape(k), "attention: v shape");
-  const int64_t group = H / KV, ldq = H * D, ldk = KV * D;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  const AttnDims a{B, T, H, KV, D, H / KV, H * D, KV * D, 1.0f / std::sqrt(static_cast<float>(D))};
   Var y = t.node(t.shape(q), {q, k, v});
   float* probs = t.save<float>(B * H * T * T);  // P (B,H,T,T), row i is zero beyond column i
-  const float *qd = t.data(q), *kd = t.data(k), *vd = t.data(v);
-  float* yd = t.data(y);
-  t.pool().run(B * H, [&](int64_t task) {
-    ThreadPool serial(1);
-    const int64_t b = task / H, h = task % H, g = h / group;
-    const float* Q = qd + b * T * ldq + h * D;
-    const float* K = kd + b * T * ldk + g * D;
-    const float* V = vd + b * T * ldk + g * D;
-    float* P = probs + task * T * T;
-    // S (T,T) = scale · Q Kᵀ, then a causal softmax per row.
-    sgemm(serial, false, true, T, T, D, scale, Q, ldq, K, ldk, 0.0f, P, T);
-    for (int64_t i = 0; i < T; ++i) {
-      float* row = P + i * T;
-      softmax(row, i + 1);
-      std::memset(row + i + 1, 0, static_cast<size_t>(T - i - 1) * sizeof(float));
-    }
-    // O (T,D) = P V
-    sgemm(serial, false, false, T, D, T, 1.0f, P, T, V, ldk, 0.0f, yd + b * T * ldq + h * D, ldq);
-  });
-  t.on_backward(y, [&t, q, k, v, y, probs, B, T, H, KV, D, group, ldq, ldk, scale] {
-    const float *qd = t.data(q), *kd = t.data(k), *vd = t.data(v), *dy = t.grad(y);
-    float* dq = t.grad(q);
-    float* dk = t.grad(k);
-    float* dv = t.grad(v);
-    // One task per (batch, kv head): the heads sharing a kv head add into the same dK/dV.
-    float* scratch = t.save<float>(B * KV * T * T);  // dS per task
-    t.pool().run(B * KV, [&](int64_t task) {
-      ThreadPool serial(1);
-      const int64_t b = task / KV, g = task % KV;
-      float* dS = scratch + task * T * T;
-      const float* K = kd + b * T * ldk + g * D;
-      const float* V = vd + b * T * ldk + g * D;
-      for (int64_t h = g * group; h < (g + 1) * group; ++h) {
-        const float* P = probs + (b * H + h) * T * T;
-        const float* Q = qd + b * T * ldq + h * D;
-        const float* dO = dy + b * T * ldq + h * D;
-        if (dv != nullptr)  // dV (T,D) += Pᵀ dO
-          sgemm(serial, true, false, T, D, T, 1.0f, P, T, dO, ldq, 1.0f, dv + b * T * ldk + g * D,
-                ldk);
-        // dP (T,T) = dO Vᵀ; dS = P ⊙ (dP - rowsum(dP ⊙ P))
-        sgemm(serial, false, true, T, T, D, 1.0f, dO, ldq, V, ldk, 0.0f, dS, T);
-        for (int64_t i = 0; i < T; ++i) {
-          float* ds = dS + i * T;
-          const float* p = P + i * T;
-          float s = dot(ds, p, i + 1);
-          for (int64_t j = 0; j <= i; ++j) ds[j] = p[j] * (ds[j] - s);
-          std::memset(ds + i + 1, 0, static_cast<size_t>(T - i - 1) * sizeof(float));
-        }
-        if (dq != nullptr)  // dQ (T,D) += scale · dS K
-          sgemm(serial, false, false, T, D, T, scale, dS, T, K, ldk, 1.0f, dq + b * T * ldq + h * D,
-                ldq);
-        if (dk != nullptr)  // dK (T,D) += scale · dSᵀ Q
-          sgemm(serial, true, false, T, D, T, scale, dS, T, Q, ldq, 1.0f, dk + b * T * ldk + g * D,
-                ldk);
-      }
-    });
-  });
+  attention_forward(t.pool(), a, t.data(q), t.data(k), t.data(v), probs, t.data(y));
+  t.on_backward(y, [&t, a, q, k, v, y, probs] { attention_backward(t, a, q, k, v, y, probs); });
   return y;
 }
 

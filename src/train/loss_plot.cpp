@@ -205,76 +205,105 @@ std::string encode_png(int width, int height, const std::vector<uint8_t>& rgb) {
   return png;
 }
 
-std::vector<uint8_t> draw_loss_curve(const LossCurve& c, int width, int height) {
-  static const uint8_t kBlack[3] = {0, 0, 0}, kGrid[3] = {225, 225, 225}, kBlue[3] = {31, 119, 180},
-                       kOrange[3] = {255, 127, 14};
-  Canvas cv{width, height, std::vector<uint8_t>(static_cast<size_t>(width) * height * 3, 255)};
-  const int left = 80, right = width - 20, top = 40, bottom = height - 50;
+namespace {
+
+const uint8_t kBlack[3] = {0, 0, 0}, kGrid[3] = {225, 225, 225}, kBlue[3] = {31, 119, 180},
+              kOrange[3] = {255, 127, 14};
+
+// The plot area in pixels and the data range it shows; px/py map data to pixels.
+struct Frame {
+  int left, right, top, bottom;
   double x0 = 0, x1 = 1, y0 = 0, y1 = 1;
+  int px(double x) const {
+    return left + static_cast<int>(std::lround((x - x0) / (x1 - x0) * (right - left)));
+  }
+  int py(double y) const {
+    return bottom - static_cast<int>(std::lround((y - y0) / (y1 - y0) * (bottom - top)));
+  }
+};
+
+// The range covering both curves, never empty, with 5% headroom above and below.
+void fit_range(const LossCurve& c, Frame& f) {
   bool any = false;
   auto extend = [&](const std::vector<double>& xs, const std::vector<double>& ys) {
     for (size_t i = 0; i < xs.size(); ++i) {
       if (!any) {
-        x0 = x1 = xs[i];
-        y0 = y1 = ys[i];
+        f.x0 = f.x1 = xs[i];
+        f.y0 = f.y1 = ys[i];
         any = true;
       }
-      x0 = std::min(x0, xs[i]);
-      x1 = std::max(x1, xs[i]);
-      y0 = std::min(y0, ys[i]);
-      y1 = std::max(y1, ys[i]);
+      f.x0 = std::min(f.x0, xs[i]);
+      f.x1 = std::max(f.x1, xs[i]);
+      f.y0 = std::min(f.y0, ys[i]);
+      f.y1 = std::max(f.y1, ys[i]);
     }
   };
   extend(c.step, c.loss);
   extend(c.val_step, c.val_loss);
-  if (x1 <= x0) x1 = x0 + 1;
-  if (y1 - y0 < 1e-6) {
-    y0 -= 0.5;
-    y1 += 0.5;
+  if (f.x1 <= f.x0) f.x1 = f.x0 + 1;
+  if (f.y1 - f.y0 < 1e-6) {
+    f.y0 -= 0.5;
+    f.y1 += 0.5;
   }
-  const double pad = 0.05 * (y1 - y0);
-  y0 -= pad;
-  y1 += pad;
-  auto px = [&](double x) {
-    return left + static_cast<int>(std::lround((x - x0) / (x1 - x0) * (right - left)));
-  };
-  auto py = [&](double y) {
-    return bottom - static_cast<int>(std::lround((y - y0) / (y1 - y0) * (bottom - top)));
-  };
-  // Grid and tick labels.
-  const double ys = nice_step(y1 - y0, 5), xs = nice_step(x1 - x0, 6);
-  for (double y = std::ceil(y0 / ys) * ys; y <= y1 + 1e-9; y += ys) {
-    cv.line(left, py(y), right, py(y), kGrid, 1);
+  const double pad = 0.05 * (f.y1 - f.y0);
+  f.y0 -= pad;
+  f.y1 += pad;
+}
+
+// Grid lines with tick labels, the axes and their names.
+void draw_axes(Canvas& cv, const Frame& f, int height) {
+  const double ys = nice_step(f.y1 - f.y0, 5), xs = nice_step(f.x1 - f.x0, 6);
+  for (double y = std::ceil(f.y0 / ys) * ys; y <= f.y1 + 1e-9; y += ys) {
+    cv.line(f.left, f.py(y), f.right, f.py(y), kGrid, 1);
     const std::string l = label(y, ys);
-    text(cv, left - 8 - static_cast<int>(l.size()) * kCharW, py(y) - kCharH / 2, l, kBlack);
+    text(cv, f.left - 8 - static_cast<int>(l.size()) * kCharW, f.py(y) - kCharH / 2, l, kBlack);
   }
-  for (double x = std::ceil(x0 / xs) * xs; x <= x1 + 1e-9; x += xs) {
-    cv.line(px(x), top, px(x), bottom, kGrid, 1);
+  for (double x = std::ceil(f.x0 / xs) * xs; x <= f.x1 + 1e-9; x += xs) {
+    cv.line(f.px(x), f.top, f.px(x), f.bottom, kGrid, 1);
     const std::string l = label(x, xs);
-    text(cv, px(x) - static_cast<int>(l.size()) * kCharW / 2, bottom + 8, l, kBlack);
+    text(cv, f.px(x) - static_cast<int>(l.size()) * kCharW / 2, f.bottom + 8, l, kBlack);
   }
-  cv.line(left, top, left, bottom, kBlack, 1);
-  cv.line(left, bottom, right, bottom, kBlack, 1);
-  text(cv, (left + right) / 2 - 2 * kCharW, height - kCharH - 10, "step", kBlack);
+  cv.line(f.left, f.top, f.left, f.bottom, kBlack, 1);
+  cv.line(f.left, f.bottom, f.right, f.bottom, kBlack, 1);
+  text(cv, (f.left + f.right) / 2 - 2 * kCharW, height - kCharH - 10, "step", kBlack);
   text(cv, 8, 10, "loss", kBlack);
-  // Legend.
+}
+
+void draw_legend(Canvas& cv, int right) {
   cv.rect(right - 250, 14, right - 226, 17, kBlue);
   text(cv, right - 218, 9, "train", kBlack);
   cv.rect(right - 130, 14, right - 106, 17, kOrange);
   cv.rect(right - 121, 12, right - 115, 19, kOrange);
   text(cv, right - 98, 9, "held-out", kBlack);
-  // Curves.
+}
+
+// Training loss as a blue line (a dot when there is one point), held-out loss as orange
+// squares joined by a line.
+void draw_curves(Canvas& cv, const Frame& f, const LossCurve& c) {
   for (size_t i = 1; i < c.step.size(); ++i)
-    cv.line(px(c.step[i - 1]), py(c.loss[i - 1]), px(c.step[i]), py(c.loss[i]), kBlue, 2);
-  if (c.step.size() == 1)
-    cv.rect(px(c.step[0]) - 1, py(c.loss[0]) - 1, px(c.step[0]) + 1, py(c.loss[0]) + 1, kBlue);
+    cv.line(f.px(c.step[i - 1]), f.py(c.loss[i - 1]), f.px(c.step[i]), f.py(c.loss[i]), kBlue, 2);
+  if (c.step.size() == 1) {
+    cv.rect(f.px(c.step[0]) - 1, f.py(c.loss[0]) - 1, f.px(c.step[0]) + 1, f.py(c.loss[0]) + 1,
+            kBlue);
+  }
   for (size_t i = 0; i < c.val_step.size(); ++i) {
     if (i > 0)
-      cv.line(px(c.val_step[i - 1]), py(c.val_loss[i - 1]), px(c.val_step[i]), py(c.val_loss[i]),
-              kOrange, 2);
-    cv.rect(px(c.val_step[i]) - 3, py(c.val_loss[i]) - 3, px(c.val_step[i]) + 3,
-            py(c.val_loss[i]) + 3, kOrange);
+      cv.line(f.px(c.val_step[i - 1]), f.py(c.val_loss[i - 1]), f.px(c.val_step[i]),
+              f.py(c.val_loss[i]), kOrange, 2);
+    cv.rect(f.px(c.val_step[i]) - 3, f.py(c.val_loss[i]) - 3, f.px(c.val_step[i]) + 3,
+            f.py(c.val_loss[i]) + 3, kOrange);
   }
+}
+
+}  // namespace
+
+std::vector<uint8_t> draw_loss_curve(const LossCurve& c, int width, int height) {
+  Canvas cv{width, height, std::vector<uint8_t>(static_cast<size_t>(width) * height * 3, 255)};
+  Frame f{80, width - 20, 40, height - 50};
+  fit_range(c, f);
+  draw_axes(cv, f, height);
+  draw_legend(cv, f.right);
+  draw_curves(cv, f, c);
   return cv.px;
 }
 
