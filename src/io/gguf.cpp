@@ -360,19 +360,32 @@ uint32_t natural_type(const MetaValue& v) {
   }
 }
 
+// The alignment a map's general.alignment asks for (a power of two up to 2^20, as the reader
+// accepts), or 0 when it has none: the key is then left out and data aligned to 32.
+uint64_t requested_alignment(const TensorMap& tensors) {
+  const MetaValue* a = tensors.find_meta("general.alignment");
+  if (a == nullptr) return 0;
+  const double v = a->number();
+  if ((a->kind != MetaValue::Kind::UInt && a->kind != MetaValue::Kind::Int) || v < 1 ||
+      v > (1u << 20) || (static_cast<uint64_t>(v) & (static_cast<uint64_t>(v) - 1)) != 0)
+    throw Error("GGUF writer: general.alignment a power of two up to 2^20");
+  return static_cast<uint64_t>(v);
+}
+
 }  // namespace
 
 void write_gguf(const std::string& path, const TensorMap& tensors) {
-  const uint64_t alignment = 32;
+  const uint64_t requested = requested_alignment(tensors);
+  const uint64_t alignment = requested ? requested : 32;
   std::string o;
   put<uint32_t>(o, 0x46554747u);
   put<uint32_t>(o, 3);
   put<uint64_t>(o, tensors.size());
   uint64_t n_kv = 0;
-  for (const auto& kv : tensors.meta()) n_kv += kv.first != "general.alignment";
+  for (const auto& kv : tensors.meta()) n_kv += requested || kv.first != "general.alignment";
   put<uint64_t>(o, n_kv);
   for (const auto& [key, v] : tensors.meta()) {
-    if (key == "general.alignment") continue;
+    if (!requested && key == "general.alignment") continue;
     put_string(o, key);
     if (v.kind == MetaValue::Kind::Array) {
       put<uint32_t>(o, kArray);

@@ -91,7 +91,8 @@ TensorMap read_model_file(const std::string& path);
 void write_safetensors(const std::string& path, const TensorMap& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 // GGUF v3 with the map's metadata (ints as INT64/UINT64, floats as FLOAT32 unless they came
-// from GGUF with another type) and tensors in F32, F16, Q8_0 or Q4_0; alignment 32.
+// from GGUF with another type) and tensors in F32, F16, Q8_0 or Q4_0; data aligned to
+// general.alignment when the map has one (written as is), else to 32 (and the key left out).
 void write_gguf(const std::string& path, const TensorMap& tensors);
 
 }  // namespace loom::io

@@ -31,20 +31,19 @@ Tensor transposed(const Tensor& t) {
   return out;
 }
 
-// One tensor of a GGUF-named map in HF's layout, f32.
-Tensor gguf_to_hf(const Tensor& t, const TensorSpec& s, const DecoderConfig& c) {
-  if (s.hf_in_out) return transposed(t);
-  Tensor f = t.dtype() == DType::F32 ? t.clone() : t.to(DType::F32);
-  if (s.rope_heads == 0) return f;
-  return permute_rope_rows(f.view(), s.rope_heads == 1 ? c.n_heads : c.n_kv_heads, true);
-}
-
 bool is_dir(const std::string& p) {
   struct stat st;
   return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 }  // namespace
+
+Tensor convert_layout(const Tensor& t, const TensorSpec& s, const DecoderConfig& c, bool to_hf) {
+  if (s.hf_in_out) return transposed(t);
+  Tensor f = t.dtype() == DType::F32 ? t.clone() : t.to(DType::F32);
+  if (s.rope_heads == 0) return f;
+  return permute_rope_rows(f.view(), s.rope_heads == 1 ? c.n_heads : c.n_kv_heads, to_hf);
+}
 
 std::string HfModel::embed_name() const {
   return tensor_name(architecture(config.arch).tensors()[0], 0, true);
@@ -69,10 +68,16 @@ HfModel to_hf(io::TensorMap map) {
         map.get(tensor_name(s, l, hf));  // throws: missing tensor, named
       }
       if (s.optional && out.config.tied_head) continue;
-      out.tensors.add(tensor_name(s, l, true), hf ? *t : gguf_to_hf(*t, s, out.config));
+      out.tensors.add(tensor_name(s, l, true), hf ? *t : convert_layout(*t, s, out.config, true));
     }
   }
   out.config.rope.style = RopeStyle::HalfSplit;
+  if (out.config.rope.scaling.empty() && !out.config.rope.freq_factors.empty())
+    map.fail(
+        "tensor 'rope_freqs.weight': its frequency factors are not Llama 3's (no llama3 "
+        "rope_scaling reproduces them to 1e-6), so config.json cannot describe this model");
+  for (const auto& [key, value] : map.meta())
+    if (!hf && key.rfind("tokenizer.ggml.", 0) == 0) out.gguf_tokenizer[key] = value;
   out.config_json = config_json(out.config, hf ? config_from_meta(map) : ojson::object());
   return out;
 }

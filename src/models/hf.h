@@ -21,18 +21,26 @@ namespace loom::models {
 
 struct HfModel {
   std::string source;
-  DecoderConfig config;  // rope.style is HalfSplit: the tensors are in HF's order
+  DecoderConfig config;   // rope.style is HalfSplit: the tensors are in HF's order
   io::TensorMap tensors;  // HF names and layouts; converted tensors are f32, others as stored
   nlohmann::ordered_json config_json;  // config.json: the file's own keys plus the config's
-  std::string embed_name() const;      // "model.embed_tokens.weight", "transformer.wte.weight"
+  // A GGUF source's tokenizer.ggml.* keys, carried unchanged into a GGUF export; empty otherwise.
+  std::map<std::string, io::MetaValue> gguf_tokenizer;
+  std::string embed_name() const;  // "model.embed_tokens.weight", "transformer.wte.weight"
   std::string head_name() const { return "lm_head.weight"; }
 };
 
 // Reads any checkpoint the inference loader reads and returns it in Hugging Face form. A
-// safetensors file needs a config.json beside it; errors name the file and the field.
+// safetensors file needs a config.json beside it; errors name the file and the field. A GGUF
+// rope_freqs tensor becomes config.json's llama3 rope_scaling when one reproduces it; other
+// factors have no config.json form and are refused.
 HfModel read_hf_model(const std::string& path);
 // The same for a map already read.
 HfModel to_hf(io::TensorMap map);
+
+// One tensor of role s between GGUF's layout and Hugging Face's, as f32: q/k rows permuted to
+// half-split (to_hf) or back to interleaved, Conv1D weights (hf_in_out) transposed; others copied.
+Tensor convert_layout(const Tensor& t, const TensorSpec& s, const DecoderConfig& c, bool to_hf);
 
 // Copies every base (non-LoRA) parameter of model from HF-named tensors, converting to f32; a
 // missing tensor or a shape mismatch is a loom::Error naming the source and the tensor.

@@ -1,5 +1,6 @@
 // What every architecture's spec gives for free: the registry, tensor names, reading a config from
 // a checkpoint's metadata and writing config.json, rope scaling and the q/k row permutation.
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -201,11 +202,17 @@ ojson config_json(const DecoderConfig& c, const ojson& base) {
   j["model_type"] = a.name();
   for (const HParam& p : a.hparams()) {
     if (p.hf_key == nullptr) continue;
-    if (p.i) j[p.hf_key] = c.*p.i;
-    else j[p.hf_key] = json_float(c.*p.f);
+    if (p.i)
+      j[p.hf_key] = c.*p.i;
+    else
+      j[p.hf_key] = json_float(c.*p.f);
   }
   a.write_config(c, j);
-  if (c.rope.scaling.empty()) {
+  if (c.rope.scaling.empty() && !c.rope.freq_factors.empty()) {
+    throw Error(
+        "config.json: the model's rope frequency factors are not Llama 3's (no "
+        "rope_scaling reproduces them), so no config.json computes this model");
+  } else if (c.rope.scaling.empty()) {
     j.erase("rope_scaling");
   } else {
     ojson rs = {{"rope_type", c.rope.scaling}, {"factor", c.rope.factor}};
@@ -283,6 +290,41 @@ bool read_rope_freqs(const io::TensorMap& map, RopeSettings& rope) {
   return true;
 }
 
+// Whether Llama 3 scaling with these parameters gives every stored divisor to 1e-6 relative.
+bool llama3_matches(const RopeSettings& r, double factor, double low, double high, double orig) {
+  const std::vector<float> f = llama3_rope_factors(r.theta, r.rot_dim, factor, low, high, orig);
+  for (size_t i = 0; i < f.size(); ++i)
+    if (!(std::fabs(f[i] - r.freq_factors[i]) <= 1e-6 * std::fabs(r.freq_factors[i]))) return false;
+  return f.size() == r.freq_factors.size();
+}
+
+// The Llama 3 rope_scaling that reproduces rope.freq_factors (GGUF's rope_freqs tensor, which
+// llama.cpp's converter writes without a scaling type), set into rope; false when none does.
+// The divisors depend only on factor, orig/low and orig/high, so several sets fit: the one Llama
+// 3.x publish (low 1, high 4, 8192) and its neighbours are tried first, then every power-of-two
+// original context. `factor` is the largest divisor (the slowed band), or a hint from the file.
+bool fit_llama3_rope(RopeSettings& rope, double hint) {
+  if (rope.freq_factors.empty()) return false;
+  const double top = *std::max_element(rope.freq_factors.begin(), rope.freq_factors.end());
+  std::vector<double> origs = {8192};
+  for (int e = 4; e <= 20; ++e) origs.push_back(std::ldexp(1.0, e));
+  for (double factor : {hint, top, 8.0, 16.0, 32.0}) {
+    if (!(factor >= 1)) continue;
+    for (double low : {1.0, 2.0, 0.5})
+      for (double high : {4.0, 2.0, 8.0})
+        for (double orig : origs) {
+          if (high <= low || !llama3_matches(rope, factor, low, high, orig)) continue;
+          rope.scaling = "llama3";
+          rope.factor = factor;
+          rope.low_freq_factor = low;
+          rope.high_freq_factor = high;
+          rope.original_context = orig;
+          return true;
+        }
+  }
+  return false;
+}
+
 }  // namespace
 
 // Other kinds (yarn, dynamic, longrope) would give silently wrong outputs, so they are refused.
@@ -298,7 +340,12 @@ void read_rope_scaling(const io::TensorMap& map, const std::string& arch, bool h
   } else {
     type = map.meta_string(arch + ".rope.scaling.type", "");
     factor = map.meta_float(arch + ".rope.scaling.factor", 1.0);
-    if (read_rope_freqs(map, rope) && (type.empty() || type == "none" || type == "llama3")) return;
+    if (read_rope_freqs(map, rope) && (type.empty() || type == "none" || type == "llama3")) {
+      // Stored divisors drive the model; the fitted parameters only name them for config.json
+      // (a file whose divisors fit no llama3 set still runs, but has no config.json form).
+      fit_llama3_rope(rope, type == "llama3" ? factor : 0);
+      return;
+    }
   }
   if (type.empty() || type == "default" || type == "none") return;
   if (!(factor > 0) || !std::isfinite(factor))
