@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "models/causal_lm.h"
 
 namespace loom::models {
 

@@ -11,10 +11,11 @@
 #include <string>
 
 #include "io/tensor_map.h"
-#include "models/causal_lm.h"
 #include "models/hf.h"
 
 namespace loom::models {
+
+class CausalLm;  // models/causal_lm.h: only references here, so users of the inference side need no nn
 
 struct GgufSaveOptions {
   std::string name;  // general.name; empty: the source file's name without its folder

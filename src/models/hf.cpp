@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "models/causal_lm.h"
 
 namespace loom::models {
 

@@ -14,10 +14,11 @@
 #include <string>
 
 #include "io/tensor_map.h"
-#include "models/causal_lm.h"
 #include "models/decoder.h"
 
 namespace loom::models {
+
+class CausalLm;  // models/causal_lm.h: only references here, so users of the inference side need no nn
 
 struct HfModel {
   std::string source;

@@ -18,6 +18,7 @@
 #include "model_reader_fuzz.h"
 #include "io/tensor_map.h"
 #include "models/decoder.h"
+#include "models/causal_lm.h"
 #include "models/hf.h"
 #include "train/token_shard.h"
 #include "train/trainer.h"

@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "golden_json.h"
+#include "models/causal_lm.h"
 #include "models/hf.h"
 #include "models/model.h"
 #include "test_util.h"

@@ -1,6 +1,7 @@
 // Hugging Face directories into training: the random-weight Llama and GPT-2 directories of the
 // inference goldens (tests/reference/models/infer_models.py) give PyTorch's float64 logits through the
 // trainable model; a save reloads bit-identically; config/weight mismatches are named errors.
+#include "models/causal_lm.h"
 #include "models/hf.h"
 
 #include <gtest/gtest.h>
