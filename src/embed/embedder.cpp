@@ -60,8 +60,8 @@ EmbedStats Embedder::embed(std::span<const std::string> texts, ThreadPool& pool,
         const int64_t t = static_cast<int64_t>(ids.size());
         model_->forward_hidden(session, one, ids.data(), t);
         // hidden (t, d) -> pooled (d) -> row (od)
-        loom::embed::pool(models::Model::hidden_states(session), t, d, config_.pooling,
-                          pooled.data());
+        nn::pool_rows(models::Model::hidden_states(session), t, d, config_.pooling,
+                      pooled.data());
         finish(config_, pooled.data(), d);
         std::memcpy(row, pooled.data(), sizeof(float) * static_cast<size_t>(od));
         n_tokens += t;
@@ -169,7 +169,7 @@ std::optional<EmbedConfig> config_from_model(const std::string& model_path,
         c.pooling = Pooling::Cls;
         break;
       case 3:
-        c.pooling = Pooling::LastToken;
+        c.pooling = Pooling::Last;
         break;
       default:
         w.fail(key + " = " + std::to_string(t) +

@@ -1,6 +1,7 @@
-// Pooling a batch of right-padded sequences' hidden states into one vector per sequence, on the
-// tape — the training side of src/embed's pooling (embed/pooling.h), with the same definitions,
-// so a model trained through these pools the way `loom embed` later embeds with it.
+// Pooling per-token hidden states into one vector per sequence: the one definition of Loom's
+// poolings, used at inference (pool_rows, by src/embed) and on the tape (pool_sequences, by
+// contrastive training), so a model trained through these pools the way `loom embed` later
+// embeds with it.
 #pragma once
 
 #include <cstdint>
@@ -10,20 +11,41 @@
 
 namespace loom::nn {
 
-enum class SeqPool {
-  Mean,          // mean over positions 0 .. len_i-1
-  Last,          // position len_i - 1 (decoder-only models)
-  Cls,           // position 0
-  WeightedMean,  // sum_t (t+1)·h_t / (len_i·(len_i+1)/2) (SGPT), t < len_i
+enum class Pooling {
+  Mean,          // mean over positions 0 .. len-1
+  Cls,           // position 0 (BERT's [CLS])
+  Last,          // position len - 1 (decoder-only models)
+  WeightedMean,  // sum_t (t+1)·h_t / (len·(len+1)/2) (SGPT), t < len, for decoder-only models
 };
 
-// "mean", "last", "cls", "weighted-mean" (embed's names); anything else is a loom::Error.
-SeqPool seq_pool_from_name(const std::string& name);
-const char* seq_pool_name(SeqPool p);
+// "mean", "cls", "last", "weighted-mean"; anything else is a loom::Error.
+Pooling pooling_from_name(const std::string& name);
+const char* pooling_name(Pooling p);
+
+// The weight of position i (0 <= i < len) in a pooled sequence of len tokens: the pooled vector
+// is sum_i pooling_weight(kind, i, len) · h_i.
+inline float pooling_weight(Pooling kind, int64_t i, int64_t len) {
+  switch (kind) {
+    case Pooling::Mean:
+      return 1.0f / static_cast<float>(len);
+    case Pooling::Cls:
+      return i == 0 ? 1.0f : 0.0f;
+    case Pooling::Last:
+      return i == len - 1 ? 1.0f : 0.0f;
+    case Pooling::WeightedMean:
+      return static_cast<float>(i + 1) *
+             (2.0f / (static_cast<float>(len) * static_cast<float>(len + 1)));
+  }
+  return 0.0f;
+}
+
+// hidden (t, d) row-major for one sequence of t >= 1 tokens -> out (d).
+void pool_rows(const float* hidden, int64_t t, int64_t d, Pooling kind, float* out);
 
 // h (B*T, C) hidden states of B sequences of T positions, right-padded; lens (B) the real
-// lengths, each in [1, T] -> y (B, C). Padding positions get no gradient. With causal attention
-// the pad tail cannot change positions before it, so this equals pooling each sequence alone.
-Var pool_sequences(Tape& t, Var h, const int32_t* lens, int64_t batch, int64_t seq, SeqPool kind);
+// lengths, each in [1, T] -> y (B, C), each row pool_rows of its sequence's first len_b rows.
+// Padding positions get no gradient. With causal attention the pad tail cannot change positions
+// before it, so this equals pooling each sequence alone.
+Var pool_sequences(Tape& t, Var h, const int32_t* lens, int64_t batch, int64_t seq, Pooling kind);
 
 }  // namespace loom::nn

@@ -165,7 +165,7 @@ TEST_F(ConfigFromModel, SentenceTransformersLayoutAndGguf) {
                         "pooling_mode_mean_tokens": false, "pooling_mode_lasttoken": true})");
   auto c = config_from_model((dir_ / "model.gguf").string(), *s.model);
   ASSERT_TRUE(c);
-  EXPECT_EQ(c->pooling, Pooling::LastToken);
+  EXPECT_EQ(c->pooling, Pooling::Last);
   EXPECT_FALSE(c->normalize);  // no Normalize module listed
   write_file_atomic(
       (dir_ / "modules.json").string(),
@@ -209,7 +209,7 @@ TEST_F(ConfigFromModel, GgufPoolingType) {
   auto model = models::load_model(path);
   auto c = config_from_model(path, *model);
   ASSERT_TRUE(c);  // the fixture's 1_Pooling folder is empty, so the GGUF key decides
-  EXPECT_EQ(c->pooling, Pooling::LastToken);
+  EXPECT_EQ(c->pooling, Pooling::Last);
   EXPECT_TRUE(c->normalize);
   g.set_meta("llama.pooling_type", io::MetaValue::of_uint(4));  // rank: not an embedding
   io::write_gguf(path, g);
