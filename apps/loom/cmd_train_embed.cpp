@@ -74,7 +74,7 @@ loom::train::ContrastiveRunOptions run_options(const Args& a) {
   mode_flags(a, o);
   loom::train::ContrastiveConfig& tc = o.train;
   tc.batch = a.integer("batch", 32);
-  tc.pooling = loom::nn::seq_pool_from_name(a.str("pooling", "mean"));
+  tc.pooling = loom::pooling_from_name(a.str("pooling", "mean"));
   tc.loss.temperature = static_cast<float>(a.number("temperature", 0.05));
   tc.loss.symmetric = a.flag("symmetric");
   if (a.has("matryoshka")) tc.matryoshka = parse_dims(a.str("matryoshka"));
@@ -138,8 +138,8 @@ int run_train_embed(const Args& a) {
   loom::ThreadPool pool(a.threads());
   loom::train::ContrastiveRun run(
       o, pool, [](const std::string& note) { std::fprintf(stderr, "%s\n", note.c_str()); });
-  const char* pooling = loom::nn::seq_pool_name(run.config().pooling);
-  ec.pooling = loom::embed::pooling_from_name(pooling);
+  const char* pooling = loom::pooling_name(run.config().pooling);
+  ec.pooling = run.config().pooling;
   ec.normalize = true;
   ec.max_tokens = run.max_tokens();
   ec.dims = a.integer("embed-dims", 0);

@@ -12,8 +12,8 @@
 
 namespace loom::embed {
 
-Embedder::Embedder(std::shared_ptr<const models::Model> model, EncodeFn encode, EmbedConfig config,
-                   int64_t max_tokens)
+Embedder::Embedder(std::shared_ptr<const models::Encoder> model, EncodeFn encode,
+                   EmbedConfig config, int64_t max_tokens)
     : model_(std::move(model)), encode_(std::move(encode)), config_(config) {
   LOOM_ASSERT(model_ != nullptr && encode_, "embedder needs a model and a tokenizer");
   const int64_t ctx = model_->context_length();
@@ -25,7 +25,7 @@ Embedder::Embedder(std::shared_ptr<const models::Model> model, EncodeFn encode, 
   if (config_.dims < 0) throw Error("embedding dims must be >= 0");
 }
 
-int64_t Embedder::model_dim() const { return model_->config().dim; }
+int64_t Embedder::model_dim() const { return model_->hidden_size(); }
 
 int64_t Embedder::dim() const {
   const int64_t d = model_dim();
@@ -49,7 +49,7 @@ EmbedStats Embedder::embed(std::span<const std::string> texts, ThreadPool& pool,
   const int64_t workers = std::min<int64_t>(pool.size(), std::max<int64_t>(n, 1));
   pool.run(workers, [&](int64_t) {
     ThreadPool one(1);  // the model pass of one text runs on this worker alone
-    models::Session session(*model_, max_tokens_, max_tokens_);
+    const std::unique_ptr<models::Encoder::State> state = model_->new_state(max_tokens_);
     std::vector<float> pooled(static_cast<size_t>(d));
     for (int64_t i = next++; i < n; i = next++) {
       bool cut = false;
@@ -59,12 +59,10 @@ EmbedStats Embedder::embed(std::span<const std::string> texts, ThreadPool& pool,
         std::memset(row, 0, sizeof(float) * static_cast<size_t>(od));
         ++empty;
       } else {
-        session.reset();
         const int64_t t = static_cast<int64_t>(ids.size());
-        model_->forward_hidden(session, one, ids.data(), t);
         // hidden (t, d) -> pooled (d) -> row (od)
-        loom::embed::pool(models::Model::hidden_states(session), t, d, config_.pooling,
-                          pooled.data());
+        const float* hidden = model_->encode(*state, one, ids.data(), t);
+        loom::pool_rows(hidden, t, d, config_.pooling, pooled.data());
         finish(config_, pooled.data(), d);
         std::memcpy(row, pooled.data(), sizeof(float) * static_cast<size_t>(od));
         n_tokens += t;
@@ -153,14 +151,14 @@ std::optional<EmbedConfig> sentence_transformers_config(const fs::path& dir) {
 }  // namespace
 
 std::optional<EmbedConfig> config_from_model(const std::string& model_path,
-                                             const models::Model& model) {
+                                             const models::Encoder& model) {
   std::error_code ec;
   fs::path p(model_path);
   fs::path dir = fs::is_directory(p, ec) ? p : p.parent_path();
   if (dir.empty()) dir = ".";
   if (auto c = sentence_transformers_config(dir)) return c;
   const io::TensorMap& w = model.weights();
-  const std::string key = model.config().arch + ".pooling_type";
+  const std::string key = model.architecture_name() + ".pooling_type";
   if (w.format() == "gguf" && w.has_meta(key)) {
     const int64_t t = w.meta_int(key);
     EmbedConfig c;
@@ -172,7 +170,7 @@ std::optional<EmbedConfig> config_from_model(const std::string& model_path,
         c.pooling = Pooling::Cls;
         break;
       case 3:
-        c.pooling = Pooling::LastToken;
+        c.pooling = Pooling::Last;
         break;
       default:
         w.fail(key + " = " + std::to_string(t) +

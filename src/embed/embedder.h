@@ -1,5 +1,6 @@
-// Embeddings from any Loom model: tokenize, run the model, pool the final hidden states,
-// truncate (Matryoshka) and normalise, many texts at once on a thread pool.
+// Embeddings from any Loom encoder (a decoder-only LanguageModel through its final hidden states,
+// or an encoder-only model): tokenize, run the encoder, pool its hidden states, truncate
+// (Matryoshka) and normalise, many texts at once on a thread pool.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +17,7 @@
 
 // Declared, not included: users of an Embedder (retrieval) need not see models' headers.
 namespace loom::models {
-class Model;
+class Encoder;
 }
 
 namespace loom::embed {
@@ -35,7 +36,7 @@ struct EmbedStats {
 class Embedder {
  public:
   // max_tokens: tokens kept per text (0 = the model's context length; larger is an error).
-  Embedder(std::shared_ptr<const models::Model> model, EncodeFn encode, EmbedConfig config,
+  Embedder(std::shared_ptr<const models::Encoder> model, EncodeFn encode, EmbedConfig config,
            int64_t max_tokens = 0);
 
   const EmbedConfig& config() const { return config_; }
@@ -44,7 +45,7 @@ class Embedder {
   int64_t dim() const;  // output size: config().dims when it truncates, else the model's dim
 
   // texts (n) -> out (n, dim()) row-major. Texts are shared out over the pool's threads, each
-  // with its own Session and a one-thread model pass, so every row is the same whatever the
+  // with its own Encoder::State and a one-thread model pass, so every row is the same whatever the
   // thread count. progress(done) is called (serialised) as texts finish.
   EmbedStats embed(std::span<const std::string> texts, ThreadPool& pool, float* out,
                    const std::function<void(int64_t)>& progress = {}) const;
@@ -55,7 +56,7 @@ class Embedder {
   std::vector<int32_t> tokens(std::string_view text, bool* truncated = nullptr) const;
 
  private:
-  std::shared_ptr<const models::Model> model_;
+  std::shared_ptr<const models::Encoder> model_;
   EncodeFn encode_;
   EmbedConfig config_;
   int64_t max_tokens_;
@@ -70,7 +71,7 @@ class Embedder {
 //  - GGUF metadata: <arch>.pooling_type as llama.cpp writes it (1 mean, 2 cls, 3 last).
 // std::nullopt when neither is present. Malformed files are a loom::Error naming them.
 std::optional<EmbedConfig> config_from_model(const std::string& model_path,
-                                             const models::Model& model);
+                                             const models::Encoder& model);
 
 // Stores cfg the way config_from_model reads it: DIR/1_Pooling/config.json (folders created,
 // written atomically), with Loom's "normalize" and "truncate_dim" keys, and, when

@@ -23,7 +23,7 @@ bool hf_tokenizer_file(std::string path) {
 }
 
 // Text -> ids the way the model expects them; see load_embedder for which way is taken.
-EncodeFn model_encoder(const std::string& model_path, const models::Model& model,
+EncodeFn model_encoder(const std::string& model_path, const models::LanguageModel& model,
                        const std::string& tokenizer) {
   const std::optional<text::TokenizerLocation> found =
       tokenizer.empty() ? text::find_model_tokenizer(model_path)

@@ -1,7 +1,6 @@
 #include "embed/pooling.h"
 
 #include <cmath>
-#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -9,34 +8,12 @@
 
 namespace loom::embed {
 
-Pooling pooling_from_name(const std::string& name) {
-  if (name == "mean") return Pooling::Mean;
-  if (name == "cls") return Pooling::Cls;
-  if (name == "last") return Pooling::LastToken;
-  if (name == "weighted-mean") return Pooling::WeightedMean;
-  throw Error("unknown pooling '" + name + "': expected mean, cls, last or weighted-mean");
-}
-
-const char* pooling_name(Pooling p) {
-  switch (p) {
-    case Pooling::Mean:
-      return "mean";
-    case Pooling::Cls:
-      return "cls";
-    case Pooling::LastToken:
-      return "last";
-    case Pooling::WeightedMean:
-      return "weighted-mean";
-  }
-  return "?";
-}
-
 std::string EmbedConfig::to_json() const {
   auto b = [](bool v) { return v ? "true" : "false"; };
   std::string s = "{\n";
   s += std::string("  \"pooling_mode_cls_token\": ") + b(pooling == Pooling::Cls) + ",\n";
   s += std::string("  \"pooling_mode_mean_tokens\": ") + b(pooling == Pooling::Mean) + ",\n";
-  s += std::string("  \"pooling_mode_lasttoken\": ") + b(pooling == Pooling::LastToken) + ",\n";
+  s += std::string("  \"pooling_mode_lasttoken\": ") + b(pooling == Pooling::Last) + ",\n";
   s += std::string("  \"pooling_mode_weightedmean_tokens\": ") +
        b(pooling == Pooling::WeightedMean) + ",\n";
   s += std::string("  \"normalize\": ") + b(normalize) + ",\n";
@@ -66,7 +43,7 @@ EmbedConfig EmbedConfig::from_json(const std::string& text, const std::string& s
   const std::pair<const char*, Pooling> modes[] = {
       {"pooling_mode_cls_token", Pooling::Cls},
       {"pooling_mode_mean_tokens", Pooling::Mean},
-      {"pooling_mode_lasttoken", Pooling::LastToken},
+      {"pooling_mode_lasttoken", Pooling::Last},
       {"pooling_mode_weightedmean_tokens", Pooling::WeightedMean}};
   for (const auto& [key, p] : modes) {
     if (boolean(key, false)) {
@@ -89,29 +66,6 @@ EmbedConfig EmbedConfig::from_json(const std::string& text, const std::string& s
     c.dims = it->get<int64_t>();
   }
   return c;
-}
-
-void pool(const float* hidden, int64_t t, int64_t d, Pooling p, float* out) {
-  LOOM_ASSERT(t >= 1 && d >= 1, "pooling needs at least one token");
-  switch (p) {
-    case Pooling::Cls:
-      std::memcpy(out, hidden, static_cast<size_t>(d) * sizeof(float));
-      return;
-    case Pooling::LastToken:
-      std::memcpy(out, hidden + (t - 1) * d, static_cast<size_t>(d) * sizeof(float));
-      return;
-    case Pooling::Mean:
-      std::memset(out, 0, static_cast<size_t>(d) * sizeof(float));
-      for (int64_t i = 0; i < t; ++i) axpy(1.0f, hidden + i * d, out, d);
-      scale(out, 1.0f / static_cast<float>(t), d);
-      return;
-    case Pooling::WeightedMean: {
-      std::memset(out, 0, static_cast<size_t>(d) * sizeof(float));
-      for (int64_t i = 0; i < t; ++i) axpy(static_cast<float>(i + 1), hidden + i * d, out, d);
-      scale(out, 2.0f / (static_cast<float>(t) * static_cast<float>(t + 1)), d);
-      return;
-    }
-  }
 }
 
 void l2_normalize(float* x, int64_t d) {

@@ -1,23 +1,19 @@
-// Turning a model's per-token hidden states into one vector per text: pooling, L2
-// normalisation and Matryoshka truncation. The choice a model wants is stored with the model
-// (EmbedConfig <-> the keys of sentence-transformers' 1_Pooling/config.json), not only in flags.
+// Turning a model's per-token hidden states into one vector per text: pooling (core/pooling.h, the
+// definitions contrastive training uses), L2 normalisation and Matryoshka truncation. The choice a
+// model wants is stored with the model (EmbedConfig <-> the keys of sentence-transformers'
+// 1_Pooling/config.json), not only in flags.
 #pragma once
 
 #include <cstdint>
 #include <string>
-#include <vector>
+
+#include "core/pooling.h"
 
 namespace loom::embed {
 
-enum class Pooling {
-  Mean,          // mean over the text's tokens
-  Cls,           // the first token (BERT's [CLS])
-  LastToken,     // the last token (decoder-only models)
-  WeightedMean,  // position-weighted mean, weights 1..T (SGPT), for decoder-only models
-};
-
-Pooling pooling_from_name(const std::string& name);  // mean, cls, last, weighted-mean
-const char* pooling_name(Pooling p);
+using loom::Pooling;
+using loom::pooling_from_name;
+using loom::pooling_name;
 
 struct EmbedConfig {
   Pooling pooling = Pooling::Mean;
@@ -32,9 +28,6 @@ struct EmbedConfig {
   // Throws loom::Error naming `source` on malformed input or unknown pooling.
   static EmbedConfig from_json(const std::string& json, const std::string& source);
 };
-
-// hidden (T, d) row-major for one text of T tokens -> out (d). T >= 1.
-void pool(const float* hidden, int64_t t, int64_t d, Pooling p, float* out);
 
 // x (d): x / ||x||; a zero vector stays zero.
 void l2_normalize(float* x, int64_t d);

@@ -9,7 +9,7 @@ namespace loom::eval {
 
 double PerplexityResult::perplexity() const { return std::exp(mean_nll()); }
 
-PerplexityResult perplexity(const models::Model& model, ThreadPool& pool,
+PerplexityResult perplexity(const models::LanguageModel& model, ThreadPool& pool,
                             std::span<const int32_t> ids, const PerplexityOptions& options,
                             const std::function<void(int64_t, int64_t)>& progress) {
   const int64_t n = static_cast<int64_t>(ids.size());

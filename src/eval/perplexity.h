@@ -30,7 +30,7 @@ struct PerplexityResult {
 };
 
 // progress(tokens scored so far, total to score) after each window.
-PerplexityResult perplexity(const models::Model& model, ThreadPool& pool,
+PerplexityResult perplexity(const models::LanguageModel& model, ThreadPool& pool,
                             std::span<const int32_t> ids, const PerplexityOptions& options,
                             const std::function<void(int64_t, int64_t)>& progress = {});
 

@@ -230,7 +230,8 @@ std::string Utf8Stream::flush() {
   return out;
 }
 
-std::unique_ptr<TokenCodec> load_codec(const models::Model &model, const std::string &path) {
+std::unique_ptr<TokenCodec> load_codec(const models::LanguageModel &model,
+                                       const std::string &path) {
   const text::TokenizerLocation loc = text::model_tokenizer(model.weights().source(), path);
   std::unique_ptr<TokenCodec> codec;
   if (loc.in_gguf) {

@@ -84,7 +84,7 @@ std::unique_ptr<text::Tokenizer> tokenizer_for_model(const std::string &model_pa
 // printing), a GGUF's own vocabulary too; any other tokenizer file goes through
 // text::load_tokenizer (TokenizerCodec). A vocabulary smaller or larger than the model's is an
 // error.
-std::unique_ptr<TokenCodec> load_codec(const models::Model &model,
+std::unique_ptr<TokenCodec> load_codec(const models::LanguageModel &model,
                                        const std::string &tokenizer_path);
 
 }  // namespace loom::generate

@@ -125,7 +125,7 @@ std::vector<BeamCandidate> beam_candidates(const std::vector<Beam>& live,
 
 }  // namespace
 
-std::vector<Beam> beam_search(const models::Model& model, ThreadPool& pool,
+std::vector<Beam> beam_search(const models::LanguageModel& model, ThreadPool& pool,
                               std::span<const int32_t> prompt, int beams, int64_t max_new,
                               std::span<const int32_t> end_ids, float length_penalty) {
   LOOM_ASSERT(beams >= 1, "beam count");

@@ -1,5 +1,5 @@
-// Text generation over a Model: prompt processing in one batched pass, then one decode step per
-// token with a sampler (or beam search), stop conditions and streaming.
+// Text generation over a LanguageModel: prompt processing in one batched pass, then one decode step
+// per token with a sampler (or beam search), stop conditions and streaming.
 #pragma once
 
 #include <cstdint>
@@ -53,7 +53,7 @@ struct GenerateResult {
 
 class Generator {
  public:
-  Generator(const models::Model& model, const TokenCodec& codec, ThreadPool& pool)
+  Generator(const models::LanguageModel& model, const TokenCodec& codec, ThreadPool& pool)
       : model_(model), codec_(codec), pool_(pool) {}
 
   // Encodes the prompt (BOS first) and generates. on_text receives text as soon as it is safe
@@ -68,7 +68,7 @@ class Generator {
  private:
   GenerateResult beam_search(std::vector<int32_t> prompt, const GenerateOptions& options,
                              int64_t max_new, const std::function<void(std::string_view)>& on_text);
-  const models::Model& model_;
+  const models::LanguageModel& model_;
   const TokenCodec& codec_;
   ThreadPool& pool_;
 };
@@ -81,7 +81,7 @@ struct Beam {
   double score = 0;
   bool finished = false;
 };
-std::vector<Beam> beam_search(const models::Model& model, ThreadPool& pool,
+std::vector<Beam> beam_search(const models::LanguageModel& model, ThreadPool& pool,
                               std::span<const int32_t> prompt, int beams, int64_t max_new,
                               std::span<const int32_t> end_ids, float length_penalty);
 

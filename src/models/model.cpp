@@ -133,13 +133,35 @@ void Model::forward_chunk(Session& s, ThreadPool& pool, const int32_t* tokens, i
   LOOM_ASSERT(ops.data(lg) == logits_out, "the logits are the head's output");
 }
 
-void Model::encode(ThreadPool& pool, const int32_t* tokens, int64_t n, float* hidden) const {
-  if (n > cfg_.context_length)
+void Encoder::encode(ThreadPool& pool, const int32_t* tokens, int64_t n, float* hidden) const {
+  if (n > context_length())
     throw Error("input of " + std::to_string(n) + " tokens exceeds the context of " +
-                std::to_string(cfg_.context_length) + " positions");
-  Session s(*this, n, n);
-  forward_hidden(s, pool, tokens, n);
-  std::memcpy(hidden, s.hidden_.data(), sizeof(float) * n * cfg_.dim);
+                std::to_string(context_length()) + " positions");
+  std::unique_ptr<State> s = new_state(n);
+  std::memcpy(hidden, encode(*s, pool, tokens, n), sizeof(float) * n * hidden_size());
+}
+
+namespace {
+
+struct EncodeState final : Encoder::State {
+  EncodeState(const LanguageModel& m, int64_t max_tokens) : session(m, max_tokens, max_tokens) {}
+  Session session;
+};
+
+}  // namespace
+
+std::unique_ptr<Encoder::State> Model::new_state(int64_t max_tokens) const {
+  LOOM_ASSERT(max_tokens >= 1 && max_tokens <= cfg_.context_length,
+              "encoder state of 1..context_length tokens");
+  return std::make_unique<EncodeState>(*this, max_tokens);
+}
+
+const float* Model::encode(State& state, ThreadPool& pool, const int32_t* tokens, int64_t n) const {
+  auto* es = dynamic_cast<EncodeState*>(&state);
+  LOOM_ASSERT(es != nullptr && es->session.model_ == this, "encoder state of another model");
+  es->session.reset();
+  forward_hidden(es->session, pool, tokens, n);
+  return hidden_states(es->session);
 }
 
 std::shared_ptr<const Model> build_model(io::TensorMap weights) {

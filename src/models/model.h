@@ -1,9 +1,10 @@
 // Inference: a loaded model behind the small interfaces that generate, embed and eval take.
 //
 // LanguageModel: token ids -> next-token logits, with a per-sequence Session (KV cache, position,
-// scratch). Encoder: token ids -> one hidden state per token (what embeddings pool); every
-// LanguageModel is one (decoder-only models are embedded through their final hidden states), and
-// the encoders to come (BERT, T5's encoder) implement only Encoder.
+// scratch). Encoder: token ids -> one hidden state per token (what embeddings pool), through a
+// reusable per-thread State, plus the checkpoint it was loaded from (weights(), the architecture's
+// name); every LanguageModel is one (decoder-only models are embedded through their final hidden
+// states), and the encoders to come (BERT, T5's encoder) implement only Encoder.
 //
 // Model is the one LanguageModel for every decoder-only architecture: the architecture's forward
 // (models/<arch>.cpp) run by the inference backend over weights bound from its spec. It is
@@ -27,20 +28,37 @@ class Session;
 
 class Encoder {
  public:
+  // Per-caller working memory of encode (activations, caches), kept from one call to the next so
+  // a thread embedding many texts allocates once. One State serves one thread at a time.
+  class State {
+   public:
+    virtual ~State() = default;
+  };
+
   virtual ~Encoder() = default;
+  // The checkpoint as read: metadata (the tokenizer of a GGUF, config.json fields, GGUF
+  // <arch>.pooling_type) lives here.
+  virtual const io::TensorMap& weights() const = 0;
+  // The architecture as checkpoints name it ("llama", "gpt2"): the prefix of its GGUF keys.
+  virtual const std::string& architecture_name() const = 0;
+  virtual int64_t vocab_size() const = 0;
   virtual int64_t hidden_size() const = 0;
   virtual int64_t context_length() const = 0;
-  // hidden (n, hidden_size) for tokens (n), n <= context_length; a token id outside the
-  // vocabulary is a loom::Error. One thread of the pool or many: the result is the same.
-  virtual void encode(ThreadPool& pool, const int32_t* tokens, int64_t n, float* hidden) const = 0;
+
+  // A State for inputs of up to max_tokens tokens (1..context_length).
+  virtual std::unique_ptr<State> new_state(int64_t max_tokens) const = 0;
+  // tokens (n) -> hidden (n, hidden_size), owned by `state` and valid until its next use;
+  // 1 <= n <= the state's max_tokens. A token id outside the vocabulary is a loom::Error. One
+  // thread of the pool or many: the result is the same.
+  virtual const float* encode(State& state, ThreadPool& pool, const int32_t* tokens,
+                              int64_t n) const = 0;
+  // As above with a State of its own: hidden (n, hidden_size) written to `hidden`.
+  void encode(ThreadPool& pool, const int32_t* tokens, int64_t n, float* hidden) const;
 };
 
 class LanguageModel : public Encoder {
  public:
   virtual const DecoderConfig& config() const = 0;
-  // The checkpoint as read: metadata (the tokenizer of a GGUF, config.json fields) lives here.
-  virtual const io::TensorMap& weights() const = 0;
-  virtual int64_t vocab_size() const = 0;
   // Bytes of weights one decode step reads (for the bandwidth bound).
   virtual size_t weight_bytes() const = 0;
 
@@ -68,6 +86,7 @@ class Model final : public LanguageModel {
   const Architecture& architecture() const { return arch_; }
   const DecoderConfig& config() const override { return cfg_; }
   const io::TensorMap& weights() const override { return weights_; }
+  const std::string& architecture_name() const override { return cfg_.arch; }
   int64_t vocab_size() const override { return cfg_.vocab_size; }
   int64_t hidden_size() const override { return cfg_.dim; }
   int64_t context_length() const override { return cfg_.context_length; }
@@ -76,7 +95,11 @@ class Model final : public LanguageModel {
                bool all_logits = false) const override;
   void forward_hidden(Session& s, ThreadPool& pool, const int32_t* tokens,
                       int64_t n) const override;
-  void encode(ThreadPool& pool, const int32_t* tokens, int64_t n, float* hidden) const override;
+  // Encoding is forward_hidden on a Session of its own.
+  std::unique_ptr<State> new_state(int64_t max_tokens) const override;
+  const float* encode(State& state, ThreadPool& pool, const int32_t* tokens,
+                      int64_t n) const override;
+  using Encoder::encode;
 
   // A bound weight in inference layout ((out, in) matrices, f32 vectors); empty when absent.
   const TensorView& bound(Wt w) const {

@@ -115,7 +115,7 @@ void ContrastiveRun::build_model() {
 std::string ContrastiveRun::record() const {
   const ContrastiveConfig& tc = o_.train;
   std::string r = "objective contrastive\ntrain " + o_.mode.str() + "\npooling " +
-                  nn::seq_pool_name(tc.pooling) + "\ntemperature " +
+                  loom::pooling_name(tc.pooling) + "\ntemperature " +
                   std::to_string(tc.loss.temperature) + "\nsymmetric " +
                   (tc.loss.symmetric ? "1" : "0") + "\nmatryoshka";
   for (int64_t d : tc.matryoshka.empty() ? std::vector<int64_t>{d_model()} : tc.matryoshka)

@@ -52,7 +52,7 @@ struct TokenPair {
 
 struct ContrastiveConfig {
   int64_t batch = 16;  // pairs per step (each one's positive is a negative for the others)
-  nn::SeqPool pooling = nn::SeqPool::Mean;
+  loom::Pooling pooling = loom::Pooling::Mean;
   nn::InfoNceOptions loss;                // temperature, symmetric
   std::vector<int64_t> matryoshka;        // leading dims to train; empty = the model's width only
   std::vector<float> matryoshka_weights;  // same length or empty (all 1)

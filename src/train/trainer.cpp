@@ -7,9 +7,8 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "core/kernels.h"
 #include "core/mapped_file.h"
-#include "core/rng.h"
+#include "generate/sampler.h"
 
 namespace loom::train {
 
@@ -49,32 +48,20 @@ std::vector<int32_t> sample_tokens(CausalLm& model, ThreadPool& pool, std::vecto
   LOOM_ASSERT(!prompt.empty(), "sample_tokens needs a prompt");
   Tape tape(pool);
   tape.set_grad_enabled(false);
-  Rng rng(seed);
+  generate::SamplerConfig sc;
+  sc.temperature = temperature;
+  sc.seed = seed;
+  generate::Sampler sampler(sc);
   const int64_t vocab = model.config().vocab_size;
-  std::vector<float> p(static_cast<size_t>(vocab));
+  std::vector<float> row(static_cast<size_t>(vocab));
   for (int64_t i = 0; i < n; ++i) {
     const int64_t T =
         std::min<int64_t>(static_cast<int64_t>(prompt.size()), model.config().context_length);
     tape.reset();
     Var lg = model.logits(tape, prompt.data() + prompt.size() - T, 1, T);
     const float* last = tape.data(lg) + (T - 1) * vocab;
-    int32_t next = 0;
-    if (temperature <= 0) {
-      for (int64_t j = 1; j < vocab; ++j)
-        if (last[j] > last[next]) next = static_cast<int32_t>(j);
-    } else {
-      for (int64_t j = 0; j < vocab; ++j) p[static_cast<size_t>(j)] = last[j] / temperature;
-      loom::softmax(p.data(), vocab);
-      float u = rng.uniform(), acc = 0;
-      next = static_cast<int32_t>(vocab - 1);
-      for (int64_t j = 0; j < vocab; ++j) {
-        acc += p[static_cast<size_t>(j)];
-        if (u < acc) {
-          next = static_cast<int32_t>(j);
-          break;
-        }
-      }
-    }
+    row.assign(last, last + vocab);
+    const int32_t next = sampler.sample(row, prompt);
     prompt.push_back(next);
   }
   return prompt;

@@ -43,9 +43,9 @@ struct StepStats {
   float grad_norm = 0;  // before clipping
 };
 
-// Continues `prompt` (non-empty) by n tokens sampled from softmax(logits / temperature) (greedy
-// when temperature <= 0), recomputing the last max_seq tokens each time: for looking at a model
-// during training, not for serving (src/generate has the KV-cached decoder).
+// Continues `prompt` (non-empty) by n tokens drawn by generate::Sampler (temperature only, seeded;
+// greedy when temperature <= 0), recomputing the last max_seq tokens each time: for looking at a
+// model during training, not for serving (src/generate has the KV-cached decoder).
 std::vector<int32_t> sample_tokens(CausalLm& model, ThreadPool& pool, std::vector<int32_t> prompt,
                                    int64_t n, float temperature, uint64_t seed);
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -146,6 +147,67 @@ TEST(Embedder, EmptyTextIsZeroAndBadLimitsAreErrors) {
   EXPECT_THROW(Embedder(s.model, bad, {}).embed(std::vector<std::string>{"a"}, pool), Error);
 }
 
+// An encoder-only model (no LM head, no Session): token t at position i has the hidden state
+// (t, i, 1). The Embedder needs nothing more than Encoder, and reuses one State per thread.
+class ToyEncoder final : public models::Encoder {
+ public:
+  struct Toy final : State {
+    std::vector<float> hidden;
+  };
+  const io::TensorMap& weights() const override { return weights_; }
+  const std::string& architecture_name() const override { return name_; }
+  int64_t vocab_size() const override { return 100; }
+  int64_t hidden_size() const override { return 3; }
+  int64_t context_length() const override { return 8; }
+  std::unique_ptr<State> new_state(int64_t max_tokens) const override {
+    auto s = std::make_unique<Toy>();
+    s->hidden.resize(static_cast<size_t>(max_tokens * 3));
+    ++states;
+    return s;
+  }
+  const float* encode(State& state, ThreadPool&, const int32_t* tokens, int64_t n) const override {
+    auto& h = static_cast<Toy&>(state).hidden;
+    for (int64_t i = 0; i < n; ++i) {
+      if (tokens[i] < 0 || tokens[i] >= vocab_size()) throw Error("token out of range");
+      h[static_cast<size_t>(i * 3)] = static_cast<float>(tokens[i]);
+      h[static_cast<size_t>(i * 3 + 1)] = static_cast<float>(i);
+      h[static_cast<size_t>(i * 3 + 2)] = 1.0f;
+    }
+    return h.data();
+  }
+  mutable std::atomic<int> states{0};
+
+ private:
+  io::TensorMap weights_;
+  std::string name_ = "toy";
+};
+
+TEST(Embedder, EmbedsAnyEncoder) {
+  auto enc = std::make_shared<ToyEncoder>();
+  auto ids = [](std::string_view s) {
+    std::vector<int32_t> v;
+    for (char c : s) v.push_back(c - '0');
+    return v;
+  };
+  EmbedConfig cfg;
+  cfg.normalize = false;
+  std::vector<std::string> texts = {"1", "23", "456", "7", "89"};
+  ThreadPool two(2);
+  for (const char* mode : {"mean", "cls", "last"}) {
+    cfg.pooling = pooling_from_name(mode);
+    enc->states = 0;
+    auto v = Embedder(enc, ids, cfg).embed(texts, two);
+    EXPECT_LE(enc->states.load(), 2) << "one state per worker, not per text";
+    // "456": tokens 4, 5, 6 at positions 0, 1, 2.
+    const float* r = v.data() + 2 * 3;
+    const std::string m = mode;
+    EXPECT_FLOAT_EQ(r[0], m == "mean" ? 5.0f : m == "cls" ? 4.0f : 6.0f) << mode;
+    EXPECT_FLOAT_EQ(r[1], m == "mean" ? 1.0f : m == "cls" ? 0.0f : 2.0f) << mode;
+    EXPECT_FLOAT_EQ(r[2], 1.0f) << mode;
+  }
+  EXPECT_FALSE(config_from_model("/nonexistent/model.bin", *enc));
+}
+
 class ConfigFromModel : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -166,7 +228,7 @@ TEST_F(ConfigFromModel, SentenceTransformersLayoutAndGguf) {
                         "pooling_mode_mean_tokens": false, "pooling_mode_lasttoken": true})");
   auto c = config_from_model((dir_ / "model.gguf").string(), *s.model);
   ASSERT_TRUE(c);
-  EXPECT_EQ(c->pooling, Pooling::LastToken);
+  EXPECT_EQ(c->pooling, Pooling::Last);
   EXPECT_FALSE(c->normalize);  // no Normalize module listed
   write_file_atomic(
       (dir_ / "modules.json").string(),
@@ -210,7 +272,7 @@ TEST_F(ConfigFromModel, GgufPoolingType) {
   auto model = models::load_model(path);
   auto c = config_from_model(path, *model);
   ASSERT_TRUE(c);  // the fixture's 1_Pooling folder is empty, so the GGUF key decides
-  EXPECT_EQ(c->pooling, Pooling::LastToken);
+  EXPECT_EQ(c->pooling, Pooling::Last);
   EXPECT_TRUE(c->normalize);
   g.set_meta("llama.pooling_type", io::MetaValue::of_uint(4));  // rank: not an embedding
   io::write_gguf(path, g);

@@ -31,12 +31,12 @@ TEST(LoadEmbedder, GgufVocabularyNamedTokenizerAndOptions) {
   EXPECT_EQ(own.embedder->embed(texts, pool), bin.embedder->embed(texts, pool));
 
   EmbedderOptions o = named;
-  o.pooling = Pooling::LastToken;
+  o.pooling = Pooling::Last;
   o.normalize = false;
   o.dims = 16;
   o.max_tokens = 8;
   LoadedEmbedder custom = load_embedder(m + "/stories260K.bin", o);
-  EXPECT_EQ(custom.embedder->config().pooling, Pooling::LastToken);
+  EXPECT_EQ(custom.embedder->config().pooling, Pooling::Last);
   EXPECT_FALSE(custom.embedder->config().normalize);
   EXPECT_EQ(custom.embedder->dim(), 16);
   EXPECT_EQ(custom.embedder->max_tokens(), 8);

@@ -16,14 +16,14 @@ const std::vector<float> kHidden = {1, 2,   // token 0
 
 TEST(Pooling, EachModeByHand) {
   float out[2];
-  pool(kHidden.data(), 3, 2, Pooling::Mean, out);
+  pool_rows(kHidden.data(), 3, 2, Pooling::Mean, out);
   EXPECT_FLOAT_EQ(out[0], 3);
   EXPECT_FLOAT_EQ(out[1], 6);
-  pool(kHidden.data(), 3, 2, Pooling::Cls, out);
+  pool_rows(kHidden.data(), 3, 2, Pooling::Cls, out);
   EXPECT_FLOAT_EQ(out[0], 1);
-  pool(kHidden.data(), 3, 2, Pooling::LastToken, out);
+  pool_rows(kHidden.data(), 3, 2, Pooling::Last, out);
   EXPECT_FLOAT_EQ(out[1], 12);
-  pool(kHidden.data(), 3, 2, Pooling::WeightedMean, out);  // (1*1 + 2*3 + 3*5) / 6
+  pool_rows(kHidden.data(), 3, 2, Pooling::WeightedMean, out);  // (1*1 + 2*3 + 3*5) / 6
   EXPECT_FLOAT_EQ(out[0], 22.0f / 6);
   EXPECT_FLOAT_EQ(out[1], (2 + 8 + 36) / 6.0f);
 }
@@ -41,7 +41,7 @@ TEST(Pooling, MatryoshkaTruncatesThenNormalises) {
 }
 
 TEST(EmbedConfig, RoundTripsAndReadsSentenceTransformersFiles) {
-  for (Pooling p : {Pooling::Mean, Pooling::Cls, Pooling::LastToken, Pooling::WeightedMean}) {
+  for (Pooling p : {Pooling::Mean, Pooling::Cls, Pooling::Last, Pooling::WeightedMean}) {
     EmbedConfig c;
     c.pooling = p;
     c.normalize = false;

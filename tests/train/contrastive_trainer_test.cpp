@@ -25,7 +25,7 @@ namespace {
 
 using models::CausalLm;
 using models::DecoderConfig;
-using nn::SeqPool;
+using loom::Pooling;
 using nn::Tape;
 using nn::Var;
 
@@ -89,7 +89,7 @@ TEST_P(ContrastiveGolden, LossAndGradientsEqualTorch) {
   for (size_t k = 0; k < q.size(); ++k) data.push_back({q[k], p[k], n[k]});
   ContrastiveConfig cc;
   cc.batch = static_cast<int64_t>(data.size());
-  cc.pooling = nn::seq_pool_from_name(g.config.at("pooling"));
+  cc.pooling = loom::pooling_from_name(g.config.at("pooling"));
   cc.loss.temperature = std::stof(g.config.at("temperature"));
   cc.loss.symmetric = g.config.at("symmetric") == "1";
   cc.hard_negatives = g.config.at("hard_negatives") == "1";
@@ -141,7 +141,7 @@ TEST(PoolSequences, ForwardMatchesEmbedDefinitionsAndGradientChecks) {
   Tensor h = Tensor::empty(Shape{B * T, C}, DType::F32);
   Rng rng(7);
   for (int64_t k = 0; k < h.numel(); ++k) h.f32()[k] = rng.normal();
-  for (SeqPool kind : {SeqPool::Mean, SeqPool::Last, SeqPool::Cls, SeqPool::WeightedMean}) {
+  for (Pooling kind : {Pooling::Mean, Pooling::Last, Pooling::Cls, Pooling::WeightedMean}) {
     Tape t(pool);
     t.set_grad_enabled(false);
     Var y = nn::pool_sequences(t, t.constant(h.view()), lens, B, T, kind);
@@ -150,18 +150,22 @@ TEST(PoolSequences, ForwardMatchesEmbedDefinitionsAndGradientChecks) {
       for (int64_t j = 0; j < C; ++j) {
         auto at = [&](int64_t pos) { return static_cast<double>(h.f32()[(b * T + pos) * C + j]); };
         double want = 0;
-        if (kind == SeqPool::Mean) {
+        if (kind == Pooling::Mean) {
           for (int64_t k = 0; k < n; ++k) want += at(k) / static_cast<double>(n);
-        } else if (kind == SeqPool::Last) {
+        } else if (kind == Pooling::Last) {
           want = at(n - 1);
-        } else if (kind == SeqPool::Cls) {
+        } else if (kind == Pooling::Cls) {
           want = at(0);
         } else {
           for (int64_t k = 0; k < n; ++k) want += static_cast<double>(k + 1) * at(k);
           want *= 2.0 / static_cast<double>(n * (n + 1));
         }
-        EXPECT_NEAR(t.data(y)[b * C + j], want, 1e-5) << nn::seq_pool_name(kind) << " " << b;
+        EXPECT_NEAR(t.data(y)[b * C + j], want, 1e-5) << loom::pooling_name(kind) << " " << b;
       }
+      // The tape pools as inference does (embed's pool_rows), bit for bit.
+      float row[C];
+      loom::pool_rows(h.f32() + b * T * C, lens[b], C, kind, row);
+      for (int64_t j = 0; j < C; ++j) EXPECT_EQ(t.data(y)[b * C + j], row[j]);
     }
     std::vector<float> r(static_cast<size_t>(B * C));
     for (float& x : r) x = rng.normal();
@@ -171,12 +175,12 @@ TEST(PoolSequences, ForwardMatchesEmbedDefinitionsAndGradientChecks) {
           return nn::weighted_sum(tt, nn::pool_sequences(tt, in[0], lens, B, T, kind), r.data());
         },
         {.max_coords = 60});
-    EXPECT_TRUE(res.ok) << nn::seq_pool_name(kind) << ": " << res.worst;
+    EXPECT_TRUE(res.ok) << loom::pooling_name(kind) << ": " << res.worst;
   }
   Tape t(pool);
   const int32_t bad[B] = {5, 0, 1};
-  EXPECT_THROW(nn::pool_sequences(t, t.constant(h.view()), bad, B, T, SeqPool::Mean), Error);
-  EXPECT_THROW(nn::seq_pool_from_name("max"), Error);
+  EXPECT_THROW(nn::pool_sequences(t, t.constant(h.view()), bad, B, T, Pooling::Mean), Error);
+  EXPECT_THROW(loom::pooling_from_name("max"), Error);
 }
 
 TEST(CausalLmHidden, LogitsAreTheHeadOfHidden) {
