@@ -28,7 +28,7 @@ namespace loom::train {
 struct ContrastiveRunOptions {
   ContrastiveRunOptions();  // `loom train-embed`'s defaults: batch 32, lr 1e-3 -> 1e-4, ...
 
-  std::string init;       // model to fine-tune (HF folder, GGUF, llama2.c .bin)
+  std::string init;       // model to fine-tune (anything models::load_model reads)
   std::string tokenizer;  // "" = a tokenizer file beside init
   std::string pairs;      // TSV or JSONL pairs (train/contrastive_trainer.h read_pairs)
   bool skip_bad = false;  // skip malformed pair lines (reported through note) instead of failing

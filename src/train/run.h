@@ -46,7 +46,7 @@ void hold_out_tail(TokenData& data, double val_frac);
 
 // The architecture of a run from scratch.
 struct ModelShape {
-  std::string arch = "llama";  // a name of the models registry
+  std::string arch;  // a name of the models registry (the CLI's --arch); required
   int64_t d_model = 128, n_layers = 4, n_heads = 4;
   int64_t n_kv_heads = 0;  // 0: n_heads
   int64_t d_ff = 0;        // 0: the architecture's default (models::Architecture::normalize)
@@ -59,7 +59,7 @@ struct LmRunOptions {
   std::string text, shard, val_shard;
   int64_t heldout_every = 0;
   double val_frac = 0.1;    // the held-out tail when no other split is given
-  std::string init;         // model to continue (HF folder, GGUF, llama2.c .bin); "" from scratch
+  std::string init;         // model to continue (anything models::load_model reads); "" from scratch
   std::string tokenizer;    // for text: "" = the init model's (a file beside it), else bytes
   std::string out;          // the run folder
   bool resume = false;      // continue out/checkpoint.loom exactly

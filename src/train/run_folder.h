@@ -46,7 +46,7 @@ void check_run_record(const std::string& path, const std::string& record,
 std::string log_through_step(const std::string& log_path, int64_t steps_done);
 
 // LoRA adapters a run adds: rank > 0; alpha (update scaled by alpha / rank) default 2 * rank;
-// targets default q,v (llama) or qkv,o (gpt2).
+// targets default to the architecture's own (Architecture::default_lora_targets).
 struct LoraOptions {
   int64_t rank = 8;
   std::optional<float> alpha;

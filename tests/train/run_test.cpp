@@ -67,6 +67,7 @@ LmRunOptions tiny(const std::string& text, const std::string& out) {
   o.text = text;
   o.out = out;
   o.heldout_every = 4;
+  o.shape.arch = "llama";
   o.shape.d_model = 16;
   o.shape.n_layers = 1;
   o.shape.n_heads = 2;
