@@ -54,11 +54,11 @@ def check_module(root, name, modules, allowed):
     """Returns the offences for module `name`: its files' includes, followed through headers."""
     offences = []
     folder = os.path.join(root, "src", name)
-    todo = [(os.path.join("src", name, f), ()) for f in sorted(os.listdir(folder))
+    queue = [(os.path.join("src", name, f), ()) for f in sorted(os.listdir(folder))
             if f.endswith((".h", ".cpp"))]
     seen = set()
-    while todo:
-        rel, chain = todo.pop(0)
+    while queue:
+        rel, chain = queue.pop(0)
         if rel in seen:
             continue
         seen.add(rel)
@@ -72,7 +72,7 @@ def check_module(root, name, modules, allowed):
                 offences.append(f"{where[-1]}: {name} includes {mod}/{rest}, but {mod} is not "
                                 f"in {name}'s list [{','.join(modules[name])}]{via}")
             elif mod != name:
-                todo.append((os.path.join("src", mod, rest), where))
+                queue.append((os.path.join("src", mod, rest), where))
     return offences
 
 

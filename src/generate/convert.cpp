@@ -1,7 +1,6 @@
 #include "generate/convert.h"
 
-#include <sys/stat.h>
-
+#include <filesystem>
 #include <optional>
 
 #include "core/error.h"
@@ -18,11 +17,12 @@ namespace loom::generate {
 namespace {
 
 // GGUF value type codes of the arrays llama.cpp writes.
-constexpr uint32_t kGgufI32 = 5, kGgufF32 = 6, kGgufString = 8;
+constexpr uint32_t kGgufI32 = io::gguf::kI32, kGgufF32 = io::gguf::kF32,
+                   kGgufString = io::gguf::kString;
 
 bool is_file(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  std::error_code ec;
+  return std::filesystem::is_regular_file(p, ec);
 }
 
 // Hugging Face tokenizer files copied from beside the source into an HF export.

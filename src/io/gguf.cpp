@@ -13,21 +13,7 @@ namespace loom::io {
 
 namespace {
 
-enum GgufType : uint32_t {
-  kU8 = 0,
-  kI8 = 1,
-  kU16 = 2,
-  kI16 = 3,
-  kU32 = 4,
-  kI32 = 5,
-  kF32 = 6,
-  kBool = 7,
-  kString = 8,
-  kArray = 9,
-  kU64 = 10,
-  kI64 = 11,
-  kF64 = 12,
-};
+using namespace gguf;  // the value type codes (tensor_map.h)
 
 // ggml tensor type codes we read.
 bool ggml_to_dtype(uint32_t t, DType* out) {

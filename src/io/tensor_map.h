@@ -12,6 +12,26 @@
 namespace loom::io {
 
 // One metadata value: GGUF's scalar types, strings and (nested) arrays; JSON scalars map onto it.
+// GGUF's metadata value type codes (the GGUF spec's), for MetaValue::gguf_type: a writer that
+// wants llama.cpp's exact types (u32 counts, f32 eps) sets them.
+namespace gguf {
+enum Type : uint32_t {
+  kU8 = 0,
+  kI8 = 1,
+  kU16 = 2,
+  kI16 = 3,
+  kU32 = 4,
+  kI32 = 5,
+  kF32 = 6,
+  kBool = 7,
+  kString = 8,
+  kArray = 9,
+  kU64 = 10,
+  kI64 = 11,
+  kF64 = 12,
+};
+}  // namespace gguf
+
 struct MetaValue {
   enum class Kind { Int, UInt, Float, Bool, String, Array };
   Kind kind = Kind::Int;

@@ -9,8 +9,8 @@ namespace loom::models {
 
 namespace {
 
-// GGUF value type codes (the GGUF spec's): llama.cpp writes counts as u32, eps and theta as f32.
-constexpr uint32_t kGgufU32 = 4, kGgufF32 = 6;
+// llama.cpp writes counts as u32, eps and theta as f32.
+constexpr uint32_t kGgufU32 = io::gguf::kU32, kGgufF32 = io::gguf::kF32;
 
 io::MetaValue gguf_u32(int64_t v) {
   io::MetaValue m = io::MetaValue::of_uint(static_cast<uint64_t>(v));
