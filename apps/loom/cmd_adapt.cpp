@@ -94,6 +94,7 @@ int run_extend(const loom::cli::Args& args) {
   grow.method = loom::adapt::init_method_from_name(args.str("init", "subtoken-mean"));
   grow.std = static_cast<float>(args.number("std", 0.02));
   grow.seed = static_cast<uint64_t>(args.integer("seed", 0));
+  grow.cov_scale = args.number("cov-scale", 1.0);
   if (!(grow.std > 0)) throw loom::cli::UsageError{"--std must be > 0"};
   const std::string terms_path = args.need("terms");
   // Everything is checked before anything is written.
@@ -138,9 +139,14 @@ LOOM_COMMAND(
       ""},
      {"terms", "FILE", "one term per line, or the TSV adapt mine-terms prints", ""},
      {"output", "DIR", "new model directory (must not exist, or be empty)", ""},
-     {"init", "METHOD", "new rows: subtoken-mean | mean | mean-cov | normal", "subtoken-mean"},
+     {"init", "METHOD",
+      "new rows: subtoken-mean | mean | mean-cov (Hugging Face's resize_token_embeddings("
+      "mean_resizing=True): N(mean, 1e-9 cov), the mean if that is not positive definite) | "
+      "mean-cov-full (N(mean, --cov-scale x cov)) | normal",
+      "subtoken-mean"},
      {"std", "X", "standard deviation for --init normal", "0.02"},
-     {"seed", "N", "random seed for normal / mean-cov", "0"}},
+     {"cov-scale", "X", "covariance scale for --init mean-cov-full", "1"},
+     {"seed", "N", "random seed for normal / mean-cov / mean-cov-full", "0"}},
     run_extend,
     "Terms become ordinary (non-special) added tokens with ids after the vocabulary; the\n"
     "original embedding and head rows are copied bit for bit (their sha256 is printed and\n"

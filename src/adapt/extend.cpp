@@ -142,7 +142,7 @@ void grow_tensors(models::HfModel& hf, const GrowOptions& grow, int64_t V, Exten
     const Tensor h0 = f32(hf.tensors.get(hf.head_name()));
     r.head_sha256 = rows_sha256(h0.view(), 0, V);
     GrowOptions g = grow;
-    g.seed = grow.seed + 1;  // independent draws for the head (Normal / MeanCov)
+    g.seed = grow.seed + 1;  // independent draws for the head (the random methods)
     tensors = replaced(tensors, hf.head_name(), grow_rows(h0.view(), r.subtokens, g));
   }
   hf.tensors = std::move(tensors);
@@ -161,8 +161,8 @@ void update_config(models::HfModel& hf, const text::Tokenizer& tok, const GrowOp
   ext["added"] = r.added;
   ext["init"] = init_method_name(grow.method);
   if (grow.method == InitMethod::Normal) ext["std"] = grow.std;
-  if (grow.method == InitMethod::Normal || grow.method == InitMethod::MeanCov)
-    ext["seed"] = grow.seed;
+  if (grow.method == InitMethod::MeanCovFull) ext["cov_scale"] = grow.cov_scale;
+  if (init_method_is_random(grow.method)) ext["seed"] = grow.seed;
   ext["embed_rows_sha256"] = r.embed_sha256;
   if (!hf.config.tied_head) ext["head_rows_sha256"] = r.head_sha256;
 }

@@ -7,6 +7,7 @@
 #include "adapt/grow.h"
 #include "adapt/mine_terms.h"
 #include "core/rng.h"
+#include "golden_json.h"
 
 namespace loom::adapt {
 namespace {
@@ -21,7 +22,8 @@ Tensor random_matrix(int64_t v, int64_t d, uint64_t seed) {
 TEST(Grow, OriginalRowsBitIdenticalForEveryMethod) {
   Tensor old = random_matrix(50, 8, 1);
   std::string before = rows_sha256(old.view(), 0, 50);
-  for (auto m : {InitMethod::Normal, InitMethod::Mean, InitMethod::MeanCov, InitMethod::SubtokenMean}) {
+  for (auto m : {InitMethod::Normal, InitMethod::Mean, InitMethod::MeanCov, InitMethod::MeanCovFull,
+                 InitMethod::SubtokenMean}) {
     GrowOptions o;
     o.method = m;
     Tensor grown = grow_rows(old.view(), {{1, 2}, {3}, {}}, o);
@@ -47,7 +49,7 @@ TEST(Grow, SubtokenMeanAndMeanAreExact) {
   EXPECT_THROW(grow_rows(old.view(), {{10}}, o), Error);
 }
 
-TEST(Grow, MeanCovSamplesFollowTheRowDistribution) {
+TEST(Grow, MeanCovFullSamplesFollowTheRowDistribution) {
   // Rows with a strong correlation between dims 0 and 1; samples must reproduce it.
   const int64_t v = 2000, d = 3;
   Tensor old = Tensor::empty({v, d});
@@ -59,7 +61,7 @@ TEST(Grow, MeanCovSamplesFollowTheRowDistribution) {
     old.f32()[r * d + 2] = 0.5f * rng.normal();
   }
   GrowOptions o;
-  o.method = InitMethod::MeanCov;
+  o.method = InitMethod::MeanCovFull;
   o.seed = 7;
   std::vector<std::vector<int32_t>> terms(4000);
   Tensor g = grow_rows(old.view(), terms, o);
@@ -79,6 +81,76 @@ TEST(Grow, MeanCovSamplesFollowTheRowDistribution) {
   EXPECT_NEAR(m1, -2.0, 0.08);
   EXPECT_NEAR(c01 / 4000, 0.9, 0.1);
   EXPECT_NEAR(v2 / 4000, 0.25, 0.05);
+  // --cov-scale s draws from N(mean, s * cov): the spread shrinks by sqrt(s).
+  o.cov_scale = 0.01;
+  Tensor h = grow_rows(old.view(), terms, o);
+  double v2s = 0;
+  for (int i = 0; i < 4000; ++i) v2s += std::pow(h.f32()[(v + i) * d + 2], 2);
+  EXPECT_NEAR(v2s / 4000, 0.0025, 0.0005);
+  o.cov_scale = 0;
+  EXPECT_THROW(grow_rows(old.view(), terms, o), Error);
+}
+
+// A golden case's "rows" as a (v, d) tensor.
+Tensor golden_rows(const nlohmann::json& c) {
+  const auto& rows = c["rows"];
+  const auto v = static_cast<int64_t>(rows.size()), d = static_cast<int64_t>(rows[0].size());
+  Tensor t = Tensor::empty({v, d});
+  for (int64_t r = 0; r < v; ++r)
+    for (int64_t j = 0; j < d; ++j) t.f32()[r * d + j] = rows[r][j].get<float>();
+  return t;
+}
+
+// Hugging Face's mean resizing (tests/reference/adapt/mean_resizing_golden.py): 20000 rows drawn
+// by --init mean-cov have the mean and 1e-9 x covariance of the PyTorch formula, within what
+// 20000 draws can tell (5 standard errors), and so do torch's own draws (a check on the bound).
+TEST(Grow, MeanCovIsHuggingFacesMeanResizing) {
+  const nlohmann::json g = test::load_golden_json("adapt/mean_resizing.json");
+  const auto& c = g["full_rank"];
+  ASSERT_TRUE(c["positive_definite"].get<bool>());
+  Tensor old = golden_rows(c);
+  const int64_t v = old.shape()[0], d = old.shape()[1], n = 20000;
+  GrowOptions o;
+  o.method = InitMethod::MeanCov;
+  o.seed = 3;
+  Tensor grown = grow_rows(old.view(), std::vector<std::vector<int32_t>>(n), o);
+  const float* s = grown.f32() + v * d;
+  std::vector<double> m(static_cast<size_t>(d), 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < d; ++j) m[j] += s[i * d + j] / static_cast<double>(n);
+  for (int64_t a = 0; a < d; ++a) {
+    const double var_a = c["scaled_cov"][a][a].get<double>();
+    const double mean_tol = 5 * std::sqrt(var_a / n) + 1e-7 * std::abs(m[a]);  // + f32 rounding
+    EXPECT_NEAR(m[a], c["mean"][a].get<double>(), mean_tol) << "dim " << a;
+    EXPECT_NEAR(c["draw_mean"][a].get<double>(), c["mean"][a].get<double>(), mean_tol);
+    for (int64_t b = 0; b <= a; ++b) {
+      double cov = 0;
+      for (int64_t i = 0; i < n; ++i) cov += (s[i * d + a] - m[a]) * (s[i * d + b] - m[b]);
+      cov /= static_cast<double>(n);
+      const double want = c["scaled_cov"][a][b].get<double>();
+      const double tol = 5 * std::sqrt((var_a * c["scaled_cov"][b][b].get<double>() + want * want) / n);
+      EXPECT_NEAR(cov, want, tol) << "cov " << a << "," << b;
+      EXPECT_NEAR(c["draw_cov"][a][b].get<double>(), want, tol);
+    }
+  }
+}
+
+// When 1e-9 x covariance is not positive definite (a constant column), every new row is the mean,
+// as Hugging Face falls back; the mean to float rounding (HF averages in float32, Loom in double).
+TEST(Grow, MeanCovFallsBackToTheMeanLikeHuggingFace) {
+  const nlohmann::json g = test::load_golden_json("adapt/mean_resizing.json");
+  const auto& c = g["singular"];
+  ASSERT_FALSE(c["positive_definite"].get<bool>());
+  Tensor old = golden_rows(c);
+  const int64_t v = old.shape()[0], d = old.shape()[1];
+  GrowOptions o;
+  o.method = InitMethod::MeanCov;
+  Tensor grown = grow_rows(old.view(), std::vector<std::vector<int32_t>>(3), o);
+  for (int64_t i = 0; i < 3; ++i)
+    for (int64_t j = 0; j < d; ++j) {
+      const float want = c["mean"][j].get<float>();
+      EXPECT_NEAR(grown.f32()[(v + i) * d + j], want, 2e-7 * std::max(1.0f, std::abs(want)));
+    }
 }
 
 TEST(Grow, NormalUsesStdAndSeed) {

@@ -39,6 +39,11 @@ grep -q '"base_vocab_size": 524, "added": 1' <<<"$out2" || fail "second extensio
 "$LOOM" adapt extend --model "$m/stories260K.gguf" --tokenizer "$m/tok512.model" --terms "$tmp/terms.tsv" \
   --output "$tmp/extg" --init normal --std 0.01 --seed 3 >/dev/null || fail "extend gguf"
 grep -q "$sha" "$tmp/extg/config.json" || fail "gguf extension changed original rows"
+# Full-covariance sampling at a chosen scale is recorded in the extension record.
+"$LOOM" adapt extend --model "$m/stories260K.gguf" --tokenizer "$m/tok512.model" --terms "$tmp/terms.tsv" \
+  --output "$tmp/extc" --init mean-cov-full --cov-scale 0.5 --seed 2 >/dev/null || fail "extend mean-cov-full"
+grep -q '"init": "mean-cov-full"' "$tmp/extc/config.json" && grep -q '"cov_scale": 0.5' "$tmp/extc/config.json" \
+  || fail "mean-cov-full not recorded: $(grep -A8 loom_extension "$tmp/extc/config.json")"
 # The GGUF's own vocabulary (tokenizer.ggml.*) when no tokenizer is given: same ids as tok512.
 "$LOOM" adapt extend --model "$m/stories260K.gguf" --terms "$tmp/terms.tsv" --output "$tmp/extg2" >/dev/null \
   || fail "extend gguf with its embedded vocabulary"
@@ -65,6 +70,8 @@ bad "term in the vocabulary" --model "$m/stories260K.bin" --tokenizer "$m/tok512
 bad "invalid UTF-8" --model "$m/stories260K.bin" --tokenizer "$m/tok512.model" --terms "$tmp/badutf8.txt"
 bad "model without tokenizer" --model "$m/stories260K.bin" --terms "$tmp/terms.tsv"
 bad "unknown init" --model "$m/stories260K.bin" --tokenizer "$m/tok512.model" --terms "$tmp/terms.tsv" --init zeros
+bad "covariance scale" --model "$m/stories260K.bin" --tokenizer "$m/tok512.model" --terms "$tmp/terms.tsv" \
+  --init mean-cov-full --cov-scale 0
 mkdir "$tmp/bad"; touch "$tmp/bad/keep"
 err=$("$LOOM" adapt extend --model "$m/stories260K.bin" --tokenizer "$m/tok512.model" --terms "$tmp/terms.tsv" \
       --output "$tmp/bad" 2>&1 >/dev/null) && fail "non-empty output accepted"
