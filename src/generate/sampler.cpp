@@ -4,6 +4,8 @@
 #include <cmath>
 #include <unordered_map>
 
+#include "core/error.h"
+
 namespace loom::generate {
 
 int32_t argmax(std::span<const float> logits) {
@@ -37,10 +39,44 @@ void apply_penalties(std::span<float> logits, std::span<const int32_t> history,
 
 Sampler::Sampler(SamplerConfig config) : config_(config), rng_(config.seed) {}
 
-int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> history) {
+// cand_ (logit, id), sorted by logit -> (softmax(logit / temperature), id); the max-subtracted
+// exponentials are summed in double.
+void Sampler::softmax_candidates() {
+  const double mx = cand_[0].first;
+  double sum = 0;
+  for (auto& [v, id] : cand_) {
+    v = static_cast<float>(std::exp((v - mx) / config_.temperature));
+    sum += v;
+  }
+  for (auto& [v, id] : cand_) v = static_cast<float>(v / sum);
+}
+
+// Top-p over sorted probabilities: the smallest prefix whose probability reaches p (a token is
+// kept when the tokens ranked above it sum to less than p, Hugging Face's TopPLogitsWarper).
+void Sampler::keep_top_p() {
+  double cum = 0;
+  for (size_t i = 0; i < cand_.size(); ++i) {
+    cum += cand_[i].first;
+    if (cum >= config_.top_p) {
+      cand_.resize(i + 1);
+      return;
+    }
+  }
+}
+
+// Min-p: drop tokens whose probability is below min_p times the largest (the first).
+void Sampler::keep_min_p() {
+  const float floor = config_.min_p * cand_[0].first;
+  size_t keep = 1;
+  while (keep < cand_.size() && cand_[keep].first >= floor) ++keep;
+  cand_.resize(keep);
+}
+
+// cand_ = the kept tokens with their probabilities before the final renormalisation.
+void Sampler::filter(std::span<float> logits, std::span<const int32_t> history) {
   const auto& c = config_;
+  LOOM_ASSERT(c.temperature > 0.0f && !logits.empty(), "a distribution needs temperature > 0");
   apply_penalties(logits, history, c);
-  if (c.temperature <= 0.0f) return argmax(logits);
   cand_.clear();
   for (size_t i = 0; i < logits.size(); ++i) cand_.emplace_back(logits[i], static_cast<int32_t>(i));
   auto by_logit = [](const auto& a, const auto& b) {
@@ -52,32 +88,26 @@ int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> histor
   } else {
     std::sort(cand_.begin(), cand_.end(), by_logit);
   }
-  // Softmax with temperature over the candidates (sorted, so the first is the max).
-  const double mx = cand_[0].first;
-  double sum = 0;
-  for (auto& [v, id] : cand_) {
-    v = static_cast<float>(std::exp((v - mx) / c.temperature));
-    sum += v;
+  softmax_candidates();
+  if (c.top_p < 1.0f) keep_top_p();
+  if (c.min_p > 0.0f) keep_min_p();
+}
+
+const std::vector<std::pair<float, int32_t>>& Sampler::distribution(
+    std::span<float> logits, std::span<const int32_t> history) {
+  filter(logits, history);
+  double total = 0;
+  for (const auto& [p, id] : cand_) total += p;
+  for (auto& [p, id] : cand_) p = static_cast<float>(p / total);
+  return cand_;
+}
+
+int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> history) {
+  if (config_.temperature <= 0.0f) {
+    apply_penalties(logits, history, config_);
+    return argmax(logits);
   }
-  for (auto& [v, id] : cand_) v = static_cast<float>(v / sum);
-  if (c.top_p < 1.0f) {
-    double cum = 0;
-    size_t keep = cand_.size();
-    for (size_t i = 0; i < cand_.size(); ++i) {
-      cum += cand_[i].first;
-      if (cum >= c.top_p) {
-        keep = i + 1;
-        break;
-      }
-    }
-    cand_.resize(keep);
-  }
-  if (c.min_p > 0.0f) {
-    const float floor = c.min_p * cand_[0].first;
-    size_t keep = 1;
-    while (keep < cand_.size() && cand_[keep].first >= floor) ++keep;
-    cand_.resize(keep);
-  }
+  filter(logits, history);
   double total = 0;
   for (const auto& [p, id] : cand_) total += p;
   const double r = rng_.uniform_double() * total;

@@ -41,8 +41,19 @@ class Sampler {
   // Draws the next token. `logits` is modified (penalties, temperature, probabilities);
   // `history` holds the tokens so far (prompt included) for the penalties.
   int32_t sample(std::span<float> logits, std::span<const int32_t> history);
+  // The distribution sample() draws from (temperature > 0): every kept token as (probability,
+  // id), most probable first, probabilities summing to 1 (the same processing as Hugging Face's
+  // logits processors and warpers; tests/generate/sampler_test.cpp holds it to a PyTorch golden).
+  // Valid until the next call; `logits` is modified as by sample().
+  const std::vector<std::pair<float, int32_t>>& distribution(std::span<float> logits,
+                                                             std::span<const int32_t> history);
 
  private:
+  void filter(std::span<float> logits, std::span<const int32_t> history);
+  void softmax_candidates();
+  void keep_top_p();
+  void keep_min_p();
+
   SamplerConfig config_;
   Rng rng_;
   std::vector<std::pair<float, int32_t>> cand_;

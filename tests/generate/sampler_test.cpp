@@ -7,6 +7,7 @@
 
 #include "generate/generator.h"
 #include "generate/stop.h"
+#include "golden_json.h"
 #include "test_util.h"
 
 namespace loom::generate {
@@ -87,6 +88,37 @@ TEST(Sampler, Penalties) {
   apply_penalties(l, hist, {.frequency_penalty = 1.0f, .penalty_last_n = 1});  // only token 3
   EXPECT_FLOAT_EQ(l[0], 2.0f);
   EXPECT_FLOAT_EQ(l[3], -0.5f);
+}
+
+// The processed distribution equals Hugging Face's logits processors and warpers (repetition
+// penalty, temperature, top-k, top-p, min-p; frequency/presence penalties as OpenAI defines them)
+// written in PyTorch (tests/reference/generate/logits_processors_golden.py): every token's
+// probability to 1e-6, removed tokens exactly absent, over 11 settings on 64 fixed logits with a
+// 40-token history (penalty_last_n = 0: Hugging Face penalises the whole history).
+TEST(Sampler, DistributionMatchesHuggingFacesLogitsProcessors) {
+  const nlohmann::json g = test::load_golden_json("generate/logits_processors.json");
+  const auto logits0 = g["logits"].get<std::vector<float>>();
+  const auto history = g["history"].get<std::vector<int32_t>>();
+  for (const auto& c : g["cases"]) {
+    const auto& k = c["config"];
+    SamplerConfig sc{.temperature = k["temperature"].get<float>(),
+                     .top_k = k.value("top_k", 0),
+                     .top_p = k.value("top_p", 1.0f),
+                     .min_p = k.value("min_p", 0.0f),
+                     .repetition_penalty = k.value("repetition_penalty", 1.0f),
+                     .frequency_penalty = k.value("frequency_penalty", 0.0f),
+                     .presence_penalty = k.value("presence_penalty", 0.0f),
+                     .penalty_last_n = 0};
+    Sampler s(sc);
+    auto logits = logits0;
+    std::vector<double> got(logits.size(), 0.0);
+    for (const auto& [p, id] : s.distribution(logits, history)) got[static_cast<size_t>(id)] = p;
+    const auto want = c["probs"].get<std::vector<double>>();
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_NEAR(got[i], want[i], 1e-6) << k.dump() << " token " << i;
+      EXPECT_EQ(got[i] == 0.0, want[i] == 0.0) << k.dump() << " token " << i;
+    }
+  }
 }
 
 TEST(Llama2cSampler, TopPKeepsTheNucleusAndGreedyAtZero) {
