@@ -60,6 +60,10 @@ head -4 "$work/terms.tsv" | tail -3 | cut -f1 | while read -r t; do
   printf '  %-14s -> %s\n' "$t" "$("$loom" tokenize --tokenizer "$work/extended/tokenizer.json" --ids <<< "$t")"
 done
 
+step "(a) does the initialisation do no harm? KL(base || extended) before training, per init method"
+"$loom" adapt drift --model "$m/stories260K.bin" --tokenizer "$m/tok512.model" --terms "$work/terms.tsv" \
+  --general "$general" --heldout "$work/foldoc.heldout.tsv" --max-lines 200 --threads "$threads"
+
 step "(b) continued pre-training, next-token objective: only the new rows learn ($steps steps)"
 "$loom" train --init "$work/extended" --text "$foldoc" --heldout-every 10 \
   --train "$mode" --steps "$steps" --seq 256 --batch 8 --lr "$lr" \

@@ -210,4 +210,12 @@ void save_extended(const std::string& dir, const ExtendResult& r) {
       {{"tokenizer.json", r.tokenizer_json}, {"tokenizer_config.json", r.tokenizer_config_json}});
 }
 
+std::shared_ptr<const models::Model> extended_model(const ExtendResult& r) {
+  // Tensors (shared, not copied) and config.json as a directory would hold them.
+  io::TensorMap map(r.model.source + " (extended)", "safetensors");
+  for (const std::string& name : r.model.tensors.names()) map.add(name, r.model.tensors.get(name));
+  io::add_config_json(map, r.model.config_json.dump(), map.source() + " config.json");
+  return models::build_model(std::move(map));
+}
+
 }  // namespace loom::adapt

@@ -47,6 +47,10 @@ ExtendResult extend_model(const models::Model& model, std::unique_ptr<text::Toke
                           const std::vector<std::string>& terms, const GrowOptions& grow,
                           const std::string& terms_name = "terms");
 
+// The extended model ready to run, built in memory from r.model (nothing written): what
+// save_extended's directory loads as.
+std::shared_ptr<const models::Model> extended_model(const ExtendResult& r);
+
 // Writes the directory atomically (model.safetensors, config.json, tokenizer.json,
 // tokenizer_config.json); see models::save_hf_directory.
 void save_extended(const std::string& dir, const ExtendResult& r);

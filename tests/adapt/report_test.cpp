@@ -96,6 +96,54 @@ TEST(Report, ExtendedModelKeepsDigestsAndShortensDomainText) {
   fs::remove_all(dir);
 }
 
+// The new rows only add outputs when the inputs are base-tokenizer ids, so for any init method
+// KL(p_base || p_extended) at a position equals -log(1 - q), q the extended model's probability of
+// the new tokens there (p_extended(i) = p_base(i) (1 - q) for i < V). Checked position by position
+// through the mean over 8 held-out documents; an extension by zero terms does not drift.
+TEST(Report, DriftIsTheProbabilityMassOfTheNewRows) {
+  LOOM_REQUIRE_DATA(stories("stories260K.bin"));
+  auto base = models::load_model(stories("stories260K.bin"));
+  auto tok = text::load_tokenizer(stories("tok512.model"));
+  const std::vector<std::string> terms = {"language", "programming", "system", "computer"};
+  ThreadPool pool(2);
+  auto docs = heldout(8);
+  for (InitMethod m : {InitMethod::SubtokenMean, InitMethod::Normal}) {
+    GrowOptions grow;
+    grow.method = m;
+    ExtendResult r = extend_model(*base, text::load_tokenizer(stories("tok512.model")), terms, grow);
+    auto ext = extended_model(r);
+    const Drift d = next_token_drift(*base, *ext, *tok, docs, pool);
+    // -log(1 - q) from the extended model alone, over the same positions.
+    double want = 0;
+    int64_t positions = 0;
+    models::Session s(*ext);
+    for (const std::string& doc : docs) {
+      std::vector<int32_t> body, ids = {tok->bos_id()};
+      tok->encode_ids(doc, false, body);
+      ids.insert(ids.end(), body.begin(), body.end());
+      const auto n = static_cast<int64_t>(ids.size());
+      ASSERT_LE(n, ext->context_length());
+      s.reset();
+      ext->forward(s, pool, ids.data(), n, true);
+      for (int64_t k = 0; k + 1 < n; ++k, ++positions) {
+        const float* l = s.logits().data() + k * 516;
+        double mx = l[0], z = 0, znew = 0;
+        for (int i = 1; i < 516; ++i) mx = std::max(mx, static_cast<double>(l[i]));
+        for (int i = 0; i < 516; ++i) (i < 512 ? z : znew) += std::exp(l[i] - mx);
+        want += std::log1p(znew / z);
+      }
+    }
+    ASSERT_EQ(d.positions, positions);
+    EXPECT_NEAR(d.mean_kl(), want / static_cast<double>(positions), 1e-6 * d.mean_kl() + 1e-12)
+        << init_method_name(m);
+    EXPECT_GT(d.mean_kl(), 0);
+  }
+  ExtendResult none = extend_model(*base, text::load_tokenizer(stories("tok512.model")), {}, {});
+  // Zero terms: the same function, up to rounding (the extended model runs Hugging Face's
+  // half-split rope layout, the llama2.c file the interleaved one).
+  EXPECT_LT(next_token_drift(*base, *extended_model(none), *tok, docs, pool).kl_max, 1e-9);
+}
+
 TEST(Report, Errors) {
   auto model = models::load_model(stories("stories260K.bin"));
   ThreadPool pool(1);

@@ -29,4 +29,15 @@ awk -v a="${tpw% *}" -v b="${tpw#* }" 'BEGIN { exit !(b < a) }' || fail "tokens 
 err=$("$LOOM" adapt report --base "$m/stories260K.bin" --adapted "$tmp/ext" --heldout "$tmp/heldout.tsv" \
       --general "$tmp/heldout.tsv" 2>&1 >/dev/null); rc=$?
 [ $rc -ne 0 ] && [ "$(wc -l <<<"$err")" -eq 1 ] || fail "base without tokenizer: $err"
+# adapt drift: one row per init method; the mean of all rows (Hewitt's choice) drifts far less on
+# general text than the mean of each term's sub-tokens, which adds likely-looking outputs.
+drift=$("$LOOM" adapt drift --model "$m/stories260K.bin" --tokenizer "$m/tok512.model" --terms "$tmp/terms.tsv" \
+        --general "$data/corpora/tinystories/tinystories_sample.txt" --heldout "$tmp/heldout.tsv" \
+        --init subtoken-mean,mean --max-lines 10 --json) || fail "drift: $drift"
+echo "$drift"
+kl=$(tr -d '\n' <<<"$drift" | sed -n 's/.*"subtoken-mean", "general": {"positions": [0-9]*, "mean_kl": \([0-9.e+-]*\).*"mean", "general": {"positions": [0-9]*, "mean_kl": \([0-9.e+-]*\).*/\1 \2/p')
+awk -v s="${kl% *}" -v m="${kl#* }" 'BEGIN { exit !(s > 0 && m > 0 && m < s / 100) }' || fail "drift: $kl"
+err=$("$LOOM" adapt drift --model "$m/stories260K.bin" --tokenizer "$m/tok512.model" --terms "$tmp/terms.tsv" \
+      --general "$tmp/heldout.tsv" --heldout "$tmp/heldout.tsv" --init mean,zeros 2>&1 >/dev/null); rc=$?
+[ $rc -ne 0 ] && [ "$(wc -l <<<"$err")" -eq 1 ] && grep -q zeros <<<"$err" || fail "drift unknown init: $err"
 echo "cli adapt report: ok"
