@@ -5,6 +5,7 @@
 // over the full T x T block as computed). bench/peers/train/run.sh runs PyTorch beside it.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "core/rng.h"
@@ -35,7 +36,8 @@ DecoderConfig gpt2_small() {
   DecoderConfig c;
   c.arch = "gpt2";
   c.vocab_size = 50257;
-  c.context_length = 256;  // positions used by the benchmark (GPT-2 has 1024; the step only reads T)
+  c.context_length =
+      256;  // positions used by the benchmark (GPT-2 has 1024; the step only reads T)
   c.dim = 768;
   c.n_layers = 12;
   c.n_heads = 12;
@@ -44,8 +46,21 @@ DecoderConfig gpt2_small() {
   return c;
 }
 
+// Callgrind-sized variants (bench/peers/self/instructions.sh): two layers, vocabulary 1024, one
+// sequence of 64 tokens, one thread, so one step under valgrind takes seconds and the ops between
+// the GEMMs (norms, attention, activations) carry more of the count than at full size.
+DecoderConfig tiny(DecoderConfig c, int64_t dim, int64_t heads, int64_t hidden) {
+  c.vocab_size = 1024;
+  c.context_length = 64;
+  c.n_layers = 2;
+  c.dim = dim;
+  c.n_heads = c.n_kv_heads = heads;
+  c.hidden_dim = hidden;
+  return c;
+}
+
 void BM_TrainStep(benchmark::State& state, DecoderConfig cfg, int64_t batch, Compute compute) {
-  const int64_t T = 256;
+  const int64_t T = std::min<int64_t>(256, cfg.context_length);
   ThreadPool pool(static_cast<int>(state.range(0)));
   CausalLm model(cfg);
   model.init(1);
@@ -73,18 +88,31 @@ void BM_TrainStep(benchmark::State& state, DecoderConfig cfg, int64_t batch, Com
   state.counters["GFLOP/s"] =
       benchmark::Counter(3.0 * model.forward_flops_per_token(T) * tokens / 1e9,
                          benchmark::Counter::kIsIterationInvariantRate);
-  state.SetLabel(std::string(compute == Compute::BF16 ? "bf16" : "fp32") + " B=" +
-                 std::to_string(batch) + " T=256 params=" + std::to_string(model.params().count()));
+  state.SetLabel(std::string(compute == Compute::BF16 ? "bf16" : "fp32") +
+                 " B=" + std::to_string(batch) + " T=" + std::to_string(T) +
+                 " params=" + std::to_string(model.params().count()));
 }
 
 void args(benchmark::internal::Benchmark* b) {
   b->Arg(2)->ArgName("threads")->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
 }
 
+void tiny_args(benchmark::internal::Benchmark* b) {
+  b->Arg(1)->ArgName("threads")->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+}
+
 BENCHMARK_CAPTURE(BM_TrainStep, llama_small_fp32, llama_small(), 8, Compute::F32)->Apply(args);
 BENCHMARK_CAPTURE(BM_TrainStep, llama_small_bf16, llama_small(), 8, Compute::BF16)->Apply(args);
 BENCHMARK_CAPTURE(BM_TrainStep, gpt2_small_fp32, gpt2_small(), 4, Compute::F32)->Apply(args);
 BENCHMARK_CAPTURE(BM_TrainStep, gpt2_small_bf16, gpt2_small(), 4, Compute::BF16)->Apply(args);
+BENCHMARK_CAPTURE(BM_TrainStep, llama_tiny_fp32, tiny(llama_small(), 128, 4, 384), 1, Compute::F32)
+    ->Apply(tiny_args);
+BENCHMARK_CAPTURE(BM_TrainStep, llama_tiny_bf16, tiny(llama_small(), 128, 4, 384), 1, Compute::BF16)
+    ->Apply(tiny_args);
+BENCHMARK_CAPTURE(BM_TrainStep, gpt2_tiny_fp32, tiny(gpt2_small(), 128, 4, 512), 1, Compute::F32)
+    ->Apply(tiny_args);
+BENCHMARK_CAPTURE(BM_TrainStep, gpt2_tiny_bf16, tiny(gpt2_small(), 128, 4, 512), 1, Compute::BF16)
+    ->Apply(tiny_args);
 
 }  // namespace
 
