@@ -17,6 +17,7 @@
 #include <queue>
 
 #include "core/error.h"
+#include "core/huge_pages.h"
 #include "core/threads.h"
 
 namespace loom::wordvec {
@@ -38,20 +39,6 @@ uint32_t key_col(uint64_t key) { return static_cast<uint32_t>(key); }
 
 void add_units(uint64_t& to, uint64_t units, uint64_t key) {
   if (__builtin_add_overflow(to, units, &to)) overflow(key);
-}
-
-struct FreeDeleter {
-  void operator()(void* p) const { std::free(p); }
-};
-
-template <class T>
-std::unique_ptr<T[], FreeDeleter> calloc_array(size_t n, const char* what) {
-  void* p = std::calloc(std::max<size_t>(n, 1), sizeof(T));
-  if (p == nullptr) {
-    throw Error(std::string("cooccur: out of memory for the ") + what + " (" +
-                std::to_string(n * sizeof(T)) + " bytes)");
-  }
-  return std::unique_ptr<T[], FreeDeleter>(static_cast<T*>(p));
 }
 
 // Run files of one count: unique names in the caller's folder, removed when this goes away.
@@ -94,7 +81,7 @@ class Counter {
     while (cap * 2 * sizeof(RunRecord) <= budget_bytes / 2) cap *= 2;
     max_capacity_ = cap;
     capacity_ = std::min<size_t>(cap, 65536);
-    slots_ = calloc_array<RunRecord>(capacity_, "co-occurrence hash table");
+    slots_.assign(capacity_, RunRecord{});
   }
 
   void add(uint32_t i, uint32_t j, uint64_t units) {
@@ -109,11 +96,11 @@ class Counter {
   void finish() { used_sorted_ = compact_and_sort(); }
 
   int64_t dense_limit() const { return dense_limit_; }
-  const RunRecord* sorted_begin() const { return slots_.get(); }
-  const RunRecord* sorted_end() const { return slots_.get() + used_sorted_; }
+  const RunRecord* sorted_begin() const { return slots_.data(); }
+  const RunRecord* sorted_end() const { return slots_.data() + used_sorted_; }
   uint32_t dense_rows() const { return dense_rows_; }
   const std::vector<uint64_t>& offsets() const { return offset_; }
-  const uint64_t* dense() const { return dense_.get(); }
+  const uint64_t* dense() const { return dense_.data(); }
 
  private:
   uint64_t dense_cells(uint64_t p) const {
@@ -141,7 +128,7 @@ class Counter {
       offset_.push_back(offset_.back() + std::min<uint64_t>(uint64_t(vocab_), (lo - 1) / (i + 1)));
     }
     dense_rows_ = static_cast<uint32_t>(offset_.size() - 1);
-    dense_ = calloc_array<uint64_t>(offset_.back(), "dense co-occurrence table");
+    dense_.assign(offset_.back(), 0);
   }
 
   void hash_add(uint64_t key, uint64_t units) {
@@ -158,13 +145,12 @@ class Counter {
 
   // Doubles the table (it starts small so that a small corpus never touches the whole budget).
   void grow() {
-    auto old = std::move(slots_);
-    const size_t old_capacity = capacity_;
+    HugeVector<RunRecord> old(capacity_ * 2);
+    old.swap(slots_);
     capacity_ *= 2;
-    slots_ = calloc_array<RunRecord>(capacity_, "co-occurrence hash table");
     used_ = 0;
-    for (size_t k = 0; k < old_capacity; ++k) {
-      if (old[k].units != 0) insert_new(old[k]);
+    for (const RunRecord& r : old) {
+      if (r.units != 0) insert_new(r);
     }
   }
 
@@ -184,16 +170,15 @@ class Counter {
     for (size_t k = 0; k < capacity_; ++k) {
       if (slots_[k].units != 0) slots_[n++] = slots_[k];
     }
-    std::sort(slots_.get(), slots_.get() + n,
+    std::sort(slots_.begin(), slots_.begin() + static_cast<ptrdiff_t>(n),
               [](const RunRecord& a, const RunRecord& b) { return a.key < b.key; });
     return n;
   }
 
   void spill() {
     const size_t n = compact_and_sort();
-    write_run_file(runs_.create(), denominator_,
-                   std::vector<RunRecord>(slots_.get(), slots_.get() + n));
-    std::memset(static_cast<void*>(slots_.get()), 0, capacity_ * sizeof(RunRecord));
+    write_run_file(runs_.create(), denominator_, slots_.data(), n);
+    std::fill(slots_.begin(), slots_.end(), RunRecord{});
     used_ = 0;
   }
 
@@ -203,8 +188,9 @@ class Counter {
   int64_t dense_limit_ = 1;
   uint32_t dense_rows_ = 0;
   std::vector<uint64_t> offset_;
-  std::unique_ptr<uint64_t[], FreeDeleter> dense_;
-  std::unique_ptr<RunRecord[], FreeDeleter> slots_;
+  // Huge pages: every add is a random access into these (see core/huge_pages.h).
+  HugeVector<uint64_t> dense_;
+  HugeVector<RunRecord> slots_;
   size_t capacity_ = 0, max_capacity_ = 0, used_ = 0, used_sorted_ = 0;
 };
 
@@ -411,17 +397,22 @@ std::vector<uint64_t> count_weights(int64_t window) {
 
 void write_run_file(const std::string& path, uint64_t denominator,
                     const std::vector<RunRecord>& records) {
+  write_run_file(path, denominator, records.data(), records.size());
+}
+
+void write_run_file(const std::string& path, uint64_t denominator, const RunRecord* records,
+                    size_t n_records) {
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (f == nullptr) throw Error("cooccur: cannot write " + path + ": " + std::strerror(errno));
   unsigned char h[kRunHeaderBytes];
   std::memcpy(h, kRunMagic, 8);
   put_u64(h + 8, kRunVersion);
   put_u64(h + 16, denominator);
-  put_u64(h + 24, records.size());
+  put_u64(h + 24, n_records);
   bool ok = std::fwrite(h, 1, sizeof h, f) == sizeof h;
   std::vector<unsigned char> buf;
-  for (size_t k = 0; k < records.size() && ok; k += 4096) {
-    const size_t n = std::min<size_t>(4096, records.size() - k);
+  for (size_t k = 0; k < n_records && ok; k += 4096) {
+    const size_t n = std::min<size_t>(4096, n_records - k);
     buf.resize(n * 16);
     for (size_t m = 0; m < n; ++m) {
       put_u64(buf.data() + 16 * m, records[k + m].key);

@@ -72,6 +72,8 @@ struct RunRecord {
 std::vector<uint64_t> count_weights(int64_t window);
 void write_run_file(const std::string& path, uint64_t denominator,
                     const std::vector<RunRecord>& records);
+void write_run_file(const std::string& path, uint64_t denominator, const RunRecord* records,
+                    size_t n_records);
 // Merges run files written with the same denominator; throws loom::Error naming the file and
 // record for a bad header, a truncated file, keys out of order or ids >= vocab_size.
 std::vector<Cooccurrence> merge_run_files(const std::vector<std::string>& paths,

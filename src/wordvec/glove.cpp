@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "core/error.h"
+#include "core/huge_pages.h"
 #include "core/rng.h"
 #include "core/threads.h"
 #include "wordvec/overlay.h"
@@ -18,57 +19,45 @@ namespace loom::wordvec {
 
 namespace {
 
-struct FreeDeleter {
-  void operator()(float* p) const { std::free(p); }
-};
-using Matrix = std::unique_ptr<float[], FreeDeleter>;
-
-Matrix filled(int64_t rows, int64_t stride, float value) {
-  const size_t n = static_cast<size_t>(std::max<int64_t>(rows, 1) * stride);
-  auto* p = static_cast<float*>(std::aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64));
-  if (p == nullptr) throw Error("glove: out of memory for " + std::to_string(n * 4) + " bytes");
-  std::fill(p, p + n, value);
-  return Matrix(p);
-}
-
 // One training entry, prepared once: log X and f(X) do not change between epochs.
 struct Pair {
   int32_t row, col;  // W row and W~ row (col + V)
   float log_x, weight;
 };
 
-// Parameters in four arrays of 2V rows (W then W~): vectors and their AdaGrad sums G, `stride`
-// floats a row (dim rounded up to 16, the padding 0 in the vectors so it never moves), and the
-// biases and theirs, one float a row.
+// All parameters of one row (a word of W, or of W~) in one block of `row_floats` floats: its
+// vector w (`dim` rounded up to 16, the padding 0 so it never moves), its AdaGrad sums G (same
+// length, starting at 1), then the bias and its sum in a last block of 16. A training step
+// touches two blocks, one per row, which the loop prefetches a few entries ahead.
+struct Layout {
+  int64_t vec = 0;     // floats of w and of G
+  int64_t floats = 0;  // the whole block: 2 vec + 16
+  float* w(float* row) const { return row; }
+  float* g(float* row) const { return row + vec; }
+  float* b(float* row) const { return row + 2 * vec; }
+  float* gb(float* row) const { return row + 2 * vec + 1; }
+};
+
 struct DirectRows {
-  float *vec, *gsq, *bias, *gbias;
-  int64_t stride;
-  float* v(int32_t r) { return vec + r * stride; }
-  float* g(int32_t r) { return gsq + r * stride; }
-  float* b(int32_t r) { return bias + r; }
-  float* gb(int32_t r) { return gbias + r; }
+  float* base;
+  int64_t floats;
+  float* row(int32_t r) { return base + r * floats; }
+  void prefetch(int32_t r) const {
+    const char* p = reinterpret_cast<const char*>(base + r * floats);
+    for (int64_t off = 0; off < floats * 4; off += 64) __builtin_prefetch(p + off, 1, 3);
+  }
 };
 
 class OverlayGloveRows {
  public:
-  OverlayGloveRows(int64_t rows, const DirectRows& d)
-      : v_(rows, d.stride, d.vec),
-        g_(rows, d.stride, d.gsq),
-        b_(rows, 1, d.bias),
-        gb_(rows, 1, d.gbias) {}
-  float* v(int32_t r) { return v_.get(r); }
-  float* g(int32_t r) { return g_.get(r); }
-  float* b(int32_t r) { return b_.get(r); }
-  float* gb(int32_t r) { return gb_.get(r); }
-  void to_deltas() {
-    for (Overlay* o : {&v_, &g_, &b_, &gb_}) o->to_deltas();
-  }
-  void apply() {
-    for (Overlay* o : {&v_, &g_, &b_, &gb_}) o->apply();
-  }
+  OverlayGloveRows(int64_t rows, const DirectRows& d) : rows_(rows, d.floats, d.base) {}
+  float* row(int32_t r) { return rows_.get(r); }
+  void prefetch(int32_t) const {}
+  void to_deltas() { rows_.to_deltas(); }
+  void apply() { rows_.apply(); }
 
  private:
-  Overlay v_, g_, b_, gb_;
+  Overlay rows_;
 };
 
 // AdaGrad step on both vectors of a pair; t and t~ come from the values before the step.
@@ -87,18 +76,15 @@ inline void adagrad_step(float* __restrict w1, float* __restrict w2, float* __re
 
 // Trains one entry; returns its cost 0.5 f(X) diff^2 before the update.
 template <class Rows>
-double train_pair(Rows& rows, const Pair& p, int32_t vocab, int64_t stride, float eta) {
-  const int32_t a = p.row, c = p.col + vocab;
-  float* w1 = rows.v(a);
-  float* w2 = rows.v(c);
-  float* b1 = rows.b(a);
-  float* b2 = rows.b(c);
-  const float diff = sgd::dot(w1, w2, stride) + *b1 + *b2 - p.log_x;
+double train_pair(Rows& rows, const Layout& l, const Pair& p, int32_t vocab, float eta) {
+  float* r1 = rows.row(p.row);
+  float* r2 = rows.row(p.col + vocab);
+  float *b1 = l.b(r1), *b2 = l.b(r2);
+  const float diff = sgd::dot(l.w(r1), l.w(r2), l.vec) + *b1 + *b2 - p.log_x;
   const float fdiff = p.weight * diff;
   const float step = eta * fdiff;
-  adagrad_step(w1, w2, rows.g(a), rows.g(c), step, stride);
-  float* gb1 = rows.gb(a);
-  float* gb2 = rows.gb(c);
+  adagrad_step(l.w(r1), l.w(r2), l.g(r1), l.g(r2), step, l.vec);
+  float *gb1 = l.gb(r1), *gb2 = l.gb(r2);
   *b1 -= step / std::sqrt(*gb1);
   *b2 -= step / std::sqrt(*gb2);
   *gb1 += step * step;
@@ -106,10 +92,21 @@ double train_pair(Rows& rows, const Pair& p, int32_t vocab, int64_t stride, floa
   return 0.5 * static_cast<double>(fdiff) * static_cast<double>(diff);
 }
 
+// The rows of entry k + kPrefetch are requested while entry k trains: the entries are in random
+// order, so every row is a cache miss otherwise (2V rows of ~1 KB do not fit any cache).
+constexpr int64_t kPrefetch = 4;
+
 template <class Rows>
-double train_range(Rows& rows, const Pair* p, int64_t n, int32_t vocab, int64_t stride, float eta) {
+double train_range(Rows& rows, const Layout& l, const Pair* p, int64_t n, int32_t vocab,
+                   float eta) {
   double cost = 0;
-  for (int64_t k = 0; k < n; ++k) cost += train_pair(rows, p[k], vocab, stride, eta);
+  for (int64_t k = 0; k < n; ++k) {
+    if (k + kPrefetch < n) {
+      rows.prefetch(p[k + kPrefetch].row);
+      rows.prefetch(p[k + kPrefetch].col + vocab);
+    }
+    cost += train_pair(rows, l, p[k], vocab, eta);
+  }
   return cost;
 }
 
@@ -131,36 +128,36 @@ uint64_t shuffle_seed(uint64_t seed, int64_t epoch) {
 struct Glove::State {
   Vocab vocab;
   GloveOptions opt;
-  int64_t stride = 0;
-  Matrix vec, gsq, bias, gbias;
+  Layout layout;
+  HugeVector<float> params;  // 2V rows of layout.floats, on huge pages: rows are read at random
 
   int32_t v() const { return static_cast<int32_t>(vocab.size()); }
-  DirectRows direct() { return {vec.get(), gsq.get(), bias.get(), gbias.get(), stride}; }
+  DirectRows direct() { return {params.data(), layout.floats}; }
   void init();
-  std::vector<Pair> prepare(const std::vector<Cooccurrence>& pairs) const;
-  double epoch_hogwild(const std::vector<Pair>& pairs, ThreadPool& pool,
-                       const ProgressFn& progress);
-  double epoch_deterministic(const std::vector<Pair>& pairs, ThreadPool& pool,
+  HugeVector<Pair> prepare(const std::vector<Cooccurrence>& pairs) const;
+  double epoch_hogwild(const HugeVector<Pair>& pairs, ThreadPool& pool, const ProgressFn& progress);
+  double epoch_deterministic(const HugeVector<Pair>& pairs, ThreadPool& pool,
                              const ProgressFn& progress);
 };
 
 void Glove::State::init() {
   const int64_t rows = 2 * vocab.size();
-  stride = (opt.dim + sgd::kLanes - 1) / sgd::kLanes * sgd::kLanes;
-  vec = filled(rows, stride, 0.0f);
-  gsq = filled(rows, stride, 1.0f);
-  bias = filled(rows, 1, 0.0f);
-  gbias = filled(rows, 1, 1.0f);
+  layout.vec = (opt.dim + sgd::kLanes - 1) / sgd::kLanes * sgd::kLanes;
+  layout.floats = 2 * layout.vec + sgd::kLanes;
+  params.assign(static_cast<size_t>(rows * layout.floats), 0.0f);
   Rng rng(opt.seed);
   const float dim = static_cast<float>(opt.dim);
   for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t k = 0; k < opt.dim; ++k) vec[r * stride + k] = (rng.uniform() - 0.5f) / dim;
-    bias[r] = (rng.uniform() - 0.5f) / dim;
+    float* row = params.data() + r * layout.floats;
+    for (int64_t k = 0; k < opt.dim; ++k) layout.w(row)[k] = (rng.uniform() - 0.5f) / dim;
+    *layout.b(row) = (rng.uniform() - 0.5f) / dim;
+    std::fill(layout.g(row), layout.g(row) + layout.vec, 1.0f);
+    *layout.gb(row) = 1.0f;
   }
 }
 
-std::vector<Pair> Glove::State::prepare(const std::vector<Cooccurrence>& pairs) const {
-  std::vector<Pair> out(pairs.size());
+HugeVector<Pair> Glove::State::prepare(const std::vector<Cooccurrence>& pairs) const {
+  HugeVector<Pair> out(pairs.size());
   for (size_t k = 0; k < pairs.size(); ++k) {
     const Cooccurrence& c = pairs[k];
     if (c.row < 0 || c.row >= v() || c.col < 0 || c.col >= v() || !(c.count > 0) ||
@@ -175,7 +172,7 @@ std::vector<Pair> Glove::State::prepare(const std::vector<Cooccurrence>& pairs) 
   return out;
 }
 
-double Glove::State::epoch_hogwild(const std::vector<Pair>& pairs, ThreadPool& pool,
+double Glove::State::epoch_hogwild(const HugeVector<Pair>& pairs, ThreadPool& pool,
                                    const ProgressFn& progress) {
   const int64_t n = static_cast<int64_t>(pairs.size());
   const float eta = static_cast<float>(opt.eta);
@@ -188,7 +185,7 @@ double Glove::State::epoch_hogwild(const std::vector<Pair>& pairs, ThreadPool& p
     constexpr int64_t kChunk = 65536;
     for (int64_t k = begin; k < end; k += kChunk) {
       const int64_t m = std::min(kChunk, end - k);
-      c += train_range(rows, pairs.data() + k, m, v(), stride, eta);
+      c += train_range(rows, layout, pairs.data() + k, m, v(), eta);
       const int64_t d = done.fetch_add(m) + m;
       if (begin == 0 && progress) progress(d, n);
     }
@@ -198,7 +195,7 @@ double Glove::State::epoch_hogwild(const std::vector<Pair>& pairs, ThreadPool& p
   return cost;
 }
 
-double Glove::State::epoch_deterministic(const std::vector<Pair>& pairs, ThreadPool& pool,
+double Glove::State::epoch_deterministic(const HugeVector<Pair>& pairs, ThreadPool& pool,
                                          const ProgressFn& progress) {
   const int64_t n = static_cast<int64_t>(pairs.size());
   const int64_t n_jobs = (n + kGloveJobPairs - 1) / kGloveJobPairs;
@@ -212,7 +209,7 @@ double Glove::State::epoch_deterministic(const std::vector<Pair>& pairs, ThreadP
     double job_cost[kGloveBlock] = {};
     pool.run(nb, [&](int64_t k) {
       const int64_t b = (start + k) * kGloveJobPairs, m = std::min(kGloveJobPairs, n - b);
-      job_cost[k] = train_range(overlays[k], pairs.data() + b, m, v(), stride, eta);
+      job_cost[k] = train_range(overlays[k], layout, pairs.data() + b, m, v(), eta);
       overlays[k].to_deltas();
     });
     for (int64_t k = 0; k < nb; ++k) {
@@ -242,7 +239,7 @@ GloveStats Glove::train(const std::vector<Cooccurrence>& input, ThreadPool& pool
                         const ProgressFn& progress, const EpochFn& on_epoch) {
   const auto t0 = std::chrono::steady_clock::now();
   if (input.empty()) throw Error("glove: no co-occurrence entries to train on");
-  std::vector<Pair> pairs = s_->prepare(input);
+  HugeVector<Pair> pairs = s_->prepare(input);
   const int64_t n = static_cast<int64_t>(pairs.size());
   GloveStats st;
   st.pairs = n;
@@ -278,12 +275,12 @@ Vectors Glove::vectors() const {
 
 const float* Glove::row(int32_t w, bool context) const {
   LOOM_ASSERT(w >= 0 && w < s_->v());
-  return s_->vec.get() + (w + (context ? s_->v() : 0)) * s_->stride;
+  return s_->params.data() + (w + (context ? s_->v() : 0)) * s_->layout.floats;
 }
 
 float Glove::bias(int32_t w, bool context) const {
   LOOM_ASSERT(w >= 0 && w < s_->v());
-  return s_->bias[w + (context ? s_->v() : 0)];
+  return *s_->layout.b(s_->params.data() + (w + (context ? s_->v() : 0)) * s_->layout.floats);
 }
 
 }  // namespace loom::wordvec
