@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -48,5 +49,8 @@ struct EncodedCorpus {
   int64_t sentences() const { return static_cast<int64_t>(starts.size()) - 1; }
 };
 EncodedCorpus encode_corpus(std::string_view text, const Vocab& vocab);
+
+// The trainers call it now and then with (units done, units in total), from one thread at a time.
+using ProgressFn = std::function<void(int64_t, int64_t)>;
 
 }  // namespace loom::wordvec

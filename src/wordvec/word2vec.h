@@ -18,7 +18,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 
@@ -65,9 +64,6 @@ struct TrainStats {
   double seconds = 0;         // encoding the corpus and training
   double words_per_second() const { return seconds > 0 ? double(raw_words) / seconds : 0; }
 };
-
-// Called now and then with (raw words done, raw words in total); from one thread at a time.
-using ProgressFn = std::function<void(int64_t, int64_t)>;
 
 class Word2Vec {
  public:

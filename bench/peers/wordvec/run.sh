@@ -18,22 +18,7 @@ data=${LOOM_DATA:-$(cd ../shared/data && pwd)}
 if ! /usr/bin/python3 -c "import gensim" 2>/dev/null; then
   sudo -n apt-get install -y python3-gensim >/dev/null 2>&1 || apt-get install -y python3-gensim >/dev/null
 fi
-mkdir -p bench/out/wordvec
-[ -s bench/out/corpus.txt ] || ../shared/tools/bench-corpus bench/out/corpus.txt >/dev/null
-corpus=bench/out/wordvec/corpus_words.txt
-if [ ! -s "$corpus" ]; then
-  /usr/bin/python3 - bench/out/corpus.txt "$corpus" <<'PY'
-import re, sys
-word = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
-with open(sys.argv[1], encoding="utf-8") as f, open(sys.argv[2], "w", encoding="utf-8") as out:
-    for line in f:
-        words = word.findall(line.lower())
-        if words:
-            out.write(" ".join(words) + "\n")
-PY
-fi
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build --target loom >/dev/null
+corpus=$(bash bench/peers/wordvec/prepare_corpus.sh)
 loom=build/bin/loom
 out=bench/out/wordvec
 
