@@ -1,6 +1,7 @@
 // Recurrent sequence ops (RNN tanh/ReLU, LSTM, GRU) and concat_cols: forward and backward.
 // The per-step cell kernels come in pairs: cell_forward (also the inference path's, through
 // recurrent_forward) and cell_backward beside it.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -176,7 +177,9 @@ inline int64_t step_time(const SeqLayout& l, bool reverse, int64_t s, int64_t b)
   return reverse ? len - 1 - s : s;
 }
 
-constexpr int64_t kRowGrain = 8;  // sequences per task in the per-step cell loops
+// Sequences per task in the per-step cell loops: at least ~4096 state elements, so a small batch
+// runs on the calling thread instead of paying a pool handoff at every time step.
+inline int64_t row_grain(int64_t hidden) { return std::max<int64_t>(1, 4096 / hidden); }
 
 }  // namespace
 
@@ -200,7 +203,7 @@ void recurrent_forward(ThreadPool& pool, const RecurrentDims& d, const SeqLayout
   for (int64_t s = 0; s < l.seq_len; ++s) {
     sgemm(pool, false, true, B, gw, H, 1.0f, h, H, b.w_hh, H, 0.0f, gh, gw);
     add_bias_rows(gh, b.b_hh, B, gw);
-    pool.parallel_for(B, kRowGrain, [&](int64_t b0, int64_t b1) {
+    pool.parallel_for(B, row_grain(H), [&](int64_t b0, int64_t b1) {
       for (int64_t bi = b0; bi < b1; ++bi) {
         const int64_t t = step_time(l, reverse, s, bi);
         if (t < 0) continue;
@@ -241,7 +244,7 @@ void backward_through_time(Tape& t, const RecurrentCtx& k, float* dgx, float* dg
   float* dstep = t.save<float>(B * gw);  // (B, G·H): this step's dgh rows, 0 for ended ones
   for (int64_t s = l.seq_len - 1; s >= 0; --s) {
     std::memset(dstep, 0, static_cast<size_t>(B * gw) * sizeof(float));
-    t.pool().parallel_for(B, kRowGrain, [&](int64_t b0, int64_t b1) {
+    t.pool().parallel_for(B, row_grain(H), [&](int64_t b0, int64_t b1) {
       for (int64_t bi = b0; bi < b1; ++bi) {
         const int64_t tt = step_time(l, k.reverse, s, bi);
         if (tt < 0) continue;
