@@ -101,14 +101,16 @@ void RecurrentStack::init(uint64_t seed) {
   }
 }
 
+void load_parameter(nn::Parameter& p, const io::TensorMap& map, const std::string& name) {
+  const Tensor& src = map.get(name, p.shape);
+  const Tensor f = src.dtype() == DType::F32 ? Tensor() : src.to(DType::F32);
+  const float* from = f.defined() ? f.f32() : src.f32();
+  std::memcpy(p.value.f32(), from, static_cast<size_t>(p.numel()) * sizeof(float));
+}
+
 void RecurrentStack::load(const io::TensorMap& map, bool with_prefix) {
-  for (const std::string& n : recurrent_tensor_names(cfg_)) {
-    nn::Parameter& p = params_.get(prefix_ + n);
-    const Tensor& src = map.get(with_prefix ? prefix_ + n : n, p.shape);
-    const Tensor f = src.dtype() == DType::F32 ? Tensor() : src.to(DType::F32);
-    const float* from = f.defined() ? f.f32() : src.f32();
-    std::memcpy(p.value.f32(), from, static_cast<size_t>(p.numel()) * sizeof(float));
-  }
+  for (const std::string& n : recurrent_tensor_names(cfg_))
+    load_parameter(params_.get(prefix_ + n), map, with_prefix ? prefix_ + n : n);
 }
 
 RecurrentStack::Output RecurrentStack::forward(nn::Tape& t, nn::Var x, const nn::SeqLayout& layout,

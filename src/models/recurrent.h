@@ -53,6 +53,10 @@ Shape recurrent_tensor_shape(const RecurrentConfig& c, const std::string& what, 
 // Every tensor name of the stack in PyTorch's state-dict order.
 std::vector<std::string> recurrent_tensor_names(const RecurrentConfig& c);
 
+// Copies map's tensor `name` (any dtype, converted to f32) into p; a missing tensor or another
+// shape is a loom::Error naming the file, the tensor and both shapes.
+void load_parameter(nn::Parameter& p, const io::TensorMap& map, const std::string& name);
+
 // The trainable stack. Constructing registers its parameters in `params` (before finalize) under
 // prefix + the PyTorch names; the store owns them.
 class RecurrentStack {

@@ -61,6 +61,14 @@ void RnnLm::init(uint64_t seed) {
   std::memset(b.value.f32(), 0, static_cast<size_t>(b.numel()) * sizeof(float));
 }
 
+void RnnLm::load(const io::TensorMap& map) {
+  rnn_.load(map, true);
+  for (const char* name : {"encoder.weight", "decoder.weight", "decoder.bias"}) {
+    nn::Parameter* p = params_.find(name);
+    if (p != nullptr) load_parameter(*p, map, name);
+  }
+}
+
 RnnState RnnLm::zero_state(int64_t batch) const {
   RnnState s;
   s.batch = batch;

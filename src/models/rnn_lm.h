@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "io/tensor_map.h"
 #include "models/recurrent.h"
 #include "nn/param.h"
 #include "nn/tape.h"
@@ -47,6 +48,9 @@ class RnnLm {
   // PyTorch example's init: encoder and decoder weights ~ U(-0.1, 0.1), decoder bias 0, the
   // recurrent stack U(-1/sqrt(H), 1/sqrt(H)).
   void init(uint64_t seed);
+  // Copies a PyTorch RNNModel state dict (encoder.weight, rnn.*, decoder.weight unless tied,
+  // decoder.bias); a missing tensor or a wrong shape is a loom::Error naming it.
+  void load(const io::TensorMap& map);
   // A zero state for `batch` streams.
   RnnState zero_state(int64_t batch) const;
 

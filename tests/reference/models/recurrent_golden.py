@@ -13,6 +13,12 @@ For each configuration NAME it writes, beside this script, under recurrent/:
                     r_c; the outputs y (padded steps zero), h_n, c_n; and the gradients of
                     L = sum(y*r_y) + sum(h_n*r_h) [+ sum(c_n*r_c)] w.r.t. every weight
                     (grad.<name>), x (grad.x) and h0, c0 (grad.h0, grad.c0).
+And for the word-level LM of models/rnn_lm.h (PyTorch's word_language_model RNNModel: encoder
+Embedding -> LSTM/GRU -> decoder Linear, optionally tied; dropout off), lm_<kind>.safetensors and
+lm_<kind>.{bin,txt}: two windows of ids/targets, the first run without gradients and its final
+state carried (detached) into the second; both losses (mean cross-entropy), the state after the
+second and the gradients of the second loss w.r.t. every weight.
+
 Outputs and gradients are computed in float64 from the float32 weights and inputs exactly, so
 the reference is far below the test's 1e-5 bound.
 
@@ -120,12 +126,65 @@ def golden(name, mode, layers, bidirectional, batch_first, packed, init_state):
     g.save(OUT, name)
 
 
+class RNNModel(torch.nn.Module):
+    """word_language_model's RNNModel, dropout left out (the goldens run it in eval mode)."""
+
+    def __init__(self, mode, ntoken, ninp, nhid, nlayers, tie):
+        super().__init__()
+        self.encoder = torch.nn.Embedding(ntoken, ninp)
+        self.rnn = getattr(torch.nn, mode)(ninp, nhid, nlayers)
+        self.decoder = torch.nn.Linear(nhid, ntoken)
+        if tie:
+            self.decoder.weight = self.encoder.weight
+
+    def forward(self, ids, state):
+        y, state = self.rnn(self.encoder(ids), state)
+        return self.decoder(y), state
+
+
+def lm_golden(mode, tie):
+    V, E, L, TT, BB = 11, 6, 2, 4, 3
+    m = RNNModel(mode, V, E, E, L, tie)
+    with torch.no_grad():
+        m.encoder.weight.uniform_(-0.5, 0.5)
+        m.decoder.bias.uniform_(-0.1, 0.1)
+    sd = {k: v.detach().clone() for k, v in m.state_dict().items()}
+    name = "lm_" + mode.lower() + ("_tied" if tie else "")
+    write_safetensors(os.path.join(OUT, name + ".safetensors"), sd)
+    m64 = RNNModel(mode, V, E, E, L, tie).double()
+    m64.load_state_dict({k: v.double() for k, v in sd.items()})
+    ids = [torch.randint(0, V, (TT, BB)) for _ in range(2)]
+    tgs = [torch.randint(0, V, (TT, BB)) for _ in range(2)]
+    ce = torch.nn.functional.cross_entropy
+    with torch.no_grad():
+        logits, state = m64(ids[0], None)
+        loss1 = ce(logits.reshape(-1, V), tgs[0].reshape(-1))
+    logits, state = m64(ids[1], state)  # the carried state is a constant: detached
+    loss2 = ce(logits.reshape(-1, V), tgs[1].reshape(-1))
+    loss2.backward()
+    g = TensorGolden()
+    g.config({"mode": mode, "vocab": V, "emb": E, "hidden": E, "layers": L, "seq_len": TT,
+              "batch": BB, "tied": int(tie)})
+    for i in range(2):
+        g.add(f"ids{i + 1}", ids[i].float())
+        g.add(f"targets{i + 1}", tgs[i].float())
+    g.add("loss1", loss1.reshape(1))
+    g.add("loss2", loss2.detach().reshape(1))
+    g.add("h_n", state[0] if isinstance(state, tuple) else state)
+    for k, p in m64.named_parameters():  # a tied decoder.weight is encoder.weight: listed once
+        g.add("grad." + k, p.grad)
+    g.save(OUT, name)
+    print("wrote", os.path.join(OUT, name) + ".{safetensors,bin,txt}")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     torch.manual_seed(2024)
     for cfg in CONFIGS:
         golden(*cfg)
         print("wrote", os.path.join(OUT, cfg[0]) + ".{safetensors,bin,txt}")
+    lm_golden("LSTM", False)
+    lm_golden("GRU", True)
 
 
 if __name__ == "__main__":
