@@ -341,19 +341,14 @@ RecurrentOutput recurrent(Tape& t, CellKind kind, Var x, const RecurrentWeights&
   float* scratch = t.save<float>(recurrent_scratch_floats({kind, k.input, H}, layout));
   recurrent_forward(t.pool(), {kind, k.input, H}, k.layout, reverse, b, scratch);
   if (!rg) return out;
-  // The outputs share one backward. The tape runs closures from the last node down, and every
-  // consumer of y, h_n and c_n was recorded after all three: the first of their closures the
-  // tape reaches sees complete gradients, runs the backward, and the others find it done.
-  uint8_t* done = t.save<uint8_t>(1);
-  *done = 0;
-  auto back = [&t, k, done] {
-    if (*done) return;
-    *done = 1;
-    recurrent_backward(t, k);
-  };
-  t.on_backward(out.y, back);
-  t.on_backward(out.h_n, back);
-  if (lstm) t.on_backward(out.c_n, back);
+  // The outputs share one backward, attached to the last of them. The tape runs closures from
+  // the last node down, and every consumer of y, h_n and c_n was recorded after all three, so
+  // it sees complete gradients. Their gradients exist from here on (zeros until a consumer
+  // adds to them), so the tape runs it whichever outputs are used, on every backward pass.
+  t.grad(out.y);
+  t.grad(out.h_n);
+  if (lstm) t.grad(out.c_n);
+  t.on_backward(lstm ? out.c_n : out.h_n, [&t, k] { recurrent_backward(t, k); });
   return out;
 }
 

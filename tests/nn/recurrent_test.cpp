@@ -93,6 +93,27 @@ TEST_P(RecurrentGrad, EveryInputOfEveryCellKind) {
   }
 }
 
+// Only one output feeding the loss (a sequence classifier reads h_n alone; a tagger y alone):
+// the shared backward still runs, with zero gradients for the unused outputs.
+TEST(Recurrent, GradientsWhenOnlyOneOutputIsUsed) {
+  ThreadPool pool(1);
+  const int64_t T = 4, B = 2, I = 3, H = 4;
+  const std::vector<int32_t> lens = {4, 2};
+  for (int which = 0; which < 3; ++which) {
+    SCOPED_TRACE(which == 0 ? "y" : which == 1 ? "h_n" : "c_n");
+    Rng rng(30 + which);
+    Tensor x = randn({T * B, I}, rng), w_ih = randn({4 * H, I}, rng, 0.5f),
+           w_hh = randn({4 * H, H}, rng, 0.5f), h0 = randn({B, H}, rng);
+    auto res =
+        check_gradients(pool, {&x, &w_ih, &w_hh, &h0}, [&](Tape& t, const std::vector<Var>& v) {
+          RecurrentOutput o = recurrent(t, CellKind::Lstm, v[0], {v[1], v[2], {}, {}},
+                                        {T, B, false, lens.data()}, true, v[3]);
+          return which == 0 ? o.y : which == 1 ? o.h_n : o.c_n;
+        });
+    EXPECT_TRUE(res.ok) << res.worst << " (excess " << res.worst_excess << ")";
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Threads, RecurrentGrad, ::testing::Values(1, 3));
 
 // Runs one layer-direction on the tape without gradients and returns y, h_n, c_n.
