@@ -26,17 +26,9 @@ namespace loom::models {
 namespace {
 
 using test::Golden;
+using test::rel_err;
 
 constexpr double kTol = 1e-5;
-
-double rel_err(const float* a, const std::vector<float>& b) {
-  double diff = 0, scale = 1e-30;
-  for (size_t i = 0; i < b.size(); ++i) {
-    diff = std::max(diff, std::fabs(static_cast<double>(a[i]) - b[i]));
-    scale = std::max(scale, std::fabs(static_cast<double>(b[i])));
-  }
-  return diff / scale;
-}
 
 // Everything one golden configuration holds, in Loom's terms.
 struct Case {
