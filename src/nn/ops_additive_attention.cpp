@@ -37,8 +37,9 @@ void attend_row(const AttnCtx& k, const float* q, const float* keys, const float
 }
 
 // Backward of attend_row. d(score_j) = α_j (dα_j - Σ_i α_i dα_i) with dα_j = dy · m_j; then
-// d(q + k_j) = d(score_j) · v ⊙ (1 - tanh²).
-void attend_row_backward(Tape& t, const AttnCtx& k, int64_t b, float* de, float* dpre) {
+// d(q + k_j) = d(score_j) · v ⊙ (1 - tanh²). The d(score_j) sum to zero, so dq and dkeys' common
+// part cancel: dα_j and d(score_j) are formed in double (de, S values) to keep rounding out of it.
+void attend_row_backward(Tape& t, const AttnCtx& k, int64_t b, double* de, float* dpre) {
   const int64_t n = k.len(b);
   const float* dy = t.grad(k.y) + b * k.C;
   const float* values = t.data(k.values);
@@ -51,15 +52,17 @@ void attend_row_backward(Tape& t, const AttnCtx& k, int64_t b, float* de, float*
   double mix = 0;
   for (int64_t j = 0; j < n; ++j) {
     const float* m = values + (b * k.S + j) * k.C;
-    de[j] = dot(dy, m, k.C);
-    mix += static_cast<double>(alpha[j]) * de[j];
+    de[j] = 0;
+    for (int64_t c = 0; c < k.C; ++c) de[j] += static_cast<double>(dy[c]) * m[c];
+    mix += alpha[j] * de[j];
     if (dvalues != nullptr) axpy(alpha[j], dy, dvalues + (b * k.S + j) * k.C, k.C);
   }
   for (int64_t j = 0; j < n; ++j) {
-    const float ds = alpha[j] * (de[j] - static_cast<float>(mix));
+    const double ds = alpha[j] * (de[j] - mix);
     const float* a = k.act + (b * k.S + j) * k.A;
-    if (dv != nullptr) axpy(ds, a, dv, k.A);
-    for (int64_t i = 0; i < k.A; ++i) dpre[i] = ds * v[i] * (1.0f - a[i] * a[i]);
+    if (dv != nullptr) axpy(static_cast<float>(ds), a, dv, k.A);
+    for (int64_t i = 0; i < k.A; ++i)
+      dpre[i] = static_cast<float>(ds * v[i] * (1.0 - a[i]) * (1.0 + a[i]));
     if (dq != nullptr) axpy(1.0f, dpre, dq + b * k.A, k.A);
     if (dkeys != nullptr) axpy(1.0f, dpre, dkeys + (b * k.S + j) * k.A, k.A);
   }
@@ -96,7 +99,7 @@ Var additive_attention(Tape& t, Var q, Var keys, Var values, Var v, int64_t batc
     std::memcpy(weights_out, k.alpha, static_cast<size_t>(batch * src_len) * sizeof(float));
   t.on_backward(k.y, [&t, k] {
     // Sequences write disjoint rows of dq, dkeys and dvalues but all add into dv: one thread.
-    float* de = t.save<float>(k.S);
+    double* de = t.save<double>(k.S);
     float* dpre = t.save<float>(k.A);
     for (int64_t b = 0; b < k.B; ++b) attend_row_backward(t, k, b, de, dpre);
   });
