@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -74,6 +76,16 @@ inline Golden load_golden_files(const std::string& bin_path, const std::string& 
     g.tensors[name] = std::move(v);
   }
   return g;
+}
+
+// max |a - b| / max |b| over a tensor: the relative error the golden comparisons bound.
+inline double rel_err(const float* a, const std::vector<float>& b) {
+  double diff = 0, scale = 1e-30;
+  for (size_t i = 0; i < b.size(); ++i) {
+    diff = std::max(diff, std::fabs(static_cast<double>(a[i]) - b[i]));
+    scale = std::max(scale, std::fabs(static_cast<double>(b[i])));
+  }
+  return diff / scale;
 }
 
 inline Golden load_golden(const std::string& dir, const std::string& stem) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cli.h"
+#include "cmd_train_rnn.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "train/run.h"
@@ -126,6 +127,7 @@ void print_text(const loom::train::LmRunResult& r, bool new_embeddings) {
 }
 
 int run_train(const Args& a) {
+  if (loom::cli::is_recurrent_arch(a.str("arch"))) return loom::cli::run_train_recurrent(a);
   const loom::train::LmRunOptions o = run_options(a);
   loom::ThreadPool pool(a.threads());
   loom::train::LmRun run(o, pool, [](const std::string& note) {
@@ -176,7 +178,13 @@ LOOM_COMMAND(
         {"lora-rank", "R", "LoRA rank", "8"},
         {"lora-alpha", "A", "LoRA alpha (update scaled by alpha/rank)", "2*rank"},
         {"lora-targets", "LIST", "llama: q,k,v,o,gate,up,down; gpt2: qkv,o,fc,down", "q,v / qkv,o"},
-        {"arch", "NAME", "llama or gpt2 (from scratch)", "llama"},
+        {"arch", "NAME",
+         "llama or gpt2 (from scratch); lstm, gru, rnn_tanh, rnn_relu: a word-level recurrent LM",
+         "llama"},
+        {"val-text", "FILE", "held-out text (recurrent --arch)", ""},
+        {"dropout", "X", "dropout on embeddings, between layers and on the output (recurrent)",
+         "0.2"},
+        {"tie", "", "tie the output layer to the embedding (recurrent; emb = hidden)", ""},
         {"d-model", "N", "model width (from scratch)", "128"},
         {"layers", "N", "transformer blocks (from scratch)", "4"},
         {"heads", "N", "attention heads (from scratch)", "4"},
@@ -212,6 +220,11 @@ LOOM_COMMAND(
     "    --heldout-every 10 --steps 300 --warmup 20 --lr 3e-3 --out run/\n"
     "  loom train --init extended/ --text foldoc.tsv --heldout-every 10 \\\n"
     "    --train new-embeddings,lora --lora-rank 8 --lora-targets q,k,v,o --out run2/\n"
+    "Recurrent LM (--arch lstm|gru|rnn_tanh|rnn_relu): words split on spaces, <eos> per line\n"
+    "(Penn Treebank style); truncated BPTT over --batch streams (default 20) of --seq steps\n"
+    "(default 35), state carried between steps; defaults --d-model 200, --layers 2, --lr 2e-3,\n"
+    "--clip 0.25, --wd 0; writes model.safetensors (PyTorch word_language_model names):\n"
+    "  loom train --arch lstm --text ptb.train.txt --val-text ptb.valid.txt --out lm/\n"
     "Data parallel: mpirun -np W loom train ... runs W replicas, each on its share of every\n"
     "step's micro-batches, with gradients summed across them (global batch = batch x accum x W;\n"
     "W processes with --accum A take the steps of one process with --accum A*W). Process 0\n"
