@@ -68,7 +68,7 @@ HfModel to_hf(io::TensorMap map) {
         if (s.optional) continue;
         map.get(tensor_name(s, l, hf));  // throws: missing tensor, named
       }
-      if (s.optional && out.config.tied_head) continue;
+      if (!tensor_present(s, out.config)) continue;
       out.tensors.add(tensor_name(s, l, true), hf ? *t : convert_layout(*t, s, out.config, true));
     }
   }

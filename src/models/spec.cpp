@@ -13,9 +13,16 @@ namespace loom::models {
 // The registry: one line per architecture file.
 const Architecture& llama_architecture();
 const Architecture& gpt2_architecture();
+const Architecture& bert_architecture();
+const Architecture& roberta_architecture();
 
 std::vector<const Architecture*> architectures() {
-  return {&llama_architecture(), &gpt2_architecture()};
+  return {&llama_architecture(), &gpt2_architecture(), &bert_architecture(),
+          &roberta_architecture()};
+}
+
+Act Architecture::pooled(Ops&, const DecoderConfig&, Act) const {
+  throw Error(std::string(name()) + " has no pooler (a decoder embeds through its hidden states)");
 }
 
 namespace {
