@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "models/causal_lm.h"
+#include "models/loader_util.h"
 
 namespace loom::models {
 
@@ -97,9 +98,7 @@ HfModel read_hf_model(const std::string& path) {
 void load_hf_weights(CausalLm& model, const io::TensorMap& weights) {
   for (const auto& p : model.params().params()) {
     if (model.is_lora_param(p->name)) continue;
-    std::string name = p->name;
-    if (!weights.has(name) && name.rfind("transformer.", 0) == 0 && weights.has(name.substr(12)))
-      name = name.substr(12);
+    const std::string name = detail::stored_name(weights, p->name);
     const Tensor& t = weights.get(name, p->shape);
     Tensor f = t.dtype() == DType::F32 ? t : t.to(DType::F32);
     std::memcpy(p->value.f32(), f.data(), static_cast<size_t>(p->numel()) * sizeof(float));

@@ -32,8 +32,8 @@ void Model::bind() {
         if (t.optional) continue;
         weights_.get(name);  // throws: missing tensor, named
       }
-      // find_tensor may have matched the name without its "transformer." prefix.
-      const std::string real = weights_.has(name) ? name : name.substr(12);
+      // find_tensor may have matched the name without its base-model prefix.
+      const std::string real = hf ? detail::stored_name(weights_, name) : name;
       TensorView& v = bound_[r][static_cast<size_t>(l)];
       if (t.kind == TensorKind::Vector) {
         v = f.vector(real, hs.numel());

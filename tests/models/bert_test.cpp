@@ -19,6 +19,7 @@
 #include "core/mapped_file.h"
 #include "golden_tensors.h"
 #include "models/causal_lm.h"
+#include "models/gguf_out.h"
 #include "models/hf.h"
 #include "models/model.h"
 #include "nn/ops.h"
@@ -232,11 +233,23 @@ TEST_P(Bert, SavedDirectoryRoundTrips) {
   fs::remove_all(out);
 }
 
+// No GGUF form is written for an encoder (it would compute another model in llama.cpp).
+TEST_P(Bert, GgufExportIsRefused) {
+  const HfModel hf = read_hf_model(dir_of(GetParam()));
+  try {
+    to_gguf(hf, {});
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("an encoder"), std::string::npos) << e.what();
+  }
+}
+
 // A copy of the golden directory with config.json edited by `edit` and the tensor `drop` left
 // out; returns its path.
-std::string broken_copy(const std::string& arch, const std::string& tag,
+// rename(name) -> the name to store it under, "" to leave it out.
+std::string edited_copy(const std::string& arch, const std::string& tag,
                         const std::function<void(nlohmann::json&)>& edit,
-                        const std::string& drop = "") {
+                        const std::function<std::string(const std::string&)>& rename) {
   const std::string src = dir_of(arch), out = temp_dir(tag);
   fs::create_directories(out);
   auto cfg = nlohmann::json::parse(read_file(src + "/config.json"));
@@ -244,9 +257,46 @@ std::string broken_copy(const std::string& arch, const std::string& tag,
   write_file_atomic(out + "/config.json", cfg.dump(2));
   io::TensorMap in = io::read_model_file(src), kept(out + "/model.safetensors", "safetensors");
   for (const std::string& name : in.names())
-    if (name != drop) kept.add(name, in.get(name));
+    if (const std::string to = rename(name); !to.empty()) kept.add(to, in.get(name));
   io::write_safetensors(out + "/model.safetensors", kept, {{"format", "pt"}});
   return out;
+}
+
+std::string broken_copy(const std::string& arch, const std::string& tag,
+                        const std::function<void(nlohmann::json&)>& edit,
+                        const std::string& drop = "") {
+  return edited_copy(arch, tag, edit,
+                     [&](const std::string& n) { return n == drop ? std::string() : n; });
+}
+
+// A bare BertModel as sentence-transformers ships it (no "bert." prefix, no MLM head,
+// architectures ["BertModel"]) loads as bert: the same hidden states and pooler; MLM logits are
+// an error naming the missing head.
+TEST(BertBaseModel, LoadsWithoutPrefixOrHead) {
+  const std::string d = edited_copy(
+      "bert", "base", [](auto& c) { c["architectures"] = {"BertModel"}; },
+      [](const std::string& n) {
+        if (n.rfind("cls.", 0) == 0) return std::string();
+        return n.rfind("bert.", 0) == 0 ? n.substr(5) : n;
+      });
+  const Golden g = test::load_golden("models/infer_bert", "bert");
+  const Batch b = batch_of(g);
+  auto m = load_model(d);
+  EXPECT_FALSE(m->config().has_mlm_head);
+  ThreadPool pool(1);
+  const int64_t n = b.lens[0], C = m->hidden_size();
+  std::vector<float> h(static_cast<size_t>(n * C));
+  m->encode(pool, b.ids.data(), n, h.data());
+  EXPECT_LE(rel_err(h.data(), g.at("hidden0").data(), n * C), 1e-5);
+  EXPECT_LE(rel_err(m->pooled(pool, b.ids.data(), n).data(), g.at("pooled0").data(), C), 1e-5);
+  Session s(*m, n, n);
+  try {
+    m->forward(s, pool, b.ids.data(), n, true);
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cls.predictions.bias"), std::string::npos) << e.what();
+  }
+  fs::remove_all(d);
 }
 
 std::string load_error(const std::string& dir) {
