@@ -93,7 +93,7 @@ void CausalLm::add_params() {
   }
   auto add = [&](size_t r, int64_t l) {
     const TensorSpec& t = specs[r];
-    if (t.optional && cfg_.tied_head) return;
+    if (!tensor_present(t, cfg_)) return;
     by_role_[r][static_cast<size_t>(l)] = &params_.add(tensor_name(t, l, true), t.hf_shape(cfg_));
   };
   size_t first = 0;
@@ -153,8 +153,9 @@ void CausalLm::init(uint64_t seed, float std) {
   for (auto& p : params_.params()) {
     if (is_lora_param(p->name)) continue;
     float* v = p->value.f32();
-    const bool is_norm =
-        p->name.find("ln_") != std::string::npos || p->name.find("norm") != std::string::npos;
+    const bool is_norm = p->name.find("ln_") != std::string::npos ||
+                         p->name.find("norm") != std::string::npos ||
+                         p->name.find("LayerNorm") != std::string::npos;
     const bool is_bias = p->name.size() > 5 && p->name.compare(p->name.size() - 5, 5, ".bias") == 0;
     for (int64_t i = 0; i < p->numel(); ++i)
       v[i] = is_bias ? 0.0f : is_norm ? 1.0f : rng.normal() * std;
@@ -201,21 +202,36 @@ void CausalLm::exclude_norms_and_biases_from_decay() {
 }
 
 nn::Var CausalLm::hidden(nn::Tape& t, const int32_t* ids, int64_t batch, int64_t seq) {
-  if (seq > cfg_.context_length)
-    throw Error("model: sequence length " + std::to_string(seq) + " exceeds max_seq " +
+  return hidden(t, TokenBatch{ids, batch, seq});
+}
+
+nn::Var CausalLm::hidden(nn::Tape& t, const TokenBatch& in) {
+  if (in.seq > cfg_.context_length)
+    throw Error("model: sequence length " + std::to_string(in.seq) + " exceeds max_seq " +
                 std::to_string(cfg_.context_length));
-  TapeOps ops(*this, t, ids, batch, seq);
+  TapeOps ops(*this, t, in);
   return nn::Var{arch_.hidden(ops, cfg_).id};
 }
 
+nn::Var CausalLm::head(nn::Tape& t, const TokenBatch& in, nn::Var hidden) {
+  TapeOps ops(*this, t, in);
+  return nn::Var{arch_.logits(ops, cfg_, Act{hidden.id}).id};
+}
+
+nn::Var CausalLm::pooled(nn::Tape& t, const TokenBatch& in, nn::Var hidden) {
+  TapeOps ops(*this, t, in);
+  return nn::Var{arch_.pooled(ops, cfg_, Act{hidden.id}).id};
+}
+
 nn::Var CausalLm::logits(nn::Tape& t, const int32_t* ids, int64_t batch, int64_t seq) {
-  nn::Var h = hidden(t, ids, batch, seq);
-  TapeOps ops(*this, t, ids, batch, seq);
-  return nn::Var{arch_.logits(ops, cfg_, Act{h.id}).id};
+  const TokenBatch in{ids, batch, seq};
+  return head(t, in, hidden(t, in));
 }
 
 nn::Var CausalLm::loss(nn::Tape& t, const int32_t* ids, const int32_t* targets, int64_t batch,
                        int64_t seq) {
+  if (!arch_.causal())
+    throw Error(std::string(arch_.name()) + " is a bidirectional encoder: no next-token loss");
   return nn::cross_entropy(t, logits(t, ids, batch, seq), targets, batch * seq);
 }
 

@@ -1,7 +1,8 @@
-// A trainable decoder-only language model: any architecture of the registry, its parameters the
-// spec's tensors in Hugging Face names and layouts (so checkpoints map 1:1 onto HF safetensors),
-// LoRA adapters on the spec's LoRA targets, and the architecture's one forward pass run on nn's
-// tape (models/tape_ops.cpp) for forward and backward.
+// A trainable language model: any architecture of the registry, its parameters the spec's tensors
+// in Hugging Face names and layouts (so checkpoints map 1:1 onto HF safetensors), LoRA adapters on
+// the spec's LoRA targets, and the architecture's one forward pass run on nn's tape
+// (models/tape_ops.cpp) for forward and backward. Encoders (BERT, RoBERTa) run through it too,
+// with token types and a key padding mask (TokenBatch); loss() is next-token and so causal only.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "models/decoder.h"
+#include "models/tape_ops.h"
 #include "nn/lora.h"
 #include "nn/ops.h"
 #include "nn/param.h"
@@ -60,6 +62,13 @@ class CausalLm {
   // ids (B*T) -> hidden (B*T, C): the final norm's output, what logits() feeds to the head and
   // what embeddings pool (Model::hidden_states at inference).
   nn::Var hidden(nn::Tape& t, const int32_t* ids, int64_t batch, int64_t seq);
+  // The same for a batch with an encoder's token types and key padding mask.
+  nn::Var hidden(nn::Tape& t, const TokenBatch& in);
+  // hidden (B*T, C) of `in` -> the head's logits (B*T, V) (an encoder's: its masked-LM head).
+  nn::Var head(nn::Tape& t, const TokenBatch& in, nn::Var hidden);
+  // hidden (B*T, C) of `in` -> (B, C): BERT's pooler on each sequence's first token; a
+  // loom::Error for an architecture without one.
+  nn::Var pooled(nn::Tape& t, const TokenBatch& in, nn::Var hidden);
   // ids (B*T) -> logits (B*T, V)
   nn::Var logits(nn::Tape& t, const int32_t* ids, int64_t batch, int64_t seq);
   // ids, targets (B*T) -> mean next-token cross-entropy over targets != -100.

@@ -44,6 +44,13 @@ struct DecoderConfig {
   int32_t bos_token_id = -1, eos_token_id = -1;
   // config.json "loom_extension": {"base_vocab_size": N} of a grown vocabulary, or -1.
   int64_t base_vocab_size = -1;
+  // Encoders (BERT, RoBERTa): rows of the token-type table; the pad token id; the first row of
+  // the position table a sequence uses (RoBERTa: pad_token_id + 1, BERT 0; context_length counts
+  // the positions after it); whether the checkpoint has a pooler and an MLM head.
+  int64_t type_vocab_size = 0;
+  int32_t pad_token_id = -1;
+  int64_t position_offset = 0;
+  bool has_pooler = false, has_mlm_head = false;
   std::string describe() const;
 };
 
@@ -64,7 +71,15 @@ struct TensorSpec {
   const char* lora;   // LoRA target name ("q", "qkv", ...) or nullptr
   // Shape in Hugging Face's layout.
   Shape (*hf_shape)(const DecoderConfig&);
+  // Whether an optional tensor exists in a model of config c; null: it is the untied head
+  // (present unless c.tied_head).
+  bool (*present)(const DecoderConfig&) = nullptr;
 };
+
+// Whether a model of config c has tensor t.
+inline bool tensor_present(const TensorSpec& t, const DecoderConfig& c) {
+  return !t.optional || (t.present ? t.present(c) : !c.tied_head);
+}
 
 // One hyperparameter: an int64 or float field of DecoderConfig with its keys.
 struct HParam {
@@ -95,8 +110,14 @@ class Architecture {
   virtual void write_config(const DecoderConfig& c, nlohmann::ordered_json& j) const = 0;
   // ids -> hidden states after the final norm (rows from Ops::output_rows).
   virtual Act hidden(Ops& o, const DecoderConfig& c) const = 0;
-  // hidden -> logits (rows, vocab).
+  // hidden -> logits (rows, vocab): the next-token head, or an encoder's masked-LM head.
   virtual Act logits(Ops& o, const DecoderConfig& c, Act hidden) const = 0;
+  // Decoders attend causally and decode a token at a time; an encoder (BERT) attends both ways,
+  // so it runs whole sequences only.
+  virtual bool causal() const { return true; }
+  // hidden (all rows) -> one pooled row per sequence (BERT's pooler); a loom::Error for an
+  // architecture or checkpoint without one.
+  virtual Act pooled(Ops& o, const DecoderConfig& c, Act hidden) const;
   // Matmul FLOPs of one forward pass per token at sequence length seq.
   virtual double forward_flops_per_token(const DecoderConfig& c, int64_t seq) const = 0;
 

@@ -118,6 +118,11 @@ void add_meta(const HfModel& m, const Architecture& a, const GgufSaveOptions& o,
 io::TensorMap to_gguf(const HfModel& m, const GgufSaveOptions& options) {
   const Architecture& a = architecture(m.config.arch);
   const DecoderConfig& c = m.config;
+  // An encoder's GGUF form (llama.cpp's bert keys, pooler and MLM head, RoBERTa's position
+  // offset) is not written: refused rather than a file that computes another model.
+  if (!a.causal())
+    throw Error(m.source + ": GGUF export of " + a.name() +
+                " (an encoder) is not supported; save a Hugging Face directory instead");
   // The GGUF reader derives the head size as dim / heads (llama.cpp would need
   // attention.key_length, which Loom does not read): such a file would compute another model.
   if (c.n_heads <= 0 || c.head_dim * c.n_heads != c.dim)

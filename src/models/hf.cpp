@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "models/causal_lm.h"
+#include "models/loader_util.h"
 
 namespace loom::models {
 
@@ -68,7 +69,7 @@ HfModel to_hf(io::TensorMap map) {
         if (s.optional) continue;
         map.get(tensor_name(s, l, hf));  // throws: missing tensor, named
       }
-      if (s.optional && out.config.tied_head) continue;
+      if (!tensor_present(s, out.config)) continue;
       out.tensors.add(tensor_name(s, l, true), hf ? *t : convert_layout(*t, s, out.config, true));
     }
   }
@@ -97,9 +98,7 @@ HfModel read_hf_model(const std::string& path) {
 void load_hf_weights(CausalLm& model, const io::TensorMap& weights) {
   for (const auto& p : model.params().params()) {
     if (model.is_lora_param(p->name)) continue;
-    std::string name = p->name;
-    if (!weights.has(name) && name.rfind("transformer.", 0) == 0 && weights.has(name.substr(12)))
-      name = name.substr(12);
+    const std::string name = detail::stored_name(weights, p->name);
     const Tensor& t = weights.get(name, p->shape);
     Tensor f = t.dtype() == DType::F32 ? t : t.to(DType::F32);
     std::memcpy(p->value.f32(), f.data(), static_cast<size_t>(p->numel()) * sizeof(float));

@@ -1,6 +1,8 @@
 #include "models/infer_ops.h"
 
+#include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "core/kernels.h"
 #include "models/layers.h"
@@ -34,10 +36,28 @@ Act InferOps::embed_tokens(Wt table) {
   return y;
 }
 
-Act InferOps::add_positions(Act x, Wt table) {
-  models::add_positions(model_.bound(table), pos0_, buf(x).rows, buf(x).p);
+Act InferOps::add_positions(Act x, Wt table, int32_t pad_id) {
+  if (pad_id < 0) {
+    models::add_positions(model_.bound(table), pos0_, buf(x).rows, buf(x).p);
+    return x;
+  }
+  LOOM_ASSERT(pos0_ == 0, "pad-counted positions need the whole sequence");
+  std::vector<int32_t> pos(static_cast<size_t>(n_));
+  int32_t real = 0;
+  for (int64_t i = 0; i < n_; ++i) pos[i] = tokens_[i] == pad_id ? pad_id : pad_id + ++real;
+  models::add_rows(model_.bound(table), pos.data(), n_, buf(x).p, "position");
   return x;
 }
+
+// The Encoder interface carries no segment ids: every token is of type 0.
+Act InferOps::add_token_types(Act x, Wt table) {
+  const std::vector<int32_t> types(static_cast<size_t>(n_), 0);
+  models::add_rows(model_.bound(table), types.data(), n_, buf(x).p, "token type");
+  return x;
+}
+
+// One sequence per forward: its first row, as a view.
+Act InferOps::first_rows(Act x) { return push(buf(x).p, 1, buf(x).cols); }
 
 Act InferOps::linear(Act x, Wt w, Wt bias) {
   const TensorView& wv = model_.bound(w);
@@ -127,6 +147,9 @@ Act InferOps::activation(Act x, Activation kind) {
       break;
     case Activation::Silu:
       silu(in.p, n);
+      break;
+    case Activation::Tanh:
+      for (int64_t i = 0; i < n; ++i) in.p[i] = std::tanh(in.p[i]);
       break;
   }
   return x;

@@ -27,7 +27,10 @@ class InferOps final : public Ops {
 
   bool has(Wt w) const override { return !model_.bound(w).empty(); }
   Act embed_tokens(Wt table) override;
-  Act add_positions(Act x, Wt table) override;
+  using Ops::add_positions;
+  Act add_positions(Act x, Wt table, int32_t pad_id) override;
+  Act add_token_types(Act x, Wt table) override;
+  Act first_rows(Act x) override;
   Act linear(Act x, Wt w, Wt bias) override;
   Acts linears(Act x, std::initializer_list<Wt> ws) override;
   Act norm(Act x, Wt weight, Wt bias, NormKind kind, float eps) override;

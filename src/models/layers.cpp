@@ -320,6 +320,18 @@ void embed_tokens(const TensorView& table, const int32_t* ids, int64_t n, float*
   }
 }
 
+void add_rows(const TensorView& table, const int32_t* rows, int64_t n, float* x, const char* what) {
+  const int64_t size = table.shape()[0], d = table.shape()[1];
+  std::unique_ptr<float[]> tmp(new float[static_cast<size_t>(d)]);
+  for (int64_t i = 0; i < n; ++i) {
+    if (rows[i] < 0 || rows[i] >= size)
+      throw Error(std::string(what) + " " + std::to_string(rows[i]) + " at token " +
+                  std::to_string(i) + " is outside the model's " + std::to_string(size) + " rows");
+    to_f32(table.dtype(), table.row(rows[i]), tmp.get(), d);
+    add(x + i * d, tmp.get(), x + i * d, d);
+  }
+}
+
 void add_positions(const TensorView& table, int64_t pos0, int64_t n, float* x) {
   const int64_t max_pos = table.shape()[0], d = table.shape()[1];
   if (pos0 < 0 || pos0 + n > max_pos) {

@@ -42,6 +42,9 @@ void embed_tokens(const TensorView& table, const int32_t* ids, int64_t n, float*
 
 // x (n, d) += table rows pos0 .. pos0+n-1 (learned absolute positions; checked against the table).
 void add_positions(const TensorView& table, int64_t pos0, int64_t n, float* x);
+// x (n, d) += table rows rows[0..n) (a token-type table, RoBERTa's computed positions); a row
+// outside the table is a loom::Error naming `what` ("token type", "position").
+void add_rows(const TensorView& table, const int32_t* rows, int64_t n, float* x, const char* what);
 
 // RoPE on n rows of x (row stride `stride` floats), each holding n_heads heads of head_dim, at
 // positions pos0 .. pos0+n-1.

@@ -9,6 +9,11 @@
 
 namespace loom::models::detail {
 
+// The name a Hugging Face checkpoint stores `name` under: itself, or without the base-model
+// prefix ("transformer.", "bert.", "roberta.") when the checkpoint is a bare base model (GPT2Model,
+// BertModel: what sentence-transformers ships). models/spec.cpp.
+std::string stored_name(const io::TensorMap& map, const std::string& name);
+
 class WeightFetcher {
  public:
   explicit WeightFetcher(const io::TensorMap& map) : map_(map) {}

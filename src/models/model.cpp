@@ -32,8 +32,8 @@ void Model::bind() {
         if (t.optional) continue;
         weights_.get(name);  // throws: missing tensor, named
       }
-      // find_tensor may have matched the name without its "transformer." prefix.
-      const std::string real = weights_.has(name) ? name : name.substr(12);
+      // find_tensor may have matched the name without its base-model prefix.
+      const std::string real = hf ? detail::stored_name(weights_, name) : name;
       TensorView& v = bound_[r][static_cast<size_t>(l)];
       if (t.kind == TensorKind::Vector) {
         v = f.vector(real, hs.numel());
@@ -89,13 +89,31 @@ void Session::copy_from(const Session& other) {
 
 const float* LanguageModel::hidden_states(const Session& s) { return s.hidden_.data(); }
 
+namespace {
+
+// " (config.json max_position_embeddings)": the field that sets a model's context, when the
+// session's capacity is the model's own.
+std::string context_field(const Architecture& a, bool models_own) {
+  if (!models_own) return "";
+  for (const HParam& p : a.hparams())
+    if (p.i == &DecoderConfig::context_length && p.hf_key)
+      return std::string(" (config.json ") + p.hf_key + ")";
+  return "";
+}
+
+}  // namespace
+
 void Model::check_room(const Session& s, int64_t n) const {
   LOOM_ASSERT(s.model_ == this, "session of another model");
   if (n <= 0) throw Error("forward: no tokens to process");
   if (s.pos_ + n > s.capacity_) {
-    throw Error("sequence of " + std::to_string(s.pos_ + n) + " tokens exceeds the context of " +
-                std::to_string(s.capacity_) + " positions");
+    throw Error(weights_.source() + ": sequence of " + std::to_string(s.pos_ + n) +
+                " tokens exceeds the context of " + std::to_string(s.capacity_) + " positions" +
+                context_field(arch_, s.capacity_ == cfg_.context_length));
   }
+  if (!arch_.causal() && (s.pos_ != 0 || n > s.chunk_))
+    throw Error(cfg_.arch + " is a bidirectional encoder: it runs whole sequences of up to " +
+                std::to_string(s.chunk_) + " tokens from position 0, not token by token");
 }
 
 void Model::forward_hidden(Session& s, ThreadPool& pool, const int32_t* tokens, int64_t n) const {
@@ -128,15 +146,34 @@ void Model::forward_chunk(Session& s, ThreadPool& pool, const int32_t* tokens, i
   std::memcpy(s.hidden_.data(), ops.data(h), sizeof(float) * rows * cfg_.dim);
   s.hidden_rows_ = rows;
   if (logits_out == nullptr) return;
+  // A decoder's head is one linear, written straight into the session's logits; an encoder's
+  // MLM head has several ops, so its result is copied.
+  if (!arch_.causal()) {
+    const Act lg = arch_.logits(ops, cfg_, h);
+    std::memcpy(logits_out, ops.data(lg), sizeof(float) * ops.rows(lg) * cfg_.vocab_size);
+    return;
+  }
   ops.write_next_to(logits_out);
   const Act lg = arch_.logits(ops, cfg_, h);
   LOOM_ASSERT(ops.data(lg) == logits_out, "the logits are the head's output");
 }
 
+std::vector<float> Model::pooled(ThreadPool& pool, const int32_t* tokens, int64_t n) const {
+  Session s(*this, n, n);
+  check_room(s, n);
+  InferOps ops(*this, s, pool, tokens, n, /*all_rows=*/true);
+  const Act p = arch_.pooled(ops, cfg_, arch_.hidden(ops, cfg_));
+  const float* d = ops.data(p);
+  return std::vector<float>(d, d + cfg_.dim);
+}
+
 void Encoder::encode(ThreadPool& pool, const int32_t* tokens, int64_t n, float* hidden) const {
-  if (n > context_length())
-    throw Error("input of " + std::to_string(n) + " tokens exceeds the context of " +
-                std::to_string(context_length()) + " positions");
+  if (n > context_length()) {
+    const Architecture* a = find_architecture(architecture_name());
+    throw Error(weights().source() + ": input of " + std::to_string(n) +
+                " tokens exceeds the context of " + std::to_string(context_length()) +
+                " positions" + (a ? context_field(*a, true) : ""));
+  }
   std::unique_ptr<State> s = new_state(n);
   std::memcpy(hidden, encode(*s, pool, tokens, n), sizeof(float) * n * hidden_size());
 }

@@ -6,9 +6,12 @@
 // name); every LanguageModel is one (decoder-only models are embedded through their final hidden
 // states), and the encoders to come (BERT, T5's encoder) implement only Encoder.
 //
-// Model is the one LanguageModel for every decoder-only architecture: the architecture's forward
+// Model is the one LanguageModel for every architecture of the registry: the architecture's forward
 // (models/<arch>.cpp) run by the inference backend over weights bound from its spec. It is
-// immutable after load and may serve many Sessions at once.
+// immutable after load and may serve many Sessions at once. An encoder (BERT, RoBERTa: not
+// Architecture::causal) runs through it too, but only whole sequences from position 0: its
+// Encoder side embeds, forward(all_logits) gives its masked-LM logits, and token-by-token
+// decoding is a loom::Error.
 #pragma once
 
 #include <memory>
@@ -100,6 +103,10 @@ class Model final : public LanguageModel {
   const float* encode(State& state, ThreadPool& pool, const int32_t* tokens,
                       int64_t n) const override;
   using Encoder::encode;
+  // One whole sequence's pooled vector (dim floats): BERT's pooler, tanh(dense(h[CLS])); a
+  // loom::Error for an architecture or checkpoint without one. MLM logits of an encoder come
+  // from forward(all_logits) (its head is the masked-LM head).
+  std::vector<float> pooled(ThreadPool& pool, const int32_t* tokens, int64_t n) const;
 
   // A bound weight in inference layout ((out, in) matrices, f32 vectors); empty when absent.
   const TensorView& bound(Wt w) const {

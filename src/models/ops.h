@@ -40,10 +40,12 @@ struct Acts {
   Act operator[](size_t i) const { return a[i]; }
 };
 
-enum class Activation { GeluTanh, GeluErf, Relu, Silu };
+enum class Activation { GeluTanh, GeluErf, Relu, Silu, Tanh };
 
 struct AttentionShape {
   int64_t n_heads = 0, n_kv_heads = 0, head_dim = 0;
+  // false: every query sees every key of its sequence except the backend's padding (an
+  // encoder); the inference backend then runs whole sequences from position 0.
   bool causal = true;
 };
 
@@ -56,8 +58,14 @@ class Ops {
   virtual bool has(Wt w) const = 0;
   // The backend's input tokens -> (n, C) rows of `table`.
   virtual Act embed_tokens(Wt table) = 0;
-  // x (n, C) + rows of a learned position table at the inputs' positions.
-  virtual Act add_positions(Act x, Wt table) = 0;
+  // x (n, C) + rows of a learned position table at the inputs' positions. pad_id >= 0: RoBERTa's
+  // position ids (Hugging Face create_position_ids_from_input_ids): a token that is not pad_id
+  // takes pad_id + its 1-based index among its sequence's non-pad tokens, a pad token pad_id.
+  virtual Act add_positions(Act x, Wt table, int32_t pad_id) = 0;
+  Act add_positions(Act x, Wt table) { return add_positions(x, table, -1); }
+  // x (n, C) + rows of `table` at the inputs' token types (BERT's segment ids; 0 when the backend
+  // was given none).
+  virtual Act add_token_types(Act x, Wt table) = 0;
   // x (n, in) -> (n, out) = x·Wᵀ (+ bias). The backend knows each role's storage layout.
   virtual Act linear(Act x, Wt w, Wt bias = {}) = 0;
   // Several projections of the same input (q/k/v, gate/up): one pass over x at decode time.
@@ -73,6 +81,8 @@ class Ops {
   virtual Act glu(Act gate, Act up, GluKind kind) = 0;
   // x (n, C) -> x[:, start:start+width].
   virtual Act slice_cols(Act x, int64_t start, int64_t width) = 0;
+  // x (B*T, C) -> (B, C): the first row of every sequence (BERT's [CLS]).
+  virtual Act first_rows(Act x) = 0;
   // Rows whose outputs are wanted (inference: the last row unless every row's logits are asked
   // for; training: all). Called before the final norm.
   virtual Act output_rows(Act x) = 0;

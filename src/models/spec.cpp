@@ -7,15 +7,23 @@
 
 #include "core/error.h"
 #include "models/decoder.h"
+#include "models/loader_util.h"
 
 namespace loom::models {
 
 // The registry: one line per architecture file.
 const Architecture& llama_architecture();
 const Architecture& gpt2_architecture();
+const Architecture& bert_architecture();
+const Architecture& roberta_architecture();
 
 std::vector<const Architecture*> architectures() {
-  return {&llama_architecture(), &gpt2_architecture()};
+  return {&llama_architecture(), &gpt2_architecture(), &bert_architecture(),
+          &roberta_architecture()};
+}
+
+Act Architecture::pooled(Ops&, const DecoderConfig&, Act) const {
+  throw Error(std::string(name()) + " has no pooler (a decoder embeds through its hidden states)");
 }
 
 namespace {
@@ -138,8 +146,10 @@ const Architecture& architecture_of(const io::TensorMap& map) {
     if (const io::MetaValue* a = map.find_meta("config.architectures");
         a && a->kind == io::MetaValue::Kind::Array && !a->array.empty())
       name = a->array[0].s;
-  if (name.empty()) name = map.meta_string("config.model_type");
   if (const Architecture* a = find_architecture(name)) return *a;
+  // A class Loom has no head for (BertModel) still names its family through model_type.
+  if (const Architecture* a = find_architecture(map.meta_string("config.model_type"))) return *a;
+  if (name.empty()) name = map.meta_string("config.model_type");
   try {
     architecture(name);
   } catch (const Error& e) {
@@ -155,11 +165,21 @@ std::string tensor_name(const TensorSpec& t, int64_t layer, bool hf) {
   return n;
 }
 
+// A base model saved on its own (GPT2Model, BertModel, RobertaModel: what sentence-transformers
+// ships) names its tensors without the "transformer." / "bert." / "roberta." prefix the LM classes
+// add.
+std::string detail::stored_name(const io::TensorMap& map, const std::string& name) {
+  if (map.has(name)) return name;
+  for (const char* prefix : {"transformer.", "bert.", "roberta."}) {
+    const size_t n = std::strlen(prefix);
+    if (name.compare(0, n, prefix) == 0 && map.has(name.substr(n))) return name.substr(n);
+  }
+  return name;
+}
+
 const Tensor* find_tensor(const io::TensorMap& map, const TensorSpec& t, int64_t layer, bool hf) {
   const std::string name = tensor_name(t, layer, hf);
-  if (const Tensor* x = map.find(name)) return x;
-  if (hf && name.rfind("transformer.", 0) == 0) return map.find(name.substr(12));
-  return nullptr;
+  return map.find(hf ? detail::stored_name(map, name) : name);
 }
 
 bool has_hf_names(const Architecture& a, const io::TensorMap& map) {

@@ -1,5 +1,7 @@
 #include "models/tape_ops.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "models/causal_lm.h"
 #include "nn/lora.h"
@@ -28,11 +30,35 @@ nn::Var TapeOps::embedding(Wt table, const int32_t* ids) {
 
 Act TapeOps::embed_tokens(Wt table) { return A(embedding(table, ids_)); }
 
-Act TapeOps::add_positions(Act x, Wt table) {
+Act TapeOps::add_positions(Act x, Wt table, int32_t pad_id) {
   const int64_t n = batch_ * seq_;
   int32_t* pos = t_.save<int32_t>(n);
-  for (int64_t i = 0; i < n; ++i) pos[i] = static_cast<int32_t>(i % seq_);
+  for (int64_t b = 0; b < batch_; ++b) {
+    int32_t real = 0;
+    for (int64_t i = b * seq_; i < (b + 1) * seq_; ++i)
+      pos[i] = pad_id < 0          ? static_cast<int32_t>(i - b * seq_)
+               : ids_[i] == pad_id ? pad_id
+                                   : pad_id + ++real;
+  }
   return A(nn::add(t_, V(x), embedding(table, pos)));
+}
+
+Act TapeOps::add_token_types(Act x, Wt table) {
+  const int64_t n = batch_ * seq_;
+  const int32_t* types = types_;
+  if (types == nullptr) {
+    int32_t* zeros = t_.save<int32_t>(n);
+    std::fill(zeros, zeros + n, 0);
+    types = zeros;
+  }
+  return A(nn::add(t_, V(x), embedding(table, types)));
+}
+
+// A row gather is an embedding lookup into x (its backward scatters the rows' gradients back).
+Act TapeOps::first_rows(Act x) {
+  int32_t* rows = t_.save<int32_t>(batch_);
+  for (int64_t b = 0; b < batch_; ++b) rows[b] = static_cast<int32_t>(b * seq_);
+  return A(nn::embedding(t_, V(x), rows, batch_));
 }
 
 Act TapeOps::linear(Act x, Wt w, Wt bias) {
@@ -64,7 +90,10 @@ Act TapeOps::rope(Act x, int64_t n_heads, const RopeSettings& r) {
 }
 
 Act TapeOps::attention(int64_t, Act q, Act k, Act v, const AttentionShape& s) {
-  LOOM_ASSERT(s.causal, "training attention is causal");
+  if (!s.causal)
+    return A(nn::bidirectional_attention(t_, V(q), V(k), V(v), batch_, seq_, s.n_heads,
+                                         s.n_kv_heads, s.head_dim, key_mask_));
+  LOOM_ASSERT(key_mask_ == nullptr, "a key padding mask is for bidirectional attention");
   return A(nn::causal_attention(t_, V(q), V(k), V(v), batch_, seq_, s.n_heads, s.n_kv_heads,
                                 s.head_dim));
 }
@@ -79,6 +108,8 @@ Act TapeOps::activation(Act x, Activation kind) {
       return A(nn::gelu(t_, V(x), nn::GeluKind::Erf));
     case Activation::Silu:
       return A(nn::silu(t_, V(x)));
+    case Activation::Tanh:
+      return A(nn::tanh(t_, V(x)));
     case Activation::Relu:
       break;
   }

@@ -15,14 +15,32 @@ namespace loom::models {
 // not included, so neither header depends on the other.
 class CausalLm;
 
+// A batch of B sequences of T tokens: ids (B*T); an encoder's token types (B*T, null: all 0)
+// and key mask (B*T, 1 real / 0 padding, null: no padding; bidirectional attention only).
+struct TokenBatch {
+  const int32_t* ids = nullptr;
+  int64_t batch = 0, seq = 0;
+  const int32_t* token_types = nullptr;
+  const uint8_t* key_mask = nullptr;
+};
+
 class TapeOps final : public Ops {
  public:
-  TapeOps(CausalLm& model, nn::Tape& t, const int32_t* ids, int64_t batch, int64_t seq)
-      : m_(model), t_(t), ids_(ids), batch_(batch), seq_(seq) {}
+  TapeOps(CausalLm& model, nn::Tape& t, const TokenBatch& in)
+      : m_(model),
+        t_(t),
+        ids_(in.ids),
+        batch_(in.batch),
+        seq_(in.seq),
+        types_(in.token_types),
+        key_mask_(in.key_mask) {}
 
   bool has(Wt w) const override;
   Act embed_tokens(Wt table) override;
-  Act add_positions(Act x, Wt table) override;
+  using Ops::add_positions;
+  Act add_positions(Act x, Wt table, int32_t pad_id) override;
+  Act add_token_types(Act x, Wt table) override;
+  Act first_rows(Act x) override;
   Act linear(Act x, Wt w, Wt bias) override;
   Acts linears(Act x, std::initializer_list<Wt> ws) override;
   Act norm(Act x, Wt weight, Wt bias, NormKind kind, float eps) override;
@@ -43,6 +61,8 @@ class TapeOps final : public Ops {
   nn::Tape& t_;
   const int32_t* ids_;
   int64_t batch_, seq_;
+  const int32_t* types_;
+  const uint8_t* key_mask_;
 };
 
 }  // namespace loom::models

@@ -34,6 +34,7 @@ Var weighted_sum(Tape& t, Var x, const float* r);
 // Elementwise, x (any) -> y (same).
 Var gelu(Tape& t, Var x, GeluKind kind);
 Var silu(Tape& t, Var x);
+Var tanh(Tape& t, Var x);
 // gate (N,F), up (N,F) -> y (N,F) = act(gate) * up (GluKind: core/kernels.h).
 Var glu(Tape& t, Var gate, Var up, GluKind kind);
 // x (any) -> y (same): zero with probability p, else x / (1-p). The mask is drawn from
@@ -56,6 +57,13 @@ Var rope(Tape& t, Var x, int64_t batch, int64_t seq, int64_t n_heads, int64_t he
 // head; query head h reads kv head h / (H/KV) (MHA: KV = H, GQA: KV | H, MQA: KV = 1).
 Var causal_attention(Tape& t, Var q, Var k, Var v, int64_t batch, int64_t seq, int64_t n_heads,
                      int64_t n_kv_heads, int64_t head_dim);
+
+// As causal_attention, but every query sees every key of its sequence whose key_mask entry
+// (B*T, 1 real / 0 padding; null: no padding) is nonzero: an encoder's self-attention over
+// right- or left-padded batches. A sequence that is all padding is a loom::Error.
+Var bidirectional_attention(Tape& t, Var q, Var k, Var v, int64_t batch, int64_t seq,
+                            int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
+                            const uint8_t* key_mask);
 
 // logits (N,V), targets (N) -> loss (1) = mean over i with targets[i] != ignore_index of
 // logsumexp(logits[i]) - logits[i][targets[i]]; 0 when every target is ignored. Fused: only the

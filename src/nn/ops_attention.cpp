@@ -1,4 +1,6 @@
-// RoPE and fused causal self-attention (MHA/GQA/MQA): forward and backward.
+// RoPE and fused self-attention (MHA/GQA/MQA; causal, or bidirectional with a key padding
+// mask): forward and backward.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -81,7 +83,7 @@ Var rope(Tape& t, Var x, int64_t batch, int64_t seq, int64_t n_heads, int64_t he
   return y;
 }
 
-// ---- causal_attention: q (B*T, H*D), k, v (B*T, KV*D) -> y (B*T, H*D) ----
+// ---- attention: q (B*T, H*D), k, v (B*T, KV*D) -> y (B*T, H*D) ----
 namespace {
 
 // Sizes of one attention call; query head h reads kv head h / group.
@@ -90,29 +92,49 @@ struct AttnDims {
   int64_t group;     // H / KV query heads per kv head
   int64_t ldq, ldk;  // row strides of q/y (H*D) and k/v (KV*D)
   float scale;       // 1 / sqrt(D)
+  bool causal;       // query i sees keys 0..i; else every key of its sequence
+  const uint8_t* key_mask;  // (B*T) 0 = padded key, never attended; null: none
 };
 
-// Rows of S (T,T) -> causal softmax in place: row i keeps columns 0..i, the rest become zero.
-inline void causal_softmax_rows(float* P, int64_t T) {
+// Columns of row i that a query may see before the key mask: i + 1 (causal) or T.
+inline int64_t visible(const AttnDims& a, int64_t i) { return a.causal ? i + 1 : a.T; }
+
+// Rows of S (T,T) -> softmax in place over the visible columns; the rest become zero. km: the
+// sequence's key mask (T) or null; a masked key gets probability exactly 0 (as Hugging Face's
+// additive finfo.min mask gives after exp).
+inline void softmax_rows(float* P, const AttnDims& a, const uint8_t* km) {
+  const int64_t T = a.T;
   for (int64_t i = 0; i < T; ++i) {
     float* row = P + i * T;
-    softmax(row, i + 1);
-    std::memset(row + i + 1, 0, static_cast<size_t>(T - i - 1) * sizeof(float));
+    const int64_t n = visible(a, i);
+    if (km == nullptr) {
+      softmax(row, n);
+    } else {
+      float m = -INFINITY, s = 0;
+      for (int64_t j = 0; j < n; ++j)
+        if (km[j]) m = std::max(m, row[j]);
+      for (int64_t j = 0; j < n; ++j) s += row[j] = km[j] ? std::exp(row[j] - m) : 0.0f;
+      for (int64_t j = 0; j < n; ++j) row[j] /= s;
+    }
+    std::memset(row + n, 0, static_cast<size_t>(T - n) * sizeof(float));
   }
 }
 
-// dP (T,T) -> dS = P ⊙ (dP - rowsum(dP ⊙ P)) in place, zero above the diagonal.
-inline void causal_softmax_backward_rows(float* dS, const float* P, int64_t T) {
+// dP (T,T) -> dS = P ⊙ (dP - rowsum(dP ⊙ P)) in place, zero beyond the visible columns (masked
+// keys have P = 0, so their dS is 0 too).
+inline void softmax_backward_rows(float* dS, const float* P, const AttnDims& a) {
+  const int64_t T = a.T;
   for (int64_t i = 0; i < T; ++i) {
     float* ds = dS + i * T;
     const float* p = P + i * T;
-    float s = dot(ds, p, i + 1);
-    for (int64_t j = 0; j <= i; ++j) ds[j] = p[j] * (ds[j] - s);
-    std::memset(ds + i + 1, 0, static_cast<size_t>(T - i - 1) * sizeof(float));
+    const int64_t n = visible(a, i);
+    float s = dot(ds, p, n);
+    for (int64_t j = 0; j < n; ++j) ds[j] = p[j] * (ds[j] - s);
+    std::memset(ds + n, 0, static_cast<size_t>(T - n) * sizeof(float));
   }
 }
 
-// One task per (batch, head): P (B,H,T,T) = causal softmax(scale · Q Kᵀ), O (T,D) = P V into y.
+// One task per (batch, head): P (B,H,T,T) = masked softmax(scale · Q Kᵀ), O (T,D) = P V into y.
 void attention_forward(ThreadPool& pool, const AttnDims& a, const float* qd, const float* kd,
                        const float* vd, float* probs, float* yd) {
   const int64_t T = a.T, D = a.D, ldq = a.ldq, ldk = a.ldk;
@@ -124,7 +146,7 @@ void attention_forward(ThreadPool& pool, const AttnDims& a, const float* qd, con
     const float* V = vd + b * T * ldk + g * D;
     float* P = probs + task * T * T;
     sgemm(serial, false, true, T, T, D, a.scale, Q, ldq, K, ldk, 0.0f, P, T);
-    causal_softmax_rows(P, T);
+    softmax_rows(P, a, a.key_mask ? a.key_mask + b * T : nullptr);
     sgemm(serial, false, false, T, D, T, 1.0f, P, T, V, ldk, 0.0f, yd + b * T * ldq + h * D, ldq);
   });
 }
@@ -154,7 +176,7 @@ void attention_backward(Tape& t, const AttnDims& a, Var q, Var k, Var v, Var y,
               ldk);
       // dP (T,T) = dO Vᵀ, then dS through the softmax
       sgemm(serial, false, true, T, T, D, 1.0f, dO, ldq, V, ldk, 0.0f, dS, T);
-      causal_softmax_backward_rows(dS, P, T);
+      softmax_backward_rows(dS, P, a);
       if (dq != nullptr)  // dQ (T,D) += scale · dS K
         sgemm(serial, false, false, T, D, T, a.scale, dS, T, K, ldk, 1.0f, dq + b * T * ldq + h * D,
               ldq);
@@ -167,19 +189,46 @@ void attention_backward(Tape& t, const AttnDims& a, Var q, Var k, Var v, Var y,
 
 }  // namespace
 
-Var causal_attention(Tape& t, Var q, Var k, Var v, int64_t batch, int64_t seq, int64_t n_heads,
-                     int64_t n_kv_heads, int64_t head_dim) {
-  const int64_t B = batch, T = seq, H = n_heads, KV = n_kv_heads, D = head_dim;
+namespace {
+
+Var attention(Tape& t, Var q, Var k, Var v, int64_t B, int64_t T, int64_t H, int64_t KV, int64_t D,
+              bool causal, const uint8_t* key_mask) {
   LOOM_ASSERT(KV > 0 && H % KV == 0, "attention: n_heads must be a multiple of n_kv_heads");
   LOOM_ASSERT(t.shape(q).rows() == B * T && t.shape(q).last() == H * D, "attention: q shape");
   LOOM_ASSERT(t.shape(k).rows() == B * T && t.shape(k).last() == KV * D, "attention: k shape");
   LOOM_ASSERT(t.shape(v) == t.shape(k), "attention: v shape");
-  const AttnDims a{B, T, H, KV, D, H / KV, H * D, KV * D, 1.0f / std::sqrt(static_cast<float>(D))};
+  const uint8_t* km = nullptr;
+  if (key_mask != nullptr) {  // copied: the caller's buffer need not outlive backward
+    uint8_t* copy = t.save<uint8_t>(B * T);
+    std::memcpy(copy, key_mask, static_cast<size_t>(B * T));
+    for (int64_t b = 0; b < B; ++b) {
+      int64_t real = 0;
+      for (int64_t j = 0; j < T; ++j) real += copy[b * T + j] != 0;
+      if (real == 0)
+        throw Error("attention: sequence " + std::to_string(b) + " of the batch is all padding");
+    }
+    km = copy;
+  }
+  const AttnDims a{
+      B, T, H, KV, D, H / KV, H * D, KV * D, 1.0f / std::sqrt(static_cast<float>(D)), causal, km};
   Var y = t.node(t.shape(q), {q, k, v});
-  float* probs = t.save<float>(B * H * T * T);  // P (B,H,T,T), row i is zero beyond column i
+  float* probs = t.save<float>(B * H * T * T);  // P (B,H,T,T), zero where a key is not seen
   attention_forward(t.pool(), a, t.data(q), t.data(k), t.data(v), probs, t.data(y));
   t.on_backward(y, [&t, a, q, k, v, y, probs] { attention_backward(t, a, q, k, v, y, probs); });
   return y;
+}
+
+}  // namespace
+
+Var causal_attention(Tape& t, Var q, Var k, Var v, int64_t batch, int64_t seq, int64_t n_heads,
+                     int64_t n_kv_heads, int64_t head_dim) {
+  return attention(t, q, k, v, batch, seq, n_heads, n_kv_heads, head_dim, true, nullptr);
+}
+
+Var bidirectional_attention(Tape& t, Var q, Var k, Var v, int64_t batch, int64_t seq,
+                            int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
+                            const uint8_t* key_mask) {
+  return attention(t, q, k, v, batch, seq, n_heads, n_kv_heads, head_dim, false, key_mask);
 }
 
 }  // namespace loom::nn

@@ -231,6 +231,25 @@ Var silu(Tape& t, Var x) {
   return y;
 }
 
+// ---- tanh: y = tanh(x), dy/dx = 1 - y² ----
+Var tanh(Tape& t, Var x) {
+  const int64_t n = t.shape(x).numel();
+  Var y = t.node(t.shape(x), {x});
+  const float* xd = t.data(x);
+  float* yd = t.data(y);
+  par(t, n, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) yd[i] = std::tanh(xd[i]);
+  });
+  t.on_backward(y, [&t, x, y, n] {
+    const float *yd = t.data(y), *dy = t.grad(y);
+    float* dx = t.grad(x);
+    par(t, n, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) dx[i] += dy[i] * (1.0f - yd[i] * yd[i]);
+    });
+  });
+  return y;
+}
+
 // ---- glu: gate (N,F), up (N,F) -> y (N,F) = act(gate) * up ----
 // Forward keeps act(gate) so backward needs no second exp/erf pass for SwiGLU and ReGLU.
 Var glu(Tape& t, Var gate, Var up, GluKind kind) {

@@ -43,7 +43,8 @@ std::optional<TokenizerLocation> find_model_tokenizer(const std::string& model_p
   if (options.gguf_vocab && is_file(model_path) && has_gguf_magic(model_path))
     return TokenizerLocation{model_path, true};
   const std::string folder = model_folder(model_path);
-  for (const char* name : {"tokenizer.json", "tokenizer.model"}) {
+  // vocab.txt: a BERT-family folder without a tokenizer.json (WordPiece with BERT's defaults).
+  for (const char* name : {"tokenizer.json", "tokenizer.model", "vocab.txt"}) {
     const std::string p = folder + "/" + name;
     if (is_file(p)) return TokenizerLocation{p, false};
   }
@@ -57,7 +58,7 @@ TokenizerLocation model_tokenizer(const std::string& model_path, const std::stri
   throw Error(model_path + ": no tokenizer " +
               (options.gguf_vocab ? "inside the model file or " : std::string()) + "in " +
               model_folder(model_path) +
-              " (tokenizer.json, tokenizer.model); pass --tokenizer FILE");
+              " (tokenizer.json, tokenizer.model, vocab.txt); pass --tokenizer FILE");
 }
 
 }  // namespace loom::text

@@ -27,7 +27,8 @@ std::string model_folder(const std::string& model_path);
 // file or a llama2.c .bin), the first of:
 //   - a GGUF file's own vocabulary (when options.gguf_vocab);
 //   - tokenizer.json in the model's folder;
-//   - tokenizer.model (SentencePiece) in the model's folder.
+//   - tokenizer.model (SentencePiece) in the model's folder;
+//   - vocab.txt (BERT's WordPiece, with BERT's defaults) in the model's folder.
 // std::nullopt when there is none (a llama2.c .bin carries no tokenizer; its tok*.bin is named
 // with --tokenizer, as llama2.c's -z).
 std::optional<TokenizerLocation> find_model_tokenizer(const std::string& model_path,

@@ -37,8 +37,13 @@ class BertNormalizer : public Normalizer {
             }
           }
           if (chinese_ && c >= 0x3400 && is_cjk_ideograph(c)) {
+            // Hugging Face pads first and strips accents (NFD) after, so a compatibility
+            // ideograph (U+F900-U+FAFF, U+2F800-U+2FA1F) becomes its unified ideograph.
             out.push_back(' ');
-            out.append(bytes);
+            if (strip_)
+              out.append(unicode_normalize(bytes, NormForm::kNFD));
+            else
+              out.append(bytes);
             out.push_back(' ');
             return;
           }

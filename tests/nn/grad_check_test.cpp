@@ -118,6 +118,56 @@ TEST_P(GradCheck, AttentionMhaGqaMqa) {
   }
 }
 
+// Bidirectional attention over a right-padded batch (lengths 5 and 3): the padded keys' k and v
+// must get exactly zero gradient, every other coordinate the finite difference.
+TEST_P(GradCheck, BidirectionalAttentionWithKeyPadding) {
+  ThreadPool pool(GetParam());
+  Rng rng(17);
+  const int64_t B = 2, T = 5, H = 4, D = 4;
+  const std::vector<uint8_t> mask = {1, 1, 1, 1, 1, 1, 1, 1, 0, 0};
+  for (int64_t kv : {4, 2}) {
+    Tensor q = randn({B * T, H * D}, rng), k = randn({B * T, kv * D}, rng),
+           v = randn({B * T, kv * D}, rng);
+    auto fn = [&](Tape& t, const std::vector<Var>& in) {
+      return bidirectional_attention(t, in[0], in[1], in[2], B, T, H, kv, D, mask.data());
+    };
+    expect_ok(check_gradients(pool, {&q, &k, &v}, fn, {.max_coords = 40}));
+    Tape t(pool);
+    Tensor gq = Tensor::zeros(q.shape()), gk = Tensor::zeros(k.shape()),
+           gv = Tensor::zeros(v.shape());
+    std::vector<Var> in = {t.leaf(q.view(), gq.view()), t.leaf(k.view(), gk.view()),
+                           t.leaf(v.view(), gv.view())};
+    Var y = fn(t, in);
+    std::vector<float> r(static_cast<size_t>(t.shape(y).numel()), 1.0f);
+    t.backward(weighted_sum(t, y, r.data()));
+    for (int64_t row : {8, 9})
+      for (int64_t c = 0; c < kv * D; ++c) {
+        EXPECT_EQ(gk.f32()[row * kv * D + c], 0.0f);
+        EXPECT_EQ(gv.f32()[row * kv * D + c], 0.0f);
+      }
+  }
+  // A padded key changes nothing: the output of the real rows is independent of its values.
+  Tensor q = randn({B * T, H * D}, rng), k = randn({B * T, H * D}, rng),
+         v = randn({B * T, H * D}, rng);
+  Tape t1(pool), t2(pool);
+  const float* y1 =
+      t1.data(bidirectional_attention(t1, t1.constant(q.view()), t1.constant(k.view()),
+                                      t1.constant(v.view()), B, T, H, H, D, mask.data()));
+  for (int64_t c = 0; c < H * D; ++c) k.f32()[9 * H * D + c] += 3.0f;
+  const float* y2 =
+      t2.data(bidirectional_attention(t2, t2.constant(q.view()), t2.constant(k.view()),
+                                      t2.constant(v.view()), B, T, H, H, D, mask.data()));
+  for (int64_t i = 0; i < B * T * H * D; ++i) EXPECT_EQ(y1[i], y2[i]) << i;
+}
+
+TEST_P(GradCheck, Tanh) {
+  ThreadPool pool(GetParam());
+  Rng rng(18);
+  Tensor x = randn({3, 7}, rng, 1.5f);
+  expect_ok(check_gradients(pool, {&x},
+                            [](Tape& t, const std::vector<Var>& v) { return nn::tanh(t, v[0]); }));
+}
+
 TEST_P(GradCheck, CrossEntropyWithIgnore) {
   ThreadPool pool(GetParam());
   Rng rng(8);

@@ -346,3 +346,80 @@ def llama_config_from_hf(cfg):
                   hidden=cfg["intermediate_size"], eps=cfg["rms_norm_eps"],
                   theta=cfg.get("rope_theta", 10000.0),
                   ctx=cfg.get("max_position_embeddings", 0))
+
+
+# ---------------------------------------------------------------- BERT, RoBERTa
+# Devlin et al. 2019 (BERT) and Liu et al. 2019 (RoBERTa) as Hugging Face's BertModel /
+# BertForMaskedLM and RobertaModel / RobertaForMaskedLM compute them (eval mode: no dropout):
+# word + position + token-type embeddings -> LayerNorm; per layer, post-norm:
+# x = LN(x + O(attn(x))), x = LN(x + W2 gelu_erf(W1 x)); attention bidirectional with HF's
+# extended mask (finfo.min added to the scores of padded keys). Pooler: tanh(dense(h[:, 0])).
+# MLM head: LN(gelu_erf(dense(h))) @ word_embeddings^T + bias. RoBERTa differs only in names
+# and in its position ids: padding_idx + cumsum(non-pad) on real tokens, padding_idx on pads
+# (HF create_position_ids_from_input_ids).
+def gelu_erf(x):
+    """HF "gelu": x * Phi(x) with the exact erf."""
+    return 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0)))
+
+
+def bert_position_ids(ids, roberta_pad=None):
+    """ids (B, T) -> positions (B, T): 0..T-1 (BERT), or RoBERTa's from the pad id."""
+    if roberta_pad is None:
+        return torch.arange(ids.shape[-1]).expand_as(ids)
+    mask = (ids != roberta_pad).long()
+    return torch.cumsum(mask, dim=1) * mask + roberta_pad
+
+
+def bert_attention(q, k, v, mask):
+    """q, k, v (B, T, H, D), mask (B, T) 1 real / 0 pad -> (B, T, H*D); every query sees every
+    real key (HF: scores + (1 - mask) * finfo.min, then softmax)."""
+    B, T, H, D = q.shape
+    q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
+    s = q @ k.transpose(-1, -2) / math.sqrt(D)
+    s = s + (1.0 - mask[:, None, None, :].to(s.dtype)) * torch.finfo(s.dtype).min
+    a = torch.softmax(s, dim=-1) @ v
+    return a.transpose(1, 2).reshape(B, T, H * D)
+
+
+def bert_hidden(w, c, ids, mask=None, token_types=None, prefix="bert.", roberta_pad=None):
+    """ids (B, T) -> last hidden states (B, T, C). w: HF-named weights with `prefix`."""
+    ids = _ids(ids)
+    mask = torch.ones_like(ids) if mask is None else _ids(mask)
+    token_types = torch.zeros_like(ids) if token_types is None else _ids(token_types)
+    e = prefix + "embeddings."
+    x = (w[e + "word_embeddings.weight"][ids] +
+         w[e + "position_embeddings.weight"][bert_position_ids(ids, roberta_pad)] +
+         w[e + "token_type_embeddings.weight"][token_types])
+    x = layer_norm(x, w[e + "LayerNorm.weight"], w[e + "LayerNorm.bias"], c.eps)
+    B, T, H = ids.shape[0], ids.shape[1], c.heads
+
+    def lin(a, m):
+        return a @ w[m + ".weight"].t() + w[m + ".bias"]
+
+    for i in range(c.layers):
+        p = f"{prefix}encoder.layer.{i}."
+        q, k, v = (lin(x, p + "attention.self." + n).view(B, T, H, c.head_dim)
+                   for n in ("query", "key", "value"))
+        a = lin(bert_attention(q, k, v, mask), p + "attention.output.dense")
+        x = layer_norm(x + a, w[p + "attention.output.LayerNorm.weight"],
+                       w[p + "attention.output.LayerNorm.bias"], c.eps)
+        f = lin(gelu_erf(lin(x, p + "intermediate.dense")), p + "output.dense")
+        x = layer_norm(x + f, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], c.eps)
+    return x
+
+
+def bert_pooled(w, hidden, prefix="bert."):
+    """hidden (B, T, C) -> (B, C) = tanh(dense(hidden[:, 0]))."""
+    p = prefix + "pooler.dense."
+    return torch.tanh(hidden[:, 0] @ w[p + "weight"].t() + w[p + "bias"])
+
+
+def bert_mlm_logits(w, c, hidden, head="cls.predictions.", prefix="bert."):
+    """hidden (B, T, C) -> (B, T, V). BERT's head names: cls.predictions.transform.{dense,
+    LayerNorm}, cls.predictions.bias; RoBERTa's (head="lm_head."): lm_head.{dense, layer_norm},
+    lm_head.bias. The decoder is the word embedding (tied)."""
+    t = head + ("transform." if head == "cls.predictions." else "")
+    ln = t + ("LayerNorm." if head == "cls.predictions." else "layer_norm.")
+    h = gelu_erf(hidden @ w[t + "dense.weight"].t() + w[t + "dense.bias"])
+    h = layer_norm(h, w[ln + "weight"], w[ln + "bias"], c.eps)
+    return h @ w[prefix + "embeddings.word_embeddings.weight"].t() + w[head + "bias"]

@@ -35,6 +35,9 @@ const TEXTS = [
   "new tok: domainterm and xdomainterm domaintermx, specialtok!",
   "   ",
   "a",
+  // CJK compatibility ideographs (U+F900-U+FAFF): BertNormalizer's NFD maps them to the unified
+  // ideographs of the vocabulary.
+  "\uF902\uF90A\uF90C compat a\uF967b \u8ECA\uF963",
 ];
 
 const bert_base = "tokenizers/bert-base-uncased/tokenizer.json";

@@ -1,0 +1,359 @@
+// BERT and RoBERTa against PyTorch (tests/reference/models/infer_bert.py: common/ref_models.py's
+// BertModel + BertForMaskedLM / RoBERTa, float64 on the files' float32 weights): the inference
+// backend (Model: hidden states, pooler, MLM logits of each sequence alone) and the training
+// backend (CausalLm: a right-padded batch with token types and a key mask, and every gradient of
+// a fixed projection loss); padded rows equal the unpadded sequence; an HF directory saved back
+// reloads bit-identical; bad checkpoints are errors naming the file and the field.
+//
+// Criterion throughout: max |loom - torch| / max |torch| over a tensor (relative to its scale;
+// gradients that are zero in exact arithmetic are held to an absolute bound, see below).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/mapped_file.h"
+#include "golden_tensors.h"
+#include "models/causal_lm.h"
+#include "models/gguf_out.h"
+#include "models/hf.h"
+#include "models/model.h"
+#include "nn/ops.h"
+#include "test_util.h"
+
+namespace loom::models {
+namespace {
+
+namespace fs = std::filesystem;
+using test::Golden;
+
+double rel_err(const float* a, const float* b, size_t n) {
+  double diff = 0, scale = 1e-30;
+  for (size_t i = 0; i < n; ++i) {
+    diff = std::max(diff, static_cast<double>(std::fabs(a[i] - b[i])));
+    scale = std::max(scale, static_cast<double>(std::fabs(b[i])));
+  }
+  return diff / scale;
+}
+
+std::string dir_of(const std::string& arch) {
+  return test::golden_path("models/infer_bert/" + arch + "_hf");
+}
+
+struct Batch {
+  int64_t B = 0, T = 0;
+  std::vector<int32_t> ids, types, lens;
+  std::vector<uint8_t> mask;
+};
+
+Batch batch_of(const Golden& g) {
+  Batch b;
+  b.B = std::stoll(g.config.at("batch"));
+  b.T = std::stoll(g.config.at("seq"));
+  for (float v : g.at("ids")) b.ids.push_back(static_cast<int32_t>(v));
+  for (float v : g.at("types")) b.types.push_back(static_cast<int32_t>(v));
+  for (float v : g.at("mask")) b.mask.push_back(static_cast<uint8_t>(v));
+  for (int64_t s = 0; s < b.B; ++s) {
+    int32_t n = 0;
+    for (int64_t t = 0; t < b.T; ++t) n += b.mask[s * b.T + t];
+    b.lens.push_back(n);
+  }
+  return b;
+}
+
+class Bert : public ::testing::TestWithParam<const char*> {
+ protected:
+  void SetUp() override {
+    g_ = test::load_golden("models/infer_bert", GetParam());
+    b_ = batch_of(g_);
+  }
+  Golden g_;
+  Batch b_;
+};
+
+// Each sequence alone (its real tokens, token types 0) through the inference backend: hidden
+// states, pooler and MLM logits equal PyTorch's rows of the padded batch (hidden0 etc.).
+TEST_P(Bert, InferenceMatchesPyTorch) {
+  auto m = load_model(dir_of(GetParam()));
+  EXPECT_FALSE(m->architecture().causal());
+  const int64_t C = m->hidden_size(), V = m->vocab_size(), T = b_.T;
+  double worst[3] = {0, 0, 0};
+  for (int threads : {1, 2}) {
+    ThreadPool pool(threads);
+    for (int64_t s = 0; s < b_.B; ++s) {
+      const int32_t* ids = b_.ids.data() + s * T;
+      const int64_t n = b_.lens[s];
+      std::vector<float> h(static_cast<size_t>(n * C));
+      m->encode(pool, ids, n, h.data());
+      worst[0] = std::max(worst[0], rel_err(h.data(), g_.at("hidden0").data() + s * T * C, n * C));
+      const std::vector<float> p = m->pooled(pool, ids, n);
+      worst[1] = std::max(worst[1], rel_err(p.data(), g_.at("pooled0").data() + s * C, C));
+      Session sess(*m, n, n);
+      m->forward(sess, pool, ids, n, /*all_logits=*/true);
+      worst[2] = std::max(
+          worst[2], rel_err(sess.logits().data(), g_.at("logits0").data() + s * T * V, n * V));
+    }
+  }
+  std::printf("%s inference: hidden %.2e pooled %.2e logits %.2e\n", GetParam(), worst[0], worst[1],
+              worst[2]);
+  for (double w : worst) EXPECT_LE(w, 1e-5);
+}
+
+// An encoder runs whole sequences only: decoding a token at a later position is refused.
+TEST_P(Bert, TokenByTokenDecodingIsRefused) {
+  auto m = load_model(dir_of(GetParam()));
+  ThreadPool pool(1);
+  Session s(*m, 8, 1);
+  const int32_t ids[2] = {b_.ids[0], b_.ids[1]};
+  try {
+    m->forward(s, pool, ids, 2);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bidirectional encoder"), std::string::npos) << e.what();
+  }
+}
+
+std::unique_ptr<CausalLm> trainable(const std::string& arch) {
+  io::TensorMap map = io::read_model_file(dir_of(arch));
+  auto m = std::make_unique<CausalLm>(read_config(architecture_of(map), map));
+  load_hf_weights(*m, map);
+  return m;
+}
+
+// The padded batch with token types and a key mask on the tape: outputs and every gradient of
+// L = Σ hidden·r_h + Σ pooled·r_p + Σ logits·r_l.
+TEST_P(Bert, TrainingBackendAndEveryGradientMatchPyTorch) {
+  auto m = trainable(GetParam());
+  ThreadPool pool(2);
+  nn::Tape t(pool);
+  const TokenBatch in{b_.ids.data(), b_.B, b_.T, b_.types.data(), b_.mask.data()};
+  nn::Var h = m->hidden(t, in);
+  nn::Var p = m->pooled(t, in, h);
+  nn::Var l = m->head(t, in, h);
+  EXPECT_LE(rel_err(t.data(h), g_.at("hidden").data(), g_.at("hidden").size()), 1e-5);
+  EXPECT_LE(rel_err(t.data(p), g_.at("pooled").data(), g_.at("pooled").size()), 1e-5);
+  EXPECT_LE(rel_err(t.data(l), g_.at("logits").data(), g_.at("logits").size()), 1e-5);
+  nn::Var loss = nn::add(t,
+                         nn::add(t, nn::weighted_sum(t, h, g_.at("r_hidden").data()),
+                                 nn::weighted_sum(t, p, g_.at("r_pooled").data())),
+                         nn::weighted_sum(t, l, g_.at("r_logits").data()));
+  EXPECT_NEAR(t.data(loss)[0], g_.at("loss")[0], 1e-5 * std::fabs(g_.at("loss")[0]));
+  t.backward(loss);
+  // The key bias's gradient is zero in exact arithmetic (softmax ignores a constant added to a
+  // row of scores): PyTorch's is ~1e-17, Loom's float32 rounding noise. Such a tensor (golden
+  // below 1e-12 of the model's largest gradient) must stay below 1e-6 of that largest gradient;
+  // every other tensor is held to 1e-5 of its own scale.
+  double largest = 0;
+  for (const auto& [name, v] : g_.tensors)
+    if (name.rfind("grad.", 0) == 0)
+      for (float x : v) largest = std::max(largest, static_cast<double>(std::fabs(x)));
+  int checked = 0;
+  double worst = 0;
+  for (auto& param : m->params().params()) {
+    const std::vector<float>& want = g_.at("grad." + param->name);
+    ASSERT_EQ(static_cast<size_t>(param->numel()), want.size()) << param->name;
+    const float* got = param->grad.f32();
+    double want_max = 0, got_max = 0;
+    for (size_t i = 0; i < want.size(); ++i) {
+      want_max = std::max(want_max, static_cast<double>(std::fabs(want[i])));
+      got_max = std::max(got_max, static_cast<double>(std::fabs(got[i])));
+    }
+    ++checked;
+    if (want_max < 1e-12 * largest) {
+      EXPECT_LE(got_max, 1e-6 * largest) << param->name;
+      continue;
+    }
+    const double e = rel_err(got, want.data(), want.size());
+    EXPECT_LE(e, 1e-5) << param->name;
+    worst = std::max(worst, e);
+  }
+  size_t golden_grads = 0;
+  for (const auto& [name, v] : g_.tensors) golden_grads += name.rfind("grad.", 0) == 0;
+  EXPECT_EQ(static_cast<size_t>(checked), golden_grads);
+  std::printf("%s training: %d gradients, worst %.2e\n", GetParam(), checked, worst);
+}
+
+// Padding changes nothing on the real tokens: each sequence alone (batch 1, no mask) gives the
+// padded batch's rows, and its pooled vector.
+TEST_P(Bert, PaddedBatchEqualsEachSequenceAlone) {
+  auto m = trainable(GetParam());
+  ThreadPool pool(1);
+  nn::Tape t(pool);
+  t.set_grad_enabled(false);
+  const TokenBatch in{b_.ids.data(), b_.B, b_.T, b_.types.data(), b_.mask.data()};
+  nn::Var h = m->hidden(t, in);
+  nn::Var l = m->head(t, in, h);
+  const int64_t C = m->config().dim, V = m->config().vocab_size, T = b_.T;
+  for (int64_t s = 0; s < b_.B; ++s) {
+    const int64_t n = b_.lens[s];
+    const TokenBatch one{b_.ids.data() + s * T, 1, n, b_.types.data() + s * T, nullptr};
+    nn::Var h1 = m->hidden(t, one);
+    nn::Var l1 = m->head(t, one, h1);
+    EXPECT_LE(rel_err(t.data(h1), t.data(h) + s * T * C, n * C), 1e-6) << s;
+    EXPECT_LE(rel_err(t.data(l1), t.data(l) + s * T * V, n * V), 1e-6) << s;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Golden, Bert, ::testing::Values("bert", "roberta"));
+
+std::string temp_dir(const std::string& tag) {
+  fs::path p = fs::temp_directory_path() / ("loom_bert_" + tag + "_" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  return p.string();
+}
+
+// Read as Hugging Face form, saved to a new directory, read again: every tensor bit-identical,
+// every config.json field of the original equal.
+TEST_P(Bert, SavedDirectoryRoundTrips) {
+  const std::string src = dir_of(GetParam());
+  HfModel hf = read_hf_model(src);
+  const std::string out = temp_dir(GetParam());
+  save_hf_directory(out, hf.tensors, hf.config_json);
+  io::TensorMap a = io::read_model_file(src), b = io::read_model_file(out);
+  EXPECT_EQ(a.names().size(), b.names().size());
+  for (const std::string& name : a.names()) {
+    ASSERT_TRUE(b.has(name)) << name;
+    const Tensor &x = a.get(name), &y = b.get(name);
+    ASSERT_EQ(x.shape(), y.shape()) << name;
+    EXPECT_EQ(std::memcmp(x.data(), y.data(), x.nbytes()), 0) << name;
+  }
+  const auto orig = nlohmann::json::parse(read_file(src + "/config.json"));
+  const auto saved = nlohmann::json::parse(read_file(out + "/config.json"));
+  for (const auto& [key, value] : orig.items()) {
+    if (value.is_null() || key == "transformers_version") continue;
+    ASSERT_TRUE(saved.contains(key)) << key;
+    EXPECT_EQ(saved[key], value) << key;
+  }
+  auto m = load_model(out);
+  EXPECT_EQ(m->config().context_length, load_model(src)->config().context_length);
+  fs::remove_all(out);
+}
+
+// No GGUF form is written for an encoder (it would compute another model in llama.cpp).
+TEST_P(Bert, GgufExportIsRefused) {
+  const HfModel hf = read_hf_model(dir_of(GetParam()));
+  try {
+    to_gguf(hf, {});
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("an encoder"), std::string::npos) << e.what();
+  }
+}
+
+// A copy of the golden directory with config.json edited by `edit` and the tensor `drop` left
+// out; returns its path.
+// rename(name) -> the name to store it under, "" to leave it out.
+std::string edited_copy(const std::string& arch, const std::string& tag,
+                        const std::function<void(nlohmann::json&)>& edit,
+                        const std::function<std::string(const std::string&)>& rename) {
+  const std::string src = dir_of(arch), out = temp_dir(tag);
+  fs::create_directories(out);
+  auto cfg = nlohmann::json::parse(read_file(src + "/config.json"));
+  edit(cfg);
+  write_file_atomic(out + "/config.json", cfg.dump(2));
+  io::TensorMap in = io::read_model_file(src), kept(out + "/model.safetensors", "safetensors");
+  for (const std::string& name : in.names())
+    if (const std::string to = rename(name); !to.empty()) kept.add(to, in.get(name));
+  io::write_safetensors(out + "/model.safetensors", kept, {{"format", "pt"}});
+  return out;
+}
+
+std::string broken_copy(const std::string& arch, const std::string& tag,
+                        const std::function<void(nlohmann::json&)>& edit,
+                        const std::string& drop = "") {
+  return edited_copy(arch, tag, edit,
+                     [&](const std::string& n) { return n == drop ? std::string() : n; });
+}
+
+// A bare BertModel as sentence-transformers ships it (no "bert." prefix, no MLM head,
+// architectures ["BertModel"]) loads as bert: the same hidden states and pooler; MLM logits are
+// an error naming the missing head.
+TEST(BertBaseModel, LoadsWithoutPrefixOrHead) {
+  const std::string d = edited_copy(
+      "bert", "base", [](auto& c) { c["architectures"] = {"BertModel"}; },
+      [](const std::string& n) {
+        if (n.rfind("cls.", 0) == 0) return std::string();
+        return n.rfind("bert.", 0) == 0 ? n.substr(5) : n;
+      });
+  const Golden g = test::load_golden("models/infer_bert", "bert");
+  const Batch b = batch_of(g);
+  auto m = load_model(d);
+  EXPECT_FALSE(m->config().has_mlm_head);
+  ThreadPool pool(1);
+  const int64_t n = b.lens[0], C = m->hidden_size();
+  std::vector<float> h(static_cast<size_t>(n * C));
+  m->encode(pool, b.ids.data(), n, h.data());
+  EXPECT_LE(rel_err(h.data(), g.at("hidden0").data(), n * C), 1e-5);
+  EXPECT_LE(rel_err(m->pooled(pool, b.ids.data(), n).data(), g.at("pooled0").data(), C), 1e-5);
+  Session s(*m, n, n);
+  try {
+    m->forward(s, pool, b.ids.data(), n, true);
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cls.predictions.bias"), std::string::npos) << e.what();
+  }
+  fs::remove_all(d);
+}
+
+std::string load_error(const std::string& dir) {
+  try {
+    load_model(dir);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+void expect_names(const std::string& e, std::initializer_list<const char*> parts) {
+  EXPECT_FALSE(e.empty()) << "no error";
+  for (const char* p : parts) EXPECT_NE(e.find(p), std::string::npos) << e << " lacks " << p;
+}
+
+TEST(BertBadInput, SizesDisagreeingWithTheTensors) {
+  const std::string d = broken_copy("bert", "size", [](auto& c) { c["intermediate_size"] = 48; });
+  expect_names(load_error(d), {"model.safetensors", "intermediate.dense.weight", "48"});
+  const std::string d2 = broken_copy("bert", "hid", [](auto& c) { c["hidden_size"] = 48; });
+  expect_names(load_error(d2), {"model.safetensors", "word_embeddings.weight", "48"});
+  fs::remove_all(d);
+  fs::remove_all(d2);
+}
+
+TEST(BertBadInput, MissingTensor) {
+  const std::string d = broken_copy(
+      "roberta", "missing", [](auto&) {}, "roberta.encoder.layer.1.output.dense.bias");
+  expect_names(load_error(d), {"model.safetensors", "roberta.encoder.layer.1.output.dense.bias"});
+  fs::remove_all(d);
+}
+
+TEST(BertBadInput, UnknownModelType) {
+  const std::string d = broken_copy("bert", "type", [](auto& c) {
+    c["architectures"] = {"BortForMaskedLM"};
+    c["model_type"] = "bort";
+  });
+  expect_names(load_error(d), {"model.safetensors", "BortForMaskedLM", "bert"});
+  fs::remove_all(d);
+}
+
+TEST(BertBadInput, SequenceLongerThanThePositions) {
+  for (const char* arch : {"bert", "roberta"}) {
+    auto m = load_model(dir_of(arch));
+    const int64_t n = m->context_length() + 1;  // BERT 16, RoBERTa 16 - (1 + 1)
+    EXPECT_EQ(m->context_length(), std::string(arch) == "bert" ? 16 : 14);
+    std::vector<int32_t> ids(static_cast<size_t>(n), 5);
+    std::vector<float> h(static_cast<size_t>(n * m->hidden_size()));
+    ThreadPool pool(1);
+    try {
+      m->encode(pool, ids.data(), n, h.data());
+      ADD_FAILURE() << "expected an error";
+    } catch (const Error& e) {
+      expect_names(e.what(), {"model.safetensors", "max_position_embeddings"});
+    }
+  }
+}
+
+}  // namespace
+}  // namespace loom::models
