@@ -1,5 +1,6 @@
 #include "models/seq2seq.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -88,19 +89,42 @@ Seq2Seq::Encoded Seq2Seq::encode(nn::Tape& t, const int32_t* src, const int32_t*
   return e;
 }
 
+Seq2Seq::Decoder Seq2Seq::decoder(nn::Tape& t, const int32_t* src, const int32_t* src_lens,
+                                  int64_t batch, int64_t src_len, bool training, uint64_t seed) {
+  nn::check_layout({src_len, batch, true, src_lens});
+  Decoder d;
+  d.enc = encode(t, src, src_lens, batch, src_len, training, seed);
+  d.emb = param(t, "decoder.embedding.weight");
+  d.wa = param(t, "decoder.attention.Wa.weight");
+  d.wa_b = param(t, "decoder.attention.Wa.bias");
+  d.va = param(t, "decoder.attention.Va.weight");
+  d.out = param(t, "decoder.out.weight");
+  d.out_b = param(t, "decoder.out.bias");
+  d.state = d.enc.state;
+  d.batch = batch, d.src_len = src_len, d.src_lens = src_lens;
+  d.training = training, d.seed = seed;
+  return d;
+}
+
+nn::Var Seq2Seq::step(nn::Tape& t, Decoder& d, const int32_t* ids, int64_t i) {
+  nn::Var x = nn::embedding(t, d.emb, ids, d.batch);
+  if (d.training && cfg_.dropout > 0)
+    x = nn::dropout(t, x, cfg_.dropout, d.seed + 16 + static_cast<uint64_t>(i));
+  nn::Var q = nn::linear(t, d.state, d.wa, d.wa_b);
+  nn::Var ctx =
+      nn::additive_attention(t, q, d.enc.keys, d.enc.values, d.va, d.batch, d.src_len, d.src_lens);
+  const nn::SeqLayout one_step{1, d.batch, false, nullptr};
+  d.state = decoder_.forward(t, nn::concat_cols(t, x, ctx), one_step, {d.state}).h_n[0];
+  return nn::linear(t, d.state, d.out, d.out_b);
+}
+
 nn::Var Seq2Seq::loss(nn::Tape& t, const int32_t* src, const int32_t* src_lens, int64_t batch,
                       int64_t src_len, const int32_t* tgt_in, const int32_t* tgt_out,
                       int64_t tgt_len, bool training, uint64_t dropout_seed) {
-  nn::check_layout({src_len, batch, true, src_lens});
-  const Encoded enc = encode(t, src, src_lens, batch, src_len, training, dropout_seed);
-  const nn::Var emb = param(t, "decoder.embedding.weight"),
-                wa = param(t, "decoder.attention.Wa.weight"),
-                wa_b = param(t, "decoder.attention.Wa.bias"),
-                va = param(t, "decoder.attention.Va.weight"), out = param(t, "decoder.out.weight"),
-                out_b = param(t, "decoder.out.bias");
+  Decoder d = decoder(t, src, src_lens, batch, src_len, training, dropout_seed);
   int64_t predicted = 0;
   for (int64_t i = 0; i < batch * tgt_len; ++i) predicted += tgt_out[i] != -100;
-  nn::Var state = enc.state, total;
+  nn::Var total;
   std::vector<int32_t> ids(static_cast<size_t>(batch)), tg(static_cast<size_t>(batch));
   for (int64_t i = 0; i < tgt_len; ++i) {
     int64_t n = 0;
@@ -109,15 +133,9 @@ nn::Var Seq2Seq::loss(nn::Tape& t, const int32_t* src, const int32_t* src_lens, 
       tg[static_cast<size_t>(b)] = tgt_out[b * tgt_len + i];
       n += tg[static_cast<size_t>(b)] != -100;
     }
-    nn::Var x = nn::embedding(t, emb, ids.data(), batch);
-    if (training && cfg_.dropout > 0)
-      x = nn::dropout(t, x, cfg_.dropout, dropout_seed + 16 + static_cast<uint64_t>(i));
-    nn::Var q = nn::linear(t, state, wa, wa_b);
-    nn::Var ctx = nn::additive_attention(t, q, enc.keys, enc.values, va, batch, src_len, src_lens);
-    state =
-        decoder_.forward(t, nn::concat_cols(t, x, ctx), {1, batch, false, nullptr}, {state}).h_n[0];
+    nn::Var logits = step(t, d, ids.data(), i);
     if (n == 0) continue;
-    nn::Var ce = nn::cross_entropy(t, nn::linear(t, state, out, out_b), tg.data(), batch);
+    nn::Var ce = nn::cross_entropy(t, logits, tg.data(), batch);
     // The step's mean times its share of the predicted tokens: the sum is the overall mean.
     float* w = t.save<float>(1);
     w[0] = static_cast<float>(n) / static_cast<float>(predicted);
@@ -126,6 +144,35 @@ nn::Var Seq2Seq::loss(nn::Tape& t, const int32_t* src, const int32_t* src_lens, 
   }
   if (!total.defined()) throw Error("seq2seq loss: every target is ignored (-100)");
   return total;
+}
+
+std::vector<std::vector<int32_t>> Seq2Seq::greedy(ThreadPool& pool, const int32_t* src,
+                                                  const int32_t* src_lens, int64_t batch,
+                                                  int64_t src_len, int32_t bos, int32_t eos,
+                                                  int64_t max_len) {
+  nn::Tape t(pool);
+  t.set_grad_enabled(false);
+  Decoder d = decoder(t, src, src_lens, batch, src_len, false, 0);
+  std::vector<std::vector<int32_t>> out(static_cast<size_t>(batch));
+  std::vector<int32_t> ids(static_cast<size_t>(batch), bos);
+  std::vector<bool> done(static_cast<size_t>(batch), false);
+  const int64_t V = cfg_.tgt_vocab;
+  for (int64_t i = 0; i < max_len; ++i) {
+    const float* lg = t.data(step(t, d, ids.data(), i));
+    bool all_done = true;
+    for (int64_t b = 0; b < batch; ++b) {
+      const float* row = lg + b * V;
+      ids[static_cast<size_t>(b)] = static_cast<int32_t>(std::max_element(row, row + V) - row);
+      if (done[static_cast<size_t>(b)]) continue;
+      if (ids[static_cast<size_t>(b)] == eos)
+        done[static_cast<size_t>(b)] = true;
+      else
+        out[static_cast<size_t>(b)].push_back(ids[static_cast<size_t>(b)]);
+      all_done = all_done && done[static_cast<size_t>(b)];
+    }
+    if (all_done) break;
+  }
+  return out;
 }
 
 }  // namespace loom::models

@@ -13,7 +13,9 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "core/threads.h"
 #include "io/tensor_map.h"
 #include "models/recurrent.h"
 #include "nn/param.h"
@@ -49,10 +51,29 @@ class Seq2Seq {
                int64_t src_len, const int32_t* tgt_in, const int32_t* tgt_out, int64_t tgt_len,
                bool training, uint64_t dropout_seed);
 
+  // Greedy decoding (argmax at every step, from bos, until eos or max_len tokens; eos is not
+  // included) of B sources, on a tape that records no gradients.
+  std::vector<std::vector<int32_t>> greedy(ThreadPool& pool, const int32_t* src,
+                                           const int32_t* src_lens, int64_t batch, int64_t src_len,
+                                           int32_t bos, int32_t eos, int64_t max_len);
+
  private:
   struct Encoded {
     nn::Var values, keys, state;  // (B·S, H), (B·S, H), (B, H)
   };
+  // The decoder's running state and the tensors every step reads.
+  struct Decoder {
+    Encoded enc;
+    nn::Var emb, wa, wa_b, va, out, out_b, state;
+    int64_t batch = 0, src_len = 0;
+    const int32_t* src_lens = nullptr;
+    bool training = false;
+    uint64_t seed = 0;
+  };
+  Decoder decoder(nn::Tape& t, const int32_t* src, const int32_t* src_lens, int64_t batch,
+                  int64_t src_len, bool training, uint64_t seed);
+  // One decoder step from tokens ids (B) at position i -> logits (B, tgt_vocab).
+  nn::Var step(nn::Tape& t, Decoder& d, const int32_t* ids, int64_t i);
   Encoded encode(nn::Tape& t, const int32_t* src, const int32_t* src_lens, int64_t batch,
                  int64_t src_len, bool training, uint64_t seed);
   nn::Var param(nn::Tape& t, const char* name);

@@ -8,7 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,7 @@
 #include "golden_tensors.h"
 #include "io/tensor_map.h"
 #include "nn/grad_check.h"
+#include "nn/optim.h"
 #include "test_util.h"
 
 namespace loom::models {
@@ -79,6 +82,68 @@ TEST(Seq2Seq, FiniteDifferencesWithDropout) {
   });
   EXPECT_TRUE(res.ok) << res.worst << " (excess " << res.worst_excess << ")";
   EXPECT_GT(res.checked, 200);
+}
+
+// A batch of the reversal task: sources of 3..6 tokens from 2..9 (0 is BOS and padding, 1 EOS),
+// target = the source reversed, then EOS.
+struct ReversalBatch {
+  std::vector<int32_t> src, lens, tin, tout;
+  std::vector<std::vector<int32_t>> want;
+};
+ReversalBatch reversal_batch(Rng& rng, int64_t B, int64_t S) {
+  ReversalBatch r;
+  r.src.assign(static_cast<size_t>(B * S), 0);
+  r.tin.assign(static_cast<size_t>(B * (S + 1)), 0);
+  r.tout.assign(static_cast<size_t>(B * (S + 1)), -100);
+  for (int64_t b = 0; b < B; ++b) {
+    const auto n = static_cast<int64_t>(3 + rng.below(static_cast<uint64_t>(S - 2)));
+    std::vector<int32_t> seq;
+    for (int64_t j = 0; j < n; ++j) seq.push_back(static_cast<int32_t>(2 + rng.below(8)));
+    r.lens.push_back(static_cast<int32_t>(n));
+    std::copy(seq.begin(), seq.end(), r.src.begin() + b * S);
+    std::vector<int32_t> rev(seq.rbegin(), seq.rend());
+    for (int64_t j = 0; j <= n; ++j) {
+      r.tin[static_cast<size_t>(b * (S + 1) + j)] = j == 0 ? 0 : rev[static_cast<size_t>(j - 1)];
+      r.tout[static_cast<size_t>(b * (S + 1) + j)] = j < n ? rev[static_cast<size_t>(j)] : 1;
+    }
+    r.want.push_back(rev);
+  }
+  return r;
+}
+
+// Trained with AdamW on reversal, greedy decoding reverses held-out sources: the attention has to
+// find source position n-1-i at output step i.
+TEST(Seq2Seq, LearnsToReverseSequences) {
+  Seq2SeqConfig c;
+  c.src_vocab = 10, c.tgt_vocab = 10, c.emb_size = 16, c.hidden_size = 32, c.dropout = 0;
+  Seq2Seq m(c);
+  m.init(1);
+  nn::AdamW opt(m.params(), {.weight_decay = 0});
+  ThreadPool pool(2);
+  nn::Tape t(pool);
+  Rng rng(3);
+  const int64_t B = 32, S = 6, steps = 400;
+  float first = 0, last = 0;
+  for (int64_t s = 0; s < steps; ++s) {
+    const ReversalBatch r = reversal_batch(rng, B, S);
+    t.reset();
+    m.params().zero_grad();
+    nn::Var loss = m.loss(t, r.src.data(), r.lens.data(), B, S, r.tin.data(), r.tout.data(), S + 1,
+                          true, static_cast<uint64_t>(s));
+    t.backward(loss);
+    nn::clip_grad_norm(m.params(), 1.0f);
+    opt.step(1e-2f, pool);
+    if (s == 0) first = t.data(loss)[0];
+    last = t.data(loss)[0];
+  }
+  const ReversalBatch test = reversal_batch(rng, 64, S);
+  const auto got = m.greedy(pool, test.src.data(), test.lens.data(), 64, S, 0, 1, S + 2);
+  int exact = 0;
+  for (size_t b = 0; b < got.size(); ++b) exact += got[b] == test.want[b];
+  std::printf("reversal: loss %.3f -> %.3f, %d of 64 held-out sources reversed exactly\n", first,
+              last, exact);
+  EXPECT_LT(last, 0.1f * first);
+  EXPECT_GE(exact, 48);  // measured 59 of 64; an untrained model reverses none
 }
 
 TEST(Seq2Seq, RefusesAnLstmCell) {
