@@ -2,8 +2,9 @@
 // absolute positions, token-type embeddings, post-LayerNorm blocks (x = LN(x + f(x))), GELU-erf,
 // a pooler (tanh(dense(h[CLS]))) and a masked-LM head tied to the word embeddings. Hugging Face
 // BertForMaskedLM / RobertaForMaskedLM names and config.json (BertModel's pooler kept when the
-// checkpoint has it, as bert-base-uncased ships it); GGUF names as llama.cpp's bert. RoBERTa is
-// the same forward under other names, its positions counted from padding_idx + 1.
+// checkpoint has it, as bert-base-uncased ships it); GGUF names as llama.cpp's bert (GGUF encoders
+// are refused for now, see finish_config). RoBERTa is the same forward under other names, its
+// positions counted from padding_idx + 1.
 #include "core/error.h"
 #include "models/decoder.h"
 
@@ -152,6 +153,11 @@ class Bert final : public Architecture {
   const std::vector<TensorSpec>& tensors() const override { return tensors_; }
 
   void finish_config(DecoderConfig& c, const io::TensorMap& map, bool hf) const override {
+    // The GGUF names above are llama.cpp's, but no test covers a GGUF encoder (its pooling keys,
+    // RoBERTa's offset): refused rather than run unchecked.
+    if (!hf)
+      map.fail(std::string("a GGUF ") + n_.arch +
+               " is not supported (Hugging Face directories are)");
     if (c.n_heads <= 0 || c.dim % c.n_heads != 0)
       map.fail("config.json hidden_size " + std::to_string(c.dim) +
                " must be a multiple of num_attention_heads " + std::to_string(c.n_heads));

@@ -141,8 +141,8 @@ bool has_hf_names(const Architecture& a, const io::TensorMap& map);
 std::string tensor_name(const TensorSpec& t, int64_t layer, bool hf);
 // Reads and checks a config from a checkpoint's metadata (config.* or <arch>.* keys).
 DecoderConfig read_config(const Architecture& a, const io::TensorMap& map);
-// A tensor of `map` for role/layer, or nullptr when absent; GPT-2-style names may lack the
-// "transformer." prefix on the Hub, so both are tried.
+// A tensor of `map` for role/layer, or nullptr when absent; a bare base model (GPT2Model,
+// BertModel) lacks the "transformer." / "bert." / "roberta." prefix, so both names are tried.
 const Tensor* find_tensor(const io::TensorMap& map, const TensorSpec& t, int64_t layer, bool hf);
 // config.json text for a config: `base` (a JSON object, "{}" for none) with every field the
 // architecture defines set from c; other keys (e.g. "loom_extension") are kept.

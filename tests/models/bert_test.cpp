@@ -313,6 +313,23 @@ void expect_names(const std::string& e, std::initializer_list<const char*> parts
   for (const char* p : parts) EXPECT_NE(e.find(p), std::string::npos) << e << " lacks " << p;
 }
 
+// A GGUF encoder (llama.cpp's bert names and keys) is refused by name: untested, not run.
+TEST(BertBadInput, GgufEncoderIsRefused) {
+  io::TensorMap map("enc.gguf", "gguf");
+  map.set_meta("general.architecture", io::MetaValue::of_string("bert"));
+  for (const char* k : {"bert.embedding_length", "bert.attention.head_count"})
+    map.set_meta(k, io::MetaValue::of_int(32));
+  map.set_meta("bert.block_count", io::MetaValue::of_int(2));
+  map.set_meta("bert.feed_forward_length", io::MetaValue::of_int(64));
+  map.add("token_embd.weight", Tensor::zeros(Shape({61, 32})));
+  try {
+    build_model(std::move(map));
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    expect_names(e.what(), {"enc.gguf", "a GGUF bert is not supported"});
+  }
+}
+
 TEST(BertBadInput, SizesDisagreeingWithTheTensors) {
   const std::string d = broken_copy("bert", "size", [](auto& c) { c["intermediate_size"] = 48; });
   expect_names(load_error(d), {"model.safetensors", "intermediate.dense.weight", "48"});
