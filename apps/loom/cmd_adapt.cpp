@@ -13,6 +13,7 @@
 #include "generate/codec.h"
 #include "models/model.h"
 #include "text/tokenizer.h"
+#include "train_flags.h"
 
 namespace {
 
@@ -87,15 +88,21 @@ LOOM_COMMAND(
 // head); writes a Hugging Face model directory.
 namespace {
 
-int run_extend(const loom::cli::Args& args) {
-  const std::string model_path = args.need("model");
-  const std::string out = args.need("output");
+// An init method with --std, --seed and --cov-scale.
+loom::adapt::GrowOptions grow_options(const loom::cli::Args& args, const std::string& method) {
   loom::adapt::GrowOptions grow;
-  grow.method = loom::adapt::init_method_from_name(args.str("init", "subtoken-mean"));
+  grow.method = loom::adapt::init_method_from_name(method);
   grow.std = static_cast<float>(args.number("std", 0.02));
   grow.seed = static_cast<uint64_t>(args.integer("seed", 0));
   grow.cov_scale = args.number("cov-scale", 1.0);
   if (!(grow.std > 0)) throw loom::cli::UsageError{"--std must be > 0"};
+  return grow;
+}
+
+int run_extend(const loom::cli::Args& args) {
+  const std::string model_path = args.need("model");
+  const std::string out = args.need("output");
+  const loom::adapt::GrowOptions grow = grow_options(args, args.str("init", "subtoken-mean"));
   const std::string terms_path = args.need("terms");
   // Everything is checked before anything is written.
   std::vector<std::string> terms = loom::adapt::read_terms(terms_path);
@@ -119,7 +126,8 @@ int run_extend(const loom::cli::Args& args) {
   std::printf("extended %s: vocabulary %lld -> %lld (+%lld terms), init %s, %s head\n",
               model_path.c_str(), static_cast<long long>(r.base_vocab),
               static_cast<long long>(r.base_vocab + r.added), static_cast<long long>(r.added),
-              loom::adapt::init_method_name(grow.method), r.model.config.tied_head ? "tied" : "untied");
+              loom::adapt::init_method_name(grow.method),
+              r.model.config.tied_head ? "tied" : "untied");
   std::printf("original embedding rows sha256 %s\n", r.embed_sha256.c_str());
   if (!r.head_sha256.empty()) std::printf("original head rows sha256 %s\n", r.head_sha256.c_str());
   std::printf(
@@ -224,7 +232,8 @@ int run_report(const loom::cli::Args& args) {
   auto base = loom::models::load_model(base_path);
   auto adapted = loom::models::load_model(adapted_path);
   auto base_tok = loom::generate::tokenizer_for_model(base_path, args.str("base-tokenizer"));
-  auto adapted_tok = loom::generate::tokenizer_for_model(adapted_path, args.str("adapted-tokenizer"));
+  auto adapted_tok =
+      loom::generate::tokenizer_for_model(adapted_path, args.str("adapted-tokenizer"));
   Report r;
   r.v0 = base->vocab_size();
   r.v1 = adapted->vocab_size();
@@ -266,21 +275,12 @@ LOOM_COMMAND("adapt report",
 
 namespace {
 
-// "a,b,c" -> GrowOptions per init method (std and seed shared).
+// "a,b,c" -> GrowOptions per init method (--std, --seed, --cov-scale shared).
 std::vector<loom::adapt::GrowOptions> drift_inits(const loom::cli::Args& args) {
   std::vector<loom::adapt::GrowOptions> inits;
-  const std::string list = args.str("init", "subtoken-mean,mean,mean-cov,normal");
-  for (size_t pos = 0; pos <= list.size();) {
-    size_t comma = list.find(',', pos);
-    if (comma == std::string::npos) comma = list.size();
-    loom::adapt::GrowOptions g;
-    g.method = loom::adapt::init_method_from_name(list.substr(pos, comma - pos));
-    g.std = static_cast<float>(args.number("std", 0.02));
-    g.seed = static_cast<uint64_t>(args.integer("seed", 0));
-    g.cov_scale = args.number("cov-scale", 1.0);
-    inits.push_back(g);
-    pos = comma + 1;
-  }
+  for (const std::string& m :
+       loom::cli::split_commas(args.str("init", "subtoken-mean,mean,mean-cov,normal")))
+    inits.push_back(grow_options(args, m));
   return inits;
 }
 
@@ -290,12 +290,13 @@ void print_drift(const std::vector<loom::adapt::InitDrift>& rows, bool json) {
     const auto& r = rows[i];
     const char* name = loom::adapt::init_method_name(r.init.method);
     if (json) {
-      std::printf("%s\n {\"init\": \"%s\", \"general\": {\"positions\": %lld, \"mean_kl\": %.9g, "
-                  "\"max_kl\": %.9g}, \"domain\": {\"positions\": %lld, \"mean_kl\": %.9g, "
-                  "\"max_kl\": %.9g}}",
-                  i ? "," : "", name, static_cast<long long>(r.general.positions),
-                  r.general.mean_kl(), r.general.kl_max, static_cast<long long>(r.domain.positions),
-                  r.domain.mean_kl(), r.domain.kl_max);
+      std::printf(
+          "%s\n {\"init\": \"%s\", \"general\": {\"positions\": %lld, \"mean_kl\": %.9g, "
+          "\"max_kl\": %.9g}, \"domain\": {\"positions\": %lld, \"mean_kl\": %.9g, "
+          "\"max_kl\": %.9g}}",
+          i ? "," : "", name, static_cast<long long>(r.general.positions), r.general.mean_kl(),
+          r.general.kl_max, static_cast<long long>(r.domain.positions), r.domain.mean_kl(),
+          r.domain.kl_max);
     } else {
       if (i == 0)
         std::printf("%-15s %14s %14s %14s %14s\n", "init", "general mean", "general max",
@@ -318,35 +319,37 @@ int run_drift(const loom::cli::Args& args) {
   auto base = loom::models::load_model(model_path);
   auto make_tokenizer = [&] { return loom::generate::tokenizer_for_model(model_path, tok_path); };
   loom::ThreadPool pool(args.threads());
-  auto rows = loom::adapt::drift_by_init(*base, make_tokenizer, terms, inits, general, domain, pool);
+  auto rows =
+      loom::adapt::drift_by_init(*base, make_tokenizer, terms, inits, general, domain, pool);
   if (!args.json())
-    std::printf("KL(p_base || p_extended) in nats per next-token position, before training "
-                "(%zu terms; text encoded with the base tokenizer)\n", terms.size());
+    std::printf(
+        "KL(p_base || p_extended) in nats per next-token position, before training "
+        "(%zu terms; text encoded with the base tokenizer)\n",
+        terms.size());
   print_drift(rows, args.json());
   return 0;
 }
 
 }  // namespace
 
-LOOM_COMMAND("adapt drift",
-             "how far each initialisation of new rows moves the next-token distribution",
-             {{"model", "FILE", "the base model (any format loom generate takes)", ""},
-              {"tokenizer", "FILE", "its tokenizer (default: tokenizer.json beside it)", ""},
-              {"terms", "FILE", "terms to add (one per line, or adapt mine-terms' TSV)", ""},
-              {"general", "FILE", "general text, one document per line", ""},
-              {"heldout", "FILE", "domain text, one document per line", ""},
-              {"init", "LIST", "init methods to compare",
-               "subtoken-mean,mean,mean-cov,normal"},
-              {"std", "X", "standard deviation for normal", "0.02"},
-              {"cov-scale", "X", "covariance scale for mean-cov-full", "1"},
-              {"seed", "N", "random seed", "0"},
-              {"max-lines", "N", "use the first N lines of each file (0 = all)", "0"}},
-             run_drift,
-             "For each method the base model is extended in memory (nothing is written) and\n"
-             "KL(p_base || p_extended) = sum_i p_base(i) log(p_base(i) / p_extended(i)) over the\n"
-             "base vocabulary is averaged over every next-token position of the documents, both\n"
-             "models reading the same base-tokenizer ids (Hewitt 2021: a good initialisation keeps\n"
-             "it small). Documents and windows as in adapt report.\n"
-             "Example:\n"
-             "  loom adapt drift --model stories260K.bin --tokenizer tok512.model --terms terms.tsv "
-             "--general tinystories.txt --heldout foldoc.heldout.tsv");
+LOOM_COMMAND(
+    "adapt drift", "how far each initialisation of new rows moves the next-token distribution",
+    {{"model", "FILE", "the base model (any format loom generate takes)", ""},
+     {"tokenizer", "FILE", "its tokenizer (default: tokenizer.json beside it)", ""},
+     {"terms", "FILE", "terms to add (one per line, or adapt mine-terms' TSV)", ""},
+     {"general", "FILE", "general text, one document per line", ""},
+     {"heldout", "FILE", "domain text, one document per line", ""},
+     {"init", "LIST", "init methods to compare", "subtoken-mean,mean,mean-cov,normal"},
+     {"std", "X", "standard deviation for normal", "0.02"},
+     {"cov-scale", "X", "covariance scale for mean-cov-full", "1"},
+     {"seed", "N", "random seed", "0"},
+     {"max-lines", "N", "use the first N lines of each file (0 = all)", "0"}},
+    run_drift,
+    "For each method the base model is extended in memory (nothing is written) and\n"
+    "KL(p_base || p_extended) = sum_i p_base(i) log(p_base(i) / p_extended(i)) over the\n"
+    "base vocabulary is averaged over every next-token position of the documents, both\n"
+    "models reading the same base-tokenizer ids (Hewitt 2021: a good initialisation keeps\n"
+    "it small). Documents and windows as in adapt report.\n"
+    "Example:\n"
+    "  loom adapt drift --model stories260K.bin --tokenizer tok512.model --terms terms.tsv "
+    "--general tinystories.txt --heldout foldoc.heldout.tsv");

@@ -19,7 +19,7 @@ namespace {
 
 using loom::Error;
 using loom::cli::Args;
-using loom::cli::decay_of;
+using loom::cli::schedule_flags;
 using loom::cli::split_commas;
 using loom::cli::UsageError;
 
@@ -75,10 +75,7 @@ loom::train::LmRunOptions run_options(const Args& a) {
   tc.batch = a.integer("batch", 16);
   tc.grad_accum = a.integer("accum", 1);
   o.steps = a.integer("steps", 1000);
-  tc.schedule.lr = static_cast<float>(a.number("lr", 1e-3));
-  tc.schedule.min_lr = static_cast<float>(a.number("min-lr", tc.schedule.lr / 10));
-  tc.schedule.warmup = a.integer("warmup", 100);
-  tc.schedule.decay = decay_of(a.str("decay", "cosine"));
+  tc.schedule = schedule_flags(a, 1e-3, 100);
   tc.adamw.weight_decay = static_cast<float>(a.number("wd", 0.1));
   tc.clip = static_cast<float>(a.number("clip", 1.0));
   tc.seed = static_cast<uint64_t>(a.integer("seed", 1));

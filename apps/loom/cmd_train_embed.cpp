@@ -24,7 +24,7 @@ namespace {
 
 using loom::Error;
 using loom::cli::Args;
-using loom::cli::decay_of;
+using loom::cli::schedule_flags;
 using loom::cli::split_commas;
 using loom::cli::UsageError;
 
@@ -81,10 +81,7 @@ loom::train::ContrastiveRunOptions run_options(const Args& a) {
   tc.hard_negatives = !a.flag("no-hard-negatives");
   o.steps = a.integer("steps", 200);
   if (o.steps <= 0) throw UsageError{"flag --steps: expected > 0"};
-  tc.schedule.lr = static_cast<float>(a.number("lr", 1e-3));
-  tc.schedule.min_lr = static_cast<float>(a.number("min-lr", tc.schedule.lr / 10));
-  tc.schedule.warmup = a.integer("warmup", std::min<int64_t>(20, o.steps / 10));
-  tc.schedule.decay = decay_of(a.str("decay", "cosine"));
+  tc.schedule = schedule_flags(a, 1e-3, std::min<int64_t>(20, o.steps / 10));
   tc.adamw.weight_decay = static_cast<float>(a.number("wd", 0.01));
   tc.clip = static_cast<float>(a.number("clip", 1.0));
   tc.seed = static_cast<uint64_t>(a.integer("seed", 1));

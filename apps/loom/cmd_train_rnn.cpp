@@ -41,10 +41,7 @@ train::RnnLmRunOptions recurrent_options(const Args& a) {
   train::RnnLmTrainConfig& tc = o.train;
   tc.batch = a.integer("batch", 20);
   tc.bptt = a.integer("seq", 35);
-  tc.schedule.lr = static_cast<float>(a.number("lr", 2e-3));
-  tc.schedule.min_lr = static_cast<float>(a.number("min-lr", tc.schedule.lr / 10));
-  tc.schedule.warmup = a.integer("warmup", 0);
-  tc.schedule.decay = decay_of(a.str("decay", "cosine"));
+  tc.schedule = schedule_flags(a, 2e-3, 0);
   tc.adamw.weight_decay = static_cast<float>(a.number("wd", 0.0));
   tc.clip = static_cast<float>(a.number("clip", 0.25));
   tc.seed = static_cast<uint64_t>(a.integer("seed", 1));

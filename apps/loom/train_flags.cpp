@@ -22,4 +22,13 @@ nn::Decay decay_of(const std::string& s) {
   throw UsageError{"flag --decay: expected cosine, linear or constant, got '" + s + "'"};
 }
 
+nn::Schedule schedule_flags(const Args& a, double lr, int64_t warmup) {
+  nn::Schedule s;
+  s.lr = static_cast<float>(a.number("lr", lr));
+  s.min_lr = static_cast<float>(a.number("min-lr", s.lr / 10));
+  s.warmup = a.integer("warmup", warmup);
+  s.decay = decay_of(a.str("decay", "cosine"));
+  return s;
+}
+
 }  // namespace loom::cli
