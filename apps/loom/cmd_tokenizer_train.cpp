@@ -56,6 +56,7 @@ int train_unigram(const loom::cli::Args& args, const std::vector<std::string>& f
   opt.character_coverage = static_cast<float>(args.number("character-coverage", 0.9995));
   opt.max_piece_length = static_cast<int32_t>(args.integer("max-piece-length", 16));
   opt.split_digits = args.flag("split-digits");
+  opt.legacy_prune_total = args.flag("spm-0.1.97-pruning");
   if (opt.vocab_size <= 3) throw loom::cli::UsageError{"--vocab-size must be at least 4"};
   loom::Progress progress("unigram EM", 0, "pieces", loom::stderr_is_tty());
   int64_t iterations = 0;
@@ -156,7 +157,9 @@ LOOM_COMMAND(
      {"limit-alphabet", "N", "wordpiece: keep only the N most frequent characters", "all"},
      {"character-coverage", "F", "unigram: share of characters the alphabet must cover", "0.9995"},
      {"max-piece-length", "N", "unigram: longest piece, in characters", "16"},
-     {"split-digits", "", "unigram: keep digits as single-character pieces", ""}},
+     {"split-digits", "", "unigram: keep digits as single-character pieces", ""},
+     {"spm-0.1.97-pruning", "",
+      "unigram: prune as spm_train <= 0.1.97 (Debian 12) does, bug #628 included", ""}},
     run_tokenizer_train,
     "bpe: GPT-2's ByteLevel pre-tokenizer (no prefix space), all 256 bytes in the alphabet; the\n"
     "tokenizer.json loads in Hugging Face tokenizers. Every line of the input is one document,\n"

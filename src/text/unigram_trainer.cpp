@@ -1,5 +1,7 @@
 #include "text/unigram_trainer.h"
 
+#include <unicode/uscript.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -69,23 +71,16 @@ uint32_t decode_cp(std::string_view s, size_t i, size_t n) {
   return ((p[0] & 0x07) << 18) | ((p[1] & 0x3F) << 12) | ((p[2] & 0x3F) << 6) | (p[3] & 0x3F);
 }
 
-// A coarse Unicode script, enough to keep pieces from mixing letters, digits/punctuation and
-// different alphabets (sentencepiece uses the full script table; see the report).
+// The Unicode script of c (ICU's Script property) grouped as sentencepiece's trainer groups
+// scripts: Hiragana, Katakana and U+30FC count as Han, unassigned code points as Common, and
+// Inherited (combining marks) is -1: the mark takes the previous character's script.
 int script_of(uint32_t c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return 1;  // Latin
-  if (c < 0x80) return 0;                                          // Common
-  if (c >= 0xC0 && c <= 0x24F && c != 0xD7 && c != 0xF7) return 1;
-  if (c >= 0x1E00 && c <= 0x1EFF) return 1;
-  if (c >= 0x300 && c <= 0x36F) return -1;  // combining marks: inherit
-  if (c >= 0x370 && c <= 0x3FF) return 2;   // Greek
-  if (c >= 0x400 && c <= 0x52F) return 3;   // Cyrillic
-  if ((c >= 0x3040 && c <= 0x30FF) || (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF))
-    return 4;                                // Han + kana
-  if (c >= 0xAC00 && c <= 0xD7AF) return 5;  // Hangul
-  if (c >= 0x2000 && c <= 0x2BFF) return 0;  // punctuation, symbols
-  if (c >= 0x3000 && c <= 0x303F) return 0;
-  if (c >= 0xFF00 && c <= 0xFFEF) return 0;
-  return 16 + static_cast<int>(c >> 7);  // other blocks, each its own script
+  UErrorCode err = U_ZERO_ERROR;
+  const UScriptCode s = uscript_getScript(static_cast<UChar32>(c), &err);
+  if (U_FAILURE(err) || s == USCRIPT_UNKNOWN) return USCRIPT_COMMON;
+  if (s == USCRIPT_HIRAGANA || s == USCRIPT_KATAKANA || c == 0x30FC) return USCRIPT_HAN;
+  if (s == USCRIPT_INHERITED) return -1;
+  return s;
 }
 
 double digamma(double x) {
@@ -104,10 +99,20 @@ float log_sum_exp(float x, float y, bool init) {
   if (init) return y;
   const float vmin = std::min(x, y), vmax = std::max(x, y);
   if (vmax > vmin + 50.0f) return vmax;
-  return vmax + static_cast<float>(std::log(std::exp(static_cast<double>(vmin - vmax)) + 1.0));
+  return static_cast<float>(vmax + std::log(std::exp(static_cast<double>(vmin - vmax)) + 1.0));
 }
 
 using Pieces = std::vector<std::pair<std::string, float>>;
+
+// Counts -> log probabilities with sentencepiece's ToLogProb arithmetic: a float sum, its log
+// rounded to float, each log taken in double.
+void to_log_prob(std::vector<std::pair<std::string, float>>* v) {
+  float sum = 0.0f;
+  for (const auto& p : *v) sum += p.second;
+  const auto logsum = static_cast<float>(std::log(static_cast<double>(sum)));
+  for (auto& p : *v)
+    p.second = static_cast<float>(std::log(static_cast<double>(p.second)) - logsum);
+}
 
 // Sorted as sentencepiece's Sorted(): score descending, then key ascending.
 template <typename K>
@@ -163,7 +168,9 @@ class Model {
         out->push_back({s, e, it->second, pieces_[it->second].second});
         single |= e == s + 1;
       }
-      if (!single) out->push_back({s, s + 1, -1, unk});
+      // Id 0, not "none": sentencepiece's TrainerModel never sets its unknown id, which stays 0,
+      // so an unknown character's uses count for piece 0 in the E step and in pruning.
+      if (!single) out->push_back({s, s + 1, 0, unk});
     }
   }
 
@@ -292,51 +299,74 @@ Pieces make_seeds(const std::vector<Word>& fragments, const UnigramTrainerOption
     if (seeds.size() >= static_cast<size_t>(opt.seed_size) + n_chars) break;
     seeds.push_back(std::move(c));
   }
-  double sum = 0;
-  for (const auto& p : seeds) sum += p.second;
-  const double logsum = std::log(sum);
-  for (auto& p : seeds)
-    p.second = static_cast<float>(std::log(static_cast<double>(p.second)) - logsum);
+  to_log_prob(&seeds);
   return seeds;
 }
 
-// E step: expected piece counts from forward-backward over every word's lattice.
-std::vector<float> e_step(const Model& model, const std::vector<Word>& words, ThreadPool* pool) {
-  const size_t n_pieces = model.pieces().size();
-  std::vector<std::vector<float>> part(kChunks, std::vector<float>(n_pieces, 0.0f));
-  run_chunks(pool, [&](int64_t c) {
-    std::vector<Node> nodes;
-    std::vector<float> alpha, beta;
-    std::vector<char> seen;
-    auto& expected = part[c];
-    const auto [begin, end] = chunk_range(words.size(), c);
-    for (size_t i = begin; i < end; ++i) {
-      const Word& w = words[i];
-      const auto n = static_cast<int32_t>(w.n_chars());
-      model.nodes(w, &nodes);
-      alpha.assign(n + 1, 0.0f);
-      beta.assign(n + 1, 0.0f);
-      seen.assign(n + 1, 0);
-      seen[0] = 1;
-      for (const Node& x : nodes) {
-        alpha[x.end] = log_sum_exp(alpha[x.end], alpha[x.start] + x.score, !seen[x.end]);
-        seen[x.end] = 1;
-      }
-      seen.assign(n + 1, 0);
-      seen[n] = 1;
-      for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
-        beta[it->start] = log_sum_exp(beta[it->start], it->score + beta[it->end], !seen[it->start]);
-        seen[it->start] = 1;
-      }
-      const float z = alpha[n];
-      const auto f = static_cast<float>(w.count);
-      for (const Node& x : nodes) {
-        if (x.id >= 0) expected[x.id] += f * std::exp(alpha[x.start] + x.score + beta[x.end] - z);
-      }
+// beta[s]: log-sum of the paths from character s to the end. Positions from the end; at each,
+// the nodes starting there in lattice order (shortest first), as sentencepiece's lattice sums them.
+void backward(const std::vector<Node>& nodes, int32_t n, std::vector<float>* beta,
+              std::vector<char>* seen) {
+  seen->assign(n + 1, 0);
+  (*seen)[n] = 1;
+  for (size_t hi = nodes.size(); hi > 0;) {
+    size_t lo = hi;
+    while (lo > 0 && nodes[lo - 1].start == nodes[hi - 1].start) --lo;
+    for (size_t k = lo; k < hi; ++k) {
+      const Node& x = nodes[k];
+      (*beta)[x.start] = log_sum_exp((*beta)[x.start], x.score + (*beta)[x.end], !(*seen)[x.start]);
+      (*seen)[x.start] = 1;
     }
-  });
-  for (int c = 1; c < kChunks; ++c) {
-    for (size_t i = 0; i < n_pieces; ++i) part[0][i] += part[c][i];
+    hi = lo;
+  }
+}
+
+// Scratch of one word's forward-backward.
+struct Lattice {
+  std::vector<Node> nodes;
+  std::vector<float> alpha, beta;
+  std::vector<char> seen;
+};
+
+// Adds w.count x each piece's posterior number of uses in w to expected: forward-backward over
+// w's lattice, float as sentencepiece's Lattice::PopulateMarginal, the exponent in double.
+void add_marginals(const Model& model, const Word& w, Lattice* l, std::vector<float>* expected) {
+  const auto n = static_cast<int32_t>(w.n_chars());
+  model.nodes(w, &l->nodes);
+  l->alpha.assign(n + 1, 0.0f);
+  l->beta.assign(n + 1, 0.0f);
+  l->seen.assign(n + 1, 0);
+  l->seen[0] = 1;
+  for (const Node& x : l->nodes) {
+    l->alpha[x.end] = log_sum_exp(l->alpha[x.end], l->alpha[x.start] + x.score, !l->seen[x.end]);
+    l->seen[x.end] = 1;
+  }
+  backward(l->nodes, n, &l->beta, &l->seen);
+  const float z = l->alpha[n];
+  const auto f = static_cast<float>(w.count);
+  for (const Node& x : l->nodes) {
+    const float e = l->alpha[x.start] + x.score + l->beta[x.end] - z;
+    (*expected)[x.id] += f * std::exp(static_cast<double>(e));
+  }
+}
+
+// E step: expected piece counts over every word. Split c of `splits` takes words c, c + splits,
+// ... and the splits' sums are added in order: sentencepiece's E step with num_threads = splits,
+// float for float, whatever the pool's size.
+std::vector<float> e_step(const Model& model, const std::vector<Word>& words, int splits,
+                          ThreadPool* pool) {
+  std::vector<std::vector<float>> part(splits, std::vector<float>(model.pieces().size(), 0.0f));
+  auto split = [&](int64_t c) {
+    Lattice l;
+    for (size_t i = static_cast<size_t>(c); i < words.size(); i += splits)
+      add_marginals(model, words[i], &l, &part[c]);
+  };
+  if (pool)
+    pool->run(splits, split);
+  else
+    for (int c = 0; c < splits; ++c) split(c);
+  for (int c = 1; c < splits; ++c) {
+    for (size_t i = 0; i < part[0].size(); ++i) part[0][i] += part[c][i];
   }
   return std::move(part[0]);
 }
@@ -350,7 +380,7 @@ Pieces m_step(const Model& model, const std::vector<float>& expected) {
     out.emplace_back(model.pieces()[i].first, expected[i]);
     sum += expected[i];
   }
-  const double logsum = digamma(sum);
+  const auto logsum = static_cast<float>(digamma(sum));
   for (auto& p : out) p.second = static_cast<float>(digamma(p.second) - logsum);
   return out;
 }
@@ -431,8 +461,8 @@ Pieces prune(const Model& model, const std::vector<Word>& words, size_t desired,
   const std::vector<float>& freq = vc.freq;
   double vsum = 0;
   for (const Word& w : words) vsum += static_cast<double>(w.count);
-  const float sum = std::accumulate(freq.begin(), freq.end(), 0.0f);
-  const float logsum = std::log(sum);
+  const float sum = static_cast<float>(std::accumulate(freq.begin(), freq.end(), 0.0));
+  const auto logsum = static_cast<float>(std::log(static_cast<double>(sum)));
 
   Pieces kept;
   std::vector<std::pair<int32_t, float>> candidates;
@@ -445,8 +475,11 @@ Pieces prune(const Model& model, const std::vector<Word>& words, size_t desired,
     }
     const float f = static_cast<float>(vc.occ[i] / vsum);
     const float logprob_sp = std::log(static_cast<double>(freq[i])) - logsum;
-    const float logsum_alt =
-        std::log(static_cast<double>(sum + freq[i] * (alternatives.size() - 1)));
+    // Removing piece i moves its freq[i] uses onto its alternatives: the total grows by
+    // freq[i] * (alternatives - 1). sentencepiece <= 0.1.97 multiplied by the number of all pieces
+    // instead (its issue #628), which opt.legacy_prune_total reproduces.
+    const size_t n_alt = opt.legacy_prune_total ? np : alternatives.size();
+    const float logsum_alt = std::log(static_cast<double>(sum + freq[i] * (n_alt - 1)));
     float logprob_alt = 0.0f;
     for (int32_t a : alternatives) {
       const float fa = a >= 0 ? freq[a] : 0.0f;
@@ -485,9 +518,10 @@ std::string replace_meta_pieces(const std::string& s) {
   return out;
 }
 
-// Characters outside the required set (and the boundary tab) become U+2047, which no piece holds.
+// Characters outside the required set (and the boundary tab) become U+2585, sentencepiece's
+// trainer's unknown character, which no piece may hold.
 void replace_rare_chars(Word* w, const std::unordered_map<std::string, int64_t>& required) {
-  static constexpr std::string_view kUnkChar = "\xE2\x81\x87";
+  static constexpr std::string_view kUnkChar = "\xE2\x96\x85";
   std::string out;
   for (size_t i = 0; i < w->n_chars(); ++i) {
     std::string_view c = w->sub(i, i + 1);
@@ -528,14 +562,22 @@ void count_words_of(const std::string& norm, int64_t c, WordCounts* counts) {
   }
 }
 
+// Sentences spm_train leaves out: longer than max_sentence_length bytes (0: no limit), or holding
+// its trainer's unknown character U+2585.
+bool skipped_sentence(const std::string& s, const UnigramTrainerOptions& opt) {
+  if (opt.max_sentence_length > 0 && s.size() > static_cast<size_t>(opt.max_sentence_length))
+    return true;
+  return s.find("\xE2\x96\x85") != std::string::npos;
+}
+
 WordCounts count_sentence_words(const std::vector<std::pair<std::string, int64_t>>& sentences,
-                                const SpNormalizerSpec& spec) {
-  SpNormalizer normalizer(spec, false, {}, "unigram trainer");
+                                const UnigramTrainerOptions& opt) {
+  SpNormalizer normalizer(opt.normalizer, false, {}, "unigram trainer");
   WordCounts counts;
   std::string norm;
   std::vector<uint32_t> n2o;
   for (const auto& [s, c] : sentences) {
-    if (c <= 0) continue;
+    if (c <= 0 || skipped_sentence(s, opt)) continue;
     normalizer.normalize(s, &norm, &n2o);
     norm = replace_meta_pieces(norm);
     if (norm.empty()) continue;
@@ -544,33 +586,57 @@ WordCounts count_sentence_words(const std::vector<std::pair<std::string, int64_t
   return counts;
 }
 
+// Most frequent first, ties by text: sentencepiece's Sorted() order of its words, which fixes the
+// order (and so the float rounding) of the E step's sums.
 std::vector<Word> sorted_words(const std::unordered_map<std::string, int64_t>& counts) {
   std::vector<Word> out;
   out.reserve(counts.size());
   for (const auto& [text, c] : counts) out.push_back(make_word(text, c));
-  std::sort(out.begin(), out.end(), [](const Word& a, const Word& b) { return a.text < b.text; });
+  std::sort(out.begin(), out.end(), [](const Word& a, const Word& b) {
+    return a.count > b.count || (a.count == b.count && a.text < b.text);
+  });
   return out;
 }
 
-// Required characters: the most frequent ones covering character_coverage of all characters
-// (the boundary tab left out), with their counts.
+// The words of `counts` (emptied) with rare characters replaced, the counts of words that became
+// equal added up (sentencepiece replaces them before it splits and counts words), sorted.
+std::vector<Word> with_rare_chars_replaced(
+    std::unordered_map<std::string, int64_t>* counts,
+    const std::unordered_map<std::string, int64_t>& required) {
+  std::unordered_map<std::string, int64_t> merged;
+  for (const auto& [text, c] : *counts) {
+    Word w = make_word(text);
+    replace_rare_chars(&w, required);
+    merged[w.text] += c;
+  }
+  counts->clear();
+  return sorted_words(merged);
+}
+
+// Required characters: the most frequent ones (ties by code point) until they cover
+// character_coverage of all characters, as sentencepiece decides it: the boundary tab counts
+// toward the coverage but is never required, and the coverage is compared in float.
 std::unordered_map<std::string, int64_t> required_chars(const std::vector<Word>& words,
                                                         float character_coverage) {
   std::unordered_map<std::string, int64_t> char_counts;
+  int64_t total = 0;
   for (const Word& w : words) {
     for (size_t i = 0; i < w.n_chars(); ++i) {
-      const std::string_view ch = w.sub(i, i + 1);
-      if (ch[0] != '\t') char_counts[std::string(ch)] += w.count;
+      char_counts[std::string(w.sub(i, i + 1))] += w.count;
+      total += w.count;
     }
   }
-  double total = 0;
-  for (const auto& [ch, c] : char_counts) total += static_cast<double>(c);
+  std::vector<std::pair<std::string, int64_t>> sorted(char_counts.begin(), char_counts.end());
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+    return a.second > b.second || (a.second == b.second && a.first < b.first);
+  });
   std::unordered_map<std::string, int64_t> required;
-  double covered = 0;
-  for (const auto& [ch, c] : sorted_by_count(char_counts)) {
-    if (covered / total >= character_coverage) break;
-    required[ch] = char_counts.at(ch);
+  int64_t covered = 0;
+  for (const auto& [ch, c] : sorted) {
+    const auto coverage = static_cast<float>(1.0 * static_cast<double>(covered) / total);
+    if (coverage >= character_coverage) break;
     covered += c;
+    if (ch != "\t") required[ch] = c;
   }
   return required;
 }
@@ -581,7 +647,7 @@ Model run_em(Pieces seeds, const std::vector<Word>& words, size_t desired,
   Model model(std::move(seeds), opt.max_piece_length);
   while (true) {
     for (int it = 0; it < opt.num_sub_iterations; ++it) {
-      auto expected = e_step(model, words, pool);
+      auto expected = e_step(model, words, opt.num_splits, pool);
       model = Model(m_step(model, expected), opt.max_piece_length);
       if (opt.on_iteration) opt.on_iteration(model.pieces().size());
     }
@@ -643,16 +709,12 @@ SentencePieceModelProto train_unigram(
     const UnigramTrainerOptions& opt, ThreadPool* pool) {
   if (opt.vocab_size <= 3)
     throw Error("unigram trainer: vocab_size must exceed 3 (the meta pieces)");
-  WordCounts counts = count_sentence_words(sentence_counts, opt.normalizer);
-  std::vector<Word> sentences = sorted_words(counts.fragments);
-  counts.fragments.clear();
-  std::vector<Word> words = sorted_words(counts.words);
-  counts.words.clear();
+  if (opt.num_splits < 1) throw Error("unigram trainer: num_splits must be at least 1");
+  WordCounts counts = count_sentence_words(sentence_counts, opt);
   const std::unordered_map<std::string, int64_t> required =
-      required_chars(words, opt.character_coverage);
-
-  for (Word& w : sentences) replace_rare_chars(&w, required);
-  for (Word& w : words) replace_rare_chars(&w, required);
+      required_chars(sorted_words(counts.words), opt.character_coverage);
+  const std::vector<Word> sentences = with_rare_chars_replaced(&counts.fragments, required);
+  const std::vector<Word> words = with_rare_chars_replaced(&counts.words, required);
   const size_t desired = static_cast<size_t>(opt.vocab_size * 1.1);
   const Model model = run_em(make_seeds(sentences, opt, required), words, desired, opt, pool);
   return unigram_proto(final_pieces(model, required, static_cast<size_t>(opt.vocab_size - 3)), opt);

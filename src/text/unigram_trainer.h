@@ -27,6 +27,19 @@ struct UnigramTrainerOptions {
   int32_t num_sub_iterations = 2;
   bool split_by_unicode_script = true;
   bool split_digits = false;
+  // Pruning's likelihood loss as sentencepiece up to 0.1.97 (Debian 12's spm_train) and Hugging
+  // Face tokenizers' trainer compute it: the total after removing a piece grows by its frequency
+  // times the number of ALL pieces minus one, not its alternatives' (sentencepiece issue #628,
+  // fixed upstream later). Off: the corrected rule of current sentencepiece.
+  bool legacy_prune_total = false;
+  // The E step's fixed work split, sentencepiece's num_threads (default 16): float sums are added
+  // split by split, so the result equals spm_train --num_threads=num_splits exactly and does not
+  // depend on how many threads the pool has.
+  int32_t num_splits = 16;
+  // Sentences longer than this many bytes are left out, as spm_train's --max_sentence_length
+  // (default 4192) does; 0: no limit. Sentences holding U+2585 (its trainer's unknown-character
+  // marker) are always left out, as spm_train does.
+  int32_t max_sentence_length = 4192;
   // Normalisation applied to each sentence before training (and stored in the model). The
   // default is the identity with sentencepiece's whitespace rules.
   SpNormalizerSpec normalizer = [] {
