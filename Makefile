@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 LOOM_DATA ?= $(abspath ../shared/data)
 export LOOM_DATA
 
-.PHONY: all deps build build-asan run test test-release test-asan fuzz-smoke bench clean
+.PHONY: all deps build build-asan run run-gpt2 test test-release test-asan fuzz-smoke bench clean
 
 all: build
 
@@ -25,6 +25,10 @@ build-asan: deps
 
 run: build
 	@bash scripts/main-job.sh $(BUILD)/bin/loom
+
+# The same job on a GPT-2-layout model with a byte-level BPE tokenizer, both trained here first.
+run-gpt2: build
+	@BASE=gpt2-bpe bash scripts/main-job.sh $(BUILD)/bin/loom
 
 test: test-release test-asan fuzz-smoke
 

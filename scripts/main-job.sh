@@ -8,8 +8,13 @@
 #   before/after, and FOLDOC retrieval (headword -> definition) with the base and adapted
 #   embeddings; then (c) contrastive fine-tuning of the adapted model on the train split's
 #   (headword, definition) pairs, so its embeddings serve search, and the same retrieval again.
+# BASE=gpt2-bpe (`make run-gpt2`) runs the same job on a GPT-2-layout model instead: a byte-level
+#   BPE tokenizer trained by Loom on WikiText-2 and a GPT-2 (learned positions, LayerNorm, GELU, tied
+#   head) pre-trained by Loom from scratch on the same text (BASE_STEPS steps), since no pretrained
+#   GPT-2 weights ship; the extension, training and report are the same commands.
 # Any other model and corpus work the same way by flags (see README).
-# Environment: LOOM_DATA (default ../shared/data), STEPS (default 300), TERMS (default 64),
+# Environment: LOOM_DATA (default ../shared/data), BASE (stories260K or gpt2-bpe), BASE_STEPS
+# (gpt2-bpe pre-training steps, default 1500), STEPS (default 300), TERMS (default 64),
 # MODE (--train, default new-embeddings), LR (default 1e-2), EMBED_STEPS (contrastive steps,
 # default 300), THREADS (default 2), WORK (keep the outputs there; default a temporary folder).
 set -euo pipefail
@@ -38,8 +43,29 @@ step() { printf '\n== %s\n' "$*"; }
 step "machine"
 "$loom" system
 
-step "base model: stories260K greedy story (llama2.c's reference run)"
-"$loom" generate --model "$m/stories260K.bin" --tokenizer "$m/tok512.bin" --temperature 0 --steps 120
+case ${BASE:-stories260K} in
+  stories260K)
+    model=$m/stories260K.bin tok=$m/tok512.model
+    step "base model: stories260K greedy story (llama2.c's reference run)"
+    "$loom" generate --model "$model" --tokenizer "$m/tok512.bin" --temperature 0 --steps 120
+    ;;
+  gpt2-bpe)
+    wiki=$data/corpora/wikitext-2-raw/wiki.test.raw
+    grep -v '^ *$' "$wiki" | grep -v '^ = ' > "$work/wiki.txt"
+    step "base tokenizer: byte-level BPE (GPT-2's pre-tokenizer), 4096 tokens, trained on WikiText-2"
+    "$loom" tokenizer train --type bpe --vocab-size 4096 --special-tokens '<|endoftext|>' \
+      --input "$work/wiki.txt" --output "$work/tokenizer.json"
+    step "base model: GPT-2 layout pre-trained from scratch on WikiText-2 (${BASE_STEPS:-1500} steps)"
+    rm -rf "$work/base"
+    "$loom" train --arch gpt2 --text "$work/wiki.txt" --tokenizer "$work/tokenizer.json" \
+      --d-model 192 --layers 4 --heads 6 --seq 128 --batch 16 --steps "${BASE_STEPS:-1500}" \
+      --lr 2e-3 --warmup 100 --eval-every 500 --sample 0 --threads "$threads" --out "$work/base" |
+      grep -v '^checkpoint\|^log\|^model'
+    model=$work/base tok=$work/base/tokenizer.json
+    "$loom" generate --model "$model" --prompt "The" --temperature 0 --steps 40
+    ;;
+  *) echo "BASE: expected stories260K or gpt2-bpe, got '$BASE'" >&2; exit 2 ;;
+esac
 
 step "domain corpus: FOLDOC, split into train and held-out (every 10th line held out)"
 awk 'NR % 10 != 0' "$foldoc" > "$work/foldoc.train.tsv"
@@ -47,13 +73,13 @@ awk 'NR % 10 == 0' "$foldoc" > "$work/foldoc.heldout.tsv"
 wc -l "$work/foldoc.train.tsv" "$work/foldoc.heldout.tsv"
 
 step "(a) domain terms the base tokenizer fragments (score = frequency x extra pieces), top $terms"
-"$loom" adapt mine-terms --tokenizer "$m/tok512.model" --corpus "$work/foldoc.train.tsv" \
+"$loom" adapt mine-terms --tokenizer "$tok" --corpus "$work/foldoc.train.tsv" \
   --top "$terms" --threads "$threads" > "$work/terms.tsv"
 head -16 "$work/terms.tsv" | column -t -s $'\t'
 echo "... ($terms terms in all)"
 
 step "(a) extend the tokenizer and grow the embedding matrix (new rows: mean of their sub-tokens)"
-"$loom" adapt extend --model "$m/stories260K.bin" --tokenizer "$m/tok512.model" \
+"$loom" adapt extend --model "$model" --tokenizer "$tok" \
   --terms "$work/terms.tsv" --output "$work/extended" --init subtoken-mean
 echo "the new terms are single tokens now:"
 head -4 "$work/terms.tsv" | tail -3 | cut -f1 | while read -r t; do
@@ -61,7 +87,7 @@ head -4 "$work/terms.tsv" | tail -3 | cut -f1 | while read -r t; do
 done
 
 step "(a) does the initialisation do no harm? KL(base || extended) before training, per init method"
-"$loom" adapt drift --model "$m/stories260K.bin" --tokenizer "$m/tok512.model" --terms "$work/terms.tsv" \
+"$loom" adapt drift --model "$model" --tokenizer "$tok" --terms "$work/terms.tsv" \
   --general "$general" --heldout "$work/foldoc.heldout.tsv" --max-lines 200 --threads "$threads"
 
 step "(b) continued pre-training, next-token objective: only the new rows learn ($steps steps)"
@@ -71,14 +97,14 @@ step "(b) continued pre-training, next-token objective: only the new rows learn 
   --out "$work/adapted" | grep -v '^checkpoint\|^log\|^model'
 
 step "report: base vs adapted"
-"$loom" adapt report --base "$m/stories260K.bin" --base-tokenizer "$m/tok512.model" \
+"$loom" adapt report --base "$model" --base-tokenizer "$tok" \
   --adapted "$work/adapted" --heldout "$work/foldoc.heldout.tsv" --general "$general" \
   --max-lines 400 --threads "$threads"
 
 step "use of the embeddings: FOLDOC held-out retrieval (query = headword, relevant = its definition)"
 "$loom" eval retrieval --data "$foldoc" --retriever bm25 --json > "$work/bm25.json"
-"$loom" eval retrieval --data "$foldoc" --retriever dense --model "$m/stories260K.bin" \
-  --tokenizer "$m/tok512.model" --threads "$threads" --json > "$work/dense_base.json" 2>/dev/null
+"$loom" eval retrieval --data "$foldoc" --retriever dense --model "$model" \
+  --tokenizer "$tok" --threads "$threads" --json > "$work/dense_base.json" 2>/dev/null
 "$loom" eval retrieval --data "$foldoc" --retriever dense --model "$work/adapted" \
   --threads "$threads" --json > "$work/dense_adapted.json" 2>/dev/null
 step "(c) contrastive fine-tuning of the adapted model for search: InfoNCE on the train split's"
@@ -96,12 +122,12 @@ step "FOLDOC held-out retrieval, all together"
 ndcg() { sed -n 's/.*"NDCG@10": \([0-9.]*\).*/\1/p' "$1" | head -1; }
 printf 'retriever\tnDCG@10\n'
 printf 'BM25\t%s\n' "$(ndcg "$work/bm25.json")"
-printf 'dense, base stories260K (mean pooling)\t%s\n' "$(ndcg "$work/dense_base.json")"
+printf "dense, base %s (mean pooling)\t%s\n" "${BASE:-stories260K}" "$(ndcg "$work/dense_base.json")"
 printf 'dense, adapted (mean pooling)\t%s\n' "$(ndcg "$work/dense_adapted.json")"
 printf 'dense, adapted + contrastive\t%s\n' "$(ndcg "$work/dense_embedder.json")"
 printf 'hybrid (BM25 + dense, RRF), adapted + contrastive\t%s\n' "$(ndcg "$work/hybrid_embedder.json")"
 
-step "the adapted model still writes stories (greedy, from its own model directory)"
+step "the adapted model still generates (greedy, from its own model directory)"
 "$loom" generate --model "$work/adapted" --temperature 0 --steps 60
 
 step "retrieval on Cranfield (BEIR layout): BM25"

@@ -14,6 +14,6 @@ rm -rf src && mkdir src && tar -C src --strip-components=1 -xzf orig.tar.gz
 f=src/src/unigram_model_trainer.cc
 grep -q 'freq\[i\] \* (alternatives.size() - 1)' "$f" || { echo "unexpected source: $f" >&2; exit 1; }
 sed -i 's/freq\[i\] \* (alternatives.size() - 1)/freq[i] * (alternatives[i].size() - 1)/' "$f"
-cmake -S src -B build -DCMAKE_BUILD_TYPE=Release -DSPM_ENABLE_SHARED=OFF > cmake.log
-make -C build -j "$(nproc)" spm_train > make.log
+cmake -S src -B build -DCMAKE_BUILD_TYPE=Release -DSPM_ENABLE_SHARED=OFF > cmake.log 2>&1
+make -C build -j "$(nproc)" spm_train > make.log 2>&1
 echo "$work/build/src/spm_train"
