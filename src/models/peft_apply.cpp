@@ -60,6 +60,15 @@ Sizes adapter_sizes(const HfModel& base, const PeftAdapter& a) {
   if (top > s.vocab)
     bad(a, "token id " + std::to_string(top - 1) + " is outside the adapter's vocabulary of " +
                std::to_string(s.vocab));
+  // Every new row needs an index (checked row by row in grown()); this bound comes first so a
+  // vocabulary size alone never allocates.
+  for (const auto& [m, idx] : a.token_indices)
+    if (s.vocab - s.base > static_cast<int64_t>(idx.size()))
+      bad(a, "token ids [" + std::to_string(s.base) + ", " + std::to_string(s.vocab) +
+                 ") are new rows but only " + std::to_string(idx.size()) +
+                 " are among the indices");
+  if (s.vocab > s.base && a.token_indices.empty())
+    bad(a, "vocabulary " + std::to_string(s.vocab) + " but no trainable token indices");
   return s;
 }
 

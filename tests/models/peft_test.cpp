@@ -204,7 +204,9 @@ TEST_F(PeftBadInput, TensorsTheConfigDoesNotDescribeAreNamed) {
 
 TEST_F(PeftBadInput, IndicesThatLeaveANewRowUndefinedAreRefused) {
   expect_error(edited("\"vocab_size\": 64", "\"vocab_size\": 65"),
-               {"adapter_config.json", "token id 64", "not among the indices"});
+               {"adapter_config.json", "token ids [61, 65) are new rows but only 3"});
+  expect_error(edited("    63\n", "    5\n"),
+               {"adapter_config.json", "token id 63", "not among the indices"});
   expect_error(edited("\"peft_type\": \"LORA\"", "\"peft_type\": \"IA3\""), {"peft_type \"IA3\""});
   expect_error(edited("\"use_dora\": false", "\"use_dora\": true"), {"use_dora true"});
   expect_error(edited("{", "["), {"adapter_config.json", "not a JSON object"});
