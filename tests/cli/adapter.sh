@@ -49,7 +49,7 @@ tokens() { /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["tok
 merged=$(gen --model "$tmp/run" | tokens) || fail "generate merged"
 adapted=$(gen --model "$m/stories260K.bin" --adapter "$a" | tokens) || fail "generate base + adapter"
 [ -n "$merged" ] && [ "$merged" = "$adapted" ] || fail "generation differs: merged $merged, adapter $adapted"
-cut -f2 "$tmp/fold.txt" | head -40 > "$tmp/heldout.txt"
+cut -f2 "$tmp/fold.txt" | head -8 > "$tmp/heldout.txt"
 p1=$("$LOOM" eval ppl --model "$tmp/run" --text "$tmp/heldout.txt" --json 2>/dev/null) || fail "ppl merged"
 p2=$("$LOOM" eval ppl --model "$m/stories260K.bin" --adapter "$a" --text "$tmp/heldout.txt" --json 2>/dev/null) ||
   fail "ppl base + adapter"
