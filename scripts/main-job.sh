@@ -130,5 +130,20 @@ printf 'hybrid (BM25 + dense, RRF), adapted + contrastive\t%s\n' "$(ndcg "$work/
 step "the adapted model still generates (greedy, from its own model directory)"
 "$loom" generate --model "$work/adapted" --temperature 0 --steps 60
 
+step "the same adaptation as a PEFT adapter (adapted/adapter) on the base model"
+a=$work/adapted/adapter adapter_base=${model:-$m/stories260K.bin}
+printf 'adapter_config.json + adapter_model.safetensors: %s bytes (merged model.safetensors: %s bytes)\n' \
+  "$(( $(stat -c %s "$a/adapter_config.json") + $(stat -c %s "$a/adapter_model.safetensors") ))" \
+  "$(stat -c %s "$work/adapted/model.safetensors")"
+"$loom" generate --model "$work/adapted" --temperature 0 --steps 60 2>/dev/null > "$work/gen_merged.txt"
+"$loom" generate --model "$adapter_base" --adapter "$a" --temperature 0 --steps 60 2>/dev/null \
+  > "$work/gen_adapter.txt"
+if cmp -s "$work/gen_merged.txt" "$work/gen_adapter.txt"; then
+  echo "greedy generation from base + adapter: identical to the merged model's"
+else
+  echo "greedy generation from base + adapter DIFFERS from the merged model's:"
+  cat "$work/gen_adapter.txt"
+fi
+
 step "retrieval on Cranfield (BEIR layout): BM25"
 "$loom" eval retrieval --data "$data/retrieval/cranfield" --retriever bm25

@@ -1,6 +1,8 @@
 // `loom embed`: texts (lines or JSONL) -> float32 .npy of embeddings plus an ids file.
 #include "cmd_embed.h"
 
+#include "adapter_flags.h"
+
 #include <cstdio>
 #include <string>
 
@@ -20,6 +22,7 @@ std::vector<Flag> embedder_flags() {
        "SentencePiece .model, llama2.c .bin, tokenizer.json, vocab.txt or encoder.json "
        "(default: the GGUF's own, or tokenizer.json beside the model)",
        ""},
+      adapter_flag(),
       {"pooling", "MODE", "mean, cls, last or weighted-mean (default: the model's, else mean)", ""},
       {"normalize", "", "L2-normalise the vectors (default: the model's, else on)", ""},
       {"no-normalize", "", "keep the pooled vectors as they are", ""},
@@ -44,7 +47,9 @@ std::unique_ptr<embed::Embedder> make_embedder(const Args& a) {
     if (*o.dims < 0) throw UsageError{"--dims must be >= 0"};
   }
   if (a.has("max-tokens")) o.max_tokens = a.integer("max-tokens", 0);
-  embed::LoadedEmbedder loaded = embed::load_embedder(a.need("model"), o);
+  ModelWithTokenizer m = load_model_flags(a);
+  o.tokenizer = m.tokenizer;
+  embed::LoadedEmbedder loaded = embed::load_embedder(m.model, a.need("model"), o);
   const embed::Embedder& e = *loaded.embedder;
   std::fprintf(stderr, "embedder: %s pooling (%s), %s, %lld dims, up to %lld tokens per text\n",
                embed::pooling_name(e.config().pooling),

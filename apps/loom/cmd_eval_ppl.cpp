@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <string>
 
+#include "adapter_flags.h"
 #include "cli.h"
 #include "core/mapped_file.h"
 #include "core/progress.h"
@@ -16,14 +17,15 @@ using loom::cli::Args;
 using loom::cli::UsageError;
 
 int run_eval_ppl(const Args &args) {
-  const std::string model_path = args.need("model"), text_path = args.need("text");
+  const std::string text_path = args.need("text");
   loom::eval::PerplexityOptions opt;
   opt.window = args.integer("window", 0);
   opt.stride = args.integer("stride", 0);
   if (opt.window < 0 || opt.stride < 0) throw UsageError{"--window and --stride must be >= 0"};
   loom::ThreadPool pool(args.threads());
-  auto model = loom::models::load_model(model_path);
-  auto codec = loom::generate::load_codec(*model, args.str("tokenizer"));
+  auto loaded = loom::cli::load_model_flags(args);
+  auto model = loaded.model;
+  auto codec = loom::generate::load_codec(*model, loaded.tokenizer);
   const std::string text = loom::read_file(text_path);
   std::vector<int32_t> ids = codec->encode(text, true);
   loom::Progress progress("perplexity", static_cast<int64_t>(ids.size()) - 1, "tok",
@@ -59,6 +61,7 @@ LOOM_COMMAND("eval ppl", "perplexity of a model over a text file (sliding window
                  {"text", "FILE", "text file, tokenised whole", ""},
                  {"tokenizer", "FILE",
                   "SentencePiece .model or llama2.c .bin (default: the GGUF's own)", ""},
+                 loom::cli::adapter_flag(),
                  {"window", "W", "tokens per window (0 = the model's context length)", "0"},
                  {"stride", "S",
                   "window start step; tokens already scored are context only (0 = W)", "0"},

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <string>
 
+#include "adapter_flags.h"
 #include "cli.h"
 #include "core/error.h"
 #include "generate/codec.h"
@@ -108,14 +109,14 @@ void print_stats(const loom::models::Model &model, double load_s, int threads,
 }
 
 int run_generate(const Args &args) {
-  const std::string model_path = args.need("model");
   const loom::generate::SamplerConfig sc = sampler_flags(args);
   const loom::generate::SamplerKind kind = sampler_kind(args, sc);
   const loom::generate::GenerateOptions opt = generate_flags(args);
   loom::ThreadPool pool(args.threads());
   auto t0 = std::chrono::steady_clock::now();
-  auto model = loom::models::load_model(model_path);
-  auto codec = loom::generate::load_codec(*model, args.str("tokenizer"));
+  auto loaded = loom::cli::load_model_flags(args);
+  auto model = loaded.model;
+  auto codec = loom::generate::load_codec(*model, loaded.tokenizer);
   double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   loom::generate::Generator gen(*model, *codec, pool);
@@ -162,6 +163,7 @@ LOOM_COMMAND("generate",
                   "SentencePiece .model, llama2.c tokenizer .bin, tokenizer.json, encoder.json... "
                   "(default: the GGUF's own, or tokenizer.json in the model's directory)",
                   ""},
+                 loom::cli::adapter_flag(),
                  {"prompt", "TEXT", "prompt text (BOS is always prepended)", "\"\""},
                  {"steps", "N",
                   "forward steps as llama2.c's -n: positions including the prompt's "

@@ -94,12 +94,14 @@ void print_json(const loom::train::LmRunResult& r) {
       "{\"steps\": %lld, \"train\": \"%s\", \"loss\": %.5f, \"val_loss_before\": %.5f, "
       "\"val_loss\": %.5f, \"seconds\": %.1f, \"params\": %lld, \"trainable\": %lld, "
       "\"train_tokens\": %lld, \"val_tokens\": %lld, \"original_rows_sha256_before\": %s, "
-      "\"original_rows_sha256_after\": %s, \"model\": %s, \"checkpoint\": %s, \"sample\": %s}\n",
+      "\"original_rows_sha256_after\": %s, \"model\": %s, \"checkpoint\": %s, \"adapter\": %s, "
+      "\"adapter_bytes\": %lld, \"sample\": %s}\n",
       static_cast<long long>(r.steps), r.mode.c_str(), r.loss, r.val_loss_before, r.val_loss,
       r.seconds, static_cast<long long>(r.params), static_cast<long long>(r.trainable),
       static_cast<long long>(r.train_tokens), static_cast<long long>(r.val_tokens),
       json_quote(r.rows_sha256_before).c_str(), json_quote(r.rows_sha256_after).c_str(),
       json_quote(r.model_dir).c_str(), json_quote(r.checkpoint).c_str(),
+      json_quote(r.adapter).c_str(), static_cast<long long>(r.adapter_bytes),
       json_quote(r.sample).c_str());
 }
 
@@ -116,6 +118,9 @@ void print_text(const loom::train::LmRunResult& r, bool new_embeddings) {
       static_cast<long long>(r.val_tokens), static_cast<long long>(r.docs_val), r.seconds,
       r.model_dir.c_str(), r.checkpoint.c_str(), r.log.c_str());
   std::printf("plot\t%s\n", r.plot.c_str());
+  if (!r.adapter.empty())
+    std::printf("adapter\t%s (PEFT layout, %lld bytes)\n", r.adapter.c_str(),
+                static_cast<long long>(r.adapter_bytes));
   if (new_embeddings)
     std::printf("original_rows_sha256\t%s -> %s (%s)\n", r.rows_sha256_before.c_str(),
                 r.rows_sha256_after.c_str(),
@@ -166,7 +171,8 @@ LOOM_COMMAND(
          "0"},
         {"out", "DIR",
          "run folder: model.safetensors, config.json, tokenizer, checkpoint.loom, log.csv, "
-         "loss.png",
+         "loss.png; and adapter/ (PEFT adapter_config.json + adapter_model.safetensors + tokenizer) "
+         "unless --train all",
          ""},
         {"resume", "", "continue DIR/checkpoint.loom exactly", ""},
         {"train", "WHAT", "all, new-embeddings, lora, new-embeddings,lora", "all"},

@@ -66,7 +66,11 @@ void save_embedder_files(const std::string& dir, const EmbedConfig& cfg) {
 }
 
 LoadedEmbedder load_embedder(const std::string& model_path, const EmbedderOptions& options) {
-  std::shared_ptr<const models::Model> model = models::load_model(model_path);
+  return load_embedder(models::load_model(model_path), model_path, options);
+}
+
+LoadedEmbedder load_embedder(std::shared_ptr<const models::Model> model,
+                             const std::string& model_path, const EmbedderOptions& options) {
   EncodeFn encode = model_encoder(model_path, *model, options.tokenizer);
   LoadedEmbedder out;
   EmbedConfig cfg;

@@ -10,6 +10,7 @@
 
 #include "embed/embedder.h"
 #include "embed/pooling.h"
+#include "models/model.h"
 
 namespace loom::embed {
 
@@ -36,6 +37,10 @@ struct LoadedEmbedder {
 // front, as for generation. A tokenizer larger than the model's vocabulary, no tokenizer at all,
 // or bad option values are a loom::Error naming the file or the option.
 LoadedEmbedder load_embedder(const std::string& model_path, const EmbedderOptions& options = {});
+// The same for a model already loaded (a base with an adapter applied): model_path is where its
+// tokenizer and sentence-transformers files are looked for.
+LoadedEmbedder load_embedder(std::shared_ptr<const models::Model> model,
+                             const std::string& model_path, const EmbedderOptions& options = {});
 
 // What load_embedder reads back from a model folder, written the sentence-transformers way:
 // embed::save_config's files (1_Pooling/config.json, sentence_bert_config.json) and modules.json

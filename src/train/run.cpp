@@ -9,7 +9,7 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
-#include "core/sha256.h"
+#include "models/peft.h"
 #include "text/model_tokenizer.h"
 #include "train/loss_plot.h"
 #include "train/text_lines.h"
@@ -93,13 +93,15 @@ namespace {
 // sha256 over rows [0, base) of the token embedding and (untied) head: the rows that must never
 // change under new-embeddings.
 std::string original_rows_sha256(models::CausalLm& model, int64_t base) {
-  std::string bytes;
-  const int32_t head = model.architecture().role("output");
-  for (nn::Parameter* p : {model.param(models::Wt{0, 0}), model.param(models::Wt{head, 0})})
-    if (p != nullptr)
-      bytes.append(reinterpret_cast<const char*>(p->value.f32()),
-                   static_cast<size_t>(base * p->cols()) * sizeof(float));
-  return sha256_hex(bytes);
+  const nn::Parameter* head = model.param(models::Wt{model.architecture().role("output"), 0});
+  const nn::Parameter* embed = model.param(models::Wt{0, 0});
+  return models::embedding_rows_sha256(embed->value.f32(), head ? head->value.f32() : nullptr, base,
+                                       embed->cols());
+}
+
+int64_t file_bytes(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
@@ -259,8 +261,22 @@ void LmRun::save() {
   trainer_->save_checkpoint(ckpt_);
   models::save_hf_model(*model_, o_.out,
                         init_ ? init_->config_json : nlohmann::ordered_json::object());
+  save_adapter();
   log_.flush();
   write_loss_plot(log_path_, o_.out + "/loss.png");
+}
+
+// The adapter directory beside the merged model: a subfolder, not the run folder itself, because
+// transformers treats a folder holding adapter_config.json as an adapter to load onto
+// base_model_name_or_path, which would hide the merged model of the run folder.
+void LmRun::save_adapter() {
+  if (o_.mode.all) return;
+  const int64_t base = o_.base_vocab >= 0 ? o_.base_vocab : model_->config().vocab_size;
+  std::map<std::string, std::string> tok_files;
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"})
+    if (path_exists(o_.out + "/" + f)) tok_files[f] = read_file(o_.out + "/" + f);
+  models::save_peft_adapter(*model_, o_.out + "/adapter",
+                            {base, original_rows_sha256(*model_, base), o_.init}, tok_files);
 }
 
 int64_t LmRun::tokens_to_train() const {
@@ -344,6 +360,11 @@ LmRunResult LmRun::train(const std::function<void(const LmStepReport&)>& on_step
   r.checkpoint = ckpt_;
   r.log = log_path_;
   r.plot = o_.out + "/loss.png";
+  if (!o_.mode.all) {
+    r.adapter = o_.out + "/adapter";
+    r.adapter_bytes = file_bytes(r.adapter + "/adapter_config.json") +
+                      file_bytes(r.adapter + "/adapter_model.safetensors");
+  }
   r.sample = sample_text();
   return r;
 }

@@ -94,6 +94,11 @@ struct LmRunResult {
   // sha256 of the rows below base_vocab of the embedding (and untied head): new-embeddings only.
   std::string rows_sha256_before, rows_sha256_after;
   std::string model_dir, checkpoint, log, plot;
+  // model_dir/adapter: the PEFT adapter directory (models/peft.h) of a run that trained only new
+  // rows and/or LoRA; "" for --train all. adapter_bytes: its adapter_config.json and
+  // adapter_model.safetensors together.
+  std::string adapter;
+  int64_t adapter_bytes = 0;
   std::string sample;  // text sampled at temperature 0.8 after training
 };
 
@@ -122,6 +127,7 @@ class LmRun {
   void open_log();
   void write_model_folder();
   void save();
+  void save_adapter();
   LmStepReport step(int64_t stop_at);
   std::string sample_text() const;
 
