@@ -16,10 +16,19 @@ const Architecture& llama_architecture();
 const Architecture& gpt2_architecture();
 const Architecture& bert_architecture();
 const Architecture& roberta_architecture();
+const Architecture& t5_architecture();
 
 std::vector<const Architecture*> architectures() {
   return {&llama_architecture(), &gpt2_architecture(), &bert_architecture(),
-          &roberta_architecture()};
+          &roberta_architecture(), &t5_architecture()};
+}
+
+Act Architecture::encoded(Ops&, const DecoderConfig&) const {
+  throw Error(std::string(name()) + " is not an encoder-decoder");
+}
+
+Act Architecture::decoded(Ops&, const DecoderConfig&, Act) const {
+  throw Error(std::string(name()) + " is not an encoder-decoder");
 }
 
 Act Architecture::pooled(Ops&, const DecoderConfig&, Act) const {
