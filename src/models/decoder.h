@@ -154,6 +154,11 @@ const Architecture& architecture_of(const io::TensorMap& map);
 
 // ---- spec-driven helpers (models/spec.cpp) ----
 
+// Every tensor a config implies is in map under its Hugging Face name with the config's shape
+// (c.vocab_size is first taken from the token embedding, tensors()[0]); else map.fail naming the
+// tensor, its shape, the expected one and `fields`, the config.json keys the shapes come from.
+void check_hf_tensors(const Architecture& a, DecoderConfig& c, const io::TensorMap& map,
+                      const char* fields);
 // Whether map holds Hugging Face names (else GGUF / llama2.c names).
 bool has_hf_names(const Architecture& a, const io::TensorMap& map);
 // The tensor name of a role in one layer; `hf` picks the naming.

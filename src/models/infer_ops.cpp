@@ -152,6 +152,10 @@ Act InferOps::embed_decoder_tokens(Wt) {
   throw Error("inference: encoder-decoder models are not supported by this backend yet");
 }
 
+Act InferOps::add_offset_positions(Act, Wt, int64_t, bool) {
+  throw Error("inference: encoder-decoder models are not supported by this backend yet");
+}
+
 Act InferOps::relative_position_bias(Wt, int64_t, int64_t, bool) {
   throw Error("inference: encoder-decoder models are not supported by this backend yet");
 }

@@ -91,6 +91,9 @@ class Ops {
   virtual Act glu(Act gate, Act up, GluKind kind) = 0;
   // Encoder-decoders: the decoder's input tokens -> (n, C) rows of `table`.
   virtual Act embed_decoder_tokens(Wt table) = 0;
+  // x (n, C) of the encoder's inputs (decoder false) or the decoder's + rows first_row + t of a
+  // learned table, t each row's position in its sequence (BART: first_row 2).
+  virtual Act add_offset_positions(Act x, Wt table, int64_t first_row, bool decoder) = 0;
   // T5's relative position bias for the self-attention of the encoder (causal false: keys both
   // ways) or the decoder (causal true): (Tq*Tk, H) rows of `table` (num_buckets, H) at
   // relative_position_bucket(key - query); passed to attention() in AttentionShape::bias.

@@ -212,7 +212,8 @@ class T5 final : public Architecture {
     c.decoder_start_token_id = static_cast<int32_t>(start);
     c.tied_head = map.meta_bool("config.tie_word_embeddings", true);
     normalize(c);
-    check_tensors(c, map);
+    check_hf_tensors(*this, c, map,
+                     "d_model, d_kv, num_heads, d_ff, relative_attention_num_buckets");
   }
 
   void normalize(DecoderConfig& c) const override {
@@ -301,26 +302,6 @@ class T5 final : public Architecture {
       return o.linear(o.activation(o.linear(x, {r.wi, l}), Activation::Relu), {r.wo, l});
     const Acts g_u = o.linears(x, {Wt{r.wi0, l}, Wt{r.wi1, l}});
     return o.linear(o.mul(o.activation(g_u[0], Activation::GeluTanh), g_u[1]), {r.wo, l});
-  }
-
-  // Every tensor the config implies is present with the config's shape (the vocabulary from
-  // shared.weight); otherwise an error naming the tensor and the config fields.
-  void check_tensors(DecoderConfig& c, const io::TensorMap& map) const {
-    const Tensor* shared = find_tensor(map, tensors_[kShared], 0, true);
-    if (shared == nullptr) map.get("shared.weight");  // throws: missing, named
-    c.vocab_size = shared->shape().rank() == 2 ? shared->shape()[0] : 0;
-    for (const TensorSpec& t : tensors_)
-      for (int64_t l = 0; l < layer_count(t, c); ++l) {
-        if (!tensor_present(t, c)) continue;
-        const std::string name = tensor_name(t, l, true);
-        const Tensor* found = find_tensor(map, t, l, true);
-        if (found == nullptr) map.get(name);  // throws: missing, named
-        if (found->shape() != t.hf_shape(c))
-          map.fail("tensor '" + name + "' has shape " + found->shape().str() + ", expected " +
-                   t.hf_shape(c).str() +
-                   " from config.json (d_model, d_kv, num_heads, d_ff, "
-                   "relative_attention_num_buckets)");
-      }
   }
 
   std::vector<TensorSpec> tensors_;

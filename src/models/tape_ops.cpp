@@ -35,6 +35,13 @@ Act TapeOps::embed_decoder_tokens(Wt table) {
   return A(embedding(table, dec_ids_, batch_ * dec_seq_));
 }
 
+Act TapeOps::add_offset_positions(Act x, Wt table, int64_t first_row, bool decoder) {
+  const int64_t T = decoder ? dec_seq_ : seq_, n = batch_ * T;
+  int32_t* pos = t_.save<int32_t>(n);
+  for (int64_t i = 0; i < n; ++i) pos[i] = static_cast<int32_t>(first_row + i % T);
+  return A(nn::add(t_, V(x), embedding(table, pos, n)));
+}
+
 // A gather of the bucket table's rows at bucket(j - i) for every (query i, key j): nn's
 // embedding, whose backward scatters the scores' gradient back into the table.
 Act TapeOps::relative_position_bias(Wt table, int64_t num_buckets, int64_t max_distance,

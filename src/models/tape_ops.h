@@ -58,6 +58,7 @@ class TapeOps final : public Ops {
   Act mul(Act a, Act b) override;
   Act scale(Act x, float s) override;
   Act embed_decoder_tokens(Wt table) override;
+  Act add_offset_positions(Act x, Wt table, int64_t first_row, bool decoder) override;
   Act relative_position_bias(Wt table, int64_t num_buckets, int64_t max_distance,
                              bool causal) override;
   Act activation(Act x, Activation kind) override;

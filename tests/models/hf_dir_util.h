@@ -14,7 +14,9 @@
 #include <string>
 
 #include "core/mapped_file.h"
+#include "golden_tensors.h"
 #include "io/tensor_map.h"
+#include "nn/param.h"
 
 namespace loom::test {
 
@@ -79,6 +81,41 @@ inline void expect_config_kept(const std::string& src, const std::string& out) {
 inline void expect_names(const std::string& e, std::initializer_list<const char*> parts) {
   EXPECT_FALSE(e.empty()) << "no error";
   for (const char* p : parts) EXPECT_NE(e.find(p), std::string::npos) << e << " lacks " << p;
+}
+
+// Every parameter's gradient against the golden's grad.<name>, each within 1e-5 relative; returns
+// the worst. A key bias's gradient (k.bias, k_proj.bias) is zero in exact arithmetic (softmax
+// ignores a constant added to a row of scores): PyTorch's is ~1e-17, Loom's float32 rounding
+// noise. Such a tensor (golden below 1e-12 of the model's largest gradient) must stay below 1e-6
+// of that largest gradient. The golden must hold a gradient for every parameter and no other.
+inline double check_param_gradients(nn::ParamStore& params, const Golden& g) {
+  double largest = 0, worst = 0;
+  size_t golden_grads = 0, checked = 0;
+  for (const auto& [name, v] : g.tensors)
+    if (name.rfind("grad.", 0) == 0) {
+      ++golden_grads;
+      for (float x : v) largest = std::max(largest, static_cast<double>(std::fabs(x)));
+    }
+  for (auto& param : params.params()) {
+    const std::vector<float>& want = g.at("grad." + param->name);
+    EXPECT_EQ(static_cast<size_t>(param->numel()), want.size()) << param->name;
+    const float* got = param->grad.f32();
+    double want_max = 0, got_max = 0;
+    for (size_t i = 0; i < want.size(); ++i) {
+      want_max = std::max(want_max, static_cast<double>(std::fabs(want[i])));
+      got_max = std::max(got_max, static_cast<double>(std::fabs(got[i])));
+    }
+    ++checked;
+    if (want_max < 1e-12 * largest) {
+      EXPECT_LE(got_max, 1e-6 * largest) << param->name;
+      continue;
+    }
+    const double e = rel_err(got, want.data(), want.size());
+    EXPECT_LE(e, 1e-5) << param->name;
+    worst = std::max(worst, e);
+  }
+  EXPECT_EQ(checked, golden_grads);
+  return worst;
 }
 
 }  // namespace loom::test

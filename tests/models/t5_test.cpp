@@ -1,9 +1,9 @@
-// T5 against PyTorch (tests/reference/models/t5_golden.py: a T5 written from the paper and the
-// published configs, float64 on the files' float32 weights): relative position buckets for every
-// distance in ±1000; the training backend on a padded batch (padded encoder inputs, padded decoder
-// inputs): encoder output, decoder logits, cross-entropy and every gradient; padded rows equal
-// each sequence alone; HF directories round-trip bit for bit; bad checkpoints are errors naming
-// the file and the field.
+// T5 and BART against PyTorch (tests/reference/models/t5_golden.py and bart_golden.py, written
+// from the papers and the published configs; float64 on the files' float32 weights): T5's
+// relative position buckets for every distance in ±1000; the training backend on a padded batch
+// (padded encoder inputs, padded decoder inputs): encoder output, decoder logits, cross-entropy
+// and every gradient; padded rows equal each sequence alone; HF directories round-trip bit for
+// bit; bad checkpoints are errors naming the file and the field.
 //
 // Criterion: max |loom - torch| / max |torch| over a tensor.
 #include <gtest/gtest.h>
@@ -34,8 +34,18 @@ using test::Golden;
 using test::expect_names;
 using test::rel_err;
 
+// "t5" -> models/t5/t5_hf; "bart/bart" -> models/bart/bart_hf.
 std::string dir_of(const std::string& name) {
-  return test::golden_path("models/t5/" + name + "_hf");
+  const size_t slash = name.find('/');
+  return slash == std::string::npos ? test::golden_path("models/t5/" + name + "_hf")
+                                    : test::golden_path("models/" + name + "_hf");
+}
+
+Golden golden_of(const std::string& name) {
+  const size_t slash = name.find('/');
+  return slash == std::string::npos
+             ? test::load_golden("models/t5", name)
+             : test::load_golden("models/" + name.substr(0, slash), name.substr(slash + 1));
 }
 
 // Each golden table holds bucket(d) for d = -1000 .. 1000.
@@ -106,29 +116,12 @@ std::unique_ptr<CausalLm> trainable(const std::string& dir) {
 class T5Golden : public ::testing::TestWithParam<const char*> {
  protected:
   void SetUp() override {
-    g_ = test::load_golden("models/t5", GetParam());
+    g_ = golden_of(GetParam());
     b_ = batch_of(g_);
   }
   Golden g_;
   Batch b_;
 };
-
-// Worst relative error over every parameter's gradient; each must be within 1e-5.
-double check_gradients(CausalLm& m, const Golden& g) {
-  double worst = 0;
-  size_t golden_grads = 0, checked = 0;
-  for (const auto& [name, v] : g.tensors) golden_grads += name.rfind("grad.", 0) == 0;
-  for (auto& param : m.params().params()) {
-    const std::vector<float>& want = g.at("grad." + param->name);
-    EXPECT_EQ(static_cast<size_t>(param->numel()), want.size()) << param->name;
-    const double e = rel_err(param->grad.f32(), want.data(), want.size());
-    EXPECT_LE(e, 1e-5) << param->name;
-    worst = std::max(worst, e);
-    ++checked;
-  }
-  EXPECT_EQ(checked, golden_grads);
-  return worst;
-}
 
 // L = CE(logits, labels) + Σ enc·r_enc + Σ logits·r_logits on the padded batch: outputs, loss and
 // every gradient (the shared embedding, both relative-bias tables, every block).
@@ -149,7 +142,7 @@ TEST_P(T5Golden, TrainingBackendAndEveryGradientMatchPyTorch) {
                          nn::weighted_sum(t, logits, g_.at("r_logits").data()));
   EXPECT_NEAR(t.data(loss)[0], g_.at("loss")[0], 1e-5 * std::fabs(g_.at("loss")[0]));
   t.backward(loss);
-  const double worst = check_gradients(*m, g_);
+  const double worst = test::check_param_gradients(m->params(), g_);
   std::printf("%s training: encoder %.2e logits %.2e, %zu gradients worst %.2e\n", GetParam(),
               e_enc, e_log, m->params().params().size(), worst);
 }
@@ -186,7 +179,13 @@ TEST_P(T5Golden, PaddedBatchEqualsEachSequenceAlone) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Golden, T5Golden, ::testing::Values("t5", "t5v11"));
+// BART (tests/reference/models/bart_golden.py) has the same golden layout and runs the same
+// checks.
+INSTANTIATE_TEST_SUITE_P(Golden, T5Golden, ::testing::Values("t5", "t5v11", "bart/bart"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           return n.substr(n.find('/') + 1);
+                         });
 
 std::string temp_dir(const std::string& tag) { return test::temp_dir("loom_t5", tag); }
 
@@ -196,11 +195,12 @@ std::string temp_dir(const std::string& tag) { return test::temp_dir("loom_t5", 
 TEST_P(T5Golden, SavedDirectoryRoundTrips) {
   const std::string src = dir_of(GetParam());
   HfModel hf = read_hf_model(src);
-  const std::string out = temp_dir(GetParam());
+  const std::string tag = std::string(GetParam()).substr(std::string(GetParam()).find('/') + 1);
+  const std::string out = temp_dir(tag);
   save_hf_directory(out, hf.tensors, hf.config_json);
   test::expect_same_tensors(src, out);
   test::expect_config_kept(src, out);
-  const std::string out2 = temp_dir(std::string(GetParam()) + "_trained");
+  const std::string out2 = temp_dir(tag + "_trained");
   auto m = trainable(src);
   save_hf_model(*m, out2, hf.config_json);
   test::expect_same_tensors(src, out2);
@@ -309,6 +309,44 @@ TEST(T5BadInput, InferenceLoadIsRefusedByName) {
     ADD_FAILURE() << "expected an error";
   } catch (const Error& e) {
     expect_names(e.what(), {"t5", "encoder-decoder"});
+  }
+}
+
+TEST(BartBadInput, SizesMissingTensorsAndUnsupportedOptions) {
+  const std::string d = broken_copy("bart/bart", "bart_ffn", [](auto& c) {
+    c["encoder_ffn_dim"] = 24;
+    c["decoder_ffn_dim"] = 24;
+  });
+  expect_names(load_error(d),
+               {"model.safetensors", "model.encoder.layers.0.fc1.weight", "(24, 16)"});
+  fs::remove_all(d);
+  const std::string m = broken_copy(
+      "bart/bart", "bart_missing", [](auto&) {}, "model.decoder.layers.2.encoder_attn.k_proj.bias");
+  expect_names(load_error(m),
+               {"model.safetensors", "model.decoder.layers.2.encoder_attn.k_proj.bias"});
+  fs::remove_all(m);
+  const std::string n =
+      broken_copy("bart/bart", "bart_norm", [](auto& c) { c["normalize_before"] = true; });
+  expect_names(load_error(n), {"config.json", "normalize_before"});
+  fs::remove_all(n);
+  const std::string h =
+      broken_copy("bart/bart", "bart_heads", [](auto& c) { c["decoder_attention_heads"] = 2; });
+  expect_names(load_error(h), {"config.json", "decoder_attention_heads"});
+  fs::remove_all(h);
+}
+
+// max_position_embeddings is 16: a decoder sequence of 17 is refused by name.
+TEST(BartBadInput, SequenceLongerThanThePositions) {
+  auto m = trainable(dir_of("bart/bart"));
+  ThreadPool pool(1);
+  nn::Tape t(pool);
+  const std::vector<int32_t> long_ids(17, 5), short_ids(3, 5);
+  try {
+    m->hidden(t,
+              TokenBatch{short_ids.data(), 1, 3, nullptr, nullptr, long_ids.data(), 17, nullptr});
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    expect_names(e.what(), {"sequence length 17", "max_seq 16"});
   }
 }
 

@@ -191,29 +191,28 @@ def padded(rows, width, fill):
     return torch.tensor([row + [fill] * (width - len(row)) for row in rows])
 
 
-def write_model(name, cfg, g):
-    w = params(g, cfg)
-    d = os.path.join(OUT, name + "_hf")
-    os.makedirs(d, exist_ok=True)
-    write_safetensors(os.path.join(d, "model.safetensors"), w)
-    with open(os.path.join(d, "config.json"), "w") as f:
-        json.dump(cfg, f, indent=2)
-    enc_ids, enc_mask = padded(ENC, S, 0), padded([[1] * len(s) for s in ENC], S, 0)
-    labels = padded(LABELS, T, -100)
-    # Decoder inputs: labels shifted right behind decoder_start_token_id (pad 0 after the end).
-    dec_ids = padded([[cfg["decoder_start_token_id"]] + s[:-1] for s in LABELS], T, 0)
-    dec_mask = padded([[1] * len(s) for s in LABELS], T, 0)
+def seq2seq_golden(w, g, encode, decode, pad, start, out, stem, rows=(ENC, LABELS)):
+    """The golden of one encoder-decoder (also bart_golden.py's): the padded batch rows =
+    (encoder inputs, labels), by default ENC / LABELS
+    (decoder inputs: labels shifted right behind `start`), encode(w, ids, mask) and
+    decode(w, enc, enc_mask, ids, mask) -> logits, and every gradient of
+    L = CE + sum(enc * r_enc) + sum(logits * r_logits) (r from g) into out/stem.{bin,txt}."""
+    src, tgt = rows
+    enc_ids, enc_mask = padded(src, S, pad), padded([[1] * len(s) for s in src], S, 0)
+    labels = padded(tgt, T, -100)
+    dec_ids = padded([[start] + s[:-1] for s in tgt], T, pad)
+    dec_mask = padded([[1] * len(s) for s in tgt], T, 0)
     leaf = {k: v.clone().requires_grad_(True) for k, v in w.items()}
-    enc = encode(leaf, cfg, enc_ids, enc_mask)
-    logits = decode(leaf, cfg, enc, enc_mask, dec_ids, dec_mask)
+    enc = encode(leaf, enc_ids, enc_mask)
+    logits = decode(leaf, enc, enc_mask, dec_ids, dec_mask)
     rs = [torch.randn(*t.shape, generator=g, dtype=torch.float64).float().double()
           for t in (enc, logits)]
-    ce = torch.nn.functional.cross_entropy(logits.reshape(-1, V), labels.reshape(-1),
-                                           ignore_index=-100)
+    ce = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                           labels.reshape(-1), ignore_index=-100)
     loss = ce + (enc * rs[0]).sum() + (logits * rs[1]).sum()
     loss.backward()
     tg = TensorGolden()
-    tg.config({"batch": len(ENC), "enc_seq": S, "dec_seq": T})
+    tg.config({"batch": len(src), "enc_seq": S, "dec_seq": T})
     for k, t in (("enc_ids", enc_ids), ("enc_mask", enc_mask), ("dec_ids", dec_ids),
                  ("dec_mask", dec_mask), ("labels", labels), ("enc_hidden", enc),
                  ("logits", logits), ("r_enc", rs[0]), ("r_logits", rs[1]),
@@ -221,7 +220,19 @@ def write_model(name, cfg, g):
         tg.add(k, t.double())
     for k, p in leaf.items():
         tg.add("grad." + k, p.grad)
-    tg.save(OUT, name)
+    tg.save(out, stem)
+
+
+def write_model(name, cfg, g):
+    w = params(g, cfg)
+    d = os.path.join(OUT, name + "_hf")
+    os.makedirs(d, exist_ok=True)
+    write_safetensors(os.path.join(d, "model.safetensors"), w)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+    seq2seq_golden(w, g, lambda w, ids, m: encode(w, cfg, ids, m),
+                   lambda w, e, em, ids, m: decode(w, cfg, e, em, ids, m), 0,
+                   cfg["decoder_start_token_id"], OUT, name)
 
 
 def write_buckets():
