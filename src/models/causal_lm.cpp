@@ -55,7 +55,9 @@ void validate_config(const DecoderConfig& c) {
   need(c.vocab_size > 0, "vocab_size must be > 0");
   need(c.context_length > 0, "context length (max_seq) must be > 0");
   need(c.n_layers > 0, "n_layers must be > 0");
-  need(c.n_heads > 0 && c.dim % c.n_heads == 0, "d_model must be a multiple of n_heads");
+  // An encoder-decoder's head size is its own (T5's d_kv); elsewhere d_model / n_heads.
+  need(c.n_heads > 0 && (c.dim % c.n_heads == 0 || architecture(c.arch).encoder_decoder()),
+       "d_model must be a multiple of n_heads");
   need(c.n_kv_heads > 0 && c.n_heads % c.n_kv_heads == 0,
        "n_heads must be a multiple of n_kv_heads");
   need(c.head_dim > 0, "head_dim must be > 0");
@@ -80,14 +82,15 @@ CausalLm::CausalLm(const DecoderConfig& cfg, const nn::LoraConfig& lora)
   params_.finalize();
 }
 
-// Parameters in Hugging Face's state_dict order: the tensors before the first per-layer one, then
-// each layer's, then the rest (an untied head only when the model has one).
+// Parameters in Hugging Face's state_dict order: the spec's roles in runs, a tensor outside the
+// layers on its own, a run of per-layer roles layer by layer (an encoder-decoder has two such
+// runs, its encoder's and its decoder's); an untied head only when the model has one.
 void CausalLm::add_params() {
   const auto& specs = arch_.tensors();
   by_role_.assign(specs.size(), {});
   lora_by_role_.assign(specs.size(), {});
   for (size_t r = 0; r < specs.size(); ++r) {
-    const size_t n = specs[r].per_layer ? static_cast<size_t>(cfg_.n_layers) : 1;
+    const size_t n = static_cast<size_t>(layer_count(specs[r], cfg_));
     by_role_[r].assign(n, nullptr);
     lora_by_role_[r].assign(n, -1);
   }
@@ -96,13 +99,19 @@ void CausalLm::add_params() {
     if (!tensor_present(t, cfg_)) return;
     by_role_[r][static_cast<size_t>(l)] = &params_.add(tensor_name(t, l, true), t.hf_shape(cfg_));
   };
-  size_t first = 0;
-  while (first < specs.size() && !specs[first].per_layer) add(first++, 0);
-  size_t end = first;
-  while (end < specs.size() && specs[end].per_layer) ++end;
-  for (int64_t l = 0; l < cfg_.n_layers; ++l)
-    for (size_t r = first; r < end; ++r) add(r, l);
-  for (size_t r = end; r < specs.size(); ++r) add(r, 0);
+  for (size_t first = 0; first < specs.size();) {
+    if (!specs[first].per_layer) {
+      add(first++, 0);
+      continue;
+    }
+    size_t end = first;
+    while (end < specs.size() && specs[end].per_layer &&
+           specs[end].decoder_stack == specs[first].decoder_stack)
+      ++end;
+    for (int64_t l = 0; l < layer_count(specs[first], cfg_); ++l)
+      for (size_t r = first; r < end; ++r) add(r, l);
+    first = end;
+  }
 }
 
 // One adapter per layer and target, after every base parameter (so the base initialisation does
@@ -127,8 +136,9 @@ void CausalLm::add_lora() {
     lora_.targets.push_back(m.substr(m.find('.', m.find("0.")) + 1));
   }
   const int64_t rank = lora_.rank;
-  for (int64_t l = 0; l < cfg_.n_layers; ++l)
+  for (int64_t l = 0; l < std::max(cfg_.n_layers, cfg_.n_decoder_layers); ++l)
     for (size_t r : roles) {
+      if (l >= layer_count(specs[r], cfg_)) continue;
       const TensorSpec& t = specs[r];
       const Shape s = t.hf_shape(cfg_);
       const int64_t in = t.hf_in_out ? s[0] : s[1], out = t.hf_in_out ? s[1] : s[0];
@@ -205,12 +215,38 @@ nn::Var CausalLm::hidden(nn::Tape& t, const int32_t* ids, int64_t batch, int64_t
   return hidden(t, TokenBatch{ids, batch, seq});
 }
 
+void CausalLm::check_lengths(const TokenBatch& in) const {
+  for (int64_t len : {in.seq, in.decoder_seq})
+    if (len > cfg_.context_length)
+      throw Error("model: sequence length " + std::to_string(len) + " exceeds max_seq " +
+                  std::to_string(cfg_.context_length));
+  if (arch_.encoder_decoder() && (in.decoder_ids == nullptr || in.decoder_seq <= 0))
+    throw Error(std::string(arch_.name()) +
+                " is an encoder-decoder: a batch needs decoder inputs as well");
+}
+
 nn::Var CausalLm::hidden(nn::Tape& t, const TokenBatch& in) {
-  if (in.seq > cfg_.context_length)
-    throw Error("model: sequence length " + std::to_string(in.seq) + " exceeds max_seq " +
-                std::to_string(cfg_.context_length));
+  check_lengths(in);
   TapeOps ops(*this, t, in);
   return nn::Var{arch_.hidden(ops, cfg_).id};
+}
+
+nn::Var CausalLm::encoded(nn::Tape& t, const TokenBatch& in) {
+  check_lengths(in);
+  TapeOps ops(*this, t, in);
+  return nn::Var{arch_.encoded(ops, cfg_).id};
+}
+
+nn::Var CausalLm::decoded(nn::Tape& t, const TokenBatch& in, nn::Var encoder_out) {
+  check_lengths(in);
+  TapeOps ops(*this, t, in);
+  return nn::Var{arch_.decoded(ops, cfg_, Act{encoder_out.id}).id};
+}
+
+nn::Var CausalLm::seq2seq_loss(nn::Tape& t, const TokenBatch& in, const int32_t* labels) {
+  if (!arch_.encoder_decoder())
+    throw Error(std::string(arch_.name()) + " is not an encoder-decoder: use the next-token loss");
+  return nn::cross_entropy(t, head(t, in, hidden(t, in)), labels, in.batch * in.decoder_seq);
 }
 
 nn::Var CausalLm::head(nn::Tape& t, const TokenBatch& in, nn::Var hidden) {
@@ -230,6 +266,9 @@ nn::Var CausalLm::logits(nn::Tape& t, const int32_t* ids, int64_t batch, int64_t
 
 nn::Var CausalLm::loss(nn::Tape& t, const int32_t* ids, const int32_t* targets, int64_t batch,
                        int64_t seq) {
+  if (arch_.encoder_decoder())
+    throw Error(std::string(arch_.name()) +
+                " is an encoder-decoder: its loss takes decoder inputs (seq2seq_loss)");
   if (!arch_.causal())
     throw Error(std::string(arch_.name()) + " is a bidirectional encoder: no next-token loss");
   return nn::cross_entropy(t, logits(t, ids, batch, seq), targets, batch * seq);

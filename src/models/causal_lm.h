@@ -20,7 +20,8 @@ namespace loom::models {
 
 // One projection with a LoRA adapter: base weight, adapter parameter names and sizes.
 struct LoraSite {
-  std::string weight, a, b;  // "<module>.weight", "<module>.lora_A.weight", "<module>.lora_B.weight"
+  std::string weight, a,
+      b;  // "<module>.weight", "<module>.lora_A.weight", "<module>.lora_B.weight"
   nn::WeightLayout layout;
   int64_t in = 0, out = 0;
   Wt w;  // the base weight's role and layer
@@ -69,17 +70,25 @@ class CausalLm {
   // hidden (B*T, C) of `in` -> (B, C): BERT's pooler on each sequence's first token; a
   // loom::Error for an architecture without one.
   nn::Var pooled(nn::Tape& t, const TokenBatch& in, nn::Var hidden);
+  // Encoder-decoders (T5): in's encoder inputs -> the encoder's output (B*S, C); given it, in's
+  // decoder inputs -> the decoder's hidden states (B*T, C) (hidden(t, in) is the two at once;
+  // head() turns them into logits).
+  nn::Var encoded(nn::Tape& t, const TokenBatch& in);
+  nn::Var decoded(nn::Tape& t, const TokenBatch& in, nn::Var encoder_out);
+  // labels (B*T, aligned with in's decoder inputs, which are the labels shifted right behind
+  // decoder_start_token_id; -100 ignored) -> mean cross-entropy of the decoder's logits.
+  nn::Var seq2seq_loss(nn::Tape& t, const TokenBatch& in, const int32_t* labels);
   // ids (B*T) -> logits (B*T, V)
   nn::Var logits(nn::Tape& t, const int32_t* ids, int64_t batch, int64_t seq);
   // ids, targets (B*T) -> mean next-token cross-entropy over targets != -100.
-  nn::Var loss(nn::Tape& t, const int32_t* ids, const int32_t* targets, int64_t batch,
-               int64_t seq);
+  nn::Var loss(nn::Tape& t, const int32_t* ids, const int32_t* targets, int64_t batch, int64_t seq);
 
   // Matmul FLOPs of one forward pass per token at length seq (backward is about twice this).
   double forward_flops_per_token(int64_t seq) const;
 
  private:
   void add_params();
+  void check_lengths(const TokenBatch& in) const;
   void add_lora();
   const Architecture& arch_;
   DecoderConfig cfg_;

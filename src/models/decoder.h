@@ -22,7 +22,7 @@ namespace loom::models {
 
 struct RopeSettings {
   float theta = 10000.0f;
-  int64_t rot_dim = 0;  // leading dims of each head that rotate
+  int64_t rot_dim = 0;                     // leading dims of each head that rotate
   RopeStyle style = RopeStyle::HalfSplit;  // Interleaved for GGUF / llama2.c weights
   // Rope scaling as config.json names it: "" (none), "linear" or "llama3".
   std::string scaling;
@@ -51,6 +51,12 @@ struct DecoderConfig {
   int32_t pad_token_id = -1;
   int64_t position_offset = 0;
   bool has_pooler = false, has_mlm_head = false;
+  // Encoder-decoders (T5): decoder blocks (n_layers counts the encoder's); T5's relative
+  // position buckets (num_buckets, max_distance); the first decoder input; whether the FFN is
+  // gated (v1.1's gated-gelu).
+  int64_t n_decoder_layers = 0, rel_buckets = 0, rel_max_distance = 0;
+  int32_t decoder_start_token_id = -1;
+  bool gated_ffn = false;
   std::string describe() const;
 };
 
@@ -64,17 +70,24 @@ struct TensorSpec {
   const char* gguf;  // GGUF name
   bool per_layer;
   TensorKind kind;
-  bool optional;      // may be absent (an untied head): Ops::has tells
-  bool hf_in_out;     // Hugging Face stores it (in, out) (GPT-2's Conv1D)
-  int rope_heads;     // q/k rows: 0 no, 1 query heads, 2 key/value heads (GGUF interleaved,
-                      // Hugging Face half-split)
-  const char* lora;   // LoRA target name ("q", "qkv", ...) or nullptr
+  bool optional;     // may be absent (an untied head): Ops::has tells
+  bool hf_in_out;    // Hugging Face stores it (in, out) (GPT-2's Conv1D)
+  int rope_heads;    // q/k rows: 0 no, 1 query heads, 2 key/value heads (GGUF interleaved,
+                     // Hugging Face half-split)
+  const char* lora;  // LoRA target name ("q", "qkv", ...) or nullptr
   // Shape in Hugging Face's layout.
   Shape (*hf_shape)(const DecoderConfig&);
   // Whether an optional tensor exists in a model of config c; null: it is the untied head
   // (present unless c.tied_head).
   bool (*present)(const DecoderConfig&) = nullptr;
+  // A per-layer tensor of an encoder-decoder's decoder stack: one per n_decoder_layers.
+  bool decoder_stack = false;
 };
+
+// How many of tensor t a model of config c has: 1, or one per layer of its stack.
+inline int64_t layer_count(const TensorSpec& t, const DecoderConfig& c) {
+  return !t.per_layer ? 1 : t.decoder_stack ? c.n_decoder_layers : c.n_layers;
+}
 
 // Whether a model of config c has tensor t.
 inline bool tensor_present(const TensorSpec& t, const DecoderConfig& c) {
@@ -112,6 +125,12 @@ class Architecture {
   virtual Act hidden(Ops& o, const DecoderConfig& c) const = 0;
   // hidden -> logits (rows, vocab): the next-token head, or an encoder's masked-LM head.
   virtual Act logits(Ops& o, const DecoderConfig& c, Act hidden) const = 0;
+  // Encoder-decoders (T5): the encoder's output (the backend's encoder input, after its final
+  // norm), and the decoder's hidden states given it (rows from Ops::output_rows); hidden() is
+  // decoded(encoded()). Others: a loom::Error.
+  virtual bool encoder_decoder() const { return false; }
+  virtual Act encoded(Ops& o, const DecoderConfig& c) const;
+  virtual Act decoded(Ops& o, const DecoderConfig& c, Act encoder_out) const;
   // Decoders attend causally and decode a token at a time; an encoder (BERT) attends both ways,
   // so it runs whole sequences only.
   virtual bool causal() const { return true; }
@@ -135,6 +154,11 @@ const Architecture& architecture_of(const io::TensorMap& map);
 
 // ---- spec-driven helpers (models/spec.cpp) ----
 
+// Every tensor a config implies is in map under its Hugging Face name with the config's shape
+// (c.vocab_size is first taken from the token embedding, tensors()[0]); else map.fail naming the
+// tensor, its shape, the expected one and `fields`, the config.json keys the shapes come from.
+void check_hf_tensors(const Architecture& a, DecoderConfig& c, const io::TensorMap& map,
+                      const char* fields);
 // Whether map holds Hugging Face names (else GGUF / llama2.c names).
 bool has_hf_names(const Architecture& a, const io::TensorMap& map);
 // The tensor name of a role in one layer; `hf` picks the naming.

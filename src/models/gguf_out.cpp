@@ -50,7 +50,7 @@ void add_tensors(const HfModel& m, const Architecture& a, const GgufSaveOptions&
                  io::TensorMap& out) {
   const DecoderConfig& c = m.config;
   for (const TensorSpec& s : a.tensors()) {
-    for (int64_t l = 0; l < (s.per_layer ? c.n_layers : 1); ++l) {
+    for (int64_t l = 0; l < layer_count(s, c); ++l) {
       const Tensor* t = find_tensor(m.tensors, s, l, true);
       if (s.optional && (c.tied_head || t == nullptr)) continue;
       const std::string hf_name = tensor_name(s, l, true);

@@ -63,7 +63,7 @@ HfModel to_hf(io::TensorMap map) {
              " (partial RoPE has no Hugging Face form)");
   out.tensors = io::TensorMap(map.source(), "safetensors");
   for (const TensorSpec& s : a.tensors()) {
-    for (int64_t l = 0; l < (s.per_layer ? out.config.n_layers : 1); ++l) {
+    for (int64_t l = 0; l < layer_count(s, out.config); ++l) {
       const Tensor* t = find_tensor(map, s, l, hf);
       if (t == nullptr) {
         if (s.optional) continue;

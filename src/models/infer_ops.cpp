@@ -4,6 +4,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/error.h"
 #include "core/kernels.h"
 #include "models/layers.h"
 
@@ -130,6 +131,33 @@ Act InferOps::add(Act a, Act b) {
   const Buf x = buf(a);
   loom::add(x.p, buf(b).p, x.p, x.rows * x.cols);
   return a;
+}
+
+Act InferOps::mul(Act a, Act b) {
+  const Buf x = buf(a);
+  const float* y = buf(b).p;
+  for (int64_t i = 0; i < x.rows * x.cols; ++i) x.p[i] *= y[i];
+  return a;
+}
+
+Act InferOps::scale(Act x, float s) {
+  const Buf in = buf(x);
+  for (int64_t i = 0; i < in.rows * in.cols; ++i) in.p[i] *= s;
+  return x;
+}
+
+// Encoder-decoders run on the training backend only for now; Model refuses them at load, so
+// these are never reached through it.
+Act InferOps::embed_decoder_tokens(Wt) {
+  throw Error("inference: encoder-decoder models are not supported by this backend yet");
+}
+
+Act InferOps::add_offset_positions(Act, Wt, int64_t, bool) {
+  throw Error("inference: encoder-decoder models are not supported by this backend yet");
+}
+
+Act InferOps::relative_position_bias(Wt, int64_t, int64_t, bool) {
+  throw Error("inference: encoder-decoder models are not supported by this backend yet");
 }
 
 Act InferOps::activation(Act x, Activation kind) {

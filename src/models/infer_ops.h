@@ -37,6 +37,12 @@ class InferOps final : public Ops {
   Act rope(Act x, int64_t n_heads, const RopeSettings& rope) override;
   Act attention(int64_t layer, Act q, Act k, Act v, const AttentionShape& s) override;
   Act add(Act a, Act b) override;
+  Act mul(Act a, Act b) override;
+  Act scale(Act x, float s) override;
+  Act embed_decoder_tokens(Wt table) override;
+  Act add_offset_positions(Act x, Wt table, int64_t first_row, bool decoder) override;
+  Act relative_position_bias(Wt table, int64_t num_buckets, int64_t max_distance,
+                             bool causal) override;
   Act activation(Act x, Activation kind) override;
   Act glu(Act gate, Act up, GluKind kind) override;
   Act slice_cols(Act x, int64_t start, int64_t width) override;

@@ -363,6 +363,28 @@ void Norm::apply(const float* x, float* y, int64_t n) const {
   }
 }
 
+int32_t relative_position_bucket(int64_t rel, bool bidirectional, int64_t num_buckets,
+                                 int64_t max_distance) {
+  int64_t bucket = 0, n = 0;
+  if (bidirectional) {
+    num_buckets /= 2;
+    bucket = rel > 0 ? num_buckets : 0;
+    n = rel < 0 ? -rel : rel;
+  } else {
+    n = rel < 0 ? -rel : 0;
+  }
+  const int64_t max_exact = num_buckets / 2;
+  if (n < max_exact) return static_cast<int32_t>(bucket + n);
+  // float32 throughout, as torch computes log(n / max_exact) / log(max_distance / max_exact)
+  // * (num_buckets - max_exact) on a float tensor; truncated toward zero like .long().
+  const float scale = static_cast<float>(
+      std::log(static_cast<double>(max_distance) / static_cast<double>(max_exact)));
+  const float ratio = static_cast<float>(n) / static_cast<float>(max_exact);
+  const float large = std::log(ratio) / scale * static_cast<float>(num_buckets - max_exact);
+  const int64_t b = std::min<int64_t>(max_exact + static_cast<int64_t>(large), num_buckets - 1);
+  return static_cast<int32_t>(bucket + b);
+}
+
 bool ffn_gated(FfnKind k) {
   return k == FfnKind::SwiGLU || k == FfnKind::GeGLU || k == FfnKind::ReGLU;
 }

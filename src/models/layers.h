@@ -58,6 +58,13 @@ struct Rope {
   void apply(float* x, int64_t n, int64_t stride, int64_t n_heads, int64_t pos0) const;
 };
 
+// T5's relative position bucket of rel = key position - query position (Raffel et al. 2020):
+// exact buckets for small distances, logarithmic ones up to max_distance, the last bucket beyond;
+// bidirectional: half the buckets for keys after the query; else (causal) keys after the query
+// share bucket 0. The logarithm is taken in float32, as the reference implementations do.
+int32_t relative_position_bucket(int64_t rel, bool bidirectional, int64_t num_buckets,
+                                 int64_t max_distance);
+
 enum class NormKind { RMS, Layer };
 struct Norm {
   NormKind kind = NormKind::RMS;

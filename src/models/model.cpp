@@ -10,6 +10,10 @@ namespace loom::models {
 
 Model::Model(const Architecture& arch, DecoderConfig cfg, io::TensorMap weights)
     : arch_(arch), cfg_(std::move(cfg)), weights_(std::move(weights)) {
+  if (arch_.encoder_decoder())
+    throw Error(weights_.source() + ": " + cfg_.arch +
+                " is an encoder-decoder; inference supports decoder-only models and encoders "
+                "(train and evaluate it through the training backend)");
   bind();
 }
 
@@ -22,7 +26,7 @@ void Model::bind() {
   bound_.resize(specs.size());
   for (size_t r = 0; r < specs.size(); ++r) {
     const TensorSpec& t = specs[r];
-    const int64_t layers = t.per_layer ? cfg_.n_layers : 1;
+    const int64_t layers = layer_count(t, cfg_);
     bound_[r].resize(static_cast<size_t>(layers));
     const Shape hs = t.hf_shape(cfg_);
     for (int64_t l = 0; l < layers; ++l) {

@@ -7,9 +7,9 @@
 // role of the architecture's spec (models/decoder.h) and a layer. The backend knows the input
 // (token ids, batch and sequence layout, positions), so an op never takes positions.
 //
-// In-place contract (what lets the inference backend reuse buffers): add() may overwrite its
-// first argument, and rope(), activation() and glu() their inputs; a forward never reads an
-// input of those ops again.
+// In-place contract (what lets the inference backend reuse buffers): add() and mul() may
+// overwrite their first argument, and rope(), activation(), glu() and scale() their inputs; a
+// forward never reads an input of those ops again.
 #pragma once
 
 #include <array>
@@ -47,6 +47,11 @@ struct AttentionShape {
   // false: every query sees every key of its sequence except the backend's padding (an
   // encoder); the inference backend then runs whole sequences from position 0.
   bool causal = true;
+  // Encoder-decoders: queries from the decoder, keys and values from the encoder's output
+  // (its padding masked); causal is then false.
+  bool cross = false;
+  float scale = 0;  // 0: 1/sqrt(head_dim); T5: 1
+  Act bias{};       // from relative_position_bias(), added to the scores; undefined: none
 };
 
 struct RopeSettings;  // models/decoder.h
@@ -77,8 +82,23 @@ class Ops {
   // backend appends k, v to its cache and attends over every cached position.
   virtual Act attention(int64_t layer, Act q, Act k, Act v, const AttentionShape& s) = 0;
   virtual Act add(Act a, Act b) = 0;
+  // a ⊙ b, elementwise (a gated FFN whose activation has no GluKind: T5 v1.1's gelu_tanh);
+  // may overwrite a.
+  virtual Act mul(Act a, Act b) = 0;
+  // s·x (T5's d_model^-0.5 before its tied head); may overwrite x.
+  virtual Act scale(Act x, float s) = 0;
   virtual Act activation(Act x, Activation kind) = 0;
   virtual Act glu(Act gate, Act up, GluKind kind) = 0;
+  // Encoder-decoders: the decoder's input tokens -> (n, C) rows of `table`.
+  virtual Act embed_decoder_tokens(Wt table) = 0;
+  // x (n, C) of the encoder's inputs (decoder false) or the decoder's + rows first_row + t of a
+  // learned table, t each row's position in its sequence (BART: first_row 2).
+  virtual Act add_offset_positions(Act x, Wt table, int64_t first_row, bool decoder) = 0;
+  // T5's relative position bias for the self-attention of the encoder (causal false: keys both
+  // ways) or the decoder (causal true): (Tq*Tk, H) rows of `table` (num_buckets, H) at
+  // relative_position_bucket(key - query); passed to attention() in AttentionShape::bias.
+  virtual Act relative_position_bias(Wt table, int64_t num_buckets, int64_t max_distance,
+                                     bool causal) = 0;
   // x (n, C) -> x[:, start:start+width].
   virtual Act slice_cols(Act x, int64_t start, int64_t width) = 0;
   // x (B*T, C) -> (B, C): the first row of every sequence (BERT's [CLS]).

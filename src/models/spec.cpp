@@ -16,10 +16,20 @@ const Architecture& llama_architecture();
 const Architecture& gpt2_architecture();
 const Architecture& bert_architecture();
 const Architecture& roberta_architecture();
+const Architecture& t5_architecture();
+const Architecture& bart_architecture();
 
 std::vector<const Architecture*> architectures() {
   return {&llama_architecture(), &gpt2_architecture(), &bert_architecture(),
-          &roberta_architecture()};
+          &roberta_architecture(), &t5_architecture(), &bart_architecture()};
+}
+
+Act Architecture::encoded(Ops&, const DecoderConfig&) const {
+  throw Error(std::string(name()) + " is not an encoder-decoder");
+}
+
+Act Architecture::decoded(Ops&, const DecoderConfig&, Act) const {
+  throw Error(std::string(name()) + " is not an encoder-decoder");
 }
 
 Act Architecture::pooled(Ops&, const DecoderConfig&, Act) const {
@@ -185,6 +195,24 @@ const Tensor* find_tensor(const io::TensorMap& map, const TensorSpec& t, int64_t
 bool has_hf_names(const Architecture& a, const io::TensorMap& map) {
   const TensorSpec& embd = a.tensors()[0];
   return !map.has(tensor_name(embd, 0, false)) && find_tensor(map, embd, 0, true) != nullptr;
+}
+
+void check_hf_tensors(const Architecture& a, DecoderConfig& c, const io::TensorMap& map,
+                      const char* fields) {
+  const TensorSpec& embd = a.tensors()[0];
+  const Tensor* te = find_tensor(map, embd, 0, true);
+  if (te == nullptr) map.get(tensor_name(embd, 0, true));  // throws: missing, named
+  c.vocab_size = te->shape().rank() == 2 ? te->shape()[0] : 0;
+  for (const TensorSpec& t : a.tensors())
+    for (int64_t l = 0; l < layer_count(t, c); ++l) {
+      if (!tensor_present(t, c)) continue;
+      const std::string name = tensor_name(t, l, true);
+      const Tensor* found = find_tensor(map, t, l, true);
+      if (found == nullptr) map.get(name);  // throws: missing, named
+      if (found->shape() != t.hf_shape(c))
+        map.fail("tensor '" + name + "' has shape " + found->shape().str() + ", expected " +
+                 t.hf_shape(c).str() + " from config.json (" + fields + ")");
+    }
 }
 
 DecoderConfig read_config(const Architecture& a, const io::TensorMap& map) {

@@ -22,13 +22,37 @@ nn::Var TapeOps::p(Wt w) {
   return t_.param(*param);
 }
 
-nn::Var TapeOps::embedding(Wt table, const int32_t* ids) {
+nn::Var TapeOps::embedding(Wt table, const int32_t* ids, int64_t n) {
   nn::Parameter& e = *m_.param(table);
-  return nn::embedding(t_, t_.param(e), ids, batch_ * seq_,
+  return nn::embedding(t_, t_.param(e), ids, n,
                        e.frozen_rows.empty() ? nullptr : e.frozen_rows.data());
 }
 
-Act TapeOps::embed_tokens(Wt table) { return A(embedding(table, ids_)); }
+Act TapeOps::embed_tokens(Wt table) { return A(embedding(table, ids_, batch_ * seq_)); }
+
+Act TapeOps::embed_decoder_tokens(Wt table) {
+  LOOM_ASSERT(dec_ids_ != nullptr, "an encoder-decoder's batch needs decoder inputs");
+  return A(embedding(table, dec_ids_, batch_ * dec_seq_));
+}
+
+Act TapeOps::add_offset_positions(Act x, Wt table, int64_t first_row, bool decoder) {
+  const int64_t T = decoder ? dec_seq_ : seq_, n = batch_ * T;
+  int32_t* pos = t_.save<int32_t>(n);
+  for (int64_t i = 0; i < n; ++i) pos[i] = static_cast<int32_t>(first_row + i % T);
+  return A(nn::add(t_, V(x), embedding(table, pos, n)));
+}
+
+// A gather of the bucket table's rows at bucket(j - i) for every (query i, key j): nn's
+// embedding, whose backward scatters the scores' gradient back into the table.
+Act TapeOps::relative_position_bias(Wt table, int64_t num_buckets, int64_t max_distance,
+                                    bool causal) {
+  const int64_t T = causal ? dec_seq_ : seq_;
+  int32_t* buckets = t_.save<int32_t>(T * T);
+  for (int64_t i = 0; i < T; ++i)
+    for (int64_t j = 0; j < T; ++j)
+      buckets[i * T + j] = relative_position_bucket(j - i, !causal, num_buckets, max_distance);
+  return A(nn::embedding(t_, p(table), buckets, T * T));
+}
 
 Act TapeOps::add_positions(Act x, Wt table, int32_t pad_id) {
   const int64_t n = batch_ * seq_;
@@ -40,7 +64,7 @@ Act TapeOps::add_positions(Act x, Wt table, int32_t pad_id) {
                : ids_[i] == pad_id ? pad_id
                                    : pad_id + ++real;
   }
-  return A(nn::add(t_, V(x), embedding(table, pos)));
+  return A(nn::add(t_, V(x), embedding(table, pos, n)));
 }
 
 Act TapeOps::add_token_types(Act x, Wt table) {
@@ -51,7 +75,7 @@ Act TapeOps::add_token_types(Act x, Wt table) {
     std::fill(zeros, zeros + n, 0);
     types = zeros;
   }
-  return A(nn::add(t_, V(x), embedding(table, types)));
+  return A(nn::add(t_, V(x), embedding(table, types, n)));
 }
 
 // A row gather is an embedding lookup into x (its backward scatters the rows' gradients back).
@@ -89,16 +113,26 @@ Act TapeOps::rope(Act x, int64_t n_heads, const RopeSettings& r) {
                     r.freq_factors.empty() ? nullptr : r.freq_factors.data()));
 }
 
+// Encoder self-attention (bidirectional, the encoder's key mask), decoder self-attention
+// (causal, the decoder's key mask) or cross-attention (decoder queries over the encoder's keys).
 Act TapeOps::attention(int64_t, Act q, Act k, Act v, const AttentionShape& s) {
-  if (!s.causal)
-    return A(nn::bidirectional_attention(t_, V(q), V(k), V(v), batch_, seq_, s.n_heads,
-                                         s.n_kv_heads, s.head_dim, key_mask_));
-  LOOM_ASSERT(key_mask_ == nullptr, "a key padding mask is for bidirectional attention");
-  return A(nn::causal_attention(t_, V(q), V(k), V(v), batch_, seq_, s.n_heads, s.n_kv_heads,
-                                s.head_dim));
+  const bool seq2seq = dec_ids_ != nullptr;
+  if (s.causal && !seq2seq)
+    LOOM_ASSERT(key_mask_ == nullptr, "a key padding mask is for bidirectional attention");
+  nn::AttentionOptions o{batch_,       seq_,       seq_,     s.n_heads,
+                         s.n_kv_heads, s.head_dim, s.causal, s.causal ? nullptr : key_mask_,
+                         s.scale};
+  if (seq2seq && (s.causal || s.cross)) o.q_len = dec_seq_;
+  if (seq2seq && s.causal) {
+    o.k_len = dec_seq_;
+    o.key_mask = dec_key_mask_;
+  }
+  return A(nn::attention(t_, V(q), V(k), V(v), o, s.bias.defined() ? V(s.bias) : nn::Var{}));
 }
 
 Act TapeOps::add(Act a, Act b) { return A(nn::add(t_, V(a), V(b))); }
+Act TapeOps::mul(Act a, Act b) { return A(nn::mul(t_, V(a), V(b))); }
+Act TapeOps::scale(Act x, float s) { return A(nn::scale_by(t_, V(x), s)); }
 
 Act TapeOps::activation(Act x, Activation kind) {
   switch (kind) {
@@ -111,14 +145,12 @@ Act TapeOps::activation(Act x, Activation kind) {
     case Activation::Tanh:
       return A(nn::tanh(t_, V(x)));
     case Activation::Relu:
-      break;
+      return A(nn::relu(t_, V(x)));
   }
-  throw Error("training: the relu activation has no tape op");
+  throw Error("training: unknown activation");
 }
 
-Act TapeOps::glu(Act gate, Act up, GluKind kind) {
-  return A(nn::glu(t_, V(gate), V(up), kind));
-}
+Act TapeOps::glu(Act gate, Act up, GluKind kind) { return A(nn::glu(t_, V(gate), V(up), kind)); }
 
 Act TapeOps::slice_cols(Act x, int64_t start, int64_t width) {
   return A(nn::slice_cols(t_, V(x), start, width));

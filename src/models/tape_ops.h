@@ -16,12 +16,17 @@ namespace loom::models {
 class CausalLm;
 
 // A batch of B sequences of T tokens: ids (B*T); an encoder's token types (B*T, null: all 0)
-// and key mask (B*T, 1 real / 0 padding, null: no padding; bidirectional attention only).
+// and key mask (B*T, 1 real / 0 padding, null: no padding; bidirectional attention only). An
+// encoder-decoder's batch adds the decoder's inputs: decoder_ids (B*decoder_seq) and their key
+// mask (null: no padding) for the decoder's causal self-attention.
 struct TokenBatch {
   const int32_t* ids = nullptr;
   int64_t batch = 0, seq = 0;
   const int32_t* token_types = nullptr;
   const uint8_t* key_mask = nullptr;
+  const int32_t* decoder_ids = nullptr;
+  int64_t decoder_seq = 0;
+  const uint8_t* decoder_key_mask = nullptr;
 };
 
 class TapeOps final : public Ops {
@@ -33,7 +38,10 @@ class TapeOps final : public Ops {
         batch_(in.batch),
         seq_(in.seq),
         types_(in.token_types),
-        key_mask_(in.key_mask) {}
+        key_mask_(in.key_mask),
+        dec_ids_(in.decoder_ids),
+        dec_seq_(in.decoder_seq),
+        dec_key_mask_(in.decoder_key_mask) {}
 
   bool has(Wt w) const override;
   Act embed_tokens(Wt table) override;
@@ -47,6 +55,12 @@ class TapeOps final : public Ops {
   Act rope(Act x, int64_t n_heads, const RopeSettings& rope) override;
   Act attention(int64_t layer, Act q, Act k, Act v, const AttentionShape& s) override;
   Act add(Act a, Act b) override;
+  Act mul(Act a, Act b) override;
+  Act scale(Act x, float s) override;
+  Act embed_decoder_tokens(Wt table) override;
+  Act add_offset_positions(Act x, Wt table, int64_t first_row, bool decoder) override;
+  Act relative_position_bias(Wt table, int64_t num_buckets, int64_t max_distance,
+                             bool causal) override;
   Act activation(Act x, Activation kind) override;
   Act glu(Act gate, Act up, GluKind kind) override;
   Act slice_cols(Act x, int64_t start, int64_t width) override;
@@ -55,7 +69,7 @@ class TapeOps final : public Ops {
 
  private:
   nn::Var p(Wt w);
-  nn::Var embedding(Wt table, const int32_t* ids);
+  nn::Var embedding(Wt table, const int32_t* ids, int64_t n);
 
   CausalLm& m_;
   nn::Tape& t_;
@@ -63,6 +77,9 @@ class TapeOps final : public Ops {
   int64_t batch_, seq_;
   const int32_t* types_;
   const uint8_t* key_mask_;
+  const int32_t* dec_ids_;
+  int64_t dec_seq_;
+  const uint8_t* dec_key_mask_;
 };
 
 }  // namespace loom::models

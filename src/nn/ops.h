@@ -25,6 +25,10 @@ Var linear(Tape& t, Var x, Var w, Var b = {}, WeightLayout layout = WeightLayout
 
 // a, b (same shape) -> a + b (residual add).
 Var add(Tape& t, Var a, Var b);
+// a, b (same shape) -> a ⊙ b (elementwise; a gated FFN's act(gate) * up).
+Var mul(Tape& t, Var a, Var b);
+// x (any) -> s·x (T5's d_model^-0.5 before a tied head).
+Var scale_by(Tape& t, Var x, float s);
 // x (N,C) -> y (N,width) = x[:, start:start+width].
 Var slice_cols(Tape& t, Var x, int64_t start, int64_t width);
 // x (any) -> y (1) = sum(x · r) with a constant r of the same shape (the finite-difference
@@ -35,6 +39,7 @@ Var weighted_sum(Tape& t, Var x, const float* r);
 Var gelu(Tape& t, Var x, GeluKind kind);
 Var silu(Tape& t, Var x);
 Var tanh(Tape& t, Var x);
+Var relu(Tape& t, Var x);
 // gate (N,F), up (N,F) -> y (N,F) = act(gate) * up (GluKind: core/kernels.h).
 Var glu(Tape& t, Var gate, Var up, GluKind kind);
 // x (any) -> y (same): zero with probability p, else x / (1-p). The mask is drawn from
@@ -64,6 +69,22 @@ Var causal_attention(Tape& t, Var q, Var k, Var v, int64_t batch, int64_t seq, i
 Var bidirectional_attention(Tape& t, Var q, Var k, Var v, int64_t batch, int64_t seq,
                             int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
                             const uint8_t* key_mask);
+
+// Attention with every option, the one kernel behind the two above. q (B*Tq, H*D), k, v
+// (B*Tk, KV*D) -> y (B*Tq, H*D) = softmax(scale·q·kᵀ + bias) v per head, keys of the query's own
+// sequence only: causal (Tq == Tk, query i sees keys 0..i) or not, keys whose key_mask entry
+// (B*Tk; null: none) is 0 never seen. Cross-attention is Tq != Tk (queries from a decoder, keys
+// and values from an encoder's output).
+struct AttentionOptions {
+  int64_t batch = 0, q_len = 0, k_len = 0, n_heads = 0, n_kv_heads = 0, head_dim = 0;
+  bool causal = false;
+  const uint8_t* key_mask = nullptr;
+  float scale = 0;  // 0: 1/sqrt(head_dim); T5 uses 1
+};
+// bias (Tq*Tk, H) or undefined: bias[(i*Tk + j)*H + h] is added to head h's score of query i and
+// key j in every sequence (T5's relative position bias: a row gather of its bucket table, so its
+// gradient flows back to the table); its gradient is the scores' gradient summed over the batch.
+Var attention(Tape& t, Var q, Var k, Var v, const AttentionOptions& o, Var bias = {});
 
 // logits (N,V), targets (N) -> loss (1) = mean over i with targets[i] != ignore_index of
 // logsumexp(logits[i]) - logits[i][targets[i]]; 0 when every target is ignored. Fused: only the

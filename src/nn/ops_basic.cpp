@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "core/dtype.h"
 #include "core/error.h"
@@ -132,6 +133,47 @@ Var add(Tape& t, Var a, Var b) {
   return y;
 }
 
+// ---- mul: y = a ⊙ b; da += dy ⊙ b, db += dy ⊙ a ----
+Var mul(Tape& t, Var a, Var b) {
+  LOOM_ASSERT(t.shape(a) == t.shape(b), "mul: shapes differ");
+  const int64_t n = t.shape(a).numel();
+  Var y = t.node(t.shape(a), {a, b});
+  const float *ad = t.data(a), *bd = t.data(b);
+  float* yd = t.data(y);
+  par(t, n, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) yd[i] = ad[i] * bd[i];
+  });
+  t.on_backward(y, [&t, a, b, y, n] {
+    const float* g = t.grad(y);
+    for (auto [in, other] : {std::pair{a, b}, std::pair{b, a}}) {
+      if (!t.requires_grad(in)) continue;
+      float* d = t.grad(in);
+      const float* o = t.data(other);
+      par(t, n, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) d[i] += g[i] * o[i];
+      });
+    }
+  });
+  return y;
+}
+
+// ---- scale_by: y = s·x; dx += s·dy ----
+Var scale_by(Tape& t, Var x, float s) {
+  const int64_t n = t.shape(x).numel();
+  Var y = t.node(t.shape(x), {x});
+  const float* xd = t.data(x);
+  float* yd = t.data(y);
+  par(t, n, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) yd[i] = xd[i] * s;
+  });
+  t.on_backward(y, [&t, x, y, n, s] {
+    const float* g = t.grad(y);
+    float* dx = t.grad(x);
+    par(t, n, [&](int64_t i0, int64_t i1) { axpy(s, g + i0, dx + i0, i1 - i0); });
+  });
+  return y;
+}
+
 // ---- slice_cols: x (N,C) -> y (N,W) ----
 Var slice_cols(Tape& t, Var x, int64_t start, int64_t width) {
   const int64_t n = t.shape(x)[0], c = t.shape(x)[1];
@@ -231,6 +273,26 @@ Var silu(Tape& t, Var x) {
   return y;
 }
 
+// ---- relu: y = max(x, 0), dy/dx = 1 where x > 0 (0 at x = 0, as torch) ----
+Var relu(Tape& t, Var x) {
+  const int64_t n = t.shape(x).numel();
+  Var y = t.node(t.shape(x), {x});
+  const float* xd = t.data(x);
+  float* yd = t.data(y);
+  par(t, n, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) yd[i] = xd[i] > 0.0f ? xd[i] : 0.0f;
+  });
+  t.on_backward(y, [&t, x, y, n] {
+    const float *xd = t.data(x), *dy = t.grad(y);
+    float* dx = t.grad(x);
+    par(t, n, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i)
+        if (xd[i] > 0.0f) dx[i] += dy[i];
+    });
+  });
+  return y;
+}
+
 // ---- tanh: y = tanh(x), dy/dx = 1 - y² ----
 Var tanh(Tape& t, Var x) {
   const int64_t n = t.shape(x).numel();
@@ -269,10 +331,10 @@ Var glu(Tape& t, Var gate, Var up, GluKind kind) {
         gelu_erf(act + i0, i1 - i0);
         break;
       case GluKind::ReGLU:
-        relu(act + i0, i1 - i0);
+        loom::relu(act + i0, i1 - i0);
         break;
     }
-    mul(act + i0, ud + i0, yd + i0, i1 - i0);
+    loom::mul(act + i0, ud + i0, yd + i0, i1 - i0);
   });
   t.on_backward(y, [&t, gate, up, y, act, n, kind] {
     const float *gd = t.data(gate), *ud = t.data(up), *dy = t.grad(y);

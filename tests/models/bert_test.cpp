@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "golden_tensors.h"
+#include "hf_dir_util.h"
 #include "models/causal_lm.h"
 #include "models/gguf_out.h"
 #include "models/hf.h"
@@ -31,14 +32,8 @@ namespace {
 namespace fs = std::filesystem;
 using test::Golden;
 
-double rel_err(const float* a, const float* b, size_t n) {
-  double diff = 0, scale = 1e-30;
-  for (size_t i = 0; i < n; ++i) {
-    diff = std::max(diff, static_cast<double>(std::fabs(a[i] - b[i])));
-    scale = std::max(scale, static_cast<double>(std::fabs(b[i])));
-  }
-  return diff / scale;
-}
+using test::expect_names;
+using test::rel_err;
 
 std::string dir_of(const std::string& arch) {
   return test::golden_path("models/infer_bert/" + arch + "_hf");
@@ -143,38 +138,11 @@ TEST_P(Bert, TrainingBackendAndEveryGradientMatchPyTorch) {
                          nn::weighted_sum(t, l, g_.at("r_logits").data()));
   EXPECT_NEAR(t.data(loss)[0], g_.at("loss")[0], 1e-5 * std::fabs(g_.at("loss")[0]));
   t.backward(loss);
-  // The key bias's gradient is zero in exact arithmetic (softmax ignores a constant added to a
-  // row of scores): PyTorch's is ~1e-17, Loom's float32 rounding noise. Such a tensor (golden
-  // below 1e-12 of the model's largest gradient) must stay below 1e-6 of that largest gradient;
-  // every other tensor is held to 1e-5 of its own scale.
-  double largest = 0;
-  for (const auto& [name, v] : g_.tensors)
-    if (name.rfind("grad.", 0) == 0)
-      for (float x : v) largest = std::max(largest, static_cast<double>(std::fabs(x)));
-  int checked = 0;
-  double worst = 0;
-  for (auto& param : m->params().params()) {
-    const std::vector<float>& want = g_.at("grad." + param->name);
-    ASSERT_EQ(static_cast<size_t>(param->numel()), want.size()) << param->name;
-    const float* got = param->grad.f32();
-    double want_max = 0, got_max = 0;
-    for (size_t i = 0; i < want.size(); ++i) {
-      want_max = std::max(want_max, static_cast<double>(std::fabs(want[i])));
-      got_max = std::max(got_max, static_cast<double>(std::fabs(got[i])));
-    }
-    ++checked;
-    if (want_max < 1e-12 * largest) {
-      EXPECT_LE(got_max, 1e-6 * largest) << param->name;
-      continue;
-    }
-    const double e = rel_err(got, want.data(), want.size());
-    EXPECT_LE(e, 1e-5) << param->name;
-    worst = std::max(worst, e);
-  }
-  size_t golden_grads = 0;
-  for (const auto& [name, v] : g_.tensors) golden_grads += name.rfind("grad.", 0) == 0;
-  EXPECT_EQ(static_cast<size_t>(checked), golden_grads);
-  std::printf("%s training: %d gradients, worst %.2e\n", GetParam(), checked, worst);
+  // Every gradient to 1e-5 of its scale; the key bias's (zero in exact arithmetic) to 1e-6 of the
+  // largest gradient (hf_dir_util.h).
+  const double worst = test::check_param_gradients(m->params(), g_);
+  std::printf("%s training: %zu gradients, worst %.2e\n", GetParam(), m->params().params().size(),
+              worst);
 }
 
 // Padding changes nothing on the real tokens: each sequence alone (batch 1, no mask) gives the
@@ -200,11 +168,7 @@ TEST_P(Bert, PaddedBatchEqualsEachSequenceAlone) {
 
 INSTANTIATE_TEST_SUITE_P(Golden, Bert, ::testing::Values("bert", "roberta"));
 
-std::string temp_dir(const std::string& tag) {
-  fs::path p = fs::temp_directory_path() / ("loom_bert_" + tag + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  return p.string();
-}
+std::string temp_dir(const std::string& tag) { return test::temp_dir("loom_bert", tag); }
 
 // Read as Hugging Face form, saved to a new directory, read again: every tensor bit-identical,
 // every config.json field of the original equal.
@@ -213,21 +177,8 @@ TEST_P(Bert, SavedDirectoryRoundTrips) {
   HfModel hf = read_hf_model(src);
   const std::string out = temp_dir(GetParam());
   save_hf_directory(out, hf.tensors, hf.config_json);
-  io::TensorMap a = io::read_model_file(src), b = io::read_model_file(out);
-  EXPECT_EQ(a.names().size(), b.names().size());
-  for (const std::string& name : a.names()) {
-    ASSERT_TRUE(b.has(name)) << name;
-    const Tensor &x = a.get(name), &y = b.get(name);
-    ASSERT_EQ(x.shape(), y.shape()) << name;
-    EXPECT_EQ(std::memcmp(x.data(), y.data(), x.nbytes()), 0) << name;
-  }
-  const auto orig = nlohmann::json::parse(read_file(src + "/config.json"));
-  const auto saved = nlohmann::json::parse(read_file(out + "/config.json"));
-  for (const auto& [key, value] : orig.items()) {
-    if (value.is_null() || key == "transformers_version") continue;
-    ASSERT_TRUE(saved.contains(key)) << key;
-    EXPECT_EQ(saved[key], value) << key;
-  }
+  test::expect_same_tensors(src, out);
+  test::expect_config_kept(src, out);
   auto m = load_model(out);
   EXPECT_EQ(m->config().context_length, load_model(src)->config().context_length);
   fs::remove_all(out);
@@ -250,16 +201,7 @@ TEST_P(Bert, GgufExportIsRefused) {
 std::string edited_copy(const std::string& arch, const std::string& tag,
                         const std::function<void(nlohmann::json&)>& edit,
                         const std::function<std::string(const std::string&)>& rename) {
-  const std::string src = dir_of(arch), out = temp_dir(tag);
-  fs::create_directories(out);
-  auto cfg = nlohmann::json::parse(read_file(src + "/config.json"));
-  edit(cfg);
-  write_file_atomic(out + "/config.json", cfg.dump(2));
-  io::TensorMap in = io::read_model_file(src), kept(out + "/model.safetensors", "safetensors");
-  for (const std::string& name : in.names())
-    if (const std::string to = rename(name); !to.empty()) kept.add(to, in.get(name));
-  io::write_safetensors(out + "/model.safetensors", kept, {{"format", "pt"}});
-  return out;
+  return test::edited_hf_copy(dir_of(arch), temp_dir(tag), edit, rename);
 }
 
 std::string broken_copy(const std::string& arch, const std::string& tag,
@@ -306,11 +248,6 @@ std::string load_error(const std::string& dir) {
     return e.what();
   }
   return "";
-}
-
-void expect_names(const std::string& e, std::initializer_list<const char*> parts) {
-  EXPECT_FALSE(e.empty()) << "no error";
-  for (const char* p : parts) EXPECT_NE(e.find(p), std::string::npos) << e << " lacks " << p;
 }
 
 // A GGUF encoder (llama.cpp's bert names and keys) is refused by name: untested, not run.

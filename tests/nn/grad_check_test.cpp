@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -160,12 +161,60 @@ TEST_P(GradCheck, BidirectionalAttentionWithKeyPadding) {
   for (int64_t i = 0; i < B * T * H * D; ++i) EXPECT_EQ(y1[i], y2[i]) << i;
 }
 
+// T5's attention options: an additive (Tq*Tk, H) bias with scale 1, causal self-attention with
+// a decoder key mask, and cross-attention (Tq != Tk) over a padded encoder output. Every input's
+// gradient, the bias's included, against finite differences.
+TEST_P(GradCheck, AttentionWithBiasScaleAndCrossKeys) {
+  ThreadPool pool(GetParam());
+  Rng rng(19);
+  const int64_t B = 2, H = 2, D = 4;
+  const std::vector<uint8_t> enc_mask = {1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0};  // Tk 6: 6, 1
+  const std::vector<uint8_t> dec_mask = {1, 1, 1, 1, 1, 1, 1, 0};              // Tq 4: 4, 3
+  struct Case {
+    int64_t tq, tk;
+    bool causal;
+    const uint8_t* mask;
+    bool bias;
+  };
+  for (const Case& c :
+       {Case{4, 4, true, dec_mask.data(), true}, Case{4, 6, false, enc_mask.data(), false},
+        Case{6, 6, false, enc_mask.data(), true}}) {
+    Tensor q = randn({B * c.tq, H * D}, rng), k = randn({B * c.tk, H * D}, rng),
+           v = randn({B * c.tk, H * D}, rng), bias = randn({c.tq * c.tk, H}, rng);
+    const AttentionOptions o{B, c.tq, c.tk, H, H, D, c.causal, c.mask, 1.0f};
+    std::vector<Tensor*> in = {&q, &k, &v};
+    if (c.bias) in.push_back(&bias);
+    expect_ok(check_gradients(pool, in,
+                              [&](Tape& t, const std::vector<Var>& x) {
+                                return attention(t, x[0], x[1], x[2], o, c.bias ? x[3] : Var{});
+                              },
+                              {.max_coords = 40}));
+  }
+}
+
 TEST_P(GradCheck, Tanh) {
   ThreadPool pool(GetParam());
   Rng rng(18);
   Tensor x = randn({3, 7}, rng, 1.5f);
   expect_ok(check_gradients(pool, {&x},
                             [](Tape& t, const std::vector<Var>& v) { return nn::tanh(t, v[0]); }));
+}
+
+// relu away from its kink (|x| > 0.1 so a ±h step never crosses 0), mul and scale.
+TEST_P(GradCheck, ReluMulScale) {
+  ThreadPool pool(GetParam());
+  Rng rng(20);
+  Tensor x = randn({3, 7}, rng, 1.5f), a = randn({3, 7}, rng), b = randn({3, 7}, rng);
+  for (int64_t i = 0; i < x.numel(); ++i)
+    if (std::fabs(x.f32()[i]) < 0.1f) x.f32()[i] = 0.5f;
+  expect_ok(check_gradients(pool, {&x},
+                            [](Tape& t, const std::vector<Var>& v) { return nn::relu(t, v[0]); }));
+  expect_ok(check_gradients(pool, {&a, &b}, [](Tape& t, const std::vector<Var>& v) {
+    return nn::scale_by(t, nn::mul(t, v[0], v[1]), 0.25f);
+  }));
+  expect_ok(check_gradients(pool, {&a}, [](Tape& t, const std::vector<Var>& v) {
+    return nn::mul(t, v[0], v[0]);  // both inputs one Var: the two gradients add
+  }));
 }
 
 TEST_P(GradCheck, CrossEntropyWithIgnore) {
