@@ -14,7 +14,7 @@
 #   GPT-2 weights ship; the extension, training and report are the same commands.
 # Any other model and corpus work the same way by flags (see README).
 # Environment: LOOM_DATA (default ../shared/data), BASE (stories260K or gpt2-bpe), BASE_STEPS
-# (gpt2-bpe pre-training steps, default 1500), STEPS (default 300), TERMS (default 64),
+# (gpt2-bpe pre-training steps, default 800), STEPS (default 300), TERMS (default 64),
 # MODE (--train, default new-embeddings), LR (default 1e-2), EMBED_STEPS (contrastive steps,
 # default 300), THREADS (default 2), WORK (keep the outputs there; default a temporary folder).
 set -euo pipefail
@@ -55,10 +55,10 @@ case ${BASE:-stories260K} in
     step "base tokenizer: byte-level BPE (GPT-2's pre-tokenizer), 4096 tokens, trained on WikiText-2"
     "$loom" tokenizer train --type bpe --vocab-size 4096 --special-tokens '<|endoftext|>' \
       --input "$work/wiki.txt" --output "$work/tokenizer.json"
-    step "base model: GPT-2 layout pre-trained from scratch on WikiText-2 (${BASE_STEPS:-1500} steps)"
+    step "base model: GPT-2 layout pre-trained from scratch on WikiText-2 (${BASE_STEPS:-800} steps)"
     rm -rf "$work/base"
     "$loom" train --arch gpt2 --text "$work/wiki.txt" --tokenizer "$work/tokenizer.json" \
-      --d-model 192 --layers 4 --heads 6 --seq 128 --batch 16 --steps "${BASE_STEPS:-1500}" \
+      --d-model 192 --layers 4 --heads 6 --seq 128 --batch 16 --steps "${BASE_STEPS:-800}" \
       --lr 2e-3 --warmup 100 --eval-every 500 --sample 0 --threads "$threads" --out "$work/base" |
       grep -v '^checkpoint\|^log\|^model'
     model=$work/base tok=$work/base/tokenizer.json
