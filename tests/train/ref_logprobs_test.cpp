@@ -9,22 +9,11 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "tiny_decoder.h"
 #include "train/sft_trainer.h"
 
 namespace loom::train {
 namespace {
-
-models::DecoderConfig tiny() {
-  models::DecoderConfig c;
-  c.arch = "gpt2";
-  c.vocab_size = 20;
-  c.context_length = 8;
-  c.dim = 16;
-  c.n_layers = 1;
-  c.n_heads = 2;
-  c.hidden_dim = 32;
-  return c;
-}
 
 SftExample ex(std::vector<int32_t> ids, size_t prompt) {
   SftExample e;
@@ -42,7 +31,7 @@ std::vector<PreferenceExample> pairs() {
 
 TEST(RefLogprobs, EqualMaskedLossAndIgnoreBatching) {
   ThreadPool pool(2);
-  models::CausalLm model(tiny());
+  models::CausalLm model(test::tiny_decoder("gpt2", 20, 8));
   model.init(9, 0.3f);
   const auto data = pairs();
   const RefLogprobs a = compute_ref_logprobs(model, data, 4, 8, pool);
@@ -72,7 +61,7 @@ TEST(RefLogprobs, EqualMaskedLossAndIgnoreBatching) {
 
 TEST(RefLogprobs, CacheFileRoundTripsAndRefusesBadFiles) {
   ThreadPool pool(1);
-  models::CausalLm model(tiny());
+  models::CausalLm model(test::tiny_decoder("gpt2", 20, 8));
   model.init(9, 0.3f);
   const auto data = pairs();
   const RefLogprobs r = compute_ref_logprobs(model, data, 2, 8, pool);

@@ -9,22 +9,10 @@
 #include <cstdio>
 
 #include "core/threads.h"
+#include "tiny_decoder.h"
 
 namespace loom::train {
 namespace {
-
-models::DecoderConfig tiny() {
-  models::DecoderConfig c;
-  c.arch = "llama";
-  c.vocab_size = 24;
-  c.context_length = 16;
-  c.dim = 16;
-  c.n_layers = 1;
-  c.n_heads = 2;
-  c.n_kv_heads = 1;
-  c.hidden_dim = 32;
-  return c;
-}
 
 // Prompt tokens (masked) then response tokens (trained): "question" q -> "answer" q + 10.
 std::vector<SftExample> toy_data() {
@@ -59,7 +47,7 @@ TEST(SftTrainer, BatchesArePaddedAndShifted) {
 
 TEST(SftTrainer, LossOfAnExampleDoesNotDependOnItsBatch) {
   ThreadPool pool(2);
-  models::CausalLm model(tiny());
+  models::CausalLm model(test::tiny_decoder("llama", 24, 16));
   model.init(3, 0.2f);
   const auto data = toy_data();
   TrainConfig one = cfg();
@@ -76,7 +64,7 @@ TEST(SftTrainer, LossOfAnExampleDoesNotDependOnItsBatch) {
 
 TEST(SftTrainer, TrainingLowersTheResponseLoss) {
   ThreadPool pool(2);
-  models::CausalLm model(tiny());
+  models::CausalLm model(test::tiny_decoder("llama", 24, 16));
   model.init(3);
   const auto data = toy_data();
   SftTrainer tr(model, data, cfg(), pool);
@@ -91,7 +79,7 @@ TEST(SftTrainer, TrainingLowersTheResponseLoss) {
 
 TEST(SftTrainer, RefusesExamplesThatDoNotFit) {
   ThreadPool pool(1);
-  models::CausalLm model(tiny());
+  models::CausalLm model(test::tiny_decoder("llama", 24, 16));
   auto data = toy_data();
   data[3].ids.resize(12, 1);
   data[3].labels.resize(12, 1);
