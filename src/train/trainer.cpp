@@ -77,6 +77,10 @@ CausalLmTrainer::CausalLmTrainer(CausalLm& model, const int32_t* tokens, int64_t
       tape_(pool, cfg.compute),
       ids_(static_cast<size_t>(cfg.batch * cfg.seq)),
       targets_(static_cast<size_t>(cfg.batch * cfg.seq)) {
+  check_train_config(cfg, model);
+}
+
+void check_train_config(const TrainConfig& cfg, const CausalLm& model) {
   if (cfg.batch <= 0 || cfg.seq <= 0 || cfg.grad_accum <= 0)
     throw Error("train config: batch, seq and grad_accum must be > 0");
   if (cfg.seq > model.config().context_length)

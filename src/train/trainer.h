@@ -57,6 +57,8 @@ StepStats finish_step(nn::ParamStore& params, nn::AdamW& opt, const Schedule& sc
                       ThreadPool& pool, int64_t step, float loss);
 // The checkpoint file format (see CausalLmTrainer::save_checkpoint) for any model + AdamW.
 // (model is not changed; it is non-const only because its parameter store has no const access.)
+// batch, seq and grad_accum > 0 and seq within the model's context, or a loom::Error.
+void check_train_config(const TrainConfig& cfg, const CausalLm& model);
 void save_train_checkpoint(CausalLm& model, const nn::AdamW& opt, const std::string& path);
 void load_train_checkpoint(CausalLm& model, nn::AdamW& opt, const std::string& path);
 
