@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
@@ -23,8 +24,10 @@
 namespace loom::models {
 namespace {
 
+// Per process: ctest runs each test of this suite in its own process, two at a time.
 std::string temp_dir(const std::string& name) {
-  const std::string d = ::testing::TempDir() + "loom_peft_" + name;
+  const std::string d =
+      ::testing::TempDir() + "loom_peft_" + name + "_" + std::to_string(::getpid());
   std::filesystem::remove_all(d);
   ::mkdir(d.c_str(), 0755);
   return d;
