@@ -55,6 +55,10 @@ case ${BASE:-stories260K} in
     step "base tokenizer: byte-level BPE (GPT-2's pre-tokenizer), 4096 tokens, trained on WikiText-2"
     "$loom" tokenizer train --type bpe --vocab-size 4096 --special-tokens '<|endoftext|>' \
       --input "$work/wiki.txt" --output "$work/tokenizer.json"
+    # As GPT-2's: <|endoftext|> starts and ends documents (what a Hugging Face user saves with
+    # PreTrainedTokenizerFast(bos_token=..., eos_token=...)); loom train carries it along.
+    printf '{"bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>"}\n' \
+      > "$work/tokenizer_config.json"
     step "base model: GPT-2 layout pre-trained from scratch on WikiText-2 (${BASE_STEPS:-800} steps)"
     rm -rf "$work/base"
     "$loom" train --arch gpt2 --text "$work/wiki.txt" --tokenizer "$work/tokenizer.json" \

@@ -32,6 +32,21 @@ std::string tokenizer_file_name(const std::string& tokenizer_path) {
   return name;
 }
 
+namespace {
+
+// The files of `names` that folder `from` has and `dir` has not, copied into dir.
+void copy_missing(const std::string& from, const std::string& dir,
+                  std::initializer_list<const char*> names) {
+  if (!is_folder(from) || from == dir) return;
+  for (const char* n : names) {
+    const std::string src = from + "/" + n;
+    if (path_exists(src) && !path_exists(dir + "/" + n))
+      write_file_atomic(dir + "/" + n, read_file(src));
+  }
+}
+
+}  // namespace
+
 std::string copy_tokenizer(const std::string& tokenizer_path, const text::Tokenizer& tok,
                            const std::string& dir) {
   const std::string name = tokenizer_file_name(tokenizer_path);
@@ -39,16 +54,17 @@ std::string copy_tokenizer(const std::string& tokenizer_path, const text::Tokeni
   if (dst != tokenizer_path) write_file_atomic(dst, read_file(tokenizer_path));
   if (name != "tokenizer.json" && !path_exists(dir + "/tokenizer.json"))
     tok.save(dir + "/tokenizer.json");
+  // A tokenizer.json's BOS/EOS and chat template live in the tokenizer_config.json beside it
+  // (as save_pretrained writes them together): they travel with it.
+  const size_t slash = tokenizer_path.rfind('/');
+  if (name == "tokenizer.json")
+    copy_missing(slash == std::string::npos ? "." : tokenizer_path.substr(0, slash), dir,
+                 {"tokenizer_config.json", "special_tokens_map.json"});
   return dst;
 }
 
 void copy_tokenizer_companions(const std::string& init, const std::string& dir) {
-  if (!is_folder(init)) return;
-  for (const char* n : {"tokenizer_config.json", "special_tokens_map.json", "tokenizer.model"}) {
-    const std::string src = init + "/" + n;
-    if (path_exists(src) && !path_exists(dir + "/" + n))
-      write_file_atomic(dir + "/" + n, read_file(src));
-  }
+  copy_missing(init, dir, {"tokenizer_config.json", "special_tokens_map.json", "tokenizer.model"});
 }
 
 void check_run_record(const std::string& path, const std::string& record,

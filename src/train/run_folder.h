@@ -25,7 +25,8 @@ std::string tokenizer_file_name(const std::string& tokenizer_path);
 
 // Copies the tokenizer file into dir under tokenizer_file_name, and, when that is not a
 // tokenizer.json and dir has none, tok saved as dir/tokenizer.json too (so `loom generate
-// --model DIR` finds it by itself). Returns the path written.
+// --model DIR` finds it by itself). A tokenizer.json brings the tokenizer_config.json and
+// special_tokens_map.json of its folder along (where dir has none). Returns the path written.
 std::string copy_tokenizer(const std::string& tokenizer_path, const text::Tokenizer& tok,
                            const std::string& dir);
 // The tokenizer companions of a Hugging Face model folder init (tokenizer_config.json,

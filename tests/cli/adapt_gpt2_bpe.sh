@@ -4,7 +4,9 @@
 # FOLDOC terms that tokenizer fragments, extends it (GPT-2's head is tied: one matrix grows) and
 # trains only the new rows. Checked: every term is one token afterwards, the original rows' sha256
 # is the one extend printed before and after training, every original row is bit-identical, every
-# new row moved, the head stays tied (no lm_head tensor), and generate loads the result.
+# new row moved, the head stays tied (no lm_head tensor), drift and report run on it (the
+# tokenizer's BOS comes from the tokenizer_config.json training carried along), and generate loads
+# the result.
 set -u
 fail() { echo "FAIL: $*"; exit 1; }
 data="${LOOM_DATA:-$LOOM_SOURCE_DIR/../shared/data}"
@@ -17,6 +19,7 @@ head -400 "$data/corpora/foldoc/foldoc.tsv" > "$tmp/fold.txt"
 "$LOOM" tokenizer train --type bpe --vocab-size 512 --special-tokens '<|endoftext|>' \
   --input "$tmp/wiki.txt" --output "$tmp/tokenizer.json" > /dev/null || fail "tokenizer train"
 grep -q '"ByteLevel"' "$tmp/tokenizer.json" || fail "not a byte-level BPE tokenizer"
+printf '{"bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>"}\n' > "$tmp/tokenizer_config.json"
 "$LOOM" train --arch gpt2 --text "$tmp/wiki.txt" --tokenizer "$tmp/tokenizer.json" --d-model 32 \
   --layers 2 --heads 2 --seq 64 --batch 8 --steps 20 --warmup 2 --eval-every 20 --eval-batches 2 \
   --sample 0 --threads 2 --out "$tmp/base" --json > "$tmp/base.json" || fail "train gpt2 from scratch"
@@ -27,6 +30,12 @@ grep -q '"ByteLevel"' "$tmp/tokenizer.json" || fail "not a byte-level BPE tokeni
   > "$tmp/extend.txt" || fail "adapt extend"
 sha=$(awk '/original embedding rows sha256/ { print $NF }' "$tmp/extend.txt")
 [ ${#sha} -eq 64 ] || fail "no sha256 from adapt extend: $(cat "$tmp/extend.txt")"
+grep -q '"bos_token": "<|endoftext|>"' "$tmp/base/tokenizer_config.json" ||
+  fail "train did not carry tokenizer_config.json along with tokenizer.json"
+tail -n +2 "$tmp/fold.txt" | head -20 > "$tmp/held.txt"
+"$LOOM" adapt drift --model "$tmp/base" --terms "$tmp/terms.tsv" --general "$tmp/wiki.txt" \
+  --heldout "$tmp/held.txt" --max-lines 10 --init mean > "$tmp/drift.txt" || fail "adapt drift"
+grep -q '^mean' "$tmp/drift.txt" || fail "no drift row for mean: $(cat "$tmp/drift.txt")"
 id=512
 while IFS=$'\t' read -r term _; do
   got=$("$LOOM" tokenize --tokenizer "$tmp/ext/tokenizer.json" --ids <<< "$term")
@@ -39,6 +48,9 @@ done < <(tail -n +2 "$tmp/terms.tsv" | cut -f1)
 num() { /usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 [ "$(num "$tmp/run.json" original_rows_sha256_before)" = "$sha" ] || fail "sha256 before differs from extend's"
 [ "$(num "$tmp/run.json" original_rows_sha256_after)" = "$sha" ] || fail "original rows changed"
+"$LOOM" adapt report --base "$tmp/base" --adapted "$tmp/adapted" --heldout "$tmp/held.txt" \
+  --general "$tmp/wiki.txt" --max-lines 10 > "$tmp/report.txt" || fail "adapt report"
+grep -q "$sha" "$tmp/report.txt" || fail "report does not show the original rows' sha256"
 /usr/bin/python3 - "$tmp/ext/model.safetensors" "$tmp/adapted/model.safetensors" <<'PY' || fail "rows check"
 import json, struct, sys
 import numpy as np
