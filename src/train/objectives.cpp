@@ -88,7 +88,196 @@ std::vector<int64_t> random_segmentation(int64_t num_items, int64_t num_segments
   return lengths;
 }
 
+void check_bart(const std::vector<int32_t>& ids, const BartNoiseConfig& cfg, const char* what) {
+  const std::string w = what;
+  if (ids.size() < 3)
+    throw Error(w + ": sequence of " + std::to_string(ids.size()) +
+                " tokens (expected <s>, at least one token, </s>)");
+  if (cfg.vocab_size < 2) throw Error(w + ": vocab_size must be >= 2");
+  if (cfg.mask_id < 0 || cfg.mask_id >= cfg.vocab_size)
+    throw Error(w + ": mask_id " + std::to_string(cfg.mask_id) + " outside the vocabulary [0, " +
+                std::to_string(cfg.vocab_size) + ")");
+  if (!(cfg.random_ratio >= 0 && cfg.random_ratio <= 1))
+    throw Error(w + ": random_ratio must be in [0, 1]");
+}
+
+// fairseq's truncated Poisson as a CDF over k = 0, 1, ...: p_k = e^-l l^k / k!, stopping after
+// the first p_k < 1e-7 (or k = 127), normalised (torch's Categorical). Double throughout.
+std::vector<double> poisson_cdf(double lambda) {
+  std::vector<double> ps;
+  double lk = 1, kf = 1;
+  const double e = std::exp(-lambda);
+  for (int k = 0; k < 128; ++k) {
+    ps.push_back(e * lk / kf);
+    lk *= lambda;
+    kf *= k + 1;
+    if (ps.back() < 1e-7) break;
+  }
+  double total = 0;
+  for (double p : ps) total += p;
+  std::vector<double> cdf(ps.size());
+  double run = 0;
+  for (size_t k = 0; k < ps.size(); ++k) cdf[k] = (run += ps[k]) / total;
+  return cdf;
+}
+
+// Span lengths summing to budget: batches of `budget` Poisson draws until they reach it, then
+// the span that crosses it cut to fit and the rest dropped (zero lengths kept).
+std::vector<int64_t> infill_span_lengths(int64_t budget, double lambda, Draws& draws) {
+  const std::vector<double> cdf = poisson_cdf(lambda);
+  std::vector<int64_t> lengths;
+  int64_t sum = 0;
+  do {
+    for (int64_t j = 0; j < budget; ++j) {
+      const double u = draws.uniform();
+      size_t k = 0;
+      while (k + 1 < cdf.size() && !(u < cdf[k])) ++k;
+      lengths.push_back(static_cast<int64_t>(k));
+      sum += static_cast<int64_t>(k);
+    }
+  } while (sum < budget);
+  int64_t before = 0;
+  size_t i = 0;
+  while (before + lengths[i] < budget) before += lengths[i++];
+  lengths[i] = budget - before;
+  lengths.resize(i + 1);
+  return lengths;
+}
+
+int32_t random_bart_token(const BartNoiseConfig& cfg, Draws& draws) {
+  return static_cast<int32_t>(1 + draws.below(static_cast<uint64_t>(cfg.vocab_size - 1)));
+}
+
+// Starts spans.size() spans at randomly chosen word starts: the start becomes <mask> (or a
+// random token), the span's following tokens (spans[j] words, continuation pieces included)
+// are deleted. is_start has 0 at <s> and </s>.
+std::vector<int32_t> mask_spans(const std::vector<int32_t>& ids, std::vector<int64_t> is_start,
+                                std::vector<int64_t> lengths, const BartNoiseConfig& cfg,
+                                Draws& draws) {
+  std::vector<int64_t> starts;
+  for (size_t i = 0; i < is_start.size(); ++i)
+    if (is_start[i]) starts.push_back(static_cast<int64_t>(i));
+  const std::vector<int64_t> perm = random_permutation(static_cast<int64_t>(starts.size()), draws);
+  const size_t k = lengths.size();
+  std::vector<int64_t> idx(k);
+  std::vector<uint8_t> is_random(k);
+  for (size_t j = 0; j < k; ++j) idx[j] = starts[static_cast<size_t>(perm[j])];
+  for (size_t j = 0; j < k; ++j) is_random[j] = draws.uniform() < cfg.random_ratio;
+  std::vector<int32_t> source = ids;
+  for (size_t j = 0; j < k; ++j) source[static_cast<size_t>(idx[j])] = cfg.mask_id;
+  for (size_t j = 0; j < k; ++j)
+    if (is_random[j]) source[static_cast<size_t>(idx[j])] = random_bart_token(cfg, draws);
+  std::vector<uint8_t> keep(ids.size(), 1);
+  is_start.back() = 255;  // </s> ends every span
+  for (auto& l : lengths) --l;
+  while (!idx.empty()) {
+    std::vector<int64_t> next_idx, next_len;
+    for (size_t j = 0; j < idx.size(); ++j) {
+      const int64_t l = lengths[j] - is_start[static_cast<size_t>(idx[j] + 1)];
+      if (l < 0) continue;
+      next_idx.push_back(idx[j] + 1);
+      next_len.push_back(l);
+      keep[static_cast<size_t>(idx[j] + 1)] = 0;
+    }
+    idx.swap(next_idx);
+    lengths.swap(next_len);
+  }
+  std::vector<int32_t> out;
+  for (size_t i = 0; i < source.size(); ++i)
+    if (keep[i]) out.push_back(source[i]);
+  return out;
+}
+
 }  // namespace
+
+std::vector<int64_t> random_permutation(int64_t n, Draws& draws) {
+  std::vector<int64_t> perm(static_cast<size_t>(std::max<int64_t>(n, 0)));
+  for (size_t i = 0; i < perm.size(); ++i) perm[i] = static_cast<int64_t>(i);
+  shuffle_with(perm, draws);
+  return perm;
+}
+
+std::vector<int32_t> bart_insert_noise(const std::vector<int32_t>& ids, double p,
+                                       const BartNoiseConfig& cfg, Draws& draws) {
+  check_bart(ids, cfg, "bart_insert_noise");
+  if (p == 0.0) return ids;
+  const int64_t n = static_cast<int64_t>(ids.size());
+  const int64_t m = static_cast<int64_t>(std::ceil(static_cast<double>(n) * p));
+  const std::vector<int64_t> perm = random_permutation(n + m - 2, draws);
+  const int64_t num_random =
+      static_cast<int64_t>(std::ceil(static_cast<double>(m) * cfg.random_ratio));
+  std::vector<int32_t> out(static_cast<size_t>(n + m), -1);
+  std::vector<uint8_t> noise(out.size(), 0);
+  for (int64_t j = 0; j < m; ++j) noise[static_cast<size_t>(perm[static_cast<size_t>(j)] + 1)] = 1;
+  for (int64_t j = num_random; j < m; ++j)
+    out[static_cast<size_t>(perm[static_cast<size_t>(j)] + 1)] = cfg.mask_id;
+  for (int64_t j = 0; j < num_random; ++j)
+    out[static_cast<size_t>(perm[static_cast<size_t>(j)] + 1)] = random_bart_token(cfg, draws);
+  size_t t = 0;
+  for (size_t i = 0; i < out.size(); ++i)
+    if (!noise[i]) out[i] = ids[t++];
+  return out;
+}
+
+std::vector<int32_t> bart_text_infill(const std::vector<int32_t>& ids,
+                                      const std::vector<uint8_t>& word_start,
+                                      const BartNoiseConfig& cfg, Draws& draws) {
+  check_bart(ids, cfg, "bart_text_infill");
+  if (word_start.size() != ids.size())
+    throw Error("bart_text_infill: word_start has " + std::to_string(word_start.size()) +
+                " flags for " + std::to_string(ids.size()) + " tokens (expected one per token)");
+  if (!(cfg.mask_ratio >= 0 && cfg.mask_ratio <= 1))
+    throw Error("bart_text_infill: mask_ratio must be in [0, 1]");
+  std::vector<int64_t> is_start(ids.size());
+  int64_t num_starts = 0;
+  for (size_t i = 1; i + 1 < ids.size(); ++i) num_starts += is_start[i] = word_start[i] ? 1 : 0;
+  const int64_t budget =
+      static_cast<int64_t>(std::ceil(static_cast<double>(num_starts) * cfg.mask_ratio));
+  if (budget == 0) return ids;
+  const std::vector<int64_t> lengths = infill_span_lengths(budget, cfg.poisson_lambda, draws);
+  std::vector<int64_t> spans;
+  for (int64_t l : lengths)
+    if (l > 0) spans.push_back(l);
+  const int64_t inserts = static_cast<int64_t>(lengths.size() - spans.size());
+  if (spans.empty())
+    return bart_insert_noise(ids, static_cast<double>(inserts) / static_cast<double>(ids.size()),
+                             cfg, draws);
+  std::vector<int32_t> source = mask_spans(ids, std::move(is_start), std::move(spans), cfg, draws);
+  if (inserts == 0) return source;
+  return bart_insert_noise(
+      source, static_cast<double>(inserts) / static_cast<double>(source.size()), cfg, draws);
+}
+
+std::vector<int32_t> bart_permute_sentences(const std::vector<int32_t>& ids, int32_t full_stop_id,
+                                            double ratio, Draws& draws) {
+  if (ids.size() < 3)
+    throw Error("bart_permute_sentences: sequence of " + std::to_string(ids.size()) +
+                " tokens (expected <s>, at least one token, </s>)");
+  if (!(ratio >= 0 && ratio <= 1)) throw Error("bart_permute_sentences: ratio must be in [0, 1]");
+  const size_t n = ids.size();
+  std::vector<uint8_t> stop(n);
+  for (size_t i = 0; i < n; ++i) stop[i] = ids[i] == full_stop_id;
+  stop[n - 2] = 1;           // the text before </s> ends a sentence
+  std::vector<size_t> ends;  // one past each sentence's first full stop
+  for (size_t i = 0; i + 1 < n; ++i)
+    if (stop[i + 1] && !stop[i]) ends.push_back(i + 2);
+  const int64_t s = static_cast<int64_t>(ends.size());
+  const int64_t k = static_cast<int64_t>(std::ceil(static_cast<double>(s) * 2 * ratio / 2.0));
+  const std::vector<int64_t> subs = random_permutation(s, draws);
+  const std::vector<int64_t> perm = random_permutation(k, draws);
+  std::vector<int64_t> order(static_cast<size_t>(s));
+  for (int64_t i = 0; i < s; ++i) order[static_cast<size_t>(i)] = i;
+  for (int64_t j = 0; j < k; ++j)
+    order[static_cast<size_t>(subs[static_cast<size_t>(j)])] =
+        subs[static_cast<size_t>(perm[static_cast<size_t>(j)])];
+  std::vector<int32_t> out = ids;
+  size_t at = 1;
+  for (int64_t i : order) {
+    const size_t begin = i > 0 ? ends[static_cast<size_t>(i - 1)] : 1;
+    for (size_t t = begin; t < ends[static_cast<size_t>(i)]; ++t) out[at++] = ids[t];
+  }
+  return out;
+}
 
 MaskedExample mlm_mask(const std::vector<int32_t>& ids, const MlmConfig& cfg, Draws& draws) {
   check_mlm_config(ids, cfg, "mlm_mask");

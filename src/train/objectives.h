@@ -1,7 +1,8 @@
 // Pre-training objectives' data transforms as pure functions of token ids and a draw source:
 // BERT's masked-LM dynamic masking (Hugging Face's DataCollatorForLanguageModeling and
 // DataCollatorForWholeWordMask) and T5's span corruption (the T5 paper's rule as Hugging Face's
-// run_t5_mlm_flax writes it: random_spans_noise_mask + sentinels). Every random choice comes
+// run_t5_mlm_flax writes it: random_spans_noise_mask + sentinels) and BART's text infilling and
+// sentence permutation (fairseq's DenoisingDataset). Every random choice comes
 // from a Draws, in an order stated per function, so a test can replay the draws a reference
 // implementation consumed (tests/reference/train/objectives_golden.py) and compare exactly.
 #pragma once
@@ -91,5 +92,41 @@ struct SpanCorrupted {
 
 SpanCorrupted t5_span_corrupt(const std::vector<int32_t>& ids, const SpanCorruptionConfig& cfg,
                               Draws& draws);
+
+// A permutation of 0..n-1: Fisher-Yates from the back (below(i + 1) for i = n-1 .. 1).
+std::vector<int64_t> random_permutation(int64_t n, Draws& draws);
+
+// BART's noising (fairseq's DenoisingDataset with BART's settings: replace_length 1, Poisson
+// span lengths, no rotation). ids start with <s> and end with </s>; the target is ids itself.
+struct BartNoiseConfig {
+  int64_t vocab_size = 0;       // random replacements are drawn from [1, vocab_size)
+  int32_t mask_id = -1;         // <mask>
+  double mask_ratio = 0.3;      // share of word starts that begin a masked span
+  double random_ratio = 0.1;    // of the spans / inserts: a random token instead of <mask>
+  double poisson_lambda = 3.0;  // span lengths ~ Poisson(lambda), truncated where p < 1e-7
+};
+
+// Text infilling. word_start[i] != 0 where token i begins a word (the first and last tokens
+// never do). Draws, in order: Poisson span lengths (one uniform each, by the inverse CDF) in
+// batches of num_to_mask = ceil(word starts * mask_ratio) until they sum to num_to_mask; a
+// random_permutation of the word starts (the first spans' worth taken); one uniform per span
+// (random when < random_ratio); below(vocab_size - 1) + 1 per random span, in span order. Each
+// span becomes one token (<mask> or random), the rest of its words are deleted; zero-length spans
+// become inserted tokens (bart_insert_noise, its draws after the above).
+std::vector<int32_t> bart_text_infill(const std::vector<int32_t>& ids,
+                                      const std::vector<uint8_t>& word_start,
+                                      const BartNoiseConfig& cfg, Draws& draws);
+
+// Inserts ceil(n * p) tokens at random places between <s> and </s>: a random_permutation of
+// n + inserts - 2 slots (the first `inserts` taken, shifted by one), the first ceil(inserts *
+// random_ratio) of them random ids (below(vocab_size - 1) + 1 each), the others <mask>.
+std::vector<int32_t> bart_insert_noise(const std::vector<int32_t>& ids, double p,
+                                       const BartNoiseConfig& cfg, Draws& draws);
+
+// Sentence permutation: sentences end at a run of full_stop_id (the text before </s> counts as
+// one); ceil(sentences * ratio) of them, chosen by a random_permutation, are reordered by a
+// second random_permutation. <s> and </s> stay in place.
+std::vector<int32_t> bart_permute_sentences(const std::vector<int32_t>& ids, int32_t full_stop_id,
+                                            double ratio, Draws& draws);
 
 }  // namespace loom::train

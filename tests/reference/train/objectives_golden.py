@@ -13,6 +13,12 @@ objectives' data transforms, written here after Hugging Face's code (no transfor
 - t5: run_t5_mlm_flax's random_spans_noise_mask (_random_segmentation with np.random.shuffle),
   create_sentinel_ids (len(tokenizer) - k for the k-th span, k from 1) and filter_input_ids (eos
   appended), for inputs (noise spans -> one sentinel) and labels (kept spans -> one sentinel).
+- bart: fairseq's DenoisingDataset with BART's settings (replace_length 1, Poisson(3) spans,
+  mask 0.3, random 0.1): add_whole_word_mask (text infilling, zero-length spans as
+  add_insertion_noise) and permute_sentences, written after it with numpy. torch.randperm(n) is
+  a Fisher-Yates permutation of range(n) here, and the truncated Poisson's Categorical is
+  sampled by the inverse CDF of its double-precision probabilities (fairseq casts them to
+  float32; the rule, not torch's sampler, is what is compared).
 
 Every random choice goes through a Recorder in the order tests/train/objectives_test.cpp's
 replay expects (stated in src/train/objectives.h): torch.bernoulli(P) is "uniform < P" per
@@ -24,6 +30,7 @@ are float64 from numpy's PCG64, so the comparisons are exact in C++ as well.
   /usr/bin/python3 tests/reference/train/objectives_golden.py
 Writes tests/reference/train/objectives.json.
 """
+import math
 import os
 import sys
 
@@ -55,6 +62,11 @@ class Recorder:
     def bernoulli(self, probs):
         u = np.array([self.uniform() for _ in range(len(probs))])
         return u < probs
+
+    def randperm(self, n):
+        x = list(range(n))
+        self.shuffle(x)
+        return np.array(x, dtype=np.int64)
 
     def shuffle(self, x):
         for i in reversed(range(1, len(x))):
@@ -154,6 +166,146 @@ def t5(ids, vocab, eos, density, mean_span, d):
     return noise, inputs, labels
 
 
+def poisson_cdf(lam):
+    ps, lk, kf, e = [], 1.0, 1.0, math.exp(-lam)
+    for k in range(0, 128):
+        ps.append(e * lk / kf)
+        lk *= lam
+        kf *= k + 1
+        if ps[-1] < 0.0000001:
+            break
+    total, run, cdf = sum(ps), 0.0, []
+    for p in ps:
+        run += p
+        cdf.append(run / total)
+    return cdf
+
+
+def poisson_sample(cdf, count, d):
+    out = []
+    for _ in range(count):
+        u = d.uniform()
+        k = 0
+        while k + 1 < len(cdf) and not u < cdf[k]:
+            k += 1
+        out.append(k)
+    return np.array(out, dtype=np.int64)
+
+
+class Bart:
+    """DenoisingDataset's noising functions with replace_length = 1."""
+
+    def __init__(self, vocab, mask_idx, d, random_ratio=0.1, lam=3.0):
+        self.vocab, self.mask_idx, self.d, self.random_ratio = vocab, mask_idx, d, random_ratio
+        self.cdf = poisson_cdf(lam)
+
+    def randint(self, count):
+        return np.array([1 + self.d.below(self.vocab - 1) for _ in range(count)], dtype=np.int64)
+
+    def add_whole_word_mask(self, source, word_start, p):
+        is_word_start = np.array(word_start, dtype=np.int64)
+        is_word_start[0] = 0
+        is_word_start[-1] = 0
+        num_to_mask = int(math.ceil(is_word_start.sum() * p))
+        num_inserts = 0
+        if num_to_mask == 0:
+            return source
+        lengths = poisson_sample(self.cdf, num_to_mask, self.d)
+        cum_length = np.cumsum(lengths, 0)
+        while cum_length[-1] < num_to_mask:
+            lengths = np.concatenate([lengths, poisson_sample(self.cdf, num_to_mask, self.d)])
+            cum_length = np.cumsum(lengths, 0)
+        i = 0
+        while cum_length[i] < num_to_mask:
+            i += 1
+        lengths[i] = num_to_mask - (0 if i == 0 else cum_length[i - 1])
+        num_to_mask = i + 1
+        lengths = lengths[:num_to_mask]
+        lengths = lengths[lengths > 0]
+        num_inserts = num_to_mask - lengths.shape[0]
+        num_to_mask -= num_inserts
+        if num_to_mask == 0:
+            return self.add_insertion_noise(source, num_inserts / source.shape[0])
+        word_starts = np.nonzero(is_word_start)[0]
+        indices = word_starts[self.d.randperm(word_starts.shape[0])[:num_to_mask]]
+        mask_random = np.array([self.d.uniform() for _ in range(num_to_mask)]) < self.random_ratio
+        source_length = source.shape[0]
+        to_keep = np.ones(source_length, dtype=bool)
+        is_word_start[-1] = 255
+        source = source.copy()
+        source[indices] = self.mask_idx
+        source[indices[mask_random]] = self.randint(int(mask_random.sum()))
+        lengths -= 1
+        while indices.shape[0] > 0:
+            lengths -= is_word_start[indices + 1]
+            uncompleted = lengths >= 0
+            indices = indices[uncompleted] + 1
+            mask_random = mask_random[uncompleted]
+            lengths = lengths[uncompleted]
+            to_keep[indices] = 0
+        source = source[to_keep]
+        if num_inserts > 0:
+            source = self.add_insertion_noise(source, num_inserts / source.shape[0])
+        return source
+
+    def add_insertion_noise(self, tokens, p):
+        if p == 0.0:
+            return tokens
+        num_tokens = len(tokens)
+        n = int(math.ceil(num_tokens * p))
+        noise_indices = self.d.randperm(num_tokens + n - 2)[:n] + 1
+        noise_mask = np.zeros(num_tokens + n, dtype=bool)
+        noise_mask[noise_indices] = 1
+        result = np.full(n + len(tokens), -1, dtype=np.int64)
+        num_random = int(math.ceil(n * self.random_ratio))
+        result[noise_indices[num_random:]] = self.mask_idx
+        result[noise_indices[:num_random]] = self.randint(num_random)
+        result[~noise_mask] = tokens
+        assert (result >= 0).all()
+        return result
+
+    def permute_sentences(self, source, full_stop_index, p=1.0):
+        full_stops = source == full_stop_index
+        full_stops[-2] = 1
+        sentence_ends = np.nonzero(full_stops[1:] * ~full_stops[:-1])[0] + 2
+        result = source.copy()
+        num_sentences = sentence_ends.shape[0]
+        num_to_permute = math.ceil((num_sentences * 2 * p) / 2.0)
+        substitutions = self.d.randperm(num_sentences)[:num_to_permute]
+        ordering = np.arange(0, num_sentences)
+        ordering[substitutions] = substitutions[self.d.randperm(num_to_permute)]
+        index = 1
+        for i in ordering:
+            sentence = source[(sentence_ends[i - 1] if i > 0 else 1):sentence_ends[i]]
+            result[index:index + sentence.shape[0]] = sentence
+            index += sentence.shape[0]
+        return result
+
+
+def bart_case(seed, n_words, vocab=60, mask_id=3, full_stop=4, mask_ratio=0.3, lam=3.0):
+    g = np.random.default_rng(4000 + seed)
+    ids, starts = [0], [0]  # <s>
+    for w in range(n_words):
+        for piece in range(int(g.integers(1, 3))):
+            ids.append(int(g.integers(5, vocab)))
+            starts.append(0 if piece else 1)
+        if g.random() < 0.2:
+            ids.append(full_stop)
+            starts.append(1)
+    ids.append(2)  # </s>
+    starts.append(0)
+    d = Recorder(seed)
+    bart = Bart(vocab, mask_id, d, lam=lam)
+    src = np.array(ids, dtype=np.int64)
+    permuted = bart.permute_sentences(src, full_stop)
+    n_perm_u, n_perm_i = len(d.uniforms), len(d.ints)
+    infilled = bart.add_whole_word_mask(src, starts, mask_ratio)
+    return dict(ids=ids, word_start=starts, vocab_size=vocab, mask_id=mask_id,
+                full_stop_id=full_stop, mask_ratio=mask_ratio, poisson_lambda=lam,
+                permute_draws=[n_perm_u, n_perm_i], uniforms=d.uniforms, ints=d.ints,
+                permuted=ints(permuted), infilled=ints(infilled))
+
+
 def ints(a):
     return [int(x) for x in a]
 
@@ -207,6 +359,8 @@ def main():
         wwm=[wwm_case(4, 20, 0.15), wwm_case(5, 40, 0.15), wwm_case(6, 12, 0.3)],
         t5=[t5_case(7, 20), t5_case(8, 57), t5_case(9, 128), t5_case(10, 2),
             t5_case(11, 40, density=0.3, mean_span=2.0)],
+        bart=[bart_case(12, 20), bart_case(13, 60), bart_case(14, 8), bart_case(15, 6, lam=0.3),
+              bart_case(16, 30, lam=1.0)],
     )
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "objectives.json")
     write_json(path, out)
