@@ -200,6 +200,7 @@ std::vector<int64_t> random_permutation(int64_t n, Draws& draws) {
 std::vector<int32_t> bart_insert_noise(const std::vector<int32_t>& ids, double p,
                                        const BartNoiseConfig& cfg, Draws& draws) {
   check_bart(ids, cfg, "bart_insert_noise");
+  if (!(p >= 0)) throw Error("bart_insert_noise: insertion ratio must be >= 0");
   if (p == 0.0) return ids;
   const int64_t n = static_cast<int64_t>(ids.size());
   const int64_t m = static_cast<int64_t>(std::ceil(static_cast<double>(n) * p));

@@ -312,6 +312,9 @@ TEST(Objectives, BadInputIsRefused) {
   bart.mask_id = 100;
   EXPECT_THROW(bart_text_infill({0, 5, 2}, {0, 1, 0}, bart, draws), Error);
   EXPECT_THROW(bart_permute_sentences({0, 2}, 4, 1.0, draws), Error);
+  bart.mask_id = 3;
+  EXPECT_THROW(bart_insert_noise({0, 5, 2}, -0.5, bart, draws), Error);
+  EXPECT_EQ(bart_insert_noise({0, 5, 2}, 1.0, bart, draws).size(), 6u);
 }
 
 }  // namespace
