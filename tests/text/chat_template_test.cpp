@@ -87,7 +87,9 @@ TEST(ChatTemplate, UnsupportedConstructsNameTheConstructAndOffset) {
       {"{{ f(x=1) }}", "offset 3: calling 'f' is not supported"},
       {"{{ '\\u00e9' }}", "offset 4: string escape \\u is not supported"},
   };
-  for (const auto& [src, want] : cases) {
+  for (const auto& c : cases) {
+    const std::string& src = c.first;  // not a structured binding: clang 14 cannot capture one
+    const std::string& want = c.second;
     const std::string msg = error_of([&] { ChatTemplate t(src, "tpl"); });
     EXPECT_NE(msg.find("tpl: "), std::string::npos) << src << " -> " << msg;
     EXPECT_NE(msg.find(want), std::string::npos) << src << " -> " << msg;
