@@ -45,7 +45,7 @@ step "machine"
 
 case ${BASE:-stories260K} in
   stories260K)
-    model=$m/stories260K.bin tok=$m/tok512.model
+    model=$m/stories260K.bin tok=$m/tok512.model seq=256
     step "base model: stories260K greedy story (llama2.c's reference run)"
     "$loom" generate --model "$model" --tokenizer "$m/tok512.bin" --temperature 0 --steps 120
     ;;
@@ -65,7 +65,7 @@ case ${BASE:-stories260K} in
       --d-model 192 --layers 4 --heads 6 --seq 128 --batch 16 --steps "${BASE_STEPS:-800}" \
       --lr 2e-3 --warmup 100 --eval-every 500 --sample 0 --threads "$threads" --out "$work/base" |
       grep -v '^checkpoint\|^log\|^model'
-    model=$work/base tok=$work/base/tokenizer.json
+    model=$work/base tok=$work/base/tokenizer.json seq=128  # the base's context
     "$loom" generate --model "$model" --prompt "The" --temperature 0 --steps 40
     ;;
   *) echo "BASE: expected stories260K or gpt2-bpe, got '$BASE'" >&2; exit 2 ;;
@@ -96,7 +96,7 @@ step "(a) does the initialisation do no harm? KL(base || extended) before traini
 
 step "(b) continued pre-training, next-token objective: only the new rows learn ($steps steps)"
 "$loom" train --init "$work/extended" --text "$foldoc" --heldout-every 10 \
-  --train "$mode" --steps "$steps" --seq 256 --batch 8 --lr "$lr" \
+  --train "$mode" --steps "$steps" --seq "$seq" --batch 8 --lr "$lr" \
   --warmup 20 --eval-every 50 --eval-batches 8 --sample 0 --threads "$threads" \
   --out "$work/adapted" | grep -v '^checkpoint\|^log\|^model'
 

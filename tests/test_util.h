@@ -28,6 +28,20 @@ inline std::string golden_path(const std::string& rel) {
   return std::string(LOOM_SOURCE_DIR) + "/tests/reference/" + rel;
 }
 
+// The ASan+UBSan build (clang, `make test`'s second pass): 5-10x slower, and clang's float32
+// code rounds differently from the Release build's g++.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kSanitizerBuild = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool kSanitizerBuild = true;
+#else
+inline constexpr bool kSanitizerBuild = false;
+#endif
+#else
+inline constexpr bool kSanitizerBuild = false;
+#endif
+
 }  // namespace loom::test
 
 // Data is part of every checkout's ../shared: a missing file is a failure, not a skip.
