@@ -19,6 +19,9 @@ pkgs=(
   python3 python3-numpy                 # CLI tests read JSON goldens and write .npy inputs
   bc bsdextrautils                      # `make run` prints ratios (bc) and tables (column)
   libopenmpi-dev openmpi-bin            # data-parallel training: `mpirun -np 2 loom train`
+  libsqlite3-dev                        # the document store (collections, chunks, metadata), WAL mode
+  libcpp-httplib-dev                    # the HTTP server (`loom serve`, apps/server)
+  curl                                  # the server's CLI tests talk to it over HTTP
 )
 missing=()
 for p in "${pkgs[@]}"; do
