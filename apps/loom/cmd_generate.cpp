@@ -71,10 +71,15 @@ loom::generate::GenerateOptions generate_flags(const Args &args) {
   opt.max_new_tokens = args.integer("max-tokens", -1);
   opt.beams = static_cast<int>(args.integer("beams", 1));
   opt.length_penalty = static_cast<float>(args.number("length-penalty", 1.0));
+  opt.early_stopping = loom::generate::parse_early_stopping(args.str("early-stopping", "false"));
+  opt.no_repeat_ngram_size = static_cast<int>(args.integer("no-repeat-ngram", 0));
+  opt.min_new_tokens = args.integer("min-tokens", 0);
   if (args.has("stop")) opt.stop.push_back(args.str("stop"));
   if (args.flag("ignore-eos")) opt.stop_at_eos = false;
   if (opt.steps < 0) throw UsageError{"--steps must be >= 0"};
   if (opt.beams < 1 || opt.beams > 64) throw UsageError{"--beams must be in 1..64"};
+  if (opt.no_repeat_ngram_size < 0) throw UsageError{"--no-repeat-ngram must be >= 0"};
+  if (opt.min_new_tokens < 0) throw UsageError{"--min-tokens must be >= 0"};
   return opt;
 }
 
@@ -185,8 +190,18 @@ LOOM_COMMAND("generate",
                   "auto | standard | llama2c (run.c's xorshift RNG and top-p; auto "
                   "picks it unless top-k, min-p or penalties are set)",
                   "auto"},
-                 {"beams", "B", "beam search with B beams (deterministic)", "1"},
-                 {"length-penalty", "A", "beam score = logprob / length^A", "1.0"},
+                 {"beams", "B",
+                  "beam search with B beams, Hugging Face's semantics (deterministic; the "
+                  "sampler flags are ignored)",
+                  "1"},
+                 {"length-penalty", "A",
+                  "beams: score = sum of log-probs / (new tokens, EOS included)^A", "1.0"},
+                 {"early-stopping", "WHEN",
+                  "beams: true (stop at B finished), false (when none can do better), never",
+                  "false"},
+                 {"no-repeat-ngram", "N", "beams: never repeat an n-gram of N tokens (0 = off)",
+                  "0"},
+                 {"min-tokens", "N", "beams: no EOS before N new tokens", "0"},
                  {"stop", "STR", "stop before this string", ""},
                  {"ignore-eos", "", "keep going past EOS/BOS", ""},
                  {"echo", "", "print the prompt before the generated text", ""},

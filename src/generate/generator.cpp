@@ -80,106 +80,6 @@ GenerateResult Generator::generate_ids(std::vector<int32_t> prompt, const Genera
   return res;
 }
 
-namespace {
-
-// logits (at least V) -> log-probabilities (V).
-std::vector<float> log_softmax(const std::vector<float>& logits, int64_t V) {
-  std::vector<float> out(logits.begin(), logits.begin() + V);
-  float mx = *std::max_element(out.begin(), out.end());
-  double s = 0;
-  for (float v : out) s += std::exp(static_cast<double>(v - mx));
-  const float lse = mx + static_cast<float>(std::log(s));
-  for (float& v : out) v -= lse;
-  return out;
-}
-
-struct BeamCandidate {
-  double logprob;
-  size_t beam;
-  int32_t token;
-};
-
-// The best `beams` continuations of every live beam, all together, best first (stable: ties keep
-// beam order, and within a beam lower token ids first).
-std::vector<BeamCandidate> beam_candidates(const std::vector<Beam>& live,
-                                           const std::vector<std::vector<float>>& logprobs,
-                                           int beams, int64_t V) {
-  std::vector<BeamCandidate> cands;
-  const int64_t per_beam = std::min<int64_t>(beams, V);
-  for (size_t b = 0; b < live.size(); ++b) {
-    std::vector<int32_t> idx(static_cast<size_t>(V));
-    for (int32_t i = 0; i < V; ++i) idx[static_cast<size_t>(i)] = i;
-    const auto& lp = logprobs[b];
-    std::partial_sort(idx.begin(), idx.begin() + per_beam, idx.end(), [&](int32_t a, int32_t c) {
-      return lp[a] > lp[c] || (lp[a] == lp[c] && a < c);
-    });
-    for (int64_t k = 0; k < per_beam; ++k)
-      cands.push_back(
-          {live[b].logprob + lp[idx[static_cast<size_t>(k)]], b, idx[static_cast<size_t>(k)]});
-  }
-  std::stable_sort(cands.begin(), cands.end(), [](const BeamCandidate& a, const BeamCandidate& b) {
-    return a.logprob > b.logprob;
-  });
-  return cands;
-}
-
-}  // namespace
-
-std::vector<Beam> beam_search(const models::LanguageModel& model, ThreadPool& pool,
-                              std::span<const int32_t> prompt, int beams, int64_t max_new,
-                              std::span<const int32_t> end_ids, float length_penalty) {
-  LOOM_ASSERT(beams >= 1, "beam count");
-  const int64_t V = model.vocab_size();
-  auto score = [&](const Beam& b) {
-    double len = std::max<size_t>(1, b.tokens.size());
-    return b.logprob / std::pow(len, static_cast<double>(length_penalty));
-  };
-  auto is_end = [&](int32_t t) {
-    return std::find(end_ids.begin(), end_ids.end(), t) != end_ids.end();
-  };
-  std::vector<models::Session> sessions;
-  sessions.emplace_back(model);
-  model.forward(sessions[0], pool, prompt.data(), static_cast<int64_t>(prompt.size()));
-  std::vector<Beam> live(1), done;
-  std::vector<std::vector<float>> logprobs{log_softmax(sessions[0].logits(), V)};
-  for (int64_t step = 0; step < max_new && !live.empty(); ++step) {
-    std::vector<Beam> next_live;
-    std::vector<models::Session> next_sessions;
-    for (const BeamCandidate& c : beam_candidates(live, logprobs, beams, V)) {
-      if (static_cast<int>(next_live.size()) >= beams) break;
-      Beam nb = live[c.beam];
-      nb.logprob = c.logprob;
-      if (is_end(c.token)) {
-        nb.finished = true;
-        nb.score = score(nb);
-        done.push_back(nb);
-        continue;
-      }
-      nb.tokens.push_back(c.token);
-      next_live.push_back(nb);
-      next_sessions.emplace_back(model);
-      next_sessions.back().copy_from(sessions[c.beam]);
-    }
-    live = std::move(next_live);
-    sessions = std::move(next_sessions);
-    if (static_cast<int>(done.size()) >= beams) break;  // the usual early stop
-    logprobs.assign(live.size(), {});
-    for (size_t b = 0; b < live.size() && step + 1 < max_new; ++b) {
-      int32_t t = live[b].tokens.back();
-      model.forward(sessions[b], pool, &t, 1);
-      logprobs[b] = log_softmax(sessions[b].logits(), V);
-    }
-  }
-  for (auto& b : live) {
-    b.score = score(b);
-    done.push_back(b);
-  }
-  std::stable_sort(done.begin(), done.end(),
-                   [](const Beam& a, const Beam& b) { return a.score > b.score; });
-  if (static_cast<int>(done.size()) > beams) done.resize(static_cast<size_t>(beams));
-  return done;
-}
-
 GenerateResult Generator::beam_search(std::vector<int32_t> prompt, const GenerateOptions& options,
                                       int64_t max_new,
                                       const std::function<void(std::string_view)>& on_text) {
@@ -188,10 +88,20 @@ GenerateResult Generator::beam_search(std::vector<int32_t> prompt, const Generat
   auto t0 = std::chrono::steady_clock::now();
   std::vector<int32_t> ends;
   if (options.stop_at_eos) ends = {codec_.eos_id(), codec_.bos_id()};
-  auto beams = generate::beam_search(model_, pool_, prompt, options.beams, max_new, ends,
-                                     options.length_penalty);
+  if (max_new < 1) {
+    res.stop_reason = "steps";
+    return res;
+  }
+  BeamSearchOptions bo;
+  bo.num_beams = options.beams;
+  bo.max_new_tokens = max_new;
+  bo.length_penalty = options.length_penalty;
+  bo.early_stopping = options.early_stopping;
+  bo.no_repeat_ngram_size = options.no_repeat_ngram_size;
+  bo.min_new_tokens = options.min_new_tokens;
+  Hypothesis best = generate::beam_search(model_, pool_, prompt, ends, bo).front();
   res.decode_seconds = seconds_since(t0);
-  const Beam& best = beams.front();
+  if (best.finished) best.tokens.pop_back();  // the EOS is not part of the text
   res.tokens = best.tokens;
   res.stop_reason = best.finished ? "eos" : "steps";
   StopStrings stops(options.stop);

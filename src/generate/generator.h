@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/threads.h"
+#include "generate/beam_search.h"
 #include "generate/sampler.h"
 #include "models/model.h"
 
@@ -37,8 +38,13 @@ struct GenerateOptions {
   int64_t max_new_tokens = -1;    // a further limit; -1: none
   std::vector<std::string> stop;  // stop strings (output ends right before the first one)
   bool stop_at_eos = true;        // EOS, or BOS (llama2.c: a new BOS starts another text), ends it
-  int beams = 1;                  // > 1: beam search (deterministic; sampler settings are ignored)
-  float length_penalty = 1.0f;    // beam score = logprob / length^length_penalty
+  // Beam search (generate/beam_search.h, Hugging Face's semantics) when beams > 1; the sampler
+  // settings are then ignored.
+  int beams = 1;
+  float length_penalty = 1.0f;  // score = sum of log-probs / generated_len^length_penalty
+  EarlyStopping early_stopping = EarlyStopping::Heuristic;
+  int no_repeat_ngram_size = 0;
+  int64_t min_new_tokens = 0;
 };
 
 enum class SamplerKind { Standard, Llama2c };
@@ -72,17 +78,5 @@ class Generator {
   const TokenCodec& codec_;
   ThreadPool& pool_;
 };
-
-// Beam search on its own: the `beams` best continuations of `prompt` (at most max_new tokens,
-// ending early at `eos`), best first, scored by log-probability / length^length_penalty.
-struct Beam {
-  std::vector<int32_t> tokens;
-  double logprob = 0;
-  double score = 0;
-  bool finished = false;
-};
-std::vector<Beam> beam_search(const models::LanguageModel& model, ThreadPool& pool,
-                              std::span<const int32_t> prompt, int beams, int64_t max_new,
-                              std::span<const int32_t> end_ids, float length_penalty);
 
 }  // namespace loom::generate

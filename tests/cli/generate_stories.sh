@@ -27,6 +27,15 @@ out=$("$LOOM" generate --model "$d/stories260K.bin" --tokenizer "$d/tok512.bin" 
 [ -n "$out" ] && ! grep -q "Lily" <<<"$out" || fail "stop string not honoured: $out"
 out=$("$LOOM" generate --model "$d/stories260K.gguf" --prompt "Tom had a dog" --beams 3 --steps 30 2>/dev/null) || fail "beams exited non-zero"
 [ -n "$out" ] || fail "beam search printed nothing"
+# No n-gram of 3 tokens repeats under --no-repeat-ngram 3 (some do without); a bad
+# --early-stopping is one line (HF's semantics are checked in tests/generate/beam_search_test.cpp).
+toks() { python3 -c 'import json,sys; print(" ".join(map(str, json.load(sys.stdin)["tokens"])))'; }
+repeats() { python3 -c 'import sys; t=sys.argv[1].split(); g=[tuple(t[i:i+3]) for i in range(len(t)-2)]; print(len(g)-len(set(g)))' "$1"; }
+free=$("$LOOM" generate --model "$d/stories260K.gguf" --prompt "Tom had a dog" --beams 3 --steps 200 --json 2>/dev/null | toks)
+banned=$("$LOOM" generate --model "$d/stories260K.gguf" --prompt "Tom had a dog" --beams 3 --steps 200 --no-repeat-ngram 3 --json 2>/dev/null | toks)
+[ "$(repeats "$free")" -gt 0 ] && [ "$(repeats "$banned")" -eq 0 ] || fail "--no-repeat-ngram 3: $(repeats "$free") vs $(repeats "$banned") repeated trigrams"
+err=$("$LOOM" generate --model "$d/stories260K.gguf" --beams 2 --early-stopping maybe 2>&1 >/dev/null); rc=$?
+[ $rc -ne 0 ] && [ "$(wc -l <<<"$err")" -eq 1 ] && grep -q "early_stopping" <<<"$err" || fail "--early-stopping maybe: rc=$rc $err"
 out=$("$LOOM" generate --model "$d/stories260K.gguf" --top-k 40 --min-p 0.05 --repeat-penalty 1.1 --seed 1 --steps 30 --json 2>/dev/null)
 grep -q '"stop_reason"' <<<"$out" || fail "--json output: $out"
 # Bad input: one line on stderr, non-zero exit.

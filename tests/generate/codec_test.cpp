@@ -69,38 +69,5 @@ TEST(Generate, CodecErrors) {
   EXPECT_THROW(load_codec(*big, stories("tok512.bin")), Error);
 }
 
-TEST(BeamSearch, OneBeamIsGreedyAndScoresAreLogProbs) {
-  auto model = models::load_model(stories("stories260K.bin"));
-  ThreadPool pool(1);
-  std::vector<int32_t> prompt = {1, 403, 407};
-  auto one = beam_search(*model, pool, prompt, 1, 12, {}, 0.0f);
-  ASSERT_EQ(one.size(), 1u);
-  models::Session s(*model);
-  model->forward(s, pool, prompt.data(), 3);
-  std::vector<int32_t> greedy;
-  for (int i = 0; i < 12; ++i) {
-    int32_t t = argmax(s.logits());
-    greedy.push_back(t);
-    model->forward(s, pool, &t, 1);
-  }
-  EXPECT_EQ(one[0].tokens, greedy);
-  auto four = beam_search(*model, pool, prompt, 4, 12, {}, 0.0f);
-  ASSERT_EQ(four.size(), 4u);
-  for (size_t i = 1; i < four.size(); ++i) EXPECT_GE(four[i - 1].score, four[i].score);
-  // The reported log-probability is the sequence's own.
-  models::Session t(*model);
-  model->forward(t, pool, prompt.data(), 3);
-  double lp = 0;
-  for (int32_t tok : four[0].tokens) {
-    const auto& l = t.logits();
-    double mx = *std::max_element(l.begin(), l.end()), z = 0;
-    for (float v : l) z += std::exp(v - mx);
-    lp += l[static_cast<size_t>(tok)] - mx - std::log(z);
-    model->forward(t, pool, &tok, 1);
-  }
-  EXPECT_NEAR(four[0].logprob, lp, 1e-3);
-  EXPECT_GE(four[0].logprob, one[0].logprob - 1e-6);
-}
-
 }  // namespace
 }  // namespace loom::generate
