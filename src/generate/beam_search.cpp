@@ -238,7 +238,10 @@ class SessionBeams : public BeamStepper {
       spare_.emplace_back(model, capacity);
     }
   }
-  void start(std::span<const int32_t> prompt) {
+  // The first beam: the source encoded (encoder-decoders), then the prompt run.
+  void start(std::span<const int32_t> source, std::span<const int32_t> prompt) {
+    if (!source.empty())
+      model_.encode_source(live_[0], pool_, source.data(), static_cast<int64_t>(source.size()));
     model_.forward(live_[0], pool_, prompt.data(), static_cast<int64_t>(prompt.size()));
   }
   int64_t vocab_size() const override { return model_.vocab_size(); }
@@ -273,7 +276,29 @@ std::vector<Hypothesis> beam_search(const models::LanguageModel& model, ThreadPo
                 std::to_string(model.context_length()));
   }
   SessionBeams beams(model, pool, std::max(options.num_beams, 1), need);
-  if (!prompt.empty()) beams.start(prompt);
+  if (!prompt.empty()) beams.start({}, prompt);
+  return beam_search(beams, prompt, eos_ids, options);
+}
+
+std::vector<Hypothesis> seq2seq_beam_search(const models::LanguageModel& model, ThreadPool& pool,
+                                            std::span<const int32_t> source,
+                                            std::span<const int32_t> eos_ids,
+                                            const BeamSearchOptions& options) {
+  if (!model.encoder_decoder())
+    throw Error(model.architecture_name() + " is not an encoder-decoder: use beam_search");
+  const int32_t start = model.config().decoder_start_token_id;
+  if (start < 0 || start >= model.vocab_size())
+    throw Error(model.weights().source() + ": config.json decoder_start_token_id is missing");
+  if (source.empty()) throw Error("beam search: the source has no tokens");
+  const std::vector<int32_t> prompt = {start};
+  const int64_t need = std::max<int64_t>(options.max_new_tokens, 1);
+  if (need > model.context_length()) {
+    throw Error("beam search: " + std::to_string(options.max_new_tokens) +
+                " new tokens exceed the decoder's context of " +
+                std::to_string(model.context_length()));
+  }
+  SessionBeams beams(model, pool, std::max(options.num_beams, 1), need);
+  beams.start(source, prompt);
   return beam_search(beams, prompt, eos_ids, options);
 }
 

@@ -69,4 +69,11 @@ std::vector<Hypothesis> beam_search(const models::LanguageModel& model, ThreadPo
                                     std::span<const int32_t> eos_ids,
                                     const BeamSearchOptions& options);
 
+// Encoder-decoders (T5, BART): the source is encoded once, and every beam decodes from the model's
+// decoder start token (transformers' decoder_prompt_len of 1), sharing the source's memory.
+std::vector<Hypothesis> seq2seq_beam_search(const models::LanguageModel& model, ThreadPool& pool,
+                                            std::span<const int32_t> source,
+                                            std::span<const int32_t> eos_ids,
+                                            const BeamSearchOptions& options);
+
 }  // namespace loom::generate

@@ -10,6 +10,15 @@
 namespace loom::generate {
 
 namespace {
+// New tokens allowed after a decoder prompt of n_dec tokens: llama2.c's steps count positions,
+// the prompt's included; the last generated token is never fed back, so ctx - n_dec + 1 fit.
+int64_t new_token_limit(const GenerateOptions& options, int64_t n_dec, int64_t ctx) {
+  const int64_t steps = options.steps <= 0 ? ctx : std::min(options.steps, ctx);
+  int64_t max_new = std::max<int64_t>(0, steps - n_dec + 1);
+  if (options.max_new_tokens >= 0) max_new = std::min(max_new, options.max_new_tokens);
+  return std::min(max_new, ctx - n_dec + 1);
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -19,6 +28,14 @@ GenerateResult Generator::generate(std::string_view prompt, const GenerateOption
                                    const SamplerConfig& sampler, SamplerKind kind,
                                    const std::function<void(std::string_view)>& on_text) {
   return generate_ids(codec_.encode(prompt, true), options, sampler, kind, on_text);
+}
+
+std::vector<int32_t> Generator::decoder_prompt(const std::vector<int32_t>& prompt) const {
+  if (!model_.encoder_decoder()) return prompt;
+  const int32_t start = model_.config().decoder_start_token_id;
+  if (start < 0 || start >= model_.vocab_size())
+    throw Error(model_.weights().source() + ": config.json decoder_start_token_id is missing");
+  return {start};
 }
 
 GenerateResult Generator::generate_ids(std::vector<int32_t> prompt, const GenerateOptions& options,
@@ -31,11 +48,10 @@ GenerateResult Generator::generate_ids(std::vector<int32_t> prompt, const Genera
     throw Error("prompt of " + std::to_string(n_prompt) +
                 " tokens exceeds the model's context of " + std::to_string(ctx) + " tokens");
   }
-  int64_t steps = options.steps <= 0 ? ctx : std::min(options.steps, ctx);
-  int64_t max_new = std::max<int64_t>(0, steps - n_prompt + 1);
-  if (options.max_new_tokens >= 0) max_new = std::min(max_new, options.max_new_tokens);
-  // The last generated token is never fed back, so ctx - n_prompt + 1 tokens fit.
-  max_new = std::min(max_new, ctx - n_prompt + 1);
+  // An encoder-decoder reads the prompt as its source and decodes from its start token.
+  const std::vector<int32_t> dec = decoder_prompt(prompt);
+  const auto n_dec = static_cast<int64_t>(dec.size());
+  const int64_t max_new = new_token_limit(options, n_dec, ctx);
   if (options.beams > 1) return beam_search(std::move(prompt), options, max_new, on_text);
 
   GenerateResult res;
@@ -45,15 +61,18 @@ GenerateResult Generator::generate_ids(std::vector<int32_t> prompt, const Genera
   Sampler sampler(sc);
   Llama2cSampler l2c(sc.temperature, sc.top_p, sc.seed);
   StopStrings stops(options.stop);
-  std::vector<int32_t> history = prompt;
+  std::vector<int32_t> history = dec;
   auto emit = [&](const std::string& s) {
     res.text += s;
     if (on_text && !s.empty()) on_text(s);
   };
 
   auto t0 = std::chrono::steady_clock::now();
-  int32_t token = prompt.back();
-  if (max_new > 0) model_.forward(session, pool_, prompt.data(), n_prompt);
+  int32_t token = dec.back();
+  if (max_new > 0) {
+    if (model_.encoder_decoder()) model_.encode_source(session, pool_, prompt.data(), n_prompt);
+    model_.forward(session, pool_, dec.data(), n_dec);
+  }
   res.prompt_seconds = seconds_since(t0);
   t0 = std::chrono::steady_clock::now();
   const int64_t V = model_.vocab_size();
@@ -87,7 +106,8 @@ GenerateResult Generator::beam_search(std::vector<int32_t> prompt, const Generat
   res.prompt = prompt;
   auto t0 = std::chrono::steady_clock::now();
   std::vector<int32_t> ends;
-  if (options.stop_at_eos) ends = {codec_.eos_id(), codec_.bos_id()};
+  for (int32_t id : {codec_.eos_id(), codec_.bos_id()})
+    if (options.stop_at_eos && id >= 0 && id < model_.vocab_size()) ends.push_back(id);
   if (max_new < 1) {
     res.stop_reason = "steps";
     return res;
@@ -99,13 +119,15 @@ GenerateResult Generator::beam_search(std::vector<int32_t> prompt, const Generat
   bo.early_stopping = options.early_stopping;
   bo.no_repeat_ngram_size = options.no_repeat_ngram_size;
   bo.min_new_tokens = options.min_new_tokens;
-  Hypothesis best = generate::beam_search(model_, pool_, prompt, ends, bo).front();
+  Hypothesis best = model_.encoder_decoder()
+                        ? seq2seq_beam_search(model_, pool_, prompt, ends, bo).front()
+                        : generate::beam_search(model_, pool_, prompt, ends, bo).front();
   res.decode_seconds = seconds_since(t0);
   if (best.finished) best.tokens.pop_back();  // the EOS is not part of the text
   res.tokens = best.tokens;
   res.stop_reason = best.finished ? "eos" : "steps";
   StopStrings stops(options.stop);
-  int32_t prev = prompt.back();
+  int32_t prev = decoder_prompt(prompt).back();
   for (int32_t t : best.tokens) {
     res.text += stops.push(codec_.piece_text(prev, t));
     prev = t;

@@ -62,8 +62,9 @@ class Generator {
   Generator(const models::LanguageModel& model, const TokenCodec& codec, ThreadPool& pool)
       : model_(model), codec_(codec), pool_(pool) {}
 
-  // Encodes the prompt (BOS first) and generates. on_text receives text as soon as it is safe
-  // to show (stop strings are held back until they can be ruled out).
+  // Encodes the prompt (BOS first) and generates. Encoder-decoders (T5, BART) take the prompt as
+  // their source and generate from their decoder start token. on_text receives text as soon as it
+  // is safe to show (stop strings are held back until they can be ruled out).
   GenerateResult generate(std::string_view prompt, const GenerateOptions& options,
                           const SamplerConfig& sampler, SamplerKind kind,
                           const std::function<void(std::string_view)>& on_text = {});
@@ -72,6 +73,8 @@ class Generator {
                               const std::function<void(std::string_view)>& on_text = {});
 
  private:
+  // The tokens the first logits follow: the prompt, or an encoder-decoder's start token.
+  std::vector<int32_t> decoder_prompt(const std::vector<int32_t>& prompt) const;
   GenerateResult beam_search(std::vector<int32_t> prompt, const GenerateOptions& options,
                              int64_t max_new, const std::function<void(std::string_view)>& on_text);
   const models::LanguageModel& model_;

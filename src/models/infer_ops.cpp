@@ -12,8 +12,14 @@ namespace loom::models {
 
 InferOps::InferOps(const Model& model, Session& s, ThreadPool& pool, const int32_t* tokens,
                    int64_t n, bool all_rows)
-    : model_(model), s_(s), pool_(pool), tokens_(tokens), n_(n), pos0_(s.pos_),
-      all_rows_(all_rows), acts_(s.acts_) {
+    : model_(model),
+      s_(s),
+      pool_(pool),
+      tokens_(tokens),
+      n_(n),
+      pos0_(s.pos_),
+      all_rows_(all_rows),
+      acts_(s.acts_) {
   s_.arena_.reset();
   acts_.clear();
 }
@@ -60,7 +66,27 @@ Act InferOps::add_token_types(Act x, Wt table) {
 // One sequence per forward: its first row, as a view.
 Act InferOps::first_rows(Act x) { return push(buf(x).p, 1, buf(x).cols); }
 
+Act InferOps::encoder_output() {
+  EncoderMemory& m = *s_.memory_;
+  const Act a = push(m.out.data(), m.rows, static_cast<int64_t>(m.out.size()) / m.rows);
+  memory_act_ = a.id;
+  return a;
+}
+
+Act InferOps::memory_linear(Wt w, Wt bias) {
+  EncoderMemory& m = *s_.memory_;
+  const TensorView& wv = model_.bound(w);
+  std::lock_guard<std::mutex> lock(m.mu);
+  std::vector<float>& y = m.projections[{w.role, w.layer}];
+  if (y.empty()) {
+    y.resize(static_cast<size_t>(m.rows * wv.shape()[0]));
+    models::linear(pool_, m.out.data(), m.rows, wv, bias_of(bias), y.data());
+  }
+  return push(y.data(), m.rows, wv.shape()[0]);
+}
+
 Act InferOps::linear(Act x, Wt w, Wt bias) {
+  if (x.id == memory_act_ && memory_act_ >= 0) return memory_linear(w, bias);
   const TensorView& wv = model_.bound(w);
   const Buf in = buf(x);
   Act y = alloc(in.rows, wv.shape()[0]);
@@ -71,7 +97,7 @@ Act InferOps::linear(Act x, Wt w, Wt bias) {
 Acts InferOps::linears(Act x, std::initializer_list<Wt> ws) {
   Acts out;
   const Buf in = buf(x);
-  if (in.rows != 1) {
+  if (in.rows != 1 || x.id == memory_act_) {
     size_t i = 0;
     for (const Wt& w : ws) out.a[i++] = linear(x, w, {});
     return out;
@@ -114,16 +140,55 @@ Act InferOps::rope(Act x, int64_t n_heads, const RopeSettings& r) {
   return x;
 }
 
-Act InferOps::attention(int64_t layer, Act q, Act k, Act v, const AttentionShape& sh) {
+KeyValues InferOps::self_keys(int64_t layer, Act k, Act v, int64_t n) {
   AttentionCache& cache = s_.caches_[static_cast<size_t>(layer)];
-  const int64_t n = buf(q).rows, qd = sh.n_heads * sh.head_dim;
   cache.write(0, pos0_, buf(k).p, buf(v).p, n);
   cache.set_length(pos0_ + n);
-  const AttentionDims dims{sh.n_heads, sh.n_kv_heads, sh.head_dim, sh.head_dim, 0};
-  const KeyValues kv{cache.k_at(0, 0, 0), cache.v_at(0, 0, 0), cache.head_stride_k(),
-                     cache.head_stride_v(), pos0_ + n};
+  return {cache.k_at(0, 0, 0), cache.v_at(0, 0, 0), cache.head_stride_k(), cache.head_stride_v(),
+          pos0_ + n};
+}
+
+// The source's keys and values in cache layout, written once per source and decoder layer.
+KeyValues InferOps::cross_keys(int64_t layer, Act k, Act v, const AttentionShape& sh) {
+  EncoderMemory& m = *s_.memory_;
+  std::lock_guard<std::mutex> lock(m.mu);
+  std::unique_ptr<AttentionCache>& c = m.cross[static_cast<size_t>(layer)];
+  if (!c) {
+    c = std::make_unique<AttentionCache>(1, sh.n_kv_heads, m.rows, sh.head_dim, sh.head_dim);
+    c->write(0, 0, buf(k).p, buf(v).p, m.rows);
+    c->set_length(m.rows);
+  }
+  return {c->k_at(0, 0, 0), c->v_at(0, 0, 0), c->head_stride_k(), c->head_stride_v(), m.rows};
+}
+
+// Attention with a per-head additive bias (T5's relative positions), bias (n*m, heads): one head
+// at a time, each with its (n, m) slice of the bias as the mask.
+void InferOps::attend_biased(const AttentionDims& dims, const float* q, int64_t n,
+                             const KeyValues& kv, int64_t causal_offset, const Buf& bias,
+                             float* out) {
+  const int64_t H = dims.n_heads, D = dims.head_dim_k, m = kv.m, qd = H * D;
+  LOOM_ASSERT(bias.rows == n * m && bias.cols == H, "position bias shape");
+  const AttentionDims one{1, 1, dims.head_dim_k, dims.head_dim_v, dims.scale};
+  std::vector<float> mask(static_cast<size_t>(n * m));
+  for (int64_t h = 0; h < H; ++h) {
+    for (int64_t r = 0; r < n * m; ++r) mask[static_cast<size_t>(r)] = bias.p[r * H + h];
+    const int64_t g = h / dims.group();
+    const KeyValues kh{kv.keys + g * kv.k_head_stride, kv.values + g * kv.v_head_stride,
+                       kv.k_head_stride, kv.v_head_stride, m};
+    attend(pool_, one, q + h * D, n, qd, kh, causal_offset, mask.data(), m, out + h * D, qd);
+  }
+}
+
+Act InferOps::attention(int64_t layer, Act q, Act k, Act v, const AttentionShape& sh) {
+  const int64_t n = buf(q).rows, qd = sh.n_heads * sh.head_dim;
+  const AttentionDims dims{sh.n_heads, sh.n_kv_heads, sh.head_dim, sh.head_dim, sh.scale};
+  const KeyValues kv = sh.cross ? cross_keys(layer, k, v, sh) : self_keys(layer, k, v, n);
+  const int64_t causal = sh.causal && !sh.cross ? pos0_ : -1;
   Act y = alloc(n, qd);
-  attend(pool_, dims, buf(q).p, n, qd, kv, sh.causal ? pos0_ : -1, nullptr, 0, buf(y).p, qd);
+  if (sh.bias.defined())
+    attend_biased(dims, buf(q).p, n, kv, causal, buf(sh.bias), buf(y).p);
+  else
+    attend(pool_, dims, buf(q).p, n, qd, kv, causal, nullptr, 0, buf(y).p, qd);
   return y;
 }
 
@@ -146,18 +211,31 @@ Act InferOps::scale(Act x, float s) {
   return x;
 }
 
-// Encoder-decoders run on the training backend only for now; Model refuses them at load, so
-// these are never reached through it.
-Act InferOps::embed_decoder_tokens(Wt) {
-  throw Error("inference: encoder-decoder models are not supported by this backend yet");
+Act InferOps::embed_decoder_tokens(Wt table) { return embed_tokens(table); }
+
+// Rows first_row + position of a learned table (BART: 2 + position), at the session's positions.
+Act InferOps::add_offset_positions(Act x, Wt table, int64_t first_row, bool) {
+  models::add_positions(model_.bound(table), first_row + pos0_, buf(x).rows, buf(x).p);
+  return x;
 }
 
-Act InferOps::add_offset_positions(Act, Wt, int64_t, bool) {
-  throw Error("inference: encoder-decoder models are not supported by this backend yet");
-}
-
-Act InferOps::relative_position_bias(Wt, int64_t, int64_t, bool) {
-  throw Error("inference: encoder-decoder models are not supported by this backend yet");
+// (n * (pos0 + n), heads): row i * Tk + j holds table[bucket(j - (pos0 + i))] for query i of
+// this forward and key j of every cached position.
+Act InferOps::relative_position_bias(Wt table, int64_t num_buckets, int64_t max_distance,
+                                     bool causal) {
+  const TensorView& t = model_.bound(table);
+  const int64_t H = t.shape()[1], tk = pos0_ + n_;
+  const float* rows = t.as<float>();
+  Act y = alloc(n_ * tk, H);
+  float* out = buf(y).p;
+  for (int64_t i = 0; i < n_; ++i) {
+    for (int64_t j = 0; j < tk; ++j) {
+      const int32_t b =
+          relative_position_bucket(j - (pos0_ + i), !causal, num_buckets, max_distance);
+      std::memcpy(out + (i * tk + j) * H, rows + b * H, sizeof(float) * H);
+    }
+  }
+  return y;
 }
 
 Act InferOps::activation(Act x, Activation kind) {

@@ -23,6 +23,9 @@ class InferOps final : public Ops {
   // logits go straight into the session's buffer).
   void write_next_to(float* dst) { next_dst_ = dst; }
   const float* data(Act a) const { return acts_[static_cast<size_t>(a.id)].p; }
+  // Encoder-decoders: the session's encoded source (rows, dim) as an activation. A linear of it
+  // is computed once per source and kept in the memory (cross-attention's keys and values).
+  Act encoder_output();
   int64_t rows(Act a) const { return acts_[static_cast<size_t>(a.id)].rows; }
 
   bool has(Wt w) const override { return !model_.bound(w).empty(); }
@@ -53,6 +56,11 @@ class InferOps final : public Ops {
   using Buf = Session::ActBuf;
   Act push(float* p, int64_t rows, int64_t cols);
   Act alloc(int64_t rows, int64_t cols);
+  Act memory_linear(Wt w, Wt bias);
+  KeyValues self_keys(int64_t layer, Act k, Act v, int64_t n);
+  KeyValues cross_keys(int64_t layer, Act k, Act v, const AttentionShape& s);
+  void attend_biased(const AttentionDims& dims, const float* q, int64_t n, const KeyValues& kv,
+                     int64_t causal_offset, const Buf& bias, float* out);
   const Buf& buf(Act a) const { return acts_[static_cast<size_t>(a.id)]; }
   const float* bias_of(Wt b) const { return b.defined() ? model_.bound(b).as<float>() : nullptr; }
 
@@ -63,6 +71,7 @@ class InferOps final : public Ops {
   int64_t n_, pos0_;
   bool all_rows_;
   float* next_dst_ = nullptr;
+  int32_t memory_act_ = -1;
   std::vector<Buf>& acts_;  // the session's, cleared per forward and at every end_block
 };
 

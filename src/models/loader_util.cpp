@@ -19,7 +19,10 @@ TensorView WeightFetcher::matrix(const std::string& name, Shape expected) {
 
 TensorView WeightFetcher::vector(const std::string& name, int64_t n) {
   const Tensor& t = map_.get(name);
-  if (t.numel() != n || t.shape().rank() > 1) {
+  // (n), or (1, ..., 1, n) as BART's final_logits_bias (1, vocab) is stored.
+  bool row = true;
+  for (int64_t d = 0; d + 1 < t.shape().rank(); ++d) row = row && t.shape()[d] == 1;
+  if (t.numel() != n || !row) {
     map_.fail("tensor '" + name + "' has shape " + t.shape().str() + ", expected (" +
               std::to_string(n) + ")");
   }

@@ -10,10 +10,6 @@ namespace loom::models {
 
 Model::Model(const Architecture& arch, DecoderConfig cfg, io::TensorMap weights)
     : arch_(arch), cfg_(std::move(cfg)), weights_(std::move(weights)) {
-  if (arch_.encoder_decoder())
-    throw Error(weights_.source() + ": " + cfg_.arch +
-                " is an encoder-decoder; inference supports decoder-only models and encoders "
-                "(train and evaluate it through the training backend)");
   bind();
 }
 
@@ -65,7 +61,8 @@ Session::Session(const LanguageModel& model, int64_t capacity, int64_t chunk) : 
   const DecoderConfig& c = model.config();
   capacity_ = capacity > 0 ? std::min(capacity, c.context_length) : c.context_length;
   chunk_ = std::max<int64_t>(1, std::min(chunk, capacity_));
-  for (int64_t l = 0; l < c.n_layers; ++l)
+  // An encoder-decoder's decoder may have more blocks than its encoder.
+  for (int64_t l = 0; l < std::max(c.n_layers, c.n_decoder_layers); ++l)
     caches_.emplace_back(1, c.n_kv_heads, capacity_, c.head_dim, c.head_dim);
 }
 
@@ -89,6 +86,7 @@ void Session::copy_from(const Session& other) {
   }
   pos_ = other.pos_;
   logits_ = other.logits_;
+  memory_ = other.memory_;
 }
 
 const float* LanguageModel::hidden_states(const Session& s) { return s.hidden_.data(); }
@@ -140,10 +138,41 @@ void Model::forward(Session& s, ThreadPool& pool, const int32_t* tokens, int64_t
   }
 }
 
+void LanguageModel::encode_source(Session&, ThreadPool&, const int32_t*, int64_t) const {
+  throw Error(architecture_name() + " is not an encoder-decoder: it has no source to encode");
+}
+
+void Model::encode_source(Session& s, ThreadPool& pool, const int32_t* source, int64_t n) const {
+  LOOM_ASSERT(s.model_ == this, "session of another model");
+  if (!arch_.encoder_decoder()) LanguageModel::encode_source(s, pool, source, n);
+  if (n <= 0) throw Error("encode: the source has no tokens");
+  if (n > cfg_.context_length) {
+    throw Error(weights_.source() + ": source of " + std::to_string(n) +
+                " tokens exceeds the context of " + std::to_string(cfg_.context_length) +
+                " positions" + context_field(arch_, true));
+  }
+  Session enc(*this, n, n);
+  InferOps ops(*this, enc, pool, source, n, /*all_rows=*/true);
+  const Act h = arch_.encoded(ops, cfg_);
+  auto m = std::make_shared<EncoderMemory>();
+  m->rows = n;
+  m->out.assign(ops.data(h), ops.data(h) + n * cfg_.dim);
+  m->cross.resize(static_cast<size_t>(cfg_.n_decoder_layers));
+  s.reset();
+  s.memory_ = std::move(m);
+}
+
 void Model::forward_chunk(Session& s, ThreadPool& pool, const int32_t* tokens, int64_t n,
                           bool all_logits, float* logits_out) const {
   InferOps ops(*this, s, pool, tokens, n, all_logits);
-  const Act h = arch_.hidden(ops, cfg_);
+  Act h;
+  if (arch_.encoder_decoder()) {
+    if (!s.memory_)
+      throw Error(cfg_.arch + " is an encoder-decoder: encode a source before decoding");
+    h = arch_.decoded(ops, cfg_, ops.encoder_output());
+  } else {
+    h = arch_.hidden(ops, cfg_);
+  }
   s.pos_ += n;
   const int64_t rows = ops.rows(h);
   s.hidden_.resize(static_cast<size_t>(rows * cfg_.dim));
@@ -151,8 +180,8 @@ void Model::forward_chunk(Session& s, ThreadPool& pool, const int32_t* tokens, i
   s.hidden_rows_ = rows;
   if (logits_out == nullptr) return;
   // A decoder's head is one linear, written straight into the session's logits; an encoder's
-  // MLM head has several ops, so its result is copied.
-  if (!arch_.causal()) {
+  // MLM head and an encoder-decoder's (T5 scales first) may have several ops, so theirs is copied.
+  if (!arch_.causal() || arch_.encoder_decoder()) {
     const Act lg = arch_.logits(ops, cfg_, h);
     std::memcpy(logits_out, ops.data(lg), sizeof(float) * ops.rows(lg) * cfg_.vocab_size);
     return;

@@ -14,7 +14,9 @@
 // decoding is a loom::Error.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,18 @@
 namespace loom::models {
 
 class Session;
+
+// An encoder-decoder's source, encoded once (Model::encode_source): the encoder's output and,
+// computed the first time the decoder asks for them, its projections (each cross-attention's keys
+// and values) in cache layout. Shared by every Session decoding from the same source (beams);
+// filled under the mutex, read-only after.
+struct EncoderMemory {
+  std::vector<float> out;  // (rows, dim)
+  int64_t rows = 0;
+  std::mutex mu;
+  std::map<std::pair<int32_t, int32_t>, std::vector<float>> projections;  // by (role, layer)
+  std::vector<std::unique_ptr<AttentionCache>> cross;                     // by decoder layer
+};
 
 class Encoder {
  public:
@@ -75,6 +89,11 @@ class LanguageModel : public Encoder {
   // last chunk; session.logits() is left as it was.
   virtual void forward_hidden(Session& s, ThreadPool& pool, const int32_t* tokens,
                               int64_t n) const = 0;
+  // Encoder-decoders (T5, BART): encodes `source` (n tokens) once and resets s to decode from it:
+  // forward() then runs the decoder from position 0 (its start token first), attending to the
+  // source. Other models: a loom::Error.
+  virtual void encode_source(Session& s, ThreadPool& pool, const int32_t* source, int64_t n) const;
+  virtual bool encoder_decoder() const { return false; }
   // Final hidden states (after the final norm) of the last forward pass: all rows of the last
   // chunk (n, dim) after forward_hidden or all_logits, else the last row (dim).
   static const float* hidden_states(const Session& s);
@@ -107,6 +126,8 @@ class Model final : public LanguageModel {
   // loom::Error for an architecture or checkpoint without one. MLM logits of an encoder come
   // from forward(all_logits) (its head is the masked-LM head).
   std::vector<float> pooled(ThreadPool& pool, const int32_t* tokens, int64_t n) const;
+  void encode_source(Session& s, ThreadPool& pool, const int32_t* source, int64_t n) const override;
+  bool encoder_decoder() const override { return arch_.encoder_decoder(); }
 
   // A bound weight in inference layout ((out, in) matrices, f32 vectors); empty when absent.
   const TensorView& bound(Wt w) const {
@@ -138,8 +159,11 @@ class Session {
   // Logits of the last forward: (n, vocab) or (vocab).
   const std::vector<float>& logits() const { return logits_; }
   std::vector<float>& mutable_logits() { return logits_; }
-  // Copies another session's state (same model): for beam search.
+  // Copies another session's state (same model): for beam search. An encoder-decoder's source
+  // memory is shared, not copied.
   void copy_from(const Session& other);
+  // Encoder-decoders: whether a source has been encoded into this session.
+  bool has_source() const { return memory_ != nullptr; }
 
  private:
   friend class Model;
@@ -147,7 +171,8 @@ class Session {
   friend class InferOps;
   const LanguageModel* model_;
   int64_t capacity_, chunk_, pos_ = 0;
-  std::vector<AttentionCache> caches_;
+  std::vector<AttentionCache> caches_;     // self-attention, per layer
+  std::shared_ptr<EncoderMemory> memory_;  // encoder-decoders: the encoded source
   // Activations of the current block (rewound at each Ops::end_block, so one block's working set
   // is reused layer after layer and stays in cache), and the residual stream that crosses blocks.
   Arena arena_{size_t{4} << 20};

@@ -302,16 +302,6 @@ TEST(T5BadInput, SequenceLongerThanAllowed) {
   EXPECT_THROW(m->loss(t, short_ids.data(), targets.data(), 1, 3), Error);
 }
 
-// The inference backend does not run encoder-decoders yet: loading one says so.
-TEST(T5BadInput, InferenceLoadIsRefusedByName) {
-  try {
-    load_model(dir_of("t5"));
-    ADD_FAILURE() << "expected an error";
-  } catch (const Error& e) {
-    expect_names(e.what(), {"t5", "encoder-decoder"});
-  }
-}
-
 TEST(BartBadInput, SizesMissingTensorsAndUnsupportedOptions) {
   const std::string d = broken_copy("bart/bart", "bart_ffn", [](auto& c) {
     c["encoder_ffn_dim"] = 24;
