@@ -208,7 +208,7 @@ std::vector<Hit> Collection::hits(const std::vector<std::pair<int64_t, double>>&
 void Collection::compact(ThreadPool* pool) {
   index_->consolidate(pool);
   save_index();
-  db_->exec("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);");
+  db_->exec("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);");  // half-empty pages too
 }
 
 std::string Collection::check() {

@@ -109,7 +109,8 @@ class Collection {
 
   // Writes the vector index file atomically (temporary name, fsync, rename).
   void save_index() const;
-  // Drops tombstones from the index, saves it, and returns freed database pages to the OS.
+  // Drops tombstones from the index, saves it, and rewrites the database (VACUUM) so space freed
+  // by deletes, half-empty pages included, goes back to the file system.
   void compact(ThreadPool* pool = nullptr);
   // PRAGMA integrity_check plus index/rows agreement; "" when sound, else what is wrong.
   std::string check();
