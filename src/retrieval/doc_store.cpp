@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cmath>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -76,6 +77,23 @@ struct ChunkDropper {
 };
 
 }  // namespace
+
+std::string embedder_identity(const std::string& model_path, const std::string& tokenizer_path,
+                              const embed::Embedder& embedder) {
+  auto absolute = [](const std::string& p) {
+    return p.empty() ? std::string() : std::filesystem::absolute(p).lexically_normal().string();
+  };
+  std::string pooling;  // the config's JSON on one line
+  bool line_start = false;
+  for (char c : embedder.config().to_json()) {
+    if (c == '\n') line_start = true;
+    if (c == '\n' || (line_start && c == ' ')) continue;
+    line_start = false;
+    pooling += c;
+  }
+  return "model=" + absolute(model_path) + " tokenizer=" + absolute(tokenizer_path) +
+         " pooling=" + pooling + " max_tokens=" + std::to_string(embedder.max_tokens());
+}
 
 std::unique_ptr<Db> open_store(const std::string& path, bool create) {
   if (!create && !file_exists(path)) throw Error(path + ": no such document store");

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/threads.h"
+#include "embed/embedder.h"
 #include "index/index.h"
 #include "retrieval/bm25.h"
 #include "retrieval/chunker.h"
@@ -77,6 +78,11 @@ struct CollectionInfo {
   int64_t replayed = 0;  // index entries added or removed on open to match the rows
   bool rebuilt = false;  // the index file was missing or unreadable and was rebuilt
 };
+
+// What a collection records as its embedder: the model and tokenizer files (absolute paths),
+// the pooling configuration (pooling, normalisation, truncation) and the token limit.
+std::string embedder_identity(const std::string& model_path, const std::string& tokenizer_path,
+                              const embed::Embedder& embedder);
 
 // Opens (creating) the store file and checks its schema version.
 std::unique_ptr<Db> open_store(const std::string& path, bool create);
