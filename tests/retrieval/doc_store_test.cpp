@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "retrieval/doc_jsonl.h"
 #include "retrieval/store_fixture.h"
 
 namespace loom::retrieval {
@@ -219,6 +220,25 @@ TEST(DocStore, BadInputIsOneClearErrorAndLosesNothing) {
             std::string::npos);
   EXPECT_THROW(Collection(s.dir + "/missing.db", "c"), Error);
   EXPECT_THROW(Collection(s.db + "x", "c"), Error);
+}
+
+TEST(DocStore, JsonlNamesTheBadLine) {
+  auto docs = parse_documents_jsonl(
+      "{\"id\": \"a\", \"title\": \"T\", \"text\": \"x\", \"metadata\": {\"y\": 1}}\n\n"
+      "{\"_id\": 7, \"text\": \"z\"}\n",
+      "d.jsonl");
+  ASSERT_EQ(docs.size(), 2u);
+  EXPECT_EQ(docs[0].text, "T x");
+  EXPECT_EQ(docs[0].metadata, "{\"y\":1}");
+  EXPECT_EQ(docs[1].id, "7");
+  EXPECT_EQ(docs[1].metadata, "{}");
+  for (const char* bad : {"{\"text\": \"x\"}", "{\"id\": \"a\"}", "{\"id\": 1.5, \"text\": \"x\"}",
+                          "{\"id\": \"a\", \"text\": \"x\", \"metadata\": [1]}", "[1]", "{"}) {
+    const std::string e = error_of([&] {
+      parse_documents_jsonl(std::string("{\"id\": \"ok\", \"text\": \"\"}\n") + bad, "d.jsonl");
+    });
+    EXPECT_NE(e.find("d.jsonl:2: "), std::string::npos) << bad << " -> " << e;
+  }
 }
 
 }  // namespace
