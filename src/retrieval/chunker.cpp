@@ -115,7 +115,8 @@ std::vector<ChunkSpan> chunk_text(std::string_view text, const ChunkOptions& o,
                 " bytes, more than the chunker's limit of " + std::to_string(o.max_bytes));
   }
   switch (o.mode) {
-    case ChunkMode::kNone:
+    case ChunkMode::kNone:  // a blank text has nothing to embed: no chunk
+      if (text.find_first_not_of(" \t\n\r\f") == std::string_view::npos) return {};
       return {ChunkSpan{0, static_cast<int64_t>(text.size())}};
     case ChunkMode::kParagraph:
       return split_units(text, false);

@@ -1,7 +1,7 @@
 // Splits a document's text into chunks (children) that are embedded and indexed on their own; each
 // chunk keeps its byte range in the parent document, so a hit leads back to its document.
 //
-//   none       the whole text is one chunk
+//   none       the whole text is one chunk (none for a blank text)
 //   paragraph  split at blank lines (runs of "\n\n"), empty paragraphs dropped
 //   sentence   split after . ! ? followed by whitespace, and at blank lines
 //   tokens     windows of at most max_tokens tokens of the collection's tokenizer, cut at

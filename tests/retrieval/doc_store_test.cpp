@@ -156,6 +156,8 @@ TEST(DocStore, ChunksLinkToTheirParent) {
   EXPECT_EQ(hits[0].doc_id, "p");
   EXPECT_EQ(hits[0].text, "Zebras zzz.");
   EXPECT_EQ(text.substr(hits[0].begin, hits[0].end - hits[0].begin), hits[0].text);
+  c->upsert({{"blank", " \n ", "{}"}}, s.pool);  // kept as a document, with no chunk
+  EXPECT_EQ(c->info().documents, 2);
   c->upsert({{"p", "only one sentence", "{}"}}, s.pool);  // replaces all three chunks
   EXPECT_EQ(c->info().chunks, 1);
   EXPECT_EQ(c->info().index_live, 1);
@@ -184,6 +186,8 @@ TEST(DocStore, TokenWindowsOverlap) {
   EXPECT_EQ(got, (std::vector<std::string>{"w1 w2 w3 w4", "w4 w5 w6 w7", "w7 w8 w9"}));
   o.overlap = 4;
   EXPECT_THROW(chunk_text(t, o, words, "d"), Error);
+  EXPECT_TRUE(chunk_text(" \n", ChunkOptions{}, {}, "blank").empty());
+  EXPECT_EQ(chunk_text("x", ChunkOptions{}, {}, "x").size(), 1u);
 }
 
 TEST(DocStore, BadInputIsOneClearErrorAndLosesNothing) {
