@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <queue>
 
 #include "core/error.h"
@@ -218,14 +219,33 @@ std::string Collection::check() {
       "SELECT count(*) FROM chunks c LEFT JOIN documents d ON d.coll = c.coll AND d.id = c.doc "
       "WHERE d.id IS NULL");
   if (orphans != "0") return orphans + " chunks without their document";
-  const std::vector<int64_t> rows = chunk_ids();
-  if (static_cast<int64_t>(rows.size()) != index_->size()) {
+  const int64_t rows = std::stoll(
+      db_->query_text("SELECT count(*) FROM chunks WHERE coll=" + std::to_string(coll_id_)));
+  if (rows != index_->size()) {
     return "index holds " + std::to_string(index_->size()) + " vectors, the rows " +
-           std::to_string(rows.size()) + " chunks";
+           std::to_string(rows) + " chunks";
   }
-  for (int64_t id : rows) {
-    if (index_->store().slot_of(static_cast<uint64_t>(id)) == index::kNoSlot)
-      return "chunk " + std::to_string(id) + " is missing from the index";
+  return check_vectors();
+}
+
+// Every chunk row's vector is the index's vector for its id (as the index stores it).
+std::string Collection::check_vectors() {
+  const index::VectorStore& st = index_->store();
+  Stmt q(*db_, "SELECT id, vec FROM chunks WHERE coll=?");
+  q.bind(1, coll_id_);
+  std::vector<float> v(static_cast<size_t>(config_.dim));
+  while (q.step()) {
+    const uint64_t id = static_cast<uint64_t>(q.int64(0));
+    const uint32_t slot = st.slot_of(id);
+    if (slot == index::kNoSlot) return "chunk " + std::to_string(id) + " is missing from the index";
+    if (static_cast<size_t>(q.bytes(1)) != v.size() * sizeof(float))
+      return "chunk " + std::to_string(id) + " has a vector of the wrong size";
+    std::memcpy(v.data(), q.blob(1), v.size() * sizeof(float));
+    if (config_.metric == index::Metric::kCosine) index::normalize(v.data(), config_.dim);
+    for (int64_t j = 0; j < config_.dim; ++j) {
+      if (std::fabs(v[j] - st.vector(slot)[j]) > 1e-6f)
+        return "chunk " + std::to_string(id) + ": the index holds another vector";
+    }
   }
   return "";
 }

@@ -118,7 +118,8 @@ class Collection {
   // Drops tombstones from the index, saves it, and rewrites the database (VACUUM) so space freed
   // by deletes, half-empty pages included, goes back to the file system.
   void compact(ThreadPool* pool = nullptr);
-  // PRAGMA integrity_check plus index/rows agreement; "" when sound, else what is wrong.
+  // PRAGMA integrity_check, no chunk without its document, and the index holding exactly the
+  // chunk rows with their vectors; "" when sound, else what is wrong.
   std::string check();
   CollectionInfo info();
   std::map<std::string, FieldType> field_types();
@@ -130,6 +131,7 @@ class Collection {
                    const std::vector<float>* vectors);
   void reconcile();
   void forget_vectors(const std::vector<uint64_t>& ids);
+  std::string check_vectors();
   std::vector<int64_t> chunk_ids();
   std::unordered_set<uint64_t> matching_chunks(const Filter& f);
   std::vector<std::pair<int64_t, double>> vector_search(const SearchRequest& r,

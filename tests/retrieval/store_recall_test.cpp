@@ -14,6 +14,7 @@
 #include "index/synthetic.h"
 #include "retrieval/doc_store.h"
 #include "retrieval/store_fixture.h"
+#include "test_util.h"
 
 namespace loom::retrieval {
 namespace {
@@ -94,7 +95,7 @@ TEST(StoreRecall, FilteredRecallAtEverySelectivityAndAfterDeletes) {
   Collection coll(db, "v");
   ThreadPool pool(1);
   Corpus c;
-  const int64_t n = 4000;
+  const int64_t n = loom::test::kSanitizerBuild ? 2000 : 4000;
   add_docs(c, "d", n, 11, coll, pool);
   const std::vector<float> queries = index::clustered_vectors(30, kDim, 40, 7, 99);
   const int64_t limits[] = {1, 10, 100, 500, kBuckets};  // 0.1 %, 1 %, 10 %, 50 %, 100 %
