@@ -34,11 +34,21 @@ std::string identity(const Args& a, const loom::embed::Embedder& e) {
   return id;
 }
 
+// Token windows are counted with the embedder's tokenizer, which keeps max_tokens() at most.
+void check_chunk_tokens(const rt::ChunkOptions& c, const loom::embed::Embedder& e) {
+  if (c.mode == rt::ChunkMode::kTokens && c.max_tokens > e.max_tokens()) {
+    throw loom::Error("chunks of " + std::to_string(c.max_tokens) +
+                      " tokens are more than the embedder keeps (" +
+                      std::to_string(e.max_tokens()) + ")");
+  }
+}
+
 Attached attach(const Args& a, rt::Collection& coll) {
   Attached at;
   at.embedder = loom::cli::make_embedder(a);
   at.encoder = std::make_unique<rt::EmbedderEncoder>(*at.embedder);
   const loom::embed::Embedder* e = at.embedder.get();
+  check_chunk_tokens(coll.config().chunking, *e);
   coll.attach_encoder(*at.encoder, identity(a, *e), [e](std::string_view t) {
     return static_cast<int64_t>(e->tokens(t).size());
   });
@@ -56,6 +66,7 @@ int run_create(const Args& a) {
   c.chunking.max_tokens = a.integer("chunk-tokens", 128);
   c.chunking.overlap = a.integer("chunk-overlap", 16);
   c.chunking.max_bytes = a.integer("max-doc-bytes", 1 << 20);
+  check_chunk_tokens(c.chunking, *embedder);
   const std::string db = a.need("db"), name = a.need("name");
   rt::create_collection(db, name, c);
   if (a.json()) {
