@@ -29,6 +29,11 @@ Bm25Index::Bm25Index(const std::vector<Document>& corpus, Bm25Params params) : p
 }
 
 std::vector<ScoredDoc> Bm25Index::search(const std::string& query, size_t k) const {
+  return search(query, k, {});
+}
+
+std::vector<ScoredDoc> Bm25Index::search(const std::string& query, size_t k,
+                                         const std::function<bool(uint32_t)>& accept) const {
   const double n = static_cast<double>(doc_ids_.size());
   std::vector<double> acc(doc_ids_.size(), 0.0);
   std::vector<uint8_t> hit(doc_ids_.size(), 0);
@@ -46,7 +51,7 @@ std::vector<ScoredDoc> Bm25Index::search(const std::string& query, size_t k) con
   }
   std::vector<uint32_t> docs;
   for (uint32_t d = 0; d < acc.size(); ++d)
-    if (hit[d]) docs.push_back(d);
+    if (hit[d] && (!accept || accept(d))) docs.push_back(d);
   auto better = [&](uint32_t a, uint32_t b) {
     float sa = static_cast<float>(acc[a]), sb = static_cast<float>(acc[b]);
     if (sa != sb) return sa > sb;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -30,6 +31,9 @@ class Bm25Index {
   Bm25Index(const std::vector<Document>& corpus, Bm25Params params = {});
   // Top k documents of one query (score descending, ties by docid descending).
   std::vector<ScoredDoc> search(const std::string& query, size_t k) const;
+  // The same over the documents (numbered in corpus order) that accept(number) keeps.
+  std::vector<ScoredDoc> search(const std::string& query, size_t k,
+                                const std::function<bool(uint32_t)>& accept) const;
   // Every query, optionally on a pool.
   TrecRun search_all(const std::vector<Query>& queries, size_t k, ThreadPool* pool = nullptr) const;
   size_t n_docs() const { return doc_ids_.size(); }

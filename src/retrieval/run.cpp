@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <set>
@@ -47,6 +48,9 @@ TrecRun parse_run(const std::string& text, const std::string& name) {
     auto [p, ec] = std::from_chars(f[4].data(), f[4].data() + f[4].size(), score);
     if (ec != std::errc() || p != f[4].data() + f[4].size()) {
       throw Error(where + "score '" + std::string(f[4]) + "' is not a number");
+    }
+    if (!std::isfinite(score)) {
+      throw Error(where + "score '" + std::string(f[4]) + "' is not finite (nan or inf)");
     }
     std::string qid(f[0]), docid(f[2]);
     if (!seen[qid].insert(docid).second) {

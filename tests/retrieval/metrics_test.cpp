@@ -85,6 +85,15 @@ TEST(Metrics, RunAndQrelsErrorsNameTheLine) {
   }
   EXPECT_THROW(parse_run("q Q0 a 1 high t\n", "r"), Error);
   EXPECT_THROW(parse_run("q Q0 a 1\n", "r"), Error);
+  for (const char* bad : {"nan", "-nan", "inf", "-inf", "NaN"}) {
+    try {
+      parse_run(std::string("q Q0 a 1 0.5 t\nq Q0 b 2 ") + bad + " t\n", "run.trec");
+      FAIL() << bad;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("run.trec:2"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("not finite"), std::string::npos) << e.what();
+    }
+  }
   EXPECT_THROW(parse_qrels("q 0 d\n", "q"), Error);  // 3 fields is BEIR: "d" is not an integer
   EXPECT_THROW(parse_qrels("q 0 d 1\nq 0 d 2\n", "q"), Error);
   EXPECT_THROW(parse_qrels("q 0 d 1 extra junk\n", "q"), Error);
