@@ -82,18 +82,19 @@ std::string Metrics::prometheus(int64_t queue_depth, int64_t running) const {
   return s;
 }
 
-bool Admission::enter() {
+Admission::Entry Admission::enter() {
   std::unique_lock<std::mutex> lock(mu_);
+  if (closed_) return Entry::Closed;
   if (running_ < slots_ && waiting_ == 0) {
     ++running_;
-    return true;
+    return Entry::Admitted;
   }
-  if (waiting_ >= max_queue_) return false;
+  if (waiting_ >= max_queue_) return Entry::Full;
   ++waiting_;
   cv_.wait(lock, [&] { return running_ < slots_; });
   --waiting_;
   ++running_;
-  return true;
+  return Entry::Admitted;
 }
 
 void Admission::leave() {
@@ -102,6 +103,13 @@ void Admission::leave() {
     --running_;
   }
   cv_.notify_one();
+  idle_cv_.notify_all();
+}
+
+void Admission::close_and_drain() {
+  std::unique_lock<std::mutex> lock(mu_);
+  closed_ = true;
+  idle_cv_.wait(lock, [&] { return running_ == 0 && waiting_ == 0; });
 }
 
 int64_t Admission::waiting() const {

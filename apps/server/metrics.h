@@ -35,19 +35,23 @@ class Metrics {
 };
 
 // At most `slots` requests run at once; up to `max_queue` more wait for a slot; beyond that
-// enter() refuses at once (the caller answers 503).
+// enter() refuses at once (the caller answers 503), as it does once the server is closing.
 class Admission {
  public:
   Admission(int64_t slots, int64_t max_queue) : slots_(slots), max_queue_(max_queue) {}
-  bool enter();
+  enum class Entry { Admitted, Full, Closed };
+  Entry enter();
   void leave();
+  // Refuses every later enter() (Closed), then blocks until no request runs or waits.
+  void close_and_drain();
   int64_t waiting() const;
   int64_t running() const;
 
  private:
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_, idle_cv_;
   int64_t slots_, max_queue_, running_ = 0, waiting_ = 0;
+  bool closed_ = false;
 };
 
 // Holds a slot for its lifetime (shared by a streaming response's provider).

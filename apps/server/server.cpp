@@ -81,13 +81,18 @@ void Server::Impl::answer(httplib::Response& res, F&& fn) {
 }
 
 std::shared_ptr<Slot> Server::Impl::admit() {
-  if (!admission.enter()) {
-    throw ApiError(503,
-                   "server busy: " + std::to_string(config.max_queue) +
-                       " requests already wait for a worker; retry later",
-                   "", "server_error", "queue_full");
+  switch (admission.enter()) {
+    case Admission::Entry::Admitted:
+      return std::make_shared<Slot>(admission);
+    case Admission::Entry::Closed:
+      throw ApiError(503, "server shutting down", "", "server_error", "shutting_down");
+    case Admission::Entry::Full:
+      break;
   }
-  return std::make_shared<Slot>(admission);
+  throw ApiError(503,
+                 "server busy: " + std::to_string(config.max_queue) +
+                     " requests already wait for a worker; retry later",
+                 "", "server_error", "queue_full");
 }
 
 void Server::Impl::check_model(const std::string& model) const {
@@ -268,6 +273,12 @@ int Server::bind() {
 
 void Server::run() { impl_->http.listen_after_bind(); }
 
-void Server::stop() { impl_->http.stop(); }
+// Drains before it stops the listener: httplib skips a streaming response's provider once it is
+// stopping, so a stream admitted just before would otherwise end empty. Until then new model
+// requests are answered 503.
+void Server::stop() {
+  impl_->admission.close_and_drain();
+  impl_->http.stop();
+}
 
 }  // namespace loom::server

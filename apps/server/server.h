@@ -31,7 +31,8 @@ class Server {
   int bind();
   // Serves until stop(); returns once in-flight requests have finished.
   void run();
-  // Stops accepting; safe from another thread.
+  // Graceful stop, safe from another thread: new model requests get 503, in-flight ones finish,
+  // then the listener closes and run() returns.
   void stop();
 
  private:

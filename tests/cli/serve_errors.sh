@@ -39,7 +39,8 @@ r=$(curl -s -w '\n%{http_code}' "${K[@]}" -H 'Content-Type: application/json' --
 expect 413 request_too_large "$r"
 
 # One worker, no queue: while a long embedding runs, another request is 503; then SIGTERM while
-# it still runs: it completes (200, all rows) and the server exits 0.
+# it still runs: new requests are 503 while it drains, it completes (200, all rows), and the
+# server exits 0.
 /usr/bin/python3 -c 'import json; print(json.dumps({"input": [[1] + [300] * 2000] * 3}))' > "$tmp/slow.json"
 curl -s -w '\n%{http_code}' "${K[@]}" -H 'Content-Type: application/json' --data-binary @"$tmp/slow.json" \
   "$BASE/v1/embeddings" > "$tmp/slow.out" &
@@ -50,6 +51,13 @@ for _ in $(seq 1 200); do
 done
 expect 503 queue_full "$(post /v1/completions '{"prompt":"a","max_tokens":2}' "${K[@]}")"
 kill -TERM "$SERVER_PID"
+# Draining: the listener stays up until the running request is done; new model requests are 503.
+for _ in $(seq 1 20); do
+  r=$(post /v1/completions '{"prompt":"a","max_tokens":2}' "${K[@]}")
+  grep -q shutting_down <<<"$r" && break
+  sleep 0.02
+done
+expect 503 shutting_down "$r"
 wait "$slow"
 [ "$(tail -n1 "$tmp/slow.out")" = 200 ] || fail "in-flight request under SIGTERM: $(head -c 300 "$tmp/slow.out")"
 [ "$(field "$(head -n -1 "$tmp/slow.out")" 'len(j["data"])')" = 3 ] || fail "in-flight request incomplete"

@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "server/metrics.h"
 
@@ -97,15 +98,20 @@ TEST(ServerMetrics, PrometheusText) {
   EXPECT_TRUE(has("loom_requests_running 1"));
 }
 
-TEST(ServerMetrics, AdmissionRefusesBeyondQueue) {
+TEST(ServerMetrics, AdmissionRefusesBeyondQueueAndWhenClosed) {
+  using E = Admission::Entry;
   Admission a(1, 0);  // one slot, nobody may wait
-  EXPECT_TRUE(a.enter());
-  EXPECT_FALSE(a.enter());
+  EXPECT_EQ(a.enter(), E::Admitted);
+  EXPECT_EQ(a.enter(), E::Full);
   EXPECT_EQ(a.running(), 1);
   a.leave();
-  EXPECT_TRUE(a.enter());
+  EXPECT_EQ(a.enter(), E::Admitted);
+  std::thread drain([&] { a.close_and_drain(); });           // returns once the running one leaves
+  while (a.enter() != E::Closed) std::this_thread::yield();  // Full until closed
   a.leave();
+  drain.join();
   EXPECT_EQ(a.running(), 0);
+  EXPECT_EQ(a.enter(), E::Closed);
 }
 
 }  // namespace
