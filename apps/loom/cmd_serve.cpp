@@ -44,6 +44,7 @@ int run_serve(const Args& a) {
   eo.tokenizer = m.tokenizer;
   eo.chat_config = a.str("chat-template", "");
   eo.name = a.str("model-name", "");
+  eo.embed_max_tokens = a.integer("embed-max-tokens", -1);
   loom::server::Engine engine(m.model, eo);
   sigset_t sigs;
   sigemptyset(&sigs);
@@ -88,6 +89,10 @@ LOOM_COMMAND("serve", "serve a model over an OpenAI-compatible HTTP API",
                  {"max-queue", "N", "requests that may wait for a worker; more get 503", "64"},
                  {"max-body", "BYTES", "largest request body; larger gets 413", "16777216"},
                  {"max-tokens", "N", "most tokens a request may generate", "512"},
+                 {"embed-max-tokens", "N",
+                  "embedding window in tokens; longer inputs are refused or chunked (0 = the "
+                  "context length; default: the model's sentence_bert_config.json, else 0)",
+                  ""},
              },
              run_serve,
              "--threads N sets how many requests run at once (each on one core).\n"

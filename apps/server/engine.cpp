@@ -38,6 +38,7 @@ Engine::Engine(std::shared_ptr<const models::Model> model, const EngineOptions& 
   codec_ = generate::load_codec(*model_, o.tokenizer);
   embed::EmbedderOptions eo;
   eo.tokenizer = o.tokenizer;
+  if (o.embed_max_tokens >= 0) eo.max_tokens = o.embed_max_tokens;
   embedder_ = embed::load_embedder(model_, o.model_path, eo).embedder;
   name_ = o.name.empty() ? fs::path(o.model_path).filename().string() : o.name;
   const std::string cfg = o.chat_config.empty() ? find_chat_config(o.model_path) : o.chat_config;

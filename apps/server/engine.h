@@ -22,10 +22,11 @@
 namespace loom::server {
 
 struct EngineOptions {
-  std::string model_path;   // for messages and to find tokenizer_config.json beside it
-  std::string tokenizer;    // "" = the model's own
-  std::string chat_config;  // tokenizer_config.json holding chat_template; "" = look beside
-  std::string name;         // the id /v1/models reports ("" = the model file's name)
+  std::string model_path;         // for messages and to find tokenizer_config.json beside it
+  std::string tokenizer;          // "" = the model's own
+  std::string chat_config;        // tokenizer_config.json holding chat_template; "" = look beside
+  std::string name;               // the id /v1/models reports ("" = the model file's name)
+  int64_t embed_max_tokens = -1;  // embedding window; -1: the model's files', 0: the context
 };
 
 // A completion request with its prompts encoded and limits resolved (the 400s are all raised

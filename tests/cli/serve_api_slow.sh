@@ -2,7 +2,7 @@
 # `loom serve` end to end on stories260K over curl: completions equal `loom generate` token for
 # token (greedy and seeded sampling), streamed chunks concatenate to the same text, chat renders
 # the model's template, embeddings equal `loom embed` (float within 1e-6, base64 the same bytes),
-# long inputs refused by index or chunked, n > 1 and prompt lists, 8 concurrent requests each
+# a batch of 3000 inputs, long inputs refused by index or chunked, n > 1 and prompt lists, 8 concurrent requests each
 # with its own output, /metrics counts them.
 set -u
 . "$LOOM_SOURCE_DIR/tests/cli/lib/serve.sh"  # fail, $d (stories260K), $tmp, start_server, post
@@ -13,7 +13,7 @@ cat > "$tmp/m/tokenizer_config.json" <<'JSON'
  "chat_template": "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}"}
 JSON
 M="$tmp/m/stories260K.gguf"
-start_server "$tmp/log" --model "$M" --threads 4 --max-tokens 64 || fail "server did not start"
+start_server "$tmp/log" --model "$M" --threads 4 --max-tokens 64 --embed-max-tokens 256 || fail "server did not start"
 gen() { "$LOOM" generate --model "$M" --steps 0 "$@" 2>/dev/null; }
 
 r=$(curl -s "$BASE/health") && [ "$(field "$r" 'j["status"]')" = ok ] || fail "health: $r"
@@ -79,8 +79,20 @@ assert err < 1e-6, err
 assert (b == f).all(), "base64 floats differ from the JSON floats"
 print(f"embeddings vs loom embed: max |error| {err:.3g}; base64 == float exactly")
 PY
-# An input over the model's window (2048 tokens) is refused by index, or chunked on request.
-long=$(/usr/bin/python3 -c 'print("once upon a time " * 600)')
+# A batch of 3000 inputs: every row, in order; row 1234 equals the same text sent alone.
+/usr/bin/python3 -c 'import json; print(json.dumps({"input": ["story number %d" % i for i in range(3000)]}))' > "$tmp/batch.json"
+curl -s -H 'Content-Type: application/json' --data-binary @"$tmp/batch.json" "$BASE/v1/embeddings" > "$tmp/batch.out"
+post /v1/embeddings '{"input":"story number 1234"}' | head -n -1 > "$tmp/one.out"
+/usr/bin/python3 - "$tmp" <<'PY' || fail "batch of 3000 embeddings"
+import json, sys
+t = sys.argv[1]
+b = json.load(open(t + "/batch.out"))["data"]
+one = json.load(open(t + "/one.out"))["data"][0]["embedding"]
+assert [d["index"] for d in b] == list(range(3000))
+assert b[1234]["embedding"] == one
+PY
+# An input over the window (--embed-max-tokens 256) is refused by index, or chunked on request.
+long=$(/usr/bin/python3 -c 'print("once upon a time " * 80)')
 r=$(post /v1/embeddings "{\"input\":[\"short\",\"$long\"]}")
 [ "$(tail -n1 <<<"$r")" = 400 ] && [ "$(field "$(head -n -1 <<<"$r")" 'j["error"]["param"]')" = "input[1]" ] || fail "long input: ${r:0:300}"
 r=$(post /v1/embeddings "{\"input\":[\"short\",\"$long\"],\"truncate\":\"chunk\"}")
@@ -101,7 +113,7 @@ done
 # /metrics: Prometheus counters for what ran above.
 m=$(curl -s "$BASE/metrics")
 grep -q '^loom_requests_total{endpoint="/v1/completions",status="200"} 1[0-9]$' <<<"$m" || fail "metrics: $m"
-grep -q '^loom_request_duration_seconds_count{endpoint="/v1/embeddings"} 4$' <<<"$m" || fail "latency histogram: $m"
+grep -q '^loom_request_duration_seconds_count{endpoint="/v1/embeddings"} 6$' <<<"$m" || fail "latency histogram: $m"
 grep -q '^loom_generated_tokens_per_second [1-9]' <<<"$m" || fail "tokens/s: $m"
 grep -q '^loom_queue_depth 0$' <<<"$m" || fail "queue depth: $m"
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || fail "server exit code $?"
