@@ -32,6 +32,9 @@ json parse_object(std::string_view body) {
                    "request body is not valid JSON (byte " + std::to_string(e.byte) +
                        "): expected a JSON object",
                    "", "invalid_request_error", "invalid_json");
+  } catch (const json::exception& e) {  // e.g. out_of_range: a number like 1e400
+    throw ApiError(400, std::string("request body is not valid JSON: ") + e.what(), "",
+                   "invalid_request_error", "invalid_json");
   }
   if (!j.is_object())
     bad("", std::string("request body: expected a JSON object, got ") + type_name(j));

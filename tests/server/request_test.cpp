@@ -93,6 +93,7 @@ TEST(ServerRequest, CompletionRefusals) {
     if (*c.param) EXPECT_NE(std::string(e.what()).find(c.param), std::string::npos) << e.what();
   }
   EXPECT_EQ(error_of("{bad").code, "invalid_json");
+  EXPECT_EQ(error_of(R"({"prompt":"a","n":1e400})").code, "invalid_json");  // found by the fuzzer
 }
 
 TEST(ServerRequest, ChatMessages) {
