@@ -247,6 +247,12 @@ Server::Server(const Engine& engine, ServerConfig config)
     : impl_(std::make_unique<Impl>(engine, std::move(config))) {
   Impl& s = *impl_;
   s.http.set_payload_max_length(s.config.max_body);
+  // httplib's default options add SO_REUSEPORT, which lets a second server bind a port already
+  // in use and silently share its traffic; SO_REUSEADDR alone still allows a quick restart.
+  s.http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   // Enough connection threads for every worker, every queued request and a few cheap GETs.
   const size_t threads = static_cast<size_t>(s.config.workers + s.config.max_queue + 4);
   s.http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };

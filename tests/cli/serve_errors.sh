@@ -18,6 +18,9 @@ expect() {
 }
 
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/health")" = 200 ] || fail "health needs no key"
+# A second server on the same port is refused (no silent SO_REUSEPORT sharing): one line, rc != 0.
+err=$("$LOOM" serve --model "$d/stories260K.gguf" --port "${BASE##*:}" 2>&1 >/dev/null); rc=$?
+[ $rc -ne 0 ] && [ "$(wc -l <<<"$err")" -eq 1 ] && grep -q "cannot listen" <<<"$err" || fail "port in use: rc=$rc $err"
 expect 401 invalid_api_key "$(curl -s -w '\n%{http_code}' "$BASE/v1/models")"
 expect 401 invalid_api_key "$(curl -s -w '\n%{http_code}' -H 'Authorization: Bearer nope' "$BASE/v1/models")"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "${K[@]}" "$BASE/v1/models")" = 200 ] || fail "key refused"
