@@ -60,9 +60,7 @@ loom::generate::SamplerKind sampler_kind(const Args &args,
   if (sampler == "standard") return loom::generate::SamplerKind::Standard;
   if (sampler != "auto")
     throw UsageError{"--sampler: expected auto, standard or llama2c, got '" + sampler + "'"};
-  const bool extras = sc.top_k > 0 || sc.min_p > 0 || sc.repetition_penalty != 1.0f ||
-                      sc.frequency_penalty != 0 || sc.presence_penalty != 0;
-  return extras ? loom::generate::SamplerKind::Standard : loom::generate::SamplerKind::Llama2c;
+  return loom::generate::auto_sampler_kind(sc);
 }
 
 loom::generate::GenerateOptions generate_flags(const Args &args) {

@@ -1,5 +1,6 @@
 #include "embed/embedder.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <filesystem>
@@ -89,6 +90,65 @@ std::vector<float> Embedder::embed(std::span<const std::string> texts, ThreadPoo
   EmbedStats s = embed(texts, pool, out.data());
   if (stats) *stats = s;
   return out;
+}
+
+namespace {
+
+// ids (n > 0) -> row (od): windows of at most max_tokens pooled, averaged by token count, finished.
+void embed_windows(const models::Encoder& model, models::Encoder::State& state, ThreadPool& one,
+                   const EmbedConfig& cfg, std::span<const int32_t> ids, int64_t max_tokens,
+                   std::vector<float>& pooled, std::vector<float>& acc, float* row) {
+  const int64_t d = static_cast<int64_t>(pooled.size()), n = static_cast<int64_t>(ids.size());
+  std::fill(acc.begin(), acc.end(), 0.0f);
+  for (int64_t b = 0; b < n; b += max_tokens) {
+    const int64_t t = std::min(max_tokens, n - b);
+    const float* hidden = model.encode(state, one, ids.data() + b, t);  // (t, d)
+    loom::pool_rows(hidden, t, d, cfg.pooling, pooled.data());
+    const float w = static_cast<float>(t) / static_cast<float>(n);
+    for (int64_t j = 0; j < d; ++j)
+      acc[static_cast<size_t>(j)] += w * pooled[static_cast<size_t>(j)];
+  }
+  finish(cfg, acc.data(), d);
+  const int64_t od = cfg.dims > 0 && cfg.dims < d ? cfg.dims : d;
+  std::memcpy(row, acc.data(), sizeof(float) * static_cast<size_t>(od));
+}
+
+}  // namespace
+
+EmbedStats Embedder::embed_tokens(std::span<const std::vector<int32_t>> inputs, ThreadPool& pool,
+                                  float* out, bool chunk) const {
+  const int64_t n = static_cast<int64_t>(inputs.size()), d = model_dim(), od = dim();
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t t = static_cast<int64_t>(inputs[static_cast<size_t>(i)].size());
+    if (t > max_tokens_ && !chunk) {
+      throw Error("input " + std::to_string(i) + ": " + std::to_string(t) +
+                  " tokens exceed the model's window of " + std::to_string(max_tokens_) +
+                  " tokens");
+    }
+  }
+  std::atomic<int64_t> next{0}, n_tokens{0}, empty{0};
+  const int64_t workers = std::min<int64_t>(pool.size(), std::max<int64_t>(n, 1));
+  pool.run(workers, [&](int64_t) {
+    ThreadPool one(1);  // as in embed(): one text's pass on this worker alone
+    const std::unique_ptr<models::Encoder::State> state = model_->new_state(max_tokens_);
+    std::vector<float> pooled(static_cast<size_t>(d)), acc(static_cast<size_t>(d));
+    for (int64_t i = next++; i < n; i = next++) {
+      const std::vector<int32_t>& ids = inputs[static_cast<size_t>(i)];
+      float* row = out + i * od;
+      if (ids.empty()) {
+        std::memset(row, 0, sizeof(float) * static_cast<size_t>(od));
+        ++empty;
+        continue;
+      }
+      embed_windows(*model_, *state, one, config_, ids, max_tokens_, pooled, acc, row);
+      n_tokens += static_cast<int64_t>(ids.size());
+    }
+  });
+  EmbedStats s;
+  s.texts = n;
+  s.tokens = n_tokens;
+  s.empty = empty;
+  return s;
 }
 
 namespace {

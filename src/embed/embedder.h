@@ -54,6 +54,16 @@ class Embedder {
 
   // Token ids one text is embedded from (encoded, then truncated to max_tokens).
   std::vector<int32_t> tokens(std::string_view text, bool* truncated = nullptr) const;
+  // All of a text's token ids (special tokens included), not truncated.
+  std::vector<int32_t> encode(std::string_view text) const { return encode_(text); }
+
+  // Token-id inputs (n) -> out (n, dim()), never truncated. An input longer than max_tokens() is
+  // a loom::Error naming its index unless `chunk`: then it is cut into windows of max_tokens()
+  // tokens, each window pooled on its own, and the pooled vectors averaged weighted by their
+  // token counts before normalisation (for mean pooling: every token weighs the same). An empty
+  // input gives a zero row. Threads as for embed().
+  EmbedStats embed_tokens(std::span<const std::vector<int32_t>> inputs, ThreadPool& pool,
+                          float* out, bool chunk) const;
 
  private:
   std::shared_ptr<const models::Encoder> model_;

@@ -22,7 +22,35 @@ int64_t new_token_limit(const GenerateOptions& options, int64_t n_dec, int64_t c
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
+// The chosen token's log-probability and the k best alternatives, from raw logits (V).
+TokenLogprobs token_logprobs(std::span<const float> logits, int32_t chosen, int k) {
+  const float mx = *std::max_element(logits.begin(), logits.end());
+  double s = 0;
+  for (float v : logits) s += std::exp(static_cast<double>(v - mx));
+  const float lse = mx + static_cast<float>(std::log(s));
+  TokenLogprobs out;
+  out.logprob = logits[static_cast<size_t>(chosen)] - lse;
+  const size_t n = std::min<size_t>(static_cast<size_t>(k), logits.size());
+  std::vector<int32_t> idx(logits.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int32_t>(i);
+  std::partial_sort(
+      idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(n), idx.end(),
+      [&](int32_t a, int32_t b) {
+        return logits[static_cast<size_t>(a)] > logits[static_cast<size_t>(b)] ||
+               (logits[static_cast<size_t>(a)] == logits[static_cast<size_t>(b)] && a < b);
+      });
+  for (size_t i = 0; i < n; ++i)
+    out.top.emplace_back(idx[i], logits[static_cast<size_t>(idx[i])] - lse);
+  return out;
+}
+
 }  // namespace
+
+SamplerKind auto_sampler_kind(const SamplerConfig& sc) {
+  const bool extras = sc.top_k > 0 || sc.min_p > 0 || sc.repetition_penalty != 1.0f ||
+                      sc.frequency_penalty != 0 || sc.presence_penalty != 0;
+  return extras ? SamplerKind::Standard : SamplerKind::Llama2c;
+}
 
 GenerateResult Generator::generate(std::string_view prompt, const GenerateOptions& options,
                                    const SamplerConfig& sampler, SamplerKind kind,
@@ -62,6 +90,7 @@ GenerateResult Generator::generate_ids(std::vector<int32_t> prompt, const Genera
   Llama2cSampler l2c(sc.temperature, sc.top_p, sc.seed);
   StopStrings stops(options.stop);
   std::vector<int32_t> history = dec;
+  std::vector<float> raw;
   auto emit = [&](const std::string& s) {
     res.text += s;
     if (on_text && !s.empty()) on_text(s);
@@ -78,6 +107,7 @@ GenerateResult Generator::generate_ids(std::vector<int32_t> prompt, const Genera
   const int64_t V = model_.vocab_size();
   for (int64_t i = 0; i < max_new; ++i) {
     std::span<float> logits(session.mutable_logits().data(), static_cast<size_t>(V));
+    if (options.logprobs >= 0) raw.assign(logits.begin(), logits.end());  // samplers modify it
     int32_t next =
         kind == SamplerKind::Llama2c ? l2c.sample(logits) : sampler.sample(logits, history);
     if (options.stop_at_eos && (next == codec_.eos_id() || next == codec_.bos_id())) {
@@ -85,6 +115,7 @@ GenerateResult Generator::generate_ids(std::vector<int32_t> prompt, const Genera
       break;
     }
     res.tokens.push_back(next);
+    if (options.logprobs >= 0) res.logprobs.push_back(token_logprobs(raw, next, options.logprobs));
     history.push_back(next);
     emit(stops.push(codec_.piece_text(token, next)));
     if (stops.stopped()) {

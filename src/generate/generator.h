@@ -45,15 +45,31 @@ struct GenerateOptions {
   EarlyStopping early_stopping = EarlyStopping::Heuristic;
   int no_repeat_ngram_size = 0;
   int64_t min_new_tokens = 0;
+  // >= 0: record each generated token's log-probability under the model (log-softmax of the raw
+  // logits, before penalties/temperature/filters) and the `logprobs` most likely alternatives.
+  // -1: off. Sampling only (beam search ignores it).
+  int logprobs = -1;
 };
 
 enum class SamplerKind { Standard, Llama2c };
 
+// `loom generate --sampler auto`'s choice, for every front end: llama2.c's sampler (so seeded
+// runs reproduce run.c) unless an option it lacks (top-k, min-p, a penalty) is set.
+SamplerKind auto_sampler_kind(const SamplerConfig& config);
+
+// One generated token's log-probability and the most likely alternatives at its position
+// (natural log, most likely first; ties: lower id first).
+struct TokenLogprobs {
+  float logprob = 0;
+  std::vector<std::pair<int32_t, float>> top;
+};
+
 struct GenerateResult {
   std::vector<int32_t> prompt;
-  std::vector<int32_t> tokens;  // generated ids (after the prompt)
-  std::string text;             // generated text (stop string cut)
-  std::string stop_reason;      // "steps", "eos", "stop", "context"
+  std::vector<int32_t> tokens;          // generated ids (after the prompt)
+  std::string text;                     // generated text (stop string cut)
+  std::string stop_reason;              // "steps", "eos", "stop", "context"
+  std::vector<TokenLogprobs> logprobs;  // one per token in `tokens` when options.logprobs >= 0
   double prompt_seconds = 0, decode_seconds = 0;
 };
 

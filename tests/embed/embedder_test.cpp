@@ -10,9 +10,9 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "golden_json.h"
 #include "io/tensor_map.h"
 #include "models/model.h"
-#include "golden_json.h"
 #include "test_util.h"
 #include "text/sentencepiece.h"
 
@@ -37,9 +37,7 @@ Stories load_stories(const std::string& model_file = "stories260K.bin") {
   return s;
 }
 
-nlohmann::json golden() {
-  return test::load_golden_json("embed/embed_golden.json");
-}
+nlohmann::json golden() { return test::load_golden_json("embed/embed_golden.json"); }
 
 void expect_near(const float* got, const nlohmann::json& want, double tol,
                  const std::string& what) {
@@ -278,6 +276,42 @@ TEST_F(ConfigFromModel, GgufPoolingType) {
   io::write_gguf(path, g);
   model = models::load_model(path);
   EXPECT_THROW(config_from_model(path, *model), Error);
+}
+
+// Token-id inputs: a short input gives exactly embed()'s row; a long one is refused by its index,
+// or, chunked, is the token-weighted mean of its windows' pooled vectors (mean pooling: 8 tokens
+// in windows of 4 = the average of the two windows).
+TEST(Embedder, EmbedTokensRefusesOrChunksLongInputs) {
+  LOOM_REQUIRE_DATA(test::data_path("models/stories260K/stories260K.bin"));
+  Stories s = load_stories();
+  ThreadPool pool(2);
+  Embedder full(s.model, s.encode(), EmbedConfig{}, 0);
+  const std::vector<std::string> texts = {"Once upon a time", "the cat sat"};
+  const std::vector<float> want = full.embed(texts, pool);
+  std::vector<std::vector<int32_t>> ids = {full.encode(texts[0]), full.encode(texts[1])};
+  std::vector<float> got(want.size());
+  full.embed_tokens(ids, pool, got.data(), false);
+  EXPECT_EQ(got, want);
+
+  EmbedConfig raw;
+  raw.normalize = false;
+  Embedder small(s.model, s.encode(), raw, 4);
+  const std::vector<int32_t> eight = {1, 403, 407, 261, 378, 130, 20, 31};
+  std::vector<std::vector<int32_t>> in = {{1, 2}, eight};
+  std::vector<float> out(2 * static_cast<size_t>(small.dim()));
+  try {
+    small.embed_tokens(in, pool, out.data(), false);
+    FAIL() << "an 8-token input passed a 4-token window";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("input 1: 8 tokens"), std::string::npos) << e.what();
+  }
+  small.embed_tokens(in, pool, out.data(), true);
+  std::vector<std::vector<int32_t>> halves = {{eight.begin(), eight.begin() + 4},
+                                              {eight.begin() + 4, eight.end()}};
+  std::vector<float> h(out.size());
+  small.embed_tokens(halves, pool, h.data(), false);
+  const size_t d = static_cast<size_t>(small.dim());
+  for (size_t j = 0; j < d; ++j) EXPECT_NEAR(out[d + j], 0.5f * (h[j] + h[d + j]), 1e-6) << j;
 }
 
 }  // namespace
