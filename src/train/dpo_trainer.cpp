@@ -1,6 +1,7 @@
 // DPO against cached reference log-probabilities (see dpo_trainer.h).
 #include "train/dpo_trainer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <string>
@@ -47,6 +48,17 @@ namespace {
 
 nn::Var constant_of(nn::Tape& t, const std::vector<float>& all, const std::vector<int64_t>& pick);
 
+// One pair's loss (nn/preference.h) from its reward margin m = β·Δ.
+float pair_loss(float m, const nn::DpoOptions& o) {
+  if (o.ipo) {
+    const float d = m / o.beta - 1.0f / (2.0f * o.beta);
+    return d * d;
+  }
+  // -log σ(x) = softplus(-x), written to stay finite for large |x|.
+  auto nls = [](float x) { return std::max(-x, 0.0f) + std::log1p(std::exp(-std::fabs(x))); };
+  return (1.0f - o.label_smoothing) * nls(m) + o.label_smoothing * nls(-m);
+}
+
 }  // namespace
 
 std::pair<nn::Var, nn::Var> DpoTrainer::policy_logprobs(nn::Tape& t,
@@ -75,6 +87,7 @@ void DpoTrainer::add_metrics(DpoStepStats& s, const float* pc, const float* pr,
     s.rejected_reward += rr;
     s.margin += rc - rr;
     s.accuracy += rc > rr ? 1.0f : 0.0f;
+    s.loss += pair_loss(rc - rr, dpo_);
   }
 }
 
@@ -111,7 +124,8 @@ DpoStepStats DpoTrainer::step() {
     tape_.backward(loss, 1.0f / static_cast<float>(cfg_.grad_accum));
   }
   const float pairs_seen = static_cast<float>(cfg_.batch * cfg_.grad_accum);
-  for (float* x : {&s.chosen_reward, &s.rejected_reward, &s.margin, &s.accuracy}) *x /= pairs_seen;
+  for (float* x : {&s.chosen_reward, &s.rejected_reward, &s.margin, &s.accuracy, &s.loss})
+    *x /= pairs_seen;
   s.step = finish_step(model_.params(), opt_, cfg_.schedule, cfg_.clip, pool_, step,
                        static_cast<float>(loss_sum / static_cast<double>(cfg_.grad_accum)));
   return s;
@@ -127,7 +141,7 @@ DpoStepStats DpoTrainer::evaluate(const std::vector<PreferenceExample>& pairs,
     auto [pc, pr] = policy_logprobs(t, pairs, pick);
     add_metrics(s, t.data(pc), t.data(pr), ref, pick);
   }
-  for (float* x : {&s.chosen_reward, &s.rejected_reward, &s.margin, &s.accuracy})
+  for (float* x : {&s.chosen_reward, &s.rejected_reward, &s.margin, &s.accuracy, &s.loss})
     *x /= static_cast<float>(pairs.size());
   return s;
 }
