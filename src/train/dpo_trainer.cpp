@@ -38,10 +38,7 @@ DpoTrainer::DpoTrainer(models::CausalLm& policy, const std::vector<PreferenceExa
         throw Error("dpo: pair of line " + std::to_string(p.line) + " has a sequence of " +
                     std::to_string(e->ids.size()) + " tokens, more than seq " +
                     std::to_string(cfg.seq));
-  order_.resize(pairs.size());
-  std::iota(order_.begin(), order_.end(), 0);
-  Rng rng(cfg.seed);
-  for (size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[rng.next_u64() % i]);
+  order_ = seeded_order(pairs.size(), cfg.seed);
 }
 
 namespace {
@@ -103,14 +100,13 @@ nn::Var constant_of(nn::Tape& t, const std::vector<float>& all, const std::vecto
 }  // namespace
 
 DpoStepStats DpoTrainer::step() {
-  const int64_t step = opt_.steps(), n = static_cast<int64_t>(order_.size());
+  const int64_t step = opt_.steps();
   model_.params().zero_grad();
   DpoStepStats s;
   double loss_sum = 0;
   std::vector<int64_t> pick(static_cast<size_t>(cfg_.batch));
   for (int64_t m = 0; m < cfg_.grad_accum; ++m) {
-    const int64_t first = (step * cfg_.grad_accum + m) * cfg_.batch;
-    for (int64_t k = 0; k < cfg_.batch; ++k) pick[k] = order_[(first + k) % n];
+    micro_batch_pick(order_, cfg_, step, m, pick);
     tape_.reset();
     auto [pc, pr] = policy_logprobs(tape_, pairs_, pick);
     nn::Var loss = nn::dpo_loss(tape_, pc, pr, constant_of(tape_, ref_.chosen, pick),
