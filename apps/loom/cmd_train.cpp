@@ -147,7 +147,7 @@ LOOM_COMMAND(
         {"task", "TASK",
          "clm: next-token loss on --text/--shard; sft: responses of --data JSONL (prompt/"
          "completion, NaturalInstructions, chat); dpo: --data preference pairs "
-         "(prompt/chosen/rejected)",
+         "(prompt/chosen/rejected); reward: a reward model (score.weight head) on those pairs",
          "clm"},
         {"data", "FILE", "JSONL training data (--task sft|dpo)", ""},
         {"eval", "FILE", "held-out JSONL (--task sft|dpo; or --heldout-every N on --data)", ""},
@@ -225,7 +225,8 @@ LOOM_COMMAND(
     "(default 35), state carried between steps; defaults --d-model 200, --layers 2, --lr 2e-3,\n"
     "--clip 0.25, --wd 0; writes model.safetensors (PyTorch word_language_model names):\n"
     "  loom train --arch lstm --text ptb.train.txt --val-text ptb.valid.txt --out lm/\n"
-    "Fine-tuning (--task sft|dpo, --init required; defaults --steps 100, --batch 8, --lr 1e-4,\n"
+    "Fine-tuning (--task sft|dpo|reward, --init required; defaults --steps 100, --batch 8, --lr "
+    "1e-4,\n"
     "--warmup 10, --wd 0, --eval-every 20, --save-every 20, --seq min(256, context)): examples\n"
     "longer than --seq are cut at the end; one left without a response token is an error naming\n"
     "its JSONL line. DPO's reference log-probs (the --init model) are computed once into\n"

@@ -83,10 +83,11 @@ void print_text(const train::FinetuneRunResult& r) {
       r.val_loss, static_cast<long long>(r.params), static_cast<long long>(r.trainable),
       static_cast<long long>(r.train_examples), static_cast<long long>(r.val_examples), r.seconds,
       r.model_dir.c_str(), r.checkpoint.c_str(), r.log.c_str(), r.plot.c_str());
+  if (!std::isnan(r.val_accuracy))
+    std::printf("val_accuracy\t%.4f -> %.4f\nval_margin\t%.4f\n", r.val_accuracy_before,
+                r.val_accuracy, r.val_margin);
   if (!r.ref_cache.empty())
-    std::printf("val_accuracy\t%.4f -> %.4f\nval_margin\t%.4f\nref_cache\t%s (%s)\n",
-                r.val_accuracy_before, r.val_accuracy, r.val_margin, r.ref_cache.c_str(),
-                r.ref_reused ? "reused" : "computed");
+    std::printf("ref_cache\t%s (%s)\n", r.ref_cache.c_str(), r.ref_reused ? "reused" : "computed");
   if (!r.adapter.empty())
     std::printf("adapter\t%s (PEFT layout, %lld bytes)\n", r.adapter.c_str(),
                 static_cast<long long>(r.adapter_bytes));

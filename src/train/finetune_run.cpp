@@ -16,7 +16,8 @@ Task parse_task(const std::string& s) {
   if (s == "clm") return Task::Clm;
   if (s == "sft") return Task::Sft;
   if (s == "dpo") return Task::Dpo;
-  throw Error("task \"" + s + "\": expected clm, sft or dpo");
+  if (s == "reward") return Task::Reward;
+  throw Error("task \"" + s + "\": expected clm, sft, dpo or reward");
 }
 
 const char* task_name(Task t) {
@@ -27,6 +28,8 @@ const char* task_name(Task t) {
       return "sft";
     case Task::Dpo:
       return "dpo";
+    case Task::Reward:
+      return "reward";
   }
   return "?";
 }
@@ -108,7 +111,7 @@ void FinetuneRun::load_data() {
     if (!o_.eval.empty()) val_sft_ = read_sft_jsonl(o_.eval, so);
     if (o_.heldout_every > 0) hold_out_lines(train_sft_, val_sft_, o_.heldout_every);
     if (train_sft_.empty()) throw Error(o_.data + ": every example is held out");
-  } else {
+  } else {  // DPO, reward model
     train_pairs_ = read_preference_jsonl(o_.data, so);
     if (!o_.eval.empty()) val_pairs_ = read_preference_jsonl(o_.eval, so);
     if (o_.heldout_every > 0) hold_out_lines(train_pairs_, val_pairs_, o_.heldout_every);
@@ -122,7 +125,8 @@ void FinetuneRun::build_model() {
     throw Error(tok_path_ + ": " + std::to_string(tok_->vocab_size()) +
                 " token ids but the model " + o_.init + " has " + std::to_string(c.vocab_size) +
                 " embedding rows");
-  model_ = make_run_model(c, &*init_, o_.mode.lora, o_.lora, o_.train.seed);
+  model_ = make_run_model(c, &*init_, o_.mode.lora, o_.lora, o_.train.seed,
+                          o_.task == Task::Reward ? 1 : 0);
   trainable_ = apply_train_mode(*model_, o_.mode, -1);
 }
 
@@ -174,6 +178,8 @@ void FinetuneRun::prepare_folder() {
   if (o_.task == Task::Dpo) {
     prepare_references();
     dpo_ = std::make_unique<DpoTrainer>(*model_, train_pairs_, ref_, o_.dpo, o_.train, pool_);
+  } else if (o_.task == Task::Reward) {
+    reward_ = std::make_unique<RewardTrainer>(*model_, train_pairs_, o_.train, pool_);
   } else {
     sft_ = std::make_unique<SftTrainer>(*model_, train_sft_, o_.train, pool_);
   }
@@ -195,13 +201,16 @@ void FinetuneRun::open_log() {
   log_.open(log_path_, o_.resume ? std::ios::app : std::ios::trunc);
   if (!log_) throw Error(log_path_ + ": cannot open for writing");
   if (o_.resume) return;
-  const bool dpo = o_.task == Task::Dpo;
   log_ << "step,loss,lr,grad_norm,tokens_per_s,val_loss"
-       << (dpo ? ",chosen_reward,rejected_reward,margin,accuracy,val_margin,val_accuracy" : "")
+       << (dpo_      ? ",chosen_reward,rejected_reward,margin,accuracy,val_margin,val_accuracy"
+           : reward_ ? ",margin,accuracy,val_margin,val_accuracy"
+                     : "")
        << "\n";
   if (!has_val()) return;
   log_ << "0,,,,," << fmt4(val_before_);
-  if (dpo) log_ << ",,,,," << fmt4(margin_) << "," << fmt4(acc_before_);
+  if (dpo_) log_ << ",,,,";
+  if (reward_) log_ << ",,";
+  if (dpo_ || reward_) log_ << "," << fmt4(margin_) << "," << fmt4(acc_before_);
   log_ << "\n";
 }
 
@@ -213,14 +222,24 @@ void FinetuneRun::evaluate() {
     acc_ = e.accuracy;
     margin_ = e.margin;
   }
+  if (reward_ && !val_pairs_.empty()) {
+    const RewardStats e = reward_->evaluate(val_pairs_);
+    val_ = e.loss;
+    acc_ = e.accuracy;
+    margin_ = e.margin;
+  }
 }
 
-int64_t FinetuneRun::steps_done() const { return sft_ ? sft_->steps_done() : dpo_->steps_done(); }
+int64_t FinetuneRun::steps_done() const {
+  return sft_ ? sft_->steps_done() : dpo_ ? dpo_->steps_done() : reward_->steps_done();
+}
 
-nn::AdamW& FinetuneRun::optimizer() { return sft_ ? sft_->optimizer() : dpo_->optimizer(); }
+nn::AdamW& FinetuneRun::optimizer() {
+  return sft_ ? sft_->optimizer() : dpo_ ? dpo_->optimizer() : reward_->optimizer();
+}
 
 int64_t FinetuneRun::tokens_per_step() const {
-  return o_.train.batch * o_.train.seq * o_.train.grad_accum * (dpo_ ? 2 : 1);
+  return o_.train.batch * o_.train.seq * o_.train.grad_accum * (sft_ ? 1 : 2);
 }
 
 int64_t FinetuneRun::tokens_to_train() const {
@@ -240,14 +259,11 @@ void FinetuneRun::write_row(const FinetuneStepReport& r) {
   std::snprintf(b, sizeof b, "%lld,%.5f,%.3g,%.4f,%.1f,", static_cast<long long>(r.stats.step),
                 r.stats.loss, r.stats.lr, r.stats.grad_norm, r.tokens_per_s);
   log_ << b << (r.evaluated ? fmt4(val_) : "");
-  if (dpo_) {
+  if (dpo_)
     log_ << "," << fmt4(r.dpo.chosen_reward) << "," << fmt4(r.dpo.rejected_reward) << ","
          << fmt4(r.dpo.margin) << "," << fmt4(r.dpo.accuracy) << ",";
-    if (r.evaluated)
-      log_ << fmt4(margin_) << "," << fmt4(acc_);
-    else
-      log_ << ",";
-  }
+  if (reward_) log_ << "," << fmt4(r.reward.margin) << "," << fmt4(r.reward.accuracy) << ",";
+  if (dpo_ || reward_) log_ << (r.evaluated ? fmt4(margin_) + "," + fmt4(acc_) : ",");
   log_ << "\n" << std::flush;
 }
 
@@ -256,9 +272,11 @@ FinetuneStepReport FinetuneRun::step(int64_t stop_at) {
   FinetuneStepReport r;
   if (sft_) {
     r.stats = sft_->step();
-  } else {
+  } else if (dpo_) {
     r.dpo = dpo_->step();
     r.stats = r.dpo.step;
+  } else {
+    r.stats = reward_->step(&r.reward);
   }
   r.tokens_per_s = static_cast<double>(tokens_per_step()) / seconds_since(ts);
   tokens_done_ += tokens_per_step();

@@ -28,6 +28,7 @@
 #include "text/tokenizer.h"
 #include "train/dpo_trainer.h"
 #include "train/ref_logprobs.h"
+#include "train/reward_trainer.h"
 #include "train/run_folder.h"
 #include "train/sft_data.h"
 #include "train/sft_trainer.h"
@@ -37,9 +38,10 @@
 namespace loom::train {
 
 // What `loom train` optimises: next-token loss on a text or shard (clm, train/run.h), response
-// tokens of instruction data (sft), or preference pairs (dpo).
-enum class Task { Clm, Sft, Dpo };
-// "clm", "sft", "dpo"; a loom::Error otherwise.
+// tokens of instruction data (sft), preference pairs (dpo), or a reward model on preference pairs
+// (reward: a scalar head score.weight read at the last token, Bradley–Terry loss).
+enum class Task { Clm, Sft, Dpo, Reward };
+// "clm", "sft", "dpo", "reward"; a loom::Error otherwise.
 Task parse_task(const std::string& s);
 const char* task_name(Task t);
 
@@ -71,7 +73,8 @@ struct FinetuneStepReport {
   StepStats stats;
   DpoStepStats dpo;          // DPO: the step's rewards, margin and accuracy
   float val_loss = NAN;      // latest held-out loss (SFT: response tokens; DPO: the DPO loss)
-  float val_accuracy = NAN;  // DPO: latest held-out preference accuracy
+  RewardStats reward;        // reward model: the step's accuracy and margin
+  float val_accuracy = NAN;  // DPO, reward: latest held-out preference accuracy
   bool evaluated = false;    // the held-out metrics were computed at this step
   double tokens_per_s = 0;   // padded sequence positions per second (chosen + rejected for DPO)
   int64_t tokens_done = 0;   // in this invocation
@@ -81,7 +84,7 @@ struct FinetuneRunResult {
   int64_t steps = 0;
   std::string task, mode;
   float loss = NAN, val_loss_before = NAN, val_loss = NAN;
-  float val_accuracy_before = NAN, val_accuracy = NAN, val_margin = NAN;  // DPO
+  float val_accuracy_before = NAN, val_accuracy = NAN, val_margin = NAN;  // DPO, reward
   double seconds = 0;
   int64_t params = 0, trainable = 0, train_examples = 0, val_examples = 0;
   std::string model_dir, checkpoint, log, plot;
@@ -137,6 +140,7 @@ class FinetuneRun {
   std::unique_ptr<models::CausalLm> model_;
   std::unique_ptr<SftTrainer> sft_;
   std::unique_ptr<DpoTrainer> dpo_;
+  std::unique_ptr<RewardTrainer> reward_;
   int64_t trainable_ = 0;
   std::string ckpt_, log_path_;
   std::ofstream log_;

@@ -123,13 +123,14 @@ void save_run_adapter(models::CausalLm& model, const std::string& out, int64_t b
 std::unique_ptr<models::CausalLm> make_run_model(const models::DecoderConfig& c,
                                                  const models::HfModel* init, bool lora_mode,
                                                  const std::optional<LoraOptions>& lora,
-                                                 uint64_t seed) {
+                                                 uint64_t seed, int64_t score_labels) {
   nn::LoraConfig lc;
   if (lora_mode) lc = lora_config(c.arch, lora ? *lora : LoraOptions{});
-  auto model = std::make_unique<models::CausalLm>(c, lc);
+  auto model = std::make_unique<models::CausalLm>(c, lc, score_labels);
   if (init) {
     models::load_hf_weights(*model, init->tensors);
     model->init_lora(seed);
+    if (!init->tensors.has("score.weight")) model->init_score(seed);
   } else {
     model->init(seed);
   }

@@ -72,10 +72,11 @@ nn::LoraConfig lora_config(const std::string& arch, const LoraOptions& lora);
 
 // The model a run trains: config c with LoRA adapters when mode trains them (the options, or the
 // architecture's defaults), weights from init (the adapters seeded) or all seeded when init is
-// nullptr, norms and biases out of weight decay.
+// nullptr, norms and biases out of weight decay. score_labels > 0: with a scoring head
+// (CausalLm), seeded unless init holds score.weight.
 std::unique_ptr<models::CausalLm> make_run_model(const models::DecoderConfig& c,
                                                  const models::HfModel* init, bool lora_mode,
                                                  const std::optional<LoraOptions>& lora,
-                                                 uint64_t seed);
+                                                 uint64_t seed, int64_t score_labels = 0);
 
 }  // namespace loom::train

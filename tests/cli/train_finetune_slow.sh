@@ -3,7 +3,8 @@
 # draw): SFT lowers the loss on its own training split and writes a PEFT adapter; DPO computes
 # the reference log-probs once, lowers the DPO loss and raises the preference accuracy on its
 # training pairs, and a resumed DPO run reuses the cache (same bytes, same rewards as the
-# uninterrupted run); a corrupted cache is refused naming the file.
+# uninterrupted run); a corrupted cache is refused naming the file; a reward model learns the
+# training pairs, saves score.weight and resumes exactly.
 set -u
 fail() { echo "FAIL: $*"; exit 1; }
 . "$(dirname "$0")/lib/finetune_setup.sh"
@@ -42,4 +43,21 @@ printf 'X' | dd of="$tmp/e/ref_logprobs.loom" bs=1 seek=20 conv=notrunc 2>/dev/n
 err=$("$LOOM" train "${dpo[@]}" --out "$tmp/e" --resume 2>&1 >/dev/null) && fail "used a corrupted cache"
 grep -q "ref_logprobs.loom" <<<"$err" || fail "corrupted-cache error does not name the file: $err"
 
+# Reward model (all weights + score.weight head) on the 16 pairs, evaluated on them: the
+# Bradley-Terry loss falls, the preference accuracy rises, score.weight is saved with the run, and
+# a resumed run logs the rows of an uninterrupted one.
+rw=("${base[@]}" --task reward --data "$tmp/pairs.jsonl" --eval "$tmp/pairs.jsonl" --steps 8
+    --lr 1e-2 --eval-every 4 --save-every 4)
+"$LOOM" train "${rw[@]}" --out "$tmp/r" > /dev/null || fail "reward run"
+head -1 "$tmp/r/log.csv" | grep -q "val_loss,margin,accuracy,val_margin,val_accuracy" ||
+  fail "reward log header: $(head -1 "$tmp/r/log.csv")"
+v0=$(col "$tmp/r/log.csv" 0 val_loss) v8=$(col "$tmp/r/log.csv" 8 val_loss)
+less "$v8" "$v0" || fail "reward loss on the training pairs did not fall: $v0 -> $v8"
+a0=$(col "$tmp/r/log.csv" 0 val_accuracy) a8=$(col "$tmp/r/log.csv" 8 val_accuracy)
+less "$a0" "$a8" || fail "reward accuracy did not rise: $a0 -> $a8"
+grep -aq '"score.weight"' "$tmp/r/model.safetensors" || fail "no score.weight in model.safetensors"
+"$LOOM" train "${rw[@]}" --out "$tmp/s" --stop-at 3 > /dev/null || fail "reward stop-at run"
+"$LOOM" train "${rw[@]}" --out "$tmp/s" --resume > /dev/null || fail "reward resume"
+diff <(cut -d, -f1-4,7-8 "$tmp/r/log.csv") <(cut -d, -f1-4,7-8 "$tmp/s/log.csv") > /dev/null ||
+  fail "resumed reward rows differ"
 echo "cli train_finetune_slow: ok"
