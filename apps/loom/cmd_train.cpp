@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cli.h"
+#include "cmd_train_finetune.h"
 #include "cmd_train_rnn.h"
 #include "core/error.h"
 #include "core/progress.h"
@@ -19,8 +20,6 @@ namespace {
 
 using loom::Error;
 using loom::cli::Args;
-using loom::cli::schedule_flags;
-using loom::cli::split_commas;
 using loom::cli::UsageError;
 
 void check_data_flags(const Args& a) {
@@ -35,18 +34,8 @@ void check_data_flags(const Args& a) {
 
 // --train, --base-vocab, --lora-*, and the shape of a model from scratch.
 void model_flags(const Args& a, loom::train::LmRunOptions& o) {
-  o.mode = loom::train::parse_train_mode(a.str("train", "all"));
+  loom::cli::train_mode_flags(a, o.mode, o.lora);
   o.base_vocab = a.integer("base-vocab", -1);
-  if (o.mode.lora) {
-    loom::train::LoraOptions lora;
-    lora.rank = a.integer("lora-rank", 8);
-    if (lora.rank <= 0) throw UsageError{"flag --lora-rank: expected > 0"};
-    if (a.has("lora-alpha")) lora.alpha = static_cast<float>(a.number("lora-alpha", 0));
-    lora.targets = split_commas(a.str("lora-targets"));
-    o.lora = lora;
-  } else if (a.has("lora-rank") || a.has("lora-alpha") || a.has("lora-targets")) {
-    throw UsageError{"--lora-* flags need --train lora or new-embeddings,lora"};
-  }
   const std::string arch = a.str("arch", "llama");
   if (arch != "llama" && arch != "gpt2") throw UsageError{"flag --arch: expected llama or gpt2"};
   o.shape.arch = arch;
@@ -72,14 +61,8 @@ loom::train::LmRunOptions run_options(const Args& a) {
   model_flags(a, o);
   o.seq = a.integer("seq", 0);
   loom::train::TrainConfig& tc = o.train;
-  tc.batch = a.integer("batch", 16);
-  tc.grad_accum = a.integer("accum", 1);
+  loom::cli::train_config_flags(a, tc, 16, 1e-3, 100, 0.1);
   o.steps = a.integer("steps", 1000);
-  tc.schedule = schedule_flags(a, 1e-3, 100);
-  tc.adamw.weight_decay = static_cast<float>(a.number("wd", 0.1));
-  tc.clip = static_cast<float>(a.number("clip", 1.0));
-  tc.seed = static_cast<uint64_t>(a.integer("seed", 1));
-  tc.compute = a.flag("bf16") ? loom::nn::Compute::BF16 : loom::nn::Compute::F32;
   o.eval_every = a.integer("eval-every", 100);
   o.eval_batches = a.integer("eval-batches", 8);
   o.save_every = a.integer("save-every", 100);
@@ -130,6 +113,8 @@ void print_text(const loom::train::LmRunResult& r, bool new_embeddings) {
 
 int run_train(const Args& a) {
   if (loom::cli::is_recurrent_arch(a.str("arch"))) return loom::cli::run_train_recurrent(a);
+  if (a.str("task", "clm") != "clm") return loom::cli::run_train_finetune(a);
+  if (a.has("data") || a.has("eval")) throw UsageError{"--data and --eval go with --task sft|dpo"};
   const loom::train::LmRunOptions o = run_options(a);
   loom::ThreadPool pool(a.threads());
   loom::train::LmRun run(o, pool, [](const std::string& note) {
@@ -159,6 +144,17 @@ LOOM_COMMAND(
     "train a causal LM (Llama or GPT-2 layout) from scratch or continue one (--init): all "
     "weights, new embedding rows, LoRA",
     {
+        {"task", "TASK",
+         "clm: next-token loss on --text/--shard; sft: responses of --data JSONL (prompt/"
+         "completion, NaturalInstructions, chat); dpo: --data preference pairs "
+         "(prompt/chosen/rejected); reward: a reward model (score.weight head) on those pairs",
+         "clm"},
+        {"data", "FILE", "JSONL training data (--task sft|dpo)", ""},
+        {"eval", "FILE", "held-out JSONL (--task sft|dpo; or --heldout-every N on --data)", ""},
+        {"chat-template", "FILE", "tokenizer_config.json whose chat_template renders chats", ""},
+        {"beta", "X", "DPO beta (KL strength)", "0.1"},
+        {"label-smoothing", "X", "DPO: share of preference labels assumed wrong", "0"},
+        {"loss", "KIND", "DPO loss: sigmoid or ipo", "sigmoid"},
         {"text", "FILE", "train on a text file: its bytes, or the tokenizer's ids (one doc/line)",
          ""},
         {"shard", "FILE", "train on a token shard (loom data tokenize)", ""},
@@ -167,11 +163,12 @@ LOOM_COMMAND(
          ""},
         {"tokenizer", "FILE",
          "tokenizer for --text (default: the --init dir's tokenizer.json/.model)", ""},
-        {"heldout-every", "N", "hold out lines whose 1-based number is divisible by N (0: none)",
-         "0"},
+        {"heldout-every", "N",
+         "hold out --text (or --data) lines whose 1-based number is divisible by N (0: none)", "0"},
         {"out", "DIR",
          "run folder: model.safetensors, config.json, tokenizer, checkpoint.loom, log.csv, "
-         "loss.png; and adapter/ (PEFT adapter_config.json + adapter_model.safetensors + tokenizer) "
+         "loss.png; and adapter/ (PEFT adapter_config.json + adapter_model.safetensors + "
+         "tokenizer) "
          "unless --train all",
          ""},
         {"resume", "", "continue DIR/checkpoint.loom exactly", ""},
@@ -228,6 +225,16 @@ LOOM_COMMAND(
     "(default 35), state carried between steps; defaults --d-model 200, --layers 2, --lr 2e-3,\n"
     "--clip 0.25, --wd 0; writes model.safetensors (PyTorch word_language_model names):\n"
     "  loom train --arch lstm --text ptb.train.txt --val-text ptb.valid.txt --out lm/\n"
+    "Fine-tuning (--task sft|dpo|reward, --init required; defaults --steps 100, --batch 8, --lr "
+    "1e-4,\n"
+    "--warmup 10, --wd 0, --eval-every 20, --save-every 20, --seq min(256, context)): examples\n"
+    "longer than --seq are cut at the end; one left without a response token is an error naming\n"
+    "its JSONL line. DPO's reference log-probs (the --init model) are computed once into\n"
+    "DIR/ref_logprobs.loom and reused by --resume; log.csv adds the rewards, margin and accuracy:\n"
+    "  loom train --task sft --init stories260K.bin --tokenizer tok512.model \\\n"
+    "    --data define.jsonl --heldout-every 10 --train lora --out sft/\n"
+    "  loom train --task dpo --init sft/ --data pairs.jsonl --eval pairs_eval.jsonl \\\n"
+    "    --beta 0.1 --loss sigmoid --out dpo/\n"
     "Data parallel: mpirun -np W loom train ... runs W replicas, each on its share of every\n"
     "step's micro-batches, with gradients summed across them (global batch = batch x accum x W;\n"
     "W processes with --accum A take the steps of one process with --accum A*W). Process 0\n"

@@ -31,4 +31,30 @@ nn::Schedule schedule_flags(const Args& a, double lr, int64_t warmup) {
   return s;
 }
 
+void train_mode_flags(const Args& a, train::TrainMode& mode,
+                      std::optional<train::LoraOptions>& lora) {
+  mode = train::parse_train_mode(a.str("train", "all"));
+  if (mode.lora) {
+    train::LoraOptions l;
+    l.rank = a.integer("lora-rank", 8);
+    if (l.rank <= 0) throw UsageError{"flag --lora-rank: expected > 0"};
+    if (a.has("lora-alpha")) l.alpha = static_cast<float>(a.number("lora-alpha", 0));
+    l.targets = split_commas(a.str("lora-targets"));
+    lora = l;
+  } else if (a.has("lora-rank") || a.has("lora-alpha") || a.has("lora-targets")) {
+    throw UsageError{"--lora-* flags need --train lora or new-embeddings,lora"};
+  }
+}
+
+void train_config_flags(const Args& a, train::TrainConfig& tc, int64_t batch, double lr,
+                        int64_t warmup, double wd) {
+  tc.batch = a.integer("batch", batch);
+  tc.grad_accum = a.integer("accum", 1);
+  tc.schedule = schedule_flags(a, lr, warmup);
+  tc.adamw.weight_decay = static_cast<float>(a.number("wd", wd));
+  tc.clip = static_cast<float>(a.number("clip", 1.0));
+  tc.seed = static_cast<uint64_t>(a.integer("seed", 1));
+  tc.compute = a.flag("bf16") ? nn::Compute::BF16 : nn::Compute::F32;
+}
+
 }  // namespace loom::cli

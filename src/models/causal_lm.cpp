@@ -69,7 +69,7 @@ void validate_config(const DecoderConfig& c) {
        "rope scaling needs one frequency factor per rotated pair");
 }
 
-CausalLm::CausalLm(const DecoderConfig& cfg, const nn::LoraConfig& lora)
+CausalLm::CausalLm(const DecoderConfig& cfg, const nn::LoraConfig& lora, int64_t score_labels)
     : arch_(models::architecture(cfg.arch)), cfg_(cfg), lora_(lora) {
   arch_.normalize(cfg_);
   validate_config(cfg_);
@@ -77,7 +77,10 @@ CausalLm::CausalLm(const DecoderConfig& cfg, const nn::LoraConfig& lora)
   if (lora_.rank > 0 && lora_.targets.empty())
     throw Error("model config: LoRA needs at least one target projection");
   if (lora_.rank > 0 && !(lora_.alpha > 0)) throw Error("model config: lora alpha must be > 0");
+  if (score_labels < 0) throw Error("model config: score labels must be >= 0");
   add_params();
+  // After the base model's tensors (transformers' state_dict order), before the adapters.
+  if (score_labels > 0) score_ = &params_.add("score.weight", Shape({score_labels, cfg_.dim}));
   if (lora_.rank > 0) add_lora();
   params_.finalize();
 }
@@ -143,8 +146,12 @@ void CausalLm::add_lora() {
       const Shape s = t.hf_shape(cfg_);
       const int64_t in = t.hf_in_out ? s[0] : s[1], out = t.hf_in_out ? s[1] : s[0];
       const std::string base = module_of(t, l);
-      LoraSite site{base + ".weight", base + ".lora_A.weight", base + ".lora_B.weight",
-                    t.hf_in_out ? nn::WeightLayout::InOut : nn::WeightLayout::OutIn, in, out,
+      LoraSite site{base + ".weight",
+                    base + ".lora_A.weight",
+                    base + ".lora_B.weight",
+                    t.hf_in_out ? nn::WeightLayout::InOut : nn::WeightLayout::OutIn,
+                    in,
+                    out,
                     Wt{static_cast<int32_t>(r), static_cast<int32_t>(l)}};
       params_.add(site.a, Shape{rank, in});
       params_.add(site.b, Shape{out, rank});
@@ -183,6 +190,13 @@ void CausalLm::init_lora(uint64_t seed) {
     nn::Parameter& b = params_.get(s.b);
     std::fill(b.value.f32(), b.value.f32() + b.numel(), 0.0f);
   }
+}
+
+void CausalLm::init_score(uint64_t seed, float std) {
+  if (!score_) return;
+  Rng rng(seed ^ 0x53636f7265ull);  // "Score"
+  float* v = score_->value.f32();
+  for (int64_t i = 0; i < score_->numel(); ++i) v[i] = rng.normal() * std;
 }
 
 bool CausalLm::is_lora_param(const std::string& name) const {
@@ -257,6 +271,21 @@ nn::Var CausalLm::head(nn::Tape& t, const TokenBatch& in, nn::Var hidden) {
 nn::Var CausalLm::pooled(nn::Tape& t, const TokenBatch& in, nn::Var hidden) {
   TapeOps ops(*this, t, in);
   return nn::Var{arch_.pooled(ops, cfg_, Act{hidden.id}).id};
+}
+
+nn::Var CausalLm::score(nn::Tape& t, const int32_t* ids, int64_t batch, int64_t seq,
+                        const int32_t* last) {
+  if (!score_) throw Error(std::string(arch_.name()) + " model has no scoring head (score.weight)");
+  // A row gather is an embedding lookup into the hidden states (backward scatters into them).
+  int32_t* rows = t.save<int32_t>(batch);
+  for (int64_t b = 0; b < batch; ++b) {
+    if (last[b] < 0 || last[b] >= seq)
+      throw Error("score: row " + std::to_string(last[b]) + " outside a sequence of " +
+                  std::to_string(seq));
+    rows[b] = static_cast<int32_t>(b * seq + last[b]);
+  }
+  const nn::Var picked = nn::embedding(t, hidden(t, ids, batch, seq), rows, batch);
+  return nn::linear(t, picked, t.param(*score_));
 }
 
 nn::Var CausalLm::logits(nn::Tape& t, const int32_t* ids, int64_t batch, int64_t seq) {

@@ -34,7 +34,11 @@ class CausalLm {
  public:
   // cfg.arch names the architecture; LoRA targets are the spec's LoRA names (q, k, v, o, gate,
   // up, down; qkv, o, fc, down for GPT-2) or the projections' module names (self_attn.q_proj).
-  explicit CausalLm(const DecoderConfig& cfg, const nn::LoraConfig& lora = {});
+  // score_labels > 0 adds a sequence-scoring head "score.weight" (score_labels, C), no bias, as
+  // transformers' *ForSequenceClassification (LlamaForSequenceClassification,
+  // GPT2ForSequenceClassification) names it: a reward model is score_labels = 1.
+  explicit CausalLm(const DecoderConfig& cfg, const nn::LoraConfig& lora = {},
+                    int64_t score_labels = 0);
   const DecoderConfig& config() const { return cfg_; }
   const Architecture& architecture() const { return arch_; }
   const nn::LoraConfig& lora() const { return lora_; }
@@ -44,6 +48,8 @@ class CausalLm {
     return by_role_[static_cast<size_t>(w.role)][static_cast<size_t>(w.layer)];
   }
   const LoraSite* lora_site(Wt w) const;
+  // The scoring head, or nullptr without one.
+  nn::Parameter* score_head() const { return score_; }
 
   // Deterministic init from seed: weights ~ N(0, std), norm weights 1, biases 0; LoRA adapters
   // as init_lora(seed).
@@ -51,6 +57,9 @@ class CausalLm {
   // LoRA adapters only: A ~ U(-1/sqrt(in), 1/sqrt(in)) (PEFT's kaiming_uniform, a = sqrt(5)),
   // B = 0, so the adapted model starts equal to the base model.
   void init_lora(uint64_t seed);
+  // The scoring head only: ~ N(0, std) (transformers' initializer_range 0.02), for a head added to
+  // a pretrained model.
+  void init_score(uint64_t seed, float std = 0.02f);
   // The adapters, in parameter order (after every base parameter); empty without LoRA.
   const std::vector<LoraSite>& lora_sites() const { return lora_sites_; }
   bool is_lora_param(const std::string& name) const;
@@ -78,6 +87,10 @@ class CausalLm {
   // labels (B*T, aligned with in's decoder inputs, which are the labels shifted right behind
   // decoder_start_token_id; -100 ignored) -> mean cross-entropy of the decoder's logits.
   nn::Var seq2seq_loss(nn::Tape& t, const TokenBatch& in, const int32_t* labels);
+  // ids (B*T), last (B): the row of each sequence to read (its last non-pad token) -> scores
+  // (B, score_labels) = score.weight · hidden[b*T + last[b]], what *ForSequenceClassification
+  // computes (it reads the last non-pad token too). A loom::Error without a scoring head.
+  nn::Var score(nn::Tape& t, const int32_t* ids, int64_t batch, int64_t seq, const int32_t* last);
   // ids (B*T) -> logits (B*T, V)
   nn::Var logits(nn::Tape& t, const int32_t* ids, int64_t batch, int64_t seq);
   // ids, targets (B*T) -> mean next-token cross-entropy over targets != -100.
@@ -96,6 +109,7 @@ class CausalLm {
   nn::ParamStore params_;
   std::vector<std::vector<nn::Parameter*>> by_role_;  // [role][layer]
   std::vector<LoraSite> lora_sites_;
+  nn::Parameter* score_ = nullptr;
   std::vector<std::vector<int32_t>> lora_by_role_;  // [role][layer] -> index or -1
 };
 

@@ -98,6 +98,8 @@ HfModel read_hf_model(const std::string& path) {
 void load_hf_weights(CausalLm& model, const io::TensorMap& weights) {
   for (const auto& p : model.params().params()) {
     if (model.is_lora_param(p->name)) continue;
+    // A scoring head absent from a language model's weights keeps its values (init_score).
+    if (p.get() == model.score_head() && !weights.has(p->name)) continue;
     const std::string name = detail::stored_name(weights, p->name);
     const Tensor& t = weights.get(name, p->shape);
     Tensor f = t.dtype() == DType::F32 ? t : t.to(DType::F32);

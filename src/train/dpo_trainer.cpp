@@ -1,6 +1,7 @@
 // DPO against cached reference log-probabilities (see dpo_trainer.h).
 #include "train/dpo_trainer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <string>
@@ -37,15 +38,23 @@ DpoTrainer::DpoTrainer(models::CausalLm& policy, const std::vector<PreferenceExa
         throw Error("dpo: pair of line " + std::to_string(p.line) + " has a sequence of " +
                     std::to_string(e->ids.size()) + " tokens, more than seq " +
                     std::to_string(cfg.seq));
-  order_.resize(pairs.size());
-  std::iota(order_.begin(), order_.end(), 0);
-  Rng rng(cfg.seed);
-  for (size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[rng.next_u64() % i]);
+  order_ = seeded_order(pairs.size(), cfg.seed);
 }
 
 namespace {
 
 nn::Var constant_of(nn::Tape& t, const std::vector<float>& all, const std::vector<int64_t>& pick);
+
+// One pair's loss (nn/preference.h) from its reward margin m = β·Δ.
+float pair_loss(float m, const nn::DpoOptions& o) {
+  if (o.ipo) {
+    const float d = m / o.beta - 1.0f / (2.0f * o.beta);
+    return d * d;
+  }
+  // -log σ(x) = softplus(-x), written to stay finite for large |x|.
+  auto nls = [](float x) { return std::max(-x, 0.0f) + std::log1p(std::exp(-std::fabs(x))); };
+  return (1.0f - o.label_smoothing) * nls(m) + o.label_smoothing * nls(-m);
+}
 
 }  // namespace
 
@@ -75,6 +84,7 @@ void DpoTrainer::add_metrics(DpoStepStats& s, const float* pc, const float* pr,
     s.rejected_reward += rr;
     s.margin += rc - rr;
     s.accuracy += rc > rr ? 1.0f : 0.0f;
+    s.loss += pair_loss(rc - rr, dpo_);
   }
 }
 
@@ -90,14 +100,13 @@ nn::Var constant_of(nn::Tape& t, const std::vector<float>& all, const std::vecto
 }  // namespace
 
 DpoStepStats DpoTrainer::step() {
-  const int64_t step = opt_.steps(), n = static_cast<int64_t>(order_.size());
+  const int64_t step = opt_.steps();
   model_.params().zero_grad();
   DpoStepStats s;
   double loss_sum = 0;
   std::vector<int64_t> pick(static_cast<size_t>(cfg_.batch));
   for (int64_t m = 0; m < cfg_.grad_accum; ++m) {
-    const int64_t first = (step * cfg_.grad_accum + m) * cfg_.batch;
-    for (int64_t k = 0; k < cfg_.batch; ++k) pick[k] = order_[(first + k) % n];
+    micro_batch_pick(order_, cfg_, step, m, pick);
     tape_.reset();
     auto [pc, pr] = policy_logprobs(tape_, pairs_, pick);
     nn::Var loss = nn::dpo_loss(tape_, pc, pr, constant_of(tape_, ref_.chosen, pick),
@@ -111,7 +120,8 @@ DpoStepStats DpoTrainer::step() {
     tape_.backward(loss, 1.0f / static_cast<float>(cfg_.grad_accum));
   }
   const float pairs_seen = static_cast<float>(cfg_.batch * cfg_.grad_accum);
-  for (float* x : {&s.chosen_reward, &s.rejected_reward, &s.margin, &s.accuracy}) *x /= pairs_seen;
+  for (float* x : {&s.chosen_reward, &s.rejected_reward, &s.margin, &s.accuracy, &s.loss})
+    *x /= pairs_seen;
   s.step = finish_step(model_.params(), opt_, cfg_.schedule, cfg_.clip, pool_, step,
                        static_cast<float>(loss_sum / static_cast<double>(cfg_.grad_accum)));
   return s;
@@ -127,7 +137,7 @@ DpoStepStats DpoTrainer::evaluate(const std::vector<PreferenceExample>& pairs,
     auto [pc, pr] = policy_logprobs(t, pairs, pick);
     add_metrics(s, t.data(pc), t.data(pr), ref, pick);
   }
-  for (float* x : {&s.chosen_reward, &s.rejected_reward, &s.margin, &s.accuracy})
+  for (float* x : {&s.chosen_reward, &s.rejected_reward, &s.margin, &s.accuracy, &s.loss})
     *x /= static_cast<float>(pairs.size());
   return s;
 }

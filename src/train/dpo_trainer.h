@@ -22,6 +22,9 @@ struct DpoStepStats {
   float chosen_reward = 0, rejected_reward = 0;  // means over the step's pairs
   float margin = 0;                              // mean chosen - rejected reward
   float accuracy = 0;                            // share of pairs with chosen reward > rejected
+  // Mean per-pair DPO loss from the rewards (what nn::dpo_loss gives on the same pairs): the
+  // held-out loss of evaluate().
+  float loss = 0;
 };
 
 class DpoTrainer {
@@ -32,7 +35,8 @@ class DpoTrainer {
              const RefLogprobs& ref, nn::DpoOptions dpo, TrainConfig cfg, ThreadPool& pool);
   DpoStepStats step();
   int64_t steps_done() const { return opt_.steps(); }
-  // Rewards, margin and accuracy over `pairs` with their reference log-probs (no gradients).
+  nn::AdamW& optimizer() { return opt_; }  // for checkpoints (save_train_checkpoint)
+  // Rewards, margin, accuracy and loss over `pairs` with their reference log-probs (no gradients).
   DpoStepStats evaluate(const std::vector<PreferenceExample>& pairs, const RefLogprobs& ref);
 
  private:

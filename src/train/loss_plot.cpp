@@ -156,7 +156,7 @@ LossCurve parse_loss_log(const std::string& csv, const std::string& name) {
     while (std::getline(ls, cell, ',')) f.push_back(cell);
     if (!line.empty() && line.back() == ',') f.emplace_back();
     double step, v;
-    if (f.size() != 6 || !parse_field(f[0], step))
+    if (f.size() < 6 || !parse_field(f[0], step))
       throw Error(name + ": line " + std::to_string(line_no) +
                   ": expected step,loss,lr,grad_norm,tokens_per_s,val_loss");
     if (parse_field(f[1], v)) {

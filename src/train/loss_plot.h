@@ -15,7 +15,8 @@ struct LossCurve {
 };
 
 // Parses log.csv as `loom train` writes it (header "step,loss,lr,grad_norm,tokens_per_s,val_loss";
-// empty fields allowed). A malformed line is a loom::Error naming the file and line number.
+// empty fields allowed; columns after val_loss, as `loom train --task dpo` logs, are ignored). A
+// malformed line is a loom::Error naming the file and line number.
 LossCurve parse_loss_log(const std::string& csv, const std::string& name);
 
 // width x height RGB pixels (row-major, 3 bytes each) as a PNG file's bytes.

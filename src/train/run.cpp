@@ -90,20 +90,6 @@ LmRunOptions::LmRunOptions() {
 
 namespace {
 
-// sha256 over rows [0, base) of the token embedding and (untied) head: the rows that must never
-// change under new-embeddings.
-std::string original_rows_sha256(models::CausalLm& model, int64_t base) {
-  const nn::Parameter* head = model.param(models::Wt{model.architecture().role("output"), 0});
-  const nn::Parameter* embed = model.param(models::Wt{0, 0});
-  return models::embedding_rows_sha256(embed->value.f32(), head ? head->value.f32() : nullptr, base,
-                                       embed->cols());
-}
-
-int64_t file_bytes(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
-}
-
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
@@ -173,8 +159,6 @@ models::DecoderConfig LmRun::model_config() const {
 
 void LmRun::build_model() {
   const models::DecoderConfig c = model_config();
-  nn::LoraConfig lora;
-  if (o_.mode.lora) lora = lora_config(c.arch, o_.lora ? *o_.lora : LoraOptions{});
   o_.train.seq = o_.seq > 0 ? o_.seq : init_ ? std::min<int64_t>(128, c.context_length) : 128;
   o_.train.schedule.total_steps = o_.steps;
   if (o_.base_vocab < 0 && init_) o_.base_vocab = init_->config.base_vocab_size;
@@ -182,14 +166,7 @@ void LmRun::build_model() {
     throw Error("training " + o_.mode.str() +
                 " needs the base vocabulary size (config.json \"loom_extension\": "
                 "{\"base_vocab_size\": N}, or give it)");
-  model_ = std::make_unique<models::CausalLm>(c, lora);
-  if (init_) {
-    models::load_hf_weights(*model_, init_->tensors);
-    model_->init_lora(o_.train.seed);
-  } else {
-    model_->init(o_.train.seed);
-  }
-  model_->exclude_norms_and_biases_from_decay();
+  model_ = make_run_model(c, init_ ? &*init_ : nullptr, o_.mode.lora, o_.lora, o_.train.seed);
   trainable_ = apply_train_mode(*model_, o_.mode, o_.base_vocab);
   if (o_.mode.new_embeddings) rows_before_ = original_rows_sha256(*model_, o_.base_vocab);
   trainer_ = std::make_unique<CausalLmTrainer>(
@@ -209,9 +186,8 @@ void LmRun::prepare_folder() {
   log_path_ = o_.out + "/log.csv";
   std::string record = "train " + o_.mode.str() + "\nbase_vocab " +
                        std::to_string(o_.mode.new_embeddings ? o_.base_vocab : -1) +
-                       "\nlora_rank " + std::to_string(model_->lora().rank) +
-                       "\nlora_alpha " + std::to_string(model_->lora().alpha) +
-                       "\nlora_targets";
+                       "\nlora_rank " + std::to_string(model_->lora().rank) + "\nlora_alpha " +
+                       std::to_string(model_->lora().alpha) + "\nlora_targets";
   for (const std::string& t : model_->lora().targets) record += " " + t;
   record += "\n";
   const std::string record_path = o_.out + "/train_mode.txt";
@@ -266,17 +242,8 @@ void LmRun::save() {
   write_loss_plot(log_path_, o_.out + "/loss.png");
 }
 
-// The adapter directory beside the merged model: a subfolder, not the run folder itself, because
-// transformers treats a folder holding adapter_config.json as an adapter to load onto
-// base_model_name_or_path, which would hide the merged model of the run folder.
 void LmRun::save_adapter() {
-  if (o_.mode.all) return;
-  const int64_t base = o_.base_vocab >= 0 ? o_.base_vocab : model_->config().vocab_size;
-  std::map<std::string, std::string> tok_files;
-  for (const char* f : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"})
-    if (path_exists(o_.out + "/" + f)) tok_files[f] = read_file(o_.out + "/" + f);
-  models::save_peft_adapter(*model_, o_.out + "/adapter",
-                            {base, original_rows_sha256(*model_, base), o_.init}, tok_files);
+  if (!o_.mode.all) save_run_adapter(*model_, o_.out, o_.base_vocab, o_.init);
 }
 
 int64_t LmRun::tokens_to_train() const {

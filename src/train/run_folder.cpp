@@ -4,9 +4,11 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "models/peft.h"
 
 namespace loom::train {
 
@@ -18,6 +20,11 @@ bool path_exists(const std::string& p) {
 bool is_folder(const std::string& p) {
   struct stat st;
   return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int64_t file_bytes(const std::string& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
 }
 
 void make_run_folder(const std::string& dir) {
@@ -94,6 +101,41 @@ nn::LoraConfig lora_config(const std::string& arch, const LoraOptions& lora) {
   c.targets = lora.targets;
   if (c.targets.empty()) c.targets = models::architecture(arch).default_lora_targets();
   return c;
+}
+
+std::string original_rows_sha256(models::CausalLm& model, int64_t base) {
+  const nn::Parameter* head = model.param(models::Wt{model.architecture().role("output"), 0});
+  const nn::Parameter* embed = model.param(models::Wt{0, 0});
+  return models::embedding_rows_sha256(embed->value.f32(), head ? head->value.f32() : nullptr, base,
+                                       embed->cols());
+}
+
+void save_run_adapter(models::CausalLm& model, const std::string& out, int64_t base_vocab,
+                      const std::string& init) {
+  const int64_t base = base_vocab >= 0 ? base_vocab : model.config().vocab_size;
+  std::map<std::string, std::string> tok_files;
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"})
+    if (path_exists(out + "/" + f)) tok_files[f] = read_file(out + "/" + f);
+  models::save_peft_adapter(model, out + "/adapter",
+                            {base, original_rows_sha256(model, base), init}, tok_files);
+}
+
+std::unique_ptr<models::CausalLm> make_run_model(const models::DecoderConfig& c,
+                                                 const models::HfModel* init, bool lora_mode,
+                                                 const std::optional<LoraOptions>& lora,
+                                                 uint64_t seed, int64_t score_labels) {
+  nn::LoraConfig lc;
+  if (lora_mode) lc = lora_config(c.arch, lora ? *lora : LoraOptions{});
+  auto model = std::make_unique<models::CausalLm>(c, lc, score_labels);
+  if (init) {
+    models::load_hf_weights(*model, init->tensors);
+    model->init_lora(seed);
+    if (!init->tensors.has("score.weight")) model->init_score(seed);
+  } else {
+    model->init(seed);
+  }
+  model->exclude_norms_and_biases_from_decay();
+  return model;
 }
 
 }  // namespace loom::train

@@ -48,20 +48,16 @@ SftTrainer::SftTrainer(models::CausalLm& model, const std::vector<SftExample>& d
         throw Error("sft: example of line " + std::to_string(e.line) + ": token id " +
                     std::to_string(id) + " outside the model's vocabulary");
   }
-  order_.resize(data.size());
-  std::iota(order_.begin(), order_.end(), 0);
-  Rng rng(cfg.seed);
-  for (size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[rng.next_u64() % i]);
+  order_ = seeded_order(data.size(), cfg.seed);
 }
 
 StepStats SftTrainer::step() {
-  const int64_t step = opt_.steps(), n = static_cast<int64_t>(order_.size());
+  const int64_t step = opt_.steps();
   model_.params().zero_grad();
   double loss_sum = 0;
   std::vector<int64_t> pick(static_cast<size_t>(cfg_.batch));
   for (int64_t m = 0; m < cfg_.grad_accum; ++m) {
-    const int64_t first = (step * cfg_.grad_accum + m) * cfg_.batch;
-    for (int64_t k = 0; k < cfg_.batch; ++k) pick[k] = order_[(first + k) % n];
+    micro_batch_pick(order_, cfg_, step, m, pick);
     sft_batch(data_, pick, cfg_.seq, 0, ids_.data(), targets_.data());
     tape_.reset();
     nn::Var loss = model_.loss(tape_, ids_.data(), targets_.data(), cfg_.batch, cfg_.seq);

@@ -4,10 +4,12 @@
 #include <cmath>
 #include <cstring>
 #include <iomanip>
+#include <numeric>
 #include <sstream>
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "core/rng.h"
 #include "generate/sampler.h"
 
 namespace loom::train {
@@ -123,13 +125,31 @@ StepStats CausalLmTrainer::step() {
   }
   if (bad_micro >= 0)
     throw Error("training: loss is " +
-                std::string(bad_micro == micro_total ? "NaN/Inf" : bad_nan ? "NaN" : "Inf") +
+                std::string(bad_micro == micro_total ? "NaN/Inf"
+                            : bad_nan                ? "NaN"
+                                                     : "Inf") +
                 " at step " + std::to_string(step + 1) +
                 (bad_micro < micro_total ? " (micro-batch " + std::to_string(bad_micro) + ")"
                                          : std::string(" (on another process)")) +
                 "; stopped before updating, the last checkpoint is the last good state");
   return finish_step(model_.params(), opt_, cfg_.schedule, cfg_.clip, pool_, step,
                      static_cast<float>(loss_sum / static_cast<double>(micro_total)));
+}
+
+std::vector<int64_t> seeded_order(size_t n, uint64_t seed) {
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  Rng rng(seed);
+  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.next_u64() % i]);
+  return order;
+}
+
+void micro_batch_pick(const std::vector<int64_t>& order, const TrainConfig& cfg, int64_t step,
+                      int64_t m, std::vector<int64_t>& pick) {
+  const int64_t n = static_cast<int64_t>(order.size());
+  const int64_t first = (step * cfg.grad_accum + m) * cfg.batch;
+  pick.resize(static_cast<size_t>(cfg.batch));
+  for (int64_t k = 0; k < cfg.batch; ++k) pick[k] = order[(first + k) % n];
 }
 
 StepStats finish_step(ParamStore& params, nn::AdamW& opt, const Schedule& schedule, float clip,

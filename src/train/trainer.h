@@ -15,13 +15,13 @@
 #include "models/causal_lm.h"
 #include "nn/optim.h"
 #include "nn/tape.h"
-#include "train/token_shard.h"
 #include "train/process_group.h"
+#include "train/token_shard.h"
 
 namespace loom::train {
 
-using nn::AdamWConfig;
 using models::CausalLm;
+using nn::AdamWConfig;
 using nn::Compute;
 using nn::Schedule;
 
@@ -55,6 +55,12 @@ std::vector<int32_t> sample_tokens(CausalLm& model, ThreadPool& pool, std::vecto
 //  `loss` as given. A non-finite norm throws loom::Error before any parameter changes.
 StepStats finish_step(nn::ParamStore& params, nn::AdamW& opt, const Schedule& schedule, float clip,
                       ThreadPool& pool, int64_t step, float loss);
+// The example-level trainers (SFT, DPO, reward model): 0..n-1 shuffled by seed (Fisher-Yates on
+// Rng(seed)), fixed at construction; micro-batch m of step s takes the next cfg.batch entries
+// (wrapping around), so a resumed run sees the same batches.
+std::vector<int64_t> seeded_order(size_t n, uint64_t seed);
+void micro_batch_pick(const std::vector<int64_t>& order, const TrainConfig& cfg, int64_t step,
+                      int64_t m, std::vector<int64_t>& pick);
 // The checkpoint file format (see CausalLmTrainer::save_checkpoint) for any model + AdamW.
 // (model is not changed; it is non-const only because its parameter store has no const access.)
 // batch, seq and grad_accum > 0 and seq within the model's context, or a loom::Error.

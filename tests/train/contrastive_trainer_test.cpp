@@ -19,13 +19,14 @@
 #include "nn/grad_check.h"
 #include "nn/ops.h"
 #include "nn/seq_pool.h"
+#include "tiny_decoder.h"
 
 namespace loom::train {
 namespace {
 
+using loom::Pooling;
 using models::CausalLm;
 using models::DecoderConfig;
-using loom::Pooling;
 using nn::Tape;
 using nn::Var;
 
@@ -48,23 +49,7 @@ class ContrastiveGolden : public ::testing::TestWithParam<GoldenCase> {};
 
 TEST_P(ContrastiveGolden, LossAndGradientsEqualTorch) {
   const test::Golden g = test::load_golden("train", GetParam().stem);
-  auto i = [&](const char* k) { return std::stoll(g.config.at(k)); };
-  DecoderConfig c;
-  c.arch = GetParam().arch;
-  c.vocab_size = i("vocab");
-  c.dim = i("d");
-  c.n_layers = i("layers");
-  c.n_heads = i("heads");
-  c.hidden_dim = i("ff");
-  c.norm_eps = std::stof(g.config.at("eps"));
-  if (c.arch == "gpt2") {
-    c.context_length = i("max_seq");
-    c.n_kv_heads = c.n_heads;
-  } else {
-    c.context_length = 64;
-    c.n_kv_heads = i("kv_heads");
-    c.rope.theta = std::stof(g.config.at("theta"));
-  }
+  const DecoderConfig c = test::golden_decoder(g, GetParam().arch);
   CausalLm model(c);
   for (auto& p : model.params().params()) {
     const auto& v = g.at("param." + p->name);
@@ -204,8 +189,7 @@ TEST(CausalLmHidden, LogitsAreTheHeadOfHidden) {
   for (int64_t r = 0; r < 4; ++r)
     for (int64_t v = 0; v < c.vocab_size; ++v) {
       double s = 0;
-      for (int64_t j = 0; j < c.dim; ++j)
-        s += t.data(h)[r * c.dim + j] * w[v * c.dim + j];
+      for (int64_t j = 0; j < c.dim; ++j) s += t.data(h)[r * c.dim + j] * w[v * c.dim + j];
       EXPECT_NEAR(t.data(lg)[r * c.vocab_size + v], s, 1e-5);
     }
 }

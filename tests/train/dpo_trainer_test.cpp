@@ -52,6 +52,29 @@ TEST(DpoTrainer, StartsAtLn2AndLearnsThePreference) {
               after.accuracy, after.margin, after.chosen_reward, after.rejected_reward);
 }
 
+// The loss evaluate() reports (from the rewards) is the loss the step trained (nn::dpo_loss on the
+// tape) on the same pairs, once the policy has moved off the reference; sigmoid with label
+// smoothing and IPO.
+TEST(DpoTrainer, MetricLossEqualsTheTrainedLoss) {
+  ThreadPool pool(1);
+  const auto pairs = toy_pairs();
+  for (const nn::DpoOptions o :
+       {nn::DpoOptions{0.5f, 0.1f, false}, nn::DpoOptions{0.3f, 0, true}}) {
+    models::CausalLm model(test::tiny_decoder("llama", 16, 8));
+    model.init(4, 0.1f);
+    const RefLogprobs ref = compute_ref_logprobs(model, pairs, 4, 8, pool);
+    TrainConfig cfg;
+    cfg.batch = 4;
+    cfg.seq = 8;
+    cfg.schedule = {.lr = 5e-2f, .min_lr = 5e-2f, .warmup = 0, .total_steps = 3};
+    DpoTrainer tr(model, pairs, ref, o, cfg, pool);
+    tr.step();
+    const DpoStepStats second = tr.step();  // all 4 pairs, policy != reference
+    EXPECT_GT(std::fabs(second.margin), 1e-3f);
+    EXPECT_NEAR(second.loss, second.step.loss, 1e-5f) << "ipo " << o.ipo;
+  }
+}
+
 TEST(DpoTrainer, RefusesMismatchedReferences) {
   ThreadPool pool(1);
   models::CausalLm model(test::tiny_decoder("llama", 16, 8));

@@ -1,0 +1,333 @@
+// SFT and DPO runs through the run folder (see finetune_run.h).
+#include "train/finetune_run.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "core/error.h"
+#include "core/mapped_file.h"
+#include "text/model_tokenizer.h"
+#include "train/loss_plot.h"
+
+namespace loom::train {
+
+Task parse_task(const std::string& s) {
+  if (s == "clm") return Task::Clm;
+  if (s == "sft") return Task::Sft;
+  if (s == "dpo") return Task::Dpo;
+  if (s == "reward") return Task::Reward;
+  throw Error("task \"" + s + "\": expected clm, sft, dpo or reward");
+}
+
+const char* task_name(Task t) {
+  switch (t) {
+    case Task::Clm:
+      return "clm";
+    case Task::Sft:
+      return "sft";
+    case Task::Dpo:
+      return "dpo";
+    case Task::Reward:
+      return "reward";
+  }
+  return "?";
+}
+
+FinetuneRunOptions::FinetuneRunOptions() {
+  mode.all = true;
+  train.batch = 8;
+  train.schedule.lr = 1e-4f;
+  train.schedule.min_lr = 1e-5f;
+  train.schedule.warmup = 10;
+  train.schedule.decay = nn::Decay::Cosine;
+  train.adamw.weight_decay = 0.0f;
+}
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// Moves the examples whose JSONL line number `every` divides from all into held.
+template <typename T>
+void hold_out_lines(std::vector<T>& all, std::vector<T>& held, int64_t every) {
+  std::vector<T> kept;
+  for (T& e : all) (e.line % every == 0 ? held : kept).push_back(std::move(e));
+  all = std::move(kept);
+}
+
+std::string fmt4(float v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.4f", v);
+  return b;
+}
+
+}  // namespace
+
+FinetuneRun::FinetuneRun(const FinetuneRunOptions& options, ThreadPool& pool,
+                         std::function<void(const std::string&)> note)
+    : o_(options), pool_(pool), note_(std::move(note)) {
+  check_options();
+  init_ = models::read_hf_model(o_.init);
+  o_.train.seq = o_.seq > 0 ? o_.seq : std::min<int64_t>(256, init_->config.context_length);
+  o_.train.schedule.total_steps = o_.steps;
+  load_tokenizer();
+  load_data();
+  build_model();
+  prepare_folder();
+}
+
+FinetuneRun::~FinetuneRun() = default;
+
+void FinetuneRun::check_options() const {
+  if (o_.task == Task::Clm) throw Error("fine-tuning run: task clm is train/run.h's LmRun");
+  if (o_.data.empty()) throw Error("fine-tuning run: no JSONL data");
+  if (o_.init.empty()) throw Error("fine-tuning run: no model to fine-tune (init)");
+  if (o_.out.empty()) throw Error("fine-tuning run: no output folder");
+  if (o_.heldout_every < 0 || o_.heldout_every == 1)
+    throw Error("held out every " + std::to_string(o_.heldout_every) +
+                " lines: expected 0 (off) or N >= 2");
+  if (o_.heldout_every > 0 && !o_.eval.empty())
+    throw Error("give a held-out file or held-out lines, not both");
+  if (o_.mode.new_embeddings)
+    throw Error("training " + o_.mode.str() + ": fine-tuning trains all weights or LoRA");
+}
+
+void FinetuneRun::load_tokenizer() {
+  tok_path_ = text::model_tokenizer(o_.init, o_.tokenizer, {.gguf_vocab = false}).path;
+  tok_ = text::load_tokenizer(tok_path_);
+  if (o_.chat_template.empty()) return;
+  text::ChatTemplateConfig c = text::read_chat_template_config(o_.chat_template);
+  template_ = std::make_unique<text::ChatTemplate>(c.source, o_.chat_template);
+  chat_tokens_ = c.tokens;
+}
+
+void FinetuneRun::load_data() {
+  SftDataOptions so{tok_.get(), template_.get(), chat_tokens_, o_.train.seq};
+  if (o_.task == Task::Sft) {
+    train_sft_ = read_sft_jsonl(o_.data, so);
+    if (!o_.eval.empty()) val_sft_ = read_sft_jsonl(o_.eval, so);
+    if (o_.heldout_every > 0) hold_out_lines(train_sft_, val_sft_, o_.heldout_every);
+    if (train_sft_.empty()) throw Error(o_.data + ": every example is held out");
+  } else {  // DPO, reward model
+    train_pairs_ = read_preference_jsonl(o_.data, so);
+    if (!o_.eval.empty()) val_pairs_ = read_preference_jsonl(o_.eval, so);
+    if (o_.heldout_every > 0) hold_out_lines(train_pairs_, val_pairs_, o_.heldout_every);
+    if (train_pairs_.empty()) throw Error(o_.data + ": every pair is held out");
+  }
+}
+
+void FinetuneRun::build_model() {
+  const models::DecoderConfig& c = init_->config;
+  if (tok_->vocab_size() > c.vocab_size)
+    throw Error(tok_path_ + ": " + std::to_string(tok_->vocab_size()) +
+                " token ids but the model " + o_.init + " has " + std::to_string(c.vocab_size) +
+                " embedding rows");
+  model_ = make_run_model(c, &*init_, o_.mode.lora, o_.lora, o_.train.seed,
+                          o_.task == Task::Reward ? 1 : 0);
+  trainable_ = apply_train_mode(*model_, o_.mode, -1);
+}
+
+// DPO's reference log-probs: computed from the init model on a fresh run, loaded on resume.
+void FinetuneRun::prepare_references() {
+  const std::string paths[2] = {o_.out + "/ref_logprobs.loom", o_.out + "/ref_logprobs_eval.loom"};
+  const std::vector<PreferenceExample>* pairs[2] = {&train_pairs_, &val_pairs_};
+  RefLogprobs* refs[2] = {&ref_, &val_ref_};
+  for (int k = 0; k < 2; ++k) {
+    if (pairs[k]->empty()) continue;
+    if (o_.resume) {
+      *refs[k] = load_ref_logprobs(paths[k], preference_data_sha256(*pairs[k]));
+    } else {
+      *refs[k] = compute_ref_logprobs(*model_, *pairs[k], 2 * o_.train.batch, o_.train.seq, pool_);
+      save_ref_logprobs(*refs[k], paths[k]);
+    }
+  }
+  ref_reused_ = o_.resume;
+  if (note_)
+    note_(std::string("reference log-probs ") + (o_.resume ? "reused from " : "computed into ") +
+          paths[0]);
+}
+
+std::string FinetuneRun::record() const {
+  std::string r = std::string("task ") + task_name(o_.task) + "\ntrain " + o_.mode.str() +
+                  "\nseq " + std::to_string(o_.train.seq) + "\nlora_rank " +
+                  std::to_string(model_->lora().rank) + "\nlora_alpha " +
+                  std::to_string(model_->lora().alpha) + "\nlora_targets";
+  for (const std::string& t : model_->lora().targets) r += " " + t;
+  if (o_.task == Task::Dpo)
+    r += "\nbeta " + std::to_string(o_.dpo.beta) + "\nlabel_smoothing " +
+         std::to_string(o_.dpo.label_smoothing) + "\nloss " + (o_.dpo.ipo ? "ipo" : "sigmoid");
+  return r + "\n";
+}
+
+void FinetuneRun::prepare_folder() {
+  make_run_folder(o_.out);
+  ckpt_ = o_.out + "/checkpoint.loom";
+  log_path_ = o_.out + "/log.csv";
+  const std::string record_path = o_.out + "/train_mode.txt";
+  if (o_.resume) {
+    check_run_record(record_path, record(),
+                     "--task, --train, --seq, --lora-*, --beta, "
+                     "--label-smoothing, --loss",
+                     false);
+  } else if (path_exists(ckpt_)) {
+    throw Error(ckpt_ + " exists: resume it or choose another output folder");
+  }
+  if (o_.task == Task::Dpo) {
+    prepare_references();
+    dpo_ = std::make_unique<DpoTrainer>(*model_, train_pairs_, ref_, o_.dpo, o_.train, pool_);
+  } else if (o_.task == Task::Reward) {
+    reward_ = std::make_unique<RewardTrainer>(*model_, train_pairs_, o_.train, pool_);
+  } else {
+    sft_ = std::make_unique<SftTrainer>(*model_, train_sft_, o_.train, pool_);
+  }
+  if (o_.resume) {
+    load_train_checkpoint(*model_, optimizer(), ckpt_);
+    write_file_atomic(log_path_, log_through_step(log_path_, steps_done()));
+  } else {
+    evaluate();
+    val_before_ = val_;
+    acc_before_ = acc_;
+    write_file_atomic(record_path, record());
+    copy_tokenizer(tok_path_, *tok_, o_.out);
+    copy_tokenizer_companions(o_.init, o_.out);
+  }
+  open_log();
+}
+
+void FinetuneRun::open_log() {
+  log_.open(log_path_, o_.resume ? std::ios::app : std::ios::trunc);
+  if (!log_) throw Error(log_path_ + ": cannot open for writing");
+  if (o_.resume) return;
+  log_ << "step,loss,lr,grad_norm,tokens_per_s,val_loss"
+       << (dpo_      ? ",chosen_reward,rejected_reward,margin,accuracy,val_margin,val_accuracy"
+           : reward_ ? ",margin,accuracy,val_margin,val_accuracy"
+                     : "")
+       << "\n";
+  if (!has_val()) return;
+  log_ << "0,,,,," << fmt4(val_before_);
+  if (dpo_) log_ << ",,,,";
+  if (reward_) log_ << ",,";
+  if (dpo_ || reward_) log_ << "," << fmt4(margin_) << "," << fmt4(acc_before_);
+  log_ << "\n";
+}
+
+void FinetuneRun::evaluate() {
+  if (sft_ && !val_sft_.empty()) val_ = sft_->evaluate(val_sft_);
+  if (dpo_ && !val_pairs_.empty()) {
+    const DpoStepStats e = dpo_->evaluate(val_pairs_, val_ref_);
+    val_ = e.loss;
+    acc_ = e.accuracy;
+    margin_ = e.margin;
+  }
+  if (reward_ && !val_pairs_.empty()) {
+    const RewardStats e = reward_->evaluate(val_pairs_);
+    val_ = e.loss;
+    acc_ = e.accuracy;
+    margin_ = e.margin;
+  }
+}
+
+int64_t FinetuneRun::steps_done() const {
+  return sft_ ? sft_->steps_done() : dpo_ ? dpo_->steps_done() : reward_->steps_done();
+}
+
+nn::AdamW& FinetuneRun::optimizer() {
+  return sft_ ? sft_->optimizer() : dpo_ ? dpo_->optimizer() : reward_->optimizer();
+}
+
+int64_t FinetuneRun::tokens_per_step() const {
+  return o_.train.batch * o_.train.seq * o_.train.grad_accum * (sft_ ? 1 : 2);
+}
+
+int64_t FinetuneRun::tokens_to_train() const {
+  return std::max<int64_t>(0, o_.steps - steps_done()) * tokens_per_step();
+}
+
+void FinetuneRun::save() {
+  save_train_checkpoint(*model_, optimizer(), ckpt_);
+  models::save_hf_model(*model_, o_.out, init_->config_json);
+  if (!o_.mode.all) save_run_adapter(*model_, o_.out, -1, o_.init);
+  log_.flush();
+  write_loss_plot(log_path_, o_.out + "/loss.png");
+}
+
+void FinetuneRun::write_row(const FinetuneStepReport& r) {
+  char b[160];
+  std::snprintf(b, sizeof b, "%lld,%.5f,%.3g,%.4f,%.1f,", static_cast<long long>(r.stats.step),
+                r.stats.loss, r.stats.lr, r.stats.grad_norm, r.tokens_per_s);
+  log_ << b << (r.evaluated ? fmt4(val_) : "");
+  if (dpo_)
+    log_ << "," << fmt4(r.dpo.chosen_reward) << "," << fmt4(r.dpo.rejected_reward) << ","
+         << fmt4(r.dpo.margin) << "," << fmt4(r.dpo.accuracy) << ",";
+  if (reward_) log_ << "," << fmt4(r.reward.margin) << "," << fmt4(r.reward.accuracy) << ",";
+  if (dpo_ || reward_) log_ << (r.evaluated ? fmt4(margin_) + "," + fmt4(acc_) : ",");
+  log_ << "\n" << std::flush;
+}
+
+FinetuneStepReport FinetuneRun::step(int64_t stop_at) {
+  const auto ts = std::chrono::steady_clock::now();
+  FinetuneStepReport r;
+  if (sft_) {
+    r.stats = sft_->step();
+  } else if (dpo_) {
+    r.dpo = dpo_->step();
+    r.stats = r.dpo.step;
+  } else {
+    r.stats = reward_->step(&r.reward);
+  }
+  r.tokens_per_s = static_cast<double>(tokens_per_step()) / seconds_since(ts);
+  tokens_done_ += tokens_per_step();
+  const int64_t s = r.stats.step;
+  const bool last = s == o_.steps || s == stop_at;
+  r.evaluated = has_val() && (s % o_.eval_every == 0 || last);
+  if (r.evaluated) evaluate();
+  write_row(r);
+  if (s % o_.save_every == 0 || last) save();
+  r.val_loss = val_;
+  r.val_accuracy = acc_;
+  r.tokens_done = tokens_done_;
+  return r;
+}
+
+FinetuneRunResult FinetuneRun::train(
+    const std::function<void(const FinetuneStepReport&)>& on_step) {
+  FinetuneRunResult r;
+  const auto t0 = std::chrono::steady_clock::now();
+  const int64_t stop_at = o_.stop_at > 0 ? o_.stop_at : o_.steps;
+  while (steps_done() < std::min(o_.steps, stop_at)) {
+    const FinetuneStepReport s = step(stop_at);
+    r.loss = s.stats.loss;
+    if (on_step) on_step(s);
+  }
+  if (steps_done() == 0) save();
+  r.seconds = seconds_since(t0);
+  r.steps = steps_done();
+  r.task = task_name(o_.task);
+  r.mode = o_.mode.str();
+  r.val_loss_before = val_before_;
+  r.val_loss = val_;
+  r.val_accuracy_before = acc_before_;
+  r.val_accuracy = acc_;
+  r.val_margin = margin_;
+  r.params = model_->params().count();
+  r.trainable = trainable_;
+  r.train_examples = static_cast<int64_t>(sft_ ? train_sft_.size() : train_pairs_.size());
+  r.val_examples = static_cast<int64_t>(sft_ ? val_sft_.size() : val_pairs_.size());
+  r.model_dir = o_.out;
+  r.checkpoint = ckpt_;
+  r.log = log_path_;
+  r.plot = o_.out + "/loss.png";
+  if (!o_.mode.all) {
+    r.adapter = o_.out + "/adapter";
+    r.adapter_bytes = file_bytes(r.adapter + "/adapter_config.json") +
+                      file_bytes(r.adapter + "/adapter_model.safetensors");
+  }
+  if (dpo_) r.ref_cache = o_.out + "/ref_logprobs.loom";
+  r.ref_reused = ref_reused_;
+  return r;
+}
+
+}  // namespace loom::train

@@ -1,0 +1,151 @@
+// Fine-tuning runs on JSONL data (train/sft_data.h) as library objects: supervised fine-tuning
+// (train/sft_trainer.h) and DPO (train/dpo_trainer.h) of a model continued from `init`, all
+// weights or LoRA, through the same run folder as LmRun (train/run.h): the tokenizer files, the
+// train_mode.txt record, checkpoint.loom with exact resume, log.csv, loss.png, the Hugging Face
+// model folder and adapter/. `loom train --task sft|dpo` parses flags into FinetuneRunOptions and
+// prints what the callbacks and FinetuneRunResult report.
+//
+// DPO's reference is the init model: its log-probabilities of every training (and held-out) pair
+// are computed once, before the first step (LoRA adapters start at B = 0, so the policy is the
+// reference then), and cached in the run folder (ref_logprobs.loom, ref_logprobs_eval.loom); a
+// resumed run loads them, since the model it holds has moved off the reference.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/threads.h"
+#include "models/causal_lm.h"
+#include "models/hf.h"
+#include "nn/preference.h"
+#include "text/chat_template.h"
+#include "text/tokenizer.h"
+#include "train/dpo_trainer.h"
+#include "train/ref_logprobs.h"
+#include "train/reward_trainer.h"
+#include "train/run_folder.h"
+#include "train/sft_data.h"
+#include "train/sft_trainer.h"
+#include "train/train_mode.h"
+#include "train/trainer.h"
+
+namespace loom::train {
+
+// What `loom train` optimises: next-token loss on a text or shard (clm, train/run.h), response
+// tokens of instruction data (sft), preference pairs (dpo), or a reward model on preference pairs
+// (reward: a scalar head score.weight read at the last token, Bradley–Terry loss).
+enum class Task { Clm, Sft, Dpo, Reward };
+// "clm", "sft", "dpo", "reward"; a loom::Error otherwise.
+Task parse_task(const std::string& s);
+const char* task_name(Task t);
+
+struct FinetuneRunOptions {
+  FinetuneRunOptions();  // batch 8, lr 1e-4 -> 1e-5 cosine, warmup 10, wd 0, 100 steps
+
+  Task task = Task::Sft;
+  std::string data;           // JSONL training data (any format of sft_data.h; pairs for DPO)
+  std::string eval;           // held-out JSONL ("" = none, or heldout_every)
+  int64_t heldout_every = 0;  // N >= 2: data lines whose 1-based number N divides are held out
+  std::string init;           // the model to fine-tune (anything models::read_hf_model reads)
+  std::string tokenizer;      // "" = the init model's (a file beside it)
+  std::string chat_template;  // a tokenizer_config.json with chat_template (chats need one)
+  std::string out;            // the run folder
+  bool resume = false;
+  TrainMode mode;  // all or lora (new-embeddings is `--task clm` only)
+  std::optional<LoraOptions> lora;
+  // 0: min(256, the model's context). Longer examples are cut at the end (sft_data.h's rule);
+  // one left with no response token is an error naming its line.
+  int64_t seq = 0;
+  TrainConfig train;
+  nn::DpoOptions dpo;
+  int64_t steps = 100;
+  int64_t stop_at = 0;  // > 0: stop (with a checkpoint) after this step, as if interrupted
+  int64_t eval_every = 20, save_every = 20;
+};
+
+struct FinetuneStepReport {
+  StepStats stats;
+  DpoStepStats dpo;          // DPO: the step's rewards, margin and accuracy
+  float val_loss = NAN;      // latest held-out loss (SFT: response tokens; DPO: the DPO loss)
+  RewardStats reward;        // reward model: the step's accuracy and margin
+  float val_accuracy = NAN;  // DPO, reward: latest held-out preference accuracy
+  bool evaluated = false;    // the held-out metrics were computed at this step
+  double tokens_per_s = 0;   // padded sequence positions per second (chosen + rejected for DPO)
+  int64_t tokens_done = 0;   // in this invocation
+};
+
+struct FinetuneRunResult {
+  int64_t steps = 0;
+  std::string task, mode;
+  float loss = NAN, val_loss_before = NAN, val_loss = NAN;
+  float val_accuracy_before = NAN, val_accuracy = NAN, val_margin = NAN;  // DPO, reward
+  double seconds = 0;
+  int64_t params = 0, trainable = 0, train_examples = 0, val_examples = 0;
+  std::string model_dir, checkpoint, log, plot;
+  std::string adapter;  // model_dir/adapter (PEFT layout) unless all weights train
+  int64_t adapter_bytes = 0;
+  std::string ref_cache;    // DPO: the cached reference log-probs of the training pairs
+  bool ref_reused = false;  // loaded from the run folder (a resumed run) rather than computed
+};
+
+class FinetuneRun {
+ public:
+  // Everything up to the first step: model, tokenizer, data, the run folder (or the resumed
+  // checkpoint), DPO's reference log-probs and the held-out metrics before training. Bad options,
+  // files and JSONL lines are a loom::Error naming them. note receives remarks for stderr.
+  FinetuneRun(const FinetuneRunOptions& options, ThreadPool& pool,
+              std::function<void(const std::string&)> note = {});
+  ~FinetuneRun();
+
+  int64_t tokens_to_train() const;
+  // Trains to options.steps (or stop_at), saving every save_every steps and at the end.
+  FinetuneRunResult train(const std::function<void(const FinetuneStepReport&)>& on_step = {});
+
+ private:
+  void check_options() const;
+  void load_tokenizer();
+  void load_data();
+  void build_model();
+  void prepare_references();
+  void prepare_folder();
+  void open_log();
+  void evaluate();
+  void save();
+  FinetuneStepReport step(int64_t stop_at);
+  void write_row(const FinetuneStepReport& r);
+  std::string record() const;
+  int64_t steps_done() const;
+  nn::AdamW& optimizer();
+  int64_t tokens_per_step() const;
+  bool has_val() const { return !val_sft_.empty() || !val_pairs_.empty(); }
+
+  FinetuneRunOptions o_;
+  ThreadPool& pool_;
+  std::function<void(const std::string&)> note_;
+  std::optional<models::HfModel> init_;
+  std::string tok_path_;
+  std::unique_ptr<text::Tokenizer> tok_;
+  std::unique_ptr<text::ChatTemplate> template_;
+  text::ChatTokens chat_tokens_;
+  std::vector<SftExample> train_sft_, val_sft_;
+  std::vector<PreferenceExample> train_pairs_, val_pairs_;
+  RefLogprobs ref_, val_ref_;
+  bool ref_reused_ = false;
+  std::unique_ptr<models::CausalLm> model_;
+  std::unique_ptr<SftTrainer> sft_;
+  std::unique_ptr<DpoTrainer> dpo_;
+  std::unique_ptr<RewardTrainer> reward_;
+  int64_t trainable_ = 0;
+  std::string ckpt_, log_path_;
+  std::ofstream log_;
+  float val_before_ = NAN, val_ = NAN, acc_before_ = NAN, acc_ = NAN, margin_ = NAN;
+  int64_t tokens_done_ = 0;
+};
+
+}  // namespace loom::train
