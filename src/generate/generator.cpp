@@ -19,6 +19,16 @@ int64_t new_token_limit(const GenerateOptions& options, int64_t n_dec, int64_t c
   return std::min(max_new, ctx - n_dec + 1);
 }
 
+int64_t checked_prompt_length(const std::vector<int32_t>& prompt, int64_t ctx) {
+  if (prompt.empty()) throw Error("generate: the prompt has no tokens");
+  const auto n = static_cast<int64_t>(prompt.size());
+  if (n > ctx) {
+    throw Error("prompt of " + std::to_string(n) + " tokens exceeds the model's context of " +
+                std::to_string(ctx) + " tokens");
+  }
+  return n;
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -70,12 +80,7 @@ GenerateResult Generator::generate_ids(std::vector<int32_t> prompt, const Genera
                                        const SamplerConfig& sc, SamplerKind kind,
                                        const std::function<void(std::string_view)>& on_text) {
   const int64_t ctx = model_.context_length();
-  if (prompt.empty()) throw Error("generate: the prompt has no tokens");
-  const int64_t n_prompt = static_cast<int64_t>(prompt.size());
-  if (n_prompt > ctx) {
-    throw Error("prompt of " + std::to_string(n_prompt) +
-                " tokens exceeds the model's context of " + std::to_string(ctx) + " tokens");
-  }
+  const int64_t n_prompt = checked_prompt_length(prompt, ctx);
   // An encoder-decoder reads the prompt as its source and decodes from its start token.
   const std::vector<int32_t> dec = decoder_prompt(prompt);
   const auto n_dec = static_cast<int64_t>(dec.size());
