@@ -7,8 +7,8 @@
 # target without -seed/-runs.
 set -euo pipefail
 build=${1:-build-asan}
-runs=${LOOM_FUZZ_RUNS:-100000}
-secs=${LOOM_FUZZ_SECONDS:-90}
+runs=${LOOM_FUZZ_RUNS:-30000}
+secs=${LOOM_FUZZ_SECONDS:-40}
 jobs=${LOOM_FUZZ_JOBS:-$(nproc)}
 shopt -s nullglob
 targets=("$build"/fuzz/fuzz_*)
