@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "index/factory.h"
+#include "rag/token_logprob.h"
 
 namespace loom::rag {
 
@@ -92,17 +93,6 @@ double KnnScores::perplexity(double lambda) const {
   return std::exp(nll / static_cast<double>(std::max<size_t>(1, lm_logprob.size())));
 }
 
-namespace {
-
-double log_softmax_at(const float* logits, int64_t V, int32_t target) {
-  const double mx = *std::max_element(logits, logits + V);
-  double z = 0;
-  for (int64_t i = 0; i < V; ++i) z += std::exp(static_cast<double>(logits[i]) - mx);
-  return static_cast<double>(logits[target]) - mx - std::log(z);
-}
-
-}  // namespace
-
 KnnScores score_text(const models::LanguageModel& model, ThreadPool& pool,
                      std::span<const int32_t> tokens, int64_t window, const index::Index& index,
                      const KnnDatastore& ds, const KnnOptions& o) {
@@ -123,7 +113,7 @@ KnnScores score_text(const models::LanguageModel& model, ThreadPool& pool,
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     for (int64_t i = 0; i < rows; ++i) {
       const int32_t target = tokens[static_cast<size_t>(start + i + 1)];
-      out.lm_logprob.push_back(log_softmax_at(s.logits().data() + i * V, V, target));
+      out.lm_logprob.push_back(token_logprob(s.logits().data() + i * V, V, target));
       const size_t at = static_cast<size_t>(i * r.k);
       out.p_knn.push_back(knn_probability({r.ids.data() + at, static_cast<size_t>(r.k)},
                                           {r.distances.data() + at, static_cast<size_t>(r.k)}, ds,
