@@ -20,16 +20,20 @@ int64_t window_of(const models::LanguageModel& model, int64_t window) {
 }
 
 // Calls f(start, n, session) for consecutive windows of `window` tokens, each run from an empty
-// session with every row's logits and hidden state.
+// session with every row's hidden state, and every row's logits when `logits` (the datastore
+// needs no head).
 template <typename F>
 void for_windows(const models::LanguageModel& model, ThreadPool& pool,
-                 std::span<const int32_t> tokens, int64_t window, F&& f) {
+                 std::span<const int32_t> tokens, int64_t window, bool logits, F&& f) {
   const auto N = static_cast<int64_t>(tokens.size());
   models::Session s(model, window, window);
   for (int64_t start = 0; start + 1 < N; start += window) {
     const int64_t n = std::min(window, N - start);
     s.reset();
-    model.forward(s, pool, tokens.data() + start, n, /*all_logits=*/true);
+    if (logits)
+      model.forward(s, pool, tokens.data() + start, n, /*all_logits=*/true);
+    else
+      model.forward_hidden(s, pool, tokens.data() + start, n);
     f(start, n, s);
   }
 }
@@ -42,13 +46,14 @@ KnnDatastore build_datastore(const models::LanguageModel& model, ThreadPool& poo
   KnnDatastore ds;
   ds.dim = model.hidden_size();
   const auto N = static_cast<int64_t>(tokens.size());
-  for_windows(model, pool, tokens, window, [&](int64_t start, int64_t n, models::Session& s) {
-    const float* h = models::LanguageModel::hidden_states(s);
-    const int64_t rows = std::min(n, N - 1 - start);  // positions with a next token
-    ds.keys.insert(ds.keys.end(), h, h + rows * ds.dim);
-    ds.values.insert(ds.values.end(), tokens.begin() + start + 1,
-                     tokens.begin() + start + 1 + rows);
-  });
+  for_windows(model, pool, tokens, window, false,
+              [&](int64_t start, int64_t n, models::Session& s) {
+                const float* h = models::LanguageModel::hidden_states(s);
+                const int64_t rows = std::min(n, N - 1 - start);  // positions with a next token
+                ds.keys.insert(ds.keys.end(), h, h + rows * ds.dim);
+                ds.values.insert(ds.values.end(), tokens.begin() + start + 1,
+                                 tokens.begin() + start + 1 + rows);
+              });
   if (ds.size() == 0) throw Error("kNN-LM: the datastore text has fewer than 2 tokens");
   return ds;
 }
@@ -101,7 +106,7 @@ KnnScores score_text(const models::LanguageModel& model, ThreadPool& pool,
   const auto N = static_cast<int64_t>(tokens.size());
   const int64_t V = model.vocab_size();
   KnnScores out;
-  for_windows(model, pool, tokens, window, [&](int64_t start, int64_t n, models::Session& s) {
+  for_windows(model, pool, tokens, window, true, [&](int64_t start, int64_t n, models::Session& s) {
     const int64_t rows = std::min(n, N - 1 - start);
     index::SearchParams params;
     params.ef = o.ef;
