@@ -147,6 +147,13 @@ float sum_of(const float* x, int64_t n) {
   return s;
 }
 
+double log_sum_exp(const float* x, int64_t n) {
+  const float m = max_of(x, n);
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += std::exp(static_cast<double>(x[i]) - m);
+  return static_cast<double>(m) + std::log(s);
+}
+
 float softmax(float* x, int64_t n) {
   if (n <= 0) return -INFINITY;
   float m = max_of(x, n);

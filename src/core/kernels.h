@@ -18,6 +18,9 @@ void add(const float* a, const float* b, float* y, int64_t n);
 float max_of(const float* x, int64_t n);
 float sum_of(const float* x, int64_t n);
 
+// log(sum(exp(x))) of x (n > 0), without writing x: max-subtracted, the sum in double. The one
+// log-normaliser of a logits row for scoring (perplexity, beam search, kNN-LM, REPLUG, logprobs).
+double log_sum_exp(const float* x, int64_t n);
 // x (n) -> softmax(x) in place, max-subtracted; returns log(sum(exp(x - max))) + max (= logsumexp).
 float softmax(float* x, int64_t n);
 

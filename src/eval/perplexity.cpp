@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/kernels.h"
 
 namespace loom::eval {
 
@@ -34,10 +35,7 @@ PerplexityResult perplexity(const models::LanguageModel& model, ThreadPool& pool
     for (int64_t t = std::max(scored_until, begin + 1); t < end; ++t) {
       // Row t - 1 - begin predicts token t.
       const float* row = logits.data() + (t - 1 - begin) * V;
-      float mx = *std::max_element(row, row + V);
-      double s = 0;
-      for (int64_t v = 0; v < V; ++v) s += std::exp(static_cast<double>(row[v] - mx));
-      r.nll_sum += std::log(s) + mx - row[ids[static_cast<size_t>(t)]];
+      r.nll_sum += log_sum_exp(row, V) - row[ids[static_cast<size_t>(t)]];
       ++r.scored;
     }
     scored_until = end;

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/kernels.h"
 
 namespace loom::generate {
 
@@ -75,10 +76,7 @@ class Finished {
 
 // logits (V) -> log-probabilities (V), in double.
 std::vector<double> log_softmax(std::span<const float> logits) {
-  const double mx = *std::max_element(logits.begin(), logits.end());
-  double z = 0;
-  for (float v : logits) z += std::exp(static_cast<double>(v) - mx);
-  const double lse = mx + std::log(z);
+  const double lse = log_sum_exp(logits.data(), static_cast<int64_t>(logits.size()));
   std::vector<double> out(logits.size());
   for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<double>(logits[i]) - lse;
   return out;

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/kernels.h"
 #include "generate/stop.h"
 
 namespace loom::generate {
@@ -34,10 +35,8 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 // The chosen token's log-probability and the k best alternatives, from raw logits (V).
 TokenLogprobs token_logprobs(std::span<const float> logits, int32_t chosen, int k) {
-  const float mx = *std::max_element(logits.begin(), logits.end());
-  double s = 0;
-  for (float v : logits) s += std::exp(static_cast<double>(v - mx));
-  const float lse = mx + static_cast<float>(std::log(s));
+  const auto lse =
+      static_cast<float>(log_sum_exp(logits.data(), static_cast<int64_t>(logits.size())));
   TokenLogprobs out;
   out.logprob = logits[static_cast<size_t>(chosen)] - lse;
   const size_t n = std::min<size_t>(static_cast<size_t>(k), logits.size());
