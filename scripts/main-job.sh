@@ -105,6 +105,19 @@ step "report: base vs adapted"
   --adapted "$work/adapted" --heldout "$work/foldoc.heldout.tsv" --general "$general" \
   --max-lines 400 --threads "$threads"
 
+step "FOLDOC multiple choice: which of 4 definitions is the term's? (held-out terms, seed 1)"
+echo "   lm-evaluation-harness rules: acc = argmax log p(definition | \"term<TAB>\"), acc_norm per byte"
+choice() { "$loom" eval choice --definitions "$foldoc" --holdout-every 10 --limit "${CHOICE_ITEMS:-0}" \
+  --choices 4 --seed 1 --threads "$threads" --json "$@"; }
+field() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" <<< "$1"; }
+mc_base=$(choice --model "$model" --tokenizer "$tok")
+mc_adapted=$(choice --model "$work/adapted")
+printf 'model\titems\tacc\tacc_norm\n'
+for row in "base:$mc_base" "adapted:$mc_adapted"; do
+  printf '%s\t%s\t%s\t%s\n' "${row%%:*}" "$(field "${row#*:}" items)" "$(field "${row#*:}" acc)" \
+    "$(field "${row#*:}" acc_norm)"
+done
+
 step "use of the embeddings: FOLDOC held-out retrieval (query = headword, relevant = its definition)"
 "$loom" eval retrieval --data "$foldoc" --retriever bm25 --json > "$work/bm25.json"
 "$loom" eval retrieval --data "$foldoc" --retriever dense --model "$model" \

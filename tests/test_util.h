@@ -7,6 +7,8 @@
 #include <string>
 #include <sys/stat.h>
 
+#include "core/error.h"
+
 namespace loom::test {
 
 inline std::string data_dir() {
@@ -26,6 +28,17 @@ inline bool file_exists(const std::string& p) {
 // Committed golden files next to the reference scripts.
 inline std::string golden_path(const std::string& rel) {
   return std::string(LOOM_SOURCE_DIR) + "/tests/reference/" + rel;
+}
+
+// The message of the loom::Error that fn() throws, or "" when it throws none.
+template <typename F>
+std::string error_of(F&& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 // The ASan+UBSan build (clang, `make test`'s second pass): 5-10x slower, and clang's float32

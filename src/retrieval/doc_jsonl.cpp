@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "text/json_util.h"
 
 namespace loom::retrieval {
 
@@ -42,23 +43,8 @@ DocInput document_of(const json& j, const std::string& where) {
 
 std::vector<DocInput> parse_documents_jsonl(std::string_view text, const std::string& name) {
   std::vector<DocInput> out;
-  size_t pos = 0, line_no = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
-    ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    const std::string where = name + ":" + std::to_string(line_no);
-    json j;
-    try {
-      j = json::parse(line);
-    } catch (const json::exception&) {
-      throw Error(where + ": not valid JSON (expected one document object per line)");
-    }
-    out.push_back(document_of(j, where));
-  }
+  text::for_each_jsonl(text, name, "document",
+                       [&](const json& j, const std::string& where) { out.push_back(document_of(j, where)); });
   return out;
 }
 

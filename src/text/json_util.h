@@ -6,9 +6,11 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.h"
+#include "core/lines.h"
 
 namespace loom::text {
 
@@ -133,6 +135,22 @@ inline nlohmann::ordered_json vocab_to_json(const std::vector<std::string>& voca
     if (!vocab[i].empty()) items.emplace_back(vocab[i], nlohmann::ordered_json(i));
   }
   return j;
+}
+
+// JSON Lines: fn(value, "name:line") for each non-blank line; a line that is not JSON is an Error
+// naming name:line and saying one `what` object per line was expected.
+template <typename Fn>
+void for_each_jsonl(std::string_view text, const std::string& name, const char* what, Fn&& fn) {
+  for_each_nonblank_line(text, [&](std::string_view line, size_t line_no) {
+    const std::string where = name + ":" + std::to_string(line_no);
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception&) {
+      throw Error(where + ": not valid JSON (expected one " + what + " object per line)");
+    }
+    fn(j, where);
+  });
 }
 
 }  // namespace loom::text

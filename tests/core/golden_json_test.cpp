@@ -9,6 +9,7 @@
 
 #include "golden_json.h"
 #include "golden_tensors.h"
+#include "test_util.h"
 
 namespace loom::test {
 namespace {
@@ -17,16 +18,6 @@ std::string write_tmp(const std::string& name, const std::string& bytes) {
   const std::string p = ::testing::TempDir() + "/" + name;
   std::ofstream(p, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   return p;
-}
-
-template <typename F>
-std::string error_of(F&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 std::string tensor_bin(uint32_t version, uint32_t count) {

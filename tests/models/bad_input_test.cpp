@@ -8,15 +8,7 @@
 namespace loom::models {
 namespace {
 
-template <typename F>
-std::string error_of(F&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 // The golden Llama GGUF with one change applied to its tensor map.
 template <typename Edit>
