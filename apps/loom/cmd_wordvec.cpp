@@ -1,9 +1,13 @@
 // `loom wordvec train|eval|similar|analogy`: word2vec training, gensim-compatible evaluation and
 // nearest neighbours. Parsing and printing only; the algorithms live in src/wordvec.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <ctime>
 #include <cstdio>
+#include <iterator>
+#include <memory>
+#include <sstream>
 #include <string>
 
 #include "cli.h"
@@ -11,6 +15,7 @@
 #include "core/mapped_file.h"
 #include "core/progress.h"
 #include "core/threads.h"
+#include "index/factory.h"
 #include "wordvec/evaluate.h"
 #include "wordvec/similar.h"
 #include "wordvec/vectors.h"
@@ -187,7 +192,9 @@ int run_eval(const Args& a) {
   return 0;
 }
 
-void print_neighbours(const std::vector<std::pair<std::string, float>>& found, bool json) {
+// close: what ends the JSON array ("]\n"; "]}\n" inside a --queries object).
+void print_neighbours(const std::vector<std::pair<std::string, float>>& found, bool json,
+                      const char* close = "]\n") {
   if (json) std::printf("[");
   for (size_t i = 0; i < found.size(); ++i) {
     if (json) {
@@ -197,18 +204,94 @@ void print_neighbours(const std::vector<std::pair<std::string, float>>& found, b
       std::printf("%s\t%.6f\n", found[i].first.c_str(), found[i].second);
     }
   }
-  if (json) std::printf("]\n");
+  if (json) std::printf("%s", close);
+}
+
+// --index hnsw: loom::index's HNSW graph over the searched rows (cosine; caller id = row).
+std::unique_ptr<loom::index::Index> hnsw_over(const wv::Vectors& v, int64_t rows, const Args& a,
+                                              loom::ThreadPool& pool) {
+  loom::index::IndexOptions o;
+  o.hnsw.M = a.integer("m", 16);
+  o.hnsw.ef_construction = a.integer("ef-construction", 200);
+  if (o.hnsw.M < 2 || o.hnsw.ef_construction < 1)
+    throw UsageError{"flags --m >= 2 and --ef-construction >= 1"};
+  auto idx = loom::index::make_index("hnsw", v.dim(), loom::index::Metric::kCosine, o);
+  std::vector<uint64_t> ids(static_cast<size_t>(rows));
+  for (int64_t i = 0; i < rows; ++i) ids[static_cast<size_t>(i)] = static_cast<uint64_t>(i);
+  idx->add(ids, v.data().data(), &pool);
+  return idx;
+}
+
+// The topn rows nearest to q through the index (cosine = -distance), q's own words left out.
+std::vector<std::pair<std::string, float>> index_similar(const loom::index::Index& idx,
+                                                         const wv::Vectors& v,
+                                                         const wv::SimilarQuery& q, int64_t topn,
+                                                         int64_t ef) {
+  const int64_t k = topn + static_cast<int64_t>(q.exclude.size());
+  const loom::index::SearchResults r = idx.search(q.unit.data(), 1, k, {.ef = std::max(ef, k)});
+  std::vector<std::pair<std::string, float>> out;
+  for (int64_t i = 0; i < k && static_cast<int64_t>(out.size()) < topn; ++i) {
+    const uint64_t id = r.ids[static_cast<size_t>(i)];
+    if (id == loom::index::kNoId) break;
+    const auto row = static_cast<int64_t>(id);
+    if (std::find(q.exclude.begin(), q.exclude.end(), row) != q.exclude.end()) continue;
+    out.emplace_back(v.word(row), -r.distances[static_cast<size_t>(i)]);
+  }
+  return out;
+}
+
+// The queries: the positional words as one, or each non-empty line of --queries FILE.
+std::vector<std::vector<std::string>> similar_queries(const Args& a) {
+  if (a.has("queries") == !a.positional().empty())
+    throw UsageError{"give the query words or --queries FILE (one query per line), not both"};
+  if (!a.has("queries")) return {a.positional()};
+  std::vector<std::vector<std::string>> out;
+  std::istringstream in(loom::read_file(a.str("queries")));
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    std::vector<std::string> q{std::istream_iterator<std::string>(words), {}};
+    out.push_back(std::move(q));  // empty lines too, so that out[i] is line i + 1
+  }
+  return out;
 }
 
 int run_similar(const Args& a) {
-  if (a.positional().empty()) throw UsageError{"give one or more words: loom wordvec similar --vectors F WORD..."};
+  const auto queries = similar_queries(a);
+  const std::string kind = a.str("index", "flat");
+  if (kind != "flat" && kind != "hnsw") throw UsageError{"flag --index: flat or hnsw"};
   wv::Vectors v = load(a);
   loom::ThreadPool pool(a.threads());
   std::vector<std::string> neg;
   if (a.has("negative")) neg.push_back(a.str("negative"));
-  print_neighbours(wv::most_similar(v, a.positional(), neg, a.integer("topn", 10),
-                                    a.integer("restrict", 0), pool),
-                   a.json());
+  const int64_t topn = a.integer("topn", 10);
+  if (topn < 1) throw UsageError{"flag --topn: expected >= 1"};
+  const wv::NeighbourSearch search(v, a.integer("restrict", 0));
+  const auto idx = kind == "hnsw" ? hnsw_over(v, search.limit(), a, pool) : nullptr;
+  for (size_t line = 0; line < queries.size(); ++line) {
+    const std::vector<std::string>& words = queries[line];
+    if (words.empty()) continue;
+    wv::SimilarQuery q;
+    try {
+      q = wv::similar_query(v, search, words, neg);
+    } catch (const loom::Error& e) {
+      if (!a.has("queries")) throw;
+      throw loom::Error(a.str("queries") + ": line " + std::to_string(line + 1) + ": " + e.what());
+    }
+    std::vector<std::pair<std::string, float>> found;
+    if (idx) {
+      found = index_similar(*idx, v, q, topn, a.integer("ef", 64));
+    } else {
+      const auto exact = search.search(q.unit.data(), 1, topn, {q.exclude}, pool);
+      for (const auto& n : exact[0]) found.emplace_back(v.word(n.row), n.score);
+    }
+    if (a.has("queries")) {
+      std::string label;
+      for (const auto& w : words) label += (label.empty() ? "" : " ") + w;
+      std::printf(a.json() ? "{\"query\": %s, \"neighbours\": " : "# %s\n",
+                  a.json() ? loom::cli::json_quote(label).c_str() : label.c_str());
+    }
+    print_neighbours(found, a.json(), a.has("queries") ? "]}\n" : "]\n");
+  }
   return 0;
 }
 
@@ -263,13 +346,20 @@ LOOM_COMMAND("wordvec eval",
               {"dummy4unknown", "", "count OOV questions as wrong / OOV pairs as 0", ""}},
              run_eval);
 
-LOOM_COMMAND("wordvec similar", "nearest words by cosine (an exact scan): loom wordvec similar WORD...",
+LOOM_COMMAND("wordvec similar", "nearest words by cosine (exact scan or HNSW): loom wordvec similar WORD...",
              {kVectorsFlag,
               kFormatFlag,
               {"negative", "WORD", "subtract this word's vector", ""},
               {"topn", "N", "neighbours to print", "10"},
-              {"restrict", "N", "search only the N most frequent words (0 = all)", "0"}},
-             run_similar);
+              {"restrict", "N", "search only the N most frequent words (0 = all)", "0"},
+              {"queries", "FILE", "one query a line (its words added), instead of WORD...", ""},
+              {"index", "KIND", "flat (an exact scan) or hnsw (loom::index's graph, cosine)", "flat"},
+              {"m", "N", "hnsw: links per node", "16"},
+              {"ef-construction", "N", "hnsw: beam width while building", "200"},
+              {"ef", "N", "hnsw: beam width while searching (raised to topn + query words)", "64"}},
+             run_similar,
+             "With --queries, each query's neighbours follow a '# words' line (--json: one object "
+             "a line).");
 
 LOOM_COMMAND("wordvec analogy", "A is to B as C is to ? (3CosAdd): loom wordvec analogy A B C",
              {kVectorsFlag,

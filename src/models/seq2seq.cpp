@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/kernels.h"
 #include "core/rng.h"
 #include "nn/additive_attention.h"
 #include "nn/ops.h"
@@ -20,14 +21,16 @@ RecurrentConfig encoder_config(const Seq2SeqConfig& c) {
   r.input_size = c.emb_size;
   r.hidden_size = c.hidden_size;
   r.num_layers = c.encoder_layers;
+  r.bidirectional = c.bidirectional;
   r.batch_first = true;
   return r;
 }
 
 RecurrentConfig decoder_config(const Seq2SeqConfig& c) {
   RecurrentConfig r = encoder_config(c);
-  r.input_size = c.emb_size + c.hidden_size;  // [embedding | context]
+  r.input_size = c.emb_size + (c.bidirectional ? 2 : 1) * c.hidden_size;  // [embedding | context]
   r.num_layers = 1;
+  r.bidirectional = false;
   return r;
 }
 
@@ -46,11 +49,15 @@ Seq2Seq::Seq2Seq(const Seq2SeqConfig& cfg)
     : cfg_((validate(cfg), cfg)),
       encoder_(encoder_config(cfg_), params_, "encoder.rnn."),
       decoder_(decoder_config(cfg_), params_, "decoder.rnn.") {
-  const int64_t E = cfg_.emb_size, H = cfg_.hidden_size;
+  const int64_t E = cfg_.emb_size, H = cfg_.hidden_size, DH = encoder_.config().output_size();
   params_.add("encoder.embedding.weight", Shape{cfg_.src_vocab, E});
+  if (cfg_.bidirectional) {
+    params_.add("encoder.fc.weight", Shape{H, DH});
+    params_.add("encoder.fc.bias", Shape{H}).decay = false;
+  }
   params_.add("decoder.embedding.weight", Shape{cfg_.tgt_vocab, E});
   for (const char* m : {"Wa", "Ua"}) {
-    params_.add(std::string("decoder.attention.") + m + ".weight", Shape{H, H});
+    params_.add(std::string("decoder.attention.") + m + ".weight", Shape{H, m[0] == 'U' ? DH : H});
     params_.add(std::string("decoder.attention.") + m + ".bias", Shape{H}).decay = false;
   }
   params_.add("decoder.attention.Va.weight", Shape{1, H});
@@ -85,7 +92,13 @@ Seq2Seq::Encoded Seq2Seq::encode(nn::Tape& t, const int32_t* src, const int32_t*
   e.values = o.y;
   e.keys = nn::linear(t, o.y, param(t, "decoder.attention.Ua.weight"),
                       param(t, "decoder.attention.Ua.bias"));
-  e.state = o.h_n.back();  // the last layer's final state, at each source's own last step
+  // The last layer's final state (each source's own last step; backward: its first).
+  e.state = o.h_n.back();
+  if (cfg_.bidirectional) {
+    const nn::Var both = nn::concat_cols(t, o.h_n[o.h_n.size() - 2], o.h_n.back());
+    e.state = nn::tanh(
+        t, nn::linear(t, both, param(t, "encoder.fc.weight"), param(t, "encoder.fc.bias")));
+  }
   return e;
 }
 
@@ -106,13 +119,13 @@ Seq2Seq::Decoder Seq2Seq::decoder(nn::Tape& t, const int32_t* src, const int32_t
   return d;
 }
 
-nn::Var Seq2Seq::step(nn::Tape& t, Decoder& d, const int32_t* ids, int64_t i) {
+nn::Var Seq2Seq::step(nn::Tape& t, Decoder& d, const int32_t* ids, int64_t i, float* attention) {
   nn::Var x = nn::embedding(t, d.emb, ids, d.batch);
   if (d.training && cfg_.dropout > 0)
     x = nn::dropout(t, x, cfg_.dropout, d.seed + 16 + static_cast<uint64_t>(i));
   nn::Var q = nn::linear(t, d.state, d.wa, d.wa_b);
-  nn::Var ctx =
-      nn::additive_attention(t, q, d.enc.keys, d.enc.values, d.va, d.batch, d.src_len, d.src_lens);
+  nn::Var ctx = nn::additive_attention(t, q, d.enc.keys, d.enc.values, d.va, d.batch, d.src_len,
+                                       d.src_lens, attention);
   const nn::SeqLayout one_step{1, d.batch, false, nullptr};
   d.state = decoder_.forward(t, nn::concat_cols(t, x, ctx), one_step, {d.state}).h_n[0];
   return nn::linear(t, d.state, d.out, d.out_b);
@@ -146,33 +159,84 @@ nn::Var Seq2Seq::loss(nn::Tape& t, const int32_t* src, const int32_t* src_lens, 
   return total;
 }
 
-std::vector<std::vector<int32_t>> Seq2Seq::greedy(ThreadPool& pool, const int32_t* src,
-                                                  const int32_t* src_lens, int64_t batch,
-                                                  int64_t src_len, int32_t bos, int32_t eos,
-                                                  int64_t max_len) {
+std::vector<Seq2SeqOutput> Seq2Seq::greedy(ThreadPool& pool, const int32_t* src,
+                                           const int32_t* src_lens, int64_t batch, int64_t src_len,
+                                           int32_t bos, int32_t eos, int64_t max_len) {
   nn::Tape t(pool);
   t.set_grad_enabled(false);
   Decoder d = decoder(t, src, src_lens, batch, src_len, false, 0);
-  std::vector<std::vector<int32_t>> out(static_cast<size_t>(batch));
+  std::vector<Seq2SeqOutput> out(static_cast<size_t>(batch));
   std::vector<int32_t> ids(static_cast<size_t>(batch), bos);
-  std::vector<bool> done(static_cast<size_t>(batch), false);
+  std::vector<float> attn(static_cast<size_t>(batch * src_len));
   const int64_t V = cfg_.tgt_vocab;
   for (int64_t i = 0; i < max_len; ++i) {
-    const float* lg = t.data(step(t, d, ids.data(), i));
+    const float* lg = t.data(step(t, d, ids.data(), i, attn.data()));
     bool all_done = true;
     for (int64_t b = 0; b < batch; ++b) {
+      Seq2SeqOutput& o = out[static_cast<size_t>(b)];
       const float* row = lg + b * V;
-      ids[static_cast<size_t>(b)] = static_cast<int32_t>(std::max_element(row, row + V) - row);
-      if (done[static_cast<size_t>(b)]) continue;
-      if (ids[static_cast<size_t>(b)] == eos)
-        done[static_cast<size_t>(b)] = true;
+      const auto id = static_cast<int32_t>(std::max_element(row, row + V) - row);
+      ids[static_cast<size_t>(b)] = id;
+      if (o.finished) continue;
+      o.sum_logprobs += static_cast<double>(row[id]) - log_sum_exp(row, V);
+      o.attention.insert(o.attention.end(), attn.begin() + b * src_len,
+                         attn.begin() + (b + 1) * src_len);
+      if (id == eos)
+        o.finished = true;
       else
-        out[static_cast<size_t>(b)].push_back(ids[static_cast<size_t>(b)]);
-      all_done = all_done && done[static_cast<size_t>(b)];
+        o.tokens.push_back(id);
+      all_done = all_done && o.finished;
     }
     if (all_done) break;
   }
+  for (Seq2SeqOutput& o : out) o.score = o.sum_logprobs;
   return out;
+}
+
+std::vector<float> Seq2Seq::attention(ThreadPool& pool, const int32_t* src, int64_t src_len,
+                                      int32_t bos, const std::vector<int32_t>& tokens) {
+  if (tokens.empty()) return {};
+  Search s(*this, pool, src, src_len, bos);
+  std::vector<float> out(s.attention(0), s.attention(0) + src_len);
+  for (size_t i = 0; i + 1 < tokens.size(); ++i) {
+    const int parent = 0;
+    s.advance({&parent, 1}, {&tokens[i], 1});
+    out.insert(out.end(), s.attention(0), s.attention(0) + src_len);
+  }
+  return out;
+}
+
+Seq2Seq::Search::Search(Seq2Seq& m, ThreadPool& pool, const int32_t* src, int64_t src_len,
+                        int32_t bos)
+    : m_(m), t_(pool), src_len_(src_len), lens_(1, static_cast<int32_t>(src_len)) {
+  t_.set_grad_enabled(false);
+  d_ = m_.decoder(t_, src, lens_.data(), 1, src_len, false, 0);
+  keys1_ = d_.enc.keys, values1_ = d_.enc.values;
+  attn_.resize(static_cast<size_t>(src_len));
+  logits_ = m_.step(t_, d_, &bos, steps_++, attn_.data());
+}
+
+const float* Seq2Seq::Search::logits(int64_t b) const {
+  return t_.data(logits_) + b * m_.cfg_.tgt_vocab;
+}
+
+void Seq2Seq::Search::advance(std::span<const int> parents, std::span<const int32_t> tokens) {
+  LOOM_ASSERT(!parents.empty() && parents.size() == tokens.size());
+  const auto k = static_cast<int64_t>(parents.size());
+  const std::vector<int32_t> rows(parents.begin(), parents.end());
+  for (int32_t r : rows) LOOM_ASSERT(r >= 0 && r < rows_);
+  d_.state = nn::embedding(t_, d_.state, rows.data(), k);  // each row's parent state
+  if (k != d_.batch) {  // the one source's keys and values, once per row
+    std::vector<int32_t> pos(static_cast<size_t>(k * src_len_));
+    for (size_t i = 0; i < pos.size(); ++i) pos[i] = static_cast<int32_t>(i % src_len_);
+    d_.enc.keys = nn::embedding(t_, keys1_, pos.data(), k * src_len_);
+    d_.enc.values = nn::embedding(t_, values1_, pos.data(), k * src_len_);
+    lens_.assign(static_cast<size_t>(k), static_cast<int32_t>(src_len_));
+    d_.src_lens = lens_.data(), d_.batch = k;
+  }
+  attn_.resize(static_cast<size_t>(k * src_len_));
+  logits_ = m_.step(t_, d_, tokens.data(), steps_++, attn_.data());
+  rows_ = k;
 }
 
 }  // namespace loom::models

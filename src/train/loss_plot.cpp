@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "train/canvas.h"
 
 namespace loom::train {
 
@@ -40,90 +41,6 @@ void chunk(std::string& out, const char* type, const std::string& data) {
 }
 
 // ---- drawing ----
-
-struct Canvas {
-  int w, h;
-  std::vector<uint8_t> px;
-  void set(int x, int y, const uint8_t* c) {
-    if (x < 0 || y < 0 || x >= w || y >= h) return;
-    std::copy(c, c + 3, px.begin() + (static_cast<size_t>(y) * w + x) * 3);
-  }
-  void rect(int x0, int y0, int x1, int y1, const uint8_t* c) {
-    for (int y = y0; y <= y1; ++y)
-      for (int x = x0; x <= x1; ++x) set(x, y, c);
-  }
-  void line(int x0, int y0, int x1, int y1, const uint8_t* c, int thick) {
-    const int dx = std::abs(x1 - x0), dy = -std::abs(y1 - y0);
-    const int sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1;
-    int err = dx + dy;
-    for (;;) {
-      rect(x0, y0, x0 + thick - 1, y0 + thick - 1, c);
-      if (x0 == x1 && y0 == y1) break;
-      const int e2 = 2 * err;
-      if (e2 >= dy) {
-        err += dy;
-        x0 += sx;
-      }
-      if (e2 <= dx) {
-        err += dx;
-        y0 += sy;
-      }
-    }
-  }
-};
-
-// 5x7 glyphs (rows top to bottom, bit 4 = leftmost column) for the characters labels use.
-const uint8_t* glyph(char ch) {
-  static const struct {
-    char c;
-    uint8_t rows[7];
-  } kFont[] = {
-      {'0', {0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E}},
-      {'1', {0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E}},
-      {'2', {0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F}},
-      {'3', {0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E}},
-      {'4', {0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02}},
-      {'5', {0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E}},
-      {'6', {0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E}},
-      {'7', {0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08}},
-      {'8', {0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E}},
-      {'9', {0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C}},
-      {'.', {0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C}},
-      {'-', {0x00, 0x00, 0x00, 0x1F, 0x00, 0x00, 0x00}},
-      {'+', {0x00, 0x04, 0x04, 0x1F, 0x04, 0x04, 0x00}},
-      {'a', {0x00, 0x00, 0x0E, 0x01, 0x0F, 0x11, 0x0F}},
-      {'d', {0x01, 0x01, 0x0D, 0x13, 0x11, 0x11, 0x0F}},
-      {'e', {0x00, 0x00, 0x0E, 0x11, 0x1F, 0x10, 0x0E}},
-      {'h', {0x10, 0x10, 0x16, 0x19, 0x11, 0x11, 0x11}},
-      {'i', {0x04, 0x00, 0x0C, 0x04, 0x04, 0x04, 0x0E}},
-      {'l', {0x0C, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E}},
-      {'n', {0x00, 0x00, 0x16, 0x19, 0x11, 0x11, 0x11}},
-      {'o', {0x00, 0x00, 0x0E, 0x11, 0x11, 0x11, 0x0E}},
-      {'p', {0x00, 0x00, 0x1E, 0x11, 0x1E, 0x10, 0x10}},
-      {'r', {0x00, 0x00, 0x16, 0x19, 0x10, 0x10, 0x10}},
-      {'s', {0x00, 0x00, 0x0E, 0x10, 0x0E, 0x01, 0x1E}},
-      {'t', {0x08, 0x08, 0x1C, 0x08, 0x08, 0x09, 0x06}},
-      {'u', {0x00, 0x00, 0x11, 0x11, 0x11, 0x13, 0x0D}},
-      {'v', {0x00, 0x00, 0x11, 0x11, 0x11, 0x0A, 0x04}},
-  };
-  for (const auto& g : kFont)
-    if (g.c == ch) return g.rows;
-  return nullptr;  // space and anything else: blank
-}
-
-constexpr int kScale = 2, kCharW = 6 * kScale, kCharH = 7 * kScale;
-
-void text(Canvas& cv, int x, int y, const std::string& s, const uint8_t* c) {
-  for (char ch : s) {
-    if (const uint8_t* g = glyph(ch))
-      for (int r = 0; r < 7; ++r)
-        for (int col = 0; col < 5; ++col)
-          if (g[r] & (0x10 >> col))
-            cv.rect(x + col * kScale, y + r * kScale, x + col * kScale + kScale - 1,
-                    y + r * kScale + kScale - 1, c);
-    x += kCharW;
-  }
-}
 
 // Tick spacing 1, 2 or 5 x 10^k giving about `want` intervals over span.
 double nice_step(double span, int want) {
@@ -256,25 +173,26 @@ void draw_axes(Canvas& cv, const Frame& f, int height) {
   for (double y = std::ceil(f.y0 / ys) * ys; y <= f.y1 + 1e-9; y += ys) {
     cv.line(f.left, f.py(y), f.right, f.py(y), kGrid, 1);
     const std::string l = label(y, ys);
-    text(cv, f.left - 8 - static_cast<int>(l.size()) * kCharW, f.py(y) - kCharH / 2, l, kBlack);
+    draw_text(cv, f.left - 8 - static_cast<int>(l.size()) * kCharW, f.py(y) - kCharH / 2, l,
+              kBlack);
   }
   for (double x = std::ceil(f.x0 / xs) * xs; x <= f.x1 + 1e-9; x += xs) {
     cv.line(f.px(x), f.top, f.px(x), f.bottom, kGrid, 1);
     const std::string l = label(x, xs);
-    text(cv, f.px(x) - static_cast<int>(l.size()) * kCharW / 2, f.bottom + 8, l, kBlack);
+    draw_text(cv, f.px(x) - static_cast<int>(l.size()) * kCharW / 2, f.bottom + 8, l, kBlack);
   }
   cv.line(f.left, f.top, f.left, f.bottom, kBlack, 1);
   cv.line(f.left, f.bottom, f.right, f.bottom, kBlack, 1);
-  text(cv, (f.left + f.right) / 2 - 2 * kCharW, height - kCharH - 10, "step", kBlack);
-  text(cv, 8, 10, "loss", kBlack);
+  draw_text(cv, (f.left + f.right) / 2 - 2 * kCharW, height - kCharH - 10, "step", kBlack);
+  draw_text(cv, 8, 10, "loss", kBlack);
 }
 
 void draw_legend(Canvas& cv, int right) {
   cv.rect(right - 250, 14, right - 226, 17, kBlue);
-  text(cv, right - 218, 9, "train", kBlack);
+  draw_text(cv, right - 218, 9, "train", kBlack);
   cv.rect(right - 130, 14, right - 106, 17, kOrange);
   cv.rect(right - 121, 12, right - 115, 19, kOrange);
-  text(cv, right - 98, 9, "held-out", kBlack);
+  draw_text(cv, right - 98, 9, "held-out", kBlack);
 }
 
 // Training loss as a blue line (a dot when there is one point), held-out loss as orange

@@ -90,14 +90,11 @@ double NeighbourSearch::similarity(int64_t a, int64_t b) const {
   return static_cast<float>(s);
 }
 
-std::vector<std::pair<std::string, float>> most_similar(const Vectors& v,
-                                                        const std::vector<std::string>& positive,
-                                                        const std::vector<std::string>& negative,
-                                                        int64_t topn, int64_t restrict_vocab,
-                                                        ThreadPool& pool) {
-  NeighbourSearch search(v, restrict_vocab);
+SimilarQuery similar_query(const Vectors& v, const NeighbourSearch& search,
+                           const std::vector<std::string>& positive,
+                           const std::vector<std::string>& negative) {
   std::vector<std::pair<int64_t, float>> terms;
-  std::vector<int64_t> exclude;
+  SimilarQuery q;
   auto add = [&](const std::string& w, float weight) {
     const int64_t row = v.find(w);
     if (row < 0 || row >= search.limit()) {
@@ -105,13 +102,23 @@ std::vector<std::pair<std::string, float>> most_similar(const Vectors& v,
                   " words searched)");
     }
     terms.emplace_back(row, weight);
-    exclude.push_back(row);
+    q.exclude.push_back(row);
   };
   for (const auto& w : positive) add(w, 1.0f);
   for (const auto& w : negative) add(w, -1.0f);
   if (terms.empty()) throw Error("most_similar: no query word");
-  std::vector<float> q = search.query(terms);
-  auto found = search.search(q.data(), 1, topn, {exclude}, pool);
+  q.unit = search.query(terms);
+  return q;
+}
+
+std::vector<std::pair<std::string, float>> most_similar(const Vectors& v,
+                                                        const std::vector<std::string>& positive,
+                                                        const std::vector<std::string>& negative,
+                                                        int64_t topn, int64_t restrict_vocab,
+                                                        ThreadPool& pool) {
+  NeighbourSearch search(v, restrict_vocab);
+  const SimilarQuery q = similar_query(v, search, positive, negative);
+  auto found = search.search(q.unit.data(), 1, topn, {q.exclude}, pool);
   std::vector<std::pair<std::string, float>> out;
   for (const auto& n : found[0]) out.emplace_back(v.word(n.row), n.score);
   return out;

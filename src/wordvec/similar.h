@@ -49,6 +49,17 @@ class NeighbourSearch {
   std::vector<float> norms_;
 };
 
+// The query most_similar searches with: the unit mean of +unit(positive) and -unit(negative)
+// (NeighbourSearch::query), and the rows of the query words, which the results leave out. A word
+// that is not among search's rows is a loom::Error naming it.
+struct SimilarQuery {
+  std::vector<float> unit;
+  std::vector<int64_t> exclude;
+};
+SimilarQuery similar_query(const Vectors& v, const NeighbourSearch& search,
+                           const std::vector<std::string>& positive,
+                           const std::vector<std::string>& negative);
+
 // gensim's most_similar(positive, negative, topn, restrict_vocab) by word: the topn rows nearest
 // to the normalised mean of +unit(positive) and -unit(negative), the query words left out.
 // Throws loom::Error naming a word that is not among the searched rows.

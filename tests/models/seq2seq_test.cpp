@@ -44,14 +44,21 @@ double tolerance(const std::string& name) {
   return 1e-5;
 }
 
-TEST(Seq2Seq, TeacherForcedLossAndEveryGradientMatchPyTorch) {
-  const test::Golden g = test::load_golden("models/seq2seq", "gru");
+// gru: the tutorial's unidirectional two-layer encoder; gru_bi: a bidirectional one, whose
+// [forward | backward] outputs the attention reads and whose final states start the decoder
+// through encoder.fc.
+class Seq2SeqGolden : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(Seq2SeqGolden, TeacherForcedLossAndEveryGradientMatchPyTorch) {
+  const std::string name = GetParam();
+  const test::Golden g = test::load_golden("models/seq2seq", name);
   auto i = [&](const char* k) { return std::stoll(g.config.at(k)); };
   Seq2SeqConfig c;
   c.src_vocab = i("src_vocab"), c.tgt_vocab = i("tgt_vocab"), c.emb_size = i("emb");
   c.hidden_size = i("hidden"), c.encoder_layers = i("encoder_layers"), c.dropout = 0;
+  c.bidirectional = i("bidirectional") != 0;
   Seq2Seq m(c);
-  m.load(io::read_safetensors(test::golden_path("models/seq2seq/gru.safetensors")));
+  m.load(io::read_safetensors(test::golden_path("models/seq2seq/" + name + ".safetensors")));
   const int64_t B = i("batch"), S = i("src_len"), T = i("tgt_len");
   const std::vector<int32_t> src = ints(g.at("src")), lens = ints(g.at("src_lens")),
                              tin = ints(g.at("tgt_in")), tout = ints(g.at("tgt_out"));
@@ -69,9 +76,14 @@ TEST(Seq2Seq, TeacherForcedLossAndEveryGradientMatchPyTorch) {
   EXPECT_LT(std::fabs(g.at("grad.decoder.attention.Va.bias")[0]), 1e-12);
 }
 
-TEST(Seq2Seq, FiniteDifferencesWithDropout) {
+INSTANTIATE_TEST_SUITE_P(Encoders, Seq2SeqGolden, ::testing::Values("gru", "gru_bi"));
+
+class Seq2SeqEncoders : public ::testing::TestWithParam<bool> {};
+
+TEST_P(Seq2SeqEncoders, FiniteDifferencesWithDropout) {
   Seq2SeqConfig c;
   c.src_vocab = 6, c.tgt_vocab = 5, c.emb_size = 3, c.hidden_size = 4, c.dropout = 0.2f;
+  c.bidirectional = GetParam();
   Seq2Seq m(c);
   m.init(2);
   const std::vector<int32_t> src = {1, 2, 3, 4, 5, 0, 0, 0}, lens = {4, 2},
@@ -83,6 +95,8 @@ TEST(Seq2Seq, FiniteDifferencesWithDropout) {
   EXPECT_TRUE(res.ok) << res.worst << " (excess " << res.worst_excess << ")";
   EXPECT_GT(res.checked, 200);
 }
+
+INSTANTIATE_TEST_SUITE_P(Directions, Seq2SeqEncoders, ::testing::Values(false, true));
 
 // A batch of the reversal task: sources of 3..6 tokens from 2..9 (0 is BOS and padding, 1 EOS),
 // target = the source reversed, then EOS.
@@ -139,7 +153,7 @@ TEST(Seq2Seq, LearnsToReverseSequences) {
   const ReversalBatch test = reversal_batch(rng, 64, S);
   const auto got = m.greedy(pool, test.src.data(), test.lens.data(), 64, S, 0, 1, S + 2);
   int exact = 0;
-  for (size_t b = 0; b < got.size(); ++b) exact += got[b] == test.want[b];
+  for (size_t b = 0; b < got.size(); ++b) exact += got[b].tokens == test.want[b];
   std::printf("reversal: loss %.3f -> %.3f, %d of 64 held-out sources reversed exactly\n", first,
               last, exact);
   EXPECT_LT(last, 0.1f * first);
