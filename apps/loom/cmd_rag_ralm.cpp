@@ -47,8 +47,8 @@ Setup load_setup(const Args &args) {
   s.codec = loom::generate::load_codec(*s.loaded.model, s.loaded.tokenizer);
   loom::retrieval::Bm25Params bp;
   bp.analyzer.stopwords = true;
-  s.retriever = std::make_unique<loom::rag::Bm25DocRetriever>(document_flags(args, *s.codec),
-                                                              *s.codec, bp);
+  s.retriever =
+      std::make_unique<loom::rag::Bm25DocRetriever>(document_flags(args, *s.codec), *s.codec, bp);
   s.source = args.has("docs") ? args.str("docs") : args.str("datastore");
   return s;
 }
@@ -155,9 +155,11 @@ std::vector<loom::cli::Flag> common_rag_flags() {
       {"model", "FILE", "model file (GGUF, safetensors, llama2.c .bin)", ""},
       {"tokenizer", "FILE", "SentencePiece .model or llama2.c .bin (default: the GGUF's own)", ""},
       loom::cli::adapter_flag(),
-      {"docs", "FILE", "retrieval documents: JSONL ({\"_id\", \"text\"}, BEIR) or one per line", ""},
+      {"docs", "FILE", "retrieval documents: JSONL ({\"_id\", \"text\"}, BEIR) or one per line",
+       ""},
       {"datastore", "FILE", "retrieval text, cut into passages (instead of --docs)", ""},
-      {"chunk", "MODE", "--datastore passages: tokens (line by line), paragraph or sentence", "tokens"},
+      {"chunk", "MODE", "--datastore passages: tokens (line by line), paragraph or sentence",
+       "tokens"},
       {"chunk-tokens", "N", "--chunk tokens: tokens per passage", "128"},
       {"text", "FILE", "text to score", ""},
       {"max-tokens", "N", "score only the text's first N tokens (0 = all)", "0"},

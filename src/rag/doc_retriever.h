@@ -43,7 +43,8 @@ class Bm25DocRetriever final : public DocRetriever {
 
 // Retrieval documents from a file: JSON Lines ({"_id", "title", "text"} per line, a BEIR
 // corpus.jsonl; the title, when not empty, goes before the text with a space) when the name ends
-// in .jsonl, else one document per non-blank line. No document at all is a loom::Error naming the file.
+// in .jsonl, else one document per non-blank line. No document at all is a loom::Error naming the
+// file.
 std::vector<std::string> load_documents(const std::string& path);
 
 // Passages of one long text (retrieval/chunker.h's modes; kTokens counts the codec's tokens and

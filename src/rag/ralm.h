@@ -7,9 +7,9 @@
 // Layout (the same with and without retrieval, so the two perplexities are comparable): stride j
 // scores tokens [s j, s j + s) (token 0 never: nothing predicts it; the last stride may be
 // shorter), each from the text's tokens [b, t) with b = max(0, s j + s - context): the text part
-// of an input is at most `context` tokens. A document is cut (its first tokens kept) so that document + text fits
-// the window. Without documents this is loom eval ppl's layout with window = context and
-// stride = s, whenever context is a multiple of s.
+// of an input is at most `context` tokens. A document is cut (its first tokens kept) so that
+// document + text fits the window. Without documents this is loom eval ppl's layout with window =
+// context and stride = s, whenever context is a multiple of s.
 #pragma once
 
 #include <cstdint>

@@ -59,11 +59,12 @@ void ReplugEnsemble::push(int32_t token) {
 ReplugGeneration replug_generate(const models::LanguageModel& model,
                                  const generate::TokenCodec& codec, ThreadPool& pool,
                                  const DocRetriever& retriever, std::span<const int32_t> prompt,
-                                 const ReplugGenerateOptions& o,
-                                 const generate::SamplerConfig& sc, generate::SamplerKind kind) {
+                                 const ReplugGenerateOptions& o, const generate::SamplerConfig& sc,
+                                 generate::SamplerKind kind) {
   if (o.k < 1 || o.query_tokens < 1) throw Error("REPLUG generation: k and ℓ must be >= 1");
   const size_t q = prompt.size() - std::min(prompt.size(), static_cast<size_t>(o.query_tokens));
-  std::vector<ReplugDocument> docs = retriever.retrieve(prompt.subspan(q), static_cast<size_t>(o.k));
+  std::vector<ReplugDocument> docs =
+      retriever.retrieve(prompt.subspan(q), static_cast<size_t>(o.k));
   ReplugGeneration g;
   g.documents = docs.size();
   g.stop_reason = "steps";

@@ -12,8 +12,8 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "eval/perplexity.h"
-#include "rag/fixed_retriever.h"
 #include "generate/codec.h"
+#include "rag/fixed_retriever.h"
 #include "rag/token_logprob.h"
 #include "test_util.h"
 
@@ -74,8 +74,8 @@ TEST(Ralm, StrideLayoutTruncationAndEnsembleMatchADirectComputation) {
     EXPECT_EQ(r.augmented, 11);
     const std::vector<ReplugDocument> used(docs.begin(), docs.begin() + k);
     for (int64_t t = 1; t < 42; ++t)
-      EXPECT_NEAR(r.logprob[static_cast<size_t>(t - 1)], expected_logprob(*model, pool, x, t, o, used),
-                  1e-5)
+      EXPECT_NEAR(r.logprob[static_cast<size_t>(t - 1)],
+                  expected_logprob(*model, pool, x, t, o, used), 1e-5)
           << "token " << t;
     // Stride j's query: the text's last 5 tokens before 4 j (only BOS-side tokens at the start).
     ASSERT_EQ(retriever.queries.size(), 11u);

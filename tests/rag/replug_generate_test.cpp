@@ -27,8 +27,8 @@ TEST(ReplugGenerate, StepDistributionIsReplugScoring) {
   double total = 0;
   for (int32_t y = 0; y < 61; ++y) {
     const std::vector<int32_t> cont = {y};
-    EXPECT_NEAR(first[static_cast<size_t>(y)], replug_logprobs(*model, pool, docs, tau, prompt, cont)[0],
-                1e-5)
+    EXPECT_NEAR(first[static_cast<size_t>(y)],
+                replug_logprobs(*model, pool, docs, tau, prompt, cont)[0], 1e-5)
         << "token " << y;
     total += std::exp(first[static_cast<size_t>(y)]);
   }
@@ -37,8 +37,8 @@ TEST(ReplugGenerate, StepDistributionIsReplugScoring) {
   const std::vector<double> second = ens.next_logprobs();
   for (int32_t y : {0, 7, 33, 60}) {
     const std::vector<int32_t> cont = {33, y};
-    EXPECT_NEAR(second[static_cast<size_t>(y)], replug_logprobs(*model, pool, docs, tau, prompt, cont)[1],
-                1e-5);
+    EXPECT_NEAR(second[static_cast<size_t>(y)],
+                replug_logprobs(*model, pool, docs, tau, prompt, cont)[1], 1e-5);
   }
   EXPECT_THROW(ReplugEnsemble(*model, pool, docs, tau, prompt, 62), Error);  // 4 + 62 - 1 > 64
   EXPECT_THROW(ReplugEnsemble(*model, pool, docs, 0.0, prompt, 4), Error);
