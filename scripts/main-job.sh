@@ -112,8 +112,10 @@ choice() { "$loom" eval choice --definitions "$foldoc" --holdout-every 10 --limi
 field() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" <<< "$1"; }
 mc_base=$(choice --model "$model" --tokenizer "$tok")
 mc_adapted=$(choice --model "$work/adapted")
+# in-context RALM: the top BM25 line of the train split goes before "term<TAB>"
+mc_ralm=$(choice --model "$work/adapted" --retrieve-from "$work/foldoc.train.tsv")
 printf 'model\titems\tacc\tacc_norm\n'
-for row in "base:$mc_base" "adapted:$mc_adapted"; do
+for row in "base:$mc_base" "adapted:$mc_adapted" "adapted + RALM:$mc_ralm"; do
   printf '%s\t%s\t%s\t%s\n' "${row%%:*}" "$(field "${row#*:}" items)" "$(field "${row#*:}" acc)" \
     "$(field "${row#*:}" acc_norm)"
 done

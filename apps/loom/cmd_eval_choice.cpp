@@ -1,6 +1,7 @@
 // `loom eval choice`: multiple-choice accuracy (acc, acc_norm) of a causal LM, with
 // lm-evaluation-harness's conventions, on a JSONL task file or a glossary's definition task.
 #include <cstdio>
+#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +13,8 @@
 #include "eval/choice_items.h"
 #include "eval/multiple_choice.h"
 #include "generate/codec.h"
+#include "rag/doc_retriever.h"
+#include "retrieval/bm25.h"
 #include "retrieval/definitions.h"
 
 namespace {
@@ -38,6 +41,38 @@ std::vector<loom::eval::ChoiceItem> load_items(const Args& a) {
                                      static_cast<uint64_t>(a.integer("seed", 1)), limit, max_bytes);
 }
 
+// In-context retrieval (Ram et al. 2023) for multiple choice: the top BM25 document for the
+// item's context, queried with the context's text, goes before the context on a line of its own.
+void prepend_retrieved(std::vector<loom::eval::ChoiceItem>& items, const std::string& path) {
+  const std::vector<std::string> texts = loom::rag::load_documents(path);
+  std::vector<loom::retrieval::Document> docs(texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) docs[i] = {std::to_string(i), "", texts[i]};
+  const loom::retrieval::Bm25Index index(docs);
+  for (auto& item : items) {
+    const auto hits = index.search(item.context, 1);
+    if (!hits.empty()) item.context = texts[std::stoul(hits[0].docid)] + "\n" + item.context;
+  }
+}
+
+// lm-evaluation-harness's --log_samples: one JSON object per item.
+void log_samples(const std::string& path, const loom::eval::ChoiceResult& r,
+                 const std::vector<loom::eval::ChoiceItem>& items) {
+  std::ofstream out(path);
+  if (!out) throw loom::Error(path + ": cannot write the samples file");
+  for (size_t i = 0; i < items.size(); ++i) {
+    out << "{\"item\": " << i + 1 << ", \"context\": " << loom::cli::json_quote(items[i].context)
+        << ", \"gold\": " << items[i].gold << ", \"pred\": " << r.predicted[i]
+        << ", \"pred_norm\": " << r.predicted_norm[i] << ", \"logliks\": [";
+    char buf[32];
+    for (size_t k = 0; k < r.logliks[i].size(); ++k) {
+      std::snprintf(buf, sizeof buf, "%.6f", r.logliks[i][k]);
+      out << (k ? ", " : "") << buf;
+    }
+    out << "]}\n";
+  }
+  if (!out.flush()) throw loom::Error(path + ": write failed");
+}
+
 void print_result(const Args& a, const loom::eval::ChoiceResult& r, int64_t choices) {
   if (a.json()) {
     std::printf(
@@ -53,7 +88,8 @@ void print_result(const Args& a, const loom::eval::ChoiceResult& r, int64_t choi
 }
 
 int run_eval_choice(const Args& a) {
-  const std::vector<loom::eval::ChoiceItem> items = load_items(a);
+  std::vector<loom::eval::ChoiceItem> items = load_items(a);
+  if (a.has("retrieve-from")) prepend_retrieved(items, a.str("retrieve-from"));
   loom::ThreadPool pool(a.threads());
   auto loaded = loom::cli::load_model_flags(a);
   auto codec = loom::generate::load_codec(*loaded.model, loaded.tokenizer);
@@ -71,6 +107,7 @@ int run_eval_choice(const Args& a) {
   const auto r = loom::eval::score_choices(*loaded.model, pool, tokenized,
                                            [&](int64_t done, int64_t) { progress.update(done); });
   progress.finish();
+  if (a.has("log-samples")) log_samples(a.str("log-samples"), r, items);
   print_result(a, r, static_cast<int64_t>(items.front().choices.size()));
   return 0;
 }
@@ -91,9 +128,15 @@ LOOM_COMMAND(
         {"seed", "S", "with --definitions: the distractors' and gold positions' seed", "1"},
         {"limit", "N", "with --definitions: the first N entries (0 = all)", "0"},
         {"max-bytes", "B", "with --definitions: a definition's first sentence, cut to B bytes", "160"},
+        {"log-samples", "FILE", "JSONL per item: context, gold, predictions, log-likelihoods", ""},
+        {"retrieve-from", "FILE",
+         "in-context RALM: documents (.jsonl or one per line); the top BM25 one for the context "
+         "goes before it",
+         ""},
     },
     run_eval_choice,
     "Each choice scores sum log p(choice | context); acc takes the argmax, acc_norm the argmax\n"
     "after dividing by the choice's UTF-8 bytes; the stderr is sqrt(p(1-p)/(n-1)). With\n"
-    "--definitions the context is \"term<TAB>\", a glossary line's own layout. Example:\n"
+    "--definitions the context is \"term<TAB>\", a glossary line's own layout. A context longer\n"
+    "than the model's window loses its oldest tokens. Example:\n"
     "  loom eval choice --model adapted/ --definitions foldoc.tsv --holdout-every 10 --limit 300");

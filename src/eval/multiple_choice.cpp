@@ -129,6 +129,7 @@ ChoiceResult score_choices(const models::LanguageModel& model, ThreadPool& pool,
   int64_t right = 0, right_norm = 0;
   for (const auto& item : items) {
     std::vector<double> ll = choice_logliks(model, pool, item);
+    r.logliks.push_back(ll);
     r.predicted.push_back(argmax(ll));
     for (size_t k = 0; k < ll.size(); ++k) ll[k] /= static_cast<double>(item.choice_bytes[k]);
     r.predicted_norm.push_back(argmax(ll));

@@ -47,6 +47,7 @@ struct ChoiceResult {
   int64_t items = 0;
   double acc = 0, acc_stderr = 0, acc_norm = 0, acc_norm_stderr = 0;
   std::vector<int64_t> predicted, predicted_norm;  // per item
+  std::vector<std::vector<double>> logliks;        // per item, per choice
 };
 
 // Scores every item; progress(items done, items) after each.

@@ -30,6 +30,18 @@ run() { "$LOOM" eval choice --model "$M/stories260K.bin" --tokenizer "$M/tok512.
 a=$(run --seed 3) && b=$(run --seed 3) || fail "definitions exit status"
 [ "$a" = "$b" ] || fail "the same seed gave different results"
 grep -q $'^items\t12$' <<<"$a" || fail "expected 12 items: $a"
+# --retrieve-from: the top BM25 document for the term goes before the context on its own line;
+# its samples equal a run whose contexts hold that document already (BM25 must pick "zorblat")
+printf '{"context": "zorblat\\t", "choices": ["a kind of tree.", "a small blue bird that sings."], "gold": 1}\n' > "$tmp/z.jsonl"
+printf 'zorblat\ta small blue bird that sings.\nother\tsomething else entirely.\n' > "$tmp/docs.txt"
+printf '{"context": "zorblat\\ta small blue bird that sings.\\nzorblat\\t", "choices": ["a kind of tree.", "a small blue bird that sings."], "gold": 1}\n' > "$tmp/z2.jsonl"
+ec() { "$LOOM" eval choice --model "$M/stories260K.bin" --tokenizer "$M/tok512.model" "$@" >/dev/null; }
+ec --items "$tmp/z.jsonl" --retrieve-from "$tmp/docs.txt" --log-samples "$tmp/r.jsonl" || fail "--retrieve-from"
+ec --items "$tmp/z2.jsonl" --log-samples "$tmp/r2.jsonl" || fail "--log-samples"
+ec --items "$tmp/z.jsonl" --log-samples "$tmp/r0.jsonl" || fail "--log-samples"
+cmp -s "$tmp/r.jsonl" "$tmp/r2.jsonl" || fail "retrieval differs from the document written in: $(cat "$tmp/r.jsonl" "$tmp/r2.jsonl")"
+cmp -s "$tmp/r.jsonl" "$tmp/r0.jsonl" && fail "retrieval changed nothing"
+grep -q '"logliks": \[-[0-9.]*, -[0-9.]*\]' "$tmp/r0.jsonl" || fail "samples: $(cat "$tmp/r0.jsonl")"
 
 bad() {  # expected-substring, args...
   local want=$1; shift
@@ -45,4 +57,5 @@ bad "--choices" --definitions "$fold" --choices 1
 printf 'a\tsame\nb\tsame\nc\tother\n' > "$tmp/tiny.tsv"
 bad "distinct definitions" --definitions "$tmp/tiny.tsv"
 bad "no.tsv" --definitions "$tmp/no.tsv"
+bad "no.txt" --items "$tmp/items.jsonl" --retrieve-from "$tmp/no.txt"
 echo "eval choice: ok"
