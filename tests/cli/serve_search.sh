@@ -2,7 +2,8 @@
 # `loom serve --db` POST /v1/search over a document store built with `loom collection`: 30 FOLDOC
 # entries embedded with stories260K. For vector, bm25 and hybrid, with and without a `where`
 # filter, the ids and scores equal `loom collection search --json` (scores within 1e-6) and the
-# metadata is each document's; 8 concurrent searches each get their own answer. Errors: unknown
+# metadata is each document's; 8 concurrent searches over two collections each get their own
+# answer. Errors: unknown
 # collection 404, bad filter / mode / k 400 naming the field, a server without --db 404, and a
 # store whose collection has another embedder is refused at start with one line.
 set -u
@@ -19,8 +20,12 @@ S=(--db "$tmp/s.db" --name foldoc)
 "$LOOM" collection create "${S[@]}" "${E[@]}" --chunk sentence >/dev/null 2>&1 || fail "create"
 "$LOOM" collection add "${S[@]}" "${E[@]}" --docs "$tmp/docs.jsonl" >/dev/null 2>"$tmp/add.err" ||
   fail "add: $(cat "$tmp/add.err")"
+# A second collection in the same store (whole documents, no chunking).
+"$LOOM" collection create --db "$tmp/s.db" --name whole "${E[@]}" >/dev/null 2>&1 || fail "create whole"
+"$LOOM" collection add --db "$tmp/s.db" --name whole "${E[@]}" --docs "$tmp/docs.jsonl" >/dev/null 2>&1 ||
+  fail "add whole"
 start_server "$tmp/log" "${E[@]}" --db "$tmp/s.db" --threads 4 || fail "server did not start"
-grep -q "/v1/search over .*: foldoc" "$tmp/log" || fail "start line: $(cat "$tmp/log")"
+grep -q "/v1/search over .*: foldoc, whole" "$tmp/log" || fail "start line: $(cat "$tmp/log")"
 
 # same MODE WHERE: /v1/search and `loom collection search` agree on ids, order and scores.
 q="a programming language for the computer"
@@ -53,13 +58,17 @@ for mode in vector bm25 hybrid; do
   same $mode '{"half": "b", "n": {"$gte": 20}}'
 done
 
-# Concurrent searches (4 workers) each get the answer a lone search gets.
-one='{"collection": "foldoc", "query": "network protocol", "k": 3, "mode": "hybrid"}'
-want=$(post /v1/search "$one" | head -n -1)
+# 8 concurrent searches (4 workers) over both collections each get the answer a lone one gets.
+body() { echo "{\"collection\": \"$1\", \"query\": \"network protocol\", \"k\": 3, \"mode\": \"hybrid\"}"; }
+for c in foldoc whole; do post /v1/search "$(body $c)" | head -n -1 > "$tmp/want.$c"; done
+cmp -s "$tmp/want.foldoc" "$tmp/want.whole" && fail "the two collections answer alike"
 pids=()
-for i in $(seq 1 8); do post /v1/search "$one" > "$tmp/par.$i" & pids+=($!); done
+for i in $(seq 1 8); do
+  c=$([ $((i % 2)) = 0 ] && echo foldoc || echo whole)
+  post /v1/search "$(body $c)" | head -n -1 > "$tmp/par.$i.$c" & pids+=($!)
+done
 wait "${pids[@]}"
-for i in $(seq 1 8); do [ "$(head -n -1 "$tmp/par.$i")" = "$want" ] || fail "concurrent search $i: $(cat "$tmp/par.$i")"; done
+for f in "$tmp"/par.*; do cmp -s "$f" "$tmp/want.${f##*.}" || fail "concurrent search ${f##*/}: $(cat "$f")"; done
 
 expect 404 collection_not_found "$(post /v1/search '{"collection": "nope", "query": "x"}')"
 expect 400 where "$(post /v1/search '{"collection": "foldoc", "query": "x", "where": {"year": 1}}')"
