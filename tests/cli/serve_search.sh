@@ -3,9 +3,9 @@
 # entries embedded with stories260K. For vector, bm25 and hybrid, with and without a `where`
 # filter, the ids and scores equal `loom collection search --json` (scores within 1e-6) and the
 # metadata is each document's; 8 concurrent searches over two collections each get their own
-# answer. Errors: unknown
-# collection 404, bad filter / mode / k 400 naming the field, a server without --db 404, and a
-# store whose collection has another embedder is refused at start with one line.
+# answer. Errors: unknown collection 404, bad filter / mode / k 400 naming the field, a server
+# without --db 404, and a store whose collection has another embedder is refused at start with
+# one line.
 set -u
 . "$LOOM_SOURCE_DIR/tests/cli/lib/serve.sh"  # fail, $d, $tmp, start_server, post, expect
 F="${LOOM_DATA:-$LOOM_SOURCE_DIR/../shared/data}/corpora/foldoc/foldoc.tsv"
