@@ -3,12 +3,16 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <memory>
 #include <thread>
 
 #include "adapter_flags.h"
 #include "cli.h"
 #include "core/error.h"
+#include "retrieval/doc_store.h"
 #include "server/engine.h"
+#include "server/search.h"
 #include "server/server.h"
 
 namespace {
@@ -34,6 +38,23 @@ loom::server::ServerConfig server_flags(const Args& a) {
   return c;
 }
 
+// --db: the store's collections, which must have been created with this model's embedder (the
+// identity `loom collection create` records from the same flags).
+std::unique_ptr<loom::server::SearchService> search_flags(const Args& a,
+                                                          const loom::server::Engine& engine) {
+  if (!a.has("db")) return nullptr;
+  std::string id =
+      loom::retrieval::embedder_identity(a.need("model"), a.str("tokenizer"), engine.embedder());
+  if (a.has("adapter"))
+    id += " adapter=" + std::filesystem::absolute(a.str("adapter")).lexically_normal().string();
+  auto s = std::make_unique<loom::server::SearchService>(a.str("db"), engine.embedder(), id);
+  std::string names;
+  for (const std::string& n : s->collections()) names += (names.empty() ? "" : ", ") + n;
+  std::fprintf(stderr, "loom serve: /v1/search over %s: %s\n", a.str("db").c_str(),
+               names.empty() ? "no collections yet" : names.c_str());
+  return s;
+}
+
 // SIGTERM/SIGINT are blocked in every thread and taken by one waiting thread, which stops the
 // server: it stops accepting, in-flight requests finish, run() returns.
 int run_serve(const Args& a) {
@@ -46,12 +67,13 @@ int run_serve(const Args& a) {
   eo.name = a.str("model-name", "");
   eo.embed_max_tokens = a.integer("embed-max-tokens", -1);
   loom::server::Engine engine(m.model, eo);
+  const std::unique_ptr<loom::server::SearchService> search = search_flags(a, engine);
   sigset_t sigs;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGTERM);
   sigaddset(&sigs, SIGINT);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);  // before any server thread exists
-  loom::server::Server server(engine, cfg);
+  loom::server::Server server(engine, cfg, search.get());
   const int port = server.bind();
   std::fprintf(stderr, "loom serve: %s (%s) as '%s' on http://%s:%d, %lld worker(s)%s\n",
                m.model->config().describe().c_str(), m.model->weights().format().c_str(),
@@ -93,11 +115,16 @@ LOOM_COMMAND("serve", "serve a model over an OpenAI-compatible HTTP API",
                   "embedding window in tokens; longer inputs are refused or chunked (0 = the "
                   "context length; default: the model's sentence_bert_config.json, else 0)",
                   ""},
+                 {"db", "FILE",
+                  "document store (loom collection) to search at /v1/search; its collections "
+                  "must use this model as their embedder",
+                  ""},
              },
              run_serve,
              "--threads N sets how many requests run at once (each on one core).\n"
              "Routes: GET /health /v1/models /metrics; POST /v1/completions,\n"
-             "/v1/chat/completions (stream: true for server-sent events), /v1/embeddings.\n"
+             "/v1/chat/completions (stream: true for server-sent events), /v1/embeddings,\n"
+             "/v1/search (with --db: {\"collection\", \"query\", \"k\", \"mode\", \"where\"}).\n"
              "SIGTERM or SIGINT: stop accepting, finish in-flight requests, exit 0.\n"
              "Example:\n"
              "  loom serve --model stories260K.gguf --port 8080 --threads 4");

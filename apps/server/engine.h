@@ -57,6 +57,7 @@ class Engine {
   const std::string& name() const { return name_; }
   const models::Model& model() const { return *model_; }
   bool has_chat_template() const { return chat_.has_value(); }
+  const embed::Embedder& embedder() const { return *embedder_; }
 
   // default_max_tokens applies when the request names none (OpenAI: 16 for completions; chat:
   // up to the context).

@@ -4,6 +4,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
+
 namespace loom::server {
 
 namespace {
@@ -265,6 +267,48 @@ EmbeddingRequest parse_embedding_request(std::string_view body, const RequestLim
     bad("truncate", "expected \"none\" (refuse long inputs) or \"chunk\", got \"" + trunc + "\"");
   }
   if (member(o, "dimensions")) bad("dimensions", "not supported (set --dims on the server)");
+  return r;
+}
+
+const char* search_mode_name(SearchKind mode) {
+  switch (mode) {
+    case SearchKind::kBm25:
+      return "bm25";
+    case SearchKind::kHybrid:
+      return "hybrid";
+    case SearchKind::kVector:
+      break;
+  }
+  return "vector";
+}
+
+SearchQuery parse_search_request(std::string_view body, const RequestLimits& limits) {
+  const json o = parse_object(body);
+  SearchQuery r;
+  r.model = string_field(o, "model");
+  r.collection = string_field(o, "collection");
+  if (r.collection.empty()) bad("collection", "required (a collection name)");
+  const json* q = member(o, "query");
+  if (!q) bad("query", "required");
+  if (!q->is_string()) bad("query", std::string("expected a string, got ") + type_name(*q));
+  r.query = q->get<std::string>();
+  r.k = integer(o, "k", 1, limits.max_search_k).value_or(10);
+  const std::string mode = string_field(o, "mode");
+  if (mode == "bm25") {
+    r.mode = SearchKind::kBm25;
+  } else if (mode == "hybrid") {
+    r.mode = SearchKind::kHybrid;
+  } else if (!mode.empty() && mode != "vector") {
+    bad("mode", "expected \"vector\", \"bm25\" or \"hybrid\", got \"" + mode + "\"");
+  }
+  if (const json* w = member(o, "where")) {
+    if (!w->is_object()) bad("where", std::string("expected an object, got ") + type_name(*w));
+    try {
+      r.where = retrieval::parse_filter(w->dump(), "where");
+    } catch (const Error& e) {  // its message starts with "where: "
+      throw ApiError(400, e.what(), "where");
+    }
+  }
   return r;
 }
 

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "retrieval/filter.h"
 #include "text/chat_template.h"
 
 namespace loom::server {
@@ -35,6 +36,8 @@ struct RequestLimits {
   int64_t max_inputs = 16384;  // inputs per embedding request
   int64_t max_logprobs = 20;   // alternatives per token (OpenAI's bound)
   int64_t max_stops = 4;       // stop strings (OpenAI's bound)
+  // results per search (as `loom collection search --k`)
+  int64_t max_search_k = 10000;
 };
 
 // POST /v1/completions and /v1/chat/completions.
@@ -66,8 +69,21 @@ struct EmbeddingRequest {
   bool chunk = false;                              // extension "truncate": "chunk"
 };
 
+// POST /v1/search (a Loom extension): a query over one collection of the --db document store.
+enum class SearchKind { kVector, kBm25, kHybrid };
+struct SearchQuery {
+  std::string collection;
+  std::string query;
+  int64_t k = 10;
+  SearchKind mode = SearchKind::kVector;
+  retrieval::Filter where;  // `loom collection search --where`'s syntax (filter.h)
+  std::string model;        // "" when absent
+};
+
 CompletionRequest parse_completion_request(std::string_view body, bool chat,
                                            const RequestLimits& limits);
 EmbeddingRequest parse_embedding_request(std::string_view body, const RequestLimits& limits);
+SearchQuery parse_search_request(std::string_view body, const RequestLimits& limits);
+const char* search_mode_name(SearchKind mode);  // "vector", "bm25" or "hybrid"
 
 }  // namespace loom::server

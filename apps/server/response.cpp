@@ -134,6 +134,28 @@ std::string embeddings_json(const std::string& model, const std::vector<float>& 
   return dump(j);
 }
 
+std::string search_json(const std::string& model, const std::string& collection,
+                        const std::string& mode, const std::vector<SearchHit>& hits) {
+  json data = json::array();
+  for (const SearchHit& h : hits) {
+    // The store wrote the metadata as a JSON object; an unreadable one is sent as null.
+    json meta = json::parse(h.metadata, nullptr, false);
+    if (meta.is_discarded()) meta = nullptr;
+    data.push_back({{"object", "search_result"},
+                    {"id", h.id},
+                    {"score", h.score},
+                    {"text", h.text},
+                    {"metadata", std::move(meta)},
+                    {"chunk", {h.begin, h.end}}});
+  }
+  json j = {{"object", "list"},
+            {"data", std::move(data)},
+            {"model", model},
+            {"collection", collection},
+            {"mode", mode}};
+  return dump(j);
+}
+
 std::string models_json(const std::string& model, int64_t created) {
   json j = {
       {"object", "list"},

@@ -52,6 +52,18 @@ std::string embeddings_json(const std::string& model, const std::vector<float>& 
 // The little-endian float32 bytes of `values`, base64 (RFC 4648, padded).
 std::string base64_floats(const float* values, int64_t n);
 
+// One /v1/search hit: the document id, the matching chunk's text and bytes in the document, the
+// score (similarity, BM25 or RRF) and the document's metadata (a JSON object's text).
+struct SearchHit {
+  std::string id, text, metadata = "{}";
+  double score = 0;
+  int64_t begin = 0, end = 0;
+};
+// {"object": "list", "data": [{"object": "search_result", "id", "score", "text", "metadata",
+// "chunk": [begin, end]}...], "model", "collection", "mode"}.
+std::string search_json(const std::string& model, const std::string& collection,
+                        const std::string& mode, const std::vector<SearchHit>& hits);
+
 std::string models_json(const std::string& model, int64_t created);
 std::string error_json(const ApiError& e);
 

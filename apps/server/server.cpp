@@ -21,8 +21,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 const char* const kRoutes[] = {
-    "/health",       "/metrics", "/v1/models", "/v1/completions", "/v1/chat/completions",
-    "/v1/embeddings"};
+    "/health",        "/metrics",  "/v1/models", "/v1/completions", "/v1/chat/completions",
+    "/v1/embeddings", "/v1/search"};
 
 // A metrics label: known routes by name, anything else as "other" (bounded label set).
 std::string endpoint_label(const std::string& path) {
@@ -42,13 +42,14 @@ struct ClientGone {};
 }  // namespace
 
 struct Server::Impl {
-  Impl(const Engine& e, ServerConfig c)
-      : engine(e), config(std::move(c)), admission(config.workers, config.max_queue) {}
+  Impl(const Engine& e, ServerConfig c, const SearchService* s)
+      : engine(e), searcher(s), config(std::move(c)), admission(config.workers, config.max_queue) {}
 
   void routes();
   void hooks();
   void completion(const httplib::Request& req, httplib::Response& res, bool chat);
   void embeddings(const httplib::Request& req, httplib::Response& res);
+  void search(const httplib::Request& req, httplib::Response& res);
   void stream(httplib::Response& res, std::shared_ptr<PreparedCompletion> p,
               std::shared_ptr<Slot> slot);
   std::shared_ptr<Slot> admit();
@@ -58,6 +59,7 @@ struct Server::Impl {
   void answer(httplib::Response& res, F&& fn);
 
   const Engine& engine;
+  const SearchService* searcher;
   ServerConfig config;
   Admission admission;
   Metrics metrics;
@@ -172,6 +174,21 @@ void Server::Impl::embeddings(const httplib::Request& req, httplib::Response& re
   });
 }
 
+void Server::Impl::search(const httplib::Request& req, httplib::Response& res) {
+  answer(res, [&] {
+    if (searcher == nullptr) {
+      throw ApiError(404, "no document store: start loom serve with --db FILE to search", "",
+                     "invalid_request_error", "no_document_store");
+    }
+    const SearchQuery q = parse_search_request(req.body, config.limits);
+    check_model(q.model);
+    std::shared_ptr<Slot> slot = admit();
+    const std::vector<SearchHit> hits = searcher->search(q);
+    res.set_content(search_json(engine.name(), q.collection, search_mode_name(q.mode), hits),
+                    "application/json");
+  });
+}
+
 void Server::Impl::routes() {
   http.Get("/health", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("{\"status\":\"ok\"}", "application/json");
@@ -192,6 +209,8 @@ void Server::Impl::routes() {
   });
   http.Post("/v1/embeddings",
             [this](const httplib::Request& req, httplib::Response& res) { embeddings(req, res); });
+  http.Post("/v1/search",
+            [this](const httplib::Request& req, httplib::Response& res) { search(req, res); });
 }
 
 void Server::Impl::hooks() {
@@ -243,8 +262,8 @@ void Server::Impl::hooks() {
   });
 }
 
-Server::Server(const Engine& engine, ServerConfig config)
-    : impl_(std::make_unique<Impl>(engine, std::move(config))) {
+Server::Server(const Engine& engine, ServerConfig config, const SearchService* search)
+    : impl_(std::make_unique<Impl>(engine, std::move(config), search)) {
   Impl& s = *impl_;
   s.http.set_payload_max_length(s.config.max_body);
   // httplib's default options add SO_REUSEPORT, which lets a second server bind a port already

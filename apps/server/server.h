@@ -1,6 +1,7 @@
 // `loom serve`'s HTTP front: OpenAI-compatible routes on cpp-httplib over one Engine.
 //   GET  /health, /v1/models, /metrics
-//   POST /v1/completions, /v1/chat/completions (stream: server-sent events), /v1/embeddings
+//   POST /v1/completions, /v1/chat/completions (stream: server-sent events), /v1/embeddings,
+//        /v1/search (with a document store: search.h)
 // Requests run on a bounded pool: `workers` at once, `max_queue` more waiting, the rest 503.
 #pragma once
 
@@ -10,6 +11,7 @@
 
 #include "server/engine.h"
 #include "server/request.h"
+#include "server/search.h"
 
 namespace loom::server {
 
@@ -25,7 +27,8 @@ struct ServerConfig {
 
 class Server {
  public:
-  Server(const Engine& engine, ServerConfig config);
+  // search: the --db store's collections (nullptr: /v1/search answers 404).
+  Server(const Engine& engine, ServerConfig config, const SearchService* search = nullptr);
   ~Server();
   // Binds the listening socket; returns the port. A loom::Error when it cannot.
   int bind();

@@ -4,18 +4,10 @@
 # unknown model or route (404), oversize body (413), full queue (503); then SIGTERM with a
 # request in flight: that request still completes and the server exits 0.
 set -u
-. "$LOOM_SOURCE_DIR/tests/cli/lib/serve.sh"  # fail, $d (stories260K), $tmp, start_server, post
+. "$LOOM_SOURCE_DIR/tests/cli/lib/serve.sh"  # fail, $d, $tmp, start_server, post, expect
 start_server "$tmp/log" --model "$d/stories260K.gguf" --model-name tiny --api-key sekret \
   --threads 1 --max-queue 0 --max-body 100000 || fail "server did not start"
 K=(-H "Authorization: Bearer sekret")
-# expect STATUS PARAM_OR_CODE RESPONSE: status matches and error.param or error.code is named.
-expect() {
-  local status=$1 what=$2 r=$3 body
-  [ "$(tail -n1 <<<"$r")" = "$status" ] || fail "expected $status ($what): ${r:0:400}"
-  body=$(head -n -1 <<<"$r")
-  [ "$(field "$body" "j['error'].get('param') == '$what' or j['error'].get('code') == '$what'")" = True ] ||
-    fail "expected $what in: ${body:0:400}"
-}
 
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/health")" = 200 ] || fail "health needs no key"
 # A second server on the same port is refused (no silent SO_REUSEPORT sharing): one line, rc != 0.

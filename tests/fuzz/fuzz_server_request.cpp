@@ -26,5 +26,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   expect_clean([&] { loom::server::parse_completion_request(body, false, limits); });
   expect_clean([&] { loom::server::parse_completion_request(body, true, limits); });
   expect_clean([&] { loom::server::parse_embedding_request(body, limits); });
+  expect_clean([&] { loom::server::parse_search_request(body, limits); });
   return 0;
 }

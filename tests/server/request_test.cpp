@@ -149,5 +149,68 @@ TEST(ServerRequest, Embeddings) {
   }
 }
 
+ApiError search_error(const std::string& body) {
+  try {
+    parse_search_request(body, kLimits);
+  } catch (const ApiError& e) {
+    return e;
+  }
+  return ApiError(0, "parsed");
+}
+
+TEST(ServerRequest, SearchFields) {
+  const SearchQuery q = parse_search_request(
+      R"({"collection":"docs","query":"unix shell","k":3,"mode":"hybrid",
+          "where":{"year":{"$gte":1990},"lang":{"$in":["en","de"]}},"model":"m"})",
+      kLimits);
+  EXPECT_EQ(q.collection, "docs");
+  EXPECT_EQ(q.query, "unix shell");
+  EXPECT_EQ(q.k, 3);
+  EXPECT_EQ(q.mode, SearchKind::kHybrid);
+  EXPECT_EQ(q.model, "m");
+  ASSERT_EQ(q.where.all.size(), 2u);  // year $gte, lang $in
+  EXPECT_EQ(search_mode_name(q.mode), std::string("hybrid"));
+  const SearchQuery d =
+      parse_search_request(R"({"collection":"c","query":"","where":null})", kLimits);
+  EXPECT_EQ(d.k, 10);
+  EXPECT_EQ(d.mode, SearchKind::kVector);
+  EXPECT_TRUE(d.where.empty());
+  EXPECT_EQ(parse_search_request(R"({"collection":"c","query":"q","mode":"bm25"})", kLimits).mode,
+            SearchKind::kBm25);
+}
+
+TEST(ServerRequest, SearchRefusalsNameTheField) {
+  struct Case {
+    const char* body;
+    const char* param;
+  } cases[] = {
+      {R"({"query":"q"})", "collection"},
+      {R"({"collection":"","query":"q"})", "collection"},
+      {R"({"collection":7,"query":"q"})", "collection"},
+      {R"({"collection":"c"})", "query"},
+      {R"({"collection":"c","query":["q"]})", "query"},
+      {R"({"collection":"c","query":"q","k":0})", "k"},
+      {R"({"collection":"c","query":"q","k":10001})", "k"},
+      {R"({"collection":"c","query":"q","k":2.5})", "k"},
+      {R"({"collection":"c","query":"q","k":"3"})", "k"},
+      {R"({"collection":"c","query":"q","mode":"dense"})", "mode"},
+      {R"({"collection":"c","query":"q","mode":1})", "mode"},
+      {R"({"collection":"c","query":"q","where":"year=1"})", "where"},
+      {R"({"collection":"c","query":"q","where":{"year":{"$near":1}}})", "where"},
+      {R"({"collection":"c","query":"q","where":{"year":{"$in":1}}})", "where"},
+      {R"({"collection":"c","query":"q","where":{"$and":{}}})", "where"},
+  };
+  for (const Case& c : cases) {
+    const ApiError e = search_error(c.body);
+    EXPECT_EQ(e.status, 400) << c.body;
+    EXPECT_EQ(e.param, c.param) << c.body << ": " << e.what();
+  }
+  EXPECT_NE(std::string(search_error(R"({"collection":"c","query":"q","mode":"dense"})").what())
+                .find("dense"),
+            std::string::npos);
+  EXPECT_EQ(search_error("[1]").status, 400);
+  EXPECT_EQ(search_error("{").code, "invalid_json");
+}
+
 }  // namespace
 }  // namespace loom::server

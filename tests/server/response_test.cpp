@@ -75,6 +75,24 @@ TEST(ServerResponse, EmbeddingsAndErrors) {
   EXPECT_EQ(json::parse(models_json("m", 3))["data"][0]["id"], "m");
 }
 
+TEST(ServerResponse, SearchShape) {
+  const std::vector<SearchHit> hits = {{"d1", "unix shell", R"({"year": 1991})", 0.8125, 4, 14},
+                                       {"d2", "x", "not json", -1.5, 0, 1}};
+  const json j = json::parse(search_json("m", "docs", "hybrid", hits));
+  EXPECT_EQ(j["object"], "list");
+  EXPECT_EQ(j["model"], "m");
+  EXPECT_EQ(j["collection"], "docs");
+  EXPECT_EQ(j["mode"], "hybrid");
+  ASSERT_EQ(j["data"].size(), 2u);
+  EXPECT_EQ(j["data"][0]["id"], "d1");
+  EXPECT_EQ(j["data"][0]["score"].get<double>(), 0.8125);
+  EXPECT_EQ(j["data"][0]["text"], "unix shell");
+  EXPECT_EQ(j["data"][0]["metadata"]["year"], 1991);
+  EXPECT_EQ(j["data"][0]["chunk"], json::array({4, 14}));
+  EXPECT_TRUE(j["data"][1]["metadata"].is_null());  // unreadable metadata: null, no exception
+  EXPECT_EQ(json::parse(search_json("m", "docs", "bm25", {}))["data"].size(), 0u);
+}
+
 TEST(ServerMetrics, PrometheusText) {
   Metrics m;
   m.record("/v1/completions", 200, 0.02);

@@ -32,3 +32,11 @@ post() {
 }
 # field JSON EXPR: a Python expression over the parsed JSON `j`.
 field() { /usr/bin/python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
+# expect STATUS PARAM_OR_CODE RESPONSE: status matches and error.param or error.code is named.
+expect() {
+  local status=$1 what=$2 r=$3 body
+  [ "$(tail -n1 <<<"$r")" = "$status" ] || fail "expected $status ($what): ${r:0:400}"
+  body=$(head -n -1 <<<"$r")
+  [ "$(field "$body" "j['error'].get('param') == '$what' or j['error'].get('code') == '$what'")" = True ] ||
+    fail "expected $what in: ${body:0:400}"
+}
