@@ -69,6 +69,16 @@ double store_mb(const std::string& dir, const std::string& prefix) {
   return bytes / 1e6;
 }
 
+// Removes the stores of an earlier run from dir (only the files this program writes).
+void remove_stores(const std::string& dir) {
+  std::vector<std::filesystem::path> old;
+  for (const auto& f : std::filesystem::directory_iterator(dir)) {
+    const std::string name = f.path().filename().string();
+    if (name.rfind("loom.db", 0) == 0 || name.rfind("fts5-", 0) == 0) old.push_back(f.path());
+  }
+  for (const auto& p : old) std::filesystem::remove(p);
+}
+
 void emit(const std::string& sys, const std::string& what, double v, const char* unit) {
   std::printf("%s\t%s\t%.6g\t%s\n", sys.c_str(), what.c_str(), v, unit);
   std::fflush(stdout);
@@ -253,7 +263,6 @@ void fts_ingest(const Corpus& c, rt::Db& db, const std::string& sys) {
 void run_fts(const Corpus& c, const std::string& dir, const std::string& tokenizer) {
   const std::string sys = "fts5-" + tokenizer.substr(0, tokenizer.find(' '));
   const std::string path = dir + "/" + sys + ".db";
-  std::filesystem::remove(path);
   rt::Db db(path, true);
   db.exec("PRAGMA journal_mode=WAL; CREATE VIRTUAL TABLE f USING fts5(id UNINDEXED, "
           "year UNINDEXED, body, tokenize='" + tokenizer + "')");
@@ -288,8 +297,8 @@ int main(int argc, char** argv) {
     const std::string data = argv[1], model = argv[2], tokenizer = argv[3], dir = argv[4];
     const size_t threads = argc > 5 ? std::stoul(argv[5]) : 2;
     const size_t max_queries = argc > 6 ? std::stoul(argv[6]) : 1000;
-    std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
+    remove_stores(dir);
     const Corpus c = load_corpus_for(data, max_queries);
     emit("data", "documents", static_cast<double>(c.docs.size()), "");
     emit("data", "queries", static_cast<double>(c.queries.size()), "");

@@ -18,7 +18,7 @@ out=bench/out/store
 mkdir -p "$out"
 
 [ -d build ] || cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOOM_BENCH=ON >/dev/null
-ninja -C build -j"$threads" loom store_bench >/dev/null
+cmake --build build -j "$threads" --target loom store_bench >/dev/null
 
 echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores;" \
      "load average before: $(cut -d' ' -f1-3 /proc/loadavg); sqlite $(/usr/bin/python3 -c \
