@@ -11,7 +11,7 @@
 // the OR of its distinct terms (Loom's analyzer: lowercased letter/digit runs), ranked by
 // bm25() (ORDER BY rank, FTS5's own fast path for it) LIMIT 10. Queries run one at a time (the
 // store's search runs its pool of THREADS for query embedding); each is timed in wall clock and
-// in process CPU time (all threads), which a shared machine's load does not inflate.
+// in process CPU time (all threads), which a shared machine's load inflates far less.
 // Output: one tab-separated line per measurement (system, what, value, unit).
 #include <time.h>
 
