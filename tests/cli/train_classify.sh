@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # loom train --objective mlm then --task classify on SST-2 (small slices): a tiny BERT from a
-# config.json pre-trained by MLM (held-out MLM loss falls), fine-tuned with the classifier on the
-# pooled [CLS] (accuracy, F1 and the confusion matrix printed; an interrupted run resumed logs the
-# same rows; the folder is a BertForSequenceClassification with id2label that a second run
-# continues from where the first ended); a decoder (stories260K) gets score.weight and a
-# LlamaForSequenceClassification folder; bad files fail in one line naming FILE:LINE.
+# config.json pre-trained by MLM (held-out MLM loss falls; continued with --whole-word), fine-tuned
+# with the classifier on the pooled [CLS] (accuracy, F1 and the confusion matrix printed; an
+# interrupted run resumed logs the same rows; the folder is a BertForSequenceClassification with
+# id2label that a second run continues from where the first ended); a decoder (stories260K) gets
+# score.weight and a LlamaForSequenceClassification folder; bad files fail in one line naming
+# FILE:LINE.
 set -u
 fail() { echo "FAIL: $*"; exit 1; }
 data="${LOOM_DATA:-$LOOM_SOURCE_DIR/../shared/data}"
@@ -32,6 +33,11 @@ less() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "" && b != "" && a < b) }'
 v0=$(sed -n 's/^val_loss_before\t//p' "$tmp/mlm.txt") v1=$(sed -n 's/^val_loss\t//p' "$tmp/mlm.txt")
 less "$v1" "$v0" || fail "held-out MLM loss did not fall: $v0 -> $v1"
 grep -q '"BertForMaskedLM"' "$tmp/mlm/config.json" || fail "mlm folder is not a BertForMaskedLM"
+# Continued from that folder with whole-word masking: runs, and chooses tokens.
+"$LOOM" train --objective mlm --init "$tmp/mlm" --text "$tmp/text.txt" --whole-word --seq 32 \
+  --batch 16 --steps 2 --threads 2 --out "$tmp/mlm2" > /dev/null || fail "whole-word mlm run"
+awk -F, 'NR > 1 && $1 == 2 { exit !($7 > 0.05 && $7 < 0.3) }' "$tmp/mlm2/log.csv" ||
+  fail "whole-word chosen share: $(tail -1 "$tmp/mlm2/log.csv")"
 
 # Fine-tuning with a held-out file: metrics printed; stopped and resumed = uninterrupted.
 cls=(--task classify --init "$tmp/mlm" --data "$tmp/train.tsv" --eval "$tmp/dev.tsv" --seq 32
