@@ -4,7 +4,7 @@
 # ../shared/data (the corpora and SST-2's own training sentences, labels unused) from a
 # config.json, then fine-tuned on train.tsv with the classifier on the pooled [CLS] (the learning
 # rate chosen on dev.tsv). Both report accuracy on test.tsv (GLUE's dev set, 872 sentences).
-# Not a ctest: about 35 minutes on 2 cores with the defaults below (MLM about 1.7 s a step).
+# Not a ctest: about 42 minutes on 2 shared cores with the defaults below (MLM about 1.5 s a step).
 #   scripts/sst2-demo.sh [OUT]    (OUT default build/sst2-demo; LOOM, LOOM_DATA, THREADS,
 #                                  PRETRAIN_STEPS, FINETUNE_STEPS, LRS override)
 set -euo pipefail
