@@ -113,8 +113,15 @@ void print_text(const loom::train::LmRunResult& r, bool new_embeddings) {
 
 int run_train(const Args& a) {
   if (loom::cli::is_recurrent_arch(a.str("arch"))) return loom::cli::run_train_recurrent(a);
+  const std::string objective = a.str("objective", "clm");
+  if (objective == "mlm") return loom::cli::run_train_mlm(a);
+  if (objective != "clm")
+    throw UsageError{"flag --objective: expected clm or mlm (span and denoise are not wired yet)"};
+  for (const char* f : {"config", "mlm-probability", "whole-word"})
+    if (a.has(f)) throw UsageError{std::string("--") + f + " goes with --objective mlm"};
   if (a.str("task", "clm") != "clm") return loom::cli::run_train_finetune(a);
-  if (a.has("data") || a.has("eval")) throw UsageError{"--data and --eval go with --task sft|dpo"};
+  if (a.has("data") || a.has("eval"))
+    throw UsageError{"--data and --eval go with --task sft|dpo|reward|classify"};
   const loom::train::LmRunOptions o = run_options(a);
   loom::ThreadPool pool(a.threads());
   loom::train::LmRun run(o, pool, [](const std::string& note) {
@@ -147,10 +154,23 @@ LOOM_COMMAND(
         {"task", "TASK",
          "clm: next-token loss on --text/--shard; sft: responses of --data JSONL (prompt/"
          "completion, NaturalInstructions, chat); dpo: --data preference pairs "
-         "(prompt/chosen/rejected); reward: a reward model (score.weight head) on those pairs",
+         "(prompt/chosen/rejected); reward: a reward model (score.weight head) on those pairs; "
+         "classify: sequence classification on --data TSV (sentence<TAB>label, a header) or "
+         "JSONL {text, label}",
          "clm"},
-        {"data", "FILE", "JSONL training data (--task sft|dpo)", ""},
-        {"eval", "FILE", "held-out JSONL (--task sft|dpo; or --heldout-every N on --data)", ""},
+        {"data", "FILE", "training data (--task sft|dpo|reward: JSONL; classify: TSV or JSONL)",
+         ""},
+        {"eval", "FILE",
+         "held-out data, --data's format (--task sft|dpo|reward|classify; or --heldout-every N)",
+         ""},
+        {"num-labels", "N", "--task classify: the head's labels (default 1 + the largest)", ""},
+        {"objective", "KIND",
+         "clm (next token) or mlm: masked-LM pre-training of an encoder on --text (dynamic "
+         "masking, 15 %, 80/10/10)",
+         "clm"},
+        {"config", "FILE", "--objective mlm: config.json of a new BERT/RoBERTa (or --init)", ""},
+        {"mlm-probability", "X", "--objective mlm: share of tokens chosen", "0.15"},
+        {"whole-word", "", "--objective mlm: mask whole WordPiece words", ""},
         {"chat-template", "FILE", "tokenizer_config.json whose chat_template renders chats", ""},
         {"beta", "X", "DPO beta (KL strength)", "0.1"},
         {"label-smoothing", "X", "DPO: share of preference labels assumed wrong", "0"},
@@ -235,6 +255,16 @@ LOOM_COMMAND(
     "    --data define.jsonl --heldout-every 10 --train lora --out sft/\n"
     "  loom train --task dpo --init sft/ --data pairs.jsonl --eval pairs_eval.jsonl \\\n"
     "    --beta 0.1 --loss sigmoid --out dpo/\n"
+    "Masked-LM pre-training (--objective mlm; defaults --batch 32, --seq 128, --lr 5e-4,\n"
+    "--wd 0.01): --text lines packed into [CLS] ... [SEP] sequences, a fresh mask every step:\n"
+    "  loom train --objective mlm --config bert_small.json --tokenizer vocab.txt \\\n"
+    "    --text corpus.txt --heldout-every 50 --steps 3000 --out mlm/\n"
+    "Sequence classification (--task classify): BERT/RoBERTa with a pooler get\n"
+    "BertForSequenceClassification's classifier.weight/bias on the pooled [CLS]; decoders get\n"
+    "score.weight at the last token. Mean cross-entropy; --eval prints accuracy, per-class\n"
+    "precision/recall/F1, macro-F1 and the confusion matrix of the final model:\n"
+    "  loom train --task classify --init bert/ --data sst2/train.tsv --eval sst2/dev.tsv \\\n"
+    "    --steps 2000 --batch 32 --lr 5e-5 --seq 64 --out cls/\n"
     "Data parallel: mpirun -np W loom train ... runs W replicas, each on its share of every\n"
     "step's micro-batches, with gradients summed across them (global batch = batch x accum x W;\n"
     "W processes with --accum A take the steps of one process with --accum A*W). Process 0\n"

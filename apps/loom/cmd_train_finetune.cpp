@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/progress.h"
+#include "eval/classification.h"
 #include "train/finetune_run.h"
 #include "train_flags.h"
 
@@ -16,12 +17,13 @@ train::FinetuneRunOptions finetune_options(const Args& a) {
   for (const char* f : {"text", "shard", "val-shard", "base-vocab", "sample", "val-frac"})
     if (a.has(f))
       throw UsageError{std::string("--") + f + " goes with --task clm; --task " + a.str("task") +
-                       " reads --data JSONL"};
+                       " reads --data"};
   train::FinetuneRunOptions o;
   o.task = train::parse_task(a.str("task"));
   o.data = a.need("data");
   o.eval = a.str("eval");
   o.heldout_every = a.integer("heldout-every", 0);
+  o.num_labels = a.integer("num-labels", 0);
   o.init = a.need("init");
   o.tokenizer = a.str("tokenizer");
   o.chat_template = a.str("chat-template");
@@ -56,13 +58,20 @@ std::string json_num(double v, const char* format) {
   return b;
 }
 
+// classify with held-out data: macro-F1 of the final model's predictions; NaN otherwise.
+double val_macro_f1(const train::FinetuneRunResult& r) {
+  if (r.val_labels.empty() || r.val_predicted.size() != r.val_labels.size()) return NAN;
+  return eval::classification_report(r.val_labels, r.val_predicted, r.num_labels).macro_f1;
+}
+
 void print_json(const train::FinetuneRunResult& r) {
   std::printf(
       "{\"task\": \"%s\", \"steps\": %lld, \"train\": \"%s\", \"loss\": %s, "
       "\"val_loss_before\": %s, \"val_loss\": %s, \"val_accuracy_before\": %s, "
       "\"val_accuracy\": %s, \"val_margin\": %s, \"seconds\": %.1f, \"params\": %lld, "
       "\"trainable\": %lld, \"train_examples\": %lld, \"val_examples\": %lld, \"model\": %s, "
-      "\"checkpoint\": %s, \"adapter\": %s, \"ref_cache\": %s, \"ref_reused\": %s}\n",
+      "\"checkpoint\": %s, \"adapter\": %s, \"ref_cache\": %s, \"ref_reused\": %s, "
+      "\"val_macro_f1\": %s}\n",
       r.task.c_str(), static_cast<long long>(r.steps), r.mode.c_str(),
       json_num(r.loss, "%.5f").c_str(), json_num(r.val_loss_before, "%.5f").c_str(),
       json_num(r.val_loss, "%.5f").c_str(), json_num(r.val_accuracy_before, "%.4f").c_str(),
@@ -71,7 +80,7 @@ void print_json(const train::FinetuneRunResult& r) {
       static_cast<long long>(r.train_examples), static_cast<long long>(r.val_examples),
       json_quote(r.model_dir).c_str(), json_quote(r.checkpoint).c_str(),
       json_quote(r.adapter).c_str(), json_quote(r.ref_cache).c_str(),
-      r.ref_reused ? "true" : "false");
+      r.ref_reused ? "true" : "false", json_num(val_macro_f1(r), "%.4f").c_str());
 }
 
 void print_text(const train::FinetuneRunResult& r) {
@@ -84,13 +93,17 @@ void print_text(const train::FinetuneRunResult& r) {
       static_cast<long long>(r.train_examples), static_cast<long long>(r.val_examples), r.seconds,
       r.model_dir.c_str(), r.checkpoint.c_str(), r.log.c_str(), r.plot.c_str());
   if (!std::isnan(r.val_accuracy))
-    std::printf("val_accuracy\t%.4f -> %.4f\nval_margin\t%.4f\n", r.val_accuracy_before,
-                r.val_accuracy, r.val_margin);
+    std::printf("val_accuracy\t%.4f -> %.4f\n", r.val_accuracy_before, r.val_accuracy);
+  if (!std::isnan(r.val_margin)) std::printf("val_margin\t%.4f\n", r.val_margin);
   if (!r.ref_cache.empty())
     std::printf("ref_cache\t%s (%s)\n", r.ref_cache.c_str(), r.ref_reused ? "reused" : "computed");
   if (!r.adapter.empty())
     std::printf("adapter\t%s (PEFT layout, %lld bytes)\n", r.adapter.c_str(),
                 static_cast<long long>(r.adapter_bytes));
+  if (!r.val_labels.empty() && r.val_predicted.size() == r.val_labels.size())
+    std::printf("%s", eval::format_report(
+                          eval::classification_report(r.val_labels, r.val_predicted, r.num_labels))
+                          .c_str());
 }
 
 }  // namespace

@@ -80,7 +80,12 @@ CausalLm::CausalLm(const DecoderConfig& cfg, const nn::LoraConfig& lora, int64_t
   if (score_labels < 0) throw Error("model config: score labels must be >= 0");
   add_params();
   // After the base model's tensors (transformers' state_dict order), before the adapters.
-  if (score_labels > 0) score_ = &params_.add("score.weight", Shape({score_labels, cfg_.dim}));
+  const bool pooled_head = !arch_.causal() && !arch_.encoder_decoder() && cfg_.has_pooler;
+  if (score_labels > 0)
+    score_ = &params_.add(pooled_head ? "classifier.weight" : "score.weight",
+                          Shape({score_labels, cfg_.dim}));
+  if (score_labels > 0 && pooled_head)
+    score_bias_ = &params_.add("classifier.bias", Shape({score_labels}));
   if (lora_.rank > 0) add_lora();
   params_.finalize();
 }
@@ -197,6 +202,8 @@ void CausalLm::init_score(uint64_t seed, float std) {
   Rng rng(seed ^ 0x53636f7265ull);  // "Score"
   float* v = score_->value.f32();
   for (int64_t i = 0; i < score_->numel(); ++i) v[i] = rng.normal() * std;
+  if (score_bias_)
+    std::fill(score_bias_->value.f32(), score_bias_->value.f32() + score_bias_->numel(), 0.0f);
 }
 
 bool CausalLm::is_lora_param(const std::string& name) const {
@@ -275,7 +282,14 @@ nn::Var CausalLm::pooled(nn::Tape& t, const TokenBatch& in, nn::Var hidden) {
 
 nn::Var CausalLm::score(nn::Tape& t, const int32_t* ids, int64_t batch, int64_t seq,
                         const int32_t* last) {
-  if (!score_) throw Error(std::string(arch_.name()) + " model has no scoring head (score.weight)");
+  return classify(t, TokenBatch{ids, batch, seq}, last);
+}
+
+nn::Var CausalLm::classify(nn::Tape& t, const TokenBatch& in, const int32_t* last) {
+  if (!score_) throw Error(std::string(arch_.name()) + " model has no classification head");
+  const nn::Var h = hidden(t, in);
+  if (score_bias_) return nn::linear(t, pooled(t, in, h), t.param(*score_), t.param(*score_bias_));
+  const int64_t batch = in.batch, seq = in.seq;
   // A row gather is an embedding lookup into the hidden states (backward scatters into them).
   int32_t* rows = t.save<int32_t>(batch);
   for (int64_t b = 0; b < batch; ++b) {
@@ -284,7 +298,7 @@ nn::Var CausalLm::score(nn::Tape& t, const int32_t* ids, int64_t batch, int64_t 
                   std::to_string(seq));
     rows[b] = static_cast<int32_t>(b * seq + last[b]);
   }
-  const nn::Var picked = nn::embedding(t, hidden(t, ids, batch, seq), rows, batch);
+  const nn::Var picked = nn::embedding(t, h, rows, batch);
   return nn::linear(t, picked, t.param(*score_));
 }
 

@@ -34,9 +34,12 @@ class CausalLm {
  public:
   // cfg.arch names the architecture; LoRA targets are the spec's LoRA names (q, k, v, o, gate,
   // up, down; qkv, o, fc, down for GPT-2) or the projections' module names (self_attn.q_proj).
-  // score_labels > 0 adds a sequence-scoring head "score.weight" (score_labels, C), no bias, as
-  // transformers' *ForSequenceClassification (LlamaForSequenceClassification,
-  // GPT2ForSequenceClassification) names it: a reward model is score_labels = 1.
+  // score_labels > 0 adds a sequence-classification head as transformers'
+  // *ForSequenceClassification names it: on an encoder with a pooler (BERT, RoBERTa with one),
+  // "classifier.weight" (score_labels, C) and "classifier.bias" on the pooled output
+  // (BertForSequenceClassification); elsewhere "score.weight" (score_labels, C), no bias, read at
+  // the last non-pad token (LlamaForSequenceClassification, GPT2ForSequenceClassification). A
+  // reward model is score_labels = 1.
   explicit CausalLm(const DecoderConfig& cfg, const nn::LoraConfig& lora = {},
                     int64_t score_labels = 0);
   const DecoderConfig& config() const { return cfg_; }
@@ -48,8 +51,10 @@ class CausalLm {
     return by_role_[static_cast<size_t>(w.role)][static_cast<size_t>(w.layer)];
   }
   const LoraSite* lora_site(Wt w) const;
-  // The scoring head, or nullptr without one.
+  // The classification head's weight (score.weight or classifier.weight) and bias (classifier.bias
+  // only), or nullptr without them.
   nn::Parameter* score_head() const { return score_; }
+  nn::Parameter* score_bias() const { return score_bias_; }
 
   // Deterministic init from seed: weights ~ N(0, std), norm weights 1, biases 0; LoRA adapters
   // as init_lora(seed).
@@ -57,8 +62,8 @@ class CausalLm {
   // LoRA adapters only: A ~ U(-1/sqrt(in), 1/sqrt(in)) (PEFT's kaiming_uniform, a = sqrt(5)),
   // B = 0, so the adapted model starts equal to the base model.
   void init_lora(uint64_t seed);
-  // The scoring head only: ~ N(0, std) (transformers' initializer_range 0.02), for a head added to
-  // a pretrained model.
+  // The classification head only: weight ~ N(0, std) (transformers' initializer_range 0.02), bias
+  // 0, for a head added to a pretrained model.
   void init_score(uint64_t seed, float std = 0.02f);
   // The adapters, in parameter order (after every base parameter); empty without LoRA.
   const std::vector<LoraSite>& lora_sites() const { return lora_sites_; }
@@ -91,6 +96,10 @@ class CausalLm {
   // (B, score_labels) = score.weight · hidden[b*T + last[b]], what *ForSequenceClassification
   // computes (it reads the last non-pad token too). A loom::Error without a scoring head.
   nn::Var score(nn::Tape& t, const int32_t* ids, int64_t batch, int64_t seq, const int32_t* last);
+  // The classification logits (B, score_labels) of a batch with an encoder's token types and key
+  // mask: classifier(pooled(hidden)) with a pooled head, otherwise score() at last[b] (last may be
+  // nullptr then: nothing reads it). A loom::Error without a head.
+  nn::Var classify(nn::Tape& t, const TokenBatch& in, const int32_t* last);
   // ids (B*T) -> logits (B*T, V)
   nn::Var logits(nn::Tape& t, const int32_t* ids, int64_t batch, int64_t seq);
   // ids, targets (B*T) -> mean next-token cross-entropy over targets != -100.
@@ -110,6 +119,7 @@ class CausalLm {
   std::vector<std::vector<nn::Parameter*>> by_role_;  // [role][layer]
   std::vector<LoraSite> lora_sites_;
   nn::Parameter* score_ = nullptr;
+  nn::Parameter* score_bias_ = nullptr;
   std::vector<std::vector<int32_t>> lora_by_role_;  // [role][layer] -> index or -1
 };
 

@@ -73,6 +73,10 @@ HfModel to_hf(io::TensorMap map) {
       out.tensors.add(tensor_name(s, l, true), hf ? *t : convert_layout(*t, s, out.config, true));
     }
   }
+  // A sequence-classification head (transformers' *ForSequenceClassification) is outside the
+  // spec: it rides along as stored, so a fine-tuned or reward model continues with its head.
+  for (const char* head : {"score.weight", "classifier.weight", "classifier.bias"})
+    if (hf && map.has(head)) out.tensors.add(head, map.get(head));
   out.config.rope.style = RopeStyle::HalfSplit;
   if (out.config.rope.scaling.empty() && !out.config.rope.freq_factors.empty())
     map.fail(
@@ -98,8 +102,9 @@ HfModel read_hf_model(const std::string& path) {
 void load_hf_weights(CausalLm& model, const io::TensorMap& weights) {
   for (const auto& p : model.params().params()) {
     if (model.is_lora_param(p->name)) continue;
-    // A scoring head absent from a language model's weights keeps its values (init_score).
-    if (p.get() == model.score_head() && !weights.has(p->name)) continue;
+    // A classification head absent from a language model's weights keeps its values (init_score).
+    const bool head = p.get() == model.score_head() || p.get() == model.score_bias();
+    if (head && !weights.has(p->name)) continue;
     const std::string name = detail::stored_name(weights, p->name);
     const Tensor& t = weights.get(name, p->shape);
     Tensor f = t.dtype() == DType::F32 ? t : t.to(DType::F32);
@@ -119,12 +124,41 @@ io::TensorMap hf_tensors(CausalLm& model, const std::string& source) {
   return out;
 }
 
+namespace {
+
+// A model with a classification head is transformers' <Family>ForSequenceClassification
+// (BertForMaskedLM -> BertForSequenceClassification, GPT2LMHeadModel ->
+// GPT2ForSequenceClassification), its label count in id2label/label2id: base's when they have
+// one name per label, LABEL_<i> (transformers' default) otherwise.
+void describe_head(CausalLm& model, ojson& j) {
+  const nn::Parameter* head = model.score_head();
+  if (!head) return;
+  std::string cls = model.architecture().hf_class();
+  for (const char* suffix : {"ForMaskedLM", "ForCausalLM", "LMHeadModel"})
+    if (const size_t at = cls.find(suffix); at != std::string::npos) cls = cls.substr(0, at);
+  j["architectures"] = {cls + "ForSequenceClassification"};
+  const auto labels = static_cast<size_t>(head->shape[0]);
+  if (j.contains("id2label") && j["id2label"].is_object() && j["id2label"].size() == labels &&
+      j.contains("label2id") && j["label2id"].is_object() && j["label2id"].size() == labels)
+    return;
+  j["id2label"] = ojson::object();
+  j["label2id"] = ojson::object();
+  for (size_t i = 0; i < labels; ++i) {
+    j["id2label"][std::to_string(i)] = "LABEL_" + std::to_string(i);
+    j["label2id"]["LABEL_" + std::to_string(i)] = i;
+  }
+}
+
+}  // namespace
+
 void save_hf_model(CausalLm& model, const std::string& dir, const ojson& base) {
   ::mkdir(dir.c_str(), 0755);
   if (!is_dir(dir)) throw Error(dir + ": cannot create the output directory");
   io::write_safetensors(dir + "/model.safetensors", hf_tensors(model, dir + "/model.safetensors"),
                         {{"format", "pt"}});
-  write_file_atomic(dir + "/config.json", config_json(model.config(), base).dump(1) + "\n");
+  ojson j = config_json(model.config(), base);
+  describe_head(model, j);
+  write_file_atomic(dir + "/config.json", j.dump(1) + "\n");
 }
 
 namespace {

@@ -17,7 +17,8 @@ Task parse_task(const std::string& s) {
   if (s == "sft") return Task::Sft;
   if (s == "dpo") return Task::Dpo;
   if (s == "reward") return Task::Reward;
-  throw Error("task \"" + s + "\": expected clm, sft, dpo or reward");
+  if (s == "classify") return Task::Classify;
+  throw Error("task \"" + s + "\": expected clm, sft, dpo, reward or classify");
 }
 
 const char* task_name(Task t) {
@@ -30,6 +31,8 @@ const char* task_name(Task t) {
       return "dpo";
     case Task::Reward:
       return "reward";
+    case Task::Classify:
+      return "classify";
   }
   return "?";
 }
@@ -83,7 +86,10 @@ FinetuneRun::~FinetuneRun() = default;
 
 void FinetuneRun::check_options() const {
   if (o_.task == Task::Clm) throw Error("fine-tuning run: task clm is train/run.h's LmRun");
-  if (o_.data.empty()) throw Error("fine-tuning run: no JSONL data");
+  if (o_.data.empty()) throw Error("fine-tuning run: no training data");
+  if (o_.num_labels < 0 || (o_.num_labels > 0 && o_.task != Task::Classify))
+    throw Error("fine-tuning run: num_labels " + std::to_string(o_.num_labels) +
+                ": expected a count >= 1 with task classify");
   if (o_.init.empty()) throw Error("fine-tuning run: no model to fine-tune (init)");
   if (o_.out.empty()) throw Error("fine-tuning run: no output folder");
   if (o_.heldout_every < 0 || o_.heldout_every == 1)
@@ -104,9 +110,21 @@ void FinetuneRun::load_tokenizer() {
   chat_tokens_ = c.tokens;
 }
 
+// The label count comes from the training file unless given; held-out labels must be below it.
+void FinetuneRun::load_classify_data() {
+  ClassifyDataOptions co{tok_.get(), o_.train.seq, o_.num_labels};
+  train_cls_ = read_classify_data(o_.data, co);
+  num_labels_ = co.num_labels = o_.num_labels > 0 ? o_.num_labels : count_labels(train_cls_);
+  if (!o_.eval.empty()) val_cls_ = read_classify_data(o_.eval, co);
+  if (o_.heldout_every > 0) hold_out_lines(train_cls_, val_cls_, o_.heldout_every);
+  if (train_cls_.empty()) throw Error(o_.data + ": every example is held out");
+}
+
 void FinetuneRun::load_data() {
   SftDataOptions so{tok_.get(), template_.get(), chat_tokens_, o_.train.seq};
-  if (o_.task == Task::Sft) {
+  if (o_.task == Task::Classify) {
+    load_classify_data();
+  } else if (o_.task == Task::Sft) {
     train_sft_ = read_sft_jsonl(o_.data, so);
     if (!o_.eval.empty()) val_sft_ = read_sft_jsonl(o_.eval, so);
     if (o_.heldout_every > 0) hold_out_lines(train_sft_, val_sft_, o_.heldout_every);
@@ -126,7 +144,7 @@ void FinetuneRun::build_model() {
                 " token ids but the model " + o_.init + " has " + std::to_string(c.vocab_size) +
                 " embedding rows");
   model_ = make_run_model(c, &*init_, o_.mode.lora, o_.lora, o_.train.seed,
-                          o_.task == Task::Reward ? 1 : 0);
+                          o_.task == Task::Reward ? 1 : num_labels_);
   trainable_ = apply_train_mode(*model_, o_.mode, -1);
 }
 
@@ -156,6 +174,7 @@ std::string FinetuneRun::record() const {
                   std::to_string(model_->lora().rank) + "\nlora_alpha " +
                   std::to_string(model_->lora().alpha) + "\nlora_targets";
   for (const std::string& t : model_->lora().targets) r += " " + t;
+  if (o_.task == Task::Classify) r += "\nnum_labels " + std::to_string(num_labels_);
   if (o_.task == Task::Dpo)
     r += "\nbeta " + std::to_string(o_.dpo.beta) + "\nlabel_smoothing " +
          std::to_string(o_.dpo.label_smoothing) + "\nloss " + (o_.dpo.ipo ? "ipo" : "sigmoid");
@@ -170,7 +189,7 @@ void FinetuneRun::prepare_folder() {
   if (o_.resume) {
     check_run_record(record_path, record(),
                      "--task, --train, --seq, --lora-*, --beta, "
-                     "--label-smoothing, --loss",
+                     "--label-smoothing, --loss, --num-labels",
                      false);
   } else if (path_exists(ckpt_)) {
     throw Error(ckpt_ + " exists: resume it or choose another output folder");
@@ -180,6 +199,8 @@ void FinetuneRun::prepare_folder() {
     dpo_ = std::make_unique<DpoTrainer>(*model_, train_pairs_, ref_, o_.dpo, o_.train, pool_);
   } else if (o_.task == Task::Reward) {
     reward_ = std::make_unique<RewardTrainer>(*model_, train_pairs_, o_.train, pool_);
+  } else if (o_.task == Task::Classify) {
+    classify_ = std::make_unique<ClassifyTrainer>(*model_, train_cls_, o_.train, pool_);
   } else {
     sft_ = std::make_unique<SftTrainer>(*model_, train_sft_, o_.train, pool_);
   }
@@ -202,15 +223,17 @@ void FinetuneRun::open_log() {
   if (!log_) throw Error(log_path_ + ": cannot open for writing");
   if (o_.resume) return;
   log_ << "step,loss,lr,grad_norm,tokens_per_s,val_loss"
-       << (dpo_      ? ",chosen_reward,rejected_reward,margin,accuracy,val_margin,val_accuracy"
-           : reward_ ? ",margin,accuracy,val_margin,val_accuracy"
-                     : "")
+       << (dpo_        ? ",chosen_reward,rejected_reward,margin,accuracy,val_margin,val_accuracy"
+           : reward_   ? ",margin,accuracy,val_margin,val_accuracy"
+           : classify_ ? ",accuracy,val_accuracy"
+                       : "")
        << "\n";
   if (!has_val()) return;
   log_ << "0,,,,," << fmt4(val_before_);
   if (dpo_) log_ << ",,,,";
   if (reward_) log_ << ",,";
   if (dpo_ || reward_) log_ << "," << fmt4(margin_) << "," << fmt4(acc_before_);
+  if (classify_) log_ << ",," << fmt4(acc_before_);
   log_ << "\n";
 }
 
@@ -222,6 +245,11 @@ void FinetuneRun::evaluate() {
     acc_ = e.accuracy;
     margin_ = e.margin;
   }
+  if (classify_ && !val_cls_.empty()) {
+    const ClassifyStats e = classify_->evaluate(val_cls_, &val_predicted_);
+    val_ = e.loss;
+    acc_ = e.accuracy;
+  }
   if (reward_ && !val_pairs_.empty()) {
     const RewardStats e = reward_->evaluate(val_pairs_);
     val_ = e.loss;
@@ -231,15 +259,21 @@ void FinetuneRun::evaluate() {
 }
 
 int64_t FinetuneRun::steps_done() const {
-  return sft_ ? sft_->steps_done() : dpo_ ? dpo_->steps_done() : reward_->steps_done();
+  return sft_        ? sft_->steps_done()
+         : dpo_      ? dpo_->steps_done()
+         : classify_ ? classify_->steps_done()
+                     : reward_->steps_done();
 }
 
 nn::AdamW& FinetuneRun::optimizer() {
-  return sft_ ? sft_->optimizer() : dpo_ ? dpo_->optimizer() : reward_->optimizer();
+  return sft_        ? sft_->optimizer()
+         : dpo_      ? dpo_->optimizer()
+         : classify_ ? classify_->optimizer()
+                     : reward_->optimizer();
 }
 
 int64_t FinetuneRun::tokens_per_step() const {
-  return o_.train.batch * o_.train.seq * o_.train.grad_accum * (sft_ ? 1 : 2);
+  return o_.train.batch * o_.train.seq * o_.train.grad_accum * (sft_ || classify_ ? 1 : 2);
 }
 
 int64_t FinetuneRun::tokens_to_train() const {
@@ -263,6 +297,7 @@ void FinetuneRun::write_row(const FinetuneStepReport& r) {
     log_ << "," << fmt4(r.dpo.chosen_reward) << "," << fmt4(r.dpo.rejected_reward) << ","
          << fmt4(r.dpo.margin) << "," << fmt4(r.dpo.accuracy) << ",";
   if (reward_) log_ << "," << fmt4(r.reward.margin) << "," << fmt4(r.reward.accuracy) << ",";
+  if (classify_) log_ << "," << fmt4(r.classify.accuracy) << "," << (r.evaluated ? fmt4(acc_) : "");
   if (dpo_ || reward_) log_ << (r.evaluated ? fmt4(margin_) + "," + fmt4(acc_) : ",");
   log_ << "\n" << std::flush;
 }
@@ -275,6 +310,8 @@ FinetuneStepReport FinetuneRun::step(int64_t stop_at) {
   } else if (dpo_) {
     r.dpo = dpo_->step();
     r.stats = r.dpo.step;
+  } else if (classify_) {
+    r.stats = classify_->step(&r.classify);
   } else {
     r.stats = reward_->step(&r.reward);
   }
@@ -314,8 +351,13 @@ FinetuneRunResult FinetuneRun::train(
   r.val_margin = margin_;
   r.params = model_->params().count();
   r.trainable = trainable_;
-  r.train_examples = static_cast<int64_t>(sft_ ? train_sft_.size() : train_pairs_.size());
-  r.val_examples = static_cast<int64_t>(sft_ ? val_sft_.size() : val_pairs_.size());
+  r.train_examples = train_examples();
+  r.val_examples = val_examples();
+  if (classify_) {
+    r.num_labels = num_labels_;
+    for (const ClassifyExample& e : val_cls_) r.val_labels.push_back(e.label);
+    r.val_predicted = val_predicted_;
+  }
   r.model_dir = o_.out;
   r.checkpoint = ckpt_;
   r.log = log_path_;
@@ -328,6 +370,18 @@ FinetuneRunResult FinetuneRun::train(
   if (dpo_) r.ref_cache = o_.out + "/ref_logprobs.loom";
   r.ref_reused = ref_reused_;
   return r;
+}
+
+int64_t FinetuneRun::train_examples() const {
+  return static_cast<int64_t>(sft_        ? train_sft_.size()
+                              : classify_ ? train_cls_.size()
+                                          : train_pairs_.size());
+}
+
+int64_t FinetuneRun::val_examples() const {
+  return static_cast<int64_t>(sft_        ? val_sft_.size()
+                              : classify_ ? val_cls_.size()
+                                          : val_pairs_.size());
 }
 
 }  // namespace loom::train

@@ -1,6 +1,7 @@
 // Fine-tuning runs on JSONL data (train/sft_data.h) as library objects: supervised fine-tuning
-// (train/sft_trainer.h) and DPO (train/dpo_trainer.h) of a model continued from `init`, all
-// weights or LoRA, through the same run folder as LmRun (train/run.h): the tokenizer files, the
+// (train/sft_trainer.h), DPO (train/dpo_trainer.h), a reward model (train/reward_trainer.h) and
+// sequence classification on TSV/JSONL (train/classify_trainer.h) of a model continued from `init`,
+// all weights or LoRA, through the same run folder as LmRun (train/run.h): the tokenizer files, the
 // train_mode.txt record, checkpoint.loom with exact resume, log.csv, loss.png, the Hugging Face
 // model folder and adapter/. `loom train --task sft|dpo` parses flags into FinetuneRunOptions and
 // prints what the callbacks and FinetuneRunResult report.
@@ -26,6 +27,7 @@
 #include "nn/preference.h"
 #include "text/chat_template.h"
 #include "text/tokenizer.h"
+#include "train/classify_trainer.h"
 #include "train/dpo_trainer.h"
 #include "train/ref_logprobs.h"
 #include "train/reward_trainer.h"
@@ -39,9 +41,10 @@ namespace loom::train {
 
 // What `loom train` optimises: next-token loss on a text or shard (clm, train/run.h), response
 // tokens of instruction data (sft), preference pairs (dpo), or a reward model on preference pairs
-// (reward: a scalar head score.weight read at the last token, Bradley–Terry loss).
-enum class Task { Clm, Sft, Dpo, Reward };
-// "clm", "sft", "dpo", "reward"; a loom::Error otherwise.
+// (reward: a scalar head score.weight read at the last token, Bradley–Terry loss), or sequence
+// classification on labelled text (classify: train/classify_trainer.h, cross-entropy).
+enum class Task { Clm, Sft, Dpo, Reward, Classify };
+// "clm", "sft", "dpo", "reward", "classify"; a loom::Error otherwise.
 Task parse_task(const std::string& s);
 const char* task_name(Task t);
 
@@ -49,8 +52,10 @@ struct FinetuneRunOptions {
   FinetuneRunOptions();  // batch 8, lr 1e-4 -> 1e-5 cosine, warmup 10, wd 0, 100 steps
 
   Task task = Task::Sft;
-  std::string data;           // JSONL training data (any format of sft_data.h; pairs for DPO)
-  std::string eval;           // held-out JSONL ("" = none, or heldout_every)
+  std::string data;  // JSONL training data (any format of sft_data.h; pairs for DPO; classify:
+                     // TSV or JSONL of train/classify_data.h)
+  std::string eval;  // held-out data in the same format ("" = none, or heldout_every)
+  int64_t num_labels = 0;     // classify: 0 = 1 + the largest training label (at least 2)
   int64_t heldout_every = 0;  // N >= 2: data lines whose 1-based number N divides are held out
   std::string init;           // the model to fine-tune (anything models::read_hf_model reads)
   std::string tokenizer;      // "" = the init model's (a file beside it)
@@ -74,6 +79,7 @@ struct FinetuneStepReport {
   DpoStepStats dpo;          // DPO: the step's rewards, margin and accuracy
   float val_loss = NAN;      // latest held-out loss (SFT: response tokens; DPO: the DPO loss)
   RewardStats reward;        // reward model: the step's accuracy and margin
+  ClassifyStats classify;    // classify: the step's training accuracy
   float val_accuracy = NAN;  // DPO, reward: latest held-out preference accuracy
   bool evaluated = false;    // the held-out metrics were computed at this step
   double tokens_per_s = 0;   // padded sequence positions per second (chosen + rejected for DPO)
@@ -90,6 +96,9 @@ struct FinetuneRunResult {
   std::string model_dir, checkpoint, log, plot;
   std::string adapter;  // model_dir/adapter (PEFT layout) unless all weights train
   int64_t adapter_bytes = 0;
+  // classify: the head's label count, and each held-out example's label and final prediction.
+  int64_t num_labels = 0;
+  std::vector<int32_t> val_labels, val_predicted;
   std::string ref_cache;    // DPO: the cached reference log-probs of the training pairs
   bool ref_reused = false;  // loaded from the run folder (a resumed run) rather than computed
 };
@@ -123,7 +132,10 @@ class FinetuneRun {
   int64_t steps_done() const;
   nn::AdamW& optimizer();
   int64_t tokens_per_step() const;
-  bool has_val() const { return !val_sft_.empty() || !val_pairs_.empty(); }
+  bool has_val() const { return !val_sft_.empty() || !val_pairs_.empty() || !val_cls_.empty(); }
+  void load_classify_data();
+  int64_t train_examples() const;
+  int64_t val_examples() const;
 
   FinetuneRunOptions o_;
   ThreadPool& pool_;
@@ -135,12 +147,16 @@ class FinetuneRun {
   text::ChatTokens chat_tokens_;
   std::vector<SftExample> train_sft_, val_sft_;
   std::vector<PreferenceExample> train_pairs_, val_pairs_;
+  std::vector<ClassifyExample> train_cls_, val_cls_;
+  int64_t num_labels_ = 0;
+  std::vector<int32_t> val_predicted_;
   RefLogprobs ref_, val_ref_;
   bool ref_reused_ = false;
   std::unique_ptr<models::CausalLm> model_;
   std::unique_ptr<SftTrainer> sft_;
   std::unique_ptr<DpoTrainer> dpo_;
   std::unique_ptr<RewardTrainer> reward_;
+  std::unique_ptr<ClassifyTrainer> classify_;
   int64_t trainable_ = 0;
   std::string ckpt_, log_path_;
   std::ofstream log_;

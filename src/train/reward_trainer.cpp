@@ -92,30 +92,23 @@ float RewardTrainer::compute_gradients(const std::vector<PreferenceExample>& pai
 }
 
 StepStats RewardTrainer::step(RewardStats* stats) {
-  const int64_t step = opt_.steps();
-  model_.params().zero_grad();
   RewardStats s;
-  double loss_sum = 0;
-  std::vector<int64_t> pick(static_cast<size_t>(cfg_.batch));
-  for (int64_t m = 0; m < cfg_.grad_accum; ++m) {
-    micro_batch_pick(order_, cfg_, step, m, pick);
-    loss_sum += compute_gradients(pairs_, pick, 1.0f / static_cast<float>(cfg_.grad_accum), &s);
-  }
+  const StepStats st = example_step(model_.params(), opt_, cfg_, order_, pool_, opt_.steps(),
+                                    [&](const std::vector<int64_t>& pick, int64_t, float scale) {
+                                      return compute_gradients(pairs_, pick, scale, &s);
+                                    });
   divide(s, static_cast<float>(cfg_.batch * cfg_.grad_accum));
   if (stats) *stats = s;
-  return finish_step(model_.params(), opt_, cfg_.schedule, cfg_.clip, pool_, step,
-                     static_cast<float>(loss_sum / static_cast<double>(cfg_.grad_accum)));
+  return st;
 }
 
 RewardStats RewardTrainer::evaluate(const std::vector<PreferenceExample>& pairs) {
   RewardStats s;
-  for (size_t begin = 0; begin < pairs.size(); begin += static_cast<size_t>(cfg_.batch)) {
-    std::vector<int64_t> pick;
-    for (size_t k = begin; k < std::min(pairs.size(), begin + cfg_.batch); ++k) pick.push_back(k);
+  for_each_batch(pairs.size(), cfg_.batch, [&](const std::vector<int64_t>& pick) {
     nn::Tape t(pool_, cfg_.compute);  // forward only
     auto [rc, rr] = rewards(t, pairs, pick);
     add_stats(s, t.data(rc), t.data(rr), static_cast<int64_t>(pick.size()));
-  }
+  });
   if (!pairs.empty()) divide(s, static_cast<float>(pairs.size()));
   return s;
 }

@@ -130,7 +130,8 @@ std::unique_ptr<models::CausalLm> make_run_model(const models::DecoderConfig& c,
   if (init) {
     models::load_hf_weights(*model, init->tensors);
     model->init_lora(seed);
-    if (!init->tensors.has("score.weight")) model->init_score(seed);
+    if (model->score_head() && !init->tensors.has(model->score_head()->name))
+      model->init_score(seed);
   } else {
     model->init(seed);
   }

@@ -36,10 +36,9 @@
 
 #include "text/chat_template.h"
 #include "text/tokenizer.h"
+#include "train/objectives.h"  // kIgnoreLabel
 
 namespace loom::train {
-
-inline constexpr int32_t kIgnoreLabel = -100;
 
 // A piece of an example's text; trained pieces get labels.
 struct TextSegment {

@@ -43,7 +43,8 @@ int64_t apply_train_mode(models::CausalLm& model, const TrainMode& mode, int64_t
     p->frozen_rows.clear();
     const bool lora_param = model.is_lora_param(p->name);
     const bool embedding_or_head = p->name == emb || p->name == "lm_head.weight";
-    if (mode.all || p.get() == model.score_head()) {
+    const bool head = p.get() == model.score_head() || p.get() == model.score_bias();
+    if (mode.all || head) {
       p->trainable = true;  // a scoring head always trains (PEFT's modules_to_save for SEQ_CLS)
     } else if (lora_param) {
       p->trainable = mode.lora;

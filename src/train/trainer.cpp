@@ -152,6 +152,32 @@ void micro_batch_pick(const std::vector<int64_t>& order, const TrainConfig& cfg,
   for (int64_t k = 0; k < cfg.batch; ++k) pick[k] = order[(first + k) % n];
 }
 
+StepStats example_step(
+    nn::ParamStore& params, nn::AdamW& opt, const TrainConfig& cfg,
+    const std::vector<int64_t>& order, ThreadPool& pool, int64_t step,
+    const std::function<float(const std::vector<int64_t>&, int64_t, float)>& micro) {
+  params.zero_grad();
+  double loss_sum = 0;
+  std::vector<int64_t> pick(static_cast<size_t>(cfg.batch));
+  for (int64_t m = 0; m < cfg.grad_accum; ++m) {
+    micro_batch_pick(order, cfg, step, m, pick);
+    loss_sum += micro(pick, m, 1.0f / static_cast<float>(cfg.grad_accum));
+  }
+  return finish_step(params, opt, cfg.schedule, cfg.clip, pool, step,
+                     static_cast<float>(loss_sum / static_cast<double>(cfg.grad_accum)));
+}
+
+void for_each_batch(size_t n, int64_t batch,
+                    const std::function<void(const std::vector<int64_t>&)>& fn) {
+  std::vector<int64_t> pick;
+  for (size_t begin = 0; begin < n; begin += static_cast<size_t>(batch)) {
+    pick.clear();
+    for (size_t k = begin; k < std::min(n, begin + static_cast<size_t>(batch)); ++k)
+      pick.push_back(static_cast<int64_t>(k));
+    fn(pick);
+  }
+}
+
 StepStats finish_step(ParamStore& params, nn::AdamW& opt, const Schedule& schedule, float clip,
                       ThreadPool& pool, int64_t step, float loss) {
   StepStats st;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,17 @@ StepStats finish_step(nn::ParamStore& params, nn::AdamW& opt, const Schedule& sc
 std::vector<int64_t> seeded_order(size_t n, uint64_t seed);
 void micro_batch_pick(const std::vector<int64_t>& order, const TrainConfig& cfg, int64_t step,
                       int64_t m, std::vector<int64_t>& pick);
+// One optimiser step of such a trainer: gradients zeroed; for each of cfg.grad_accum micro-batches
+// (micro_batch_pick of order), micro(pick, m, 1 / grad_accum) adds its gradients scaled by the
+// last argument and returns its loss; then finish_step with the micro-batches' mean loss.
+StepStats example_step(
+    nn::ParamStore& params, nn::AdamW& opt, const TrainConfig& cfg,
+    const std::vector<int64_t>& order, ThreadPool& pool, int64_t step,
+    const std::function<float(const std::vector<int64_t>&, int64_t, float)>& micro);
+// 0..n-1 in consecutive batches of `batch` (the last one shorter), each given to fn: what the
+// trainers' evaluate() runs over held-out examples.
+void for_each_batch(size_t n, int64_t batch,
+                    const std::function<void(const std::vector<int64_t>&)>& fn);
 // The checkpoint file format (see CausalLmTrainer::save_checkpoint) for any model + AdamW.
 // (model is not changed; it is non-const only because its parameter store has no const access.)
 // batch, seq and grad_accum > 0 and seq within the model's context, or a loom::Error.
