@@ -144,6 +144,9 @@ std::vector<std::string> tinystories() {
 // BM25 over the TinyStories sample's stories, the scored story among them: in-context RALM and
 // REPLUG find it and copy from it.
 TEST(Ralm, ACorpusHoldingTheAnswerLowersTheLoss) {
+  // A measurement of the model's behaviour (34 s under ASan): the Release run makes it; the
+  // sanitizer run checks the same code paths in Ralm.StrideLayoutTruncation...'s smaller cases.
+  if (test::kSanitizerBuild) GTEST_SKIP() << "behaviour measured by the Release build";
   const std::string dir = test::data_path("models/stories260K/");
   LOOM_REQUIRE_DATA(dir + "stories260K.bin");
   auto model = models::load_model(dir + "stories260K.bin");
