@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "core/lines.h"
 #include "core/mapped_file.h"
 #include "retrieval/beir.h"
 
@@ -70,8 +71,7 @@ std::vector<std::string> load_documents(const std::string& path) {
     for (const retrieval::Document& d : retrieval::parse_jsonl_documents(text, path, false, {}))
       docs.push_back(d.title.empty() ? d.text : d.title + " " + d.text);
   } else {
-    for (std::string_view line : lines_of(text))
-      if (!blank(line)) docs.emplace_back(line);
+    for_each_nonblank_line(text, [&](std::string_view line, size_t) { docs.emplace_back(line); });
   }
   if (docs.empty()) throw Error(path + ": no retrieval documents (expected at least one)");
   return docs;
