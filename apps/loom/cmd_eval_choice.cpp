@@ -45,9 +45,7 @@ std::vector<loom::eval::ChoiceItem> load_items(const Args& a) {
 // item's context, queried with the context's text, goes before the context on a line of its own.
 void prepend_retrieved(std::vector<loom::eval::ChoiceItem>& items, const std::string& path) {
   const std::vector<std::string> texts = loom::rag::load_documents(path);
-  std::vector<loom::retrieval::Document> docs(texts.size());
-  for (size_t i = 0; i < texts.size(); ++i) docs[i] = {std::to_string(i), "", texts[i]};
-  const loom::retrieval::Bm25Index index(docs);
+  const loom::retrieval::Bm25Index index(loom::rag::numbered_documents(texts));
   for (auto& item : items) {
     const auto hits = index.search(item.context, 1);
     if (!hits.empty()) item.context = texts[std::stoul(hits[0].docid)] + "\n" + item.context;

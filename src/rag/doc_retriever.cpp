@@ -12,17 +12,6 @@ namespace loom::rag {
 
 namespace {
 
-// BM25 documents named by their position, so a hit leads back to its tokens.
-std::vector<retrieval::Document> numbered(const std::vector<std::string>& texts) {
-  if (texts.empty()) throw Error("retrieval: the document set is empty");
-  std::vector<retrieval::Document> docs(texts.size());
-  for (size_t i = 0; i < texts.size(); ++i) {
-    docs[i].id = std::to_string(i);
-    docs[i].text = texts[i];
-  }
-  return docs;
-}
-
 bool blank(std::string_view s) { return s.find_first_not_of(" \t\r\n\f\v") == s.npos; }
 
 // The text's lines (without their '\n').
@@ -38,6 +27,16 @@ std::vector<std::string_view> lines_of(std::string_view text) {
 
 }  // namespace
 
+std::vector<retrieval::Document> numbered_documents(const std::vector<std::string>& texts) {
+  if (texts.empty()) throw Error("retrieval: the document set is empty");
+  std::vector<retrieval::Document> docs(texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    docs[i].id = std::to_string(i);
+    docs[i].text = texts[i];
+  }
+  return docs;
+}
+
 std::string decode_tokens(const generate::TokenCodec& codec, std::span<const int32_t> tokens) {
   std::string out;
   int32_t prev = codec.bos_id();
@@ -51,7 +50,7 @@ std::string decode_tokens(const generate::TokenCodec& codec, std::span<const int
 Bm25DocRetriever::Bm25DocRetriever(const std::vector<std::string>& texts,
                                    const generate::TokenCodec& codec,
                                    const retrieval::Bm25Params& params)
-    : codec_(codec), index_(numbered(texts), params) {
+    : codec_(codec), index_(numbered_documents(texts), params) {
   tokens_.reserve(texts.size());
   for (const std::string& t : texts) tokens_.push_back(codec.encode(t, true));
 }

@@ -41,6 +41,10 @@ class Bm25DocRetriever final : public DocRetriever {
   std::vector<std::vector<int32_t>> tokens_;  // per document
 };
 
+// Documents named by their position ("0", "1", ...), so a hit's id leads back to its text and
+// tokens. An empty set is a loom::Error.
+std::vector<retrieval::Document> numbered_documents(const std::vector<std::string>& texts);
+
 // Retrieval documents from a file: JSON Lines ({"_id", "title", "text"} per line, a BEIR
 // corpus.jsonl; the title, when not empty, goes before the text with a space) when the name ends
 // in .jsonl, else one document per non-blank line. No document at all is a loom::Error naming the
