@@ -121,7 +121,8 @@ int run_train(const Args& a) {
     if (a.has(f)) throw UsageError{std::string("--") + f + " goes with --objective mlm"};
   if (a.str("task", "clm") != "clm") return loom::cli::run_train_finetune(a);
   if (a.has("data") || a.has("eval"))
-    throw UsageError{"--data and --eval go with --task sft|dpo|reward|classify"};
+    throw UsageError{"--data and --eval go with --task sft|dpo|reward|classify|token-classify"};
+  if (a.has("pooling")) throw UsageError{"--pooling goes with --task classify"};
   const loom::train::LmRunOptions o = run_options(a);
   loom::ThreadPool pool(a.threads());
   loom::train::LmRun run(o, pool, [](const std::string& note) {
@@ -156,8 +157,13 @@ LOOM_COMMAND(
          "completion, NaturalInstructions, chat); dpo: --data preference pairs "
          "(prompt/chosen/rejected); reward: a reward model (score.weight head) on those pairs; "
          "classify: sequence classification on --data TSV (sentence<TAB>label, a header) or "
-         "JSONL {text, label}",
+         "JSONL {text, label}; token-classify: tagging on --data CoNLL (word<TAB>tag, blank line "
+         "between sentences) or JSONL {tokens, tags}",
          "clm"},
+        {"pooling", "KIND",
+         "--task classify: the head on the mean, cls (first) or last token's hidden state "
+         "instead of the model's own (BERT: pooler; decoders: last)",
+         ""},
         {"data", "FILE", "training data (--task sft|dpo|reward: JSONL; classify: TSV or JSONL)",
          ""},
         {"eval", "FILE",
@@ -265,6 +271,12 @@ LOOM_COMMAND(
     "precision/recall/F1, macro-F1 and the confusion matrix of the final model:\n"
     "  loom train --task classify --init bert/ --data sst2/train.tsv --eval sst2/dev.tsv \\\n"
     "    --steps 2000 --batch 32 --lr 5e-5 --seq 64 --out cls/\n"
+    "Token classification (--task token-classify): the same head on every token's hidden\n"
+    "state (BertForTokenClassification), each word's tag on its first sub-token; the labels are\n"
+    "the sorted tags of --data (config.json id2label); --eval prints token accuracy and\n"
+    "seqeval's entity-level precision/recall/F1 per type:\n"
+    "  loom train --task token-classify --init bert/ --data ner/train.conll \\\n"
+    "    --eval ner/dev.conll --steps 500 --lr 5e-5 --out ner/\n"
     "Data parallel: mpirun -np W loom train ... runs W replicas, each on its share of every\n"
     "step's micro-batches, with gradients summed across them (global batch = batch x accum x W;\n"
     "W processes with --accum A take the steps of one process with --accum A*W). Process 0\n"

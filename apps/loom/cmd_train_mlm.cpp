@@ -12,7 +12,8 @@ namespace loom::cli {
 namespace {
 
 train::MlmRunOptions mlm_options(const Args& a) {
-  for (const char* f : {"task", "data", "eval", "shard", "val-shard", "arch", "train", "sample"})
+  for (const char* f :
+       {"task", "data", "eval", "shard", "val-shard", "arch", "train", "sample", "pooling"})
     if (a.has(f)) throw UsageError{std::string("--") + f + " does not go with --objective mlm"};
   train::MlmRunOptions o;
   o.text = a.need("text");

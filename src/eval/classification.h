@@ -49,8 +49,8 @@ struct EntityScores {
 
 struct EntityReport {
   int64_t tokens = 0;
-  double token_accuracy = 0;  // share of tags equal to the true tag
-  EntityScores micro;         // over all entities
+  double token_accuracy = 0;                                // share of tags equal to the true tag
+  EntityScores micro;                                       // over all entities
   std::vector<std::pair<std::string, EntityScores>> types;  // by type, sorted (true or predicted)
 };
 

@@ -21,7 +21,6 @@
 #include <vector>
 
 #include "core/pooling.h"
-
 #include "models/causal_lm.h"
 #include "nn/optim.h"
 #include "nn/tape.h"

@@ -137,8 +137,8 @@ ClassifyExample encode_sentence(const TaggedSentence& s, const std::vector<int32
 
 }  // namespace
 
-std::vector<TaggedSentence> parse_tagged_sentences(const std::string& text,
-                                                   const std::string& name, bool jsonl) {
+std::vector<TaggedSentence> parse_tagged_sentences(const std::string& text, const std::string& name,
+                                                   bool jsonl) {
   std::vector<TaggedSentence> out;
   size_t last = 0;
   if (jsonl) {
@@ -199,7 +199,8 @@ std::vector<std::string> labelled_tags(const std::vector<int32_t>& tags,
                                        const std::vector<std::string>& names) {
   std::vector<std::string> out;
   for (int32_t t : tags)
-    if (t >= 0 && static_cast<size_t>(t) < names.size()) out.push_back(names[static_cast<size_t>(t)]);
+    if (t >= 0 && static_cast<size_t>(t) < names.size())
+      out.push_back(names[static_cast<size_t>(t)]);
   return out;
 }
 

@@ -28,8 +28,8 @@ struct TaggedSentence {
 };
 
 // `name` prefixes errors; jsonl selects the format.
-std::vector<TaggedSentence> parse_tagged_sentences(const std::string& text,
-                                                   const std::string& name, bool jsonl);
+std::vector<TaggedSentence> parse_tagged_sentences(const std::string& text, const std::string& name,
+                                                   bool jsonl);
 std::vector<TaggedSentence> read_tagged_sentences(const std::string& path);
 
 // The sorted distinct tags of sentences.

@@ -2,7 +2,8 @@
 // at the last token, on right-padded batches, equal PyTorch (tests/reference/train/
 // classify_golden.py: each sequence alone, float64) for the logits, the loss and every gradient;
 // the same for the head on mean-pooled hidden states and for token classification (the head on
-// every token, -100 positions without loss); training separates a toy task; HF-named heads round-trip through a saved folder.
+// every token, -100 positions without loss); training separates a toy task; HF-named heads
+// round-trip through a saved folder.
 #include "train/classify_trainer.h"
 
 #include <gtest/gtest.h>

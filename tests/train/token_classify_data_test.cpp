@@ -47,8 +47,9 @@ TEST(TokenClassifyData, ReadsConllAndJsonl) {
 TEST(TokenClassifyData, LabelsTheFirstSubTokenOfEachWord) {
   const auto tok =
       text::load_tokenizer(loom::test::data_path("tokenizers/bert-base-uncased/vocab.txt"));
-  const std::vector<TaggedSentence> s = {
-      {{"Tokenization", "of", "unaffectedly", "long", "words"}, {"B-T", "O", "B-T", "I-T", "O"}, 7}};
+  const std::vector<TaggedSentence> s = {{{"Tokenization", "of", "unaffectedly", "long", "words"},
+                                          {"B-T", "O", "B-T", "I-T", "O"},
+                                          7}};
   const std::vector<std::string> names = {"B-T", "I-T", "O"};
   const auto ex = encode_tagged(s, names, *tok, 0, "d.conll");
   ASSERT_EQ(ex.size(), 1u);
