@@ -2,6 +2,7 @@
 #include "train/mlm_run.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -93,16 +94,34 @@ models::DecoderConfig seq2seq_config_json(const std::string& path, int64_t vocab
     if (it != j.end() && !it->is_number())
       throw Error(path + ": field \"" + p.hf_key + "\": expected a number");
     const double v = it != j.end() ? it->get<double>() : p.def;
+    if (!(std::fabs(v) <= 1e9))
+      throw Error(path + ": field \"" + p.hf_key + "\": " + std::to_string(v) + " is out of range");
     if (p.i) c.*p.i = static_cast<int64_t>(v);
     if (p.f) c.*p.f = static_cast<float>(v);
   }
   c.vocab_size = json_int(j, path, "vocab_size", vocab, 1);
   a.normalize(c);
-  if (c.dim <= 0 || c.n_heads <= 0 || c.n_layers <= 0 || c.hidden_dim <= 0)
-    throw Error(path + ": the model's sizes must be > 0 (" + std::to_string(c.dim) + " wide, " +
-                std::to_string(c.n_layers) + " layers, " + std::to_string(c.n_heads) + " heads)");
+  for (const models::HParam& p : a.hparams())  // every integer hyperparameter is a size
+    if (p.i && c.*p.i < 1)
+      throw Error(path + ": field \"" + p.hf_key + "\": expected an integer >= 1");
   io::TensorMap map(path, "safetensors");
   io::add_config_json(map, text, path);
+  int64_t total = 0;  // the stand-in tensors' elements, bounded before any is allocated
+  for (const models::TensorSpec& t : a.tensors()) {
+    if (!models::tensor_present(t, c)) continue;
+    const Shape shape = t.hf_shape(c);
+    int64_t n = 1;
+    for (int i = 0; i < shape.rank(); ++i) {
+      const int64_t d = shape[i];
+      if (d <= 0 || d > (int64_t{1} << 24))
+        throw Error(path + ": tensor '" + models::tensor_name(t, 0, true) + "' would have shape " +
+                    shape.str() + ": the sizes must be in 1.." + std::to_string(1 << 24));
+      n *= d;
+    }
+    total += n * models::layer_count(t, c);
+    if (n > (int64_t{1} << 28) || total > (int64_t{1} << 28))
+      throw Error(path + ": the model would have over 2^28 parameters (a from-scratch CPU run)");
+  }
   for (const models::TensorSpec& t : a.tensors())
     for (int64_t l = 0; l < models::layer_count(t, c); ++l)
       if (models::tensor_present(t, c))
