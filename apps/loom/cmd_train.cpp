@@ -114,14 +114,16 @@ void print_text(const loom::train::LmRunResult& r, bool new_embeddings) {
 int run_train(const Args& a) {
   if (loom::cli::is_recurrent_arch(a.str("arch"))) return loom::cli::run_train_recurrent(a);
   const std::string objective = a.str("objective", "clm");
-  if (objective == "mlm") return loom::cli::run_train_mlm(a);
-  if (objective != "clm")
-    throw UsageError{"flag --objective: expected clm or mlm (span and denoise are not wired yet)"};
+  if (objective == "mlm" || objective == "span" || objective == "denoise")
+    return loom::cli::run_train_mlm(a);
+  if (objective != "clm") throw UsageError{"flag --objective: expected clm, mlm, span or denoise"};
   for (const char* f : {"config", "mlm-probability", "whole-word"})
-    if (a.has(f)) throw UsageError{std::string("--") + f + " goes with --objective mlm"};
+    if (a.has(f))
+      throw UsageError{std::string("--") + f + " goes with --objective mlm|span|denoise"};
   if (a.str("task", "clm") != "clm") return loom::cli::run_train_finetune(a);
   if (a.has("data") || a.has("eval"))
-    throw UsageError{"--data and --eval go with --task sft|dpo|reward|classify"};
+    throw UsageError{"--data and --eval go with --task sft|dpo|reward|classify|token-classify"};
+  if (a.has("pooling")) throw UsageError{"--pooling goes with --task classify"};
   const loom::train::LmRunOptions o = run_options(a);
   loom::ThreadPool pool(a.threads());
   loom::train::LmRun run(o, pool, [](const std::string& note) {
@@ -156,8 +158,13 @@ LOOM_COMMAND(
          "completion, NaturalInstructions, chat); dpo: --data preference pairs "
          "(prompt/chosen/rejected); reward: a reward model (score.weight head) on those pairs; "
          "classify: sequence classification on --data TSV (sentence<TAB>label, a header) or "
-         "JSONL {text, label}",
+         "JSONL {text, label}; token-classify: tagging on --data CoNLL (word<TAB>tag, blank line "
+         "between sentences) or JSONL {tokens, tags}",
          "clm"},
+        {"pooling", "KIND",
+         "--task classify: the head on the mean, cls (first) or last token's hidden state "
+         "instead of the model's own (BERT: pooler; decoders: last)",
+         ""},
         {"data", "FILE", "training data (--task sft|dpo|reward: JSONL; classify: TSV or JSONL)",
          ""},
         {"eval", "FILE",
@@ -165,10 +172,13 @@ LOOM_COMMAND(
          ""},
         {"num-labels", "N", "--task classify: the head's labels (default 1 + the largest)", ""},
         {"objective", "KIND",
-         "clm (next token) or mlm: masked-LM pre-training of an encoder on --text (dynamic "
-         "masking, 15 %, 80/10/10)",
+         "clm (next token); mlm: masked-LM pre-training of an encoder on --text (dynamic "
+         "masking, 15 %, 80/10/10); span: T5 span corruption; denoise: BART text infilling + "
+         "sentence permutation",
          "clm"},
-        {"config", "FILE", "--objective mlm: config.json of a new BERT/RoBERTa (or --init)", ""},
+        {"config", "FILE",
+         "--objective mlm|span|denoise: config.json of a new BERT/RoBERTa, T5 or BART (or --init)",
+         ""},
         {"mlm-probability", "X", "--objective mlm: share of tokens chosen", "0.15"},
         {"whole-word", "", "--objective mlm: mask whole WordPiece words", ""},
         {"chat-template", "FILE", "tokenizer_config.json whose chat_template renders chats", ""},
@@ -259,12 +269,24 @@ LOOM_COMMAND(
     "--wd 0.01): --text lines packed into [CLS] ... [SEP] sequences, a fresh mask every step:\n"
     "  loom train --objective mlm --config bert_small.json --tokenizer vocab.txt \\\n"
     "    --text corpus.txt --heldout-every 50 --steps 3000 --out mlm/\n"
+    "Encoder-decoder pre-training, the same run folder: --objective span (a T5 config.json; T5's\n"
+    "noise density 0.15, mean span 3; <extra_id_0..99> added to the tokenizer when absent) or\n"
+    "--objective denoise (a BART config.json; 30 % of words masked in Poisson(3) spans, sentences\n"
+    "permuted):\n"
+    "  loom train --objective span --config t5_small.json --tokenizer vocab.txt \\\n"
+    "    --text corpus.txt --heldout-every 50 --steps 3000 --out t5/\n"
     "Sequence classification (--task classify): BERT/RoBERTa with a pooler get\n"
     "BertForSequenceClassification's classifier.weight/bias on the pooled [CLS]; decoders get\n"
     "score.weight at the last token. Mean cross-entropy; --eval prints accuracy, per-class\n"
     "precision/recall/F1, macro-F1 and the confusion matrix of the final model:\n"
     "  loom train --task classify --init bert/ --data sst2/train.tsv --eval sst2/dev.tsv \\\n"
     "    --steps 2000 --batch 32 --lr 5e-5 --seq 64 --out cls/\n"
+    "Token classification (--task token-classify): the same head on every token's hidden\n"
+    "state (BertForTokenClassification), each word's tag on its first sub-token; the labels are\n"
+    "the sorted tags of --data (config.json id2label); --eval prints token accuracy and\n"
+    "seqeval's entity-level precision/recall/F1 per type:\n"
+    "  loom train --task token-classify --init bert/ --data ner/train.conll \\\n"
+    "    --eval ner/dev.conll --steps 500 --lr 5e-5 --out ner/\n"
     "Data parallel: mpirun -np W loom train ... runs W replicas, each on its share of every\n"
     "step's micro-batches, with gradients summed across them (global batch = batch x accum x W;\n"
     "W processes with --accum A take the steps of one process with --accum A*W). Process 0\n"

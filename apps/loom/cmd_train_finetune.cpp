@@ -1,4 +1,4 @@
-// `loom train --task sft|dpo` (see cmd_train_finetune.h).
+// `loom train --task sft|dpo|reward|classify|token-classify` (see cmd_train_finetune.h).
 #include "cmd_train_finetune.h"
 
 #include <cmath>
@@ -24,6 +24,12 @@ train::FinetuneRunOptions finetune_options(const Args& a) {
   o.eval = a.str("eval");
   o.heldout_every = a.integer("heldout-every", 0);
   o.num_labels = a.integer("num-labels", 0);
+  if (a.has("pooling")) {
+    const std::string p = a.str("pooling");
+    if (p != "mean" && p != "last" && p != "cls")
+      throw UsageError{"flag --pooling: expected mean, last or cls"};
+    o.pooling = pooling_from_name(p);
+  }
   o.init = a.need("init");
   o.tokenizer = a.str("tokenizer");
   o.chat_template = a.str("chat-template");
@@ -58,7 +64,14 @@ std::string json_num(double v, const char* format) {
   return b;
 }
 
-// classify with held-out data: macro-F1 of the final model's predictions; NaN otherwise.
+// token-classify with held-out data: the entity-level (micro) F1; NaN otherwise.
+double val_entity_f1(const train::FinetuneRunResult& r) {
+  if (r.val_tags.empty()) return NAN;
+  return eval::entity_report(r.val_tags, r.val_predicted_tags).micro.f1;
+}
+
+// classify with held-out data: macro-F1 of the final model's predictions (token-classify: over
+// the labelled tokens' tags); NaN otherwise.
 double val_macro_f1(const train::FinetuneRunResult& r) {
   if (r.val_labels.empty() || r.val_predicted.size() != r.val_labels.size()) return NAN;
   return eval::classification_report(r.val_labels, r.val_predicted, r.num_labels).macro_f1;
@@ -71,7 +84,7 @@ void print_json(const train::FinetuneRunResult& r) {
       "\"val_accuracy\": %s, \"val_margin\": %s, \"seconds\": %.1f, \"params\": %lld, "
       "\"trainable\": %lld, \"train_examples\": %lld, \"val_examples\": %lld, \"model\": %s, "
       "\"checkpoint\": %s, \"adapter\": %s, \"ref_cache\": %s, \"ref_reused\": %s, "
-      "\"val_macro_f1\": %s}\n",
+      "\"val_macro_f1\": %s, \"val_entity_f1\": %s}\n",
       r.task.c_str(), static_cast<long long>(r.steps), r.mode.c_str(),
       json_num(r.loss, "%.5f").c_str(), json_num(r.val_loss_before, "%.5f").c_str(),
       json_num(r.val_loss, "%.5f").c_str(), json_num(r.val_accuracy_before, "%.4f").c_str(),
@@ -80,7 +93,8 @@ void print_json(const train::FinetuneRunResult& r) {
       static_cast<long long>(r.train_examples), static_cast<long long>(r.val_examples),
       json_quote(r.model_dir).c_str(), json_quote(r.checkpoint).c_str(),
       json_quote(r.adapter).c_str(), json_quote(r.ref_cache).c_str(),
-      r.ref_reused ? "true" : "false", json_num(val_macro_f1(r), "%.4f").c_str());
+      r.ref_reused ? "true" : "false", json_num(val_macro_f1(r), "%.4f").c_str(),
+      json_num(val_entity_f1(r), "%.4f").c_str());
 }
 
 void print_text(const train::FinetuneRunResult& r) {
@@ -100,7 +114,11 @@ void print_text(const train::FinetuneRunResult& r) {
   if (!r.adapter.empty())
     std::printf("adapter\t%s (PEFT layout, %lld bytes)\n", r.adapter.c_str(),
                 static_cast<long long>(r.adapter_bytes));
-  if (!r.val_labels.empty() && r.val_predicted.size() == r.val_labels.size())
+  if (!r.val_tags.empty())
+    std::printf(
+        "%s",
+        eval::format_entity_report(eval::entity_report(r.val_tags, r.val_predicted_tags)).c_str());
+  else if (!r.val_labels.empty() && r.val_predicted.size() == r.val_labels.size())
     std::printf("%s", eval::format_report(
                           eval::classification_report(r.val_labels, r.val_predicted, r.num_labels))
                           .c_str());

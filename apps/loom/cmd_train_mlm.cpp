@@ -1,5 +1,6 @@
-// `loom train --objective mlm` (see cmd_train_finetune.h): masked-LM pre-training of an encoder
-// through train/mlm_run.h. Parsing and printing only.
+// `loom train --objective mlm|span|denoise` (see cmd_train_finetune.h): masked-LM pre-training of
+// an encoder, T5 span corruption or BART denoising of an encoder-decoder, through
+// train/mlm_run.h. Parsing and printing only.
 #include <cstdio>
 #include <string>
 
@@ -12,9 +13,18 @@ namespace loom::cli {
 namespace {
 
 train::MlmRunOptions mlm_options(const Args& a) {
-  for (const char* f : {"task", "data", "eval", "shard", "val-shard", "arch", "train", "sample"})
-    if (a.has(f)) throw UsageError{std::string("--") + f + " does not go with --objective mlm"};
+  for (const char* f :
+       {"task", "data", "eval", "shard", "val-shard", "arch", "train", "sample", "pooling"})
+    if (a.has(f))
+      throw UsageError{std::string("--") + f + " does not go with --objective " +
+                       a.str("objective")};
   train::MlmRunOptions o;
+  const std::string objective = a.str("objective");
+  o.objective = objective == "span"      ? train::Objective::Span
+                : objective == "denoise" ? train::Objective::Denoise
+                                         : train::Objective::Mlm;
+  if (o.objective != train::Objective::Mlm && (a.has("mlm-probability") || a.has("whole-word")))
+    throw UsageError{"--mlm-probability and --whole-word go with --objective mlm"};
   o.text = a.need("text");
   o.heldout_every = a.integer("heldout-every", 0);
   o.config = a.str("config");
@@ -51,11 +61,11 @@ int run_train_mlm(const Args& a) {
   });
   bar.finish();
   std::printf(
-      "objective\tmlm\nsteps\t%lld\nloss\t%.4f\nval_loss_before\t%.4f\nval_loss\t%.4f\n"
+      "objective\t%s\nsteps\t%lld\nloss\t%.4f\nval_loss_before\t%.4f\nval_loss\t%.4f\n"
       "params\t%lld\ntrain_sequences\t%lld\nval_sequences\t%lld\ntrain_tokens\t%lld\n"
       "seconds\t%.1f\nmodel\t%s\ncheckpoint\t%s\nlog\t%s\nplot\t%s\n",
-      static_cast<long long>(r.steps), r.loss, r.val_loss_before, r.val_loss,
-      static_cast<long long>(r.params), static_cast<long long>(r.train_sequences),
+      a.str("objective").c_str(), static_cast<long long>(r.steps), r.loss, r.val_loss_before,
+      r.val_loss, static_cast<long long>(r.params), static_cast<long long>(r.train_sequences),
       static_cast<long long>(r.val_sequences), static_cast<long long>(r.train_tokens), r.seconds,
       r.model_dir.c_str(), r.checkpoint.c_str(), r.log.c_str(), r.plot.c_str());
   return 0;

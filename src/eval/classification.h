@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace loom::eval {
@@ -33,5 +34,32 @@ ClassificationReport classification_report(const std::vector<int32_t>& truth,
 // (named by names[i] when given), then the confusion matrix (rows: true, columns: predicted).
 std::string format_report(const ClassificationReport& r,
                           const std::vector<std::string>& names = {});
+
+// Entity-level scores of tag sequences (NER), as seqeval scores them by default (seqeval.metrics
+// precision_score / recall_score / f1_score and classification_report, the conlleval-compatible
+// chunking of get_entities, not mode="strict"): the sentences are joined with an "O" after each;
+// a tag's first character is its prefix (B, I, E, S, O) and the rest after the first '-' its type
+// ("_" when empty); a chunk ends and starts by seqeval's end_of_chunk / start_of_chunk rules (an
+// I- after O or after another type starts a chunk). An entity is (type, first, last) and counts
+// as correct when the same triple is among the true entities.
+struct EntityScores {
+  double precision = 0, recall = 0, f1 = 0;  // 0 where undefined (seqeval's zero division)
+  int64_t correct = 0, predicted = 0, truth = 0;
+};
+
+struct EntityReport {
+  int64_t tokens = 0;
+  double token_accuracy = 0;                                // share of tags equal to the true tag
+  EntityScores micro;                                       // over all entities
+  std::vector<std::pair<std::string, EntityScores>> types;  // by type, sorted (true or predicted)
+};
+
+// truth and predicted hold the same number of sentences, each pair of the same length; a
+// loom::Error names the first sentence that does not.
+EntityReport entity_report(const std::vector<std::vector<std::string>>& truth,
+                           const std::vector<std::vector<std::string>>& predicted);
+
+// Token accuracy and micro precision/recall/F1, then one line per entity type.
+std::string format_entity_report(const EntityReport& r);
 
 }  // namespace loom::eval

@@ -19,6 +19,9 @@ struct ClassifyExample {
   std::vector<int32_t> ids;
   int32_t label = 0;
   int64_t line = 0;  // 1-based line in the file
+  // Token classification (train/token_classify_data.h): one label per id, -100 (kIgnoreLabel)
+  // where no loss is taken; empty for sequence classification.
+  std::vector<int32_t> tags;
 };
 
 struct ClassifyDataOptions {

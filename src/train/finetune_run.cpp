@@ -9,6 +9,7 @@
 #include "core/mapped_file.h"
 #include "text/model_tokenizer.h"
 #include "train/loss_plot.h"
+#include "train/objectives.h"
 
 namespace loom::train {
 
@@ -18,7 +19,8 @@ Task parse_task(const std::string& s) {
   if (s == "dpo") return Task::Dpo;
   if (s == "reward") return Task::Reward;
   if (s == "classify") return Task::Classify;
-  throw Error("task \"" + s + "\": expected clm, sft, dpo, reward or classify");
+  if (s == "token-classify") return Task::TokenClassify;
+  throw Error("task \"" + s + "\": expected clm, sft, dpo, reward, classify or token-classify");
 }
 
 const char* task_name(Task t) {
@@ -33,6 +35,8 @@ const char* task_name(Task t) {
       return "reward";
     case Task::Classify:
       return "classify";
+    case Task::TokenClassify:
+      return "token-classify";
   }
   return "?";
 }
@@ -59,6 +63,18 @@ void hold_out_lines(std::vector<T>& all, std::vector<T>& held, int64_t every) {
   std::vector<T> kept;
   for (T& e : all) (e.line % every == 0 ? held : kept).push_back(std::move(e));
   all = std::move(kept);
+}
+
+// save_hf_model names a classification head *ForSequenceClassification; a token head is
+// transformers' *ForTokenClassification (same classifier names, applied to every token).
+void name_token_classification(const std::string& config_path) {
+  auto j = nlohmann::ordered_json::parse(read_file(config_path));
+  for (auto& a : j["architectures"]) {
+    std::string s = a.get<std::string>();
+    if (const size_t at = s.find("ForSequenceClassification"); at != std::string::npos)
+      a = s.substr(0, at) + "ForTokenClassification";
+  }
+  write_file_atomic(config_path, j.dump(1) + "\n");
 }
 
 std::string fmt4(float v) {
@@ -90,6 +106,8 @@ void FinetuneRun::check_options() const {
   if (o_.num_labels < 0 || (o_.num_labels > 0 && o_.task != Task::Classify))
     throw Error("fine-tuning run: num_labels " + std::to_string(o_.num_labels) +
                 ": expected a count >= 1 with task classify");
+  if (o_.pooling && o_.task != Task::Classify)
+    throw Error("fine-tuning run: a pooling goes with task classify");
   if (o_.init.empty()) throw Error("fine-tuning run: no model to fine-tune (init)");
   if (o_.out.empty()) throw Error("fine-tuning run: no output folder");
   if (o_.heldout_every < 0 || o_.heldout_every == 1)
@@ -120,9 +138,30 @@ void FinetuneRun::load_classify_data() {
   if (train_cls_.empty()) throw Error(o_.data + ": every example is held out");
 }
 
+// The labels are the training file's sorted tags, saved as config.json's id2label.
+void FinetuneRun::load_token_data() {
+  const std::vector<TaggedSentence> train = read_tagged_sentences(o_.data);
+  tag_names_ = tag_names(train);
+  num_labels_ = static_cast<int64_t>(tag_names_.size());
+  train_cls_ = encode_tagged(train, tag_names_, *tok_, o_.train.seq, o_.data);
+  if (!o_.eval.empty())
+    val_cls_ =
+        encode_tagged(read_tagged_sentences(o_.eval), tag_names_, *tok_, o_.train.seq, o_.eval);
+  if (o_.heldout_every > 0) hold_out_lines(train_cls_, val_cls_, o_.heldout_every);
+  if (train_cls_.empty()) throw Error(o_.data + ": every sentence is held out");
+  init_->config_json["id2label"] = nlohmann::ordered_json::object();
+  init_->config_json["label2id"] = nlohmann::ordered_json::object();
+  for (size_t i = 0; i < tag_names_.size(); ++i) {
+    init_->config_json["id2label"][std::to_string(i)] = tag_names_[i];
+    init_->config_json["label2id"][tag_names_[i]] = i;
+  }
+}
+
 void FinetuneRun::load_data() {
   SftDataOptions so{tok_.get(), template_.get(), chat_tokens_, o_.train.seq};
-  if (o_.task == Task::Classify) {
+  if (o_.task == Task::TokenClassify) {
+    load_token_data();
+  } else if (o_.task == Task::Classify) {
     load_classify_data();
   } else if (o_.task == Task::Sft) {
     train_sft_ = read_sft_jsonl(o_.data, so);
@@ -175,6 +214,9 @@ std::string FinetuneRun::record() const {
                   std::to_string(model_->lora().alpha) + "\nlora_targets";
   for (const std::string& t : model_->lora().targets) r += " " + t;
   if (o_.task == Task::Classify) r += "\nnum_labels " + std::to_string(num_labels_);
+  if (o_.pooling) r += std::string("\npooling ") + pooling_name(*o_.pooling);
+  if (o_.task == Task::TokenClassify) r += "\nlabels";
+  for (const std::string& t : tag_names_) r += " " + t;
   if (o_.task == Task::Dpo)
     r += "\nbeta " + std::to_string(o_.dpo.beta) + "\nlabel_smoothing " +
          std::to_string(o_.dpo.label_smoothing) + "\nloss " + (o_.dpo.ipo ? "ipo" : "sigmoid");
@@ -189,7 +231,7 @@ void FinetuneRun::prepare_folder() {
   if (o_.resume) {
     check_run_record(record_path, record(),
                      "--task, --train, --seq, --lora-*, --beta, "
-                     "--label-smoothing, --loss, --num-labels",
+                     "--label-smoothing, --loss, --num-labels, --pooling, the tags of --data",
                      false);
   } else if (path_exists(ckpt_)) {
     throw Error(ckpt_ + " exists: resume it or choose another output folder");
@@ -199,8 +241,8 @@ void FinetuneRun::prepare_folder() {
     dpo_ = std::make_unique<DpoTrainer>(*model_, train_pairs_, ref_, o_.dpo, o_.train, pool_);
   } else if (o_.task == Task::Reward) {
     reward_ = std::make_unique<RewardTrainer>(*model_, train_pairs_, o_.train, pool_);
-  } else if (o_.task == Task::Classify) {
-    classify_ = std::make_unique<ClassifyTrainer>(*model_, train_cls_, o_.train, pool_);
+  } else if (classifying()) {
+    classify_ = std::make_unique<ClassifyTrainer>(*model_, train_cls_, o_.train, pool_, o_.pooling);
   } else {
     sft_ = std::make_unique<SftTrainer>(*model_, train_sft_, o_.train, pool_);
   }
@@ -283,6 +325,7 @@ int64_t FinetuneRun::tokens_to_train() const {
 void FinetuneRun::save() {
   save_train_checkpoint(*model_, optimizer(), ckpt_);
   models::save_hf_model(*model_, o_.out, init_->config_json);
+  if (o_.task == Task::TokenClassify) name_token_classification(o_.out + "/config.json");
   if (!o_.mode.all) save_run_adapter(*model_, o_.out, -1, o_.init);
   log_.flush();
   write_loss_plot(log_path_, o_.out + "/loss.png");
@@ -353,11 +396,7 @@ FinetuneRunResult FinetuneRun::train(
   r.trainable = trainable_;
   r.train_examples = train_examples();
   r.val_examples = val_examples();
-  if (classify_) {
-    r.num_labels = num_labels_;
-    for (const ClassifyExample& e : val_cls_) r.val_labels.push_back(e.label);
-    r.val_predicted = val_predicted_;
-  }
+  if (classify_) result_labels(r);
   r.model_dir = o_.out;
   r.checkpoint = ckpt_;
   r.log = log_path_;
@@ -370,6 +409,28 @@ FinetuneRunResult FinetuneRun::train(
   if (dpo_) r.ref_cache = o_.out + "/ref_logprobs.loom";
   r.ref_reused = ref_reused_;
   return r;
+}
+
+// The held-out labels and predictions: per example, or per labelled token with the sentences'
+// tags (predictions are in the labelled tokens' order, train/classify_trainer.h).
+void FinetuneRun::result_labels(FinetuneRunResult& r) const {
+  r.num_labels = num_labels_;
+  r.val_predicted = val_predicted_;
+  size_t at = 0;
+  for (const ClassifyExample& e : val_cls_) {
+    if (e.tags.empty()) {
+      r.val_labels.push_back(e.label);
+      continue;
+    }
+    r.val_tags.push_back(labelled_tags(e.tags, tag_names_));
+    std::vector<std::string>& pred = r.val_predicted_tags.emplace_back();
+    for (int32_t t : e.tags) {
+      if (t == kIgnoreLabel) continue;
+      r.val_labels.push_back(t);
+      if (at < val_predicted_.size())
+        pred.push_back(tag_names_[static_cast<size_t>(val_predicted_[at++])]);
+    }
+  }
 }
 
 int64_t FinetuneRun::train_examples() const {

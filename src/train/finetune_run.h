@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "core/pooling.h"
 #include "core/threads.h"
 #include "models/causal_lm.h"
 #include "models/hf.h"
@@ -34,6 +35,7 @@
 #include "train/run_folder.h"
 #include "train/sft_data.h"
 #include "train/sft_trainer.h"
+#include "train/token_classify_data.h"
 #include "train/train_mode.h"
 #include "train/trainer.h"
 
@@ -42,9 +44,11 @@ namespace loom::train {
 // What `loom train` optimises: next-token loss on a text or shard (clm, train/run.h), response
 // tokens of instruction data (sft), preference pairs (dpo), or a reward model on preference pairs
 // (reward: a scalar head score.weight read at the last token, Bradley–Terry loss), or sequence
-// classification on labelled text (classify: train/classify_trainer.h, cross-entropy).
-enum class Task { Clm, Sft, Dpo, Reward, Classify };
-// "clm", "sft", "dpo", "reward", "classify"; a loom::Error otherwise.
+// classification on labelled text (classify: train/classify_trainer.h, cross-entropy), or token
+// classification on tagged sentences (token-classify: train/token_classify_data.h, the head on
+// every token, saved as <Family>ForTokenClassification with the tags in id2label).
+enum class Task { Clm, Sft, Dpo, Reward, Classify, TokenClassify };
+// "clm", "sft", "dpo", "reward", "classify", "token-classify"; a loom::Error otherwise.
 Task parse_task(const std::string& s);
 const char* task_name(Task t);
 
@@ -55,7 +59,10 @@ struct FinetuneRunOptions {
   std::string data;  // JSONL training data (any format of sft_data.h; pairs for DPO; classify:
                      // TSV or JSONL of train/classify_data.h)
   std::string eval;  // held-out data in the same format ("" = none, or heldout_every)
-  int64_t num_labels = 0;     // classify: 0 = 1 + the largest training label (at least 2)
+  int64_t num_labels = 0;  // classify: 0 = 1 + the largest training label (at least 2)
+  // classify: the head reads this pooling of the final hidden states (none: the model's own
+  // head input, BERT's pooler or a decoder's last token).
+  std::optional<Pooling> pooling;
   int64_t heldout_every = 0;  // N >= 2: data lines whose 1-based number N divides are held out
   std::string init;           // the model to fine-tune (anything models::read_hf_model reads)
   std::string tokenizer;      // "" = the init model's (a file beside it)
@@ -99,6 +106,8 @@ struct FinetuneRunResult {
   // classify: the head's label count, and each held-out example's label and final prediction.
   int64_t num_labels = 0;
   std::vector<int32_t> val_labels, val_predicted;
+  // token-classify: the held-out sentences' true and predicted tags (the labelled words).
+  std::vector<std::vector<std::string>> val_tags, val_predicted_tags;
   std::string ref_cache;    // DPO: the cached reference log-probs of the training pairs
   bool ref_reused = false;  // loaded from the run folder (a resumed run) rather than computed
 };
@@ -134,8 +143,11 @@ class FinetuneRun {
   int64_t tokens_per_step() const;
   bool has_val() const { return !val_sft_.empty() || !val_pairs_.empty() || !val_cls_.empty(); }
   void load_classify_data();
+  void load_token_data();
+  bool classifying() const { return o_.task == Task::Classify || o_.task == Task::TokenClassify; }
   int64_t train_examples() const;
   int64_t val_examples() const;
+  void result_labels(FinetuneRunResult& r) const;
 
   FinetuneRunOptions o_;
   ThreadPool& pool_;
@@ -149,6 +161,7 @@ class FinetuneRun {
   std::vector<PreferenceExample> train_pairs_, val_pairs_;
   std::vector<ClassifyExample> train_cls_, val_cls_;
   int64_t num_labels_ = 0;
+  std::vector<std::string> tag_names_;  // token-classify: label id -> tag
   std::vector<int32_t> val_predicted_;
   RefLogprobs ref_, val_ref_;
   bool ref_reused_ = false;

@@ -32,6 +32,13 @@ namespace loom::train {
 // `vocab` when the file has none), with a pooler and an MLM head. Errors name the file and field.
 models::DecoderConfig encoder_config_json(const std::string& path, int64_t vocab);
 
+// An encoder-decoder's config (model_type t5 or bart) from a config.json without weights: the
+// architecture's hyperparameters (its config.json keys) read from the file, then checked by the
+// architecture's own config reader against zero tensors of the shapes they imply. vocab_size
+// defaults to `vocab`. Settings that change the tensor set outside those keys (T5's gated-gelu)
+// are refused as a tensor mismatch. Errors name the file and field.
+models::DecoderConfig seq2seq_config_json(const std::string& path, int64_t vocab);
+
 struct MlmRunOptions {
   MlmRunOptions();   // batch 32, seq 128, lr 5e-4 -> 5e-5 cosine, warmup 100, wd 0.01, 1000 steps
   std::string text;  // training text, one document per line
@@ -43,6 +50,11 @@ struct MlmRunOptions {
   bool resume = false;
   double probability = 0.15;  // share of tokens chosen; 80/10/10 as MlmConfig
   bool whole_word = false;    // WordPiece words ("##" continuations join the word before)
+  // mlm (an encoder); span: T5 span corruption (a t5 config; <extra_id_0..99> are added to the
+  // tokenizer when absent, at the top of the vocabulary as T5 has them); denoise: BART's sentence
+  // permutation + text infilling (a bart config; <s>/</s> or [CLS]/[SEP], and <mask> or
+  // [MASK], <mask> added when the tokenizer has neither).
+  Objective objective = Objective::Mlm;
   int64_t seq = 128;
   TrainConfig train;
   int64_t steps = 1000, stop_at = 0, eval_every = 100, save_every = 100;
@@ -87,6 +99,9 @@ class MlmRun {
   std::string tok_path_;
   std::unique_ptr<text::Tokenizer> tok_;
   MlmConfig mlm_;
+  Seq2seqNoise noise_;
+  void add_sentinels();
+  void prepare_noise();
   std::vector<MlmSequence> train_, val_;
   nlohmann::ordered_json config_json_;
   std::unique_ptr<models::CausalLm> model_;

@@ -12,20 +12,24 @@
 namespace loom::train {
 
 MlmTrainer::MlmTrainer(models::CausalLm& model, const std::vector<MlmSequence>& seqs, MlmConfig mlm,
-                       bool whole_word, TrainConfig cfg, ThreadPool& pool)
+                       bool whole_word, TrainConfig cfg, ThreadPool& pool, Seq2seqNoise noise)
     : model_(model),
       seqs_(seqs),
       mlm_(std::move(mlm)),
       whole_word_(whole_word),
+      noise_(std::move(noise)),
       cfg_(cfg),
       pool_(pool),
       opt_(model.params(), cfg.adamw),
       tape_(pool, cfg.compute) {
   check_train_config(cfg, model);
-  if (model.architecture().causal() || model.architecture().encoder_decoder())
-    throw Error(std::string("masked LM: ") + model.architecture().name() +
-                " is not a bidirectional encoder (bert, roberta)");
-  if (!model.config().has_mlm_head) throw Error("masked LM: the model has no MLM head");
+  const bool seq2seq = noise_.objective != Objective::Mlm;
+  if (seq2seq != model.architecture().encoder_decoder() ||
+      (!seq2seq && model.architecture().causal()))
+    throw Error(
+        std::string("pre-training: ") + model.architecture().name() + " is not " +
+        (seq2seq ? "an encoder-decoder (t5, bart)" : "a bidirectional encoder (bert, roberta)"));
+  if (!seq2seq && !model.config().has_mlm_head) throw Error("masked LM: the model has no MLM head");
   if (seqs.empty()) throw Error("masked LM: no training sequence");
   for (size_t k = 0; k < seqs.size(); ++k) {
     const MlmSequence& s = seqs[k];
@@ -58,9 +62,77 @@ void count_masking(const std::vector<int32_t>& ids, const MaskedExample& m, cons
 
 }  // namespace
 
+void MlmTrainer::corrupt(const std::vector<int32_t>& ids, Draws& draws, std::vector<int32_t>& input,
+                         std::vector<int32_t>& target) const {
+  if (noise_.objective == Objective::Span) {
+    SpanCorrupted c = t5_span_corrupt(ids, noise_.span, draws);
+    input = std::move(c.input_ids);
+    target = std::move(c.labels);
+  } else {
+    std::vector<int32_t> p =
+        noise_.full_stop_id >= 0
+            ? bart_permute_sentences(ids, noise_.full_stop_id, noise_.permute_ratio, draws)
+            : ids;
+    std::vector<uint8_t> starts(p.size(), 0);
+    for (size_t i = 1; i + 1 < p.size(); ++i)
+      starts[i] = static_cast<size_t>(p[i]) < noise_.begins_word.size()
+                      ? noise_.begins_word[static_cast<size_t>(p[i])]
+                      : 1;
+    input = bart_text_infill(p, starts, noise_.bart, draws);
+    target = ids;
+  }
+  const auto cap = static_cast<size_t>(cfg_.seq);
+  if (input.size() > cap) {
+    input[cap - 1] = input.back();
+    input.resize(cap);
+  }
+}
+
+float MlmTrainer::run_seq2seq_batch(const std::vector<MlmSequence>& seqs,
+                                    const std::vector<int64_t>& pick, Draws& draws, nn::Tape& t,
+                                    float scale, bool backward, MlmStats* stats) {
+  const auto b = static_cast<int64_t>(pick.size());
+  std::vector<std::vector<int32_t>> in(pick.size()), out(pick.size());
+  int64_t s_len = 1, t_len = 1;
+  for (size_t k = 0; k < pick.size(); ++k) {
+    corrupt(seqs[static_cast<size_t>(pick[k])].ids, draws, in[k], out[k]);
+    s_len = std::max<int64_t>(s_len, static_cast<int64_t>(in[k].size()));
+    t_len = std::max<int64_t>(t_len, static_cast<int64_t>(out[k].size()));
+  }
+  const int32_t pad = std::max<int32_t>(model_.config().pad_token_id, 0);
+  ids_.assign(static_cast<size_t>(b * s_len), pad);
+  mask_.assign(static_cast<size_t>(b * s_len), 0);
+  dec_ids_.assign(static_cast<size_t>(b * t_len), pad);
+  dec_mask_.assign(static_cast<size_t>(b * t_len), 0);
+  labels_.assign(static_cast<size_t>(b * t_len), kIgnoreLabel);
+  for (int64_t k = 0; k < b; ++k) {
+    const auto& x = in[static_cast<size_t>(k)];
+    const auto& y = out[static_cast<size_t>(k)];
+    std::copy(x.begin(), x.end(), ids_.begin() + k * s_len);
+    std::fill_n(mask_.begin() + k * s_len, x.size(), uint8_t{1});
+    std::copy(y.begin(), y.end(), labels_.begin() + k * t_len);
+    std::fill_n(dec_mask_.begin() + k * t_len, y.size(), uint8_t{1});
+    dec_ids_[static_cast<size_t>(k * t_len)] = model_.config().decoder_start_token_id;
+    std::copy(y.begin(), y.end() - 1, dec_ids_.begin() + k * t_len + 1);
+    if (stats)
+      stats->maskable +=
+          static_cast<int64_t>(seqs[static_cast<size_t>(pick[static_cast<size_t>(k)])].ids.size());
+    if (stats) stats->chosen += static_cast<int64_t>(y.size());
+  }
+  const models::TokenBatch batch{ids_.data(),     b,     s_len,           nullptr, mask_.data(),
+                                 dec_ids_.data(), t_len, dec_mask_.data()};
+  const nn::Var loss = model_.seq2seq_loss(t, batch, labels_.data());
+  const float l = t.data(loss)[0];
+  if (!std::isfinite(l)) throw Error("pre-training: loss is not finite; stopped before updating");
+  if (backward) t.backward(loss, scale);
+  return l;
+}
+
 float MlmTrainer::run_batch(const std::vector<MlmSequence>& seqs, const std::vector<int64_t>& pick,
                             Draws& draws, nn::Tape& t, float scale, bool backward,
                             MlmStats* stats) {
+  if (noise_.objective != Objective::Mlm)
+    return run_seq2seq_batch(seqs, pick, draws, t, scale, backward, stats);
   const int64_t b = static_cast<int64_t>(pick.size());
   int64_t seq = 1;
   for (int64_t k : pick)

@@ -25,6 +25,24 @@ struct MlmSequence {
   std::vector<uint8_t> word_start;
 };
 
+// The encoder-decoder objectives run through the same trainer: T5's span corruption (the encoder
+// reads the sequence with one sentinel per noise span, the decoder predicts the spans behind their
+// sentinels) and BART's denoising (sentence permutation, then text infilling; the decoder predicts
+// the original). Both draw their noise per step as MLM does; the loss is
+// CausalLm::seq2seq_loss's mean cross-entropy over the target tokens, the decoder fed the targets
+// shifted right behind decoder_start_token_id. An encoder input longer than the trainer's seq
+// keeps its first seq - 1 tokens and its last.
+enum class Objective { Mlm, Span, Denoise };
+
+struct Seq2seqNoise {
+  Objective objective = Objective::Mlm;
+  SpanCorruptionConfig span;         // Span: sentinel ids and eos
+  BartNoiseConfig bart;              // Denoise: <mask>, vocabulary, ratios
+  int32_t full_stop_id = -1;         // Denoise: sentence end (-1: no permutation)
+  double permute_ratio = 1.0;        // Denoise: share of sentences permuted
+  std::vector<uint8_t> begins_word;  // Denoise: per token id, 1 where it can begin a word
+};
+
 struct MlmStats {
   float loss = 0;
   // Over the step's sequences: tokens that may be chosen (not special), chosen, and of the
@@ -37,7 +55,7 @@ class MlmTrainer {
   // seqs stay owned by the caller; each fits cfg.seq. mlm names the vocabulary, [MASK] and the
   // special ids; whole_word uses each sequence's word_start.
   MlmTrainer(models::CausalLm& model, const std::vector<MlmSequence>& seqs, MlmConfig mlm,
-             bool whole_word, TrainConfig cfg, ThreadPool& pool);
+             bool whole_word, TrainConfig cfg, ThreadPool& pool, Seq2seqNoise noise = {});
   StepStats step(MlmStats* stats = nullptr);
   int64_t steps_done() const { return opt_.steps(); }
   nn::AdamW& optimizer() { return opt_; }
@@ -49,18 +67,25 @@ class MlmTrainer {
                   Draws& draws, nn::Tape& t, float scale, bool backward, MlmStats* stats);
 
  private:
+  float run_seq2seq_batch(const std::vector<MlmSequence>& seqs, const std::vector<int64_t>& pick,
+                          Draws& draws, nn::Tape& t, float scale, bool backward, MlmStats* stats);
+  // One sequence's encoder input and decoder target under noise_.
+  void corrupt(const std::vector<int32_t>& ids, Draws& draws, std::vector<int32_t>& input,
+               std::vector<int32_t>& target) const;
+
   models::CausalLm& model_;
   const std::vector<MlmSequence>& seqs_;
   MlmConfig mlm_;
   bool whole_word_;
+  Seq2seqNoise noise_;
   TrainConfig cfg_;
   ThreadPool& pool_;
   nn::AdamW opt_;
   nn::Tape tape_;
   std::vector<int64_t> order_;
   // The batch on the tape: live until backward.
-  std::vector<int32_t> ids_, rows_, labels_;
-  std::vector<uint8_t> mask_;
+  std::vector<int32_t> ids_, rows_, labels_, dec_ids_;
+  std::vector<uint8_t> mask_, dec_mask_;
 };
 
 }  // namespace loom::train

@@ -1,6 +1,8 @@
 // Classification metrics equal scikit-learn's
 // (tests/reference/eval/classification_metrics_golden.py) to 1e-12 on fixed labels, a class absent
-// from both sides included; bad labels are refused.
+// from both sides included; bad labels are refused. Entity-level NER scores equal seqeval's default
+// scoring (tests/reference/eval/entity_metrics_golden.py, a re-implementation checked against
+// seqeval's docstring examples) to 1e-12.
 #include "eval/classification.h"
 
 #include <gtest/gtest.h>
@@ -42,6 +44,44 @@ TEST(ClassificationMetrics, FormatsAndRefusesBadLabels) {
   EXPECT_THROW(classification_report({0, 1}, {0, -1}, 2), Error);
   EXPECT_THROW(classification_report({0, 1}, {0}, 2), Error);
   EXPECT_THROW(classification_report({}, {}, 0), Error);
+}
+
+using Sentences = std::vector<std::vector<std::string>>;
+
+void expect_scores(const EntityScores& s, const nlohmann::json& g, const std::string& what) {
+  EXPECT_NEAR(s.precision, g["precision"].get<double>(), 1e-12) << what;
+  EXPECT_NEAR(s.recall, g["recall"].get<double>(), 1e-12) << what;
+  EXPECT_NEAR(s.f1, g["f1"].get<double>(), 1e-12) << what;
+  EXPECT_EQ(s.correct, g["correct"].get<int64_t>()) << what;
+  EXPECT_EQ(s.predicted, g["predicted"].get<int64_t>()) << what;
+  EXPECT_EQ(s.truth, g["truth"].get<int64_t>()) << what;
+}
+
+TEST(EntityMetrics, EqualSeqevalsDefaultScoring) {
+  const auto golden = test::load_golden_json("eval/entity_metrics.json");
+  ASSERT_EQ(golden["cases"].size(), 6u);
+  for (const auto& c : golden["cases"]) {
+    const std::string name = c["name"].get<std::string>();
+    const EntityReport r =
+        entity_report(c["truth"].get<Sentences>(), c["predicted"].get<Sentences>());
+    EXPECT_NEAR(r.token_accuracy, c["token_accuracy"].get<double>(), 1e-12) << name;
+    expect_scores(r.micro, c["micro"], name + " micro");
+    ASSERT_EQ(r.types.size(), c["types"].size()) << name;
+    for (const auto& [type, s] : r.types) {
+      ASSERT_TRUE(c["types"].contains(type)) << name << " " << type;
+      expect_scores(s, c["types"][type], name + " " + type);
+    }
+  }
+}
+
+TEST(EntityMetrics, FormatsAndRefusesMismatchedShapes) {
+  const EntityReport r = entity_report({{"B-PER", "I-PER", "O"}}, {{"B-PER", "I-PER", "O"}});
+  EXPECT_EQ(r.micro.f1, 1.0);
+  const std::string s = format_entity_report(r);
+  EXPECT_NE(s.find("F1 1.0000"), std::string::npos) << s;
+  EXPECT_NE(s.find("PER"), std::string::npos) << s;
+  EXPECT_THROW(entity_report({{"O"}}, {}), Error);
+  EXPECT_THROW(entity_report({{"O", "O"}}, {{"O"}}), Error);
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // Sequence classification: BERT's classifier on the pooled [CLS] output and a Llama's score.weight
 // at the last token, on right-padded batches, equal PyTorch (tests/reference/train/
 // classify_golden.py: each sequence alone, float64) for the logits, the loss and every gradient;
-// training separates a toy task; HF-named heads round-trip through a saved folder.
+// the same for the head on mean-pooled hidden states and for token classification (the head on
+// every token, -100 positions without loss); training separates a toy task; HF-named heads
+// round-trip through a saved folder.
 #include "train/classify_trainer.h"
 
 #include <gtest/gtest.h>
@@ -9,10 +11,12 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "models/hf.h"
 #include "models/hf_dir_util.h"
 #include "tiny_decoder.h"
+#include "train/objectives.h"
 
 namespace loom::train {
 namespace {
@@ -20,6 +24,8 @@ namespace {
 struct Case {
   const char* stem;
   std::string arch;
+  std::optional<Pooling> pooling;
+  bool token = false;  // per-token labels (token classification)
 };
 
 class ClassifyGolden : public ::testing::TestWithParam<Case> {};
@@ -31,16 +37,21 @@ models::DecoderConfig golden_config(const loom::test::Golden& g, const std::stri
   return test::golden_decoder(g, arch);
 }
 
-std::vector<ClassifyExample> golden_examples(const loom::test::Golden& g) {
+std::vector<ClassifyExample> golden_examples(const loom::test::Golden& g, bool token) {
   std::vector<ClassifyExample> out;
   const auto& ids = g.at("ids");
+  const auto& labels = g.at("labels");
   size_t off = 0;
   for (size_t k = 0; k < g.at("lens").size(); ++k) {
     const auto len = static_cast<size_t>(g.at("lens")[k]);
     ClassifyExample e;
     e.ids.assign(ids.begin() + static_cast<std::ptrdiff_t>(off),
                  ids.begin() + static_cast<std::ptrdiff_t>(off + len));
-    e.label = static_cast<int32_t>(g.at("labels")[k]);
+    if (token)
+      e.tags.assign(labels.begin() + static_cast<std::ptrdiff_t>(off),
+                    labels.begin() + static_cast<std::ptrdiff_t>(off + len));
+    else
+      e.label = static_cast<int32_t>(labels[k]);
     e.line = static_cast<int64_t>(k) + 1;
     out.push_back(e);
     off += len;
@@ -56,30 +67,36 @@ TEST_P(ClassifyGolden, LossLogitsAndEveryGradientEqualTorch) {
     ASSERT_EQ(static_cast<int64_t>(v.size()), p->numel()) << p->name;
     std::memcpy(p->value.data(), v.data(), v.size() * 4);
   }
-  const std::vector<ClassifyExample> ex = golden_examples(g);
+  const std::vector<ClassifyExample> ex = golden_examples(g, GetParam().token);
   TrainConfig cfg;
   cfg.batch = static_cast<int64_t>(ex.size());
   cfg.seq = 16;
   ThreadPool pool(2);
-  ClassifyTrainer tr(model, ex, cfg, pool);
+  ClassifyTrainer tr(model, ex, cfg, pool, GetParam().pooling);
   model.params().zero_grad();
   ClassifyStats st;
   const float loss = tr.compute_gradients(ex, {0, 1, 2, 3}, 1.0f, &st);
   const float want = g.at("loss")[0];
   EXPECT_NEAR(loss, want, 1e-5);
-  EXPECT_NEAR(st.loss / 4, want, 1e-5);  // the metric loss (a sum over the 4 examples here)
+  // The metric loss: a sum over the labelled rows (examples or tokens).
+  EXPECT_NEAR(st.loss / static_cast<float>(st.count), want, 1e-5);
   std::vector<int32_t> predicted;
   const ClassifyStats ev = tr.evaluate(ex, &predicted);
   EXPECT_NEAR(ev.loss, want, 1e-5);
   const auto& logits = g.at("logits");
-  int correct = 0;
-  for (size_t k = 0; k < ex.size(); ++k) {
+  const auto& labels = g.at("labels");
+  int correct = 0, counted = 0;
+  for (size_t k = 0; k < logits.size() / 3; ++k) {
+    if (labels[k] == kIgnoreLabel) continue;
     const auto* r = logits.data() + 3 * k;
     const auto best = static_cast<int32_t>(std::max_element(r, r + 3) - r);
-    EXPECT_EQ(predicted[k], best) << k;
-    correct += best == ex[k].label ? 1 : 0;
+    ASSERT_LT(counted, static_cast<int>(predicted.size()));
+    EXPECT_EQ(predicted[static_cast<size_t>(counted++)], best) << k;
+    correct += best == static_cast<int32_t>(labels[k]) ? 1 : 0;
   }
-  EXPECT_NEAR(ev.accuracy, correct / 4.0, 1e-6);
+  EXPECT_EQ(counted, static_cast<int>(predicted.size()));
+  EXPECT_EQ(ev.count, counted);
+  EXPECT_NEAR(ev.accuracy, static_cast<double>(correct) / counted, 1e-6);
   // Every gradient to 1e-5 of its scale; the zero ones (the unused MLM / LM head, BERT's key
   // biases) to 1e-6 of the largest (models/hf_dir_util.h).
   const double worst = loom::test::check_param_gradients(model.params(), g);
@@ -89,8 +106,11 @@ TEST_P(ClassifyGolden, LossLogitsAndEveryGradientEqualTorch) {
 
 INSTANTIATE_TEST_SUITE_P(Models, ClassifyGolden,
                          ::testing::Values(Case{"classify_bert", "bert"},
-                                           Case{"classify_llama", "llama"}),
-                         [](const auto& info) { return info.param.arch; });
+                                           Case{"classify_llama", "llama"},
+                                           Case{"classify_bert_mean", "bert", Pooling::Mean},
+                                           Case{"classify_llama_mean", "llama", Pooling::Mean},
+                                           Case{"classify_bert_token", "bert", {}, true}),
+                         [](const auto& info) { return std::string(info.param.stem + 9); });
 
 TEST(ClassifyTrainer, HeadsAreNamedAsTransformersNamesThem) {
   const models::HfModel bert =

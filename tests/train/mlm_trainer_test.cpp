@@ -2,7 +2,10 @@
 // falls below 60 % of ln 8, what knowing only its 8 words gives); the dynamic masking draws about
 // 15 % of the maskable tokens per step, 80 % of them [MASK] and 10 % random; a run from a
 // config.json stopped and resumed logs exactly the losses of an uninterrupted one and leaves a
-// BertForMaskedLM folder.
+// BertForMaskedLM folder. The encoder-decoder objectives: the trainer's span-corruption batch is
+// t5_span_corrupt's with the same draws, fed to seq2seq_loss with the decoder inputs shifted
+// right behind decoder_start_token_id; a T5/BART config.json without weights gives the config
+// the architecture reads from a real folder, and bad ones fail naming the field.
 #include "train/mlm_trainer.h"
 
 #include <gtest/gtest.h>
@@ -16,6 +19,7 @@
 #include "models/hf.h"
 #include "test_util.h"
 #include "train/mlm_run.h"
+#include "train/objectives.h"
 
 namespace loom::train {
 namespace {
@@ -146,6 +150,95 @@ TEST(MlmRun, ResumesExactlyAndSavesABertForMaskedLm) {
   EXPECT_TRUE(saved.config.has_pooler);
   EXPECT_EQ(saved.config_json["architectures"][0], "BertForMaskedLM");
   EXPECT_THROW(encoder_config_json(whole + "/text.txt", 10), Error);
+}
+
+TEST(Seq2seqObjective, SpanBatchIsT5SpanCorruptThroughSeq2seqLoss) {
+  const models::HfModel hf = models::read_hf_model(loom::test::golden_path("models/t5/t5_hf"));
+  models::CausalLm model(hf.config);
+  models::load_hf_weights(model, hf.tensors);
+  std::vector<MlmSequence> seqs;
+  for (int k = 0; k < 3; ++k) {
+    MlmSequence s;
+    for (int i = 0; i < 6 + 3 * k; ++i) s.ids.push_back(2 + (7 * i + 3 * k) % 20);
+    seqs.push_back(s);
+  }
+  Seq2seqNoise noise;
+  noise.objective = Objective::Span;
+  noise.span.eos_id = 1;
+  noise.span.sentinel_ids = t5_sentinel_ids(hf.config.vocab_size, 10);
+  TrainConfig cfg;
+  cfg.batch = 3;
+  cfg.seq = 16;
+  ThreadPool pool(1);
+  MlmTrainer tr(model, seqs, {}, false, cfg, pool, noise);
+  Rng rng(7);
+  RngDraws draws(rng);
+  nn::Tape t(pool, cfg.compute);
+  const float got = tr.run_batch(seqs, {0, 1, 2}, draws, t, 1.0f, false, nullptr);
+  // The same draws, the batch assembled by hand; each example alone (no padding) averaged by
+  // its target count, as the batch's mean over all target tokens is.
+  Rng rng2(7);
+  RngDraws draws2(rng2);
+  double sum = 0;
+  int64_t count = 0;
+  for (const MlmSequence& s : seqs) {
+    const SpanCorrupted c = t5_span_corrupt(s.ids, noise.span, draws2);
+    std::vector<int32_t> dec = {hf.config.decoder_start_token_id};
+    dec.insert(dec.end(), c.labels.begin(), c.labels.end() - 1);
+    const std::vector<uint8_t> em(c.input_ids.size(), 1), dm(dec.size(), 1);
+    const models::TokenBatch in{
+        c.input_ids.data(), 1,          static_cast<int64_t>(c.input_ids.size()), nullptr,
+        em.data(),          dec.data(), static_cast<int64_t>(dec.size()),         dm.data()};
+    nn::Tape t2(pool, cfg.compute);
+    sum += t2.data(model.seq2seq_loss(t2, in, c.labels.data()))[0] *
+           static_cast<double>(c.labels.size());
+    count += static_cast<int64_t>(c.labels.size());
+  }
+  EXPECT_NEAR(got, sum / static_cast<double>(count), 1e-5);
+  std::printf("span batch loss %.6f, by hand %.6f\n", got, sum / static_cast<double>(count));
+  Seq2seqNoise mlm;  // the mlm objective refuses an encoder-decoder
+  EXPECT_THROW(MlmTrainer(model, seqs, {}, false, cfg, pool, mlm), Error);
+}
+
+TEST(Seq2seqObjective, ConfigWithoutWeightsEqualsTheFoldersConfig) {
+  const std::string dir = temp_dir("s2s_config");
+  for (const char* arch : {"t5", "bart"}) {
+    const std::string folder =
+        loom::test::golden_path(std::string("models/") + arch + "/" + arch + "_hf");
+    const models::HfModel hf = models::read_hf_model(folder);
+    const models::DecoderConfig c = seq2seq_config_json(folder + "/config.json", 999);
+    EXPECT_EQ(c.arch, hf.config.arch);
+    EXPECT_EQ(c.dim, hf.config.dim) << arch;
+    EXPECT_EQ(c.n_layers, hf.config.n_layers) << arch;
+    EXPECT_EQ(c.n_decoder_layers, hf.config.n_decoder_layers) << arch;
+    EXPECT_EQ(c.hidden_dim, hf.config.hidden_dim) << arch;
+    EXPECT_EQ(c.head_dim, hf.config.head_dim) << arch;
+    EXPECT_EQ(c.vocab_size, hf.config.vocab_size) << arch;
+    EXPECT_EQ(c.decoder_start_token_id, hf.config.decoder_start_token_id) << arch;
+    EXPECT_EQ(c.pad_token_id, hf.config.pad_token_id) << arch;
+  }
+  auto error_of = [&](const std::string& json) {
+    write_file_atomic(dir + "/c.json", json);
+    try {
+      seq2seq_config_json(dir + "/c.json", 50);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(error_of(R"({"model_type": "bert"})").find("model_type"), std::string::npos);
+  EXPECT_NE(error_of(R"({"model_type": "t5", "d_model": -4})").find("\"d_model\""),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"model_type": "t5", "d_model": 1e30})").find("out of range"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"model_type": "t5", "d_model": "x"})").find("expected a number"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of(
+          R"({"model_type": "t5", "d_model": 4000000, "d_ff": 4000000, "num_heads": 4, "num_layers": 1, "d_kv": 8})")
+          .find("2^28"),
+      std::string::npos);
+  EXPECT_NE(error_of("[1]").find("expected a JSON object"), std::string::npos);
 }
 
 }  // namespace

@@ -13,6 +13,12 @@ cross-entropy F.cross_entropy(logits, labels), as both transformers classes comp
 num_labels > 1. Writes every parameter, the ids, the logits, the loss and every parameter
 gradient (unused ones, the MLM / LM head: zeros) as classify_<arch>.bin/.txt (train_golden.py's
 format), computed in float64.
+Then the variants of classify_trainer.h on the same weights (fresh sequences from the same seed
+stream): classify_<arch>_mean, the head on the mean of each sequence's final hidden states
+(--pooling mean; BERT's pooler unused), and classify_bert_token, token classification: the
+classifier on every token's hidden state (BertForTokenClassification), per-token labels with
+-100 on [CLS] and on about a third of the other positions (later sub-tokens), the loss the mean
+cross-entropy over the labelled tokens of all four sequences (transformers' ignore_index -100).
 Run: /usr/bin/python3 tests/reference/train/classify_golden.py   (Debian python3-torch 1.13)
 """
 import os
@@ -45,11 +51,19 @@ def llama_logits(p, cfg, ids):
     return last @ p["score.weight"].T
 
 
-def run(arch, cfg, p, logits_of, first_id=None):
+def token_labels(n):  # per-token labels of a sequence of n: -100 on [CLS] and ~1/3 of the rest
+    lab = torch.randint(0, 3, (n,))
+    lab[torch.rand(n) < 0.3] = -100
+    lab[0] = -100
+    return lab
+
+
+def run(arch, cfg, p, logits_of, first_id=None, stem=None, token=False):
     seqs = [torch.randint(5 if first_id is not None else 0, cfg["vocab"], (n,)) for n in LENS]
     if first_id is not None:
         for s in seqs:
             s[0] = first_id
+    labels = torch.cat([token_labels(n) for n in LENS]) if token else LABELS
     w = TensorGolden()
     w.config(cfg)
     names = list(p.keys())
@@ -57,18 +71,18 @@ def run(arch, cfg, p, logits_of, first_id=None):
         w.add("param." + n, p[n])
     w.add("lens", torch.tensor([float(len(s)) for s in seqs]))
     w.add("ids", torch.cat(seqs).float())
-    w.add("labels", LABELS.float())
+    w.add("labels", labels.float())
     leaves = {n: p[n].double().clone().requires_grad_(True) for n in names}
-    logits = torch.stack([logits_of(leaves, cfg, s) for s in seqs])
-    loss = F.cross_entropy(logits, LABELS)
+    logits = (torch.cat if token else torch.stack)([logits_of(leaves, cfg, s) for s in seqs])
+    loss = F.cross_entropy(logits, labels)
     loss.backward()
     w.add("logits", logits.detach())
     w.add("loss", loss.detach().reshape(1))
     for n in names:
         g = leaves[n].grad
         w.add("grad." + n, g if g is not None else torch.zeros_like(p[n]))
-    w.save(HERE, "classify_" + arch)
-    print(arch, "loss", loss.item(), "floats", w.off)
+    w.save(HERE, "classify_" + (stem or arch))
+    print(stem or arch, "loss", loss.item(), "floats", w.off)
 
 
 torch.set_num_threads(1)
@@ -81,3 +95,26 @@ llama_cfg = {"vocab": 64, "d": 32, "layers": 2, "heads": 4, "kv_heads": 2, "ff":
 llama = tg.llama_params(llama_cfg)
 llama["score.weight"] = torch.randn(3, llama_cfg["d"]) * 0.5
 run("llama", llama_cfg, llama, llama_logits)
+
+
+def bert_hidden(p, ids):  # ids (T) -> (T, C)
+    c = rm.Config(vocab=ib.V, dim=ib.C, layers=ib.L, heads=ib.H, hidden=ib.FF, eps=1e-12)
+    return rm.bert_hidden(p, c, ids[None], None, torch.zeros_like(ids)[None], "bert.", None)[0]
+
+
+def bert_mean_logits(p, cfg, ids):
+    return bert_hidden(p, ids).mean(0) @ p["classifier.weight"].T + p["classifier.bias"]
+
+
+def bert_token_logits(p, cfg, ids):  # (T, 3)
+    return bert_hidden(p, ids) @ p["classifier.weight"].T + p["classifier.bias"]
+
+
+def llama_mean_logits(p, cfg, ids):
+    return rm.llama_hidden(p, tg.llama_config(cfg), ids[None])[0].mean(0) @ p["score.weight"].T
+
+
+run("bert", {"vocab": ib.V, "d": ib.C}, bert, bert_mean_logits, first_id=2, stem="bert_mean")
+run("llama", llama_cfg, llama, llama_mean_logits, stem="llama_mean")
+run("bert", {"vocab": ib.V, "d": ib.C}, bert, bert_token_logits, first_id=2, stem="bert_token",
+    token=True)
