@@ -81,6 +81,9 @@ class TokenPicker {
     if (next < 0 || !constraint_->allowed(next)) {
       constraint_->mask(logits);
       next = draw(logits, history);
+      // A draw's rounding fallback (the last candidate) may land on a masked token: the masked
+      // logits' (or probabilities') best is allowed.
+      if (!constraint_->allowed(next)) next = argmax(logits);
     }
     constraint_->accept(next);
     return next;
