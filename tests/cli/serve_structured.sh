@@ -14,7 +14,11 @@ done > "$tmp/docs.jsonl"
 "$LOOM" collection create --db "$tmp/s.db" --name early "${M[@]}" >/dev/null 2>&1 || fail "create early"
 "$LOOM" collection add --db "$tmp/s.db" --name early "${M[@]}" --docs "$tmp/docs.jsonl" >/dev/null 2>&1 ||
   fail "add early"
-start_server "$tmp/log" "${M[@]}" --db "$tmp/s.db" --threads 2 || fail "server did not start"
+cat > "$tmp/chat.json" <<'JSON'
+{"chat_template": "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}assistant:"}
+JSON
+start_server "$tmp/log" "${M[@]}" --db "$tmp/s.db" --threads 2 --chat-template "$tmp/chat.json" ||
+  fail "server did not start"
 
 # completion BODY: the 200 response's JSON (fails on another status).
 completion() {
@@ -33,20 +37,23 @@ for seed in 1 2 3; do
 done > "$tmp/schema.out"
 completion '{"prompt": "Lily", "n": 8, "seed": 9, "max_tokens": 64, "response_format": {"type": "json_object"}}' \
   > "$tmp/object.out"
-/usr/bin/python3 - "$tmp/schema.out" "$tmp/object.out" "$schema" <<'PY' || fail "structured outputs"
+r=$(post /v1/chat/completions "{\"messages\": [{\"role\": \"user\", \"content\": \"Tell me\"}], \"n\": 4, \"seed\": 4, \"max_tokens\": 96, \"response_format\": $rf}")
+[ "$(tail -n1 <<<"$r")" = 200 ] || fail "chat: ${r:0:400}"
+head -n -1 <<<"$r" > "$tmp/chat.out"
+/usr/bin/python3 - "$tmp/schema.out" "$tmp/object.out" "$tmp/chat.out" "$schema" <<'PY' || fail "structured outputs"
 import json, sys, jsonschema
-schema = json.loads(sys.argv[3])
+schema = json.loads(sys.argv[4])
 stopped = 0
-for path, sch in ((sys.argv[1], schema), (sys.argv[2], {"type": "object"})):
+for path, sch in ((sys.argv[1], schema), (sys.argv[2], {"type": "object"}), (sys.argv[3], schema)):
     for line in open(path):
         for c in json.loads(line)["choices"]:
             if c["finish_reason"] == "length":
                 continue
             assert c["finish_reason"] == "stop", c
-            jsonschema.validate(json.loads(c["text"]), sch)
+            jsonschema.validate(json.loads(c["message"]["content"] if "message" in c else c["text"]), sch)
             stopped += 1
-print("structured: %d of 32 choices stopped, all valid" % stopped, file=sys.stderr)
-assert stopped >= 16, stopped
+print("structured: %d of 36 choices stopped, all valid" % stopped, file=sys.stderr)
+assert stopped >= 18, stopped
 PY
 for kw in pattern '$ref' format minimum oneOf; do
   r=$(post /v1/completions "{\"prompt\": \"a\", \"response_format\": {\"type\": \"json_schema\", \"json_schema\": {\"name\": \"x\", \"schema\": {\"type\": \"string\", \"$kw\": \"x\"}}}}")
@@ -84,6 +91,21 @@ for line in open(sys.argv[2]):
 assert text == plain["text"] and toks == plain["logprobs"]["tokens"], (text, toks, plain)
 assert all(abs(a - b) < 1e-6 for a, b in zip(lps, plain["logprobs"]["token_logprobs"])), lps
 assert offs == plain["logprobs"]["text_offset"], (offs, plain["logprobs"]["text_offset"])
+PY
+
+# Chat streams carry logprobs as {"content": [{token, logprob, bytes, top_logprobs}]}.
+curl -s -N -H 'Content-Type: application/json' -d '{"messages": [{"role": "user", "content": "Hi"}],
+  "max_tokens": 6, "logprobs": true, "top_logprobs": 2, "stream": true}' "$BASE/v1/chat/completions" > "$tmp/chat.sse"
+/usr/bin/python3 - "$tmp/chat.sse" <<'PY' || fail "chat stream logprobs: $(head -c 600 "$tmp/chat.sse")"
+import json, sys
+text, toks = "", []
+for line in open(sys.argv[1]):
+    if line.startswith("data: {"):
+        c = json.loads(line[6:])["choices"][0]
+        text += c["delta"].get("content", "")
+        toks += (c["logprobs"] or {"content": []})["content"]
+assert toks and all(len(t["top_logprobs"]) == 2 and t["logprob"] <= 0 for t in toks), toks
+assert "".join(t["token"] for t in toks) == text and bytes(sum((t["bytes"] for t in toks), [])) == text.encode(), (toks, text)
 PY
 
 # /v1/search: a collection created now is found; ef as the CLI's --ef; rrf_k changes the fusion.
