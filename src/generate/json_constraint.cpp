@@ -26,9 +26,12 @@ TokenTexts::TokenTexts(std::vector<std::string> texts, std::vector<int32_t> end_
 }
 
 TokenTexts TokenTexts::from_codec(const TokenCodec& codec) {
+  // After BOS a codec may drop a leading space; a token with one is never allowed first (no
+  // whitespace before the value), so the texts after any other token are what is emitted.
+  const int32_t ordinary = codec.bos_id() == 0 ? 1 : 0;
   std::vector<std::string> texts(static_cast<size_t>(codec.vocab_size()));
   for (int32_t id = 0; id < codec.vocab_size(); ++id)
-    texts[static_cast<size_t>(id)] = codec.piece_text(-1, id);
+    texts[static_cast<size_t>(id)] = codec.piece_text(ordinary, id);
   return TokenTexts(std::move(texts), {codec.eos_id(), codec.bos_id()});
 }
 
