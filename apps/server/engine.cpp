@@ -36,6 +36,7 @@ void check_ids(const std::vector<int32_t>& ids, int64_t vocab, const std::string
 Engine::Engine(std::shared_ptr<const models::Model> model, const EngineOptions& o)
     : model_(std::move(model)) {
   codec_ = generate::load_codec(*model_, o.tokenizer);
+  token_texts_ = std::make_unique<generate::TokenTexts>(generate::TokenTexts::from_codec(*codec_));
   embed::EmbedderOptions eo;
   eo.tokenizer = o.tokenizer;
   if (o.embed_max_tokens >= 0) eo.max_tokens = o.embed_max_tokens;
@@ -107,10 +108,48 @@ PreparedCompletion Engine::prepare(const CompletionRequest& r, int64_t default_m
   return p;
 }
 
-Choice Engine::run_one(generate::Generator& gen, const PreparedCompletion& p, size_t prompt,
-                       int64_t j, const std::function<void(std::string_view)>& on_text,
-                       Usage& usage, double& seconds) const {
-  const CompletionRequest& r = p.request;
+// One run() call's shared state.
+struct Engine::Run {
+  const PreparedCompletion& p;
+  generate::Generator& gen;
+  ThreadPool& pool;
+  const std::function<void(std::string_view)>& on_text;
+  const std::function<void(const TokenInfo&)>& on_token;
+  CompletionOutput& out;
+};
+
+TokenInfo Engine::token_info(int32_t prev, int32_t token, const generate::TokenLogprobs* lp) const {
+  TokenInfo info{codec_->piece_text(prev, token), 0, {}, lp != nullptr};
+  if (lp == nullptr) return info;
+  info.logprob = lp->logprob;
+  for (const auto& [id, l] : lp->top) info.top.emplace_back(codec_->piece_text(prev, id), l);
+  return info;
+}
+
+Choice Engine::echo(Run& run, size_t prompt) const {
+  const CompletionRequest& r = run.p.request;
+  const std::vector<int32_t>& ids = run.p.prompts[prompt];
+  Choice c;
+  std::vector<TokenInfo> infos;
+  std::vector<generate::TokenLogprobs> lps;
+  if (r.logprobs >= 0)
+    lps = generate::prompt_logprobs(*model_, run.pool, ids, static_cast<int>(r.logprobs));
+  for (size_t t = 0; t < ids.size(); ++t) {
+    infos.push_back(token_info(t == 0 ? -1 : ids[t - 1], ids[t], t == 0 ? nullptr : &lps[t - 1]));
+    if (prompt >= r.prompts.size()) c.text += infos.back().text;  // a token-id prompt
+  }
+  if (prompt < r.prompts.size()) c.text = r.prompts[prompt];
+  if (r.logprobs >= 0) {
+    if (run.on_token)
+      for (const TokenInfo& info : infos) run.on_token(info);
+    c.logprobs = std::move(infos);
+  }
+  if (run.on_text && !c.text.empty()) run.on_text(c.text);
+  return c;
+}
+
+Choice Engine::run_one(Run& run, size_t prompt, int64_t j) const {
+  const CompletionRequest& r = run.p.request;
   generate::SamplerConfig sc;
   sc.temperature = r.temperature;
   sc.top_p = r.top_p;
@@ -121,42 +160,47 @@ Choice Engine::run_one(generate::Generator& gen, const PreparedCompletion& p, si
   sc.seed = (r.seed ? *r.seed : std::random_device{}()) + static_cast<uint64_t>(j);
   generate::GenerateOptions opt;
   opt.steps = 0;  // up to the context
-  opt.max_new_tokens = p.max_tokens;
+  opt.max_new_tokens = run.p.max_tokens;
   opt.stop = r.stop;
   opt.logprobs = static_cast<int>(r.logprobs);
-  const std::vector<int32_t>& ids = p.prompts[prompt];
-  generate::GenerateResult res =
-      gen.generate_ids(ids, opt, sc, generate::auto_sampler_kind(sc), on_text);
-  Choice c;
+  std::optional<generate::JsonConstraint> constraint;
+  if (r.schema) opt.constraint = &constraint.emplace(*r.schema, *token_texts_);
+  const std::vector<int32_t>& ids = run.p.prompts[prompt];
+  int32_t prev = ids.back();
+  if (run.on_token) {
+    opt.on_token = [&](int32_t token, const generate::TokenLogprobs* lp) {
+      run.on_token(token_info(prev, token, lp));
+      prev = token;
+    };
+  }
+  Choice c = r.echo ? echo(run, prompt) : Choice{};
+  const generate::GenerateResult res =
+      run.gen.generate_ids(ids, opt, sc, generate::auto_sampler_kind(sc), run.on_text);
   c.index = static_cast<int64_t>(prompt) * r.n + j;
-  c.text = std::move(res.text);
+  c.text += res.text;
   c.finish_reason = res.stop_reason == "eos" || res.stop_reason == "stop" ? "stop" : "length";
   if (r.logprobs >= 0) {
-    std::vector<TokenInfo> infos;
-    int32_t prev = ids.back();
-    for (size_t t = 0; t < res.tokens.size(); ++t) {
-      TokenInfo info{codec_->piece_text(prev, res.tokens[t]), res.logprobs[t].logprob, {}};
-      for (const auto& [id, lp] : res.logprobs[t].top)
-        info.top.emplace_back(codec_->piece_text(prev, id), lp);
-      infos.push_back(std::move(info));
-      prev = res.tokens[t];
-    }
+    std::vector<TokenInfo> infos = c.logprobs.value_or(std::vector<TokenInfo>{});
+    for (size_t t = 0; t < res.tokens.size(); ++t)
+      infos.push_back(
+          token_info(t == 0 ? ids.back() : res.tokens[t - 1], res.tokens[t], &res.logprobs[t]));
     c.logprobs = std::move(infos);
   }
-  usage.completion_tokens += static_cast<int64_t>(res.tokens.size());
-  seconds += res.decode_seconds;
+  run.out.usage.completion_tokens += static_cast<int64_t>(res.tokens.size());
+  run.out.decode_seconds += res.decode_seconds;
   return c;
 }
 
 CompletionOutput Engine::run(const PreparedCompletion& p,
-                             const std::function<void(std::string_view)>& on_text) const {
+                             const std::function<void(std::string_view)>& on_text,
+                             const std::function<void(const TokenInfo&)>& on_token) const {
   ThreadPool one(1);  // this request's forward passes run on the calling worker alone
   generate::Generator gen(*model_, *codec_, one);
   CompletionOutput out;
+  Run run{p, gen, one, on_text, on_token, out};
   for (size_t i = 0; i < p.prompts.size(); ++i) {
     out.usage.prompt_tokens += static_cast<int64_t>(p.prompts[i].size());
-    for (int64_t j = 0; j < p.request.n; ++j)
-      out.choices.push_back(run_one(gen, p, i, j, on_text, out.usage, out.decode_seconds));
+    for (int64_t j = 0; j < p.request.n; ++j) out.choices.push_back(run_one(run, i, j));
   }
   return out;
 }

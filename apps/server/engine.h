@@ -14,6 +14,7 @@
 
 #include "embed/embedder.h"
 #include "generate/generator.h"
+#include "generate/json_constraint.h"
 #include "models/model.h"
 #include "server/request.h"
 #include "server/response.h"
@@ -62,19 +63,24 @@ class Engine {
   // default_max_tokens applies when the request names none (OpenAI: 16 for completions; chat:
   // up to the context).
   PreparedCompletion prepare(const CompletionRequest& request, int64_t default_max_tokens) const;
-  // on_text (streaming, one choice) receives text pieces as the generator releases them.
+  // Streaming (one choice): on_text receives text pieces as the generator releases them, and
+  // on_token (with logprobs) each token before its text; an echoed prompt comes first.
   CompletionOutput run(const PreparedCompletion& prepared,
-                       const std::function<void(std::string_view)>& on_text = {}) const;
+                       const std::function<void(std::string_view)>& on_text = {},
+                       const std::function<void(const TokenInfo&)>& on_token = {}) const;
   EmbeddingOutput embed(const EmbeddingRequest& request) const;
 
  private:
   std::vector<int32_t> chat_prompt(const std::vector<text::ChatMessage>& messages) const;
-  Choice run_one(generate::Generator& gen, const PreparedCompletion& p, size_t prompt, int64_t j,
-                 const std::function<void(std::string_view)>& on_text, Usage& usage,
-                 double& seconds) const;
+  struct Run;
+  Choice run_one(Run& run, size_t prompt, int64_t j) const;
+  TokenInfo token_info(int32_t prev, int32_t token, const generate::TokenLogprobs* lp) const;
+  // The echoed prompt: its text, and with logprobs its tokens (the first unconditioned).
+  Choice echo(Run& run, size_t prompt) const;
 
   std::shared_ptr<const models::Model> model_;
   std::unique_ptr<generate::TokenCodec> codec_;
+  std::unique_ptr<generate::TokenTexts> token_texts_;  // for response_format's constraint
   std::unique_ptr<embed::Embedder> embedder_;
   std::optional<text::ChatTemplate> chat_;
   text::ChatTokens chat_tokens_;

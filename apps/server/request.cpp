@@ -153,15 +153,55 @@ std::vector<std::string> stop_list(const json& o, int64_t max_stops) {
 void refuse_unsupported(const json& o) {
   if (const json* v = member(o, "suffix"); v && !(v->is_string() && v->get<std::string>().empty()))
     bad("suffix", "not supported");
-  if (boolean(o, "echo", false)) bad("echo", "not supported (only false)");
   if (const json* v = member(o, "logit_bias"); v && !(v->is_object() && v->empty()))
     bad("logit_bias", "not supported");
-  if (const json* v = member(o, "response_format")) {
-    if (!v->is_object() || v->value("type", json("text")) != json("text"))
-      bad("response_format", "only {\"type\": \"text\"} is supported");
-  }
   for (const char* f : {"tools", "functions"})
     if (const json* v = member(o, f); v && !(v->is_array() && v->empty())) bad(f, "not supported");
+}
+
+// The schema of response_format json_schema, from the body parsed again with its objects' key
+// order kept (properties are generated in the schema's order).
+std::shared_ptr<const generate::JsonSchema> json_schema(std::string_view body, const json& spec) {
+  const char* p = "response_format";
+  if (!spec.is_object()) bad(p, "json_schema: expected {\"name\": ..., \"schema\": {...}}");
+  const json* name = member(spec, "name");
+  if (!name || !name->is_string()) bad(p, "json_schema.name: expected a string");
+  if (const json* strict = member(spec, "strict"); strict && !strict->is_boolean())
+    bad(p, "json_schema.strict: expected a boolean");
+  if (!member(spec, "schema")) bad(p, "json_schema.schema: required");
+  std::string schema;
+  try {  // (a body with repeated keys may keep another value here: nlohmann's ordered_json keeps
+         // the first, json the last)
+    const auto ordered = nlohmann::ordered_json::parse(body.begin(), body.end());
+    schema = ordered.at(p).at("json_schema").at("schema").dump();
+  } catch (const nlohmann::ordered_json::exception&) {
+    bad(p, "json_schema.schema: not found (repeated keys?)");
+  }
+  try {
+    return std::make_shared<const generate::JsonSchema>(
+        generate::JsonSchema::parse(schema, "response_format.json_schema.schema"));
+  } catch (const Error& e) {
+    throw ApiError(400, e.what(), p, "invalid_request_error", "unsupported_schema");
+  }
+}
+
+// response_format: text (null), json_object or json_schema (OpenAI's shapes).
+std::shared_ptr<const generate::JsonSchema> response_format(std::string_view body, const json& o) {
+  const json* v = member(o, "response_format");
+  if (!v) return nullptr;
+  if (!v->is_object())
+    bad("response_format", std::string("expected an object, got ") + type_name(*v));
+  const json* type = member(*v, "type");
+  const std::string t = type && type->is_string() ? type->get<std::string>() : "";
+  if (t == "text") return nullptr;
+  if (t == "json_object")
+    return std::make_shared<const generate::JsonSchema>(generate::JsonSchema::any_object());
+  if (t != "json_schema") {
+    bad("response_format", "type: expected \"text\", \"json_object\" or \"json_schema\", got " +
+                               (type ? type->dump() : std::string("nothing")));
+  }
+  const json* spec = member(*v, "json_schema");
+  return json_schema(body, spec ? *spec : json());
 }
 
 std::vector<text::ChatMessage> chat_messages(const json& o) {
@@ -239,7 +279,12 @@ CompletionRequest parse_completion_request(std::string_view body, bool chat,
     texts_or_tokens(*p, "prompt", limits.max_prompts, r.prompts, r.prompt_ids);
     r.logprobs = integer(o, "logprobs", 0, limits.max_logprobs).value_or(-1);
   }
-  if (r.stream && r.logprobs >= 0) bad("logprobs", "not supported together with stream");
+  r.schema = response_format(body, o);
+  r.echo = boolean(o, "echo", false);
+  if (r.echo && chat) bad("echo", "not supported by chat completions (only false)");
+  if (r.echo && r.schema) bad("echo", "not supported together with a JSON response_format");
+  if (r.schema && !r.stop.empty())
+    bad("stop", "not supported together with a JSON response_format (it could cut the JSON)");
   const int64_t n_prompts = chat ? 1 : static_cast<int64_t>(r.prompts.size() + r.prompt_ids.size());
   if (n_prompts * r.n > limits.max_prompts)
     bad("n", "prompts x n must be at most " + std::to_string(limits.max_prompts));
@@ -301,6 +346,10 @@ SearchQuery parse_search_request(std::string_view body, const RequestLimits& lim
   } else if (!mode.empty() && mode != "vector") {
     bad("mode", "expected \"vector\", \"bm25\" or \"hybrid\", got \"" + mode + "\"");
   }
+  r.ef = integer(o, "ef", 1, limits.max_search_ef).value_or(0);
+  if (r.ef > 0 && r.mode == SearchKind::kBm25) bad("ef", "applies to modes vector and hybrid");
+  r.rrf_k = number(o, "rrf_k", 0, 1e6);
+  if (r.rrf_k && r.mode != SearchKind::kHybrid) bad("rrf_k", "applies to mode hybrid only");
   if (const json* w = member(o, "where")) {
     if (!w->is_object()) bad("where", std::string("expected an object, got ") + type_name(*w));
     try {

@@ -4,12 +4,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "generate/json_schema.h"
 #include "retrieval/filter.h"
 #include "text/chat_template.h"
 
@@ -38,6 +40,7 @@ struct RequestLimits {
   int64_t max_stops = 4;       // stop strings (OpenAI's bound)
   // results per search (as `loom collection search --k`)
   int64_t max_search_k = 10000;
+  int64_t max_search_ef = 10000;  // the largest index beam width a search may ask for
 };
 
 // POST /v1/completions and /v1/chat/completions.
@@ -58,6 +61,9 @@ struct CompletionRequest {
   int64_t n = 1;
   int64_t logprobs = -1;  // -1: off; else alternatives per token (chat: top_logprobs)
   bool stream = false;
+  bool echo = false;  // completions: the prompt comes back in front of the text (and logprobs)
+  // response_format json_object / json_schema, enforced by constrained decoding; null: text.
+  std::shared_ptr<const generate::JsonSchema> schema;
 };
 
 // POST /v1/embeddings.
@@ -76,8 +82,10 @@ struct SearchQuery {
   std::string query;
   int64_t k = 10;
   SearchKind mode = SearchKind::kVector;
-  retrieval::Filter where;  // `loom collection search --where`'s syntax (filter.h)
-  std::string model;        // "" when absent
+  retrieval::Filter where;      // `loom collection search --where`'s syntax (filter.h)
+  std::string model;            // "" when absent
+  int64_t ef = 0;               // index beam width (vector, hybrid); 0: the index's default
+  std::optional<double> rrf_k;  // hybrid fusion constant; absent: the store's default
 };
 
 CompletionRequest parse_completion_request(std::string_view body, bool chat,

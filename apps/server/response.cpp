@@ -11,15 +11,14 @@ using nlohmann::json;
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-json completion_logprobs(const std::vector<TokenInfo>& toks) {
+json completion_logprobs(const std::vector<TokenInfo>& toks, int64_t offset = 0) {
   json tokens = json::array(), lps = json::array(), tops = json::array(), offs = json::array();
-  int64_t offset = 0;
   for (const TokenInfo& t : toks) {
     tokens.push_back(t.text);
-    lps.push_back(t.logprob);
+    lps.push_back(t.conditioned ? json(t.logprob) : json(nullptr));
     json top = json::object();
     for (const auto& [text, lp] : t.top) top[text] = lp;  // OpenAI's shape: text -> logprob
-    tops.push_back(std::move(top));
+    tops.push_back(t.conditioned ? std::move(top) : json(nullptr));
     offs.push_back(offset);
     offset += static_cast<int64_t>(t.text.size());
   }
@@ -79,8 +78,12 @@ std::string completion_json(const ResponseMeta& meta, bool chat, const std::vect
 }
 
 std::string stream_event(const ResponseMeta& meta, bool chat, std::string_view text, bool first,
-                         const std::string& finish_reason) {
+                         const std::string& finish_reason, const std::vector<TokenInfo>* logprobs,
+                         int64_t text_offset) {
   json choice = {{"index", 0}, {"logprobs", nullptr}};
+  if (logprobs != nullptr)
+    choice["logprobs"] =
+        chat ? chat_logprobs(*logprobs) : completion_logprobs(*logprobs, text_offset);
   choice["finish_reason"] = finish_reason.empty() ? json(nullptr) : json(finish_reason);
   if (chat) {
     json delta = json::object();

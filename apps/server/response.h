@@ -17,6 +17,7 @@ struct TokenInfo {
   std::string text;
   float logprob = 0;
   std::vector<std::pair<std::string, float>> top;
+  bool conditioned = true;  // false for an echoed prompt's first token: logprob and top are null
 };
 
 struct Choice {
@@ -42,8 +43,11 @@ std::string completion_json(const ResponseMeta& meta, bool chat, const std::vect
                             const Usage& usage);
 // One server-sent event ("data: {...}\n\n") carrying `text` (chat: as the delta's content; the
 // first chat chunk also carries the role), or the final chunk with finish_reason when it is set.
+// logprobs (when not null): the tokens this chunk carries, in OpenAI's shape; completions count
+// their text_offset from text_offset (the bytes streamed before this chunk).
 std::string stream_event(const ResponseMeta& meta, bool chat, std::string_view text, bool first,
-                         const std::string& finish_reason);
+                         const std::string& finish_reason,
+                         const std::vector<TokenInfo>* logprobs = nullptr, int64_t text_offset = 0);
 inline constexpr std::string_view kStreamDone = "data: [DONE]\n\n";
 
 // vectors (n, dim) row-major.

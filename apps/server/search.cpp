@@ -68,28 +68,51 @@ std::vector<SearchHit> with_metadata(rt::Db& db, int64_t coll_id,
 
 SearchService::SearchService(const std::string& db_path, const embed::Embedder& embedder,
                              const std::string& identity)
-    : db_path_(db_path), encoder_(std::make_unique<rt::EmbedderEncoder>(embedder)) {
-  for (const std::string& name : rt::list_collections(db_path)) {
+    : db_path_(db_path),
+      identity_(identity),
+      dim_(embedder.dim()),
+      encoder_(std::make_unique<rt::EmbedderEncoder>(embedder)) {
+  std::lock_guard<std::mutex> lock(mu_);
+  open_new();
+}
+
+SearchService::~SearchService() = default;
+
+void SearchService::open_new() const {
+  for (const std::string& name : rt::list_collections(db_path_)) {
+    if (entries_.count(name) != 0) continue;
     auto e = std::make_unique<Entry>();
-    e->collection = std::make_unique<rt::Collection>(db_path, name);
-    check_embedder(db_path, *e->collection, identity, embedder.dim());
-    e->db = rt::open_store(db_path, false);
+    e->collection = std::make_unique<rt::Collection>(db_path_, name);
+    check_embedder(db_path_, *e->collection, identity_, dim_);
+    e->db = rt::open_store(db_path_, false);
     e->coll_id = collection_id(*e->db, name);
     entries_.emplace(name, std::move(e));
   }
 }
 
-SearchService::~SearchService() = default;
+SearchService::Entry* SearchService::find(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(name);
+  if (it != entries_.end()) return it->second.get();
+  try {
+    open_new();
+  } catch (const Error& e) {  // a collection added since the start that cannot be served
+    throw ApiError(400, e.what(), "collection");
+  }
+  it = entries_.find(name);
+  return it == entries_.end() ? nullptr : it->second.get();
+}
 
 std::vector<std::string> SearchService::collections() const {
+  std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::string> names;
   for (const auto& entry : entries_) names.push_back(entry.first);
   return names;
 }
 
 std::vector<SearchHit> SearchService::search(const SearchQuery& q) const {
-  auto it = entries_.find(q.collection);
-  if (it == entries_.end()) {
+  Entry* found = find(q.collection);
+  if (found == nullptr) {
     std::string known;
     for (const std::string& n : collections()) known += (known.empty() ? "" : ", ") + n;
     throw ApiError(404,
@@ -97,12 +120,14 @@ std::vector<SearchHit> SearchService::search(const SearchQuery& q) const {
                        " (it holds: " + (known.empty() ? "no collections" : known) + ")",
                    "collection", "invalid_request_error", "collection_not_found");
   }
-  Entry& e = *it->second;
+  Entry& e = *found;
   rt::SearchRequest r;
   r.text = q.query;
   r.mode = store_mode(q.mode);
   r.k = static_cast<size_t>(q.k);
   r.filter = q.where;
+  r.ef = q.ef;
+  if (q.rrf_k) r.rrf_k = *q.rrf_k;
   ThreadPool pool(1);
   if (r.mode != rt::SearchMode::kBm25)
     r.vector = encoder_->encode(std::vector<std::string>{q.query}, rt::TextRole::kQuery, pool);

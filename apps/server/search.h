@@ -6,6 +6,9 @@
 // tokenizer, pooling, token limit: retrieval::embedder_identity) and dimension. The server
 // refuses to start otherwise, with one line naming the collection and both embedders.
 //
+// A collection created after the server started (`loom collection create` on the same store) is
+// opened at the first search that names it: a miss reads the store's collection list again.
+//
 // Threads: each collection keeps its own SQLite connection (inside retrieval::Collection) plus
 // one for metadata, both used only under that collection's mutex, because a connection, the
 // lazily built BM25 index and the vector index's search state are not shared-thread safe. A
@@ -16,6 +19,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -39,14 +43,22 @@ class SearchService {
 
   const std::string& db_path() const { return db_path_; }
   std::vector<std::string> collections() const;
-  // ApiError 404 for an unknown collection, 400 for a filter on unknown fields or wrong types.
+  // ApiError 404 for an unknown collection, 400 for a filter on unknown fields or wrong types or
+  // a collection added since the start with another embedder.
   std::vector<SearchHit> search(const SearchQuery& query) const;
 
  private:
   struct Entry;
+  // The open collection `name`, opening the store's new ones on a miss; nullptr: none.
+  Entry* find(const std::string& name) const;
+  void open_new() const;  // under mu_
+
   std::string db_path_;
+  std::string identity_;
+  int64_t dim_ = 0;
   std::unique_ptr<retrieval::EmbedderEncoder> encoder_;
-  std::map<std::string, std::unique_ptr<Entry>> entries_;
+  mutable std::mutex mu_;  // entries_ (an Entry, once in, stays; its own mutex guards it)
+  mutable std::map<std::string, std::unique_ptr<Entry>> entries_;
 };
 
 }  // namespace loom::server

@@ -137,16 +137,26 @@ void Server::Impl::stream(httplib::Response& res, std::shared_ptr<PreparedComple
       "text/event-stream", [this, p, slot, m, chat](size_t, httplib::DataSink& sink) {
         bool first = true;
         generate::Utf8Stream utf8;  // events never split a UTF-8 character
+        const bool lp = p->request.logprobs >= 0;
+        std::vector<TokenInfo> pending;  // tokens generated since the last event
+        int64_t offset = 0;              // text bytes streamed so far (completions' text_offset)
         auto send = [&](std::string_view text, const std::string& finish) {
-          const std::string ev = stream_event(m, chat, text, first, finish);
+          const std::string ev = stream_event(m, chat, text, first, finish,
+                                              lp && !pending.empty() ? &pending : nullptr, offset);
           first = false;
+          for (const TokenInfo& t : pending) offset += static_cast<int64_t>(t.text.size());
+          pending.clear();
           if (!sink.write(ev.data(), ev.size())) throw ClientGone{};
         };
         try {
-          const CompletionOutput out = engine.run(*p, [&](std::string_view s) {
-            const std::string t = utf8.push(s);
-            if (!t.empty()) send(t, "");
-          });
+          const CompletionOutput out = engine.run(
+              *p,
+              [&](std::string_view s) {
+                const std::string t = utf8.push(s);
+                if (!t.empty()) send(t, "");
+              },
+              lp ? [&](const TokenInfo& t) { pending.push_back(t); }
+                 : std::function<void(const TokenInfo&)>());
           metrics.add_generated(out.usage.completion_tokens, out.decode_seconds);
           if (const std::string t = utf8.flush(); !t.empty()) send(t, "");
           send("", out.choices.at(0).finish_reason);

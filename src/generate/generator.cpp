@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/kernels.h"
+#include "generate/constraint.h"
 #include "generate/stop.h"
 
 namespace loom::generate {
@@ -53,7 +54,73 @@ TokenLogprobs token_logprobs(std::span<const float> logits, int32_t chosen, int 
   return out;
 }
 
+// The next token from the chosen sampler, under an optional constraint.
+class TokenPicker {
+ public:
+  TokenPicker(const SamplerConfig& sc, SamplerKind kind, TokenConstraint* constraint)
+      : sampler_(sc),
+        l2c_(sc.temperature, sc.top_p, sc.seed),
+        kind_(kind),
+        constraint_(constraint) {
+    // Without truncation (top-k/top-p/min-p) a draw from the unmasked logits that the constraint
+    // allows is a draw from the masked ones (rejection sampling; greedy: the allowed argmax).
+    const bool truncates = kind == SamplerKind::Llama2c
+                               ? sc.top_p > 0 && sc.top_p < 1
+                               : sc.top_k > 0 || sc.top_p < 1 || sc.min_p > 0;
+    try_unmasked_ = sc.temperature <= 0 || !truncates;
+  }
+
+  // logits (V) are modified.
+  int32_t pick(std::span<float> logits, std::span<const int32_t> history) {
+    if (constraint_ == nullptr) return draw(logits, history);
+    int32_t next = -1;
+    if (try_unmasked_) {
+      scratch_.assign(logits.begin(), logits.end());
+      next = draw(scratch_, history);
+    }
+    if (next < 0 || !constraint_->allowed(next)) {
+      constraint_->mask(logits);
+      next = draw(logits, history);
+      // A draw's rounding fallback (the last candidate) may land on a masked token: the masked
+      // logits' (or probabilities') best is allowed.
+      if (!constraint_->allowed(next)) next = argmax(logits);
+    }
+    constraint_->accept(next);
+    return next;
+  }
+
+ private:
+  int32_t draw(std::span<float> logits, std::span<const int32_t> history) {
+    return kind_ == SamplerKind::Llama2c ? l2c_.sample(logits) : sampler_.sample(logits, history);
+  }
+
+  Sampler sampler_;
+  Llama2cSampler l2c_;
+  SamplerKind kind_;
+  TokenConstraint* constraint_;
+  bool try_unmasked_ = false;
+  std::vector<float> scratch_;
+};
+
 }  // namespace
+
+std::vector<TokenLogprobs> prompt_logprobs(const models::LanguageModel& model, ThreadPool& pool,
+                                           std::span<const int32_t> prompt, int k) {
+  if (model.encoder_decoder())
+    throw Error("prompt log-probabilities: an encoder-decoder reads its prompt as the source");
+  const auto n = static_cast<int64_t>(prompt.size());
+  std::vector<TokenLogprobs> out;
+  if (n < 2) return out;
+  checked_prompt_length(std::vector<int32_t>(prompt.begin(), prompt.end()), model.context_length());
+  models::Session session(model);
+  model.forward(session, pool, prompt.data(), n, true);
+  const auto V = static_cast<size_t>(model.vocab_size());
+  for (size_t t = 1; t < prompt.size(); ++t) {
+    std::span<const float> row(session.logits().data() + (t - 1) * V, V);
+    out.push_back(token_logprobs(row, prompt[t], k));
+  }
+  return out;
+}
 
 SamplerKind auto_sampler_kind(const SamplerConfig& sc) {
   const bool extras = sc.top_k > 0 || sc.min_p > 0 || sc.repetition_penalty != 1.0f ||
@@ -84,14 +151,16 @@ GenerateResult Generator::generate_ids(std::vector<int32_t> prompt, const Genera
   const std::vector<int32_t> dec = decoder_prompt(prompt);
   const auto n_dec = static_cast<int64_t>(dec.size());
   const int64_t max_new = new_token_limit(options, n_dec, ctx);
+
+  if (options.beams > 1 && options.constraint != nullptr)
+    throw Error("generate: constrained decoding needs sampling (beams = 1)");
   if (options.beams > 1) return beam_search(std::move(prompt), options, max_new, on_text);
 
   GenerateResult res;
   res.prompt = prompt;
   res.stop_reason = "steps";
   models::Session session(model_);
-  Sampler sampler(sc);
-  Llama2cSampler l2c(sc.temperature, sc.top_p, sc.seed);
+  TokenPicker picker(sc, kind, options.constraint);
   StopStrings stops(options.stop);
   std::vector<int32_t> history = dec;
   std::vector<float> raw;
@@ -109,21 +178,23 @@ GenerateResult Generator::generate_ids(std::vector<int32_t> prompt, const Genera
   res.prompt_seconds = seconds_since(t0);
   t0 = std::chrono::steady_clock::now();
   const int64_t V = model_.vocab_size();
+  const bool lp = options.logprobs >= 0;
   for (int64_t i = 0; i < max_new; ++i) {
     std::span<float> logits(session.mutable_logits().data(), static_cast<size_t>(V));
-    if (options.logprobs >= 0) raw.assign(logits.begin(), logits.end());  // samplers modify it
-    int32_t next =
-        kind == SamplerKind::Llama2c ? l2c.sample(logits) : sampler.sample(logits, history);
+    if (lp) raw.assign(logits.begin(), logits.end());  // samplers modify it
+    const int32_t next = picker.pick(logits, history);
     if (options.stop_at_eos && (next == codec_.eos_id() || next == codec_.bos_id())) {
       res.stop_reason = "eos";
       break;
     }
     res.tokens.push_back(next);
-    if (options.logprobs >= 0) res.logprobs.push_back(token_logprobs(raw, next, options.logprobs));
+    if (lp) res.logprobs.push_back(token_logprobs(raw, next, options.logprobs));
+    if (options.on_token) options.on_token(next, lp ? &res.logprobs.back() : nullptr);
     history.push_back(next);
     emit(stops.push(codec_.piece_text(token, next)));
-    if (stops.stopped()) {
-      res.stop_reason = "stop";
+    const bool done = options.constraint != nullptr && options.constraint->finished();
+    if (stops.stopped() || done) {
+      res.stop_reason = stops.stopped() ? "stop" : "eos";
       break;
     }
     token = next;

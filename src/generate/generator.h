@@ -17,6 +17,9 @@
 
 namespace loom::generate {
 
+class TokenConstraint;
+struct TokenLogprobs;
+
 // What generation needs from a tokenizer (codec.h builds one from a SentencePiece file or a
 // GGUF's embedded vocabulary).
 class TokenCodec {
@@ -49,6 +52,13 @@ struct GenerateOptions {
   // logits, before penalties/temperature/filters) and the `logprobs` most likely alternatives.
   // -1: off. Sampling only (beam search ignores it).
   int logprobs = -1;
+  // Constrained decoding (constraint.h; not owned, advanced as tokens are chosen): tokens it
+  // refuses are masked to -inf before sampling, and the text ends (stop_reason "eos") once it is
+  // finished. Sampling only (beams = 1).
+  TokenConstraint* constraint = nullptr;
+  // Called with each generated token (and its log-probabilities when recorded) before its text
+  // is released to on_text.
+  std::function<void(int32_t token, const TokenLogprobs* logprobs)> on_token;
 };
 
 enum class SamplerKind { Standard, Llama2c };
@@ -72,6 +82,11 @@ struct GenerateResult {
   std::vector<TokenLogprobs> logprobs;  // one per token in `tokens` when options.logprobs >= 0
   double prompt_seconds = 0, decode_seconds = 0;
 };
+
+// Log-probabilities of prompt[1..] (each given the tokens before it) with the k most likely
+// alternatives, from one batched forward pass: prompt.size() - 1 entries. Decoder-only models.
+std::vector<TokenLogprobs> prompt_logprobs(const models::LanguageModel& model, ThreadPool& pool,
+                                           std::span<const int32_t> prompt, int k);
 
 class Generator {
  public:
