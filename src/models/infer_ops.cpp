@@ -24,6 +24,13 @@ InferOps::InferOps(const Model& model, Session& s, ThreadPool& pool, const int32
   acts_.clear();
 }
 
+InferOps::InferOps(const Model& model, Session* const* batch, int64_t B, ThreadPool& pool,
+                   const int32_t* tokens)
+    : InferOps(model, *batch[0], pool, tokens, B, /*all_rows=*/true) {
+  batch_ = batch;
+  pos0_ = -1;  // no common position: pos_of(row)
+}
+
 Act InferOps::push(float* p, int64_t rows, int64_t cols) {
   acts_.push_back({p, rows, cols});
   return Act{static_cast<int32_t>(acts_.size() - 1)};
@@ -44,6 +51,11 @@ Act InferOps::embed_tokens(Wt table) {
 }
 
 Act InferOps::add_positions(Act x, Wt table, int32_t pad_id) {
+  if (pad_id < 0 && batch_ != nullptr) {
+    for (int64_t i = 0; i < n_; ++i)
+      models::add_positions(model_.bound(table), pos_of(i), 1, buf(x).p + i * buf(x).cols);
+    return x;
+  }
   if (pad_id < 0) {
     models::add_positions(model_.bound(table), pos0_, buf(x).rows, buf(x).p);
     return x;
@@ -136,7 +148,7 @@ Act InferOps::rope(Act x, int64_t n_heads, const RopeSettings& r) {
   const int64_t head_dim = in.cols / n_heads;
   const float* ff = r.freq_factors.empty() ? nullptr : r.freq_factors.data();
   for (int64_t i = 0; i < in.rows; ++i)
-    loom::rope(in.p + i * in.cols, n_heads, head_dim, r.rot_dim, pos0_ + i, r.theta, r.style, ff);
+    loom::rope(in.p + i * in.cols, n_heads, head_dim, r.rot_dim, pos_of(i), r.theta, r.style, ff);
   return x;
 }
 
@@ -179,7 +191,40 @@ void InferOps::attend_biased(const AttentionDims& dims, const float* q, int64_t 
   }
 }
 
+// One task per (row, head): the same per-head kernel a single session's decode step runs, over
+// each row's own cache.
+Act InferOps::batch_attention(int64_t layer, Act q, Act k, Act v, const AttentionShape& sh) {
+  const int64_t H = sh.n_heads, D = sh.head_dim, qd = H * D, kvd = sh.n_kv_heads * D;
+  std::vector<KeyValues> kvs(static_cast<size_t>(n_));
+  for (int64_t i = 0; i < n_; ++i) {
+    AttentionCache& c = batch_[i]->caches_[static_cast<size_t>(layer)];
+    const int64_t p = batch_[i]->pos_;
+    c.write(0, p, buf(k).p + i * kvd, buf(v).p + i * kvd, 1);
+    c.set_length(p + 1);
+    kvs[i] = {c.k_at(0, 0, 0), c.v_at(0, 0, 0), c.head_stride_k(), c.head_stride_v(), p + 1};
+  }
+  Act y = alloc(n_, qd);
+  const AttentionDims one{1, 1, D, D, sh.scale};
+  const int64_t group = H / sh.n_kv_heads;
+  const float* qp = buf(q).p;
+  float* out = buf(y).p;
+  pool_.run(n_ * H, [&](int64_t task) {
+    const int64_t i = task / H, h = task % H, g = h / group;
+    const KeyValues& kv = kvs[static_cast<size_t>(i)];
+    const KeyValues kh{kv.keys + g * kv.k_head_stride, kv.values + g * kv.v_head_stride,
+                       kv.k_head_stride, kv.v_head_stride, kv.m};
+    ThreadPool single(1);
+    attend(single, one, qp + i * qd + h * D, 1, qd, kh, -1, nullptr, 0, out + i * qd + h * D, qd);
+  });
+  return y;
+}
+
 Act InferOps::attention(int64_t layer, Act q, Act k, Act v, const AttentionShape& sh) {
+  if (batch_ != nullptr) {
+    LOOM_ASSERT(!sh.cross && !sh.bias.defined() && sh.causal,
+                "batched decode: causal self-attention only");
+    return batch_attention(layer, q, k, v, sh);
+  }
   const int64_t n = buf(q).rows, qd = sh.n_heads * sh.head_dim;
   const AttentionDims dims{sh.n_heads, sh.n_kv_heads, sh.head_dim, sh.head_dim, sh.scale};
   const KeyValues kv = sh.cross ? cross_keys(layer, k, v, sh) : self_keys(layer, k, v, n);
