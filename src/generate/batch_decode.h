@@ -3,8 +3,8 @@
 //
 // Single-stream decode reads every weight once per token and is bound by memory bandwidth; a
 // BatchDecoder step runs the current token of every live sequence as ONE forward
-// (models::Model::forward_batch): the projections, the MLP and the LM head are (B, C) GEMMs over
-// one pass of the weights, attention runs per sequence over its own cache at its own position.
+// (models::Model::forward_batch): the projections, the MLP and the LM head read each weight row
+// once for all B rows, attention runs per sequence over its own cache at its own position.
 //
 // The interface continuous batching is built on: add() a sequence between any two steps, step()
 // until it reports the sequence finished, remove() it (or remove a live one to cancel it). Each
@@ -18,10 +18,12 @@
 // max_new_tokens, or fills the model's context; it then leaves the batch and frees its KV cache,
 // and its tokens stay readable until remove().
 //
-// Exactness (greedy, f32): a sequence's tokens are those it gets decoded alone (Generator, or
-// Model::forward one token at a time), whatever else is in the batch and whenever others join or
-// leave; its logits differ from the alone run only by GEMM rounding (tests/generate/
-// batch_decode_test.cpp holds them to 1e-5). Not thread-safe: one thread drives a decoder.
+// Exactness: a sequence's logits are bit for bit those of Model::forward one token at a time on
+// a pool of the same size, whatever else is in the batch and whenever others join or leave, so
+// its tokens are those it gets decoded alone with the same sampler settings and seed
+// (tests/generate/batch_decode_test.cpp). Generator's default llama2.c sampler draws differently
+// from generate::Sampler at temperature > 0; greedy is the same. Not thread-safe: one thread
+// drives a decoder.
 #pragma once
 
 #include <cstdint>

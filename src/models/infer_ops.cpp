@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/kernels.h"
 #include "models/layers.h"
+#include "models/linear_rows.h"
 
 namespace loom::models {
 
@@ -102,29 +103,39 @@ Act InferOps::linear(Act x, Wt w, Wt bias) {
   const TensorView& wv = model_.bound(w);
   const Buf in = buf(x);
   Act y = alloc(in.rows, wv.shape()[0]);
-  models::linear(pool_, in.p, in.rows, wv, bias_of(bias), buf(y).p);
+  float* out = buf(y).p;
+  if (batch_ == nullptr || in.rows == 1) {
+    models::linear(pool_, in.p, in.rows, wv, bias_of(bias), out);
+    return y;
+  }
+  // Batched decode: each row exactly as a single sequence's decode step computes it.
+  linear_rows(pool_, in.p, in.rows, &wv, &out, 1);
+  const int64_t o = wv.shape()[0];
+  if (const float* b = bias_of(bias))
+    for (int64_t i = 0; i < in.rows; ++i) loom::add(out + i * o, b, out + i * o, o);
   return y;
 }
 
 Acts InferOps::linears(Act x, std::initializer_list<Wt> ws) {
   Acts out;
   const Buf in = buf(x);
-  if (in.rows != 1 || x.id == memory_act_) {
+  if ((in.rows != 1 && batch_ == nullptr) || x.id == memory_act_) {
     size_t i = 0;
     for (const Wt& w : ws) out.a[i++] = linear(x, w, {});
     return out;
   }
-  // Decode: one pass over the pool for every projection, sharing x's q8 quantisation.
+  // Decode (one row, or one per sequence of a batch): one pass over the pool for every
+  // projection, sharing x's q8 quantisation.
   TensorView views[4];
   float* ys[4];
   size_t i = 0;
   for (const Wt& w : ws) {
     views[i] = model_.bound(w);
-    out.a[i] = alloc(1, views[i].shape()[0]);
+    out.a[i] = alloc(in.rows, views[i].shape()[0]);
     ys[i] = buf(out.a[i]).p;
     ++i;
   }
-  linear_many(pool_, in.p, views, ys, static_cast<int>(i));
+  linear_rows(pool_, in.p, in.rows, views, ys, static_cast<int>(i));
   return out;
 }
 
@@ -283,43 +294,58 @@ Act InferOps::relative_position_bias(Wt table, int64_t num_buckets, int64_t max_
   return y;
 }
 
-Act InferOps::activation(Act x, Activation kind) {
-  const Buf in = buf(x);
-  const int64_t n = in.rows * in.cols;
+namespace {
+
+void apply_activation(float* p, int64_t n, Activation kind) {
   switch (kind) {
     case Activation::GeluTanh:
-      gelu_tanh(in.p, n);
+      gelu_tanh(p, n);
       break;
     case Activation::GeluErf:
-      gelu_erf(in.p, n);
+      gelu_erf(p, n);
       break;
     case Activation::Relu:
-      relu(in.p, n);
+      relu(p, n);
       break;
     case Activation::Silu:
-      silu(in.p, n);
+      silu(p, n);
       break;
     case Activation::Tanh:
-      for (int64_t i = 0; i < n; ++i) in.p[i] = std::tanh(in.p[i]);
+      for (int64_t i = 0; i < n; ++i) p[i] = std::tanh(p[i]);
       break;
   }
+}
+
+void apply_glu(float* g, const float* up, int64_t n, GluKind kind) {
+  switch (kind) {
+    case GluKind::SwiGLU:
+      swiglu(g, up, n);
+      break;
+    case GluKind::GEGLU:
+      geglu(g, up, n);
+      break;
+    case GluKind::ReGLU:
+      reglu(g, up, n);
+      break;
+  }
+}
+
+}  // namespace
+
+// A batch's rows belong to different sequences: there the kernels run row by row, so their
+// vector loops' scalar tails fall on the same elements as in one sequence's decode step (the
+// SIMD exp and the scalar one round differently).
+Act InferOps::activation(Act x, Activation kind) {
+  const Buf in = buf(x);
+  const int64_t parts = batch_ ? in.rows : 1, n = in.rows * in.cols / parts;
+  for (int64_t r = 0; r < parts; ++r) apply_activation(in.p + r * n, n, kind);
   return x;
 }
 
 Act InferOps::glu(Act gate, Act up, GluKind kind) {
   const Buf g = buf(gate);
-  const int64_t n = g.rows * g.cols;
-  switch (kind) {
-    case GluKind::SwiGLU:
-      swiglu(g.p, buf(up).p, n);
-      break;
-    case GluKind::GEGLU:
-      geglu(g.p, buf(up).p, n);
-      break;
-    case GluKind::ReGLU:
-      reglu(g.p, buf(up).p, n);
-      break;
-  }
+  const int64_t parts = batch_ ? g.rows : 1, n = g.rows * g.cols / parts;
+  for (int64_t r = 0; r < parts; ++r) apply_glu(g.p + r * n, buf(up).p + r * n, n, kind);
   return gate;
 }
 

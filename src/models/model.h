@@ -130,13 +130,14 @@ class Model final : public LanguageModel {
   bool encoder_decoder() const override { return arch_.encoder_decoder(); }
 
   // Batched decode: one token for each of B distinct sessions (each at its own position, with its
-  // own KV cache), run as ONE forward: the projections, the MLP and the head are (B, C) GEMMs
-  // over one pass of the weights; attention runs per session over its own cache. Every session
+  // own KV cache), run as ONE forward: the projections, the MLP and the head make one pass over
+  // the weights for all B rows; attention runs per session over its own cache. Every session
   // advances by one position; logits (B, vocab) are written to `logits`. The step's activations
   // live in sessions[0]'s scratch memory; the sessions' own logits() and hidden states are left
-  // as they were. B == 1 is exactly forward(); for B > 1 the GEMM rounds differently from the
-  // single-row matvec (logits within ~1e-6 relative at f32). Decoder-only causal models only
-  // (else a loom::Error), like a full context.
+  // as they were. Each row is bit-identical to forward() of that session alone on a pool of the
+  // same size: every weight row is read once for all B inputs but dotted with each by the
+  // single-row decode kernel (models/linear_rows.h). Decoder-only causal models only, and a
+  // session with no room left, are a loom::Error.
   void forward_batch(Session* const* sessions, int64_t B, ThreadPool& pool, const int32_t* tokens,
                      float* logits) const;
 
