@@ -93,6 +93,12 @@ TEST(ForwardBatch, MatchesEachSequenceAloneLlamaAndGpt2) {
   check_forward_batch("gpt2_hf", {1, 3, 6}, 8);  // context 16
 }
 
+// Quantised and half-precision weights take the same kernels per row: still bit-identical.
+TEST(ForwardBatch, MatchesEachSequenceAloneQ8AndF16) {
+  check_forward_batch("llama_q8_0.gguf", {2, 9, 20}, 12);
+  check_forward_batch("llama_f16.gguf", {3, 11}, 12);
+}
+
 // B == 1 is exactly forward().
 TEST(ForwardBatch, OneSequenceIsExactlyForward) {
   LOOM_REQUIRE_DATA(model_path("stories260K"));
