@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/kernels.h"
 #include "models/layers.h"
+#include "models/linear_rows.h"
 
 namespace loom::models {
 
@@ -22,6 +23,13 @@ InferOps::InferOps(const Model& model, Session& s, ThreadPool& pool, const int32
       acts_(s.acts_) {
   s_.arena_.reset();
   acts_.clear();
+}
+
+InferOps::InferOps(const Model& model, Session* const* batch, int64_t B, ThreadPool& pool,
+                   const int32_t* tokens)
+    : InferOps(model, *batch[0], pool, tokens, B, /*all_rows=*/true) {
+  batch_ = batch;
+  pos0_ = -1;  // no common position: pos_of(row)
 }
 
 Act InferOps::push(float* p, int64_t rows, int64_t cols) {
@@ -44,6 +52,11 @@ Act InferOps::embed_tokens(Wt table) {
 }
 
 Act InferOps::add_positions(Act x, Wt table, int32_t pad_id) {
+  if (pad_id < 0 && batch_ != nullptr) {
+    for (int64_t i = 0; i < n_; ++i)
+      models::add_positions(model_.bound(table), pos_of(i), 1, buf(x).p + i * buf(x).cols);
+    return x;
+  }
   if (pad_id < 0) {
     models::add_positions(model_.bound(table), pos0_, buf(x).rows, buf(x).p);
     return x;
@@ -90,29 +103,39 @@ Act InferOps::linear(Act x, Wt w, Wt bias) {
   const TensorView& wv = model_.bound(w);
   const Buf in = buf(x);
   Act y = alloc(in.rows, wv.shape()[0]);
-  models::linear(pool_, in.p, in.rows, wv, bias_of(bias), buf(y).p);
+  float* out = buf(y).p;
+  if (batch_ == nullptr || in.rows == 1) {
+    models::linear(pool_, in.p, in.rows, wv, bias_of(bias), out);
+    return y;
+  }
+  // Batched decode: each row exactly as a single sequence's decode step computes it.
+  linear_rows(pool_, in.p, in.rows, &wv, &out, 1);
+  const int64_t o = wv.shape()[0];
+  if (const float* b = bias_of(bias))
+    for (int64_t i = 0; i < in.rows; ++i) loom::add(out + i * o, b, out + i * o, o);
   return y;
 }
 
 Acts InferOps::linears(Act x, std::initializer_list<Wt> ws) {
   Acts out;
   const Buf in = buf(x);
-  if (in.rows != 1 || x.id == memory_act_) {
+  if ((in.rows != 1 && batch_ == nullptr) || x.id == memory_act_) {
     size_t i = 0;
     for (const Wt& w : ws) out.a[i++] = linear(x, w, {});
     return out;
   }
-  // Decode: one pass over the pool for every projection, sharing x's q8 quantisation.
+  // Decode (one row, or one per sequence of a batch): one pass over the pool for every
+  // projection, sharing x's q8 quantisation.
   TensorView views[4];
   float* ys[4];
   size_t i = 0;
   for (const Wt& w : ws) {
     views[i] = model_.bound(w);
-    out.a[i] = alloc(1, views[i].shape()[0]);
+    out.a[i] = alloc(in.rows, views[i].shape()[0]);
     ys[i] = buf(out.a[i]).p;
     ++i;
   }
-  linear_many(pool_, in.p, views, ys, static_cast<int>(i));
+  linear_rows(pool_, in.p, in.rows, views, ys, static_cast<int>(i));
   return out;
 }
 
@@ -136,7 +159,7 @@ Act InferOps::rope(Act x, int64_t n_heads, const RopeSettings& r) {
   const int64_t head_dim = in.cols / n_heads;
   const float* ff = r.freq_factors.empty() ? nullptr : r.freq_factors.data();
   for (int64_t i = 0; i < in.rows; ++i)
-    loom::rope(in.p + i * in.cols, n_heads, head_dim, r.rot_dim, pos0_ + i, r.theta, r.style, ff);
+    loom::rope(in.p + i * in.cols, n_heads, head_dim, r.rot_dim, pos_of(i), r.theta, r.style, ff);
   return x;
 }
 
@@ -179,7 +202,40 @@ void InferOps::attend_biased(const AttentionDims& dims, const float* q, int64_t 
   }
 }
 
+// One task per (row, head): the same per-head kernel a single session's decode step runs, over
+// each row's own cache.
+Act InferOps::batch_attention(int64_t layer, Act q, Act k, Act v, const AttentionShape& sh) {
+  const int64_t H = sh.n_heads, D = sh.head_dim, qd = H * D, kvd = sh.n_kv_heads * D;
+  std::vector<KeyValues> kvs(static_cast<size_t>(n_));
+  for (int64_t i = 0; i < n_; ++i) {
+    AttentionCache& c = batch_[i]->caches_[static_cast<size_t>(layer)];
+    const int64_t p = batch_[i]->pos_;
+    c.write(0, p, buf(k).p + i * kvd, buf(v).p + i * kvd, 1);
+    c.set_length(p + 1);
+    kvs[i] = {c.k_at(0, 0, 0), c.v_at(0, 0, 0), c.head_stride_k(), c.head_stride_v(), p + 1};
+  }
+  Act y = alloc(n_, qd);
+  const AttentionDims one{1, 1, D, D, sh.scale};
+  const int64_t group = H / sh.n_kv_heads;
+  const float* qp = buf(q).p;
+  float* out = buf(y).p;
+  pool_.run(n_ * H, [&](int64_t task) {
+    const int64_t i = task / H, h = task % H, g = h / group;
+    const KeyValues& kv = kvs[static_cast<size_t>(i)];
+    const KeyValues kh{kv.keys + g * kv.k_head_stride, kv.values + g * kv.v_head_stride,
+                       kv.k_head_stride, kv.v_head_stride, kv.m};
+    ThreadPool single(1);
+    attend(single, one, qp + i * qd + h * D, 1, qd, kh, -1, nullptr, 0, out + i * qd + h * D, qd);
+  });
+  return y;
+}
+
 Act InferOps::attention(int64_t layer, Act q, Act k, Act v, const AttentionShape& sh) {
+  if (batch_ != nullptr) {
+    LOOM_ASSERT(!sh.cross && !sh.bias.defined() && sh.causal,
+                "batched decode: causal self-attention only");
+    return batch_attention(layer, q, k, v, sh);
+  }
   const int64_t n = buf(q).rows, qd = sh.n_heads * sh.head_dim;
   const AttentionDims dims{sh.n_heads, sh.n_kv_heads, sh.head_dim, sh.head_dim, sh.scale};
   const KeyValues kv = sh.cross ? cross_keys(layer, k, v, sh) : self_keys(layer, k, v, n);
@@ -238,43 +294,58 @@ Act InferOps::relative_position_bias(Wt table, int64_t num_buckets, int64_t max_
   return y;
 }
 
-Act InferOps::activation(Act x, Activation kind) {
-  const Buf in = buf(x);
-  const int64_t n = in.rows * in.cols;
+namespace {
+
+void apply_activation(float* p, int64_t n, Activation kind) {
   switch (kind) {
     case Activation::GeluTanh:
-      gelu_tanh(in.p, n);
+      gelu_tanh(p, n);
       break;
     case Activation::GeluErf:
-      gelu_erf(in.p, n);
+      gelu_erf(p, n);
       break;
     case Activation::Relu:
-      relu(in.p, n);
+      relu(p, n);
       break;
     case Activation::Silu:
-      silu(in.p, n);
+      silu(p, n);
       break;
     case Activation::Tanh:
-      for (int64_t i = 0; i < n; ++i) in.p[i] = std::tanh(in.p[i]);
+      for (int64_t i = 0; i < n; ++i) p[i] = std::tanh(p[i]);
       break;
   }
+}
+
+void apply_glu(float* g, const float* up, int64_t n, GluKind kind) {
+  switch (kind) {
+    case GluKind::SwiGLU:
+      swiglu(g, up, n);
+      break;
+    case GluKind::GEGLU:
+      geglu(g, up, n);
+      break;
+    case GluKind::ReGLU:
+      reglu(g, up, n);
+      break;
+  }
+}
+
+}  // namespace
+
+// A batch's rows belong to different sequences: there the kernels run row by row, so their
+// vector loops' scalar tails fall on the same elements as in one sequence's decode step (the
+// SIMD exp and the scalar one round differently).
+Act InferOps::activation(Act x, Activation kind) {
+  const Buf in = buf(x);
+  const int64_t parts = batch_ ? in.rows : 1, n = in.rows * in.cols / parts;
+  for (int64_t r = 0; r < parts; ++r) apply_activation(in.p + r * n, n, kind);
   return x;
 }
 
 Act InferOps::glu(Act gate, Act up, GluKind kind) {
   const Buf g = buf(gate);
-  const int64_t n = g.rows * g.cols;
-  switch (kind) {
-    case GluKind::SwiGLU:
-      swiglu(g.p, buf(up).p, n);
-      break;
-    case GluKind::GEGLU:
-      geglu(g.p, buf(up).p, n);
-      break;
-    case GluKind::ReGLU:
-      reglu(g.p, buf(up).p, n);
-      break;
-  }
+  const int64_t parts = batch_ ? g.rows : 1, n = g.rows * g.cols / parts;
+  for (int64_t r = 0; r < parts; ++r) apply_glu(g.p + r * n, buf(up).p + r * n, n, kind);
   return gate;
 }
 

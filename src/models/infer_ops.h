@@ -18,6 +18,11 @@ class InferOps final : public Ops {
   // tokens (n) at the session's position; all_rows: every row's output is wanted (else the last).
   InferOps(const Model& model, Session& s, ThreadPool& pool, const int32_t* tokens, int64_t n,
            bool all_rows);
+  // Batched decode (Model::forward_batch): row i is tokens[i] of batch[i] at that session's own
+  // position, attending over its own cache; every row's output is wanted. The activations live
+  // in batch[0]'s scratch.
+  InferOps(const Model& model, Session* const* batch, int64_t B, ThreadPool& pool,
+           const int32_t* tokens);
 
   // The next activation of exactly rows x cols floats is written to dst instead of scratch (the
   // logits go straight into the session's buffer).
@@ -57,6 +62,8 @@ class InferOps final : public Ops {
   Act push(float* p, int64_t rows, int64_t cols);
   Act alloc(int64_t rows, int64_t cols);
   Act memory_linear(Wt w, Wt bias);
+  int64_t pos_of(int64_t row) const { return batch_ ? batch_[row]->pos_ : pos0_ + row; }
+  Act batch_attention(int64_t layer, Act q, Act k, Act v, const AttentionShape& s);
   KeyValues self_keys(int64_t layer, Act k, Act v, int64_t n);
   KeyValues cross_keys(int64_t layer, Act k, Act v, const AttentionShape& s);
   void attend_biased(const AttentionDims& dims, const float* q, int64_t n, const KeyValues& kv,
@@ -70,6 +77,7 @@ class InferOps final : public Ops {
   const int32_t* tokens_;
   int64_t n_, pos0_;
   bool all_rows_;
+  Session* const* batch_ = nullptr;  // batched decode: the n_ sessions, one per row
   float* next_dst_ = nullptr;
   int32_t memory_act_ = -1;
   std::vector<Buf>& acts_;  // the session's, cleared per forward and at every end_block

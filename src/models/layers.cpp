@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/gemm.h"
+#include "models/linear_rows.h"
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>
@@ -234,40 +235,48 @@ inline float dot_row(const TensorView& w, int64_t r, const float* x, const Q8Act
   }
 }
 
-// Decode path: one row of x against every row of several weights (same input width).
-void matvec_many(ThreadPool& pool, const float* x, const TensorView* ws, float* const* ys,
-                 int n_w) {
-  const int64_t in = ws[0].shape()[1];
+// Decode path: rows x (B, in) against every row of several weights (same input width), ys[i]
+// (B, rows of weight i). Weight rows are split over the pool and read once for all B inputs;
+// each output is the same kernel over the same grouping of rows whatever B, so row b equals a
+// B = 1 call on x[b] bit for bit (batched decode relies on it).
+void matvec_many(ThreadPool& pool, const float* x, int64_t B, const TensorView* ws,
+                 float* const* ys, int n_w) {
+  const int64_t in = ws[0].shape()[1], nq = in / 32;
   int64_t starts[9];
   const bool any_q = stack_rows(ws, n_w, starts);
   const int64_t total = starts[n_w];
   std::unique_ptr<Q8Act[]> xq;
   if (any_q) {
-    xq.reset(new Q8Act[static_cast<size_t>(in / 32)]);
-    quantize_q8_act(x, xq.get(), in);
+    xq.reset(new Q8Act[static_cast<size_t>(B * nq)]);
+    for (int64_t b = 0; b < B; ++b) quantize_q8_act(x + b * in, xq.get() + b * nq, in);
   }
   // At least ~32K multiply-adds per task: below that, waking a worker costs more than the work
   // (tiny models decode faster on one thread than split over two).
   const int64_t grain = std::max<int64_t>(16, 32768 / std::max<int64_t>(in, 1));
-  pool.parallel_for(total, grain, [&](int64_t b, int64_t e) {
+  pool.parallel_for(total, grain, [&](int64_t begin, int64_t e) {
     std::unique_ptr<float[]> tmp;
     int wi = 0;
-    while (starts[wi + 1] <= b) ++wi;
-    for (int64_t g = b; g < e; ++g) {
+    for (int64_t g = begin; g < e; ++g) {
       while (starts[wi + 1] <= g) ++wi;
       const TensorView& w = ws[wi];
-      const int64_t r = g - starts[wi];
-      if (g + 4 <= e && r + 4 <= w.shape()[0] && dot4_rows(w, r, x, xq.get(), in, ys[wi] + r)) {
-        g += 3;
-        continue;
+      const int64_t r = g - starts[wi], out = w.shape()[0];
+      const bool four =
+          g + 4 <= e && r + 4 <= out && (w.dtype() == DType::F32 || w.dtype() == DType::Q8_0);
+      for (int64_t b = 0; b < B; ++b) {
+        const Q8Act* qb = any_q ? xq.get() + b * nq : nullptr;
+        float* yb = ys[wi] + b * out + r;
+        if (four)
+          dot4_rows(w, r, x + b * in, qb, in, yb);
+        else
+          *yb = dot_row(w, r, x + b * in, qb, in, tmp);
       }
-      ys[wi][r] = dot_row(w, r, x, xq.get(), in, tmp);
+      if (four) g += 3;
     }
   });
 }
 
 void matvec(ThreadPool& pool, const float* x, const TensorView& w, float* y) {
-  matvec_many(pool, x, &w, &y, 1);
+  matvec_many(pool, x, 1, &w, &y, 1);
 }
 
 }  // namespace
@@ -300,13 +309,19 @@ void linear_many(ThreadPool& pool, const float* x, std::initializer_list<TensorV
   LOOM_ASSERT(ws.size() == ys.size() && ws.size() >= 1 && ws.size() <= 8, "linear_many arity");
   for (const auto& w : ws)
     LOOM_ASSERT(w.shape()[1] == ws.begin()->shape()[1], "input widths differ");
-  matvec_many(pool, x, ws.begin(), ys.begin(), static_cast<int>(ws.size()));
+  matvec_many(pool, x, 1, ws.begin(), ys.begin(), static_cast<int>(ws.size()));
 }
 
 void linear_many(ThreadPool& pool, const float* x, const TensorView* ws, float* const* ys, int n) {
-  LOOM_ASSERT(n >= 1 && n <= 8, "linear_many arity");
-  for (int i = 1; i < n; ++i) LOOM_ASSERT(ws[i].shape()[1] == ws[0].shape()[1], "input widths differ");
-  matvec_many(pool, x, ws, ys, n);
+  linear_rows(pool, x, 1, ws, ys, n);
+}
+
+void linear_rows(ThreadPool& pool, const float* x, int64_t B, const TensorView* ws,
+                 float* const* ys, int n) {
+  LOOM_ASSERT(n >= 1 && n <= 8, "linear_rows arity");
+  for (int i = 1; i < n; ++i)
+    LOOM_ASSERT(ws[i].shape()[1] == ws[0].shape()[1], "input widths differ");
+  matvec_many(pool, x, B, ws, ys, n);
 }
 
 void embed_tokens(const TensorView& table, const int32_t* ids, int64_t n, float* out) {

@@ -89,6 +89,46 @@ void Session::copy_from(const Session& other) {
   memory_ = other.memory_;
 }
 
+int64_t Session::kv_floats(int64_t n) const {
+  const DecoderConfig& c = model_->config();
+  return static_cast<int64_t>(caches_.size()) * 2 * c.n_kv_heads * n * c.head_dim;
+}
+
+namespace {
+
+// fn(cache row pointer, floats) for every (layer, keys then values, kv head) run of positions
+// [from, to): the order of Session::read_kv's rows.
+template <typename F>
+void for_each_kv_run(const std::vector<AttentionCache>& caches, int64_t kv_heads, int64_t head_dim,
+                     int64_t from, int64_t to, F&& fn) {
+  for (const AttentionCache& c : caches) {
+    for (int64_t g = 0; g < kv_heads; ++g) fn(c.k_at(0, g, from), (to - from) * head_dim);
+    for (int64_t g = 0; g < kv_heads; ++g) fn(c.v_at(0, g, from), (to - from) * head_dim);
+  }
+}
+
+}  // namespace
+
+void Session::read_kv(int64_t from, int64_t to, std::vector<float>& out) const {
+  LOOM_ASSERT(0 <= from && from <= to && to <= pos_, "read_kv beyond the session's position");
+  const DecoderConfig& c = model_->config();
+  for_each_kv_run(caches_, c.n_kv_heads, c.head_dim, from, to,
+                  [&](const float* p, int64_t n) { out.insert(out.end(), p, p + n); });
+}
+
+void Session::write_kv(int64_t from, int64_t to, const float* rows) {
+  LOOM_ASSERT(0 <= from && from <= pos_ && from <= to && to <= capacity_,
+              "write_kv beyond the session's position or capacity");
+  LOOM_ASSERT(memory_ == nullptr, "write_kv into an encoder-decoder's session");
+  const DecoderConfig& c = model_->config();
+  for_each_kv_run(caches_, c.n_kv_heads, c.head_dim, from, to, [&](float* p, int64_t n) {
+    std::memcpy(p, rows, sizeof(float) * n);
+    rows += n;
+  });
+  pos_ = to;
+  for (auto& cache : caches_) cache.set_length(to);
+}
+
 const float* LanguageModel::hidden_states(const Session& s) { return s.hidden_.data(); }
 
 namespace {
@@ -189,6 +229,23 @@ void Model::forward_chunk(Session& s, ThreadPool& pool, const int32_t* tokens, i
   ops.write_next_to(logits_out);
   const Act lg = arch_.logits(ops, cfg_, h);
   LOOM_ASSERT(ops.data(lg) == logits_out, "the logits are the head's output");
+}
+
+void Model::forward_batch(Session* const* sessions, int64_t B, ThreadPool& pool,
+                          const int32_t* tokens, float* logits) const {
+  if (B <= 0) throw Error("forward_batch: no sequences to advance");
+  if (!arch_.causal() || arch_.encoder_decoder())
+    throw Error(cfg_.arch + ": batched decode needs a decoder-only causal model");
+  for (int64_t i = 0; i < B; ++i) {
+    check_room(*sessions[i], 1);
+    for (int64_t j = 0; j < i; ++j) LOOM_ASSERT(sessions[i] != sessions[j], "a session twice");
+  }
+  InferOps ops(*this, sessions, B, pool, tokens);
+  const Act h = arch_.hidden(ops, cfg_);
+  for (int64_t i = 0; i < B; ++i) sessions[i]->pos_ += 1;
+  ops.write_next_to(logits);
+  const Act lg = arch_.logits(ops, cfg_, h);
+  LOOM_ASSERT(ops.data(lg) == logits, "the logits are the head's output");
 }
 
 std::vector<float> Model::pooled(ThreadPool& pool, const int32_t* tokens, int64_t n) const {

@@ -129,6 +129,18 @@ class Model final : public LanguageModel {
   void encode_source(Session& s, ThreadPool& pool, const int32_t* source, int64_t n) const override;
   bool encoder_decoder() const override { return arch_.encoder_decoder(); }
 
+  // Batched decode: one token for each of B distinct sessions (each at its own position, with its
+  // own KV cache), run as ONE forward: the projections, the MLP and the head make one pass over
+  // the weights for all B rows; attention runs per session over its own cache. Every session
+  // advances by one position; logits (B, vocab) are written to `logits`. The step's activations
+  // live in sessions[0]'s scratch memory; the sessions' own logits() and hidden states are left
+  // as they were. Each row is bit-identical to forward() of that session alone on a pool of the
+  // same size: every weight row is read once for all B inputs but dotted with each by the
+  // single-row decode kernel (models/linear_rows.h). Decoder-only causal models only, and a
+  // session with no room left, are a loom::Error.
+  void forward_batch(Session* const* sessions, int64_t B, ThreadPool& pool, const int32_t* tokens,
+                     float* logits) const;
+
   // A bound weight in inference layout ((out, in) matrices, f32 vectors); empty when absent.
   const TensorView& bound(Wt w) const {
     return bound_[static_cast<size_t>(w.role)][static_cast<size_t>(w.layer)];
@@ -164,6 +176,16 @@ class Session {
   void copy_from(const Session& other);
   // Encoder-decoders: whether a source has been encoded into this session.
   bool has_source() const { return memory_ != nullptr; }
+  // Floats of key/value rows for n positions: every layer's keys and values.
+  int64_t kv_floats(int64_t n) const;
+  // Appends the key/value rows of positions [from, to) (to <= position()) to `out`, kv_floats(to
+  // - from) floats, layer by layer, keys then values, key/value head by head: a prefix cache's
+  // copy of a prefill.
+  void read_kv(int64_t from, int64_t to, std::vector<float>& out) const;
+  // Writes rows in read_kv's layout (from a session of the same model) at [from, to) (from <=
+  // position(), to <= capacity()) and moves the position to `to`: the session continues as if it
+  // had run those tokens, but logits() are stale until its next forward.
+  void write_kv(int64_t from, int64_t to, const float* rows);
 
  private:
   friend class Model;
