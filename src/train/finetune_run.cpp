@@ -99,6 +99,12 @@ void FinetuneRun::check_options() const {
     throw Error("give a held-out file or held-out lines, not both");
   if (o_.mode.new_embeddings)
     throw Error("training " + o_.mode.str() + ": fine-tuning trains all weights or LoRA");
+  if (o_.pack && o_.task != Task::Sft) throw Error("packing is for task sft");
+  if (o_.sample_eval < 0 || o_.sample_tokens <= 0 ||
+      (o_.sample_eval > 0 && o_.task != Task::Sft && o_.task != Task::Dpo))
+    throw Error(
+        "sample eval: expected a count >= 0 of samples per held-out prompt (task sft or "
+        "dpo) and sample tokens > 0");
 }
 
 void FinetuneRun::load_tokenizer() {
@@ -175,6 +181,7 @@ std::string FinetuneRun::record() const {
                   std::to_string(model_->lora().alpha) + "\nlora_targets";
   for (const std::string& t : model_->lora().targets) r += " " + t;
   if (o_.task == Task::Classify) r += "\nnum_labels " + std::to_string(num_labels_);
+  if (o_.pack) r += "\npack 1";
   if (o_.task == Task::Dpo)
     r += "\nbeta " + std::to_string(o_.dpo.beta) + "\nlabel_smoothing " +
          std::to_string(o_.dpo.label_smoothing) + "\nloss " + (o_.dpo.ipo ? "ipo" : "sigmoid");
@@ -189,7 +196,7 @@ void FinetuneRun::prepare_folder() {
   if (o_.resume) {
     check_run_record(record_path, record(),
                      "--task, --train, --seq, --lora-*, --beta, "
-                     "--label-smoothing, --loss, --num-labels",
+                     "--label-smoothing, --loss, --num-labels, --pack",
                      false);
   } else if (path_exists(ckpt_)) {
     throw Error(ckpt_ + " exists: resume it or choose another output folder");
@@ -202,7 +209,7 @@ void FinetuneRun::prepare_folder() {
   } else if (o_.task == Task::Classify) {
     classify_ = std::make_unique<ClassifyTrainer>(*model_, train_cls_, o_.train, pool_);
   } else {
-    sft_ = std::make_unique<SftTrainer>(*model_, train_sft_, o_.train, pool_);
+    sft_ = std::make_unique<SftTrainer>(*model_, train_sft_, o_.train, pool_, o_.pack);
   }
   if (o_.resume) {
     load_train_checkpoint(*model_, optimizer(), ckpt_);
@@ -211,6 +218,7 @@ void FinetuneRun::prepare_folder() {
     evaluate();
     val_before_ = val_;
     acc_before_ = acc_;
+    if (o_.sample_eval > 0) write_samples(o_.out + "/samples_before.jsonl", nullptr);
     write_file_atomic(record_path, record());
     copy_tokenizer(tok_path_, *tok_, o_.out);
     copy_tokenizer_companions(o_.init, o_.out);
@@ -315,7 +323,11 @@ FinetuneStepReport FinetuneRun::step(int64_t stop_at) {
   } else {
     r.stats = reward_->step(&r.reward);
   }
-  r.tokens_per_s = static_cast<double>(tokens_per_step()) / seconds_since(ts);
+  const double took = seconds_since(ts);
+  r.tokens_per_s = static_cast<double>(tokens_per_step()) / took;
+  if (sft_) r.real_tokens = sft_->last_step_tokens();
+  real_tokens_ += r.real_tokens;
+  step_seconds_ += took;
   tokens_done_ += tokens_per_step();
   const int64_t s = r.stats.step;
   const bool last = s == o_.steps || s == stop_at;
@@ -369,6 +381,17 @@ FinetuneRunResult FinetuneRun::train(
   }
   if (dpo_) r.ref_cache = o_.out + "/ref_logprobs.loom";
   r.ref_reused = ref_reused_;
+  if (sft_) {
+    r.sequences = sft_->sequences();
+    if (step_seconds_ > 0) r.real_tokens_per_s = static_cast<double>(real_tokens_) / step_seconds_;
+  }
+  if (o_.sample_eval > 0) {
+    auto reference = make_run_model(init_->config, &*init_, false, std::nullopt, o_.train.seed, 0);
+    r.samples = o_.out + "/samples.jsonl";
+    const SampleEval e = write_samples(r.samples, reference.get());
+    r.kl_ref = e.kl;
+    r.kl_tokens = e.tokens;
+  }
   return r;
 }
 
