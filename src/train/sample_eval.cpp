@@ -64,10 +64,12 @@ SampleEval sample_completions(models::CausalLm& policy, models::CausalLm* refere
   generate::Sampler sampler({.temperature = o.temperature, .seed = o.seed});
   double kl_sum = 0;
   std::vector<float> row(static_cast<size_t>(V));
+  nn::Tape tp(pool), tr(pool);  // reset each step, keeping their memory
+  tp.set_grad_enabled(false);
+  tr.set_grad_enabled(false);
   for (int64_t step = 0; step < o.max_new; ++step) {
-    nn::Tape tp(pool), tr(pool);
-    tp.set_grad_enabled(false);
-    tr.set_grad_enabled(false);
+    tp.reset();
+    tr.reset();
     const float* lp = tp.data(policy.logits(tp, r.ids.data(), r.B, r.T));
     const float* lr = reference ? tr.data(reference->logits(tr, r.ids.data(), r.B, r.T)) : nullptr;
     bool any = false;
