@@ -185,6 +185,15 @@ LOOM_COMMAND(
         {"beta", "X", "DPO beta (KL strength)", "0.1"},
         {"label-smoothing", "X", "DPO: share of preference labels assumed wrong", "0"},
         {"loss", "KIND", "DPO loss: sigmoid or ipo", "sigmoid"},
+        {"pack", "",
+         "--task sft: examples end to end in --seq rows (attention and positions restart at "
+         "each) instead of one padded example per row",
+         ""},
+        {"sample-eval", "N",
+         "--task sft|dpo: N sampled completions of every held-out prompt before and after "
+         "training (DIR/samples_before.jsonl, DIR/samples.jsonl) and the KL to --init",
+         "0"},
+        {"sample-tokens", "N", "--sample-eval: new tokens per completion at most", "32"},
         {"text", "FILE", "train on a text file: its bytes, or the tokenizer's ids (one doc/line)",
          ""},
         {"shard", "FILE", "train on a token shard (loom data tokenize)", ""},

@@ -42,6 +42,12 @@ train::FinetuneRunOptions finetune_options(const Args& a) {
   o.eval_every = a.integer("eval-every", 20);
   o.save_every = a.integer("save-every", 20);
   o.stop_at = a.integer("stop-at", 0);
+  o.pack = a.flag("pack");
+  o.sample_eval = a.integer("sample-eval", 0);
+  o.sample_tokens = a.integer("sample-tokens", 32);
+  if (o.pack && o.task != train::Task::Sft) throw UsageError{"--pack goes with --task sft"};
+  if (o.sample_eval < 0 || o.sample_tokens <= 0)
+    throw UsageError{"flags --sample-eval, --sample-tokens: expected N >= 0, N > 0"};
   o.dpo.beta = static_cast<float>(a.number("beta", 0.1));
   o.dpo.label_smoothing = static_cast<float>(a.number("label-smoothing", 0.0));
   const std::string loss = a.str("loss", "sigmoid");
@@ -84,7 +90,8 @@ void print_json(const train::FinetuneRunResult& r) {
       "\"val_accuracy\": %s, \"val_margin\": %s, \"seconds\": %.1f, \"params\": %lld, "
       "\"trainable\": %lld, \"train_examples\": %lld, \"val_examples\": %lld, \"model\": %s, "
       "\"checkpoint\": %s, \"adapter\": %s, \"ref_cache\": %s, \"ref_reused\": %s, "
-      "\"val_macro_f1\": %s, \"val_entity_f1\": %s}\n",
+      "\"val_macro_f1\": %s, \"val_entity_f1\": %s, \"sequences\": %lld, "
+      "\"real_tokens_per_s\": %s, \"kl_ref\": %s, \"kl_tokens\": %lld, \"samples\": %s}\n",
       r.task.c_str(), static_cast<long long>(r.steps), r.mode.c_str(),
       json_num(r.loss, "%.5f").c_str(), json_num(r.val_loss_before, "%.5f").c_str(),
       json_num(r.val_loss, "%.5f").c_str(), json_num(r.val_accuracy_before, "%.4f").c_str(),
@@ -94,7 +101,9 @@ void print_json(const train::FinetuneRunResult& r) {
       json_quote(r.model_dir).c_str(), json_quote(r.checkpoint).c_str(),
       json_quote(r.adapter).c_str(), json_quote(r.ref_cache).c_str(),
       r.ref_reused ? "true" : "false", json_num(val_macro_f1(r), "%.4f").c_str(),
-      json_num(val_entity_f1(r), "%.4f").c_str());
+      json_num(val_entity_f1(r), "%.4f").c_str(), static_cast<long long>(r.sequences),
+      json_num(r.real_tokens_per_s, "%.1f").c_str(), json_num(r.kl_ref, "%.5f").c_str(),
+      static_cast<long long>(r.kl_tokens), json_quote(r.samples).c_str());
 }
 
 void print_text(const train::FinetuneRunResult& r) {
@@ -109,6 +118,12 @@ void print_text(const train::FinetuneRunResult& r) {
   if (!std::isnan(r.val_accuracy))
     std::printf("val_accuracy\t%.4f -> %.4f\n", r.val_accuracy_before, r.val_accuracy);
   if (!std::isnan(r.val_margin)) std::printf("val_margin\t%.4f\n", r.val_margin);
+  if (!std::isnan(r.real_tokens_per_s))
+    std::printf("sequences\t%lld\nreal_tokens_per_s\t%.1f\n", static_cast<long long>(r.sequences),
+                r.real_tokens_per_s);
+  if (!r.samples.empty())
+    std::printf("samples\t%s\nkl_ref\t%.5f per token (%lld sampled tokens)\n", r.samples.c_str(),
+                r.kl_ref, static_cast<long long>(r.kl_tokens));
   if (!r.ref_cache.empty())
     std::printf("ref_cache\t%s (%s)\n", r.ref_cache.c_str(), r.ref_reused ? "reused" : "computed");
   if (!r.adapter.empty())

@@ -53,6 +53,21 @@ std::vector<int64_t> range(int64_t begin, int64_t end) {
   return v;
 }
 
+// A classification head trains whole: LoRA's modules_to_save, saved under the head's own name
+// (peft.h).
+void add_head(CausalLm& model, PeftAdapter& a) {
+  for (nn::Parameter* p : {model.score_head(), model.score_bias()}) {
+    if (p == nullptr) continue;
+    if (a.peft_type != "LORA")
+      throw Error("adapter: the classification head " + p->name +
+                  " is saved as LoRA's modules_to_save; train it with LoRA");
+    const std::string m = module_of(p->name);
+    if (std::find(a.modules_to_save.begin(), a.modules_to_save.end(), m) == a.modules_to_save.end())
+      a.modules_to_save.push_back(m);
+    a.tensors.add(kPrefix + p->name, copy_of(*p));
+  }
+}
+
 }  // namespace
 
 std::string embedding_rows_sha256(const float* embed, const float* head, int64_t base,
@@ -84,6 +99,7 @@ PeftAdapter peft_adapter_of(CausalLm& model, const PeftSaveInfo& info) {
     a.tensors.add(kPrefix + s.a, copy_of(model.params().get(s.a)));
     a.tensors.add(kPrefix + s.b, copy_of(model.params().get(s.b)));
   }
+  add_head(model, a);
   a.vocab = model.config().vocab_size;
   a.base_vocab = info.base_vocab >= 0 ? info.base_vocab : a.vocab;
   a.base_rows_sha256 = info.base_rows_sha256;
@@ -106,7 +122,7 @@ PeftAdapter peft_adapter_of(CausalLm& model, const PeftSaveInfo& info) {
 ojson peft_config_json(const PeftAdapter& a, const std::string& base_model) {
   ojson j = ojson::object();
   j["peft_type"] = a.peft_type;
-  j["task_type"] = "CAUSAL_LM";
+  j["task_type"] = a.modules_to_save.empty() ? "CAUSAL_LM" : "SEQ_CLS";
   j["base_model_name_or_path"] = base_model;
   j["inference_mode"] = true;
   ojson targets = ojson::array();
@@ -119,6 +135,7 @@ ojson peft_config_json(const PeftAdapter& a, const std::string& base_model) {
     j["use_rslora"] = false;
     j["use_dora"] = false;
     j["modules_to_save"] = nullptr;
+    if (!a.modules_to_save.empty()) j["modules_to_save"] = a.modules_to_save;
     for (const std::string& t : a.target_modules) targets.push_back(t);
     j["target_modules"] = targets;
     // A list means the input embedding (tied heads follow it); a dict names each module.

@@ -17,6 +17,14 @@
 //                              (n, dim) under LORA, ...<module>.trainable_tokens_delta under
 //                              TRAINABLE_TOKENS. Despite the name these are the rows' full values:
 //                              PEFT's TrainableTokensLayer index_copy()s them into the weight.
+//                              A sequence-classification head (a reward model's score.weight,
+//                              BERT's classifier.weight/.bias) trains whole, as PEFT's
+//                              modules_to_save: in memory ModulesToSaveWrapper holds
+//                              base_model.model.score.modules_to_save.default.weight, saved as
+//                              base_model.model.score.weight (get_peft_model_state_dict keeps the
+//                              wrapper's adapter_state_dict keys and drops the adapter name);
+//                              the config then has modules_to_save ["score"] and task_type
+//                              "SEQ_CLS" (PeftModelForSequenceClassification).
 // Loom adds "loom": {"base_vocab_size", "vocab_size", "base_rows_sha256"}, so a base model whose
 // original rows differ is refused by name (PEFT's PeftConfig.from_peft_type drops keys its config
 // class does not know, with a warning, so PEFT still loads the file).
@@ -55,6 +63,8 @@ struct PeftAdapter {
   std::map<std::string, std::vector<int64_t>> token_indices;
   int64_t base_vocab = -1, vocab = -1;  // Loom's record; -1 when absent (PEFT-written)
   std::string base_rows_sha256;         // "" when absent
+  // modules_to_save: classification heads ("score", "classifier") stored whole.
+  std::vector<std::string> modules_to_save;
   io::TensorMap tensors;
   float scale() const { return rank > 0 ? alpha / static_cast<float>(rank) : 0.0f; }
 };
@@ -73,8 +83,9 @@ std::string embedding_rows_sha256(const float* embed, const float* head, int64_t
 // The same over a Hugging Face model's tensors (any float dtype, converted to f32).
 std::string embedding_rows_sha256(const HfModel& m, int64_t base);
 
-// The adapter of a trained model: every LoRA site's A and B, and rows [base_vocab, vocab) of the
-// embedding (and of an untied head) as trainable tokens. A model with neither is a loom::Error.
+// The adapter of a trained model: every LoRA site's A and B, rows [base_vocab, vocab) of the
+// embedding (and of an untied head) as trainable tokens, and a classification head as
+// modules_to_save (LoRA only). A model with no LoRA and no new rows is a loom::Error.
 PeftAdapter peft_adapter_of(CausalLm& model, const PeftSaveInfo& info);
 nlohmann::ordered_json peft_config_json(const PeftAdapter& a, const std::string& base_model);
 // Writes dir/adapter_config.json, dir/adapter_model.safetensors and each extra file (the
@@ -92,8 +103,9 @@ PeftAdapter parse_peft_adapter(const std::string& config_text, io::TensorMap ten
 
 // Applies the adapter to base in place: checks the base (vocabulary, sha256 of its original
 // rows), every target module and tensor name and shape; grows the embedding (and untied head) to
-// the adapter's vocabulary, writes the trainable-token rows and merges the LoRA updates. Errors
-// name the adapter's file and field, or the base model.
+// the adapter's vocabulary, writes the trainable-token rows, merges the LoRA updates and puts
+// the modules_to_save heads in (added, or replacing the base's). Errors name the adapter's file
+// and field, or the base model.
 void apply_peft_adapter(HfModel& base, const PeftAdapter& a);
 
 // A model ready to run from Hugging Face tensors and config.json (nothing written).

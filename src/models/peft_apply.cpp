@@ -169,6 +169,25 @@ void merge_lora_sites(HfModel& base, const PeftAdapter& a, std::set<std::string>
   }
 }
 
+// The modules_to_save heads, whole: weight (labels, dim) and an optional bias (labels), into
+// changed (the base has the tensor) or added (it has not: a language model given a head).
+void put_heads(const HfModel& base, const PeftAdapter& a, std::set<std::string>& used,
+               std::map<std::string, Tensor>& changed, std::map<std::string, Tensor>& added) {
+  for (const std::string& m : a.modules_to_save) {
+    const std::string w = kPrefix + m + ".weight", b = kPrefix + m + ".bias";
+    const Tensor* t = a.tensors.find(w);
+    if (t == nullptr) bad(a, "modules_to_save: '" + m + "' but the adapter has no tensor " + w);
+    const Shape s = t->shape();
+    if (s.rank() != 2 || s[0] < 1 || s[1] != base.config.dim)
+      bad(a,
+          "modules_to_save: " + w + " must be (labels, " + std::to_string(base.config.dim) + ")");
+    std::map<std::string, Tensor> head;
+    head[m + ".weight"] = take(a, w, s, used);
+    if (a.tensors.has(b)) head[m + ".bias"] = take(a, b, Shape{s[0]}, used);
+    for (auto& [name, value] : head) (base.tensors.has(name) ? changed : added)[name] = value;
+  }
+}
+
 io::TensorMap replaced(const io::TensorMap& m, std::map<std::string, Tensor>& changed) {
   io::TensorMap out(m.source(), m.format());
   for (const auto& [k, v] : m.meta()) out.set_meta(k, v);
@@ -187,11 +206,14 @@ void apply_peft_adapter(HfModel& base, const PeftAdapter& a) {
   std::map<std::string, Tensor> changed;
   grow_token_rows(base, a, s, used, changed);
   if (a.rank > 0) merge_lora_sites(base, a, used, changed);
+  std::map<std::string, Tensor> added;
+  put_heads(base, a, used, changed, added);
   for (const std::string& name : a.tensors.names())
     if (!used.count(name))
       throw Error(a.tensors.source() + ": tensor " + name +
                   " is not one adapter_config.json describes");
   base.tensors = replaced(base.tensors, changed);
+  for (auto& [name, value] : added) base.tensors.add(name, std::move(value));
   base.config.vocab_size = s.vocab;
   if (s.vocab > s.base) base.config.base_vocab_size = s.base;
   base.config_json = config_json(base.config, base.config_json);

@@ -34,6 +34,11 @@ inline std::string delta_key(const std::string& peft_type, const std::string& mo
   return kPrefix + module + (peft_type == "LORA" ? ".token_adapter." : ".") +
          "trainable_tokens_delta";
 }
+// The classification heads a PEFT adapter may carry whole (modules_to_save): transformers'
+// *ForSequenceClassification names (CausalLm's score_head()).
+inline bool is_head_module(const std::string& module) {
+  return module == "score" || module == "classifier";
+}
 inline Tensor f32_copy(const Tensor& t) {
   return t.dtype() == DType::F32 ? t.clone() : t.to(DType::F32);
 }

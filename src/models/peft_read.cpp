@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "models/peft.h"
+#include "models/peft_names.h"
 
 namespace loom::models {
 
@@ -61,11 +62,24 @@ void check_lora_settings(const PeftAdapter& a, const json& j) {
   off("rank_pattern", json::object());
   off("alpha_pattern", json::object());
   off("layers_to_transform", json());
-  off("modules_to_save", json());
+}
+
+// modules_to_save: null or a list of classification heads (the only modules Loom trains whole).
+void read_modules_to_save(PeftAdapter& a, const json& j) {
+  if (!j.contains("modules_to_save") || j["modules_to_save"].is_null()) return;
+  const json& m = j["modules_to_save"];
+  if (!m.is_array()) bad(a, "modules_to_save: expected a list of module names");
+  for (const json& e : m) {
+    if (!e.is_string() || !peft::is_head_module(e.get<std::string>()))
+      bad(a, "modules_to_save: " + e.dump() +
+                 " is not supported (only a classification head: \"score\" or \"classifier\")");
+    a.modules_to_save.push_back(e.get<std::string>());
+  }
 }
 
 void read_lora(PeftAdapter& a, const json& j) {
   check_lora_settings(a, j);
+  read_modules_to_save(a, j);
   if (!j.contains("r") || !j["r"].is_number_integer() || j["r"].get<int64_t>() <= 0 ||
       j["r"].get<int64_t>() > 65536)
     bad(a, "r: expected the LoRA rank, an integer in 1..65536");
@@ -136,8 +150,9 @@ PeftAdapter parse_peft_adapter(const std::string& config_text, io::TensorMap ten
     read_trainable_tokens(a, j);
   else
     bad(a, "peft_type \"" + a.peft_type + "\" is not supported (LORA or TRAINABLE_TOKENS)");
-  if (j.contains("task_type") && j["task_type"].is_string() && j["task_type"] != "CAUSAL_LM")
-    bad(a, "task_type " + j["task_type"].dump() + ": expected \"CAUSAL_LM\"");
+  if (j.contains("task_type") && j["task_type"].is_string() && j["task_type"] != "CAUSAL_LM" &&
+      j["task_type"] != "SEQ_CLS")
+    bad(a, "task_type " + j["task_type"].dump() + ": expected \"CAUSAL_LM\" or \"SEQ_CLS\"");
   read_loom_fields(a, j);
   if (a.rank == 0 && a.token_indices.empty()) bad(a, "the adapter changes nothing");
   a.tensors = std::move(tensors);

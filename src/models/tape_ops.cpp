@@ -28,6 +28,17 @@ nn::Var TapeOps::embedding(Wt table, const int32_t* ids, int64_t n) {
                        e.frozen_rows.empty() ? nullptr : e.frozen_rows.data());
 }
 
+const int32_t* TapeOps::positions() {
+  if (positions_ != nullptr) return positions_;
+  const int64_t n = batch_ * seq_;
+  int32_t* pos = t_.save<int32_t>(n);
+  for (int64_t i = 0; i < n; ++i) {
+    const bool starts = i % seq_ == 0 || (segments_ != nullptr && segments_[i] != segments_[i - 1]);
+    pos[i] = starts ? 0 : pos[i - 1] + 1;
+  }
+  return positions_ = pos;
+}
+
 Act TapeOps::embed_tokens(Wt table) { return A(embedding(table, ids_, batch_ * seq_)); }
 
 Act TapeOps::embed_decoder_tokens(Wt table) {
@@ -56,13 +67,13 @@ Act TapeOps::relative_position_bias(Wt table, int64_t num_buckets, int64_t max_d
 
 Act TapeOps::add_positions(Act x, Wt table, int32_t pad_id) {
   const int64_t n = batch_ * seq_;
+  if (pad_id < 0) return A(nn::add(t_, V(x), embedding(table, positions(), n)));
+  LOOM_ASSERT(segments_ == nullptr, "RoBERTa's padding-based positions with packed segments");
   int32_t* pos = t_.save<int32_t>(n);
   for (int64_t b = 0; b < batch_; ++b) {
     int32_t real = 0;
     for (int64_t i = b * seq_; i < (b + 1) * seq_; ++i)
-      pos[i] = pad_id < 0          ? static_cast<int32_t>(i - b * seq_)
-               : ids_[i] == pad_id ? pad_id
-                                   : pad_id + ++real;
+      pos[i] = ids_[i] == pad_id ? pad_id : pad_id + ++real;
   }
   return A(nn::add(t_, V(x), embedding(table, pos, n)));
 }
@@ -110,7 +121,8 @@ Act TapeOps::norm(Act x, Wt weight, Wt bias, NormKind kind, float eps) {
 Act TapeOps::rope(Act x, int64_t n_heads, const RopeSettings& r) {
   const int64_t head_dim = t_.shape(V(x)).last() / n_heads;
   return A(nn::rope(t_, V(x), batch_, seq_, n_heads, head_dim, r.rot_dim, r.theta, r.style, 0,
-                    r.freq_factors.empty() ? nullptr : r.freq_factors.data()));
+                    r.freq_factors.empty() ? nullptr : r.freq_factors.data(),
+                    segments_ != nullptr ? positions() : nullptr));
 }
 
 // Encoder self-attention (bidirectional, the encoder's key mask), decoder self-attention
@@ -119,9 +131,12 @@ Act TapeOps::attention(int64_t, Act q, Act k, Act v, const AttentionShape& s) {
   const bool seq2seq = dec_ids_ != nullptr;
   if (s.causal && !seq2seq)
     LOOM_ASSERT(key_mask_ == nullptr, "a key padding mask is for bidirectional attention");
+  LOOM_ASSERT(segments_ == nullptr || (s.causal && !seq2seq),
+              "packed segments are for a decoder-only model's causal self-attention");
   nn::AttentionOptions o{batch_,       seq_,       seq_,     s.n_heads,
                          s.n_kv_heads, s.head_dim, s.causal, s.causal ? nullptr : key_mask_,
                          s.scale};
+  o.segments = segments_;
   if (seq2seq && (s.causal || s.cross)) o.q_len = dec_seq_;
   if (seq2seq && s.causal) {
     o.k_len = dec_seq_;

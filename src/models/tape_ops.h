@@ -18,7 +18,10 @@ class CausalLm;
 // A batch of B sequences of T tokens: ids (B*T); an encoder's token types (B*T, null: all 0)
 // and key mask (B*T, 1 real / 0 padding, null: no padding; bidirectional attention only). An
 // encoder-decoder's batch adds the decoder's inputs: decoder_ids (B*decoder_seq) and their key
-// mask (null: no padding) for the decoder's causal self-attention.
+// mask (null: no padding) for the decoder's causal self-attention. A decoder-only batch may pack
+// several examples into each sequence: segments (B*T, null: one example per sequence) gives every
+// token its example, each example a run of equal ids; attention then stays within a run
+// (block-diagonal causal mask) and positions (RoPE, learned) restart at 0 where a run starts.
 struct TokenBatch {
   const int32_t* ids = nullptr;
   int64_t batch = 0, seq = 0;
@@ -27,6 +30,7 @@ struct TokenBatch {
   const int32_t* decoder_ids = nullptr;
   int64_t decoder_seq = 0;
   const uint8_t* decoder_key_mask = nullptr;
+  const int32_t* segments = nullptr;
 };
 
 class TapeOps final : public Ops {
@@ -41,7 +45,8 @@ class TapeOps final : public Ops {
         key_mask_(in.key_mask),
         dec_ids_(in.decoder_ids),
         dec_seq_(in.decoder_seq),
-        dec_key_mask_(in.decoder_key_mask) {}
+        dec_key_mask_(in.decoder_key_mask),
+        segments_(in.segments) {}
 
   bool has(Wt w) const override;
   Act embed_tokens(Wt table) override;
@@ -70,6 +75,8 @@ class TapeOps final : public Ops {
  private:
   nn::Var p(Wt w);
   nn::Var embedding(Wt table, const int32_t* ids, int64_t n);
+  // Every token's position in its sequence, or in its segment when the batch has segments.
+  const int32_t* positions();
 
   CausalLm& m_;
   nn::Tape& t_;
@@ -80,6 +87,8 @@ class TapeOps final : public Ops {
   const int32_t* dec_ids_;
   int64_t dec_seq_;
   const uint8_t* dec_key_mask_;
+  const int32_t* segments_;
+  const int32_t* positions_ = nullptr;  // on the tape, made by positions()
 };
 
 }  // namespace loom::models

@@ -54,9 +54,11 @@ Var rmsnorm(Tape& t, Var x, Var w, float eps);
 // x (B*T, H*D) -> y (B*T, H*D): rotary embedding of the first rot_dim dims of every head at
 // positions pos0 .. pos0+T-1, same formula as core's rope() (HalfSplit = HF rotate_half).
 // freq_factors (rot_dim/2 divisors of each pair's frequency: rope scaling) may be null.
+// positions (B*T, each in [0, T); null: pos0 + t) give every row its own position instead
+// (packed sequences, whose positions restart at each example); pos0 must then be 0.
 Var rope(Tape& t, Var x, int64_t batch, int64_t seq, int64_t n_heads, int64_t head_dim,
          int64_t rot_dim, float theta, RopeStyle style, int64_t pos0 = 0,
-         const float* freq_factors = nullptr);
+         const float* freq_factors = nullptr, const int32_t* positions = nullptr);
 
 // q (B*T, H*D), k (B*T, KV*D), v (B*T, KV*D) -> y (B*T, H*D): causal softmax(q·kᵀ/√D)·v per
 // head; query head h reads kv head h / (H/KV) (MHA: KV = H, GQA: KV | H, MQA: KV = 1).
@@ -74,12 +76,14 @@ Var bidirectional_attention(Tape& t, Var q, Var k, Var v, int64_t batch, int64_t
 // (B*Tk, KV*D) -> y (B*Tq, H*D) = softmax(scale·q·kᵀ + bias) v per head, keys of the query's own
 // sequence only: causal (Tq == Tk, query i sees keys 0..i) or not, keys whose key_mask entry
 // (B*Tk; null: none) is 0 never seen. Cross-attention is Tq != Tk (queries from a decoder, keys
-// and values from an encoder's output).
+// and values from an encoder's output). segments (B*Tq, Tq == Tk; null: none): query i sees
+// key j only where segments[i] == segments[j] (several examples packed into one sequence).
 struct AttentionOptions {
   int64_t batch = 0, q_len = 0, k_len = 0, n_heads = 0, n_kv_heads = 0, head_dim = 0;
   bool causal = false;
   const uint8_t* key_mask = nullptr;
   float scale = 0;  // 0: 1/sqrt(head_dim); T5 uses 1
+  const int32_t* segments = nullptr;
 };
 // bias (Tq*Tk, H) or undefined: bias[(i*Tk + j)*H + h] is added to head h's score of query i and
 // key j in every sequence (T5's relative position bias: a row gather of its bucket table, so its

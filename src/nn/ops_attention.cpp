@@ -31,13 +31,14 @@ void rope_table(float* cs, float* sn, int64_t seq, int64_t rot_dim, float theta,
 
 // Rotates every head of rows (B*T, H*D) by +angle (sign = 1) or -angle (sign = -1, the
 // transpose, used by backward); dst may alias src.
+// positions (rows) or null: row r at position r % seq.
 void rope_apply(ThreadPool& pool, const float* src, float* dst, int64_t rows, int64_t seq,
                 int64_t n_heads, int64_t head_dim, int64_t rot_dim, RopeStyle style,
-                const float* cs, const float* sn, float sign) {
+                const float* cs, const float* sn, const int32_t* positions, float sign) {
   const int64_t half = rot_dim / 2, width = n_heads * head_dim;
   pool.parallel_for(rows, 16, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
-      const int64_t p = r % seq;
+      const int64_t p = positions != nullptr ? positions[r] : r % seq;
       const float* x = src + r * width;
       float* y = dst + r * width;
       if (y != x) std::memcpy(y, x, width * sizeof(float));
@@ -56,10 +57,25 @@ void rope_apply(ThreadPool& pool, const float* src, float* dst, int64_t rows, in
   });
 }
 
+// The per-row positions, copied onto the tape (backward reads them) and checked against the
+// table's T rows.
+const int32_t* saved_positions(Tape& t, const int32_t* positions, int64_t rows, int64_t seq,
+                               int64_t pos0) {
+  if (positions == nullptr) return nullptr;
+  LOOM_ASSERT(pos0 == 0, "rope: per-row positions start from 0");
+  int32_t* copy = t.save<int32_t>(rows);
+  for (int64_t r = 0; r < rows; ++r) {
+    LOOM_ASSERT(positions[r] >= 0 && positions[r] < seq, "rope: a position outside [0, T)");
+    copy[r] = positions[r];
+  }
+  return copy;
+}
+
 }  // namespace
 
 Var rope(Tape& t, Var x, int64_t batch, int64_t seq, int64_t n_heads, int64_t head_dim,
-         int64_t rot_dim, float theta, RopeStyle style, int64_t pos0, const float* freq_factors) {
+         int64_t rot_dim, float theta, RopeStyle style, int64_t pos0, const float* freq_factors,
+         const int32_t* positions) {
   LOOM_ASSERT(t.shape(x).rows() == batch * seq && t.shape(x).last() == n_heads * head_dim,
               "rope: x must be (B*T, H*D)");
   LOOM_ASSERT(rot_dim % 2 == 0 && rot_dim <= head_dim, "rope: rot_dim must be even and <= D");
@@ -68,13 +84,14 @@ Var rope(Tape& t, Var x, int64_t batch, int64_t seq, int64_t n_heads, int64_t he
   float* cs = t.save<float>(seq * half);
   float* sn = t.save<float>(seq * half);
   rope_table(cs, sn, seq, rot_dim, theta, pos0, freq_factors);
+  const int32_t* pos = saved_positions(t, positions, rows, seq, pos0);
   rope_apply(t.pool(), t.data(x), t.data(y), rows, seq, n_heads, head_dim, rot_dim, style, cs, sn,
-             1.0f);
-  t.on_backward(y, [&t, x, y, rows, seq, n_heads, head_dim, rot_dim, style, cs, sn] {
+             pos, 1.0f);
+  t.on_backward(y, [&t, x, y, rows, seq, n_heads, head_dim, rot_dim, style, cs, sn, pos] {
     // dx += Rᵀ dy: rotate dy by -angle into scratch, then add.
     const int64_t n = rows * n_heads * head_dim;
     float* tmp = t.save<float>(n);
-    rope_apply(t.pool(), t.grad(y), tmp, rows, seq, n_heads, head_dim, rot_dim, style, cs, sn,
+    rope_apply(t.pool(), t.grad(y), tmp, rows, seq, n_heads, head_dim, rot_dim, style, cs, sn, pos,
                -1.0f);
     float* dx = t.grad(x);
     for (int64_t i = 0; i < n; ++i) dx[i] += tmp[i];
@@ -94,6 +111,7 @@ struct AttnDims {
   bool causal;              // query i sees keys 0..i; else every key of its sequence
   const uint8_t* key_mask;  // (B*Tk) 0 = padded key, never attended; null: none
   const float* bias;        // (Tq*Tk, H) added to the scores; null: none
+  const int32_t* segments;  // (B*Tq) query i sees key j only in its own segment; null: none
 };
 
 // Columns of row i that a query may see before the key mask: i + 1 (causal) or Tk.
@@ -102,19 +120,23 @@ inline int64_t visible(const AttnDims& a, int64_t i) { return a.causal ? i + 1 :
 // Rows of S (Tq,Tk) -> softmax in place over the visible columns; the rest become zero. km: the
 // sequence's key mask (Tk) or null; a masked key gets probability exactly 0 (as Hugging Face's
 // additive finfo.min mask gives after exp). A row with no visible key (a causal query before
-// its sequence's first real key: left padding) becomes all zero.
-inline void softmax_rows(float* P, const AttnDims& a, const uint8_t* km) {
+// its sequence's first real key: left padding) becomes all zero. seg: the sequence's segment
+// ids or null; a key of another segment than the query's is masked the same way.
+inline void softmax_rows(float* P, const AttnDims& a, const uint8_t* km, const int32_t* seg) {
   const int64_t Tk = a.Tk;
   for (int64_t i = 0; i < a.Tq; ++i) {
     float* row = P + i * Tk;
     const int64_t n = visible(a, i);
-    if (km == nullptr) {
+    if (km == nullptr && seg == nullptr) {
       softmax(row, n);
     } else {
+      auto seen = [&](int64_t j) {
+        return (km == nullptr || km[j] != 0) && (seg == nullptr || seg[j] == seg[i]);
+      };
       float m = -INFINITY, s = 0;
       for (int64_t j = 0; j < n; ++j)
-        if (km[j]) m = std::max(m, row[j]);
-      for (int64_t j = 0; j < n; ++j) s += row[j] = km[j] ? std::exp(row[j] - m) : 0.0f;
+        if (seen(j)) m = std::max(m, row[j]);
+      for (int64_t j = 0; j < n; ++j) s += row[j] = seen(j) ? std::exp(row[j] - m) : 0.0f;
       for (int64_t j = 0; j < n; ++j) row[j] = s > 0 ? row[j] / s : 0.0f;
     }
     std::memset(row + n, 0, static_cast<size_t>(Tk - n) * sizeof(float));
@@ -150,7 +172,8 @@ void attention_forward(ThreadPool& pool, const AttnDims& a, const float* qd, con
     sgemm(serial, false, true, Tq, Tk, D, a.scale, Q, ldq, K, ldk, 0.0f, P, Tk);
     if (a.bias != nullptr)
       for (int64_t ij = 0; ij < Tq * Tk; ++ij) P[ij] += a.bias[ij * a.H + h];
-    softmax_rows(P, a, a.key_mask ? a.key_mask + b * Tk : nullptr);
+    softmax_rows(P, a, a.key_mask ? a.key_mask + b * Tk : nullptr,
+                 a.segments ? a.segments + b * Tq : nullptr);
     sgemm(serial, false, false, Tq, D, Tk, 1.0f, P, Tk, V, ldk, 0.0f, yd + b * Tq * ldq + h * D,
           ldq);
   });
@@ -223,6 +246,7 @@ Var attention(Tape& t, Var q, Var k, Var v, const AttentionOptions& o, Var bias)
                 D = o.head_dim;
   LOOM_ASSERT(KV > 0 && H % KV == 0, "attention: n_heads must be a multiple of n_kv_heads");
   LOOM_ASSERT(!o.causal || Tq == Tk, "attention: causal attention needs as many keys as queries");
+  LOOM_ASSERT(o.segments == nullptr || Tq == Tk, "attention: segments need Tq == Tk");
   LOOM_ASSERT(t.shape(q).rows() == B * Tq && t.shape(q).last() == H * D, "attention: q shape");
   LOOM_ASSERT(t.shape(k).rows() == B * Tk && t.shape(k).last() == KV * D, "attention: k shape");
   LOOM_ASSERT(t.shape(v) == t.shape(k), "attention: v shape");
@@ -241,7 +265,8 @@ Var attention(Tape& t, Var q, Var k, Var v, const AttentionOptions& o, Var bias)
                    scale,
                    o.causal,
                    saved_key_mask(t, o.key_mask, B, Tk),
-                   bias.defined() ? t.data(bias) : nullptr};
+                   bias.defined() ? t.data(bias) : nullptr,
+                   o.segments};
   Var y = bias.defined() ? t.node(t.shape(q), {q, k, v, bias}) : t.node(t.shape(q), {q, k, v});
   float* probs = t.save<float>(B * H * Tq * Tk);  // P (B,H,Tq,Tk), zero where a key is not seen
   attention_forward(t.pool(), a, t.data(q), t.data(k), t.data(v), probs, t.data(y));

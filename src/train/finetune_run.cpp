@@ -117,6 +117,12 @@ void FinetuneRun::check_options() const {
     throw Error("give a held-out file or held-out lines, not both");
   if (o_.mode.new_embeddings)
     throw Error("training " + o_.mode.str() + ": fine-tuning trains all weights or LoRA");
+  if (o_.pack && o_.task != Task::Sft) throw Error("packing is for task sft");
+  if (o_.sample_eval < 0 || o_.sample_tokens <= 0 ||
+      (o_.sample_eval > 0 && o_.task != Task::Sft && o_.task != Task::Dpo))
+    throw Error(
+        "sample eval: expected a count >= 0 of samples per held-out prompt (task sft or "
+        "dpo) and sample tokens > 0");
 }
 
 void FinetuneRun::load_tokenizer() {
@@ -217,6 +223,7 @@ std::string FinetuneRun::record() const {
   if (o_.pooling) r += std::string("\npooling ") + pooling_name(*o_.pooling);
   if (o_.task == Task::TokenClassify) r += "\nlabels";
   for (const std::string& t : tag_names_) r += " " + t;
+  if (o_.pack) r += "\npack 1";
   if (o_.task == Task::Dpo)
     r += "\nbeta " + std::to_string(o_.dpo.beta) + "\nlabel_smoothing " +
          std::to_string(o_.dpo.label_smoothing) + "\nloss " + (o_.dpo.ipo ? "ipo" : "sigmoid");
@@ -231,7 +238,8 @@ void FinetuneRun::prepare_folder() {
   if (o_.resume) {
     check_run_record(record_path, record(),
                      "--task, --train, --seq, --lora-*, --beta, "
-                     "--label-smoothing, --loss, --num-labels, --pooling, the tags of --data",
+                     "--label-smoothing, --loss, --num-labels, --pooling, --pack, the tags of "
+                     "--data",
                      false);
   } else if (path_exists(ckpt_)) {
     throw Error(ckpt_ + " exists: resume it or choose another output folder");
@@ -244,7 +252,7 @@ void FinetuneRun::prepare_folder() {
   } else if (classifying()) {
     classify_ = std::make_unique<ClassifyTrainer>(*model_, train_cls_, o_.train, pool_, o_.pooling);
   } else {
-    sft_ = std::make_unique<SftTrainer>(*model_, train_sft_, o_.train, pool_);
+    sft_ = std::make_unique<SftTrainer>(*model_, train_sft_, o_.train, pool_, o_.pack);
   }
   if (o_.resume) {
     load_train_checkpoint(*model_, optimizer(), ckpt_);
@@ -253,6 +261,7 @@ void FinetuneRun::prepare_folder() {
     evaluate();
     val_before_ = val_;
     acc_before_ = acc_;
+    if (o_.sample_eval > 0) write_samples(o_.out + "/samples_before.jsonl", nullptr);
     write_file_atomic(record_path, record());
     copy_tokenizer(tok_path_, *tok_, o_.out);
     copy_tokenizer_companions(o_.init, o_.out);
@@ -358,7 +367,11 @@ FinetuneStepReport FinetuneRun::step(int64_t stop_at) {
   } else {
     r.stats = reward_->step(&r.reward);
   }
-  r.tokens_per_s = static_cast<double>(tokens_per_step()) / seconds_since(ts);
+  const double took = seconds_since(ts);
+  r.tokens_per_s = static_cast<double>(tokens_per_step()) / took;
+  if (sft_) r.real_tokens = sft_->last_step_tokens();
+  real_tokens_ += r.real_tokens;
+  step_seconds_ += took;
   tokens_done_ += tokens_per_step();
   const int64_t s = r.stats.step;
   const bool last = s == o_.steps || s == stop_at;
@@ -408,6 +421,17 @@ FinetuneRunResult FinetuneRun::train(
   }
   if (dpo_) r.ref_cache = o_.out + "/ref_logprobs.loom";
   r.ref_reused = ref_reused_;
+  if (sft_) {
+    r.sequences = sft_->sequences();
+    if (step_seconds_ > 0) r.real_tokens_per_s = static_cast<double>(real_tokens_) / step_seconds_;
+  }
+  if (o_.sample_eval > 0) {
+    auto reference = make_run_model(init_->config, &*init_, false, std::nullopt, o_.train.seed, 0);
+    r.samples = o_.out + "/samples.jsonl";
+    const SampleEval e = write_samples(r.samples, reference.get());
+    r.kl_ref = e.kl;
+    r.kl_tokens = e.tokens;
+  }
   return r;
 }
 

@@ -33,6 +33,7 @@
 #include "train/ref_logprobs.h"
 #include "train/reward_trainer.h"
 #include "train/run_folder.h"
+#include "train/sample_eval.h"
 #include "train/sft_data.h"
 #include "train/sft_trainer.h"
 #include "train/token_classify_data.h"
@@ -79,6 +80,13 @@ struct FinetuneRunOptions {
   int64_t steps = 100;
   int64_t stop_at = 0;  // > 0: stop (with a checkpoint) after this step, as if interrupted
   int64_t eval_every = 20, save_every = 20;
+  // sft: pack examples into rows of seq tokens (sft_trainer.h) instead of padding each.
+  bool pack = false;
+  // sft, dpo: > 0 draws this many completions of every held-out prompt (train/sample_eval.h,
+  // seeded by train.seed) before training into samples_before.jsonl and after it into
+  // samples.jsonl, the latter with the KL to the init model (the reference).
+  int64_t sample_eval = 0;
+  int64_t sample_tokens = 32;  // new tokens per completion at most
 };
 
 struct FinetuneStepReport {
@@ -90,6 +98,7 @@ struct FinetuneStepReport {
   float val_accuracy = NAN;  // DPO, reward: latest held-out preference accuracy
   bool evaluated = false;    // the held-out metrics were computed at this step
   double tokens_per_s = 0;   // padded sequence positions per second (chosen + rejected for DPO)
+  int64_t real_tokens = 0;   // sft: the step's tokens that are not padding
   int64_t tokens_done = 0;   // in this invocation
 };
 
@@ -110,6 +119,11 @@ struct FinetuneRunResult {
   std::vector<std::vector<std::string>> val_tags, val_predicted_tags;
   std::string ref_cache;    // DPO: the cached reference log-probs of the training pairs
   bool ref_reused = false;  // loaded from the run folder (a resumed run) rather than computed
+  double real_tokens_per_s = NAN;  // sft: non-padding tokens per second of the steps
+  int64_t sequences = 0;           // sft: rows of seq tokens the data fills (packed or not)
+  std::string samples;             // sample_eval: samples.jsonl after training
+  double kl_ref = NAN;             // its KL(policy || init) per sampled token
+  int64_t kl_tokens = 0;
 };
 
 class FinetuneRun {
@@ -148,6 +162,8 @@ class FinetuneRun {
   int64_t train_examples() const;
   int64_t val_examples() const;
   void result_labels(FinetuneRunResult& r) const;
+  std::vector<std::vector<int32_t>> heldout_prompts() const;
+  SampleEval write_samples(const std::string& file, models::CausalLm* reference);
 
   FinetuneRunOptions o_;
   ThreadPool& pool_;
@@ -175,6 +191,8 @@ class FinetuneRun {
   std::ofstream log_;
   float val_before_ = NAN, val_ = NAN, acc_before_ = NAN, acc_ = NAN, margin_ = NAN;
   int64_t tokens_done_ = 0;
+  int64_t real_tokens_ = 0;
+  double step_seconds_ = 0;
 };
 
 }  // namespace loom::train

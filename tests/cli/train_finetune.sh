@@ -2,8 +2,8 @@
 # loom train --task sft on stories260K with FOLDOC "define TERM:" data (seeded draw): SFT (all
 # weights) lowers the held-out response loss; an interrupted run resumed with --resume logs
 # exactly the rows of an uninterrupted one; bad JSONL lines (unknown role, chosen = rejected, a
-# prompt longer than --seq, a template error) fail in one line naming FILE:LINE. LoRA SFT and DPO
-# are train_finetune_slow.sh.
+# prompt longer than --seq, a template error) fail in one line naming FILE:LINE; --pack fills
+# fewer rows, --sample-eval writes samples and a KL. LoRA SFT and DPO are train_finetune_slow.sh.
 set -u
 fail() { echo "FAIL: $*"; exit 1; }
 . "$(dirname "$0")/lib/finetune_setup.sh"
@@ -26,6 +26,16 @@ less "$v8" "$v0" || fail "held-out SFT loss did not fall: $v0 -> $v8"
 diff <(cut -d, -f1-4 "$tmp/a/log.csv") <(cut -d, -f1-4 "$tmp/b/log.csv") > /dev/null ||
   fail "resumed SFT rows differ: $(diff <(cut -d, -f1-4 "$tmp/a/log.csv") <(cut -d, -f1-4 "$tmp/b/log.csv") | head -4)"
 
+# Packed SFT (--seq 256: several examples a row) with 2 sampled completions of each held-out
+# prompt before and after, and their KL to the init model.
+"$LOOM" train "${sft[@]}" --seq 256 --steps 2 --pack --sample-eval 2 --sample-tokens 8 \
+  --out "$tmp/p" --json > "$tmp/p.json" || fail "packed sft run"
+rows=$(sed -n 's/.*"sequences": \([0-9]*\).*/\1/p' "$tmp/p.json")
+[ -n "$rows" ] && [ "$rows" -lt 16 ] || fail "packing: '$rows' rows for 32 examples"
+[ "$(wc -l < "$tmp/p/samples_before.jsonl")" -eq 16 ] && [ "$(wc -l < "$tmp/p/samples.jsonl")" -eq 16 ] ||
+  fail "samples: 8 held-out prompts x 2 expected before and after"
+grep -q '"kl_ref": [-0-9]' "$tmp/p.json" || fail "no KL: $(cat "$tmp/p.json")"
+
 # Bad input: one line naming FILE:LINE.
 echo '{"chat_template": "{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% if m.role == \"system\" %}{{ raise_exception(\"no system turn\") }}{% endif %}{% endfor %}"}' > "$tmp/tc.json"
 head -2 "$tmp/sft.jsonl" > "$tmp/role.jsonl"
@@ -46,4 +56,6 @@ for c in "sft role 3 unknown role" "dpo same 4 equals" "sft long 2 the prompt is
 done
 err=$("$LOOM" train "${base[@]}" --task sft --data "$tmp/sft.jsonl" --beta 0.2 --out "$tmp/bad" 2>&1 >/dev/null) &&
   fail "--beta accepted with sft"
+"$LOOM" train "${base[@]}" --task dpo --data "$tmp/pairs.jsonl" --pack --out "$tmp/bad" 2> /dev/null &&
+  fail "--pack accepted with dpo"
 echo "cli train_finetune: ok"
