@@ -1,105 +1,133 @@
 #!/usr/bin/env bash
-# Loom vs llama.cpp (npm node-llama-cpp@3.21.1, its prebuilt CPU build; f32 KV cache) on the same
-# GGUF files: stories260K and random-weight Llama models of ~15M and ~110M parameters
-# (make_models.py), F32 and Q8_0, 1 and 2 threads. Two tests per setting:
-#   tg: greedy generation of 256 tokens from BOS (tokens/s over the forward steps)
-#   pp: one 512-token prompt (BOS + 511 tokens of tinyshakespeare) processed in a batch
-# Prints tokens/s (wall clock) for each and the ratio Loom / llama.cpp, tokens per CPU-second (all
-# threads, timed part only; steadier than wall time on a shared machine) and its ratio, and peak
-# RSS (/usr/bin/time %M). For decode it also prints the share of the memory-bandwidth bound that
-# Loom reaches: weight bytes read per token x tokens/s, over the streaming read bandwidth that
-# build/bench/llm_bench measures at the same thread count in the same run (meaningful for models
-# larger than the last-level cache; smaller ones are served from cache and exceed 100%).
-# usage: bench/peers/llm/run.sh [--quick]   (--quick: stories260K and 15M only)
-#   env THREADS="1 2" (default) and MODELS="path.gguf ..." narrow the grid.
+# Loom's LLM inference against native peers built on this machine (build_peers.sh, as
+# ../shared/peers/README.md describes): llama2.c's run (f32) / runq (int8, group 32) and
+# llama.cpp's llama-bench (GGML_NATIVE, OpenMP, f32 KV cache, no flash attention); and, as a last
+# column, npm node-llama-cpp 3.21.1's prebuilt generic llama.cpp driven from JavaScript
+# (llama_cpp_bench.mjs): what a JavaScript user gets, not what llama.cpp can do.
+# Same weights everywhere: make_models.py's random-weight Llamas (~15M: dim 288, 6 layers;
+# ~110M: dim 768, 12 layers; Llama 2 vocabulary) as GGUF F32/Q8_0 for Loom and llama.cpp, and
+# ../shared/peers/llama2.c/make_llama2c_models.py's llama2.c .bin files replaying the same random
+# stream (runq's -q80.bin keeps f32 group scales where GGUF Q8_0 has f16 ones).
+# Prints the CPU, the streaming read bandwidth build/bench/llm_bench measures (1 and 2 threads),
+# then per model, dtype and thread count:
+#   decode: tokens/s of 256 greedy steps from BOS (Loom `generate --steps 256`, llama2.c -n 256,
+#           llama-bench -p 0 -n 256 -r 3); ratios Loom / llama2.c and Loom / llama.cpp; "bound" is
+#           the bandwidth bound, read bandwidth / weight bytes per token (models that fit in the
+#           last-level cache can exceed it)
+#   prompt: 512 tokens in one batch (Loom: BOS + 511 tokens of tinyshakespeare; llama-bench
+#           -p 512 -n 0 -b 512 -ub 512 -r 3); ratio Loom / llama.cpp
+# and sanity lines: Loom's and llama2.c's first 32 greedy tokens on random15M (f32: run, q8_0: runq).
+# usage: bench/peers/llm/run.sh   env THREADS ("1 2"), MODELS ("random15M random110M"),
+#        DTYPES ("f32 q8_0"), NODE=0 skips the node-llama-cpp column.
+# A peer that fails prints "-" in its cells. The first run builds the peers (build_peers.sh: tens of minutes on 2 cores); later runs reuse them.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 data=${LOOM_DATA:-$root/../shared/data}
+peers=${PEERS:-$root/../shared/peers}
 loom=${LOOM:-$root/build/bin/loom}
 out=$root/bench/out/llm
-quick=${1:-}
+bin=$root/bench/out/peers
 mkdir -p "$out"
 [ -x "$loom" ] || make -C "$root" build
 if [ ! -d "$here/node_modules/node-llama-cpp" ]; then
   (cd "$here" && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --no-audit --no-fund >/dev/null)
 fi
+PEERS=$peers "$here/build_peers.sh" "$bin"
 /usr/bin/python3 "$here/make_models.py" "$out" "$data" >&2
+for f in random15M.bin random15M-q80.bin random110M.bin random110M-q80.bin; do
+  [ -f "$out/$f" ] || { /usr/bin/python3 "$peers/llama2.c/make_llama2c_models.py" "$out" >&2; break; }
+done
 
-# Prompt files of at most 511 tokens (BOS makes up to 512; both sides tokenise them alike).
-/usr/bin/python3 - "$data" "$out" <<'PY'
+# Prompt file: the longest tinyshakespeare prefix of at most 511 Llama 2 tokens (BOS makes 512).
+if [ ! -f "$out/prompt_llama2.txt" ]; then
+  /usr/bin/python3 - "$data" "$out" <<'PY'
 import sys, sentencepiece as spm
 data, out = sys.argv[1], sys.argv[2]
 text = open(f"{data}/corpora/tinyshakespeare/input.txt").read()[:20000]
-for name, model in (("llama2", "tokenizers/llama2/tokenizer.model"), ("tok512", "models/stories260K/tok512.model")):
-    sp = spm.SentencePieceProcessor(model_file=f"{data}/{model}")
-    lo, hi = 0, len(text)
-    while lo < hi:  # longest prefix with <= 511 tokens
-        mid = (lo + hi + 1) // 2
-        if len(sp.encode(text[:mid])) <= 511: lo = mid
-        else: hi = mid - 1
-    open(f"{out}/prompt_{name}.txt", "w").write(text[:lo])
-    print(name, "prompt:", len(sp.encode(text[:lo])) + 1, "tokens", file=sys.stderr)
+sp = spm.SentencePieceProcessor(model_file=f"{data}/tokenizers/llama2/tokenizer.model")
+lo, hi = 0, len(text)
+while lo < hi:
+    mid = (lo + hi + 1) // 2
+    if len(sp.encode(text[:mid])) <= 511: lo = mid
+    else: hi = mid - 1
+open(f"{out}/prompt_llama2.txt", "w").write(text[:lo])
 PY
+fi
 
-models=("$data/models/stories260K/stories260K.gguf" "$out/random15M-f32.gguf" "$out/random15M-q8_0.gguf")
-[ "$quick" = "--quick" ] || models+=("$out/random110M-f32.gguf" "$out/random110M-q8_0.gguf")
-if [ -n "${MODELS:-}" ]; then read -r -a models <<<"$MODELS"; fi
-
-# rate_of LINE FIELD: "prompt N tokens in S s (X tok/s)" -> X
-loom_run() {  # model threads test prompt_file -> "tok/s tok/cpu-s rss_kb"
-  local err rss n cpu
-  err=$(mktemp)
-  if [ "$3" = tg ]; then
-    /usr/bin/time -f "RSS %M" "$loom" generate --model "$1" --threads "$2" --temperature 0 \
-      --steps 256 --ignore-eos >/dev/null 2>"$err"
-    rate=$(sed -n 's/.*generated [0-9]* tokens in [0-9.]* s (\([0-9.]*\) tok\/s).*/\1/p' "$err")
-    wmb=$(sed -n 's/.*weights \([0-9.]*\) MB.*/\1/p' "$err")
-    n=$(sed -n 's/.*generated \([0-9]*\) tokens.*/\1/p' "$err")
-  else
-    /usr/bin/time -f "RSS %M" "$loom" generate --model "$1" --threads "$2" --temperature 0 \
-      --prompt "$(cat "$4")" --steps 0 --max-tokens 1 >/dev/null 2>"$err"
-    rate=$(sed -n 's/.*prompt \([0-9]*\) tokens in [0-9.]* s (\([0-9.]*\) tok\/s).*/\2/p' "$err")
-    n=$(sed -n 's/.*prompt \([0-9]*\) tokens.*/\1/p' "$err")
-  fi
-  cpu=$(sed -n 's/.*cpu \([0-9.]*\) s.*/\1/p' "$err")
-  rss=$(sed -n 's/^RSS //p' "$err")
-  rm -f "$err"
-  echo "$rate $(awk -v n="$n" -v c="$cpu" 'BEGIN { if (c > 0) print n / c; else print 0 }') $rss ${wmb:-0}"
+# loom_tg MODEL T -> "tok/s weight_MB";  loom_pp MODEL T -> "tok/s prompt_tokens"
+loom_tg() {
+  local err
+  err=$("$loom" generate --model "$1" --threads "$2" --temperature 0 --steps 256 --ignore-eos 2>&1 >/dev/null)
+  echo "$(sed -n 's/.*generated [0-9]* tokens in [0-9.]* s (\([0-9.]*\) tok\/s).*/\1/p' <<<"$err")" \
+    "$(sed -n 's/.*weights \([0-9.]*\) MB.*/\1/p' <<<"$err")"
 }
-peer_run() {
-  local err json rss
-  err=$(mktemp)
-  json=$(cd "$here" && /usr/bin/time -f "RSS %M" node llama_cpp_bench.mjs "$1" "$2" "$3" \
-    "$([ "$3" = tg ] && echo 256 || echo "$4")" 2>"$err" | tail -1)
-  rss=$(sed -n 's/^RSS //p' "$err")
-  rm -f "$err"
-  echo "$(sed -n 's/.*"tok_per_s":\([0-9.e+-]*\).*/\1/p' <<<"$json") $(sed -n 's/.*"tok_per_cpu_s":\([0-9.e+-]*\).*/\1/p' <<<"$json") $rss"
+loom_pp() {
+  local err prompt
+  prompt=$(cat "$out/prompt_llama2.txt"; echo .)  # keeps the trailing newline (one token)
+  err=$("$loom" generate --model "$1" --threads "$2" --temperature 0 --prompt "${prompt%.}" \
+    --steps 0 --max-tokens 1 2>&1 >/dev/null)
+  sed -n 's/.*prompt \([0-9]*\) tokens in [0-9.]* s (\([0-9.]*\) tok\/s).*/\2 \1/p' <<<"$err"
 }
+# llama2c MODEL.bin T -> tok/s ("achieved tok/s" of 256 steps; run for f32, runq for -q80)
+llama2c() {
+  local exe=run
+  [[ "$1" == *-q80.bin ]] && exe=runq
+  OMP_NUM_THREADS=$2 "$bin/llama2.c/$exe" "$1" -z "$data/tokenizers/llama2/tokenizer.bin" -t 0 -n 256 \
+    2>&1 >/dev/null | sed -n 's/^achieved tok\/s: \([0-9.]*\).*/\1/p'
+}
+# llamacpp MODEL T tg|pp -> avg tok/s of llama-bench's 3 repetitions
+llamacpp() {
+  local test_args=(-p 0 -n 256)
+  [ "$3" = pp ] && test_args=(-p 512 -n 0 -b 512 -ub 512)
+  "$bin/llama.cpp/build/bin/llama-bench" -m "$1" -t "$2" "${test_args[@]}" -r 3 -ctk f32 -ctv f32 \
+    -fa 0 -o jsonl 2>/dev/null | sed -n 's/.*"avg_ts": *\([0-9.e+-]*\).*/\1/p' | tail -1
+}
+node_tg() {
+  [ "${NODE:-1}" = 0 ] && return
+  (cd "$here" && node llama_cpp_bench.mjs "$1" "$2" tg 256 2>/dev/null | tail -1) |
+    sed -n 's/.*"tok_per_s":\([0-9.e+-]*\).*/\1/p'
+}
+fmt() { if [ -n "$1" ]; then printf %.1f "$1"; else echo -; fi; }  # a failed run prints "-"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else print "-" }'; }
 
-# Streaming read bandwidth (GB/s) per thread count, for the decode rows' share of the bound.
+echo "CPU: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M UTC')"
 declare -A bw
-bench_bin=$(dirname "$loom")/../bench/llm_bench
 for t in ${THREADS:-1 2}; do
-  bw[$t]=$("$bench_bin" --benchmark_filter="ReadBandwidth/$t/" --benchmark_min_time=1 2>/dev/null |
+  bw[$t]=$("$root/build/bench/llm_bench" --benchmark_filter="ReadBandwidth/$t/" --benchmark_min_time=1 2>/dev/null |
     sed -n 's/.*GB\/s=\([0-9.]*\)G\/s.*/\1/p')
-  echo "read bandwidth, $t thread(s): ${bw[$t]} GB/s" >&2
+  echo "read bandwidth (build/bench/llm_bench BM_ReadBandwidth), $t thread(s): ${bw[$t]} GB/s"
 done
 
-printf "%-20s %3s %3s %10s %10s %6s %11s %11s %6s %8s %8s %6s\n" model thr test loom_tok/s peer_tok/s ratio loom_tok/cpus peer_tok/cpus ratio loom_MB peer_MB bw%
-for m in "${models[@]}"; do
-  prompt="$out/prompt_llama2.txt"
-  [[ "$m" == *stories260K* ]] && prompt="$out/prompt_tok512.txt"
-  for t in ${THREADS:-1 2}; do
-    for test in tg pp; do
-      read -r lr lc lrss wmb < <(loom_run "$m" "$t" "$test" "$prompt")
-      read -r pr pc prss < <(peer_run "$m" "$t" "$test" "$prompt")
-      ratio=$(awk -v a="$lr" -v b="$pr" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
-      cratio=$(awk -v a="$lc" -v b="$pc" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
-      share=-
-      [ "$test" = tg ] && share=$(awk -v r="$lr" -v mb="$wmb" -v b="${bw[$t]:-0}" 'BEGIN { if (b > 0) printf "%.0f", 100 * r * mb / 1000 / b; else print "-" }')
-      printf "%-20s %3s %3s %10.1f %10.1f %6s %11.1f %11.1f %6s %8.1f %8.1f %6s\n" "$(basename "$m" .gguf)" "$t" "$test" \
-        "$lr" "$pr" "$ratio" "$lc" "$pc" "$cratio" "$(awk -v k="$lrss" 'BEGIN{print k/1024}')" "$(awk -v k="$prss" 'BEGIN{print k/1024}')" "$share"
+agreement() {  # first 32 greedy tokens from BOS: Loom (GGUF) vs llama2.c run / runq (.bin)
+  local dt=$1 l2bin=$2 exe=$3 a b
+  a=$("$loom" generate --model "$out/random15M-$dt.gguf" --threads 1 --temperature 0 --steps 32 \
+    --ignore-eos 2>/dev/null) || true
+  b=$(OMP_NUM_THREADS=1 "$bin/llama2.c/$exe" "$out/$l2bin" -z "$data/tokenizers/llama2/tokenizer.bin" \
+    -t 0 -n 32 2>/dev/null) || true
+  if [ "$a" = "$b" ]; then echo "greedy agreement, random15M $dt, 32 tokens from BOS: Loom = llama2.c $exe (same text)"
+  else printf 'greedy agreement, random15M %s, 32 tokens: DIFFER\n  Loom:     %s\n  llama2.c: %s\n' "$dt" "$a" "$b"; fi
+}
+agreement f32 random15M.bin run
+agreement q8_0 random15M-q80.bin runq
+
+hdr="%-10s %-5s %3s | %8s %8s %9s %8s %8s %8s | %8s %9s %6s | %9s\n"
+printf "$hdr" model dtype thr "tg:Loom" llama2.c llama.cpp L/l2c L/lcpp bound "pp:Loom" llama.cpp L/lcpp "node(JS)"
+for m in ${MODELS:-random15M random110M}; do
+  for dt in ${DTYPES:-f32 q8_0}; do
+    gguf=$out/$m-$dt.gguf
+    l2bin=$out/$m.bin
+    [ "$dt" = q8_0 ] && l2bin=$out/$m-q80.bin
+    for t in ${THREADS:-1 2}; do
+      read -r ltg wmb < <(loom_tg "$gguf" "$t") || true
+      read -r lpp _ < <(loom_pp "$gguf" "$t") || true
+      ctg=$(llama2c "$l2bin" "$t") || true
+      ptg=$(llamacpp "$gguf" "$t" tg) || true
+      ppp=$(llamacpp "$gguf" "$t" pp) || true
+      ntg=$(node_tg "$gguf" "$t") || true
+      bound=$(awk -v b="${bw[$t]:-0}" -v mb="$wmb" 'BEGIN { if (mb > 0) printf "%.1f", b * 1000 / mb; else print "-" }')
+      printf "$hdr" "$m" "$dt" "$t" "$(fmt "$ltg")" "$(fmt "$ctg")" "$(fmt "$ptg")" "$(ratio "$ltg" "$ctg")" \
+        "$(ratio "$ltg" "$ptg")" "$bound" "$(fmt "$lpp")" "$(fmt "$ppp")" "$(ratio "$lpp" "$ppp")" "$(fmt "$ntg")"
     done
   done
 done
