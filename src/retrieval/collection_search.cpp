@@ -157,7 +157,7 @@ std::vector<std::pair<int64_t, double>> Collection::bm25_search(
       bm25_ids_.push_back(s.int64(0));
       docs.push_back({std::to_string(s.int64(0)), "", text.substr(b, e - b)});
     }
-    bm25_ = std::make_unique<Bm25Index>(docs);
+    bm25_ = std::make_unique<Bm25Index>(docs, config_.bm25);
   }
   std::function<bool(uint32_t)> accept;
   if (allow != nullptr) accept = [&](uint32_t d) { return allow->count(bm25_ids_[d]) != 0; };

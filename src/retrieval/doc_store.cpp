@@ -32,6 +32,9 @@ CREATE TABLE IF NOT EXISTS chunks(
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(coll, doc);
 CREATE TABLE IF NOT EXISTS fields(
   coll INTEGER NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL, PRIMARY KEY(coll, name));
+CREATE TABLE IF NOT EXISTS bm25(
+  coll INTEGER PRIMARY KEY, k1 REAL NOT NULL, b REAL NOT NULL, stopwords INTEGER NOT NULL,
+  stem INTEGER NOT NULL);
 )";
 
 bool file_exists(const std::string& p) {
@@ -118,7 +121,7 @@ std::unique_ptr<Db> open_store(const std::string& path, bool create) {
   }
   db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
   db->exec(kSchema);
-  db->exec("INSERT OR IGNORE INTO meta VALUES('schema_version', '" +
+  db->exec("INSERT OR REPLACE INTO meta VALUES('schema_version', '" +
            std::to_string(kDocStoreSchemaVersion) + "')");
   return db;
 }
@@ -138,11 +141,17 @@ void create_collection(const std::string& db_path, const std::string& name,
   s.bind(1, name).bind(2, c.embedder).bind(3, c.dim).bind(4, c.index_kind);
   s.bind(5, std::string(index::metric_name(c.metric))).bind(6, chunk_mode_name(c.chunking.mode));
   s.bind(7, c.chunking.max_tokens).bind(8, c.chunking.overlap).bind(9, c.chunking.max_bytes);
+  Transaction tx(*db);
   try {
     s.run();
   } catch (const Error&) {
     throw Error(db_path + ": collection '" + name + "' already exists");
   }
+  Stmt p(*db, "INSERT INTO bm25(coll, k1, b, stopwords, stem) VALUES(?,?,?,?,?)");
+  p.bind(1, db->last_insert_id()).bind(2, c.bm25.k1).bind(3, c.bm25.b);
+  p.bind(4, static_cast<int64_t>(c.bm25.analyzer.stopwords));
+  p.bind(5, static_cast<int64_t>(c.bm25.analyzer.stem)).run();
+  tx.commit();
 }
 
 std::vector<std::string> list_collections(const std::string& db_path) {
@@ -170,6 +179,14 @@ Collection::Collection(const std::string& db_path, const std::string& name)
   config_.chunking.max_tokens = s.int64(6);
   config_.chunking.overlap = s.int64(7);
   config_.chunking.max_bytes = s.int64(8);
+  Stmt p(*db_, "SELECT k1, b, stopwords, stem FROM bm25 WHERE coll=?");
+  p.bind(1, coll_id_);
+  if (p.step()) {
+    config_.bm25.k1 = p.real(0);
+    config_.bm25.b = p.real(1);
+    config_.bm25.analyzer.stopwords = p.int64(2) != 0;
+    config_.bm25.analyzer.stem = p.int64(3) != 0;
+  }
   reconcile();
 }
 

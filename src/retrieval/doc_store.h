@@ -11,7 +11,9 @@
 // unreadable index file is rebuilt from the rows. An upsert or delete is one transaction; the
 // in-memory indexes follow it only after it commits.
 //
-// Schema version 1 lives in meta('schema_version'); a file from a newer version is refused.
+// The schema version lives in meta('schema_version'); a file from a newer version is refused, an
+// older one is upgraded on open. Version 2 added the bm25 settings table (a collection without a
+// row keeps the defaults it was built with).
 #pragma once
 
 #include <cstdint>
@@ -32,7 +34,7 @@
 
 namespace loom::retrieval {
 
-inline constexpr int64_t kDocStoreSchemaVersion = 1;
+inline constexpr int64_t kDocStoreSchemaVersion = 2;
 
 struct CollectionConfig {
   // Identity of the embedder the vectors come from (model path, pooling, normalisation, dims):
@@ -42,6 +44,8 @@ struct CollectionConfig {
   std::string index_kind = "hnsw";  // index::make_index kinds
   index::Metric metric = index::Metric::kCosine;
   ChunkOptions chunking;
+  // BM25's k1, b and analyzer (table bm25; a collection from before it has Bm25Params' defaults).
+  Bm25Params bm25;
 };
 
 struct DocInput {
