@@ -35,7 +35,16 @@ CREATE TABLE IF NOT EXISTS fields(
 CREATE TABLE IF NOT EXISTS bm25(
   coll INTEGER PRIMARY KEY, k1 REAL NOT NULL, b REAL NOT NULL, stopwords INTEGER NOT NULL,
   stem INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta_values(coll INTEGER NOT NULL, doc TEXT NOT NULL, key TEXT NOT NULL,
+  val);
+CREATE INDEX IF NOT EXISTS meta_values_kv ON meta_values(coll, key, val);
+CREATE INDEX IF NOT EXISTS meta_values_doc ON meta_values(coll, doc);
 )";
+
+// One row per top-level key with json_extract's value for it (val has no type affinity, so
+// integers, reals, text and JSON text stay as they are and compare as json_extract's do).
+constexpr const char* kPutMetaValues =
+    "INSERT INTO meta_values(coll, doc, key, val) SELECT ?, ?, key, value FROM json_each(?)";
 
 bool file_exists(const std::string& p) {
   struct stat st;
@@ -62,19 +71,22 @@ FieldType parse_field_type(const std::string& s) {
   return FieldType::kBool;
 }
 
-// Deletes a document's chunk rows, collecting their ids (vectors to drop once committed).
+// Deletes a document's chunk rows and metadata values, collecting the chunk ids (vectors to drop
+// once committed).
 struct ChunkDropper {
   ChunkDropper(Db& db, int64_t coll)
       : old(db, "SELECT id FROM chunks WHERE coll=? AND doc=?"),
         del(db, "DELETE FROM chunks WHERE coll=? AND doc=?"),
+        del_meta(db, "DELETE FROM meta_values WHERE coll=? AND doc=?"),
         coll(coll) {}
   void drop(const std::string& doc) {
     old.bind(1, coll).bind(2, doc);
     while (old.step()) ids.push_back(static_cast<uint64_t>(old.int64(0)));
     old.reset();
     del.bind(1, coll).bind(2, doc).run();
+    del_meta.bind(1, coll).bind(2, doc).run();
   }
-  Stmt old, del;
+  Stmt old, del, del_meta;
   int64_t coll;
   std::vector<uint64_t> ids;
 };
@@ -98,14 +110,39 @@ std::string embedder_identity(const std::string& model_path, const std::string& 
          " pooling=" + pooling + " max_tokens=" + std::to_string(embedder.max_tokens());
 }
 
+namespace {
+
+// Brings a file of an older version up to this one (inside one transaction).
+void upgrade_store(Db& db, int64_t version) {
+  Transaction tx(db);
+  if (version < 3) {
+    db.exec("DELETE FROM meta_values; INSERT INTO meta_values(coll, doc, key, val) "
+            "SELECT d.coll, d.id, j.key, j.value FROM documents d, json_each(d.meta) j");
+  }
+  db.exec("INSERT OR REPLACE INTO meta VALUES('schema_version', '" +
+          std::to_string(kDocStoreSchemaVersion) + "')");
+  tx.commit();
+}
+
+}  // namespace
+
+void bind_filter(Stmt& s, int first, const std::vector<FilterValue>& params) {
+  for (size_t i = 0; i < params.size(); ++i) {
+    const int at = static_cast<int>(i) + first;
+    if (auto* d = std::get_if<double>(&params[i])) s.bind(at, *d);
+    if (auto* t = std::get_if<std::string>(&params[i])) s.bind(at, std::string_view(*t));
+    if (auto* b = std::get_if<bool>(&params[i])) s.bind(at, static_cast<int64_t>(*b ? 1 : 0));
+  }
+}
+
 std::unique_ptr<Db> open_store(const std::string& path, bool create) {
   if (!create && !file_exists(path)) throw Error(path + ": no such document store");
   auto db = std::make_unique<Db>(path, create);
+  int64_t version = kDocStoreSchemaVersion;  // a new file
   const std::string found =
       db->query_text("SELECT name FROM sqlite_master WHERE type='table' AND name='meta'");
   if (!found.empty()) {
     const std::string v = db->query_text("SELECT value FROM meta WHERE key='schema_version'");
-    int64_t version = 0;
     try {
       version = std::stoll(v);
     } catch (const std::exception&) {
@@ -121,8 +158,9 @@ std::unique_ptr<Db> open_store(const std::string& path, bool create) {
   }
   db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
   db->exec(kSchema);
-  db->exec("INSERT OR REPLACE INTO meta VALUES('schema_version', '" +
+  db->exec("INSERT OR IGNORE INTO meta VALUES('schema_version', '" +
            std::to_string(kDocStoreSchemaVersion) + "')");
+  if (version < kDocStoreSchemaVersion) upgrade_store(*db, version);
   return db;
 }
 
@@ -276,6 +314,7 @@ void Collection::upsert(const std::vector<DocInput>& docs, ThreadPool& pool,
     Transaction tx(*db_);
     ChunkDropper drop(*db_, coll_id_);
     Stmt put_d(*db_, "INSERT OR REPLACE INTO documents(coll, id, text, meta) VALUES(?,?,?,?)");
+    Stmt put_m(*db_, kPutMetaValues);
     Stmt put_c(*db_, "INSERT INTO chunks(coll, doc, ord, begin, end, vec) VALUES(?,?,?,?,?,?)");
     const size_t row_bytes = static_cast<size_t>(config_.dim) * sizeof(float);
     size_t row = 0;
@@ -283,6 +322,7 @@ void Collection::upsert(const std::vector<DocInput>& docs, ThreadPool& pool,
       const DocInput& d = docs[i];
       drop.drop(d.id);
       put_d.bind(1, coll_id_).bind(2, d.id).bind(3, d.text).bind(4, d.metadata).run();
+      put_m.bind(1, coll_id_).bind(2, d.id).bind(3, d.metadata).run();
       for (size_t c = 0; c < p.chunks[i].size(); ++c, ++row) {
         put_c.bind(1, coll_id_).bind(2, d.id).bind(3, static_cast<int64_t>(c));
         put_c.bind(4, p.chunks[i][c].begin).bind(5, p.chunks[i][c].end);

@@ -13,7 +13,10 @@
 //
 // The schema version lives in meta('schema_version'); a file from a newer version is refused, an
 // older one is upgraded on open. Version 2 added the bm25 settings table (a collection without a
-// row keeps the defaults it was built with).
+// row keeps the defaults it was built with); version 3 the metadata side table meta_values(coll,
+// doc, key, val): one row per top-level metadata key with the value json_extract gives for it,
+// indexed on (coll, key, val) so a filter reads the index instead of every document's JSON. It
+// is written in the upsert's or delete's transaction; an older file gets it built on open.
 #pragma once
 
 #include <cstdint>
@@ -34,7 +37,7 @@
 
 namespace loom::retrieval {
 
-inline constexpr int64_t kDocStoreSchemaVersion = 2;
+inline constexpr int64_t kDocStoreSchemaVersion = 3;
 
 struct CollectionConfig {
   // Identity of the embedder the vectors come from (model path, pooling, normalisation, dims):
@@ -93,6 +96,9 @@ std::unique_ptr<Db> open_store(const std::string& path, bool create);
 void create_collection(const std::string& db_path, const std::string& name,
                        const CollectionConfig& config);
 std::vector<std::string> list_collections(const std::string& db_path);
+
+// Binds a filter's parameters (filter_sql, filter_sql_indexed) from placeholder `first` on.
+void bind_filter(Stmt& s, int first, const std::vector<FilterValue>& params);
 
 class Collection {
  public:

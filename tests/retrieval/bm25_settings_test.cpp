@@ -10,12 +10,7 @@
 namespace loom::retrieval {
 namespace {
 
-struct Fixture {
-  std::string dir =
-      test::fresh_dir(::testing::UnitTest::GetInstance()->current_test_info()->name());
-  std::string db = dir + "/store.db";
-  test::LetterEncoder enc;
-  ThreadPool pool{1};
+struct Fixture : test::TempStore {
 
   void create(const std::string& name, const Bm25Params& p) {
     CollectionConfig c;
