@@ -11,7 +11,9 @@
 // the OR of its distinct terms (Loom's analyzer: lowercased letter/digit runs), ranked by
 // bm25() (ORDER BY rank, FTS5's own fast path for it) LIMIT 10. Queries run one at a time (the
 // store's search runs its pool of THREADS for query embedding); each is timed in wall clock and
-// in process CPU time (all threads), which a shared machine's load inflates far less.
+// in process CPU time (all threads), which a shared machine's load inflates far less. A second
+// collection (loom-stem) holds the same documents with Porter stemming and k1 1.2, b 0.75, the
+// settings of FTS5's porter table; only its BM25 searches are timed.
 // Output: one tab-separated line per measurement (system, what, value, unit).
 #include <time.h>
 
@@ -161,25 +163,40 @@ void emit_rate(const std::string& sys, const std::string& what, size_t n, double
 // pool), then the store's writes with those vectors (SQLite rows in batches of kBatch, one
 // transaction each, HNSW inserts, the index file) and its BM25 index, which it builds on the
 // first BM25 search. Their sum is the work `loom collection add` does.
-void loom_ingest(const Corpus& c, const std::string& dir, rt::Collection& coll,
-                 const rt::TextEncoder& encoder, loom::ThreadPool& pool) {
+// The chunk vectors, and where each document's rows start in them.
+struct Embedded {
+  std::vector<float> vecs;
+  std::vector<size_t> first;  // document i's chunks are rows [first[i], first[i + 1])
+};
+
+// Writes c's documents with their vectors, kBatch per transaction.
+void upsert_all(const Corpus& c, const Embedded& e, size_t dim, rt::Collection& coll,
+                loom::ThreadPool& pool) {
+  const size_t n = c.docs.size();
+  for (size_t i = 0; i < n; i += kBatch) {
+    const size_t end = std::min(n, i + kBatch);
+    const std::vector<float> part(e.vecs.begin() + e.first[i] * dim,
+                                  e.vecs.begin() + e.first[end] * dim);
+    coll.upsert(std::vector<rt::DocInput>(c.docs.begin() + i, c.docs.begin() + end), pool, &part);
+  }
+}
+
+Embedded loom_ingest(const Corpus& c, const std::string& dir, rt::Collection& coll,
+                     const rt::TextEncoder& encoder, loom::ThreadPool& pool) {
   std::vector<std::string> texts;  // the chunks the store will cut, in its order
-  std::vector<size_t> first = {0};  // document i's chunks are texts[first[i], first[i + 1])
+  Embedded e;
+  e.first = {0};
   for (const rt::DocInput& d : c.docs) {
     for (const rt::ChunkSpan& ch : rt::chunk_text(d.text, coll.config().chunking, {}, d.id))
       texts.push_back(d.text.substr(ch.begin, ch.end - ch.begin));
-    first.push_back(texts.size());
+    e.first.push_back(texts.size());
   }
   const Stopwatch embed;
-  const std::vector<float> vecs = encoder.encode(texts, rt::TextRole::kDocument, pool);
+  e.vecs = encoder.encode(texts, rt::TextRole::kDocument, pool);
   const double embed_wall = embed.wall(), embed_cpu = embed.cpu();
   const size_t dim = static_cast<size_t>(encoder.dim()), n = c.docs.size();
   const Stopwatch writes;
-  for (size_t i = 0; i < n; i += kBatch) {
-    const size_t end = std::min(n, i + kBatch);
-    const std::vector<float> part(vecs.begin() + first[i] * dim, vecs.begin() + first[end] * dim);
-    coll.upsert(std::vector<rt::DocInput>(c.docs.begin() + i, c.docs.begin() + end), pool, &part);
-  }
+  upsert_all(c, e, dim, coll, pool);
   coll.save_index();
   rt::SearchRequest r;
   r.text = "x";
@@ -190,13 +207,16 @@ void loom_ingest(const Corpus& c, const std::string& dir, rt::Collection& coll,
   emit_rate("loom", "store writes (SQLite + HNSW + BM25)", n, wall, cpu);
   emit_rate("loom", "ingest total", n, embed_wall + wall, embed_cpu + cpu);
   emit("loom", "store size", store_mb(dir, "loom.db"), "MB");
+  return e;
 }
 
-void loom_search(const Corpus& c, rt::Collection& coll, loom::ThreadPool& pool) {
+void loom_search(const Corpus& c, rt::Collection& coll, loom::ThreadPool& pool,
+                 const std::string& sys = "loom", bool bm25_only = false) {
   const std::pair<const char*, rt::SearchMode> modes[] = {{"bm25", rt::SearchMode::kBm25},
                                                           {"vector", rt::SearchMode::kVector},
                                                           {"hybrid", rt::SearchMode::kHybrid}};
   for (const auto& [name, mode] : modes) {
+    if (bm25_only && mode != rt::SearchMode::kBm25) continue;
     for (const bool filtered : {false, true}) {
       rt::SearchRequest r;
       r.mode = mode;
@@ -208,7 +228,7 @@ void loom_search(const Corpus& c, rt::Collection& coll, loom::ThreadPool& pool) 
         for (const rt::Hit& h : coll.search(r, pool)) ids.push_back(h.doc_id);
         return ids;
       });
-      report_pass("loom", std::string(name) + (filtered ? " filtered" : ""), p, c.qrels);
+      report_pass(sys, std::string(name) + (filtered ? " filtered" : ""), p, c.qrels);
     }
   }
 }
@@ -228,8 +248,17 @@ void run_loom(const Corpus& c, const std::string& model, const std::string& toke
   const rt::EmbedderEncoder encoder(e);
   coll.attach_encoder(encoder, cfg.embedder);
   loom::ThreadPool pool(threads);
-  loom_ingest(c, dir, coll, encoder, pool);
+  const Embedded vectors = loom_ingest(c, dir, coll, encoder, pool);
   loom_search(c, coll, pool);
+  // BM25 as FTS5's porter table scores: Porter stems, k1 1.2, b 0.75 (FTS5's fixed constants,
+  // also Anserini's other published default); the same vectors, only BM25 timed.
+  cfg.bm25.k1 = 1.2;
+  cfg.bm25.b = 0.75;
+  cfg.bm25.analyzer.stem = true;
+  rt::create_collection(db, "bench_stem", cfg);
+  rt::Collection stem(db, "bench_stem");
+  upsert_all(c, vectors, static_cast<size_t>(cfg.dim), stem, pool);
+  loom_search(c, stem, pool, "loom-stem", true);
 }
 
 // ---- SQLite FTS5 ----

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <string>
 
+#include "bm25_flags.h"
 #include "cli.h"
 #include "cmd_embed.h"
 #include "core/error.h"
@@ -66,6 +67,7 @@ int run_create(const Args& a) {
   c.chunking.max_tokens = a.integer("chunk-tokens", 128);
   c.chunking.overlap = a.integer("chunk-overlap", 16);
   c.chunking.max_bytes = a.integer("max-doc-bytes", 1 << 20);
+  c.bm25 = loom::cli::bm25_params(a, "bm25-");
   check_chunk_tokens(c.chunking, *embedder);
   const std::string db = a.need("db"), name = a.need("name");
   rt::create_collection(db, name, c);
@@ -183,17 +185,20 @@ int run_info(const Args& a) {
   if (a.json()) {
     std::printf(
         "{\"collection\": %s, \"embedder\": %s, \"dim\": %lld, \"index\": %s, "
-        "\"chunking\": %s, \"documents\": %lld, \"chunks\": %lld, \"integrity\": %s}\n",
+        "\"chunking\": %s, \"bm25\": %s, \"documents\": %lld, \"chunks\": %lld, "
+        "\"integrity\": %s}\n",
         json_quote(i.name).c_str(), json_quote(i.config.embedder).c_str(), (long long)i.config.dim,
         json_quote(i.config.index_kind).c_str(),
-        json_quote(rt::chunk_mode_name(i.config.chunking.mode)).c_str(), (long long)i.documents,
+        json_quote(rt::chunk_mode_name(i.config.chunking.mode)).c_str(),
+        json_quote(rt::bm25_settings_text(i.config.bm25)).c_str(), (long long)i.documents,
         (long long)i.chunks, json_quote(problem.empty() ? "ok" : problem).c_str());
   } else {
     std::printf(
-        "collection\t%s\nembedder\t%s\ndim\t%lld\nindex\t%s\nchunking\t%s\n"
+        "collection\t%s\nembedder\t%s\ndim\t%lld\nindex\t%s\nchunking\t%s\nbm25\t%s\n"
         "documents\t%lld\nchunks\t%lld\nintegrity\t%s\n",
         i.name.c_str(), i.config.embedder.c_str(), (long long)i.config.dim,
         i.config.index_kind.c_str(), rt::chunk_mode_name(i.config.chunking.mode),
+        rt::bm25_settings_text(i.config.bm25).c_str(),
         (long long)i.documents, (long long)i.chunks, problem.empty() ? "ok" : problem.c_str());
   }
   return problem.empty() ? 0 : 1;
@@ -204,20 +209,25 @@ std::vector<loom::cli::Flag> with_embedder(std::vector<loom::cli::Flag> flags) {
   return flags;
 }
 
+std::vector<loom::cli::Flag> with_bm25(std::vector<loom::cli::Flag> flags) {
+  for (auto& f : loom::cli::bm25_flags("bm25-")) flags.push_back(f);
+  return flags;
+}
+
 const loom::cli::Flag kDb{"db", "FILE", "the store's SQLite file", ""};
 const loom::cli::Flag kName{"name", "NAME", "collection name", ""};
 
 }  // namespace
 
 LOOM_COMMAND("collection create", "create a collection: its embedder, index and chunking",
-             with_embedder({kDb,
+             with_bm25(with_embedder({kDb,
                             kName,
                             {"index", "KIND", "flat, hnsw or vamana", "hnsw"},
                             {"metric", "M", "ip, l2 or cos", "cos"},
                             {"chunk", "MODE", "none, paragraph, sentence or tokens", "none"},
                             {"chunk-tokens", "N", "tokens: tokens per chunk", "128"},
                             {"chunk-overlap", "N", "tokens: tokens shared by neighbours", "16"},
-                            {"max-doc-bytes", "N", "larger documents are refused", "1048576"}}),
+                            {"max-doc-bytes", "N", "larger documents are refused", "1048576"}})),
              run_create);
 
 LOOM_COMMAND("collection add",

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 
+#include "bm25_flags.h"
 #include "cli.h"
 #include "cmd_embed.h"
 #include "core/error.h"
@@ -170,10 +171,7 @@ rt::BeirDataset load_dataset(const Args& a, const std::string& dir) {
 // The run of --retriever over every query, depth documents each.
 rt::TrecRun retrieve(const Args& a, const std::string& retriever, const rt::BeirDataset& ds,
                      size_t depth, loom::ThreadPool& pool) {
-  rt::Bm25Params bp;
-  bp.k1 = a.number("k1", 0.9);
-  bp.b = a.number("b", 0.4);
-  bp.analyzer.stopwords = a.flag("stopwords");
+  const rt::Bm25Params bp = loom::cli::bm25_params(a, "");
   if (retriever == "bm25") return rt::Bm25Index(ds.corpus, bp).search_all(ds.queries, depth, &pool);
   std::unique_ptr<ProgressEncoder> encoder;
   QueryVectors qv;
@@ -276,9 +274,6 @@ static std::vector<loom::cli::Flag> retrieval_flags() {
       {"retriever", "NAME", "bm25, dense or hybrid (reciprocal-rank fusion)", "bm25"},
       {"k", "N", "headline cutoff (table shows 1, 3, 5, k, 100)", "10"},
       {"depth", "N", "documents retrieved per query", "1000"},
-      {"k1", "X", "bm25 k1", "0.9"},
-      {"b", "X", "bm25 b", "0.4"},
-      {"stopwords", "", "bm25: drop English stopwords", ""},
       {"doc-vectors", "FILE.npy", "dense: document embeddings, corpus order (or --model)", ""},
       {"query-vectors", "FILE.npy", "dense: query embeddings, queries order", ""},
       {"index-type", "KIND", "dense: flat, hnsw or vamana", "flat"},
@@ -287,6 +282,7 @@ static std::vector<loom::cli::Flag> retrieval_flags() {
       {"run-out", "FILE", "also write the run in TREC format", ""},
       {"skip-bad-lines", "",
        "skip malformed JSONL/TSV lines (listed on stderr) instead of stopping", ""}};
+  for (auto& x : loom::cli::bm25_flags("")) f.push_back(x);
   for (auto& x : loom::cli::embedder_flags()) {
     x.help = "dense: " + x.help;
     f.push_back(x);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "retrieval/porter.h"
+
 namespace loom::retrieval {
 
 namespace {
@@ -35,7 +37,7 @@ std::vector<std::string> analyze(std::string_view text, const AnalyzerOptions& o
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     }
     if (options.stopwords && is_english_stopword(w)) continue;
-    out.push_back(std::move(w));
+    out.push_back(options.stem ? porter_stem(w) : std::move(w));
   }
   return out;
 }

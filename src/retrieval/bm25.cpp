@@ -2,12 +2,20 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 
 #include "core/error.h"
 
 namespace loom::retrieval {
+
+std::string bm25_settings_text(const Bm25Params& p) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "k1=%g b=%g stopwords=%s stem=%s", p.k1, p.b,
+                p.analyzer.stopwords ? "yes" : "no", p.analyzer.stem ? "yes" : "no");
+  return buf;
+}
 
 Bm25Index::Bm25Index(const std::vector<Document>& corpus, Bm25Params params) : p_(params) {
   if (!(p_.k1 >= 0) || !(p_.b >= 0 && p_.b <= 1)) throw Error("bm25: need k1 >= 0 and 0 <= b <= 1");

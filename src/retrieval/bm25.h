@@ -3,8 +3,8 @@
 //                 idf(t) * tf (k1 + 1) / (tf + k1 (1 - b + b |d| / avgdl))
 //   idf(t)      = ln(1 + (N - df + 0.5) / (df + 0.5))            (Lucene's, always positive)
 // Defaults k1 = 0.9, b = 0.4 (Pyserini's defaults). Document text is title + " " + text, as BEIR
-// indexes it. Unlike Lucene, document lengths are exact (no one-byte norm encoding) and there is
-// no stemming, so scores differ slightly from Pyserini's.
+// indexes it. Unlike Lucene, document lengths are exact (no one-byte norm encoding), so scores
+// differ slightly from Pyserini's. The analyzer may drop stopwords and Porter-stem (analyzer.h).
 #pragma once
 
 #include <cstdint>
@@ -25,6 +25,9 @@ struct Bm25Params {
   double b = 0.4;
   AnalyzerOptions analyzer;
 };
+
+// "k1=0.9 b=0.4 stopwords=no stem=no", as `loom collection info` shows the settings.
+std::string bm25_settings_text(const Bm25Params& p);
 
 class Bm25Index {
  public:

@@ -81,18 +81,11 @@ void Collection::save_index() const { index::save_index(*index_, index_path()); 
 std::unordered_set<uint64_t> Collection::matching_chunks(const Filter& f) {
   check_filter(f, field_types());
   std::vector<FilterValue> params;
-  const std::string sql =
-      "SELECT c.id FROM chunks c JOIN documents d ON d.coll = c.coll AND d.id = c.doc "
-      "WHERE c.coll = ? AND (" +
-      filter_sql(f, "d.meta", &params) + ")";
+  const std::string sql = "SELECT c.id FROM chunks c WHERE c.coll = ? AND (" +
+                          filter_sql_indexed(f, coll_id_, "c.doc", &params) + ")";
   Stmt s(*db_, sql);
   s.bind(1, coll_id_);
-  for (size_t i = 0; i < params.size(); ++i) {
-    const int at = static_cast<int>(i) + 2;
-    if (auto* d = std::get_if<double>(&params[i])) s.bind(at, *d);
-    if (auto* t = std::get_if<std::string>(&params[i])) s.bind(at, std::string_view(*t));
-    if (auto* b = std::get_if<bool>(&params[i])) s.bind(at, static_cast<int64_t>(*b ? 1 : 0));
-  }
+  bind_filter(s, 2, params);
   std::unordered_set<uint64_t> out;
   while (s.step()) out.insert(static_cast<uint64_t>(s.int64(0)));
   return out;
@@ -157,7 +150,7 @@ std::vector<std::pair<int64_t, double>> Collection::bm25_search(
       bm25_ids_.push_back(s.int64(0));
       docs.push_back({std::to_string(s.int64(0)), "", text.substr(b, e - b)});
     }
-    bm25_ = std::make_unique<Bm25Index>(docs);
+    bm25_ = std::make_unique<Bm25Index>(docs, config_.bm25);
   }
   std::function<bool(uint32_t)> accept;
   if (allow != nullptr) accept = [&](uint32_t d) { return allow->count(bm25_ids_[d]) != 0; };

@@ -32,7 +32,19 @@ CREATE TABLE IF NOT EXISTS chunks(
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(coll, doc);
 CREATE TABLE IF NOT EXISTS fields(
   coll INTEGER NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL, PRIMARY KEY(coll, name));
+CREATE TABLE IF NOT EXISTS bm25(
+  coll INTEGER PRIMARY KEY, k1 REAL NOT NULL, b REAL NOT NULL, stopwords INTEGER NOT NULL,
+  stem INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta_values(coll INTEGER NOT NULL, doc TEXT NOT NULL, key TEXT NOT NULL,
+  val);
+CREATE INDEX IF NOT EXISTS meta_values_kv ON meta_values(coll, key, val);
+CREATE INDEX IF NOT EXISTS meta_values_doc ON meta_values(coll, doc);
 )";
+
+// One row per top-level key with json_extract's value for it (val has no type affinity, so
+// integers, reals, text and JSON text stay as they are and compare as json_extract's do).
+constexpr const char* kPutMetaValues =
+    "INSERT INTO meta_values(coll, doc, key, val) SELECT ?, ?, key, value FROM json_each(?)";
 
 bool file_exists(const std::string& p) {
   struct stat st;
@@ -59,19 +71,22 @@ FieldType parse_field_type(const std::string& s) {
   return FieldType::kBool;
 }
 
-// Deletes a document's chunk rows, collecting their ids (vectors to drop once committed).
+// Deletes a document's chunk rows and metadata values, collecting the chunk ids (vectors to drop
+// once committed).
 struct ChunkDropper {
   ChunkDropper(Db& db, int64_t coll)
       : old(db, "SELECT id FROM chunks WHERE coll=? AND doc=?"),
         del(db, "DELETE FROM chunks WHERE coll=? AND doc=?"),
+        del_meta(db, "DELETE FROM meta_values WHERE coll=? AND doc=?"),
         coll(coll) {}
   void drop(const std::string& doc) {
     old.bind(1, coll).bind(2, doc);
     while (old.step()) ids.push_back(static_cast<uint64_t>(old.int64(0)));
     old.reset();
     del.bind(1, coll).bind(2, doc).run();
+    del_meta.bind(1, coll).bind(2, doc).run();
   }
-  Stmt old, del;
+  Stmt old, del, del_meta;
   int64_t coll;
   std::vector<uint64_t> ids;
 };
@@ -95,14 +110,39 @@ std::string embedder_identity(const std::string& model_path, const std::string& 
          " pooling=" + pooling + " max_tokens=" + std::to_string(embedder.max_tokens());
 }
 
+namespace {
+
+// Brings a file of an older version up to this one (inside one transaction).
+void upgrade_store(Db& db, int64_t version) {
+  Transaction tx(db);
+  if (version < 3) {
+    db.exec("DELETE FROM meta_values; INSERT INTO meta_values(coll, doc, key, val) "
+            "SELECT d.coll, d.id, j.key, j.value FROM documents d, json_each(d.meta) j");
+  }
+  db.exec("INSERT OR REPLACE INTO meta VALUES('schema_version', '" +
+          std::to_string(kDocStoreSchemaVersion) + "')");
+  tx.commit();
+}
+
+}  // namespace
+
+void bind_filter(Stmt& s, int first, const std::vector<FilterValue>& params) {
+  for (size_t i = 0; i < params.size(); ++i) {
+    const int at = static_cast<int>(i) + first;
+    if (auto* d = std::get_if<double>(&params[i])) s.bind(at, *d);
+    if (auto* t = std::get_if<std::string>(&params[i])) s.bind(at, std::string_view(*t));
+    if (auto* b = std::get_if<bool>(&params[i])) s.bind(at, static_cast<int64_t>(*b ? 1 : 0));
+  }
+}
+
 std::unique_ptr<Db> open_store(const std::string& path, bool create) {
   if (!create && !file_exists(path)) throw Error(path + ": no such document store");
   auto db = std::make_unique<Db>(path, create);
+  int64_t version = kDocStoreSchemaVersion;  // a new file
   const std::string found =
       db->query_text("SELECT name FROM sqlite_master WHERE type='table' AND name='meta'");
   if (!found.empty()) {
     const std::string v = db->query_text("SELECT value FROM meta WHERE key='schema_version'");
-    int64_t version = 0;
     try {
       version = std::stoll(v);
     } catch (const std::exception&) {
@@ -120,6 +160,7 @@ std::unique_ptr<Db> open_store(const std::string& path, bool create) {
   db->exec(kSchema);
   db->exec("INSERT OR IGNORE INTO meta VALUES('schema_version', '" +
            std::to_string(kDocStoreSchemaVersion) + "')");
+  if (version < kDocStoreSchemaVersion) upgrade_store(*db, version);
   return db;
 }
 
@@ -138,11 +179,17 @@ void create_collection(const std::string& db_path, const std::string& name,
   s.bind(1, name).bind(2, c.embedder).bind(3, c.dim).bind(4, c.index_kind);
   s.bind(5, std::string(index::metric_name(c.metric))).bind(6, chunk_mode_name(c.chunking.mode));
   s.bind(7, c.chunking.max_tokens).bind(8, c.chunking.overlap).bind(9, c.chunking.max_bytes);
+  Transaction tx(*db);
   try {
     s.run();
   } catch (const Error&) {
     throw Error(db_path + ": collection '" + name + "' already exists");
   }
+  Stmt p(*db, "INSERT INTO bm25(coll, k1, b, stopwords, stem) VALUES(?,?,?,?,?)");
+  p.bind(1, db->last_insert_id()).bind(2, c.bm25.k1).bind(3, c.bm25.b);
+  p.bind(4, static_cast<int64_t>(c.bm25.analyzer.stopwords));
+  p.bind(5, static_cast<int64_t>(c.bm25.analyzer.stem)).run();
+  tx.commit();
 }
 
 std::vector<std::string> list_collections(const std::string& db_path) {
@@ -170,6 +217,14 @@ Collection::Collection(const std::string& db_path, const std::string& name)
   config_.chunking.max_tokens = s.int64(6);
   config_.chunking.overlap = s.int64(7);
   config_.chunking.max_bytes = s.int64(8);
+  Stmt p(*db_, "SELECT k1, b, stopwords, stem FROM bm25 WHERE coll=?");
+  p.bind(1, coll_id_);
+  if (p.step()) {
+    config_.bm25.k1 = p.real(0);
+    config_.bm25.b = p.real(1);
+    config_.bm25.analyzer.stopwords = p.int64(2) != 0;
+    config_.bm25.analyzer.stem = p.int64(3) != 0;
+  }
   reconcile();
 }
 
@@ -259,6 +314,7 @@ void Collection::upsert(const std::vector<DocInput>& docs, ThreadPool& pool,
     Transaction tx(*db_);
     ChunkDropper drop(*db_, coll_id_);
     Stmt put_d(*db_, "INSERT OR REPLACE INTO documents(coll, id, text, meta) VALUES(?,?,?,?)");
+    Stmt put_m(*db_, kPutMetaValues);
     Stmt put_c(*db_, "INSERT INTO chunks(coll, doc, ord, begin, end, vec) VALUES(?,?,?,?,?,?)");
     const size_t row_bytes = static_cast<size_t>(config_.dim) * sizeof(float);
     size_t row = 0;
@@ -266,6 +322,7 @@ void Collection::upsert(const std::vector<DocInput>& docs, ThreadPool& pool,
       const DocInput& d = docs[i];
       drop.drop(d.id);
       put_d.bind(1, coll_id_).bind(2, d.id).bind(3, d.text).bind(4, d.metadata).run();
+      put_m.bind(1, coll_id_).bind(2, d.id).bind(3, d.metadata).run();
       for (size_t c = 0; c < p.chunks[i].size(); ++c, ++row) {
         put_c.bind(1, coll_id_).bind(2, d.id).bind(3, static_cast<int64_t>(c));
         put_c.bind(4, p.chunks[i][c].begin).bind(5, p.chunks[i][c].end);

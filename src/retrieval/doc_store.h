@@ -11,7 +11,12 @@
 // unreadable index file is rebuilt from the rows. An upsert or delete is one transaction; the
 // in-memory indexes follow it only after it commits.
 //
-// Schema version 1 lives in meta('schema_version'); a file from a newer version is refused.
+// The schema version lives in meta('schema_version'); a file from a newer version is refused, an
+// older one is upgraded on open. Version 2 added the bm25 settings table (a collection without a
+// row keeps the defaults it was built with); version 3 the metadata side table meta_values(coll,
+// doc, key, val): one row per top-level metadata key with the value json_extract gives for it,
+// indexed on (coll, key, val) so a filter reads the index instead of every document's JSON. It
+// is written in the upsert's or delete's transaction; an older file gets it built on open.
 #pragma once
 
 #include <cstdint>
@@ -32,7 +37,7 @@
 
 namespace loom::retrieval {
 
-inline constexpr int64_t kDocStoreSchemaVersion = 1;
+inline constexpr int64_t kDocStoreSchemaVersion = 3;
 
 struct CollectionConfig {
   // Identity of the embedder the vectors come from (model path, pooling, normalisation, dims):
@@ -42,6 +47,8 @@ struct CollectionConfig {
   std::string index_kind = "hnsw";  // index::make_index kinds
   index::Metric metric = index::Metric::kCosine;
   ChunkOptions chunking;
+  // BM25's k1, b and analyzer (table bm25; a collection from before it has Bm25Params' defaults).
+  Bm25Params bm25;
 };
 
 struct DocInput {
@@ -89,6 +96,9 @@ std::unique_ptr<Db> open_store(const std::string& path, bool create);
 void create_collection(const std::string& db_path, const std::string& name,
                        const CollectionConfig& config);
 std::vector<std::string> list_collections(const std::string& db_path);
+
+// Binds a filter's parameters (filter_sql, filter_sql_indexed) from placeholder `first` on.
+void bind_filter(Stmt& s, int first, const std::vector<FilterValue>& params);
 
 class Collection {
  public:

@@ -148,23 +148,46 @@ void check_filter(const Filter& f, const std::map<std::string, FieldType>& field
   }
 }
 
+namespace {
+
+// " <op> ?" or " IN (?, ...)" for one condition, its values appended to *params.
+std::string comparison(const Condition& c, std::vector<FilterValue>* params) {
+  static const char* kSql[] = {"=", "!=", "<", "<=", ">", ">=", "IN", "NOT IN"};
+  std::string sql = std::string(" ") + kSql[static_cast<int>(c.op)] + " ";
+  if (c.op == Condition::Op::kIn || c.op == Condition::Op::kNin) {
+    sql += "(";
+    for (size_t i = 0; i < c.values.size(); ++i) sql += i ? ", ?" : "?";
+    sql += ")";
+  } else {
+    sql += "?";
+  }
+  for (const FilterValue& v : c.values) params->push_back(v);
+  return sql;
+}
+
+}  // namespace
+
 std::string filter_sql(const Filter& f, const std::string& column,
                        std::vector<FilterValue>* params) {
-  static const char* kSql[] = {"=", "!=", "<", "<=", ">", ">=", "IN", "NOT IN"};
   std::string sql;
   for (const Condition& c : f.all) {
     if (!sql.empty()) sql += " AND ";
-    const int op = static_cast<int>(c.op);
-    sql += "json_extract(" + column + ", ?) " + kSql[op] + " ";
+    sql += "json_extract(" + column + ", ?)";
     params->push_back(std::string("$.\"") + c.field + "\"");
-    if (c.op == Condition::Op::kIn || c.op == Condition::Op::kNin) {
-      sql += "(";
-      for (size_t i = 0; i < c.values.size(); ++i) sql += i ? ", ?" : "?";
-      sql += ")";
-    } else {
-      sql += "?";
-    }
-    for (const FilterValue& v : c.values) params->push_back(v);
+    sql += comparison(c, params);
+  }
+  return sql.empty() ? "1" : sql;
+}
+
+std::string filter_sql_indexed(const Filter& f, int64_t coll, const std::string& doc_column,
+                               std::vector<FilterValue>* params) {
+  std::string sql;
+  for (const Condition& c : f.all) {
+    if (!sql.empty()) sql += " AND ";
+    sql += doc_column + " IN (SELECT doc FROM meta_values WHERE coll = " + std::to_string(coll) +
+           " AND key = ? AND val";
+    params->push_back(c.field);
+    sql += comparison(c, params) + ")";
   }
   return sql.empty() ? "1" : sql;
 }

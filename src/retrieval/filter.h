@@ -10,6 +10,7 @@
 // field or a value of the wrong type is a loom::Error naming the field.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -46,5 +47,13 @@ void check_filter(const Filter& f, const std::map<std::string, FieldType>& field
 // placeholders whose values are appended to *params (JSON paths as strings, then the values).
 std::string filter_sql(const Filter& f, const std::string& column,
                        std::vector<FilterValue>* params);
+
+// The same filter over the document store's side table meta_values(coll, doc, key, val)
+// (doc_store.h), one `doc_column IN (SELECT doc FROM meta_values WHERE coll = <coll> AND key = ?
+// AND val <op> ?)` per condition. val holds exactly what json_extract returns for the key, so
+// both forms keep the same documents; this one reads the (coll, key, val) index instead of
+// parsing every document's JSON.
+std::string filter_sql_indexed(const Filter& f, int64_t coll, const std::string& doc_column,
+                               std::vector<FilterValue>* params);
 
 }  // namespace loom::retrieval

@@ -62,6 +62,18 @@ head -n 5 "$tmp/docs.jsonl" > "$tmp/five.jsonl"
 "$LOOM" collection add "${T[@]}" "${E[@]}" --docs "$tmp/five.jsonl" >/dev/null 2>&1 || fail "add tokens"
 "$LOOM" collection info "${T[@]}" --json > "$tmp/tok.json" || fail "info tokens"
 /usr/bin/python3 -c 'import json,sys; i = json.load(open(sys.argv[1])); assert i["documents"] == 5 and i["chunks"] > 10 and i["integrity"] == "ok", i' "$tmp/tok.json" || fail "token chunks: $(cat "$tmp/tok.json")"
+# BM25 settings are recorded at creation: a Porter-stemmed collection (k1 1.2, b 0.75) finds
+# "slipstreaming" in document 1 ("slipstream"); the unstemmed one finds nothing.
+B=(--db "$tmp/s.db" --name stem)
+"$LOOM" collection create "${B[@]}" "${E[@]}" --stem --bm25-k1 1.2 --bm25-b 0.75 \
+  >/dev/null 2>&1 || fail "create stem"
+"$LOOM" collection add "${B[@]}" "${E[@]}" --docs "$tmp/five.jsonl" >/dev/null 2>&1 || fail "add stem"
+"$LOOM" collection info "${B[@]}" | grep -qx "bm25	k1=1.2 b=0.75 stopwords=no stem=yes" ||
+  fail "bm25 settings: $("$LOOM" collection info "${B[@]}")"
+[ "$("$LOOM" collection search "${B[@]}" --mode bm25 --query slipstreaming --k 1 | cut -f2)" = 1 ] ||
+  fail "stemmed search"
+[ -z "$("$LOOM" collection search "${T[@]}" --mode bm25 --query slipstreaming)" ] ||
+  fail "unstemmed search matched"
 # Bad input: one line on stderr, exit code non-zero, nothing lost.
 expect_error() {  # pattern, command...
   local pat="$1"; shift
@@ -75,6 +87,9 @@ expect_error "bad.jsonl:2" "$LOOM" collection add "${S[@]}" "${E[@]}" --docs "$t
 expect_error "unknown field 'year'" "$LOOM" collection search "${S[@]}" --mode bm25 --query x --where '{"year": 1}'
 expect_error "'n' holds number" "$LOOM" collection search "${S[@]}" --mode bm25 --query x --where '{"n": "3"}'
 expect_error "was built with embedder" "$LOOM" collection add "${S[@]}" "${E[@]}" --dims 16 --docs "$tmp/up.jsonl"
+"$LOOM" collection create --db "$tmp/s.db" --name badb "${E[@]}" --bm25-b 2 >/dev/null 2>"$tmp/err" &&
+  fail "--bm25-b 2 accepted"
+grep -q -- "--bm25-b: expected k1 >= 0, 0 <= b <= 1" "$tmp/err" || fail "bm25-b: $(cat "$tmp/err")"
 /usr/bin/python3 -c 'import json; print(json.dumps({"id": "big", "text": "x " * 3000}))' > "$tmp/big.jsonl"
 expect_error "document 'big': 6000 bytes, more than the chunker's limit of 4000" \
   "$LOOM" collection add "${S[@]}" "${E[@]}" --docs "$tmp/big.jsonl"

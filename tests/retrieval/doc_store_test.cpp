@@ -218,9 +218,9 @@ TEST(DocStore, BadInputIsOneClearErrorAndLosesNothing) {
   // A newer format version.
   {
     Db db(s.db, false);
-    db.exec("UPDATE meta SET value='2' WHERE key='schema_version'");
+    db.exec("UPDATE meta SET value='4' WHERE key='schema_version'");
   }
-  EXPECT_NE(error_of([&] { Collection(s.db, "c"); }).find("format version 2 is newer"),
+  EXPECT_NE(error_of([&] { Collection(s.db, "c"); }).find("format version 4 is newer"),
             std::string::npos);
   EXPECT_THROW(Collection(s.dir + "/missing.db", "c"), Error);
   EXPECT_THROW(Collection(s.db + "x", "c"), Error);

@@ -2,6 +2,7 @@
 // encoder (text -> how often each of a..z occurs), deterministic and cheap.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -35,6 +36,14 @@ class LetterEncoder : public TextEncoder {
     }
     return out;
   }
+};
+
+// A store file in a fresh folder named after the running test, the letter encoder, one thread.
+struct TempStore {
+  std::string dir = fresh_dir(::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::string db = dir + "/store.db";
+  LetterEncoder enc;
+  ThreadPool pool{1};
 };
 
 }  // namespace loom::retrieval::test
