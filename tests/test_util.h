@@ -11,10 +11,13 @@
 
 namespace loom::test {
 
+// The checkout's root (tests/source_dir.cpp).
+const char* source_dir();
+
 inline std::string data_dir() {
   const char* env = std::getenv("LOOM_DATA");
   if (env != nullptr && *env != '\0') return env;
-  return std::string(LOOM_SOURCE_DIR) + "/../shared/data";
+  return std::string(source_dir()) + "/../shared/data";
 }
 
 // Absolute path of a file under the data folder.
@@ -27,7 +30,7 @@ inline bool file_exists(const std::string& p) {
 
 // Committed golden files next to the reference scripts.
 inline std::string golden_path(const std::string& rel) {
-  return std::string(LOOM_SOURCE_DIR) + "/tests/reference/" + rel;
+  return std::string(source_dir()) + "/tests/reference/" + rel;
 }
 
 // The message of the loom::Error that fn() throws, or "" when it throws none.

@@ -139,11 +139,11 @@ std::unique_ptr<Index> old_format_source() {
 TEST(IndexFile, WriteOldFormatFile) {
   if (std::getenv("LOOM_WRITE_GOLDEN") == nullptr)
     GTEST_SKIP() << "set LOOM_WRITE_GOLDEN=1 to rewrite";
-  save_index(*old_format_source(), std::string(LOOM_SOURCE_DIR) + "/" + kOldFile);
+  save_index(*old_format_source(), std::string(loom::test::source_dir()) + "/" + kOldFile);
 }
 
 TEST(IndexFile, Version1FileStillLoadsAndAnswers) {
-  std::string path = std::string(LOOM_SOURCE_DIR) + "/" + kOldFile;
+  std::string path = std::string(loom::test::source_dir()) + "/" + kOldFile;
   LOOM_REQUIRE_DATA(path);
   auto idx = load_index(path);
   EXPECT_EQ(idx->kind(), "hnsw");

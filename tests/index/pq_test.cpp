@@ -352,7 +352,7 @@ TEST(VamanaPq, CorruptedPqSectionsAreRejectedWithAClearMessage) {
 // with V = numpy default_rng(2026).standard_normal((60, 8)) as float32. It must load as a Vamana
 // index without PQ and serialise back to the same bytes (the format of PQ-less files is unchanged).
 TEST(VamanaPq, FileWrittenBeforePqLoadsUnchanged) {
-  std::string path = std::string(LOOM_SOURCE_DIR) + "/tests/index/data/vamana_v1.lidx";
+  std::string path = std::string(loom::test::source_dir()) + "/tests/index/data/vamana_v1.lidx";
   LOOM_REQUIRE_DATA(path);
   auto idx = load_index(path);
   auto* v = dynamic_cast<VamanaIndex*>(idx.get());
