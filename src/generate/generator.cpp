@@ -21,7 +21,7 @@ int64_t new_token_limit(const GenerateOptions& options, int64_t n_dec, int64_t c
   return std::min(max_new, ctx - n_dec + 1);
 }
 
-int64_t checked_prompt_length(const std::vector<int32_t>& prompt, int64_t ctx) {
+int64_t checked_prompt_length(std::span<const int32_t> prompt, int64_t ctx) {
   if (prompt.empty()) throw Error("generate: the prompt has no tokens");
   const auto n = static_cast<int64_t>(prompt.size());
   if (n > ctx) {
@@ -102,6 +102,15 @@ class TokenPicker {
   std::vector<float> scratch_;
 };
 
+// The prompt into the session: an encoder-decoder's source through its encoder, then `dec` (its
+// decoder start; for a decoder-only model the prompt itself) through the decoder.
+void prefill(const models::LanguageModel& model, ThreadPool& pool, models::Session& session,
+             const std::vector<int32_t>& prompt, const std::vector<int32_t>& dec) {
+  if (model.encoder_decoder())
+    model.encode_source(session, pool, prompt.data(), static_cast<int64_t>(prompt.size()));
+  model.forward(session, pool, dec.data(), static_cast<int64_t>(dec.size()));
+}
+
 }  // namespace
 
 std::vector<TokenLogprobs> prompt_logprobs(const models::LanguageModel& model, ThreadPool& pool,
@@ -111,7 +120,7 @@ std::vector<TokenLogprobs> prompt_logprobs(const models::LanguageModel& model, T
   const auto n = static_cast<int64_t>(prompt.size());
   std::vector<TokenLogprobs> out;
   if (n < 2) return out;
-  checked_prompt_length(std::vector<int32_t>(prompt.begin(), prompt.end()), model.context_length());
+  checked_prompt_length(prompt, model.context_length());
   models::Session session(model);
   model.forward(session, pool, prompt.data(), n, true);
   const auto V = static_cast<size_t>(model.vocab_size());
@@ -146,7 +155,7 @@ GenerateResult Generator::generate_ids(std::vector<int32_t> prompt, const Genera
                                        const SamplerConfig& sc, SamplerKind kind,
                                        const std::function<void(std::string_view)>& on_text) {
   const int64_t ctx = model_.context_length();
-  const int64_t n_prompt = checked_prompt_length(prompt, ctx);
+  checked_prompt_length(prompt, ctx);
   // An encoder-decoder reads the prompt as its source and decodes from its start token.
   const std::vector<int32_t> dec = decoder_prompt(prompt);
   const auto n_dec = static_cast<int64_t>(dec.size());
@@ -171,10 +180,7 @@ GenerateResult Generator::generate_ids(std::vector<int32_t> prompt, const Genera
 
   auto t0 = std::chrono::steady_clock::now();
   int32_t token = dec.back();
-  if (max_new > 0) {
-    if (model_.encoder_decoder()) model_.encode_source(session, pool_, prompt.data(), n_prompt);
-    model_.forward(session, pool_, dec.data(), n_dec);
-  }
+  if (max_new > 0) prefill(model_, pool_, session, prompt, dec);
   res.prompt_seconds = seconds_since(t0);
   t0 = std::chrono::steady_clock::now();
   const int64_t V = model_.vocab_size();
